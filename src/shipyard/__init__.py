@@ -1,0 +1,3 @@
+"""Shipyard: a self-hosted orchestrator for AI coding agents."""
+
+__version__ = "0.1.0"

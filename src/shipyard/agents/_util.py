@@ -1,0 +1,181 @@
+"""Small helpers shared by the adapters: truncation, binary lookup, JSON line routing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from shipyard.domain.events import EventSink
+from shipyard.domain.models import AgentResult, ExecResult
+from shipyard.logging import Redactor
+from shipyard.sandboxes.base import LineCallback, Workspace
+
+PREVIEW_CHARS = 4000  # tool inputs and results in events
+RAW_CHARS = 8000  # pass-through JSON lines in events
+OUTPUT_CHARS = 4096  # the tail of stdout a shell run reports as its output
+EXIT_GRACE_S = 10.0  # how long a CLI may linger after reporting its outcome
+
+JsonHandler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def clip(text: str, limit: int = PREVIEW_CHARS) -> str:
+    """`text` cut to `limit` characters, marked when something was cut."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"… [{len(text) - limit} more characters]"
+
+
+def tail(text: str, limit: int = OUTPUT_CHARS) -> str:
+    """The last `limit` characters of `text`."""
+    return text if len(text) <= limit else text[-limit:]
+
+
+def last_lines(text: str, count: int = 10, limit: int = 2000) -> str:
+    """The last `count` non-empty lines of `text`, at most `limit` characters."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return tail("\n".join(lines[-count:]), limit)
+
+
+def preview(value: Any, limit: int = PREVIEW_CHARS) -> Any:
+    """`value` itself when its JSON is small, else its JSON cut to `limit` characters."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if len(text) <= limit:
+        return value
+    return clip(text, limit)
+
+
+def content_text(content: Any) -> str:
+    """The text of a tool result's content: a string, or a list of blocks with `text`."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [b.get("text", "") if isinstance(b, dict) else str(b) for b in content]
+        return "\n".join(p for p in parts if p)
+    return "" if content is None else json.dumps(content, default=str)
+
+
+class PathEscape(ValueError):
+    """A path that leads outside the workspace."""
+
+
+def inside(root: Path, path: str) -> Path:
+    """`path` resolved against `root`; PathEscape when it leads outside (`..`, absolute, links)."""
+    base = root.resolve()
+    target = (base / path).resolve()
+    if target != base and not target.is_relative_to(base):
+        raise PathEscape(f"path {path!r} is outside the workspace")
+    return target
+
+
+def find_binary(name_or_path: str) -> str | None:
+    """An executable's absolute path: a path that exists, or a name looked up on PATH."""
+    if os.sep in name_or_path:
+        path = Path(name_or_path).expanduser()
+        return str(path.resolve()) if path.is_file() and os.access(path, os.X_OK) else None
+    return shutil.which(name_or_path)
+
+
+def binary_version(binary: str, timeout_s: float = 20.0) -> str | None:
+    """The first line `<binary> --version` prints, or None when it cannot run."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(Path.home())}
+    try:
+        done = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=timeout_s, env=env
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0].strip() if done.returncode == 0 and lines else None
+
+
+async def emit_raw(events: EventSink, data: dict[str, Any], level: str = "debug") -> None:
+    """Pass a JSON line of a type we do not interpret through as `agent.raw`."""
+    text = json.dumps(data, default=str)
+    if len(text) <= RAW_CHARS:
+        await events.emit("agent.raw", {"data": data}, level)
+    else:
+        await events.emit("agent.raw", {"data": clip(text, RAW_CHARS), "truncated": True}, level)
+
+
+def json_lines(events: EventSink, handle: JsonHandler) -> LineCallback:
+    """An `on_line` callback: JSON objects on stdout go to `handle`, everything else to `log`."""
+
+    async def on_line(stream: str, line: str) -> None:
+        obj = _parse_object(line) if stream == "stdout" else None
+        if obj is None:
+            if line.strip():
+                await events.emit("log", {"stream": stream, "line": line})
+            return
+        await handle(obj)
+
+    return on_line
+
+
+def _parse_object(line: str) -> dict[str, Any] | None:
+    stripped = line.strip()
+    if not stripped.startswith("{"):
+        return None
+    try:
+        obj = json.loads(stripped)
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def redact_result(result: AgentResult, secrets: Iterable[str | None]) -> AgentResult:
+    """`result` with secret values masked in its text (results end up in Temporal history)."""
+    redactor = Redactor(secrets)
+    error = redactor.text(result.error) if result.error else result.error
+    return result.model_copy(update={"output": redactor.text(result.output), "error": error})
+
+
+async def exec_until_finished(
+    workspace: Workspace,
+    argv: Sequence[str],
+    finished: asyncio.Event,
+    grace_s: float,
+    *,
+    timeout_s: float | None,
+    env: Mapping[str, str],
+    stdin: str,
+    on_line: LineCallback,
+) -> ExecResult:
+    """Run an agent CLI; once it has reported its outcome, give it `grace_s` to exit, then stop it.
+
+    A CLI that leaves a background process holding its stdout open would otherwise keep the
+    step waiting until its timeout although the agent is done.
+    """
+    stderr: list[str] = []
+
+    async def keep_stderr(stream: str, line: str) -> None:
+        if stream == "stderr":
+            stderr.append(line)
+        await on_line(stream, line)
+
+    run = workspace.exec(argv, timeout_s=timeout_s, env=env, stdin=stdin, on_line=keep_stderr)
+    task = asyncio.ensure_future(run)
+    waiter = asyncio.ensure_future(finished.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            await asyncio.wait({task}, timeout=grace_s)
+        if task.done():
+            return task.result()
+        await _stop(task)
+        return ExecResult(exit_code=-1, stderr="\n".join(stderr))
+    finally:
+        waiter.cancel()
+        if not task.done():
+            await _stop(task)
+
+
+async def _stop(task: asyncio.Future[ExecResult]) -> None:
+    """Cancel `task` (which kills its process group) and wait until it is gone."""
+    task.cancel()
+    await asyncio.wait({task})

@@ -1,0 +1,125 @@
+"""The `claude` agent: Claude Code headless (`claude -p --output-format stream-json`)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from shipyard.agents._classify import failure
+from shipyard.agents._claude_stream import ClaudeStream
+from shipyard.agents._util import (
+    EXIT_GRACE_S,
+    binary_version,
+    exec_until_finished,
+    find_binary,
+    json_lines,
+    redact_result,
+)
+from shipyard.config import Settings
+from shipyard.domain.events import EventSink
+from shipyard.domain.models import AgentRequest, AgentResult, Availability
+from shipyard.sandboxes.base import Workspace
+
+# Read from the worker's environment and handed to the CLI, which gets no other variables.
+_PASSTHROUGH_ENV = ("CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CONFIG_DIR", "ANTHROPIC_BASE_URL")
+_NOT_FOUND = "claude CLI not found (install claude-agent-sdk, or set SHIPYARD_CLAUDE_BINARY)"
+
+
+def bundled_claude() -> str | None:
+    """The CLI shipped inside the installed `claude-agent-sdk` package, without importing it."""
+    spec = importlib.util.find_spec("claude_agent_sdk")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / "_bundled" / "claude"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+class ClaudeAgent:
+    """Runs Claude Code non-interactively with permission to edit files and run commands."""
+
+    name = "claude"
+    description = "Claude Code in headless mode (claude -p, stream-json), edits and runs commands."
+
+    def __init__(
+        self,
+        settings: Settings,
+        environ: Mapping[str, str] | None = None,
+        exit_grace_s: float = EXIT_GRACE_S,
+    ) -> None:
+        self._settings = settings
+        self._environ = os.environ if environ is None else environ
+        self._exit_grace_s = exit_grace_s
+
+    def binary(self) -> str | None:
+        """`settings.claude_binary`, else `claude` on PATH, else the one claude-agent-sdk ships."""
+        if self._settings.claude_binary:
+            return find_binary(self._settings.claude_binary)
+        return find_binary("claude") or bundled_claude()
+
+    def has_credentials(self) -> bool:
+        """Whether an API key, an OAuth token or a logged-in credentials file is configured."""
+        if self._settings.anthropic_api_key or self._environ.get("CLAUDE_CODE_OAUTH_TOKEN"):
+            return True
+        config_dir = self._environ.get("CLAUDE_CONFIG_DIR")
+        base = Path(config_dir) if config_dir else Path.home() / ".claude"
+        return (base / ".credentials.json").is_file()
+
+    def check(self) -> Availability:
+        """Binary present and runnable; `no credentials` when it would fail to log in."""
+        binary = self.binary()
+        if binary is None:
+            return Availability(available=False, reason=_NOT_FOUND)
+        version = binary_version(binary)
+        if version is None:
+            return Availability(available=False, reason=f"{binary} --version failed")
+        reason = "" if self.has_credentials() else "no credentials"
+        return Availability(available=True, reason=reason, version=version)
+
+    def command(self, binary: str, request: AgentRequest) -> list[str]:
+        """The argv of one run; the prompt goes on stdin."""
+        argv = [binary, "-p", "--output-format", "stream-json", "--verbose"]
+        argv += ["--permission-mode", "bypassPermissions"]
+        model = request.model or self._settings.claude_model
+        if model:
+            argv += ["--model", model]
+        if request.session_id:
+            argv += ["--resume", request.session_id]
+        return argv
+
+    def env(self) -> dict[str, str]:
+        """Credentials and switches the CLI needs; secrets come only from settings or the worker."""
+        # The CLI refuses to skip permission prompts as root unless told it runs in a sandbox;
+        # the work order's sandbox is exactly that boundary.
+        env = {"IS_SANDBOX": "1"}
+        env.update({k: v for k in _PASSTHROUGH_ENV if (v := self._environ.get(k))})
+        if self._settings.anthropic_api_key:
+            env["ANTHROPIC_API_KEY"] = self._settings.anthropic_api_key.get_secret_value()
+        return env
+
+    async def run(self, request: AgentRequest, workspace: Workspace, events: EventSink) -> AgentResult:
+        """Run Claude Code on the prompt; the outcome comes from its `result` line."""
+        binary = self.binary()
+        if binary is None:
+            return failure(_NOT_FOUND, kind="unavailable", retryable=False)
+        env = self.env()
+        stream = ClaudeStream(events)
+        try:
+            done = await exec_until_finished(
+                workspace,
+                self.command(binary, request),
+                stream.finished,
+                self._exit_grace_s,
+                timeout_s=request.timeout_s,
+                env=env,
+                stdin=request.prompt,
+                on_line=json_lines(events, stream.handle),
+            )
+        except OSError as err:
+            return failure(f"cannot start {binary}: {err}", kind="unavailable", retryable=False)
+        outcome = stream.outcome(done, request.timeout_s)
+        await events.emit("agent.usage", {**outcome.usage.model_dump(mode="json"), "final": True})
+        secrets = [env.get("ANTHROPIC_API_KEY"), env.get("CLAUDE_CODE_OAUTH_TOKEN")]
+        return redact_result(outcome, secrets)

@@ -1,0 +1,90 @@
+"""The `codex` agent: OpenAI Codex CLI in non-interactive mode (`codex exec --json`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shipyard.agents._classify import failure
+from shipyard.agents._codex_stream import CodexStream
+from shipyard.agents._util import (
+    EXIT_GRACE_S,
+    binary_version,
+    exec_until_finished,
+    find_binary,
+    json_lines,
+    redact_result,
+)
+from shipyard.config import Settings
+from shipyard.domain.events import EventSink
+from shipyard.domain.models import AgentRequest, AgentResult, Availability
+from shipyard.sandboxes.base import Workspace
+
+_NOT_FOUND = "codex not installed (npm i -g @openai/codex)"
+
+
+class CodexAgent:
+    """Runs `codex exec` on the prompt with permission to edit the workspace and run commands."""
+
+    name = "codex"
+    description = "OpenAI Codex CLI in non-interactive mode (codex exec --json)."
+
+    def __init__(self, settings: Settings, exit_grace_s: float = EXIT_GRACE_S) -> None:
+        self._settings = settings
+        self._exit_grace_s = exit_grace_s
+
+    def binary(self) -> str | None:
+        """`settings.codex_binary` as a path or a name on PATH."""
+        return find_binary(self._settings.codex_binary)
+
+    def check(self) -> Availability:
+        """Binary present and runnable; `no credentials` without an API key or a codex login."""
+        binary = self.binary()
+        if binary is None:
+            return Availability(available=False, reason=_NOT_FOUND)
+        version = binary_version(binary)
+        if version is None:
+            return Availability(available=False, reason=f"{binary} --version failed")
+        logged_in = (Path.home() / ".codex" / "auth.json").is_file()
+        reason = "" if self._settings.openai_api_key or logged_in else "no credentials"
+        return Availability(available=True, reason=reason, version=version)
+
+    def command(self, binary: str, request: AgentRequest) -> list[str]:
+        """The argv of one run; options precede `resume`, and `-` reads the prompt from stdin."""
+        # Codex's own sandbox cannot nest inside bwrap or docker and blocks the network; the
+        # work order's sandbox is the boundary, as for claude's bypassPermissions.
+        argv = [binary, "exec", "--json", "--skip-git-repo-check"]
+        argv.append("--dangerously-bypass-approvals-and-sandbox")
+        if request.model:
+            argv += ["-m", request.model]
+        if request.session_id:
+            argv += ["resume", request.session_id]
+        return [*argv, "-"]
+
+    def env(self) -> dict[str, str]:
+        """The API key from settings, when set (otherwise codex uses its own login)."""
+        key = self._settings.openai_api_key
+        return {"OPENAI_API_KEY": key.get_secret_value()} if key else {}
+
+    async def run(self, request: AgentRequest, workspace: Workspace, events: EventSink) -> AgentResult:
+        """Run codex on the prompt; success is a completed turn without a failed one."""
+        binary = self.binary()
+        if binary is None:
+            return failure(_NOT_FOUND, kind="unavailable", retryable=False)
+        env = self.env()
+        stream = CodexStream(events)
+        try:
+            done = await exec_until_finished(
+                workspace,
+                self.command(binary, request),
+                stream.finished,
+                self._exit_grace_s,
+                timeout_s=request.timeout_s,
+                env=env,
+                stdin=request.prompt,
+                on_line=json_lines(events, stream.handle),
+            )
+        except OSError as err:
+            return failure(f"cannot start {binary}: {err}", kind="unavailable", retryable=False)
+        outcome = stream.outcome(done, request.timeout_s)
+        await events.emit("agent.usage", {**outcome.usage.model_dump(mode="json"), "final": True})
+        return redact_result(outcome, env.values())

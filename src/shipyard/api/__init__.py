@@ -1,0 +1,1 @@
+"""The HTTP API: FastAPI app, routers, auth and error mapping."""

@@ -1,0 +1,47 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+
+import shipyard
+from shipyard.api.deps import ServiceDep, require_token
+from shipyard.api.errors import install_error_handlers
+from shipyard.api.schemas import Health, PullRequestResponse
+from shipyard.api.work_orders import router as work_orders_router
+from shipyard.engine.service import WorkOrderService
+
+misc = APIRouter(prefix="/api", tags=["misc"])
+
+
+@misc.get("/health")
+async def health(service: ServiceDep) -> Health:
+    database = "ok"
+    try:
+        await service.store.ping()
+    except Exception as err:  # a health check reports, it does not raise
+        database = f"error: {type(err).__name__}"
+    temporal = "ok" if service.client else "not connected"
+    try:
+        if service.client is not None:
+            await service.client.workflow_service.get_system_info(GetSystemInfoRequest())
+    except Exception as err:  # reported, not raised
+        temporal = f"error: {type(err).__name__}"
+    status = "ok" if database == temporal == "ok" else "degraded"
+    return Health(status=status, version=shipyard.__version__, database=database, temporal=temporal)
+
+
+@misc.get("/pull-requests/{number}")
+async def get_pull_request(number: int, service: ServiceDep) -> PullRequestResponse:
+    return PullRequestResponse(pull_request=await service.store.get_pull_request(number))
+
+
+def create_app(service: WorkOrderService) -> FastAPI:
+    """The app serving `service`; the caller owns the engine's lifetime."""
+    app = FastAPI(title="Shipyard", version=shipyard.__version__, dependencies=[Depends(require_token)])
+    app.state.service = service
+    install_error_handlers(app)
+    app.include_router(work_orders_router)
+    app.include_router(misc)
+    return app

@@ -1,0 +1,131 @@
+"""Response shapes of the work-order API (seed 003's names, widened)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from shipyard.domain.models import Usage
+from shipyard.store.records import EventRecord, PullRequestRecord, StepRecord, WorkOrderRecord
+
+
+class AgentWorkOrder(BaseModel):
+    agent_work_order_id: str
+    repository_url: str
+    git_branch_name: str | None
+    base_branch: str | None
+    agent_session_id: str | None
+    workflow_type: str
+    sandbox_type: str
+    agent: str
+    github_issue_number: str | None
+    inputs: dict[str, Any]
+    status: str
+    current_phase: str | None
+    created_at: datetime
+    updated_at: datetime
+    execution_started_at: datetime | None
+    execution_completed_at: datetime | None
+    github_pull_request_url: str | None
+    git_commit_count: int
+    git_files_changed: int
+    git_lines_added: int
+    git_lines_removed: int
+    latest_commit_sha: str | None
+    latest_commit_message: str | None
+    error_message: str | None
+    usage: Usage
+
+    @classmethod
+    def of(cls, wo: WorkOrderRecord) -> AgentWorkOrder:
+        usage = Usage(
+            turns=wo.usage_turns,
+            input_tokens=wo.usage_input_tokens,
+            output_tokens=wo.usage_output_tokens,
+            cost_usd=wo.usage_cost_usd,
+        )
+        data = wo.model_dump()
+        return cls(agent_work_order_id=wo.id, usage=usage, **data)
+
+
+class AgentWorkOrderResponse(BaseModel):
+    agent_work_order: AgentWorkOrder
+    logs_url: str
+
+    @classmethod
+    def of(cls, wo: WorkOrderRecord) -> AgentWorkOrderResponse:
+        return cls(agent_work_order=AgentWorkOrder.of(wo), logs_url=f"/api/agent-work-orders/{wo.id}/logs")
+
+
+class AgentWorkOrderList(BaseModel):
+    agent_work_orders: list[AgentWorkOrder]
+    total_count: int
+    has_more: bool
+
+
+class PhaseEntry(BaseModel):
+    phase: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    commits: int
+
+
+class CommitEntry(BaseModel):
+    sha: str
+    message: str
+    phase: str | None
+    committed_at: datetime
+    files_changed: int
+    lines_added: int
+    lines_removed: int
+
+
+class GitProgressSnapshot(BaseModel):
+    agent_work_order_id: str
+    current_phase: str | None
+    git_commit_count: int
+    git_files_changed: int
+    git_lines_added: int
+    git_lines_removed: int
+    latest_commit_message: str | None
+    latest_commit_sha: str | None
+    snapshot_timestamp: datetime
+    phase_history: list[PhaseEntry]
+    commits: list[CommitEntry]
+
+
+class LogEntries(BaseModel):
+    agent_work_order_id: str
+    log_entries: list[dict[str, Any]]
+    total_count: int
+    has_more: bool
+
+    @staticmethod
+    def entry(event: EventRecord) -> dict[str, Any]:
+        return {
+            "id": event.id,
+            "timestamp": event.ts,
+            "level": event.level,
+            "event": event.type,
+            "agent_work_order_id": event.work_order_id,
+            "step_id": event.step_id,
+            **event.data,
+        }
+
+
+class StepList(BaseModel):
+    agent_work_order_id: str
+    steps: list[StepRecord]
+
+
+class PullRequestResponse(BaseModel):
+    pull_request: PullRequestRecord
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    database: str
+    temporal: str

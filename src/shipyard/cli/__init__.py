@@ -1,0 +1,1 @@
+"""The `shipyard` command line (Typer + Rich). It talks to the API over HTTP, or runs embedded."""

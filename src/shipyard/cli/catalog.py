@@ -1,0 +1,142 @@
+"""Commands that need no server: workflows, agents, doctor, db."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from shipyard.agents.registry import describe_agents
+from shipyard.cli.client import CliError, run_async
+from shipyard.config import Settings
+from shipyard.domain.errors import ShipyardError
+from shipyard.workflows.loader import (
+    builtin_names,
+    list_repository_definitions,
+    load_builtin,
+    load_definition_text,
+)
+
+workflows_app = typer.Typer(help="List, show and validate workflow definitions.", no_args_is_help=True)
+agents_app = typer.Typer(help="Agent adapters and whether they can run here.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+console = Console()
+
+
+def settings() -> Settings:
+    """The settings of this invocation (environment, then shipyard.toml)."""
+    return Settings()
+
+
+@workflows_app.command("ls")
+def workflows_ls(
+    repository: Annotated[
+        Path | None, typer.Option(help="Also list the repository's .shipyard/workflows.")
+    ] = None,
+) -> None:
+    """List the built-in workflows (and a repository's own)."""
+    table = Table("name", "source", "steps", "description", box=None)
+    for name in builtin_names():
+        d = load_builtin(name)
+        table.add_row(d.name, "built-in", str(len(d.steps)), d.description)
+    if repository is not None:
+        for d in list_repository_definitions(repository):
+            table.add_row(d.name, d.source or "", str(len(d.steps)), d.description)
+    console.print(table)
+
+
+@workflows_app.command("show")
+def workflows_show(name: str) -> None:
+    """Print a built-in workflow's definition as YAML."""
+    try:
+        definition = load_builtin(name)
+    except ShipyardError as err:
+        raise CliError(err.message, exit_code=2) from None
+    data = definition.model_dump(mode="json", exclude_none=True, exclude={"source"})
+    console.print(yaml.safe_dump(data, sort_keys=False), highlight=False, markup=False)
+
+
+@workflows_app.command("validate")
+def workflows_validate(files: list[Path]) -> None:
+    """Validate workflow YAML files; errors name the file, step and field."""
+    bad = 0
+    for path in files:
+        try:
+            definition = load_definition_text(path.read_text(), str(path))
+            console.print(f"[green]ok[/]  {path}  ({definition.name}, {len(definition.steps)} steps)")
+        except OSError as err:
+            bad += 1
+            console.print(f"[red]error[/] {path}: {err.strerror}", highlight=False)
+        except ShipyardError as err:
+            bad += 1
+            console.print(f"[red]error[/] {err.message}", highlight=False, markup=False)
+    raise typer.Exit(1 if bad else 0)
+
+
+@agents_app.command("ls")
+def agents_ls() -> None:
+    """List agent adapters, whether each can run here, and why not."""
+    table = Table("agent", "available", "note", "description", box=None)
+    for name, description, avail in describe_agents(settings()):
+        mark = "[green]yes[/]" if avail.available else "[red]no[/]"
+        note = " ".join(x for x in (avail.version or "", avail.reason) if x)
+        table.add_row(name, mark, note, description)
+    console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations (Shipyard also does this on start)."""
+    from shipyard.store.migrate import upgrade
+
+    s = settings()
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    run_async(lambda: upgrade(s.resolved_database_url))
+    console.print("database is at the latest revision")
+
+
+def doctor() -> None:
+    """Check this machine: git, Temporal, the database, the data dir and the agents."""
+    from shipyard.engine.devserver import temporal_binary
+    from shipyard.store.migrate import current_revision
+
+    s = settings()
+    problems = 0
+
+    def check(name: str, ok: bool, detail: str, *, required: bool = True) -> None:
+        nonlocal problems
+        problems += 0 if ok or not required else 1
+        mark = "[green]✓[/]" if ok else ("[red]✗[/]" if required else "[yellow]-[/]")
+        console.print(f"  {mark} {name:<14} {detail}", highlight=False)
+
+    git = shutil.which("git")
+    check("git", git is not None, _version([git, "--version"]) if git else "not found on PATH")
+    try:
+        binary = temporal_binary()
+        check("temporal", True, _version([binary, "--version"]))
+    except RuntimeError as err:
+        check("temporal", False, str(err))
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    check("data dir", s.data_dir.is_dir(), str(s.data_dir))
+    try:
+        revision = run_async(lambda: current_revision(s.resolved_database_url))
+        check("database", True, f"revision {revision or 'none (run shipyard db upgrade)'}")
+    except Exception as err:  # doctor reports every failure instead of stopping
+        check("database", False, f"{type(err).__name__}: {err}")
+    for name, _, avail in describe_agents(s):
+        detail = " ".join(x for x in (avail.version or "", avail.reason) if x)
+        check(f"agent {name}", avail.available, detail, required=False)  # agents are optional
+    raise typer.Exit(0 if problems == 0 else 1)
+
+
+def _version(argv: list[str]) -> str:
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout.strip().splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return "version unknown"

@@ -1,0 +1,216 @@
+"""`shipyard`: serve, run and inspect work orders."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from shipyard.cli import render as local
+from shipyard.cli.catalog import agents_app, db_app, doctor, settings, workflows_app
+from shipyard.cli.client import (
+    ApiClient,
+    CliError,
+    fail,
+    local_server_url,
+    local_temporal_address,
+    run_async,
+)
+from shipyard.cli.server import running_server
+from shipyard.cli.watch import Follower, print_summary
+from shipyard.config import Settings
+from shipyard.logging import configure_logging
+
+app = typer.Typer(help="Shipyard: durable work orders for AI coding agents.", no_args_is_help=True)
+app.add_typer(workflows_app, name="workflows")
+app.add_typer(agents_app, name="agents")
+app.add_typer(db_app, name="db")
+app.command()(doctor)
+console = Console()
+err_console = Console(stderr=True)
+
+ServerOpt = Annotated[
+    str | None,
+    typer.Option("--server", envvar="SHIPYARD_SERVER", help="API URL of a Shipyard server."),
+]
+
+
+async def api_for(server: str | None) -> ApiClient:
+    """The server given or running locally; else the local store read in-process."""
+    s = settings()
+    url = server or local_server_url(s)
+    if url is None:
+        return await ApiClient.in_process(s)
+    token = s.api_token.get_secret_value() if s.api_token else None
+    return ApiClient(url, token)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8420).")] = None,
+) -> None:
+    """Run the API, a worker and (unless SHIPYARD_TEMPORAL_ADDRESS is set) an embedded Temporal."""
+    s = settings()
+    s = s.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    configure_logging(s.log_level)
+
+    async def main() -> None:
+        async with running_server(s, persistent=True) as srv:
+            local.print_banner(console, s, srv)
+            await _until_signal()
+
+    run_async(main)
+
+
+async def _until_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker alone, against SHIPYARD_TEMPORAL_ADDRESS or the local `shipyard serve`'s Temporal."""
+    from shipyard.engine.worker import open_engine
+
+    s = settings()
+    address = s.temporal_address or local_temporal_address(s)
+    if address is None:
+        err_console.print("[red]error:[/] set SHIPYARD_TEMPORAL_ADDRESS or start `shipyard serve` first")
+        raise typer.Exit(2)
+    s = s.model_copy(update={"temporal_address": address})
+    configure_logging(s.log_level)
+
+    async def main() -> None:
+        async with open_engine(s):
+            console.print(f"worker ready on {address}, {s.worker_slots} slots; Ctrl-C stops")
+            await _until_signal()
+
+    run_async(main)
+
+
+@app.command()
+def run(
+    repository: Annotated[str, typer.Argument(help="Path or URL of the git repository.")],
+    workflow: Annotated[str | None, typer.Option("--workflow", "-w", help="Workflow name.")] = None,
+    workflow_file: Annotated[Path | None, typer.Option(help="A workflow definition YAML file.")] = None,
+    agent: Annotated[str | None, typer.Option(help="Agent adapter (see `shipyard agents ls`).")] = None,
+    sandbox: Annotated[str | None, typer.Option(help="git_worktree (default) or git_branch.")] = None,
+    inputs: Annotated[list[str] | None, typer.Option("--input", "-i", help="key=value, repeatable.")] = None,
+    base_branch: Annotated[
+        str | None, typer.Option(help="Branch to start from (default: the repository's).")
+    ] = None,
+    server: ServerOpt = None,
+    detach: Annotated[bool, typer.Option(help="Print the id and return without waiting.")] = False,
+) -> None:
+    """Run a workflow on a repository as a work order; exits 0 only if it completed.
+
+    Uses the local `shipyard serve` (or --server) when one runs; otherwise runs embedded for its
+    own duration (Temporal in memory).
+    """
+    try:
+        body = local.create_body(
+            repository, workflow, workflow_file, agent, sandbox, inputs or [], base_branch
+        )
+    except CliError as err:
+        fail(err)
+    s = settings()
+    url = server or local_server_url(s)
+    if url is None:
+        configure_logging("warning")
+        code = run_async(lambda: _run_embedded(s, body))
+    else:
+        token = s.api_token.get_secret_value() if s.api_token else None
+        code = run_async(lambda: _submit_and_follow(ApiClient(url, token), body, detach))
+    raise typer.Exit(code)
+
+
+async def _run_embedded(s: Settings, body: dict[str, Any]) -> int:
+    console.print("[dim]no server running: starting an embedded engine (Temporal in memory)[/]")
+    async with running_server(s, persistent=False, port=0, announce=False) as srv:
+        try:
+            return await _submit_and_follow(ApiClient(srv.url), body, detach=False)
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            console.print("[yellow]interrupted: the embedded work order stops with this process[/]")
+            return 130
+
+
+async def _submit_and_follow(api: ApiClient, body: dict[str, Any], detach: bool) -> int:
+    async with api:
+        wo = (await api.post("/api/agent-work-orders", body))["agent_work_order"]
+        console.print(
+            f"[bold]{wo['agent_work_order_id']}[/]  {Path(wo['repository_url']).name}  "
+            f"{wo['workflow_type']}  {wo['agent']}  {wo['sandbox_type']}"
+        )
+        if detach:
+            return 0
+        final = await Follower(api, wo["agent_work_order_id"], console).follow()
+        print_summary(console, final)
+        return 0 if final["status"] == "completed" else 1
+
+
+@app.command("ls")
+def list_work_orders(
+    status: Annotated[str | None, typer.Option(help="pending, running, completed, failed, cancelled")] = None,
+    limit: int = 20,
+    server: ServerOpt = None,
+) -> None:
+    """List work orders, newest first."""
+
+    async def main() -> None:
+        async with await api_for(server) as api:
+            page = await api.get("/api/agent-work-orders", status=status, limit=limit)
+        local.print_work_orders(console, page)
+
+    run_async(main)
+
+
+@app.command()
+def show(
+    work_order_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+    server: ServerOpt = None,
+) -> None:
+    """Show one work order: status, branch, git progress, steps."""
+
+    async def main() -> None:
+        async with await api_for(server) as api:
+            wo = (await api.get(f"/api/agent-work-orders/{work_order_id}"))["agent_work_order"]
+            steps = (await api.get(f"/api/agent-work-orders/{work_order_id}/steps"))["steps"]
+        if as_json:
+            sys.stdout.write(json.dumps({**wo, "steps": steps}, indent=2) + "\n")
+        else:
+            local.print_work_order(console, wo, steps)
+
+    run_async(main)
+
+
+@app.command()
+def logs(
+    work_order_id: str,
+    limit: Annotated[int, typer.Option(help="How many entries.")] = 100,
+    offset: int = 0,
+    server: ServerOpt = None,
+) -> None:
+    """Print a work order's log entries (events), oldest first."""
+
+    async def main() -> None:
+        async with await api_for(server) as api:
+            page = await api.get(f"/api/agent-work-orders/{work_order_id}/logs", limit=limit, offset=offset)
+        for entry in page["log_entries"]:
+            console.print(local.format_log_entry(entry), highlight=False, markup=False)
+
+    run_async(main)
+
+
+def main() -> None:
+    app()

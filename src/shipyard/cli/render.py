@@ -1,0 +1,116 @@
+"""Turning CLI arguments into requests and API answers into Rich output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from shipyard.agents.registry import describe_agents
+from shipyard.cli.client import CliError
+from shipyard.config import Settings
+
+if TYPE_CHECKING:
+    from shipyard.cli.server import RunningServer
+
+
+def parse_inputs(pairs: list[str]) -> dict[str, str]:
+    inputs: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--input takes key=value, got '{pair}'", exit_code=2)
+        inputs[key.strip()] = value
+    return inputs
+
+
+def create_body(
+    repository: str,
+    workflow: str | None,
+    workflow_file: Path | None,
+    agent: str | None,
+    sandbox: str | None,
+    inputs: list[str],
+    base_branch: str | None,
+) -> dict[str, Any]:
+    """The POST /api/agent-work-orders body for `shipyard run`."""
+    if (workflow is None) == (workflow_file is None):
+        raise CliError("give exactly one of --workflow NAME or --workflow-file FILE", exit_code=2)
+    body: dict[str, Any] = {
+        "repository_url": repository if "://" in repository else str(Path(repository).expanduser().resolve()),
+        "workflow_type": workflow,
+        "agent": agent,
+        "sandbox_type": sandbox,
+        "inputs": parse_inputs(inputs),
+        "base_branch": base_branch,
+    }
+    if workflow_file is not None:
+        try:
+            body["workflow_definition"] = workflow_file.read_text()
+        except OSError as err:
+            raise CliError(f"cannot read workflow file {workflow_file}: {err.strerror}", exit_code=2) from err
+        body["workflow_source"] = str(workflow_file)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def print_banner(console: Console, settings: Settings, srv: RunningServer) -> None:
+    engine = srv.engine
+    db = settings.resolved_database_url
+    kind = "sqlite" if db.startswith("sqlite") else "postgresql"
+    where = db.split("///", 1)[-1] if kind == "sqlite" else db.split("@")[-1]
+    console.print(f"  database   {kind}  {where}  (migrations applied)")
+    mode = f"embedded dev server {engine.temporal_address}" if engine.devserver else engine.temporal_address
+    console.print(f"  temporal   {mode}")
+    console.print(f"  worker     ready, {settings.worker_slots} slots;  agents: {agents_line(settings)}")
+    console.print(f"  api        {srv.url}      API docs  {srv.url}/docs")
+
+
+def agents_line(settings: Settings) -> str:
+    parts = []
+    for name, _, avail in describe_agents(settings):
+        mark = "✓" if avail.available else "✗"
+        parts.append(f"{name} {mark}" + (f" ({avail.reason})" if avail.reason else ""))
+    return "  ".join(parts)
+
+
+def print_work_orders(console: Console, page: dict[str, Any]) -> None:
+    table = Table("id", "status", "phase", "workflow", "agent", "commits", "created", box=None)
+    for wo in page["agent_work_orders"]:
+        table.add_row(
+            wo["agent_work_order_id"], wo["status"], wo["current_phase"] or "", wo["workflow_type"],
+            wo["agent"], str(wo["git_commit_count"]), wo["created_at"][:19].replace("T", " "),
+        )  # fmt: skip
+    console.print(table)
+    console.print(f"[dim]{len(page['agent_work_orders'])} of {page['total_count']}[/]")
+
+
+def print_work_order(console: Console, wo: dict[str, Any], steps: list[dict[str, Any]]) -> None:
+    console.print(f"[bold]{wo['agent_work_order_id']}[/]  {wo['status']}  {wo['current_phase'] or ''}")
+    for key in (
+        "repository_url",
+        "workflow_type",
+        "agent",
+        "sandbox_type",
+        "git_branch_name",
+        "base_branch",
+    ):
+        console.print(f"  {key:<18} {wo[key]}")
+    console.print(
+        f"  git                {wo['git_commit_count']} commits, {wo['git_files_changed']} files,"
+        f" +{wo['git_lines_added']} -{wo['git_lines_removed']}"
+    )
+    if wo.get("github_pull_request_url"):
+        console.print(f"  pull request       {wo['github_pull_request_url']}")
+    if wo.get("error_message"):
+        console.print(f"  [red]error[/]              {wo['error_message']}")
+    for step in steps:
+        console.print(f"    {step['status']:<10} {step['step_id']:<14} {step.get('phase') or ''}")
+
+
+def format_log_entry(entry: dict[str, Any]) -> str:
+    skip = {"id", "timestamp", "level", "event", "agent_work_order_id", "step_id"}
+    extra = " ".join(f"{k}={v}" for k, v in entry.items() if k not in skip and v is not None)
+    step = f" [{entry['step_id']}]" if entry.get("step_id") else ""
+    return f"{str(entry['timestamp'])[:19]} {entry['level']:<7} {entry['event']}{step} {extra}"

@@ -1,0 +1,80 @@
+"""Running the API and engine in one process: `shipyard serve`, and an embedded `shipyard run`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from shipyard.api.app import create_app
+from shipyard.config import Settings
+from shipyard.engine.devserver import free_port
+from shipyard.engine.service import WorkOrderService
+from shipyard.engine.worker import Engine, open_engine
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def server_file(settings: Settings) -> Path:
+    """Where a running `shipyard serve` announces itself, so the CLI can find it."""
+    return settings.data_dir / "server.json"
+
+
+@dataclass
+class RunningServer:
+    url: str
+    engine: Engine
+    uvicorn: uvicorn.Server
+
+
+@contextlib.asynccontextmanager
+async def running_server(
+    settings: Settings, *, persistent: bool, port: int | None = None, announce: bool = True
+) -> AsyncIterator[RunningServer]:
+    """Engine + worker + API on `settings.host`; `port=0` picks a free one."""
+    if settings.host not in LOOPBACK and settings.api_token is None:
+        raise SystemExit(f"refusing to listen on {settings.host} without SHIPYARD_API_TOKEN")
+    chosen = free_port() if port == 0 else (port or settings.port)
+    async with open_engine(settings, persistent=persistent) as engine:
+        app = create_app(WorkOrderService(settings, engine.store, engine.client))
+        config = uvicorn.Config(app, host=settings.host, port=chosen, log_level="warning", lifespan="off")
+        server = _Server(config)
+        task = asyncio.create_task(server.serve())
+        try:
+            await _wait_started(server, task)
+            url = f"http://{settings.host}:{chosen}"
+            if announce:
+                _announce(settings, url, engine)
+            yield RunningServer(url, engine, server)
+        finally:
+            server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError, SystemExit):
+                await task
+            if announce:
+                server_file(settings).unlink(missing_ok=True)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the CLI decides what a signal means."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _wait_started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    while not server.started:
+        if task.done():
+            raise SystemExit(f"the API server could not start on {server.config.host}:{server.config.port}")
+        await asyncio.sleep(0.05)
+
+
+def _announce(settings: Settings, url: str, engine: Engine) -> None:
+    info = {"url": url, "pid": os.getpid(), "temporal": engine.temporal_address}
+    server_file(settings).write_text(json.dumps(info))

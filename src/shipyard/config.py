@@ -1,0 +1,87 @@
+"""Settings: `SHIPYARD_*` environment variables, then `shipyard.toml` in the working directory.
+
+Built once in `main()` and passed down; nothing reads the environment at import.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "shipyard"
+
+
+class Settings(BaseSettings):
+    """Every knob Shipyard has. The README's configuration table lists them."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SHIPYARD_", toml_file="shipyard.toml", extra="ignore", populate_by_name=True
+    )
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = None  # default: SQLite file in data_dir
+    temporal_address: str | None = None  # default: embedded dev server
+    temporal_namespace: str = "default"
+    task_queue: str = "shipyard"
+    host: str = "127.0.0.1"
+    port: int = 8420
+    api_token: SecretStr | None = None
+    agent: str = "claude"
+    sandbox: str = "git_worktree"
+    worker_slots: int = 8
+    heartbeat_timeout_s: float = 30.0
+    step_timeout_s: float = 3600.0
+    log_level: str = "info"
+
+    claude_binary: str | None = None  # default: `claude` on PATH, else the one claude-agent-sdk ships
+    claude_model: str | None = None
+    anthropic_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SHIPYARD_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"),
+    )
+    codex_binary: str = "codex"
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SHIPYARD_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_max_turns: int = 30
+    replay_file: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'shipyard.db'}"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def sandboxes_dir(self) -> Path:
+        return self.data_dir / "sandboxes"
+
+    @property
+    def mirrors_dir(self) -> Path:
+        return self.data_dir / "mirrors"

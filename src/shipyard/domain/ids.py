@@ -1,0 +1,32 @@
+"""Work-order ids and branch names."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+_ID_RE = re.compile(r"^wo-[0-9a-z]{8}$")
+_SLUG_STRIP = re.compile(r"[^a-z0-9]+")
+
+
+def new_work_order_id() -> str:
+    """A fresh id: `wo-` and 8 lowercase hex characters."""
+    return "wo-" + secrets.token_hex(4)
+
+
+def is_work_order_id(value: str) -> bool:
+    return bool(_ID_RE.match(value))
+
+
+def slugify(text: str, max_len: int = 40) -> str:
+    """Lowercase ASCII words joined by `-`, cut at a word boundary near `max_len`."""
+    slug = _SLUG_STRIP.sub("-", text.lower()).strip("-")
+    if len(slug) > max_len:
+        slug = slug[:max_len].rsplit("-", 1)[0] or slug[:max_len]
+    return slug
+
+
+def branch_name(work_order_id: str, title: str = "") -> str:
+    """The work order's git branch: `wo/<id>` or `wo/<id>-<slug>`."""
+    slug = slugify(title)
+    return f"wo/{work_order_id}-{slug}" if slug else f"wo/{work_order_id}"

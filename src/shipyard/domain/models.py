@@ -1,0 +1,146 @@
+"""Statuses, usage and the typed payloads that cross package and Temporal boundaries."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class WorkOrderStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+
+_TERMINAL = {WorkOrderStatus.COMPLETED, WorkOrderStatus.FAILED, WorkOrderStatus.CANCELLED}
+
+_TRANSITIONS: dict[WorkOrderStatus, set[WorkOrderStatus]] = {
+    WorkOrderStatus.PENDING: {WorkOrderStatus.RUNNING, *_TERMINAL},
+    WorkOrderStatus.RUNNING: set(_TERMINAL),
+    WorkOrderStatus.COMPLETED: set(),
+    WorkOrderStatus.FAILED: set(),
+    WorkOrderStatus.CANCELLED: set(),
+}
+
+
+def can_transition(current: WorkOrderStatus, new: WorkOrderStatus) -> bool:
+    """Whether a work order may move from `current` to `new` (same status is a no-op, allowed)."""
+    return current == new or new in _TRANSITIONS[current]
+
+
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Usage(BaseModel):
+    """What an agent run consumed. `cost_usd` is None when the agent does not report it."""
+
+    turns: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+
+    def __add__(self, other: Usage) -> Usage:
+        cost = None
+        if self.cost_usd is not None or other.cost_usd is not None:
+            cost = (self.cost_usd or 0.0) + (other.cost_usd or 0.0)
+        return Usage(
+            turns=self.turns + other.turns,
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cost_usd=cost,
+        )
+
+
+class ExecResult(BaseModel):
+    """The outcome of one command in a sandbox. A non-zero exit is data, not an exception."""
+
+    exit_code: int
+    stdout: str = ""
+    stderr: str = ""
+    duration_s: float = 0.0
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+class SandboxSpec(BaseModel):
+    """What a sandbox needs to be set up."""
+
+    work_order_id: str
+    repository_url: str
+    branch: str
+    base_branch: str | None = None  # None: the repository's default branch
+
+
+class SandboxHandle(BaseModel):
+    """A set-up sandbox, serialisable so later activities can find it again."""
+
+    sandbox_type: str
+    work_order_id: str
+    repository_url: str
+    path: str  # the working tree on the worker's disk
+    branch: str
+    base_branch: str
+    base_sha: str
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class AgentRequest(BaseModel):
+    """One agent run: a prompt in a workspace."""
+
+    prompt: str
+    model: str | None = None
+    session_id: str | None = None  # resume this agent session where the adapter supports it
+    timeout_s: float | None = None
+    step_id: str | None = None
+
+
+class AgentResult(BaseModel):
+    """What an agent run produced. `ok` is judged from the agent's own events, not its exit code."""
+
+    ok: bool
+    output: str = ""  # the agent's final answer
+    session_id: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    error: str | None = None
+    error_kind: str | None = None  # rate_limit | overloaded | auth | bad_request | max_turns | error
+    retryable: bool = False
+
+
+class Availability(BaseModel):
+    """Whether an adapter can run here, and why not."""
+
+    available: bool
+    reason: str = ""
+    version: str | None = None
+
+
+class CreateWorkOrderRequest(BaseModel):
+    """A request for a work order, from the API, the CLI or a trigger (seed-003 shape, widened)."""
+
+    repository_url: str
+    workflow_type: str | None = None  # a workflow name; optional when `workflow_definition` is given
+    workflow_definition: str | None = None  # an inline YAML definition
+    workflow_source: str | None = None  # where the inline definition came from (a file name)
+    sandbox_type: str | None = None  # default: settings.sandbox
+    agent: str | None = None  # default: settings.agent
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    initial_prompt: str | None = None  # seed 003: becomes the `prompt` input
+    github_issue_number: str | None = None  # becomes the `issue` input
+    base_branch: str | None = None
+    title: str | None = None  # names the branch; default: the prompt

@@ -1,0 +1,261 @@
+"""The activities of WorkOrderWorkflow. Everything with side effects happens here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from shipyard.config import Settings
+from shipyard.domain.errors import InvalidInput, NotFound, ShipyardError
+from shipyard.domain.models import SandboxHandle, SandboxSpec, StepStatus, WorkOrderStatus
+from shipyard.engine import steps
+from shipyard.engine.sink import StoreSink
+from shipyard.engine.types import (
+    FinishInput,
+    PrepareResult,
+    RunStepInput,
+    StartWorkOrderInput,
+    StepOutput,
+)
+from shipyard.forge.local import LocalForge
+from shipyard.gitutil import progress, push
+from shipyard.logging import Redactor, work_order_log_path
+from shipyard.sandboxes.registry import build_sandbox
+from shipyard.store.records import WorkOrderRecord
+from shipyard.store.store import Store
+from shipyard.workflows.loader import bind_inputs, resolve_definition
+from shipyard.workflows.templating import evaluate_condition, render
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_application_error(err: ShipyardError) -> ApplicationError:
+    """Bad input and missing things are final; anything else may be retried by policy."""
+    final = isinstance(err, InvalidInput | NotFound)
+    return ApplicationError(err.message, type=err.code, non_retryable=final)
+
+
+@contextlib.asynccontextmanager
+async def heartbeating(interval_s: float) -> AsyncIterator[None]:
+    """Heartbeat in the background so a dead worker is noticed and the step retried elsewhere."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(interval_s)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class WorkOrderActivities:
+    """Activities bound to this worker's settings, store and worker-specific task queue."""
+
+    def __init__(self, settings: Settings, store: Store, worker_queue: str, redactor: Redactor) -> None:
+        self.settings = settings
+        self.store = store
+        self.worker_queue = worker_queue
+        self.redactor = redactor
+        self.beat_s = max(settings.heartbeat_timeout_s / 3, 0.5)
+
+    def sink(self, wo: WorkOrderRecord, step_id: str | None = None) -> StoreSink:
+        path = work_order_log_path(self.settings.logs_dir, wo.id, wo.created_at)
+        return StoreSink(self.store, wo.id, path, self.redactor, step_id)
+
+    @activity.defn(name="prepare_work_order")
+    async def prepare(self, inp: StartWorkOrderInput) -> PrepareResult:
+        wo = await self.store.get_work_order(inp.work_order_id)
+        events = self.sink(wo)
+        await self.store.update_work_order(wo.id, status=WorkOrderStatus.RUNNING, execution_started_at=now())
+        await events.emit("workflow.started", {"workflow": inp.workflow_name, "agent": inp.agent})
+        try:
+            async with heartbeating(self.beat_s):
+                handle = await self._setup_sandbox(inp, wo)
+            definition = resolve_definition(
+                inp.workflow_name,
+                text=inp.workflow_text,
+                source=inp.workflow_source,
+                repo_path=Path(handle.path),
+            )
+            inputs = bind_inputs(definition, inp.inputs)
+        except ShipyardError as err:
+            await events.emit("workflow.prepare_failed", {"error": err.message}, level="error")
+            raise to_application_error(err) from err
+        await self.store.update_work_order(wo.id, workflow_type=definition.name)
+        return PrepareResult(
+            handle=handle, definition=definition, inputs=inputs, task_queue=self.worker_queue
+        )
+
+    async def _setup_sandbox(self, inp: StartWorkOrderInput, wo: WorkOrderRecord) -> SandboxHandle:
+        if wo.sandbox and Path(wo.sandbox.path).exists():  # a retried attempt: reuse its tree
+            return wo.sandbox
+        sandbox = build_sandbox(inp.sandbox_type, self.settings)
+        spec = SandboxSpec(
+            work_order_id=wo.id,
+            repository_url=inp.repository_url,
+            branch=inp.branch,
+            base_branch=inp.base_branch,
+        )
+        handle = await sandbox.setup(spec)
+        await self.store.update_work_order(
+            wo.id,
+            git_branch_name=handle.branch,
+            base_branch=handle.base_branch,
+            sandbox=handle,
+        )
+        await self.sink(wo).emit(
+            "sandbox.ready", {"sandbox_type": handle.sandbox_type, "branch": handle.branch}
+        )
+        return handle
+
+    @activity.defn(name="run_step")
+    async def run_step(self, inp: RunStepInput) -> StepOutput:
+        wo = await self.store.get_work_order(inp.work_order_id)
+        events = self.sink(wo, inp.step.id)
+        try:
+            if inp.step.when and not evaluate_condition(inp.step.when, steps.template_context(inp)):
+                return await self._skip(inp, events)
+            await self._mark_started(inp, wo)
+            await events.emit(
+                "workflow.step.started", {"kind": inp.step.kind, "attempt": activity.info().attempt}
+            )
+            async with heartbeating(self.beat_s):
+                result = await self._execute(inp, wo, events)
+                if result.output.status == StepStatus.COMPLETED and inp.step.commit:
+                    result.output.commit_sha = await self._commit(inp, events)
+        except ShipyardError as err:
+            result = steps.failed(
+                err.message, retryable=not isinstance(err, InvalidInput), error_type=err.code
+            )
+        await self._record(inp, wo, result.output)
+        if result.output.status == StepStatus.FAILED:
+            await events.emit("workflow.step.failed", {"error": result.output.error}, level="error")
+            final = not result.retryable or activity.info().attempt > inp.step.retries
+            raise ApplicationError(
+                result.output.error or "failed", type=result.error_type, non_retryable=final
+            )
+        await events.emit("workflow.step.completed", {"commit_sha": result.output.commit_sha})
+        return result.output
+
+    async def _skip(self, inp: RunStepInput, events: StoreSink) -> StepOutput:
+        await self.store.upsert_step(
+            inp.work_order_id, inp.step.id, position=inp.position, kind=inp.step.kind,
+            phase=inp.step.phase, status=StepStatus.SKIPPED,
+        )  # fmt: skip
+        await events.emit("workflow.step.skipped", {"when": inp.step.when})
+        return StepOutput(status=StepStatus.SKIPPED)
+
+    async def _mark_started(self, inp: RunStepInput, wo: WorkOrderRecord) -> None:
+        step = inp.step
+        await self.store.upsert_step(
+            wo.id, step.id, position=inp.position, kind=step.kind, phase=step.phase,
+            agent=(step.agent or inp.agent) if step.kind == "prompt" else None,
+            status=StepStatus.RUNNING, attempt=activity.info().attempt, started_at=now(),
+            completed_at=None, error=None,
+        )  # fmt: skip
+        if step.phase:
+            await self.store.update_work_order(wo.id, current_phase=step.phase)
+
+    async def _execute(self, inp: RunStepInput, wo: WorkOrderRecord, events: StoreSink) -> steps.StepRun:
+        workspace = build_sandbox(inp.handle.sandbox_type, self.settings).workspace(inp.handle)
+        timeout_s = inp.step_timeout_s
+        if inp.step.kind == "run":
+            return await steps.run_command(inp, workspace, events, timeout_s)
+        if inp.step.kind == "prompt":
+            return await steps.run_prompt(
+                inp, workspace, events, self.settings, timeout_s, wo.agent_session_id
+            )
+        if inp.step.kind == "pr":
+            run, url = await steps.open_pr(inp, LocalForge(self.store), events)
+            await self.store.update_work_order(wo.id, github_pull_request_url=url)
+            return run
+        raise InvalidInput(f"step '{inp.step.id}': '{inp.step.kind}' steps are not supported yet")
+
+    async def _commit(self, inp: RunStepInput, events: StoreSink) -> str | None:
+        assert inp.step.commit is not None
+        message = render(inp.step.commit, steps.template_context(inp)).strip()
+        return await steps.commit_changes(inp.handle, message, inp.step.phase, events)
+
+    async def _record(self, inp: RunStepInput, wo: WorkOrderRecord, out: StepOutput) -> None:
+        usage = out.usage
+        await self.store.upsert_step(
+            wo.id, inp.step.id, status=out.status, completed_at=now(), exit_code=out.exit_code,
+            output=out.output, error=out.error, commit_sha=out.commit_sha,
+            usage_turns=usage.turns, usage_input_tokens=usage.input_tokens,
+            usage_output_tokens=usage.output_tokens, usage_cost_usd=usage.cost_usd,
+        )  # fmt: skip
+        fields: dict[str, Any] = await self._progress_fields(inp.handle)
+        if usage.turns or usage.input_tokens or usage.output_tokens:
+            fields |= {
+                "usage_turns": wo.usage_turns + usage.turns,
+                "usage_input_tokens": wo.usage_input_tokens + usage.input_tokens,
+                "usage_output_tokens": wo.usage_output_tokens + usage.output_tokens,
+            }
+            if usage.cost_usd is not None:
+                fields["usage_cost_usd"] = (wo.usage_cost_usd or 0.0) + usage.cost_usd
+        if out.session_id:
+            fields["agent_session_id"] = out.session_id
+        await self.store.update_work_order(wo.id, **fields)
+
+    async def _progress_fields(self, handle: SandboxHandle) -> dict[str, Any]:
+        stats = await progress(Path(handle.path), handle.base_sha)
+        return {
+            "git_commit_count": stats.commit_count,
+            "git_files_changed": stats.files_changed,
+            "git_lines_added": stats.lines_added,
+            "git_lines_removed": stats.lines_removed,
+            "latest_commit_sha": stats.latest_commit_sha,
+            "latest_commit_message": stats.latest_commit_message,
+        }
+
+    @activity.defn(name="finish_work_order")
+    async def finish(self, inp: FinishInput) -> None:
+        wo = await self.store.get_work_order(inp.work_order_id)
+        events = self.sink(wo)
+        fields: dict[str, Any] = {}
+        if inp.handle is not None and Path(inp.handle.path).exists():
+            fields = await self._wrap_up_sandbox(inp.handle, wo, events)
+        if wo.status.is_terminal:
+            return  # a retried finish: the first attempt got this far
+        if inp.status == WorkOrderStatus.COMPLETED:
+            fields["current_phase"] = "completed"
+        await self.store.update_work_order(
+            wo.id,
+            status=inp.status,
+            error_message=inp.error,
+            execution_completed_at=now(),
+            **fields,
+        )
+        level = "info" if inp.status == WorkOrderStatus.COMPLETED else "error"
+        await events.emit(f"workflow.{inp.status.value}", {"error": inp.error}, level=level)
+
+    async def _wrap_up_sandbox(
+        self, handle: SandboxHandle, wo: WorkOrderRecord, events: StoreSink
+    ) -> dict[str, Any]:
+        """Commit leftovers, read progress, push the branch to origin, remove the working tree."""
+        message = f"chore: uncommitted changes of {wo.id}"
+        await steps.commit_changes(handle, message, wo.current_phase, events)
+        fields = await self._progress_fields(handle)
+        if fields["git_commit_count"]:
+            try:
+                await push(Path(handle.path), handle.repository_url, handle.branch)
+                await events.emit("git.pushed", {"branch": handle.branch, "remote": handle.repository_url})
+            except ShipyardError as err:
+                await events.emit("git.push_failed", {"error": err.message}, level="warning")
+        await build_sandbox(handle.sandbox_type, self.settings).cleanup(handle)
+        await events.emit("sandbox.removed", {"path": handle.path})
+        return fields

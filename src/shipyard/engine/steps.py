@@ -1,0 +1,138 @@
+"""How each kind of step runs inside the `run_step` activity: `run`, `prompt` and `pr`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shipyard.agents.registry import build_agent
+from shipyard.config import Settings
+from shipyard.domain.events import EventSink
+from shipyard.domain.models import AgentRequest, SandboxHandle, StepStatus
+from shipyard.engine.types import RunStepInput, StepOutput
+from shipyard.forge.base import Forge, PullRequestSpec
+from shipyard.gitutil import commit_all, progress
+from shipyard.sandboxes.base import Workspace
+from shipyard.workflows.templating import render
+
+OUTPUT_LIMIT_CHARS = 16_000  # step outputs travel through Temporal history: keep them small
+
+
+def tail(text: str, limit: int = OUTPUT_LIMIT_CHARS) -> str:
+    """The last `limit` characters, marked when something was cut."""
+    return text if len(text) <= limit else f"[… {len(text) - limit} characters cut]\n" + text[-limit:]
+
+
+@dataclass
+class StepRun:
+    """A step's outcome inside the activity: the output plus whether a retry could help."""
+
+    output: StepOutput
+    retryable: bool = True
+    error_type: str = "step_failed"
+
+
+def template_context(inp: RunStepInput) -> dict[str, Any]:
+    handle = inp.handle
+    return {
+        "inputs": inp.inputs,
+        "steps": {k: v.model_dump(mode="json") for k, v in inp.steps.items()},
+        "work_order": {
+            "id": inp.work_order_id,
+            "branch": handle.branch,
+            "base_branch": handle.base_branch,
+            "repository_url": handle.repository_url,
+        },
+    }
+
+
+def failed(error: str, *, retryable: bool = True, error_type: str = "step_failed", **kw: Any) -> StepRun:
+    return StepRun(StepOutput(status=StepStatus.FAILED, error=error, **kw), retryable, error_type)
+
+
+async def run_command(
+    inp: RunStepInput, workspace: Workspace, events: EventSink, timeout_s: float
+) -> StepRun:
+    assert inp.step.run is not None
+    command = render(inp.step.run, template_context(inp), repo_path=workspace.path, shell=True)
+    await events.emit("workflow.step.command", {"command": command})
+
+    async def on_line(stream: str, line: str) -> None:
+        await events.emit("log", {"stream": stream, "line": line})
+
+    env = {"SHIPYARD_WORK_ORDER_ID": inp.work_order_id, "SHIPYARD_STEP_ID": inp.step.id}
+    result = await workspace.exec(command, timeout_s=timeout_s, env=env, on_line=on_line)
+    output = tail(result.stdout.strip())
+    if result.timed_out:
+        return failed(f"timed out after {timeout_s:g} s", exit_code=result.exit_code, output=output)
+    if not result.ok:
+        stderr = tail(result.stderr.strip(), 2000)
+        message = f"exit code {result.exit_code}" + (f": {stderr}" if stderr else "")
+        return failed(message, exit_code=result.exit_code, output=output)
+    return StepRun(StepOutput(status=StepStatus.COMPLETED, output=output, exit_code=0))
+
+
+async def run_prompt(
+    inp: RunStepInput,
+    workspace: Workspace,
+    events: EventSink,
+    settings: Settings,
+    timeout_s: float,
+    session_id: str | None,
+) -> StepRun:
+    assert inp.step.prompt is not None
+    prompt = render(inp.step.prompt, template_context(inp), repo_path=workspace.path)
+    agent = build_agent(inp.step.agent or inp.agent, settings)
+    await events.emit("agent.started", {"agent": agent.name, "prompt": tail(prompt, 4000)})
+    request = AgentRequest(
+        prompt=prompt,
+        model=inp.step.model,
+        session_id=session_id,
+        timeout_s=timeout_s,
+        step_id=inp.step.id,
+    )
+    result = await agent.run(request, workspace, events)
+    common: dict[str, Any] = {"session_id": result.session_id, "usage": result.usage}
+    if not result.ok:
+        message = f"{agent.name} agent failed ({result.error_kind or 'error'}): {result.error or ''}"
+        return failed(
+            message.strip(),
+            retryable=result.retryable,
+            error_type=f"agent_{result.error_kind or 'error'}",
+            output=tail(result.output),
+            **common,
+        )
+    return StepRun(StepOutput(status=StepStatus.COMPLETED, output=tail(result.output), **common))
+
+
+async def commit_changes(
+    handle: SandboxHandle, message: str, phase: str | None, events: EventSink
+) -> str | None:
+    """Commit whatever changed in the working tree, announcing the commit as `git.commit`."""
+    sha = await commit_all(Path(handle.path), message, phase)
+    if sha is not None:
+        await events.emit("git.commit", {"sha": sha, "message": message, "phase": phase})
+    return sha
+
+
+async def open_pr(inp: RunStepInput, forge: Forge, events: EventSink) -> tuple[StepRun, str]:
+    """Commit leftovers, push the branch and open (or update) its pull request; returns the URL too."""
+    assert inp.step.pr is not None
+    handle, ctx = inp.handle, template_context(inp)
+    await commit_changes(handle, f"chore: remaining changes of {inp.work_order_id}", inp.step.phase, events)
+    stats = await progress(Path(handle.path), handle.base_sha)
+    title_t = inp.step.pr.title or "{{ work_order.id }}: {{ work_order.branch }}"
+    title = render(title_t, ctx).strip()
+    body = render(inp.step.pr.body, ctx) if inp.step.pr.body else default_pr_body(inp, stats.commits)
+    await forge.push(handle)
+    spec = PullRequestSpec(work_order_id=inp.work_order_id, title=title, body=body, draft=inp.step.pr.draft)
+    pr = await forge.open_or_update_pr(handle, spec)
+    await events.emit("pr.opened", pr.model_dump(mode="json"))
+    return StepRun(StepOutput(status=StepStatus.COMPLETED, output=pr.url)), pr.url
+
+
+def default_pr_body(inp: RunStepInput, commits: list[Any]) -> str:
+    lines = [f"Work order `{inp.work_order_id}` on branch `{inp.handle.branch}`.", "", "Commits:"]
+    lines += [f"- {c.sha[:10]} {c.message}" + (f" ({c.phase})" if c.phase else "") for c in commits]
+    return "\n".join(lines) + "\n"

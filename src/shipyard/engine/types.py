@@ -1,0 +1,70 @@
+"""Typed payloads of the workflow and its activities. Fields are only ever added."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shipyard.domain.models import SandboxHandle, StepStatus, Usage, WorkOrderStatus
+from shipyard.workflows.schema import StepDef, WorkflowDefinition
+
+
+class StartWorkOrderInput(BaseModel):
+    """Everything the workflow needs; no secrets (Temporal history is plain text)."""
+
+    work_order_id: str
+    repository_url: str
+    branch: str
+    sandbox_type: str
+    agent: str
+    workflow_name: str | None = None
+    workflow_text: str | None = None  # an inline definition (from --workflow-file or the API)
+    workflow_source: str = "<inline>"
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    base_branch: str | None = None
+    task_queue: str = "shipyard"
+    heartbeat_timeout_s: float = 30.0
+    step_timeout_s: float = 3600.0
+
+
+class PrepareResult(BaseModel):
+    handle: SandboxHandle
+    definition: WorkflowDefinition
+    inputs: dict[str, Any]
+    task_queue: str  # the worker-specific queue the sandbox lives on
+
+
+class StepOutput(BaseModel):
+    """A step's result, visible to later steps' templates as `steps.<id>`."""
+
+    status: StepStatus
+    output: str = ""
+    exit_code: int | None = None
+    commit_sha: str | None = None
+    error: str | None = None
+    session_id: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+
+
+class RunStepInput(BaseModel):
+    work_order_id: str
+    handle: SandboxHandle
+    step: StepDef
+    position: int
+    agent: str
+    inputs: dict[str, Any]
+    steps: dict[str, StepOutput] = Field(default_factory=dict)
+    step_timeout_s: float = 3600.0
+
+
+class FinishInput(BaseModel):
+    work_order_id: str
+    status: WorkOrderStatus
+    handle: SandboxHandle | None = None
+    error: str | None = None
+
+
+class WorkOrderOutcome(BaseModel):
+    status: WorkOrderStatus
+    error: str | None = None

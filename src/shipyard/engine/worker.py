@@ -1,0 +1,96 @@
+"""The Temporal client and workers, and `open_engine`, which brings a whole engine up and down."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from shipyard.config import Settings
+from shipyard.engine.activities import WorkOrderActivities
+from shipyard.engine.devserver import DevServer
+from shipyard.engine.workflows import WorkOrderWorkflow
+from shipyard.logging import Redactor
+from shipyard.store.store import Store
+
+log = structlog.get_logger()
+
+
+def worker_queue_name(settings: Settings) -> str:
+    """This worker's own task queue, stable across restarts so a sandbox on disk finds its worker again."""
+    digest = hashlib.sha1(str(settings.data_dir.resolve()).encode()).hexdigest()[:8]
+    return f"{settings.task_queue}.{socket.gethostname()}.{digest}"
+
+
+def redactor_for(settings: Settings) -> Redactor:
+    secrets = [settings.api_token, settings.anthropic_api_key, settings.openai_api_key]
+    return Redactor(s.get_secret_value() for s in secrets if s is not None)
+
+
+async def connect(address: str, namespace: str) -> Client:
+    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+
+
+def build_workers(client: Client, settings: Settings, store: Store) -> list[Worker]:
+    """A worker on the shared queue (workflows + unpinned activities) and one on this worker's own queue."""
+    acts = WorkOrderActivities(settings, store, worker_queue_name(settings), redactor_for(settings))
+    activities: list[Callable[..., Any]] = [acts.prepare, acts.run_step, acts.finish]
+    shared = Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[WorkOrderWorkflow],
+        activities=activities,
+        max_concurrent_activities=settings.worker_slots,
+    )
+    pinned = Worker(
+        client,
+        task_queue=worker_queue_name(settings),
+        activities=activities,
+        max_concurrent_activities=settings.worker_slots,
+    )
+    return [shared, pinned]
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    store: Store
+    client: Client
+    temporal_address: str
+    devserver: DevServer | None
+
+
+@contextlib.asynccontextmanager
+async def open_engine(
+    settings: Settings, *, persistent: bool = True, run_worker: bool = True
+) -> AsyncIterator[Engine]:
+    """Store (migrated), Temporal (given address or an embedded dev server) and, optionally, workers.
+
+    `persistent=False` keeps an embedded Temporal in memory (an embedded `shipyard run`).
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    async with contextlib.AsyncExitStack() as stack:
+        store = await Store.open(settings.resolved_database_url)
+        stack.push_async_callback(store.close)
+        devserver = None
+        address = settings.temporal_address
+        if address is None:
+            db_path = settings.data_dir / "temporal.db" if persistent else None
+            devserver = DevServer(db_path, log_path=settings.data_dir / "temporal.log")
+            await devserver.start()
+            stack.push_async_callback(devserver.stop)
+            address = devserver.address
+        client = await connect(address, settings.temporal_namespace)
+        if run_worker:
+            for worker in build_workers(client, settings, store):
+                await stack.enter_async_context(worker)
+        log.info("engine_started", temporal=address, worker=run_worker)
+        yield Engine(settings, store, client, address, devserver)

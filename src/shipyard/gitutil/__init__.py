@@ -1,0 +1,43 @@
+"""Git plumbing over subprocess: the mirror cache, worktrees, commits with phase trailers,
+progress and diffs read back from a branch. Imports nothing of Shipyard but `domain`.
+"""
+
+from shipyard.gitutil.commit import PHASE_TRAILER, commit_all, head_sha, is_git_repo, push
+from shipyard.gitutil.mirror import (
+    clone_source,
+    default_branch,
+    ensure_mirror,
+    mirror_path,
+    remote_branches,
+)
+from shipyard.gitutil.progress import CommitInfo, GitProgress, diff, parse_shortstat, progress
+from shipyard.gitutil.run import GitResult, failure, git, redact, run_git, strip_credentials
+from shipyard.gitutil.worktree import add_worktree, remove_worktree, resolve_commit, worktrees
+
+__all__ = [
+    "PHASE_TRAILER",
+    "CommitInfo",
+    "GitProgress",
+    "GitResult",
+    "add_worktree",
+    "clone_source",
+    "commit_all",
+    "default_branch",
+    "diff",
+    "ensure_mirror",
+    "failure",
+    "git",
+    "head_sha",
+    "is_git_repo",
+    "mirror_path",
+    "parse_shortstat",
+    "progress",
+    "push",
+    "redact",
+    "remote_branches",
+    "remove_worktree",
+    "resolve_commit",
+    "run_git",
+    "strip_credentials",
+    "worktrees",
+]

@@ -1,0 +1,85 @@
+"""Committing a working tree, reading its head, pushing its branch."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from shipyard.gitutil.mirror import clone_source
+from shipyard.gitutil.run import failure, git, redact, run_git
+
+PHASE_TRAILER = "Shipyard-Phase"
+_FALLBACK_IDENTITY = (
+    ("user.name", "Shipyard", ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME")),
+    ("user.email", "shipyard@localhost", ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL")),
+)
+_PUSH_TIMEOUT_S = 3600.0
+
+
+async def commit_all(path: Path, message: str, phase: str | None = None) -> str | None:
+    """Stage everything and commit it (with a `Shipyard-Phase` trailer); None if nothing changed."""
+    await git("add", "--all", cwd=path)
+    staged = await run_git("diff", "--cached", "--quiet", cwd=path)
+    if staged.ok:
+        return None
+    if staged.exit_code != 1:
+        raise failure(staged)
+    # Workflow steps (lint, tests) are explicit; a checkpoint commit must not run user hooks.
+    options = await _identity_options(path)
+    await git(*options, "commit", "--quiet", "--no-verify", "-m", _message(message, phase), cwd=path)
+    return await head_sha(path)
+
+
+async def head_sha(path: Path) -> str:
+    """The sha of the commit checked out at `path`."""
+    return (await git("rev-parse", "--verify", "HEAD", cwd=path)).strip()
+
+
+async def push(path: Path, remote_url: str, branch: str) -> None:
+    """Push `refs/heads/<branch>` of the repository at `path` to the same ref at `remote_url`."""
+    ref = f"refs/heads/{branch}"
+    target = clone_source(remote_url)
+    result = await run_git("push", "--quiet", target, f"{ref}:{ref}", cwd=path, timeout_s=_PUSH_TIMEOUT_S)
+    if not result.ok:
+        raise failure(result, f"cannot push branch {branch!r} to {redact(target)}")
+
+
+async def is_git_repo(path: Path) -> bool:
+    """Whether `path` is the top of a working tree or a bare repository (not merely inside one)."""
+    if not _is_dir(path):
+        return False
+    probe = await run_git("rev-parse", "--is-bare-repository", "--absolute-git-dir", cwd=path)
+    if not probe.ok:
+        return False
+    is_bare, git_dir = probe.stdout.splitlines()[:2]
+    if is_bare == "true":
+        return _same_path(git_dir, path)
+    top = await run_git("rev-parse", "--show-toplevel", cwd=path)
+    return top.ok and _same_path(top.stdout.strip(), path)
+
+
+def _is_dir(path: Path) -> bool:
+    return path.is_dir()
+
+
+def _same_path(a: Path | str, b: Path | str) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def _message(message: str, phase: str | None) -> str:
+    text = message.strip() or "Shipyard checkpoint"
+    if phase:
+        text += f"\n\n{PHASE_TRAILER}: {' '.join(phase.split())}"
+    return text
+
+
+async def _identity_options(path: Path) -> list[str]:
+    """`-c user.x=…` for each part of the identity that neither git config nor env provides."""
+    options: list[str] = []
+    for key, fallback, env_names in _FALLBACK_IDENTITY:
+        if all(os.environ.get(name) for name in env_names):
+            continue
+        configured = await run_git("config", "--get", key, cwd=path)
+        if not configured.stdout.strip():
+            options += ["-c", f"{key}={fallback}"]
+    return options

@@ -1,0 +1,114 @@
+"""The mirror cache: one bare clone per repository, refreshed on every use.
+
+Origin's branches are fetched into `refs/remotes/origin/*` (never with `--mirror`, which would
+delete the work-order branches that live in the same repository under `refs/heads/`). The
+mirror's config holds the URL without credentials, because worktrees share that config with
+the agents working in them; fetches name the full URL on the command line instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+from shipyard.domain.errors import GitError
+from shipyard.gitutil.lock import mirror_lock
+from shipyard.gitutil.run import failure, git, redact, run_git, strip_credentials
+
+_ORIGIN_REFSPEC = "+refs/heads/*:refs/remotes/origin/*"
+_NETWORK_TIMEOUT_S = 3600.0
+_SCP_LIKE = re.compile(r"^[^/]+:")  # user@host:path/repo.git
+_UNREADABLE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def clone_source(repository_url: str) -> str:
+    """What to hand git: URLs as given, local paths made absolute."""
+    url = repository_url.strip()
+    if "://" in url or _SCP_LIKE.match(url):
+        return url
+    return str(Path(url).expanduser().resolve())
+
+
+def mirror_path(repository_url: str, mirrors_dir: Path) -> Path:
+    """Where the bare clone of `repository_url` lives (credentials do not change it)."""
+    key = strip_credentials(clone_source(repository_url)).rstrip("/")
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    name = key.rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git")
+    readable = _UNREADABLE.sub("-", name).strip("-.")[:40] or "repo"
+    return mirrors_dir.absolute() / f"{digest}-{readable}.git"
+
+
+async def ensure_mirror(repository_url: str, mirrors_dir: Path) -> Path:
+    """Clone `repository_url` bare into the cache the first time, fetch it every time; the path."""
+    mirror = mirror_path(repository_url, mirrors_dir)
+    source = clone_source(repository_url)
+    async with mirror_lock(mirror):
+        if not _looks_like_repo(mirror):
+            await _clone(source, mirror)
+        result = await run_git(
+            "fetch", "--quiet", "--prune", source, _ORIGIN_REFSPEC, cwd=mirror, timeout_s=_NETWORK_TIMEOUT_S
+        )
+        if not result.ok:
+            raise failure(result, f"cannot fetch repository {redact(source)}")
+    return mirror
+
+
+async def default_branch(mirror: Path) -> str:
+    """The origin's default branch: origin/HEAD or HEAD, else main, master, the first branch."""
+    branches = await remote_branches(mirror)
+    for ref in ("refs/remotes/origin/HEAD", "HEAD"):
+        result = await run_git("symbolic-ref", "--quiet", ref, cwd=mirror)
+        name = _short_branch(result.stdout.strip())
+        if result.ok and name in branches:
+            return name
+    for name in ("main", "master"):
+        if name in branches:
+            return name
+    if branches:
+        return branches[0]
+    raise GitError(f"repository {mirror} has no branches")
+
+
+async def remote_branches(repo: Path) -> list[str]:
+    """The origin's branch names as last fetched into `refs/remotes/origin/`, sorted."""
+    out = await git("for-each-ref", "--format=%(refname:strip=3)", "refs/remotes/origin/", cwd=repo)
+    return sorted(name for name in out.splitlines() if name and name != "HEAD")
+
+
+def _short_branch(ref: str) -> str:
+    for prefix in ("refs/remotes/origin/", "refs/heads/"):
+        if ref.startswith(prefix):
+            return ref.removeprefix(prefix)
+    return ""
+
+
+def _looks_like_repo(mirror: Path) -> bool:
+    return (mirror / "HEAD").is_file() and (mirror / "objects").is_dir()
+
+
+async def _clone(source: str, mirror: Path) -> None:
+    # Clone beside the target and rename it into place, so a crash never leaves half a mirror.
+    await asyncio.to_thread(_clear, mirror)
+    staging = mirror.parent / f".{mirror.name}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        result = await run_git(
+            "clone", "--bare", "--quiet", source, str(staging), timeout_s=_NETWORK_TIMEOUT_S
+        )
+        if not result.ok:
+            raise failure(result, f"cannot clone repository {redact(source)}")
+        await git("config", "remote.origin.url", strip_credentials(source), cwd=staging)
+        await git("config", "remote.origin.fetch", _ORIGIN_REFSPEC, cwd=staging)
+        staging.rename(mirror)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, staging, ignore_errors=True)
+
+
+def _clear(mirror: Path) -> None:
+    """Make room for a fresh clone: the parent exists, a broken mirror left by a crash does not."""
+    mirror.parent.mkdir(parents=True, exist_ok=True)
+    if mirror.exists():
+        shutil.rmtree(mirror)

@@ -1,0 +1,87 @@
+"""Worktrees of a mirror: one per work order, created and removed under the mirror's lock."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+from shipyard.domain.errors import GitError
+from shipyard.gitutil.lock import mirror_lock
+from shipyard.gitutil.run import failure, git, run_git
+
+
+async def add_worktree(mirror: Path, path: Path, branch: str, base_ref: str) -> str:
+    """Check out new branch `branch` at `base_ref` into `path`; returns the base commit sha.
+
+    A retry after a crash finds the branch already there: it is checked out again (or the
+    existing worktree reused) and the base is its merge base with `base_ref`.
+    """
+    target = _prepare(path)
+    async with mirror_lock(mirror):
+        base_sha = await resolve_commit(mirror, base_ref)
+        await git("worktree", "prune", cwd=mirror)  # forget worktrees whose directory is gone
+        if (await worktrees(mirror)).get(target) == branch:
+            return await _merge_base(mirror, branch, base_sha)
+        if await _branch_exists(mirror, branch):
+            await git("worktree", "add", "--quiet", str(target), branch, cwd=mirror)
+            return await _merge_base(mirror, branch, base_sha)
+        await git("worktree", "add", "--quiet", "-b", branch, str(target), base_sha, cwd=mirror)
+        return base_sha
+
+
+async def remove_worktree(mirror: Path, path: Path) -> None:
+    """Remove the worktree at `path` (its branch and commits stay); fine if it is already gone."""
+    if not _resolved(mirror).is_dir():
+        return
+    async with mirror_lock(mirror):
+        if _resolved(path) in await worktrees(mirror):
+            result = await run_git("worktree", "remove", "--force", "--force", str(path), cwd=mirror)
+            if not result.ok:  # e.g. files it cannot delete; take the directory away ourselves
+                await asyncio.to_thread(shutil.rmtree, path, ignore_errors=True)
+        await git("worktree", "prune", cwd=mirror)
+
+
+async def worktrees(mirror: Path) -> dict[Path, str | None]:
+    """The linked worktrees of `mirror` and the branch each has checked out (None if detached)."""
+    out = await git("worktree", "list", "--porcelain", cwd=mirror)
+    found: dict[Path, str | None] = {}
+    for block in out.strip().split("\n\n"):
+        fields = {key: value for key, _, value in (ln.partition(" ") for ln in block.splitlines())}
+        if "worktree" in fields and "bare" not in fields:
+            branch = fields.get("branch")
+            found[_resolved(Path(fields["worktree"]))] = (
+                branch.removeprefix("refs/heads/") if branch else None
+            )
+    return found
+
+
+async def resolve_commit(repo: Path, ref: str) -> str:
+    """The commit sha `ref` names in `repo`; GitError if it names none."""
+    result = await run_git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=repo)
+    if not result.ok:
+        raise failure(result, f"unknown ref {ref!r} in {repo}")
+    return result.stdout.strip()
+
+
+def _resolved(path: Path) -> Path:
+    return path.resolve()
+
+
+def _prepare(path: Path) -> Path:
+    """`path` made absolute, with its parent directory created."""
+    target = path.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+async def _branch_exists(repo: Path, branch: str) -> bool:
+    result = await run_git("show-ref", "--verify", "--quiet", f"refs/heads/{branch}", cwd=repo)
+    return result.ok
+
+
+async def _merge_base(repo: Path, branch: str, base_sha: str) -> str:
+    result = await run_git("merge-base", f"refs/heads/{branch}", base_sha, cwd=repo)
+    if not result.ok:
+        raise GitError(f"branch {branch!r} in {repo} shares no history with {base_sha}")
+    return result.stdout.strip()

@@ -1,0 +1,27 @@
+"""The read model: work orders, steps, events and local pull requests in SQLite or PostgreSQL.
+
+Temporal is the source of truth for execution; activities write here so the API, CLI and
+dashboard can list, filter and tail. `Store.open(url)` migrates the database to head first.
+"""
+
+from shipyard.store.migrate import current_revision, head_revision, upgrade
+from shipyard.store.records import (
+    EventRecord,
+    PullRequestRecord,
+    StepRecord,
+    WorkOrderCreate,
+    WorkOrderRecord,
+)
+from shipyard.store.store import Store
+
+__all__ = [
+    "EventRecord",
+    "PullRequestRecord",
+    "StepRecord",
+    "Store",
+    "WorkOrderCreate",
+    "WorkOrderRecord",
+    "current_revision",
+    "head_revision",
+    "upgrade",
+]

@@ -1,0 +1,123 @@
+"""Database URLs and engines: async drivers, SQLite pragmas and write locking."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from shipyard.domain.errors import InvalidInput
+
+# A connection carrying this execution option opens its transactions with BEGIN IMMEDIATE on
+# SQLite, so a read-then-write transaction holds the write lock from its first statement.
+WRITE_OPTION = "shipyard_write"
+
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+_BUSY_TIMEOUT_MS = 10_000
+_SQLITE_PRAGMAS = (
+    f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+)
+
+
+def async_url(url: str) -> URL:
+    """`url` with its async driver: plain `sqlite://` and `postgresql://` URLs are mapped."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise InvalidInput(f"invalid database URL: {exc}") from None
+    driver = _ASYNC_DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise InvalidInput(f"unsupported database driver '{parsed.drivername}': use sqlite or postgresql")
+    return parsed.set(drivername=driver)
+
+
+def is_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The file of a SQLite URL, or None for an in-memory database."""
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An engine for `url`; for SQLite the parent directory is created and pragmas set."""
+    parsed = async_url(url)
+    if not is_sqlite(parsed):
+        return create_async_engine(parsed, pool_pre_ping=True)
+    path = sqlite_path(parsed)
+    if path is None:
+        engine = create_async_engine(parsed)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, async_creator=partial(_connect_sqlite_file, path))
+    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+    event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+async def _connect_sqlite_file(path: Path) -> aiosqlite.Connection:
+    """A connection to a SQLite file in WAL mode, so readers and a writer never block each other."""
+    connection = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        await _pragma(connection, f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        await _switch_to_wal(connection)
+    except BaseException:
+        await connection.close()
+        raise
+    return connection
+
+
+async def _switch_to_wal(connection: aiosqlite.Connection) -> None:
+    # Switching a new file to WAL fails at once, without waiting for busy_timeout, while another
+    # connection (maybe in another process) is switching it too; it is persistent once done.
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await _pragma(connection, "PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.02)
+
+
+async def _pragma(connection: aiosqlite.Connection, statement: str) -> None:
+    async with connection.execute(statement) as cursor:
+        await cursor.fetchall()
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own implicit BEGIN is switched off; _on_sqlite_begin emits ours instead.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(connection: Connection) -> None:
+    write = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

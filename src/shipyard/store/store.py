@@ -1,0 +1,274 @@
+"""The Store: every read and write of the read model, each in its own short transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shipyard.domain.errors import Conflict, NotFound
+from shipyard.domain.models import WorkOrderStatus, can_transition
+from shipyard.store.engine import WRITE_OPTION, create_engine
+from shipyard.store.migrate import upgrade
+from shipyard.store.records import (
+    EventRecord,
+    PullRequestRecord,
+    StepRecord,
+    WorkOrderCreate,
+    WorkOrderRecord,
+    checked_fields,
+    sandbox_dump,
+    step_status,
+    work_order_status,
+)
+from shipyard.store.tables import Base, Event, PullRequest, Step, WorkOrder, utc_now
+
+
+def _columns(table: type[Base], *fixed: str) -> frozenset[str]:
+    return frozenset(c.key for c in table.__table__.columns) - set(fixed)
+
+
+_Row = TypeVar("_Row", bound=Base)
+
+_WORK_ORDER_FIELDS = _columns(WorkOrder, "id", "created_at", "updated_at")
+_STEP_FIELDS = _columns(Step, "work_order_id", "step_id")
+_PR_FIELDS = _columns(PullRequest, "id", "work_order_id", "created_at", "updated_at")
+
+
+class Store:
+    """The read model: work orders, steps, events and local pull requests."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._read = async_sessionmaker(engine, expire_on_commit=False)
+        self._write = async_sessionmaker(
+            engine, expire_on_commit=False, execution_options={WRITE_OPTION: True}
+        )
+
+    @classmethod
+    async def open(cls, url: str) -> Store:
+        """Migrate the database at `url` to head and return a Store on it."""
+        await upgrade(url)
+        return cls(create_engine(url))
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        """Raise unless the database answers."""
+        async with self._read() as session:
+            await session.execute(text("SELECT 1"))
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        async with self._write() as session, session.begin():
+            yield session
+
+    # -- work orders --------------------------------------------------------------------------
+
+    async def create_work_order(self, data: WorkOrderCreate) -> WorkOrderRecord:
+        """Insert a `pending` work order."""
+        now = utc_now()
+        row = WorkOrder(
+            **data.model_dump(),
+            status=WorkOrderStatus.PENDING.value,
+            created_at=now,
+            updated_at=now,
+        )
+        async with self._writing() as session:
+            if data.parent_id is not None:
+                await _lock_work_order(session, data.parent_id)
+            session.add(row)
+            try:
+                await session.flush()
+            except IntegrityError:
+                raise Conflict(f"work order '{data.id}' already exists") from None
+            return WorkOrderRecord.model_validate(row)
+
+    async def get_work_order(self, id: str) -> WorkOrderRecord:
+        """The work order `id`; NotFound if there is none."""
+        async with self._read() as session:
+            row = await session.get(WorkOrder, id)
+            if row is None:
+                raise NotFound(f"work order '{id}' not found")
+            return WorkOrderRecord.model_validate(row)
+
+    async def list_work_orders(
+        self, *, status: WorkOrderStatus | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[WorkOrderRecord], int]:
+        """A page of work orders, newest first, and how many there are in all."""
+        query = select(WorkOrder)
+        if status is not None:
+            query = query.where(WorkOrder.status == WorkOrderStatus(status).value)
+        page = query.order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
+        async with self._read() as session:
+            total = await _count(session, query)
+            rows = await session.scalars(page.limit(limit).offset(offset))
+            return [WorkOrderRecord.model_validate(r) for r in rows], total
+
+    async def update_work_order(self, id: str, **fields: Any) -> WorkOrderRecord:
+        """Set `fields` on the work order; a status change must be a legal transition."""
+        values = checked_fields(fields, _WORK_ORDER_FIELDS, "work order")
+        if "status" in values:
+            values["status"] = work_order_status(values["status"])
+        if values.get("sandbox") is not None:
+            values["sandbox"] = sandbox_dump(values["sandbox"])
+        async with self._writing() as session:
+            row = await _lock_work_order(session, id)
+            new = values.get("status")
+            if new is not None and not can_transition(WorkOrderStatus(row.status), new):
+                raise Conflict(f"work order {id} is {row.status}; cannot move to {new.value}")
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = utc_now()
+            return WorkOrderRecord.model_validate(await _stored(session, row))
+
+    # -- steps --------------------------------------------------------------------------------
+
+    async def upsert_step(self, work_order_id: str, step_id: str, **fields: Any) -> StepRecord:
+        """Create the step or update the given fields of it."""
+        values = checked_fields(fields, _STEP_FIELDS, "step")
+        if "status" in values:
+            values["status"] = step_status(values["status"])
+        async with self._writing() as session:
+            await _lock_id(session, work_order_id)
+            row = await session.get(Step, (work_order_id, step_id))
+            if row is None:
+                row = Step(work_order_id=work_order_id, step_id=step_id)
+                session.add(row)
+            for key, value in values.items():
+                setattr(row, key, value)
+            return StepRecord.model_validate(await _stored(session, row))
+
+    async def list_steps(self, work_order_id: str) -> list[StepRecord]:
+        """The work order's steps in workflow order."""
+        query = select(Step).where(Step.work_order_id == work_order_id).order_by(Step.position, Step.step_id)
+        async with self._read() as session:
+            return [StepRecord.model_validate(r) for r in await session.scalars(query)]
+
+    # -- events -------------------------------------------------------------------------------
+
+    async def append_event(
+        self,
+        work_order_id: str,
+        type: str,
+        data: dict[str, Any] | None = None,
+        *,
+        level: str = "info",
+        step_id: str | None = None,
+    ) -> EventRecord:
+        """Append one event; its id is greater than that of every event before it."""
+        row = Event(
+            work_order_id=work_order_id,
+            step_id=step_id,
+            type=type,
+            level=level,
+            ts=utc_now(),
+            data=dict(data or {}),
+        )
+        async with self._writing() as session:
+            # The row lock orders a work order's appends, so ids commit in increasing order
+            # and a reader resuming after an id never misses a later-committed smaller one.
+            await _lock_id(session, work_order_id)
+            session.add(row)
+            await session.flush()
+            return EventRecord.model_validate(row)
+
+    async def list_events(
+        self, work_order_id: str, *, after_id: int | None = None, limit: int = 100, offset: int = 0
+    ) -> tuple[list[EventRecord], int]:
+        """A page of the work order's events in order, and how many match in all."""
+        query = select(Event).where(Event.work_order_id == work_order_id)
+        if after_id is not None:
+            query = query.where(Event.id > after_id)
+        async with self._read() as session:
+            total = await _count(session, query)
+            rows = await session.scalars(query.order_by(Event.id).limit(limit).offset(offset))
+            return [EventRecord.model_validate(r) for r in rows], total
+
+    # -- pull requests ------------------------------------------------------------------------
+
+    async def save_pull_request(self, work_order_id: str, **fields: Any) -> PullRequestRecord:
+        """Insert or update the work order's pull request; a new one is numbered by its row id."""
+        values = checked_fields(fields, _PR_FIELDS, "pull request")
+        now = utc_now()
+        async with self._writing() as session:
+            owner = await _lock_work_order(session, work_order_id)
+            row = await session.scalar(_pr_of(work_order_id))
+            if row is None:
+                row = _new_pull_request(owner, now)
+                session.add(row)
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = now
+            await session.flush()
+            if "number" not in values and row.number == 0:
+                row.number = row.id
+            return PullRequestRecord.model_validate(await _stored(session, row))
+
+    async def get_pull_request(self, number: int, repository_url: str | None = None) -> PullRequestRecord:
+        """The pull request `number` (of `repository_url` if given); NotFound if there is none."""
+        query = select(PullRequest).where(PullRequest.number == number)
+        if repository_url is not None:
+            query = query.where(PullRequest.repository_url == repository_url)
+        async with self._read() as session:
+            row = await session.scalar(query.order_by(PullRequest.id.desc()).limit(1))
+            if row is None:
+                raise NotFound(f"pull request #{number} not found")
+            return PullRequestRecord.model_validate(row)
+
+    async def get_pull_request_for_work_order(self, work_order_id: str) -> PullRequestRecord | None:
+        """The work order's pull request, if it has one."""
+        async with self._read() as session:
+            row = await session.scalar(_pr_of(work_order_id))
+            return None if row is None else PullRequestRecord.model_validate(row)
+
+
+async def _lock_work_order(session: AsyncSession, id: str) -> WorkOrder:
+    """Load the work order with a row lock (FOR NO KEY UPDATE; SQLite holds its write lock)."""
+    query = select(WorkOrder).where(WorkOrder.id == id).with_for_update(key_share=True)
+    row = await session.scalar(query)
+    if row is None:
+        raise NotFound(f"work order '{id}' not found")
+    return row
+
+
+async def _lock_id(session: AsyncSession, id: str) -> None:
+    """Like _lock_work_order, without loading the row."""
+    query = select(WorkOrder.id).where(WorkOrder.id == id).with_for_update(key_share=True)
+    if await session.scalar(query) is None:
+        raise NotFound(f"work order '{id}' not found")
+
+
+async def _stored(session: AsyncSession, row: _Row) -> _Row:
+    """The row as the database now holds it (column types may have cleaned what was set)."""
+    await session.flush()
+    await session.refresh(row)
+    return row
+
+
+async def _count(session: AsyncSession, query: Select[Any]) -> int:
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    return int(total or 0)
+
+
+def _pr_of(work_order_id: str) -> Select[PullRequest]:
+    return select(PullRequest).where(PullRequest.work_order_id == work_order_id)
+
+
+def _new_pull_request(owner: WorkOrder, now: datetime) -> PullRequest:
+    return PullRequest(
+        work_order_id=owner.id,
+        repository_url=owner.repository_url,
+        number=0,
+        head_branch=owner.git_branch_name or "",
+        base_branch=owner.base_branch or "",
+        created_at=now,
+        updated_at=now,
+    )

@@ -1,0 +1,175 @@
+"""ORM models of the read model: work orders, their steps and events, and local pull requests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    false,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utc_now() -> datetime:
+    """The current time, tz-aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back tz-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class CleanText(TypeDecorator[str]):
+    """Text without NUL characters, which PostgreSQL refuses and agent output may contain."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else value.replace("\x00", "\ufffd")
+
+
+# Named constraints, so later migrations (SQLite batch mode included) can address them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT on PostgreSQL; SQLite needs exactly INTEGER PRIMARY KEY to alias the rowid.
+EventId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(none_as_null=True)}
+
+
+class WorkOrder(Base):
+    __tablename__ = "work_order"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    repository_url: Mapped[str] = mapped_column(String)
+    workflow_type: Mapped[str] = mapped_column(String)
+    sandbox_type: Mapped[str] = mapped_column(String)
+    agent: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String, index=True)
+    current_phase: Mapped[str | None] = mapped_column(String)
+    git_branch_name: Mapped[str | None] = mapped_column(String)
+    base_branch: Mapped[str | None] = mapped_column(String)
+    agent_session_id: Mapped[str | None] = mapped_column(String)
+    github_issue_number: Mapped[str | None] = mapped_column(String)
+    inputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error_message: Mapped[str | None] = mapped_column(CleanText)
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("work_order.id", ondelete="SET NULL"), index=True
+    )
+    sandbox: Mapped[dict[str, Any] | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column()
+    execution_started_at: Mapped[datetime | None] = mapped_column()
+    execution_completed_at: Mapped[datetime | None] = mapped_column()
+    git_commit_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    git_files_changed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    git_lines_added: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    git_lines_removed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    latest_commit_sha: Mapped[str | None] = mapped_column(String)
+    latest_commit_message: Mapped[str | None] = mapped_column(CleanText)
+    github_pull_request_url: Mapped[str | None] = mapped_column(String)
+    usage_turns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    usage_input_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    usage_output_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    usage_cost_usd: Mapped[float | None] = mapped_column(Float)
+
+
+class Step(Base):
+    __tablename__ = "step"
+
+    work_order_id: Mapped[str] = mapped_column(
+        ForeignKey("work_order.id", ondelete="CASCADE"), primary_key=True
+    )
+    step_id: Mapped[str] = mapped_column(String, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    kind: Mapped[str] = mapped_column(String, default="", server_default="")
+    phase: Mapped[str | None] = mapped_column(String)
+    agent: Mapped[str | None] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String, default="pending", server_default="pending")
+    attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    started_at: Mapped[datetime | None] = mapped_column()
+    completed_at: Mapped[datetime | None] = mapped_column()
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    output: Mapped[str | None] = mapped_column(CleanText)
+    error: Mapped[str | None] = mapped_column(CleanText)
+    commit_sha: Mapped[str | None] = mapped_column(String)
+    usage_turns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    usage_input_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    usage_output_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    usage_cost_usd: Mapped[float | None] = mapped_column(Float)
+
+
+class Event(Base):
+    __tablename__ = "event"
+    # AUTOINCREMENT: SQLite never reuses an id, so SSE clients resuming by id miss nothing.
+    __table_args__ = (
+        Index("ix_event_work_order_id_id", "work_order_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"))
+    step_id: Mapped[str | None] = mapped_column(String)
+    type: Mapped[str] = mapped_column(String)
+    level: Mapped[str] = mapped_column(String)
+    ts: Mapped[datetime] = mapped_column()
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PullRequest(Base):
+    __tablename__ = "pull_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"), unique=True)
+    repository_url: Mapped[str] = mapped_column(String)
+    number: Mapped[int] = mapped_column(Integer, index=True)
+    url: Mapped[str | None] = mapped_column(String)
+    title: Mapped[str] = mapped_column(CleanText, default="", server_default="")
+    body: Mapped[str] = mapped_column(CleanText, default="", server_default="")
+    head_branch: Mapped[str] = mapped_column(String, default="", server_default="")
+    base_branch: Mapped[str] = mapped_column(String, default="", server_default="")
+    state: Mapped[str] = mapped_column(String, default="open", server_default="open")
+    draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    commits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    files_changed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lines_added: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lines_removed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()

@@ -1,0 +1,220 @@
+"""The workflow definition schema: pure pydantic, no I/O (the Temporal workflow imports it).
+
+A definition travels through Temporal as `model_dump(mode="json")` and comes back through
+`model_validate`, so every field must survive that round trip.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+StepKind = Literal["run", "prompt", "pr", "gate", "call"]
+STEP_KINDS: tuple[StepKind, ...] = ("run", "prompt", "pr", "gate", "call")
+InputType = Literal["string", "number", "boolean"]
+
+_DURATION = re.compile(r"(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def _custom(kind: str, message: str) -> PydanticCustomError:
+    # No context given, so braces in `message` are kept as they are.
+    return PydanticCustomError(kind, message)
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds from `90`, `"90"`, `"90s"`, `"30m"`, `"2h"` or `"1h30m"`; None stays None."""
+    if value is None:
+        return None
+    seconds = _seconds_of(value)
+    if seconds is None or not math.isfinite(seconds):
+        raise _custom("duration", f"invalid duration {value!r} (use e.g. 90, 90s, 30m, 2h, 1h30m)")
+    if seconds <= 0:
+        raise _custom("duration", f"invalid duration {value!r}: it must be more than zero")
+    return seconds
+
+
+def _seconds_of(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if _NUMBER.fullmatch(text):
+        return float(text)
+    match = _DURATION.fullmatch(text)
+    if not text or match is None:
+        return None
+    units = (("h", 3600), ("m", 60), ("s", 1))
+    return sum(float(match.group(unit) or 0) * factor for unit, factor in units)
+
+
+def coerce_input(kind: InputType, value: Any) -> Any:
+    """Convert a given value (often a string from a CLI or form) to an input's declared type."""
+    if value is None:
+        return None
+    if kind == "string":
+        if isinstance(value, str | int | float | bool):
+            return str(value).lower() if isinstance(value, bool) else str(value)
+        raise ValueError(f"expected a string, got {value!r}")
+    if kind == "number":
+        return _to_number(value)
+    return _to_boolean(value)
+
+
+def _to_number(value: Any) -> int | float:
+    number: int | float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str):
+        number = _parse_number(value.strip())
+    if number is None or not math.isfinite(number):
+        raise ValueError(f"expected a number, got {value!r}")
+    return number
+
+
+def _parse_number(text: str) -> int | float | None:
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return None
+
+
+def _to_boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"expected a boolean (true/false), got {value!r}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputSpec(_Strict):
+    """One declared input of a workflow."""
+
+    type: InputType = "string"
+    required: bool = False
+    default: Any = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _default_matches_type(self) -> InputSpec:
+        try:
+            self.default = coerce_input(self.type, self.default)
+        except ValueError as err:
+            raise _custom("input_default", f"default: {err}") from None
+        return self
+
+
+class PrSpec(_Strict):
+    """A pull-request step: push the branch and open (or update) its pull request."""
+
+    draft: bool = False
+    title: str | None = None  # a template; default: the work order id and branch
+    body: str | None = None  # a template; default: the commit list
+
+
+InputName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class StepDef(_Strict):
+    """One step: exactly one of `run`, `prompt`, `pr`, `gate`, `call`, plus its options."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    phase: str | None = None
+    run: str | None = Field(default=None, min_length=1)
+    prompt: str | None = Field(default=None, min_length=1)
+    pr: PrSpec | None = None
+    gate: dict[str, Any] | None = None  # reserved: the loader rejects it for now
+    call: dict[str, Any] | None = None  # reserved: the loader rejects it for now
+    commit: str | None = None  # commit message template: commit what changed after the step
+    agent: str | None = None
+    model: str | None = None
+    timeout_s: float | None = Field(default=None, validation_alias=AliasChoices("timeout", "timeout_s"))
+    retries: int = Field(default=0, ge=0)
+    continue_on_error: bool = False
+    when: str | None = None  # a Jinja expression over inputs, steps and work_order
+    depends_on: list[str] | None = None  # must name earlier steps; steps still run in order
+
+    @field_validator("timeout_s", mode="before")
+    @classmethod
+    def _parse_timeout(cls, value: Any) -> float | None:
+        return parse_duration(value)
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> StepDef:
+        found = [kind for kind in STEP_KINDS if getattr(self, kind) is not None]
+        if len(found) != 1:
+            what = "none" if not found else ", ".join(found)
+            raise _custom("step_kind", f"a step needs exactly one of {', '.join(STEP_KINDS)}; found {what}")
+        return self
+
+    @property
+    def kind(self) -> StepKind:
+        """Which of the five step kinds this is."""
+        return next(kind for kind in STEP_KINDS if getattr(self, kind) is not None)
+
+
+class WorkflowDefinition(_Strict):
+    """A named list of steps with declared inputs; `source` says where it was loaded from."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    inputs: dict[InputName, InputSpec] = Field(default_factory=dict)
+    steps: list[StepDef] = Field(min_length=1)
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _check_step_references(self) -> WorkflowDefinition:
+        problems = _duplicate_ids(self.steps) + _bad_dependencies(self.steps)
+        if problems:
+            raise _custom("step_references", "\n".join(problems))
+        return self
+
+    def step(self, step_id: str) -> StepDef:
+        """The step with this id (KeyError when there is none)."""
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+
+def _duplicate_ids(steps: list[StepDef]) -> list[str]:
+    first: dict[str, int] = {}
+    problems = []
+    for index, step in enumerate(steps):
+        if step.id in first:
+            earlier = f"steps[{first[step.id]}]"
+            problems.append(f"steps[{index}] ({step.id}): id '{step.id}' is already used by {earlier}")
+        first.setdefault(step.id, index)
+    return problems
+
+
+def _bad_dependencies(steps: list[StepDef]) -> list[str]:
+    position = {step.id: index for index, step in reversed(list(enumerate(steps)))}
+    problems = []
+    for index, step in enumerate(steps):
+        for name in step.depends_on or []:
+            where = f"steps[{index}] ({step.id}): depends_on"
+            if name == step.id:
+                problems.append(f"{where}: a step cannot depend on itself")
+            elif name not in position:
+                problems.append(f"{where}: unknown step '{name}'")
+            elif position[name] > index:
+                later = f"steps[{position[name]}]"
+                problems.append(f"{where}: '{name}' is a later step ({later}); depend on earlier steps only")
+    return problems

@@ -1,0 +1,163 @@
+"""Turn schema errors into readable lines, and check what the schema cannot: templates, kinds.
+
+Every line names where the problem is: `steps[1] (build): timeout: invalid duration '3 parsecs'`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from shipyard.domain.errors import WorkflowInvalid
+from shipyard.workflows.schema import InputSpec, PrSpec, StepDef, WorkflowDefinition
+from shipyard.workflows.templating import (
+    CONTEXT_NAMES,
+    TemplateRefs,
+    expression_refs,
+    template_refs,
+)
+
+UNSUPPORTED_KINDS = ("gate", "call")
+_TEMPLATE_FIELDS = ("run", "prompt", "commit")
+_KEY_ERRORS = ("extra_forbidden", "invalid_key")
+
+
+def keys_of(model: type[BaseModel]) -> list[str]:
+    """The keys a YAML mapping for `model` may use (aliases where the field has one)."""
+    keys = []
+    for name, field in model.model_fields.items():
+        choices = getattr(field.validation_alias, "choices", None)
+        keys.append(str(choices[0]) if choices else name)
+    return keys
+
+
+def error_lines(err: ValidationError, data: Any) -> list[str]:
+    """One line per pydantic error, located by step index and id."""
+    lines: list[str] = []
+    for detail in err.errors():
+        lines.extend(_describe(detail, data))
+    return lines
+
+
+def _describe(detail: ErrorDetails, data: Any) -> Iterator[str]:
+    loc = tuple(detail["loc"])
+    prefix, rest = _locate(loc, data)
+    if detail["type"] in _KEY_ERRORS:
+        rest = rest[:-1]  # the message names the key itself
+    field = _field_path(rest)
+    for message in _message(detail, loc).splitlines():
+        # Messages from whole-definition checks carry their own step location.
+        yield ": ".join(part for part in (prefix, field, message) if part)
+
+
+def _locate(loc: tuple[Any, ...], data: Any) -> tuple[str, tuple[Any, ...]]:
+    if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
+        step_id = _raw_step_id(data, loc[1])
+        where = f"steps[{loc[1]}]" + (f" ({step_id})" if step_id else "")
+        return where, loc[2:]
+    return "", loc
+
+
+def _raw_step_id(data: Any, index: int) -> str | None:
+    steps = data.get("steps") if isinstance(data, dict) else None
+    if isinstance(steps, list) and index < len(steps) and isinstance(steps[index], dict):
+        step_id = steps[index].get("id")
+        return step_id if isinstance(step_id, str) else None
+    return None
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _message(detail: ErrorDetails, loc: tuple[Any, ...]) -> str:
+    kind, message = detail["type"], detail["msg"]
+    if kind == "extra_forbidden":
+        return _unknown_key(loc)
+    if kind == "missing":
+        return "required"
+    if kind == "invalid_key":
+        key = detail.get("input", loc[-1])
+        return f"key {key!r} is not a string (YAML reads unquoted on/off/yes/no as booleans)"
+    message = message.removeprefix("Value error, ")
+    value = detail.get("input")
+    if kind.endswith(("_type", "_parsing", "literal_error")) and isinstance(value, str | int | float):
+        message += f" (got {value!r})"
+    return message
+
+
+def _unknown_key(loc: tuple[Any, ...]) -> str:
+    key = str(loc[-1])
+    allowed = keys_of(_model_at(loc[:-1]))
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(allowed)
+    return f"unknown key '{key}' ({hint})"
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel]:
+    if len(loc) == 2 and loc[0] == "steps":
+        return StepDef
+    if len(loc) == 3 and loc[0] == "steps" and loc[2] == "pr":
+        return PrSpec
+    if len(loc) == 2 and loc[0] == "inputs":
+        return InputSpec
+    return WorkflowDefinition
+
+
+def check_definition(defn: WorkflowDefinition) -> list[str]:
+    """Problems the schema accepts but a run would hit: reserved kinds, broken templates."""
+    problems: list[str] = []
+    for index, step in enumerate(defn.steps):
+        where = f"steps[{index}] ({step.id})"
+        if step.kind in UNSUPPORTED_KINDS:
+            problems.append(f"steps[{index}]: step '{step.id}': '{step.kind}' steps are not supported yet")
+            continue
+        earlier = {s.id for s in defn.steps[:index]}
+        for field, problem in _template_problems(step, defn, earlier):
+            problems.append(f"{where}: {field}: {problem}")
+    return problems
+
+
+def _templates(step: StepDef) -> Iterator[tuple[str, str, bool]]:
+    """(field, text, is_expression) for every template a step carries."""
+    for field in _TEMPLATE_FIELDS:
+        text = getattr(step, field)
+        if text is not None:
+            yield field, text, False
+    if step.pr is not None:
+        for field in ("title", "body"):
+            text = getattr(step.pr, field)
+            if text is not None:
+                yield f"pr.{field}", text, False
+    if step.when is not None:
+        yield "when", step.when, True
+
+
+def _template_problems(
+    step: StepDef, defn: WorkflowDefinition, earlier: set[str]
+) -> Iterator[tuple[str, str]]:
+    for field, text, is_expression in _templates(step):
+        try:
+            refs = expression_refs(text) if is_expression else template_refs(text)
+        except WorkflowInvalid as err:
+            yield field, err.message
+            continue
+        for problem in _reference_problems(refs, defn, earlier):
+            yield field, problem
+
+
+def _reference_problems(refs: TemplateRefs, defn: WorkflowDefinition, earlier: set[str]) -> Iterator[str]:
+    for name in sorted(refs.names):
+        yield f"unknown name '{name}' (templates see {', '.join(CONTEXT_NAMES)} and command())"
+    for name in sorted(refs.inputs - set(defn.inputs)):
+        declared = ", ".join(defn.inputs) or "none"
+        yield f"unknown input '{name}' (declared inputs: {declared})"
+    for name in sorted(refs.steps - earlier):
+        yield f"steps.{name} is not an earlier step of this workflow"

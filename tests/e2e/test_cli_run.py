@@ -1,0 +1,177 @@
+"""`shipyard run`, `show`, `ls`, `logs` as a user runs them: real processes, embedded engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from support import MakeRepo, git
+
+SHIPYARD = str(Path(sys.executable).parent / "shipyard")
+
+
+def shipyard(
+    data_dir: Path, *args: str, timeout_s: float = 180, **env: str
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "SHIPYARD_DATA_DIR": str(data_dir), "COLUMNS": "200", **env}
+    return subprocess.run(
+        [SHIPYARD, *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+def work_order_id(output: str) -> str:
+    return next(word for word in output.split() if word.startswith("wo-") and len(word) == 11)
+
+
+def write_flow(tmp_path: Path, steps: list[dict[str, object]]) -> Path:
+    path = tmp_path / "flow.yaml"
+    path.write_text(yaml.safe_dump({"name": "cli_flow", "steps": steps}))
+    return path
+
+
+def test_run_shell_prompt_commits_and_show_matches_git(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo()
+    flow = write_flow(
+        tmp_path,
+        [
+            {
+                "id": "write",
+                "phase": "implementing",
+                "prompt": "printf 'one\\ntwo\\nthree\\n' > notes.md && sed -i 's/demo/DEMO/' README.md",
+                "commit": "docs: add notes",
+            }
+        ],
+    )
+    data = tmp_path / "data"
+    done = shipyard(data, "run", str(repo), "--workflow-file", str(flow), "--agent", "shell")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "completed" in done.stdout
+    wid = work_order_id(done.stdout)
+
+    shown = shipyard(data, "show", wid, "--json")
+    assert shown.returncode == 0, shown.stderr
+    wo = json.loads(shown.stdout)
+    branch = wo["git_branch_name"]
+    assert branch.startswith(f"wo/{wid}")
+    trailer = git(repo, "log", "-1", "--format=%(trailers:key=Shipyard-Phase,valueonly)", branch)
+    assert trailer.strip() == "implementing"
+    assert git(repo, "rev-list", "--count", f"main..{branch}").strip() == str(wo["git_commit_count"]) == "1"
+    shortstat = git(repo, "diff", "--shortstat", f"main...{branch}").strip()
+    expected = (
+        f"{wo['git_files_changed']} files changed, {wo['git_lines_added']} insertions(+),"
+        f" {wo['git_lines_removed']} deletion(-)"
+    )
+    assert shortstat == expected
+    assert wo["steps"][0]["status"] == "completed"
+
+    listed = shipyard(data, "ls")
+    assert wid in listed.stdout and "completed" in listed.stdout
+    logs = shipyard(data, "logs", wid)
+    assert "git.commit" in logs.stdout and "workflow.completed" in logs.stdout
+    jsonl = list((data / "logs").glob(f"*/{wid}.jsonl"))
+    assert len(jsonl) == 1
+    lines = [json.loads(line) for line in jsonl[0].read_text().splitlines()]
+    assert all(line["agent_work_order_id"] == wid for line in lines)
+
+
+def test_run_exits_nonzero_when_the_work_order_fails(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo()
+    flow = write_flow(tmp_path, [{"id": "broken", "run": "echo nope >&2; exit 7"}])
+    done = shipyard(tmp_path / "data", "run", str(repo), "--workflow-file", str(flow))
+    assert done.returncode == 1
+    assert "failed" in done.stdout and "exit code 7" in done.stdout
+
+
+def test_claude_without_credentials_fails_fast_with_its_own_error(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    repo = make_repo()
+    flow = write_flow(tmp_path, [{"id": "ask", "prompt": "Say hello"}])
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "ANTHROPIC_API_KEY": "", "SHIPYARD_ANTHROPIC_API_KEY": ""}
+    done = shipyard(
+        tmp_path / "data",
+        "run",
+        str(repo),
+        "--workflow-file",
+        str(flow),
+        "--agent",
+        "claude",
+        timeout_s=90,
+        **env,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Not logged in" in done.stdout
+    wid = work_order_id(done.stdout)
+    logs = shipyard(tmp_path / "data", "logs", wid, "--limit", "500", **env)
+    assert "Not logged in" in logs.stdout
+    leftover = subprocess.run(["pgrep", "-f", str(repo)], capture_output=True, text=True, check=False)
+    assert leftover.stdout.strip() == ""
+
+
+def test_bad_input_from_the_cli(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo()
+    data = tmp_path / "data"
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("name: bad\nsteps:\n  - id: x\n    run: [unclosed\n")
+    cases = [
+        (["run", str(repo), "--workflow", "no_such_flow"], "unknown workflow 'no_such_flow'"),
+        (["run", str(repo), "--workflow-file", str(bad_yaml)], "bad.yaml"),
+        (["run", str(tmp_path / "missing"), "--workflow", "agent_workflow_plan"], "not found"),
+        (
+            [
+                "run",
+                str(repo),
+                "--workflow",
+                "agent_workflow_plan",
+                "--agent",
+                "gpt9",
+                "-i",
+                "prompt=x",
+            ],
+            "unknown agent 'gpt9'",
+        ),
+        (["run", str(repo), "--workflow", "agent_workflow_plan", "-i", "novalue"], "key=value"),
+        (["show", "wo-00000000"], "not found"),
+    ]
+    for args, expected in cases:
+        done = shipyard(data, *args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert expected in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr
+
+
+def test_workflows_and_agents_commands(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    listed = shipyard(data, "workflows", "ls")
+    for name in (
+        "agent_workflow_plan",
+        "agent_workflow_build",
+        "agent_workflow_test",
+        "agent_workflow_plan_build_test",
+    ):
+        assert name in listed.stdout
+    assert shipyard(data, "workflows", "show", "agent_workflow_plan").returncode == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nsteps:\n  - id: one\n    run: x\n    timeout: forever\n")
+    validated = shipyard(data, "workflows", "validate", str(bad))
+    assert (
+        validated.returncode == 1 and "steps[0] (one)" in validated.stdout and "timeout" in validated.stdout
+    )
+    agents = shipyard(data, "agents", "ls")
+    assert agents.returncode == 0
+    for name in ("shell", "claude", "codex", "openai", "replay"):
+        assert name in agents.stdout
+    doctor = shipyard(data, "doctor")
+    assert "git" in doctor.stdout and "temporal" in doctor.stdout and "database" in doctor.stdout

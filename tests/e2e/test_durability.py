@@ -1,0 +1,104 @@
+"""`shipyard serve` killed with SIGKILL mid-step, started again: the work order resumes and completes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import yaml
+
+from shipyard.engine.devserver import free_port
+from support import MakeRepo
+
+SHIPYARD = str(Path(sys.executable).parent / "shipyard")
+
+
+def start_serve(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "SHIPYARD_DATA_DIR": str(data),
+        "SHIPYARD_PORT": str(port),
+        "SHIPYARD_HEARTBEAT_TIMEOUT_S": "3",
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen([SHIPYARD, "serve"], env=env, stdout=out, stderr=out)
+
+
+def wait_for(predicate: object, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if predicate():  # type: ignore[operator]
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_sigkill_serve_mid_step_then_restart_completes(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo()
+    data, port, log = tmp_path / "data", free_port(), tmp_path / "serve.log"
+    counts = tmp_path / "counts"
+    counts.mkdir()
+    flow = {
+        "name": "nap",
+        "steps": [
+            {
+                "id": "first",
+                "run": f"echo run >> {counts}/first && echo one > one.txt",
+                "commit": "one",
+            },
+            {
+                "id": "nap",
+                "run": f"echo run >> {counts}/nap && sleep 4 && echo two > two.txt",
+                "commit": "two",
+            },
+        ],
+    }
+    url = f"http://127.0.0.1:{port}"
+    serve = start_serve(data, port, log)
+    try:
+        wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to start")
+        body = {
+            "repository_url": str(repo),
+            "workflow_definition": yaml.safe_dump(flow),
+            "agent": "shell",
+        }
+        wid = httpx.post(f"{url}/api/agent-work-orders", json=body).json()["agent_work_order"][
+            "agent_work_order_id"
+        ]
+        wait_for(lambda: (counts / "nap").exists(), 60, "the nap step to start")
+        serve.send_signal(signal.SIGKILL)
+        serve.wait(10)
+        time.sleep(1)  # let the dying dev server release its port and database
+
+        serve = start_serve(data, port, log)
+        wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to restart")
+
+        def finished() -> bool:
+            wo = httpx.get(f"{url}/api/agent-work-orders/{wid}").json()["agent_work_order"]
+            return wo["status"] in ("completed", "failed")
+
+        wait_for(finished, 90, "the work order to finish")
+        wo = httpx.get(f"{url}/api/agent-work-orders/{wid}").json()["agent_work_order"]
+        assert wo["status"] == "completed", (wo["error_message"], log.read_text()[-3000:])
+        assert wo["git_commit_count"] == 2
+        assert (counts / "first").read_text().count("run") == 1  # the completed step never re-ran
+        assert (counts / "nap").read_text().count("run") == 2  # the interrupted one ran again
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        try:
+            serve.wait(30)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+    assert (
+        not (data / "server.json").exists()
+        or json.loads((data / "server.json").read_text())["pid"] != serve.pid
+    )

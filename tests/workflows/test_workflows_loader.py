@@ -1,0 +1,285 @@
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from shipyard.domain.errors import InvalidInput, WorkflowInvalid
+from shipyard.workflows.loader import (
+    bind_inputs,
+    builtin_names,
+    find_in_repository,
+    list_repository_definitions,
+    load_definition_text,
+    resolve_definition,
+    scan_repository,
+)
+
+WriteFile = Callable[[str, str], Path]  # the `write` fixture of conftest.py
+
+SIMPLE = """
+name: {name}
+steps:
+  - id: only
+    run: echo {name}
+"""
+
+
+def invalid(text: str, source: str = "my.yaml") -> str:
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_definition_text(textwrap.dedent(text), source)
+    return caught.value.message
+
+
+def test_yaml_syntax_error_names_file_and_line() -> None:
+    message = invalid(
+        """\
+        name: broken
+        steps:
+          - id: a
+            run: echo: a: b
+        """
+    )
+    assert message == "my.yaml: line 4: mapping values are not allowed here"
+
+
+def test_repeated_yaml_key_is_an_error() -> None:
+    message = invalid("name: a\nsteps:\n  - id: a\n    run: x\n    run: y\n")
+    assert message == "my.yaml: line 5: duplicate key 'run'"
+
+
+@pytest.mark.parametrize("text", ["", "- a\n- b\n", "just text\n"])
+def test_document_must_be_a_mapping(text: str) -> None:
+    assert "a workflow definition must be a mapping" in invalid(text)
+
+
+def test_unknown_step_key_is_named_with_a_suggestion() -> None:
+    message = invalid("name: w\nsteps:\n  - id: build\n    promt: hi\n")
+    assert message == "my.yaml: steps[0] (build): unknown key 'promt' (did you mean 'prompt'?)"
+
+
+def test_unknown_top_level_key_lists_known_keys() -> None:
+    message = invalid("name: w\nzzz: 1\nsteps:\n  - id: a\n    run: x\n")
+    assert message.startswith("my.yaml: unknown key 'zzz' (known keys: name, description, inputs")
+
+
+def test_two_kinds_in_one_step() -> None:
+    message = invalid("name: w\nsteps:\n  - id: a\n    run: x\n    prompt: y\n")
+    assert message == (
+        "my.yaml: steps[0] (a): a step needs exactly one of run, prompt, pr, gate, call; found run, prompt"
+    )
+
+
+def test_step_without_a_kind() -> None:
+    message = invalid("name: w\nsteps:\n  - id: a\n    phase: planning\n")
+    assert message.endswith(
+        "steps[0] (a): a step needs exactly one of run, prompt, pr, gate, call; found none"
+    )
+
+
+def test_duplicate_step_ids() -> None:
+    message = invalid("name: w\nsteps:\n  - {id: a, run: x}\n  - {id: b, run: y}\n  - {id: a, run: z}\n")
+    assert message == "my.yaml: steps[2] (a): id 'a' is already used by steps[0]"
+
+
+def test_bad_duration_names_step_and_field() -> None:
+    message = invalid("name: w\nsteps:\n  - {id: a, run: x}\n  - {id: build, run: y, timeout: 3 parsecs}\n")
+    assert message.startswith("my.yaml: steps[1] (build): timeout: invalid duration '3 parsecs'")
+
+
+def test_depends_on_must_name_earlier_steps() -> None:
+    message = invalid(
+        """\
+        name: w
+        steps:
+          - {id: a, run: x, depends_on: [b]}
+          - {id: b, run: y, depends_on: [nope, b, a]}
+        """
+    )
+    assert message.splitlines() == [
+        "my.yaml: steps[0] (a): depends_on: 'b' is a later step (steps[1]); depend on earlier steps only",
+        "my.yaml: steps[1] (b): depends_on: unknown step 'nope'",
+        "my.yaml: steps[1] (b): depends_on: a step cannot depend on itself",
+    ]
+
+
+def test_gate_steps_are_rejected_for_now() -> None:
+    message = invalid("name: w\nsteps:\n  - {id: approve, gate: {}}\n")
+    assert message == "my.yaml: steps[0]: step 'approve': 'gate' steps are not supported yet"
+
+
+def test_all_errors_are_reported_one_per_line() -> None:
+    message = invalid(
+        """\
+        name: w
+        inputs:
+          n: {type: integer}
+        steps:
+          - {id: Bad, run: x}
+          - {id: b, run: y, retries: -1, continue_on_error: maybe}
+        """
+    )
+    lines = message.splitlines()
+    assert len(lines) == 4
+    assert all(line.startswith("my.yaml: ") for line in lines)
+    assert lines[0].startswith("my.yaml: inputs.n.type: Input should be 'string', 'number' or 'boolean'")
+    assert lines[1].startswith("my.yaml: steps[0] (Bad): id: String should match pattern")
+    assert lines[2].startswith("my.yaml: steps[1] (b): retries: Input should be greater than or equal to 0")
+    assert lines[3].startswith("my.yaml: steps[1] (b): continue_on_error: Input should be a valid boolean")
+
+
+def test_missing_fields_and_empty_steps() -> None:
+    assert invalid("description: d\nsteps: []\n").splitlines() == [
+        "my.yaml: name: required",
+        "my.yaml: steps: List should have at least 1 item after validation, not 0",
+    ]
+
+
+def test_template_problems_are_found_at_load_time() -> None:
+    message = invalid(
+        """\
+        name: w
+        inputs:
+          prompt: {required: true}
+        steps:
+          - id: a
+            prompt: "{{ input.prompt }} {{ inputs.promt }} {{ steps.b.output }}"
+          - id: b
+            run: "echo {{ inputs.prompt"
+            when: "steps.a.status =="
+        """
+    )
+    assert message.splitlines() == [
+        "my.yaml: steps[0] (a): prompt: unknown name 'input' "
+        "(templates see inputs, steps, work_order and command())",
+        "my.yaml: steps[0] (a): prompt: unknown input 'promt' (declared inputs: prompt)",
+        "my.yaml: steps[0] (a): prompt: steps.b is not an earlier step of this workflow",
+        "my.yaml: steps[1] (b): run: template syntax error at line 1: unexpected end of template, "
+        "expected 'end of print statement'.",
+        "my.yaml: steps[1] (b): when: expression syntax error: unexpected 'end of template'",
+    ]
+
+
+def test_valid_text_loads_with_its_source() -> None:
+    defn = load_definition_text(SIMPLE.format(name="mine"), "inline.yaml")
+    assert defn.name == "mine"
+    assert defn.source == "inline.yaml"
+    assert defn.steps[0].kind == "run"
+
+
+def test_resolution_prefers_inline_then_repository_then_builtin(repo: Path, write: WriteFile) -> None:
+    name = "agent_workflow_plan"
+    assert resolve_definition(name, repo_path=repo).source == f"builtin/{name}.yaml"
+    write(f".shipyard/workflows/{name}.yaml", SIMPLE.format(name=name))
+    assert resolve_definition(name, repo_path=repo).source == f".shipyard/workflows/{name}.yaml"
+    inline = resolve_definition(name, text=SIMPLE.format(name="inline"), source="x.yaml", repo_path=repo)
+    assert (inline.name, inline.source) == ("inline", "x.yaml")
+
+
+def test_repository_definition_is_found_by_file_name_or_declared_name(repo: Path, write: WriteFile) -> None:
+    write(".shipyard/workflows/fix.yml", SIMPLE.format(name="quick_fix"))
+    write(".shipyard/workflows/broken.yaml", "name: [unclosed\n")
+    assert find_in_repository(repo, "fix") is not None
+    found = find_in_repository(repo, "quick_fix")
+    assert found is not None and found.source == ".shipyard/workflows/fix.yml"
+    assert find_in_repository(repo, "other") is None
+
+
+def test_invalid_repository_definition_is_an_error_when_asked_for(repo: Path, write: WriteFile) -> None:
+    write(".shipyard/workflows/lint.yaml", "name: lint\nsteps:\n  - {id: a}\n")
+    with pytest.raises(WorkflowInvalid, match=r"^\.shipyard/workflows/lint\.yaml: steps\[0\] \(a\)"):
+        resolve_definition("lint", repo_path=repo)
+
+
+def test_unknown_workflow_lists_builtin_and_repository_names(repo: Path, write: WriteFile) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        resolve_definition("nope")
+    assert caught.value.message == "unknown workflow 'nope'; built-in workflows: " + ", ".join(
+        builtin_names()
+    )
+    write(".shipyard/workflows/a.yaml", SIMPLE.format(name="lint"))
+    with pytest.raises(InvalidInput, match=r"agent_workflow_test and in the repository: lint$"):
+        resolve_definition("nope", repo_path=repo)
+    with pytest.raises(InvalidInput, match="no workflow given"):
+        resolve_definition(None)
+
+
+def test_listing_reports_every_invalid_file(repo: Path, write: WriteFile) -> None:
+    write(".shipyard/workflows/a.yaml", SIMPLE.format(name="one"))
+    write(".shipyard/workflows/b.yaml", SIMPLE.format(name="one"))
+    write(".shipyard/workflows/c.yaml", "name: c\nsteps: {}\n")
+    write(".shipyard/workflows/notes.txt", "not a definition")
+    scan = scan_repository(repo)
+    assert [d.name for d in scan.definitions] == ["one"]
+    assert (
+        scan.errors[0]
+        == ".shipyard/workflows/b.yaml: name 'one' is already used by .shipyard/workflows/a.yaml"
+    )
+    assert scan.errors[1].startswith(".shipyard/workflows/c.yaml: steps: Input should be a valid list")
+    with pytest.raises(WorkflowInvalid) as caught:
+        list_repository_definitions(repo)
+    assert caught.value.message.splitlines() == scan.errors
+
+
+def test_listing_an_empty_repository(repo: Path) -> None:
+    assert list_repository_definitions(repo) == []
+
+
+INPUTS = """
+name: inputs_demo
+inputs:
+  prompt: {required: true}
+  count: {type: number, default: 2}
+  ratio: {type: number}
+  dry_run: {type: boolean, default: false}
+  label: {default: none}
+steps:
+  - {id: a, run: "echo {{ inputs.prompt }}"}
+"""
+
+
+def test_bind_inputs_applies_defaults_and_converts() -> None:
+    defn = load_definition_text(INPUTS, "i.yaml")
+    assert bind_inputs(defn, {"prompt": "hi"}) == {
+        "prompt": "hi", "count": 2, "ratio": None, "dry_run": False, "label": "none",
+    }  # fmt: skip
+    bound = bind_inputs(defn, {"prompt": "hi", "count": "7", "ratio": "0.5", "dry_run": "yes"})
+    assert (bound["count"], bound["ratio"], bound["dry_run"]) == (7, 0.5, True)
+
+
+def test_bind_inputs_reports_missing_unknown_and_unconvertible() -> None:
+    defn = load_definition_text(INPUTS, "i.yaml")
+    with pytest.raises(InvalidInput, match="workflow 'inputs_demo' needs input 'prompt'"):
+        bind_inputs(defn, {"count": "1"})
+    with pytest.raises(InvalidInput) as caught:
+        bind_inputs(defn, {"prompt": "x", "colour": "red"})
+    assert caught.value.message == (
+        "workflow 'inputs_demo' has no input 'colour'; its inputs: prompt, count, ratio, dry_run, label"
+    )
+    with pytest.raises(InvalidInput, match="input 'count': expected a number, got 'many'"):
+        bind_inputs(defn, {"prompt": "x", "count": "many"})
+
+
+def test_input_default_must_match_its_type() -> None:
+    message = invalid("name: w\ninputs:\n  n: {type: number, default: lots}\nsteps:\n  - {id: a, run: x}\n")
+    assert message == "my.yaml: inputs.n: default: expected a number, got 'lots'"
+
+
+def test_bare_pr_key_means_default_options() -> None:
+    defn = load_definition_text("name: w\nsteps:\n  - id: open\n    pr:\n", "w.yaml")
+    assert defn.steps[0].kind == "pr"
+    assert defn.steps[0].pr is not None and defn.steps[0].pr.draft is False
+
+
+def test_yaml_merge_keys_still_work() -> None:
+    text = """
+    name: w
+    steps:
+      - &base {id: a, run: make, retries: 2}
+      - <<: *base
+        id: b
+    """
+    defn = load_definition_text(textwrap.dedent(text), "w.yaml")
+    assert [(s.id, s.retries) for s in defn.steps] == [("a", 2), ("b", 2)]
