@@ -28,7 +28,8 @@ WRITE_AND_LIST = yaml.safe_dump(
 
 
 async def create(api: httpx.AsyncClient, repo: Path, **body: object) -> dict[str, object]:
-    resp = await api.post("/api/agent-work-orders", json={"repository_url": str(repo), **body})
+    body.setdefault("repository_url", str(repo))
+    resp = await api.post("/api/agent-work-orders", json=body)
     assert resp.status_code == 201, resp.text
     return dict(resp.json()["agent_work_order"])
 
@@ -210,3 +211,33 @@ async def test_workflow_defined_in_the_repository(api: httpx.AsyncClient, make_r
 async def test_health(api: httpx.AsyncClient) -> None:
     health = (await api.get("/api/health")).json()
     assert health["status"] == "ok" and health["database"] == "ok" and health["temporal"] == "ok"
+
+
+async def test_unreachable_repository_fails_the_work_order_with_gits_message(api: httpx.AsyncClient) -> None:
+    # A remote URL cannot be checked up front: the order is created, then fails in its sandbox set-up.
+    wo = await create(
+        api,
+        Path("unused"),
+        repository_url="http://127.0.0.1:9/nowhere.git",
+        workflow_type="agent_workflow_plan",
+        inputs={"prompt": "x"},
+    )
+    done = await wait_done(api, str(wo["agent_work_order_id"]))
+    assert done["status"] == "failed"
+    assert "http://127.0.0.1:9/nowhere.git" in done["error_message"]
+    assert "cannot clone" in done["error_message"]
+
+
+async def test_git_branch_sandbox_runs_in_a_fresh_clone(api: httpx.AsyncClient, make_repo: MakeRepo) -> None:
+    repo = make_repo()
+    definition = yaml.safe_dump(
+        {
+            "name": "clone",
+            "steps": [{"id": "edit", "phase": "implementing", "run": "pwd > where.txt", "commit": "where"}],
+        }
+    )
+    wo = await create(api, repo, workflow_definition=definition, sandbox_type="git_branch")
+    done = await wait_done(api, str(wo["agent_work_order_id"]))
+    assert done["status"] == "completed", done["error_message"]
+    where = git(repo, "show", f"{done['git_branch_name']}:where.txt").strip()
+    assert where != str(repo) and not Path(where).exists()  # it ran in its own clone, since removed

@@ -176,9 +176,7 @@ class WorkOrderActivities:
         if inp.step.kind == "run":
             return await steps.run_command(inp, workspace, events, timeout_s)
         if inp.step.kind == "prompt":
-            return await steps.run_prompt(
-                inp, workspace, events, self.settings, timeout_s, wo.agent_session_id
-            )
+            return await steps.run_prompt(inp, workspace, events, self.settings, timeout_s)
         if inp.step.kind == "pr":
             run, url = await steps.open_pr(inp, LocalForge(self.store), events)
             await self.store.update_work_order(wo.id, github_pull_request_url=url)

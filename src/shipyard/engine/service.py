@@ -51,9 +51,9 @@ class WorkOrderService:
         self.client = client
 
     async def create(self, req: CreateWorkOrderRequest) -> WorkOrderRecord:
-        repository_url = await self._check_repository(req.repository_url)
         if self.client is None:
             raise Conflict("this process has no engine; start `shipyard serve` to run work orders")
+        repository_url = await self._check_repository(req.repository_url)
         agent = req.agent or self.settings.agent
         sandbox_type = req.sandbox_type or self.settings.sandbox
         if agent not in AGENT_NAMES:

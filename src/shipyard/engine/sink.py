@@ -11,6 +11,7 @@ from shipyard.logging import Redactor, append_jsonl
 from shipyard.store.store import Store
 
 log = structlog.get_logger()
+_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 
 
 class StoreSink:
@@ -49,4 +50,10 @@ class StoreSink:
         }
         append_jsonl(self._jsonl_path, record)
         if type != "log":
-            log.info(type, work_order_id=self._work_order_id, step_id=self._step_id)
+            # Console names in seed 003's noun_verb_past style: workflow.step.started → workflow_step_started.
+            log.log(
+                _LEVELS.get(level, 20),
+                type.replace(".", "_"),
+                work_order_id=self._work_order_id,
+                step_id=self._step_id,
+            )

@@ -79,8 +79,8 @@ async def run_prompt(
     events: EventSink,
     settings: Settings,
     timeout_s: float,
-    session_id: str | None,
 ) -> StepRun:
+    """One agent turn. Each step starts a fresh agent session (its id is kept for follow-ups)."""
     assert inp.step.prompt is not None
     prompt = render(inp.step.prompt, template_context(inp), repo_path=workspace.path)
     agent = build_agent(inp.step.agent or inp.agent, settings)
@@ -88,7 +88,6 @@ async def run_prompt(
     request = AgentRequest(
         prompt=prompt,
         model=inp.step.model,
-        session_id=session_id,
         timeout_s=timeout_s,
         step_id=inp.step.id,
     )
