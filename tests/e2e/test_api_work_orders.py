@@ -241,3 +241,43 @@ async def test_git_branch_sandbox_runs_in_a_fresh_clone(api: httpx.AsyncClient, 
     assert done["status"] == "completed", done["error_message"]
     where = git(repo, "show", f"{done['git_branch_name']}:where.txt").strip()
     assert where != str(repo) and not Path(where).exists()  # it ran in its own clone, since removed
+
+
+async def test_agent_usage_is_recorded_per_step_and_summed(
+    api: httpx.AsyncClient, make_repo: MakeRepo
+) -> None:
+    repo = make_repo()
+
+    def replay(name: str, tokens: int, cost: float) -> str:
+        actions = [
+            {"write": f"{name}.md", "content": f"# {name}\n"},
+            {"usage": {"input_tokens": tokens, "output_tokens": tokens // 10, "cost_usd": cost}},
+            {"message": f"{name} done"},
+        ]
+        return yaml.safe_dump({"replay": actions})
+
+    definition = yaml.safe_dump(
+        {
+            "name": "two_agents",
+            "steps": [
+                {"id": "plan", "phase": "planning", "prompt": replay("plan", 1000, 0.25), "commit": "plan"},
+                {
+                    "id": "build",
+                    "phase": "implementing",
+                    "prompt": replay("build", 500, 0.5),
+                    "commit": "build",
+                },
+                {"id": "echo", "run": "echo {{ steps.build.output }}"},
+            ],
+        }
+    )
+    wo = await create(api, repo, workflow_definition=definition, agent="replay")
+    done = await wait_done(api, str(wo["agent_work_order_id"]))
+    assert done["status"] == "completed", done["error_message"]
+    assert done["usage"]["input_tokens"] == 1500 and done["usage"]["output_tokens"] == 150
+    assert done["usage"]["cost_usd"] == 0.75
+    steps = (await api.get(f"/api/agent-work-orders/{done['agent_work_order_id']}/steps")).json()["steps"]
+    assert [s["usage_input_tokens"] for s in steps] == [1000, 500, 0]
+    assert [s["agent"] for s in steps[:2]] == ["replay", "replay"]
+    assert steps[2]["output"] == "build done"  # a later step read an earlier step's output
+    assert done["git_commit_count"] == 2

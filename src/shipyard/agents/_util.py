@@ -9,10 +9,11 @@ import shutil
 import subprocess
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from shipyard.agents._classify import failure
 from shipyard.domain.events import EventSink
-from shipyard.domain.models import AgentResult, ExecResult
+from shipyard.domain.models import AgentRequest, AgentResult, ExecResult
 from shipyard.logging import Redactor
 from shipyard.sandboxes.base import LineCallback, Workspace
 
@@ -179,3 +180,43 @@ async def _stop(task: asyncio.Future[ExecResult]) -> None:
     """Cancel `task` (which kills its process group) and wait until it is gone."""
     task.cancel()
     await asyncio.wait({task})
+
+
+class JsonStream(Protocol):
+    """Parses an agent CLI's JSON lines into events and, at the end, an outcome."""
+
+    finished: asyncio.Event
+
+    async def handle(self, obj: dict[str, Any]) -> None: ...
+
+    def outcome(self, done: ExecResult, timeout_s: float | None) -> AgentResult: ...
+
+
+async def run_json_cli(
+    workspace: Workspace,
+    argv: Sequence[str],
+    stream: JsonStream,
+    request: AgentRequest,
+    events: EventSink,
+    *,
+    env: Mapping[str, str],
+    secrets: Iterable[str | None],
+    grace_s: float,
+) -> AgentResult:
+    """Run a JSON-lines agent CLI with the prompt on stdin; judge the outcome from its own events."""
+    try:
+        done = await exec_until_finished(
+            workspace,
+            argv,
+            stream.finished,
+            grace_s,
+            timeout_s=request.timeout_s,
+            env=env,
+            stdin=request.prompt,
+            on_line=json_lines(events, stream.handle),
+        )
+    except OSError as err:
+        return failure(f"cannot start {argv[0]}: {err}", kind="unavailable", retryable=False)
+    outcome = stream.outcome(done, request.timeout_s)
+    await events.emit("agent.usage", {**outcome.usage.model_dump(mode="json"), "final": True})
+    return redact_result(outcome, secrets)

@@ -12,10 +12,8 @@ from shipyard.agents._claude_stream import ClaudeStream
 from shipyard.agents._util import (
     EXIT_GRACE_S,
     binary_version,
-    exec_until_finished,
     find_binary,
-    json_lines,
-    redact_result,
+    run_json_cli,
 )
 from shipyard.config import Settings
 from shipyard.domain.events import EventSink
@@ -105,21 +103,15 @@ class ClaudeAgent:
         if binary is None:
             return failure(_NOT_FOUND, kind="unavailable", retryable=False)
         env = self.env()
-        stream = ClaudeStream(events)
-        try:
-            done = await exec_until_finished(
-                workspace,
-                self.command(binary, request),
-                stream.finished,
-                self._exit_grace_s,
-                timeout_s=request.timeout_s,
-                env=env,
-                stdin=request.prompt,
-                on_line=json_lines(events, stream.handle),
-            )
-        except OSError as err:
-            return failure(f"cannot start {binary}: {err}", kind="unavailable", retryable=False)
-        outcome = stream.outcome(done, request.timeout_s)
-        await events.emit("agent.usage", {**outcome.usage.model_dump(mode="json"), "final": True})
         secrets = [env.get("ANTHROPIC_API_KEY"), env.get("CLAUDE_CODE_OAUTH_TOKEN")]
-        return redact_result(outcome, secrets)
+        argv = self.command(binary, request)
+        return await run_json_cli(
+            workspace,
+            argv,
+            ClaudeStream(events),
+            request,
+            events,
+            env=env,
+            secrets=secrets,
+            grace_s=self._exit_grace_s,
+        )

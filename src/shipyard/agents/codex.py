@@ -9,10 +9,8 @@ from shipyard.agents._codex_stream import CodexStream
 from shipyard.agents._util import (
     EXIT_GRACE_S,
     binary_version,
-    exec_until_finished,
     find_binary,
-    json_lines,
-    redact_result,
+    run_json_cli,
 )
 from shipyard.config import Settings
 from shipyard.domain.events import EventSink
@@ -71,20 +69,14 @@ class CodexAgent:
         if binary is None:
             return failure(_NOT_FOUND, kind="unavailable", retryable=False)
         env = self.env()
-        stream = CodexStream(events)
-        try:
-            done = await exec_until_finished(
-                workspace,
-                self.command(binary, request),
-                stream.finished,
-                self._exit_grace_s,
-                timeout_s=request.timeout_s,
-                env=env,
-                stdin=request.prompt,
-                on_line=json_lines(events, stream.handle),
-            )
-        except OSError as err:
-            return failure(f"cannot start {binary}: {err}", kind="unavailable", retryable=False)
-        outcome = stream.outcome(done, request.timeout_s)
-        await events.emit("agent.usage", {**outcome.usage.model_dump(mode="json"), "final": True})
-        return redact_result(outcome, env.values())
+        argv = self.command(binary, request)
+        return await run_json_cli(
+            workspace,
+            argv,
+            CodexStream(events),
+            request,
+            events,
+            env=env,
+            secrets=env.values(),
+            grace_s=self._exit_grace_s,
+        )

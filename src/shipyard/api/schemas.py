@@ -40,14 +40,7 @@ class AgentWorkOrder(BaseModel):
 
     @classmethod
     def of(cls, wo: WorkOrderRecord) -> AgentWorkOrder:
-        usage = Usage(
-            turns=wo.usage_turns,
-            input_tokens=wo.usage_input_tokens,
-            output_tokens=wo.usage_output_tokens,
-            cost_usd=wo.usage_cost_usd,
-        )
-        data = wo.model_dump()
-        return cls(agent_work_order_id=wo.id, usage=usage, **data)
+        return cls(agent_work_order_id=wo.id, usage=wo.usage, **wo.model_dump())
 
 
 class AgentWorkOrderResponse(BaseModel):

@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 
 from shipyard.config import Settings
 from shipyard.domain.errors import InvalidInput, NotFound, ShipyardError
-from shipyard.domain.models import SandboxHandle, SandboxSpec, StepStatus, WorkOrderStatus
+from shipyard.domain.models import SandboxHandle, SandboxSpec, StepStatus, Usage, WorkOrderStatus
 from shipyard.engine import steps
 from shipyard.engine.sink import StoreSink
 from shipyard.engine.types import (
@@ -28,7 +28,7 @@ from shipyard.forge.local import LocalForge
 from shipyard.gitutil import progress, push
 from shipyard.logging import Redactor, work_order_log_path
 from shipyard.sandboxes.registry import build_sandbox
-from shipyard.store.records import WorkOrderRecord
+from shipyard.store.records import WorkOrderRecord, usage_columns
 from shipyard.store.store import Store
 from shipyard.workflows.loader import bind_inputs, resolve_definition
 from shipyard.workflows.templating import evaluate_condition, render
@@ -189,22 +189,13 @@ class WorkOrderActivities:
         return await steps.commit_changes(inp.handle, message, inp.step.phase, events)
 
     async def _record(self, inp: RunStepInput, wo: WorkOrderRecord, out: StepOutput) -> None:
-        usage = out.usage
         await self.store.upsert_step(
             wo.id, inp.step.id, status=out.status, completed_at=now(), exit_code=out.exit_code,
-            output=out.output, error=out.error, commit_sha=out.commit_sha,
-            usage_turns=usage.turns, usage_input_tokens=usage.input_tokens,
-            usage_output_tokens=usage.output_tokens, usage_cost_usd=usage.cost_usd,
+            output=out.output, error=out.error, commit_sha=out.commit_sha, **usage_columns(out.usage),
         )  # fmt: skip
-        fields: dict[str, Any] = await self._progress_fields(inp.handle)
-        if usage.turns or usage.input_tokens or usage.output_tokens:
-            fields |= {
-                "usage_turns": wo.usage_turns + usage.turns,
-                "usage_input_tokens": wo.usage_input_tokens + usage.input_tokens,
-                "usage_output_tokens": wo.usage_output_tokens + usage.output_tokens,
-            }
-            if usage.cost_usd is not None:
-                fields["usage_cost_usd"] = (wo.usage_cost_usd or 0.0) + usage.cost_usd
+        fields = await self._progress_fields(inp.handle)
+        if out.usage != Usage():
+            fields |= usage_columns(wo.usage + out.usage)
         if out.session_id:
             fields["agent_session_id"] = out.session_id
         await self.store.update_work_order(wo.id, **fields)

@@ -15,6 +15,33 @@ class _Record(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class _WithUsage(_Record):
+    usage_turns: int
+    usage_input_tokens: int
+    usage_output_tokens: int
+    usage_cost_usd: float | None
+
+    @property
+    def usage(self) -> Usage:
+        """The usage columns as one `Usage`."""
+        return Usage(
+            turns=self.usage_turns,
+            input_tokens=self.usage_input_tokens,
+            output_tokens=self.usage_output_tokens,
+            cost_usd=self.usage_cost_usd,
+        )
+
+
+def usage_columns(usage: Usage) -> dict[str, Any]:
+    """A `Usage` as the `usage_*` column values that update_work_order and upsert_step take."""
+    return {
+        "usage_turns": usage.turns,
+        "usage_input_tokens": usage.input_tokens,
+        "usage_output_tokens": usage.output_tokens,
+        "usage_cost_usd": usage.cost_usd,
+    }
+
+
 class WorkOrderCreate(BaseModel):
     """What a new work order is created from; it starts `pending`."""
 
@@ -30,7 +57,7 @@ class WorkOrderCreate(BaseModel):
     git_branch_name: str | None = None
 
 
-class WorkOrderRecord(_Record):
+class WorkOrderRecord(_WithUsage):
     """One work order as stored."""
 
     id: str
@@ -59,23 +86,9 @@ class WorkOrderRecord(_Record):
     latest_commit_sha: str | None
     latest_commit_message: str | None
     github_pull_request_url: str | None
-    usage_turns: int
-    usage_input_tokens: int
-    usage_output_tokens: int
-    usage_cost_usd: float | None
-
-    @property
-    def usage(self) -> Usage:
-        """The usage columns as one `Usage`."""
-        return Usage(
-            turns=self.usage_turns,
-            input_tokens=self.usage_input_tokens,
-            output_tokens=self.usage_output_tokens,
-            cost_usd=self.usage_cost_usd,
-        )
 
 
-class StepRecord(_Record):
+class StepRecord(_WithUsage):
     """One step of a work order, as last reported."""
 
     work_order_id: str
@@ -92,20 +105,6 @@ class StepRecord(_Record):
     output: str | None
     error: str | None
     commit_sha: str | None
-    usage_turns: int
-    usage_input_tokens: int
-    usage_output_tokens: int
-    usage_cost_usd: float | None
-
-    @property
-    def usage(self) -> Usage:
-        """The usage columns as one `Usage`."""
-        return Usage(
-            turns=self.usage_turns,
-            input_tokens=self.usage_input_tokens,
-            output_tokens=self.usage_output_tokens,
-            cost_usd=self.usage_cost_usd,
-        )
 
 
 class EventRecord(_Record):
