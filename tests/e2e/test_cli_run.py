@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -175,3 +177,26 @@ def test_workflows_and_agents_commands(tmp_path: Path) -> None:
         assert name in agents.stdout
     doctor = shipyard(data, "doctor")
     assert "git" in doctor.stdout and "temporal" in doctor.stdout and "database" in doctor.stdout
+
+
+def test_ctrl_c_on_an_embedded_run_cancels_the_work_order(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo()
+    marker = tmp_path / "started"
+    flow = write_flow(tmp_path, [{"id": "nap", "run": f"touch {marker} && sleep 120"}])
+    data = tmp_path / "data"
+    env = {**os.environ, "SHIPYARD_DATA_DIR": str(data)}
+    proc = subprocess.Popen(
+        [SHIPYARD, "run", str(repo), "--workflow-file", str(flow)], env=env, stdout=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert time.monotonic() < deadline and proc.poll() is None, "the step never started"
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    wid = work_order_id(out)
+    wo = json.loads(shipyard(data, "show", wid, "--json").stdout)
+    assert wo["status"] == "cancelled" and wo["error_message"] == "interrupted (Ctrl-C)"
+    assert not (data / "sandboxes" / wid).exists()
+    assert subprocess.run(["pgrep", "-f", "sleep 120"], capture_output=True, check=False).returncode == 1

@@ -131,6 +131,8 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except CliError as err:
         fail(err)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
 
 
 def fail(err: CliError) -> NoReturn:

@@ -137,23 +137,38 @@ def run(
 async def _run_embedded(s: Settings, body: dict[str, Any]) -> int:
     console.print("[dim]no server running: starting an embedded engine (Temporal in memory)[/]")
     async with running_server(s, persistent=False, port=0, announce=False) as srv:
+        started: list[str] = []
         try:
-            return await _submit_and_follow(ApiClient(srv.url), body, detach=False)
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            console.print("[yellow]interrupted: the embedded work order stops with this process[/]")
-            return 130
+            return await _submit_and_follow(ApiClient(srv.url), body, detach=False, started=started)
+        except asyncio.CancelledError:
+            for work_order_id in started:  # nothing will run it once this process is gone
+                await srv.service.abandon(work_order_id, "interrupted (Ctrl-C)")
+            console.print("[yellow]interrupted: the embedded work order was cancelled[/]")
+            raise
 
 
-async def _submit_and_follow(api: ApiClient, body: dict[str, Any], detach: bool) -> int:
+async def _submit_and_follow(
+    api: ApiClient, body: dict[str, Any], detach: bool, started: list[str] | None = None
+) -> int:
     async with api:
         wo = (await api.post("/api/agent-work-orders", body))["agent_work_order"]
+        work_order_id = wo["agent_work_order_id"]
+        if started is not None:
+            started.append(work_order_id)
         console.print(
-            f"[bold]{wo['agent_work_order_id']}[/]  {Path(wo['repository_url']).name}  "
+            f"[bold]{work_order_id}[/]  {Path(wo['repository_url']).name}  "
             f"{wo['workflow_type']}  {wo['agent']}  {wo['sandbox_type']}"
         )
         if detach:
             return 0
-        final = await Follower(api, wo["agent_work_order_id"], console).follow()
+        try:
+            final = await Follower(api, work_order_id, console).follow()
+        except asyncio.CancelledError:
+            if started is None:
+                console.print(
+                    f"[yellow]detached[/]: {work_order_id} goes on; `shipyard show {work_order_id}`"
+                )
+            raise
         print_summary(console, final)
         return 0 if final["status"] == "completed" else 1
 

@@ -30,6 +30,7 @@ def server_file(settings: Settings) -> Path:
 class RunningServer:
     url: str
     engine: Engine
+    service: WorkOrderService
     uvicorn: uvicorn.Server
 
 
@@ -42,7 +43,8 @@ async def running_server(
         raise SystemExit(f"refusing to listen on {settings.host} without SHIPYARD_API_TOKEN")
     chosen = free_port() if port == 0 else (port or settings.port)
     async with open_engine(settings, persistent=persistent) as engine:
-        app = create_app(WorkOrderService(settings, engine.store, engine.client))
+        service = WorkOrderService(settings, engine.store, engine.client)
+        app = create_app(service)
         config = uvicorn.Config(app, host=settings.host, port=chosen, log_level="warning", lifespan="off")
         server = _Server(config)
         task = asyncio.create_task(server.serve())
@@ -51,7 +53,7 @@ async def running_server(
             url = f"http://{settings.host}:{chosen}"
             if announce:
                 _announce(settings, url, engine)
-            yield RunningServer(url, engine, server)
+            yield RunningServer(url, engine, service, server)
         finally:
             server.should_exit = True
             with contextlib.suppress(asyncio.CancelledError, SystemExit):

@@ -16,7 +16,7 @@ from shipyard.domain.models import CreateWorkOrderRequest, WorkOrderStatus
 from shipyard.engine.types import StartWorkOrderInput
 from shipyard.gitutil import diff, is_git_repo, progress
 from shipyard.gitutil.progress import GitProgress
-from shipyard.sandboxes.registry import SANDBOX_NAMES
+from shipyard.sandboxes.registry import SANDBOX_NAMES, build_sandbox
 from shipyard.store.records import WorkOrderCreate, WorkOrderRecord
 from shipyard.store.store import Store
 from shipyard.workflows.loader import bind_inputs, builtin_names, resolve_definition
@@ -136,6 +136,14 @@ class WorkOrderService:
                 record.id, status=WorkOrderStatus.FAILED, error_message=message
             )
             raise ShipyardError(message) from err
+
+    async def abandon(self, work_order_id: str, reason: str) -> None:
+        """Mark a work order no engine will finish as cancelled, and remove its working tree."""
+        wo = await self.store.update_work_order(
+            work_order_id, status=WorkOrderStatus.CANCELLED, error_message=reason
+        )
+        if wo.sandbox is not None:
+            await build_sandbox(wo.sandbox.sandbox_type, self.settings).cleanup(wo.sandbox)
 
     async def git_progress(self, wo: WorkOrderRecord) -> GitProgress:
         repo, base_sha, ref = self._git_location(wo)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -12,6 +13,7 @@ from typing import Any
 import structlog
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.worker import Worker
 
 from shipyard.config import Settings
@@ -35,8 +37,18 @@ def redactor_for(settings: Settings) -> Redactor:
     return Redactor(s.get_secret_value() for s in secrets if s is not None)
 
 
+@functools.cache
+def _runtime() -> Runtime:
+    # Temporal's core logs reconnect warnings to stderr while a dev server stops; we report
+    # errors ourselves, so only its errors are worth a user's terminal.
+    quiet = TelemetryFilter(core_level="ERROR", other_level="ERROR")
+    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=quiet)))
+
+
 async def connect(address: str, namespace: str) -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+    return await Client.connect(
+        address, namespace=namespace, data_converter=pydantic_data_converter, runtime=_runtime()
+    )
 
 
 def build_workers(client: Client, settings: Settings, store: Store) -> list[Worker]:

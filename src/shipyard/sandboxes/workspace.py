@@ -125,6 +125,8 @@ async def _communicate(
         _feed(proc, stdin),
         _reap(proc, streams),
     )
+    # When the loop shuts down it cancels the readers one by one; mark that outcome as seen.
+    readers.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
     try:
         await asyncio.wait_for(readers, timeout_s)
         timed_out = False
