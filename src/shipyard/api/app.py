@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 import shipyard
+from shipyard.api.control import router as control_router
 from shipyard.api.deps import ServiceDep, require_token
 from shipyard.api.errors import install_error_handlers
 from shipyard.api.schemas import Health, PullRequestResponse
@@ -43,5 +44,6 @@ def create_app(service: WorkOrderService) -> FastAPI:
     app.state.service = service
     install_error_handlers(app)
     app.include_router(work_orders_router)
+    app.include_router(control_router)
     app.include_router(misc)
     return app

@@ -227,5 +227,36 @@ def logs(
     run_async(main)
 
 
+def _interrupt(work_order_id: str, action: str, reason: str | None, server: str | None) -> None:
+    async def main() -> None:
+        async with await api_for(server) as api:
+            body = {"action": action, "reason": reason}
+            answer = await api.post(f"/api/agent-work-orders/{work_order_id}/interrupt", body)
+        console.print(f"{work_order_id}: {answer['message']}")
+
+    run_async(main)
+
+
+ReasonOpt = Annotated[str | None, typer.Option(help="Why; recorded with the work order.")]
+
+
+@app.command()
+def pause(work_order_id: str, reason: ReasonOpt = None, server: ServerOpt = None) -> None:
+    """Pause a work order; it holds before its next step until `shipyard resume`."""
+    _interrupt(work_order_id, "pause", reason, server)
+
+
+@app.command()
+def resume(work_order_id: str, reason: ReasonOpt = None, server: ServerOpt = None) -> None:
+    """Resume a paused work order."""
+    _interrupt(work_order_id, "resume", reason, server)
+
+
+@app.command()
+def cancel(work_order_id: str, reason: ReasonOpt = None, server: ServerOpt = None) -> None:
+    """Cancel a work order: its running step is stopped and its sandbox removed."""
+    _interrupt(work_order_id, "cancel", reason, server)
+
+
 def main() -> None:
     app()

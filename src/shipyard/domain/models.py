@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 class WorkOrderStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
+    PAUSED = "paused"  # held between steps until resumed
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -24,7 +25,8 @@ _TERMINAL = {WorkOrderStatus.COMPLETED, WorkOrderStatus.FAILED, WorkOrderStatus.
 
 _TRANSITIONS: dict[WorkOrderStatus, set[WorkOrderStatus]] = {
     WorkOrderStatus.PENDING: {WorkOrderStatus.RUNNING, *_TERMINAL},
-    WorkOrderStatus.RUNNING: set(_TERMINAL),
+    WorkOrderStatus.RUNNING: {WorkOrderStatus.PAUSED, *_TERMINAL},
+    WorkOrderStatus.PAUSED: {WorkOrderStatus.RUNNING, *_TERMINAL},
     WorkOrderStatus.COMPLETED: set(),
     WorkOrderStatus.FAILED: set(),
     WorkOrderStatus.CANCELLED: set(),
@@ -42,6 +44,7 @@ class StepStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
+    CANCELLED = "cancelled"
 
 
 class Usage(BaseModel):
@@ -128,6 +131,19 @@ class Availability(BaseModel):
     available: bool
     reason: str = ""
     version: str | None = None
+
+
+class InterruptAction(StrEnum):
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"
+
+
+class InterruptRequest(BaseModel):
+    """`POST …/interrupt`: pause (between steps), resume, or cancel a work order."""
+
+    action: InterruptAction
+    reason: str | None = None
 
 
 class CreateWorkOrderRequest(BaseModel):

@@ -21,6 +21,7 @@ from shipyard.engine.types import (
     FinishInput,
     PrepareResult,
     RunStepInput,
+    SetStatusInput,
     StartWorkOrderInput,
     StepOutput,
 )
@@ -70,7 +71,8 @@ class WorkOrderActivities:
         self.store = store
         self.worker_queue = worker_queue
         self.redactor = redactor
-        self.beat_s = max(settings.heartbeat_timeout_s / 3, 0.5)
+        # Cancellation reaches an activity with a heartbeat's answer: beat often so cancel is prompt.
+        self.beat_s = min(settings.heartbeat_timeout_s / 3, 1.0)
 
     def sink(self, wo: WorkOrderRecord, step_id: str | None = None) -> StoreSink:
         path = work_order_log_path(self.settings.logs_dir, wo.id, wo.created_at)
@@ -137,6 +139,10 @@ class WorkOrderActivities:
                 result = await self._execute(inp, wo, events)
                 if result.output.status == StepStatus.COMPLETED and inp.step.commit:
                     result.output.commit_sha = await self._commit(inp, events)
+        except asyncio.CancelledError:
+            await self.store.upsert_step(wo.id, inp.step.id, status=StepStatus.CANCELLED, completed_at=now())
+            await events.emit("workflow.step.cancelled", {}, level="warning")
+            raise
         except ShipyardError as err:
             result = steps.failed(
                 err.message, retryable=not isinstance(err, InvalidInput), error_type=err.code
@@ -211,13 +217,21 @@ class WorkOrderActivities:
             "latest_commit_message": stats.latest_commit_message,
         }
 
+    @activity.defn(name="set_work_order_status")
+    async def set_status(self, inp: SetStatusInput) -> None:
+        """Pause and resume as they take effect (between steps)."""
+        wo = await self.store.update_work_order(inp.work_order_id, status=inp.status)
+        event = "workflow.paused" if inp.status == WorkOrderStatus.PAUSED else "workflow.resumed"
+        await self.sink(wo).emit(event, {"step_id": None})
+
     @activity.defn(name="finish_work_order")
     async def finish(self, inp: FinishInput) -> None:
         wo = await self.store.get_work_order(inp.work_order_id)
         events = self.sink(wo)
         fields: dict[str, Any] = {}
-        if inp.handle is not None and Path(inp.handle.path).exists():
-            fields = await self._wrap_up_sandbox(inp.handle, wo, events)
+        handle = inp.handle or wo.sandbox  # a cancelled set-up may have left a tree behind
+        if handle is not None and Path(handle.path).exists():
+            fields = await self._wrap_up_sandbox(handle, wo, events)
         if wo.status.is_terminal:
             return  # a retried finish: the first attempt got this far
         if inp.status == WorkOrderStatus.COMPLETED:

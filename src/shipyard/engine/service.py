@@ -6,13 +6,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 
 from shipyard.agents.registry import AGENT_NAMES
 from shipyard.config import Settings
 from shipyard.domain.errors import Conflict, InvalidInput, NotFound, ShipyardError
 from shipyard.domain.ids import branch_name, new_work_order_id
-from shipyard.domain.models import CreateWorkOrderRequest, WorkOrderStatus
+from shipyard.domain.models import (
+    CreateWorkOrderRequest,
+    InterruptAction,
+    InterruptRequest,
+    WorkOrderStatus,
+)
 from shipyard.engine.types import StartWorkOrderInput
 from shipyard.gitutil import diff, is_git_repo, progress
 from shipyard.gitutil.progress import GitProgress
@@ -136,6 +142,34 @@ class WorkOrderService:
                 record.id, status=WorkOrderStatus.FAILED, error_message=message
             )
             raise ShipyardError(message) from err
+
+    async def interrupt(self, wo: WorkOrderRecord, req: InterruptRequest) -> str:
+        """Signal pause, resume or cancel; raise Conflict when the work order's state forbids it."""
+        if self.client is None:
+            raise Conflict("this process has no engine; start `shipyard serve` to control work orders")
+        action = req.action.value
+        if wo.status.is_terminal:
+            raise Conflict(f"work order {wo.id} is {wo.status.value}; it cannot {action}")
+        handle = self.client.get_workflow_handle(wo.id)
+        if req.action == InterruptAction.PAUSE and wo.status == WorkOrderStatus.PAUSED:
+            raise Conflict(f"work order {wo.id} is already paused")
+        if req.action == InterruptAction.RESUME and not await self._pause_held(handle, wo):
+            raise Conflict(f"work order {wo.id} is not paused")
+        await handle.signal(action, req.reason)
+        return {
+            InterruptAction.PAUSE: "pause requested: it takes effect when the running step ends",
+            InterruptAction.RESUME: "resumed",
+            InterruptAction.CANCEL: "cancel requested: the running step is being stopped",
+        }[req.action]
+
+    async def _pause_held(self, handle: WorkflowHandle[Any, Any], wo: WorkOrderRecord) -> bool:
+        if wo.status == WorkOrderStatus.PAUSED:
+            return True
+        try:
+            state = await handle.query("state")
+        except RPCError as err:
+            raise Conflict(f"work order {wo.id} cannot be asked for its state: {err.message}") from err
+        return bool(state.get("paused"))
 
     async def abandon(self, work_order_id: str, reason: str) -> None:
         """Mark a work order no engine will finish as cancelled, and remove its working tree."""

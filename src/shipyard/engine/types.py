@@ -65,6 +65,11 @@ class FinishInput(BaseModel):
     error: str | None = None
 
 
+class SetStatusInput(BaseModel):
+    work_order_id: str
+    status: WorkOrderStatus
+
+
 class WorkOrderOutcome(BaseModel):
     status: WorkOrderStatus
     error: str | None = None

@@ -8,6 +8,7 @@ import hashlib
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -24,6 +25,9 @@ from shipyard.logging import Redactor
 from shipyard.store.store import Store
 
 log = structlog.get_logger()
+# Heartbeats carry cancellation back to activities; the SDK's default throttle (up to 60 s)
+# would delay a cancel by that much.
+HEARTBEAT_THROTTLE = timedelta(seconds=1)
 
 
 def worker_queue_name(settings: Settings) -> str:
@@ -54,19 +58,21 @@ async def connect(address: str, namespace: str) -> Client:
 def build_workers(client: Client, settings: Settings, store: Store) -> list[Worker]:
     """A worker on the shared queue (workflows + unpinned activities) and one on this worker's own queue."""
     acts = WorkOrderActivities(settings, store, worker_queue_name(settings), redactor_for(settings))
-    activities: list[Callable[..., Any]] = [acts.prepare, acts.run_step, acts.finish]
+    activities: list[Callable[..., Any]] = [acts.prepare, acts.run_step, acts.set_status, acts.finish]
     shared = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[WorkOrderWorkflow],
         activities=activities,
         max_concurrent_activities=settings.worker_slots,
+        max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
     )
     pinned = Worker(
         client,
         task_queue=worker_queue_name(settings),
         activities=activities,
         max_concurrent_activities=settings.worker_slots,
+        max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
     )
     return [shared, pinned]
 

@@ -6,12 +6,14 @@ database run in activities (engine/activities.py), referenced here by name.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.workflow import ActivityCancellationType, ActivityHandle
 
 with workflow.unsafe.imports_passed_through():
     from shipyard.domain.models import StepStatus, WorkOrderStatus
@@ -19,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         FinishInput,
         PrepareResult,
         RunStepInput,
+        SetStatusInput,
         StartWorkOrderInput,
         StepOutput,
         WorkOrderOutcome,
@@ -40,44 +43,100 @@ def failure_message(err: BaseException) -> str:
     return cause.message if isinstance(cause, ApplicationError) else str(cause)
 
 
+def is_cancellation(err: BaseException) -> bool:
+    return isinstance(err, asyncio.CancelledError) or (
+        isinstance(err, ActivityError) and isinstance(err.cause, CancelledError)
+    )
+
+
 @workflow.defn(name="WorkOrder")
 class WorkOrderWorkflow:
-    """One work order: prepare the sandbox, run each step, then finish (progress, push, cleanup)."""
+    """One work order: prepare the sandbox, run each step, then finish (progress, push, cleanup).
+
+    Signals: `pause` (takes effect between steps), `resume`, `cancel` (also cancels the running
+    activity, which kills its process group). A Temporal-native cancel is handled like `cancel`.
+    """
 
     def __init__(self) -> None:
         self._current_step: str | None = None
         self._outputs: dict[str, StepOutput] = {}
+        self._paused = False
+        self._cancel_reason: str | None = None
+        self._running: ActivityHandle[Any] | None = None
 
     @workflow.query
     def state(self) -> dict[str, Any]:
         return {
             "current_step": self._current_step,
+            "paused": self._paused,
+            "cancelling": self._cancel_reason is not None,
             "steps": {k: v.status.value for k, v in self._outputs.items()},
         }
 
+    @workflow.signal
+    def pause(self, reason: str | None = None) -> None:
+        self._paused = True
+
+    @workflow.signal
+    def resume(self, reason: str | None = None) -> None:
+        self._paused = False
+
+    @workflow.signal
+    def cancel(self, reason: str | None = None) -> None:
+        self._cancel_reason = f"cancelled: {reason}" if reason else "cancelled"
+        if self._running is not None:
+            self._running.cancel()
+
     @workflow.run
     async def run(self, inp: StartWorkOrderInput) -> WorkOrderOutcome:
+        prep: PrepareResult | None = None
+        error: str | None = None
         try:
-            prep = await workflow.execute_activity(
-                "prepare_work_order",
-                inp,
-                result_type=PrepareResult,
-                start_to_close_timeout=PREPARE_TIMEOUT,
-                heartbeat_timeout=timedelta(seconds=inp.heartbeat_timeout_s),
-                retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=NON_RETRYABLE),
-            )
+            prep = await self._prepare(inp)
+            if prep is not None:
+                error = await self._run_steps(inp, prep)
         except ActivityError as err:
-            return await self._finish(inp, None, WorkOrderStatus.FAILED, failure_message(err))
-        error = await self._run_steps(inp, prep)
+            error = failure_message(err)
+        except asyncio.CancelledError:  # cancelled through Temporal itself
+            self._cancel_reason = self._cancel_reason or "cancelled"
+            await self._finish(inp, prep, WorkOrderStatus.CANCELLED, self._cancel_reason)
+            raise
+        if self._cancel_reason:
+            return await self._finish(inp, prep, WorkOrderStatus.CANCELLED, self._cancel_reason)
         status = WorkOrderStatus.FAILED if error else WorkOrderStatus.COMPLETED
         return await self._finish(inp, prep, status, error)
 
+    async def _prepare(self, inp: StartWorkOrderInput) -> PrepareResult | None:
+        self._running = workflow.start_activity(
+            "prepare_work_order",
+            inp,
+            result_type=PrepareResult,
+            start_to_close_timeout=PREPARE_TIMEOUT,
+            heartbeat_timeout=timedelta(seconds=inp.heartbeat_timeout_s),
+            retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=NON_RETRYABLE),
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        try:
+            prep: PrepareResult = await self._running
+            return prep
+        except ActivityError as err:
+            if is_cancellation(err):
+                return None
+            raise
+        finally:
+            self._running = None
+
     async def _run_steps(self, inp: StartWorkOrderInput, prep: PrepareResult) -> str | None:
         for position, step in enumerate(prep.definition.steps):
+            await self._hold_while_paused(inp)
+            if self._cancel_reason:
+                return None
             self._current_step = step.id
             try:
                 self._outputs[step.id] = await self._run_step(inp, prep, step, position)
             except ActivityError as err:
+                if is_cancellation(err) or self._cancel_reason:
+                    return None
                 message = f"step '{step.id}' failed: {failure_message(err)}"
                 self._outputs[step.id] = StepOutput(status=StepStatus.FAILED, error=message)
                 if not step.continue_on_error:
@@ -85,11 +144,27 @@ class WorkOrderWorkflow:
         self._current_step = None
         return None
 
+    async def _hold_while_paused(self, inp: StartWorkOrderInput) -> None:
+        if not self._paused or self._cancel_reason:
+            return
+        await self._set_status(inp, WorkOrderStatus.PAUSED)
+        await workflow.wait_condition(lambda: not self._paused or self._cancel_reason is not None)
+        if not self._cancel_reason:
+            await self._set_status(inp, WorkOrderStatus.RUNNING)
+
+    async def _set_status(self, inp: StartWorkOrderInput, status: WorkOrderStatus) -> None:
+        await workflow.execute_activity(
+            "set_work_order_status",
+            SetStatusInput(work_order_id=inp.work_order_id, status=status),
+            start_to_close_timeout=FINISH_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=5),
+        )
+
     async def _run_step(
         self, inp: StartWorkOrderInput, prep: PrepareResult, step: StepDef, position: int
     ) -> StepOutput:
         timeout_s = step.timeout_s or inp.step_timeout_s
-        output: StepOutput = await workflow.execute_activity(
+        self._running = workflow.start_activity(
             "run_step",
             RunStepInput(
                 work_order_id=inp.work_order_id,
@@ -114,8 +189,14 @@ class WorkOrderWorkflow:
                 backoff_coefficient=2.0,
                 non_retryable_error_types=NON_RETRYABLE,
             ),
+            # Cleanup must not start before the step has stopped its processes.
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
-        return output
+        try:
+            output: StepOutput = await self._running
+            return output
+        finally:
+            self._running = None
 
     async def _finish(
         self,
