@@ -116,3 +116,61 @@ async def test_controls_answer_404_409_and_422(api: httpx.AsyncClient, make_repo
         assert resp.json()["error"]["message"] == f"work order {wid} is completed; it cannot {action}"
     bad = await api.post(f"/api/agent-work-orders/{wid}/interrupt", json={"action": "explode"})
     assert bad.status_code == 422 and "action" in bad.json()["error"]["message"]
+
+
+async def test_retry_runs_only_from_the_failed_step(
+    api: httpx.AsyncClient, make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    repo = make_repo()
+    runs, fixed = tmp_path / "runs", tmp_path / "fixed"
+    runs.mkdir()
+
+    def step(name: str, extra: str = "") -> dict[str, Any]:
+        return {
+            "id": name,
+            "run": f"echo x >> {runs}/{name}{extra} && echo {name} > {name}.txt",
+            "commit": name,
+        }
+
+    wid = await start(
+        api,
+        repo,
+        [step("one"), step("two"), step("three", f" && test -f {fixed}"), step("four")],
+    )
+    failed = await wait_done(api, wid)
+    assert failed["status"] == "failed" and "step 'three' failed" in failed["error_message"]
+    assert not (await api.post(f"/api/agent-work-orders/{wid}/retry", json={"step_id": "nine"})).is_success
+
+    fixed.touch()
+    resp = await api.post(f"/api/agent-work-orders/{wid}/retry")
+    assert resp.status_code == 200, resp.text
+    done = await wait_done(api, wid)
+    assert done["status"] == "completed", done["error_message"]
+    counts = {name: (runs / name).read_text().count("x") for name in ("one", "two", "three", "four")}
+    assert counts == {"one": 1, "two": 1, "three": 2, "four": 1}
+    assert done["git_commit_count"] == 4  # the first run's commits are still on the branch
+    again = await api.post(f"/api/agent-work-orders/{wid}/retry")
+    assert again.status_code == 409 and "completed" in again.json()["error"]["message"]
+
+
+async def test_retry_with_git_branch_sandbox_keeps_earlier_commits(
+    api: httpx.AsyncClient, make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    repo, fixed = make_repo(), tmp_path / "fixed"
+    steps = [
+        {"id": "one", "run": "echo 1 > one.txt", "commit": "one"},
+        {"id": "two", "run": f"test -f {fixed} && echo 2 > two.txt", "commit": "two"},
+    ]
+    body = {
+        "repository_url": str(repo),
+        "sandbox_type": "git_branch",
+        "workflow_definition": yaml.safe_dump({"name": "clone_retry", "steps": steps}),
+    }
+    wid = (await api.post("/api/agent-work-orders", json=body)).json()["agent_work_order"][
+        "agent_work_order_id"
+    ]
+    assert (await wait_done(api, wid))["status"] == "failed"
+    fixed.touch()
+    assert (await api.post(f"/api/agent-work-orders/{wid}/retry", json={})).status_code == 200
+    done = await wait_done(api, wid)
+    assert done["status"] == "completed" and done["git_commit_count"] == 2

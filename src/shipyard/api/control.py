@@ -6,7 +6,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from shipyard.api.deps import ServiceDep, WorkOrderDep
-from shipyard.domain.models import InterruptAction, InterruptRequest
+from shipyard.api.schemas import AgentWorkOrderResponse
+from shipyard.domain.models import InterruptAction, InterruptRequest, RetryRequest
 
 router = APIRouter(prefix="/api/agent-work-orders", tags=["control"])
 
@@ -23,3 +24,11 @@ async def interrupt(req: InterruptRequest, wo: WorkOrderDep, service: ServiceDep
     """Pause (between steps), resume or cancel; 409 when the work order's state does not allow it."""
     message = await service.interrupt(wo, req)
     return InterruptResponse(agent_work_order_id=wo.id, action=req.action, accepted=True, message=message)
+
+
+@router.post("/{work_order_id}/retry")
+async def retry(
+    wo: WorkOrderDep, service: ServiceDep, req: RetryRequest | None = None
+) -> AgentWorkOrderResponse:
+    """Run a failed or cancelled work order again from its failed step (or `step_id`)."""
+    return AgentWorkOrderResponse.of(await service.retry(wo, req or RetryRequest()))

@@ -258,5 +258,22 @@ def cancel(work_order_id: str, reason: ReasonOpt = None, server: ServerOpt = Non
     _interrupt(work_order_id, "cancel", reason, server)
 
 
+@app.command()
+def retry(
+    work_order_id: str,
+    step: Annotated[str | None, typer.Option(help="Start from this step (default: the failed one).")] = None,
+    server: ServerOpt = None,
+) -> None:
+    """Run a failed or cancelled work order again from its failed step; completed steps are kept."""
+
+    async def main() -> None:
+        async with await api_for(server) as api:
+            body = {"step_id": step} if step else {}
+            answer = await api.post(f"/api/agent-work-orders/{work_order_id}/retry", body)
+        console.print(f"{work_order_id}: {answer['agent_work_order']['status']}; follow with `shipyard show`")
+
+    run_async(main)
+
+
 def main() -> None:
     app()

@@ -28,8 +28,8 @@ _TRANSITIONS: dict[WorkOrderStatus, set[WorkOrderStatus]] = {
     WorkOrderStatus.RUNNING: {WorkOrderStatus.PAUSED, *_TERMINAL},
     WorkOrderStatus.PAUSED: {WorkOrderStatus.RUNNING, *_TERMINAL},
     WorkOrderStatus.COMPLETED: set(),
-    WorkOrderStatus.FAILED: set(),
-    WorkOrderStatus.CANCELLED: set(),
+    WorkOrderStatus.FAILED: {WorkOrderStatus.PENDING},  # retry
+    WorkOrderStatus.CANCELLED: {WorkOrderStatus.PENDING},  # retry
 }
 
 
@@ -144,6 +144,12 @@ class InterruptRequest(BaseModel):
 
     action: InterruptAction
     reason: str | None = None
+
+
+class RetryRequest(BaseModel):
+    """`POST …/retry`: run again from `step_id`, or from the first step that did not complete."""
+
+    step_id: str | None = None
 
 
 class CreateWorkOrderRequest(BaseModel):

@@ -87,7 +87,7 @@ class WorkOrderActivities:
         try:
             async with heartbeating(self.beat_s):
                 handle = await self._setup_sandbox(inp, wo)
-            definition = resolve_definition(
+            definition = inp.definition or resolve_definition(
                 inp.workflow_name,
                 text=inp.workflow_text,
                 source=inp.workflow_source,
@@ -97,7 +97,9 @@ class WorkOrderActivities:
         except ShipyardError as err:
             await events.emit("workflow.prepare_failed", {"error": err.message}, level="error")
             raise to_application_error(err) from err
-        await self.store.update_work_order(wo.id, workflow_type=definition.name)
+        await self.store.update_work_order(
+            wo.id, workflow_type=definition.name, definition=definition.model_dump(mode="json")
+        )
         return PrepareResult(
             handle=handle, definition=definition, inputs=inputs, task_queue=self.worker_queue
         )

@@ -17,13 +17,15 @@ from shipyard.domain.models import (
     CreateWorkOrderRequest,
     InterruptAction,
     InterruptRequest,
+    RetryRequest,
+    StepStatus,
     WorkOrderStatus,
 )
-from shipyard.engine.types import StartWorkOrderInput
+from shipyard.engine.types import StartWorkOrderInput, StepOutput
 from shipyard.gitutil import diff, is_git_repo, progress
 from shipyard.gitutil.progress import GitProgress
 from shipyard.sandboxes.registry import SANDBOX_NAMES, build_sandbox
-from shipyard.store.records import WorkOrderCreate, WorkOrderRecord
+from shipyard.store.records import StepRecord, WorkOrderCreate, WorkOrderRecord
 from shipyard.store.store import Store
 from shipyard.workflows.loader import bind_inputs, builtin_names, resolve_definition
 from shipyard.workflows.schema import WorkflowDefinition
@@ -116,32 +118,73 @@ class WorkOrderService:
     async def _start(
         self, record: WorkOrderRecord, req: CreateWorkOrderRequest, inputs: dict[str, Any]
     ) -> None:
-        start = StartWorkOrderInput(
+        start = self._start_input(
+            record,
+            inputs,
+            workflow_name=req.workflow_type,
+            workflow_text=req.workflow_definition,
+            workflow_source=req.workflow_source or "<inline>",
+        )
+        await self._start_workflow(record.id, start)
+
+    def _start_input(
+        self, record: WorkOrderRecord, inputs: dict[str, Any], **extra: Any
+    ) -> StartWorkOrderInput:
+        return StartWorkOrderInput(
             work_order_id=record.id,
             repository_url=record.repository_url,
             branch=record.git_branch_name or branch_name(record.id),
             sandbox_type=record.sandbox_type,
             agent=record.agent,
-            workflow_name=req.workflow_type,
-            workflow_text=req.workflow_definition,
-            workflow_source=req.workflow_source or "<inline>",
             inputs=inputs,
-            base_branch=req.base_branch,
+            base_branch=record.base_branch,
             task_queue=self.settings.task_queue,
             heartbeat_timeout_s=self.settings.heartbeat_timeout_s,
             step_timeout_s=self.settings.step_timeout_s,
+            **extra,
         )
+
+    async def _start_workflow(self, work_order_id: str, start: StartWorkOrderInput) -> None:
         assert self.client is not None
         try:
             await self.client.start_workflow(
-                "WorkOrder", start, id=record.id, task_queue=self.settings.task_queue
+                "WorkOrder", start, id=work_order_id, task_queue=self.settings.task_queue
             )
         except Exception as err:
             message = f"could not start the workflow: {err}"
             await self.store.update_work_order(
-                record.id, status=WorkOrderStatus.FAILED, error_message=message
+                work_order_id, status=WorkOrderStatus.FAILED, error_message=message
             )
             raise ShipyardError(message) from err
+
+    async def retry(self, wo: WorkOrderRecord, req: RetryRequest) -> WorkOrderRecord:
+        """Run a failed or cancelled work order again from a step, keeping what completed before it."""
+        if self.client is None:
+            raise Conflict("this process has no engine; start `shipyard serve` to retry work orders")
+        if wo.status not in (WorkOrderStatus.FAILED, WorkOrderStatus.CANCELLED):
+            raise Conflict(
+                f"work order {wo.id} is {wo.status.value}; only failed or cancelled ones can be retried"
+            )
+        if wo.definition is None:
+            raise Conflict(f"work order {wo.id} failed before its workflow was resolved; start a new one")
+        definition = WorkflowDefinition.model_validate(wo.definition)
+        rows = {row.step_id: row for row in await self.store.list_steps(wo.id)}
+        start_at = retry_start(definition, rows, req.step_id, wo.id)
+        ids = [step.id for step in definition.steps]
+        previous = {sid: step_output(rows[sid]) for sid in ids[: ids.index(start_at)] if sid in rows}
+        await self.store.update_work_order(
+            wo.id, status=WorkOrderStatus.PENDING, error_message=None, execution_completed_at=None
+        )
+        start = self._start_input(
+            wo,
+            wo.inputs,
+            workflow_name=definition.name,
+            definition=definition,
+            start_at=start_at,
+            previous=previous,
+        )
+        await self._start_workflow(wo.id, start)
+        return await self.store.get_work_order(wo.id)
 
     async def interrupt(self, wo: WorkOrderRecord, req: InterruptRequest) -> str:
         """Signal pause, resume or cancel; raise Conflict when the work order's state forbids it."""
@@ -201,3 +244,32 @@ class WorkOrderService:
         if local is not None and local.exists():
             return local, handle.base_sha, f"refs/heads/{handle.branch}"
         raise NotFound(f"the branch of work order {wo.id} is no longer on this machine")
+
+
+def retry_start(
+    definition: WorkflowDefinition, rows: dict[str, StepRecord], step_id: str | None, work_order_id: str
+) -> str:
+    """The step a retry starts from: the one named, else the first that did not complete."""
+    ids = [step.id for step in definition.steps]
+    if step_id is not None:
+        if step_id not in ids:
+            raise InvalidInput(
+                f"step '{step_id}' is not in workflow {definition.name}; its steps: {', '.join(ids)}"
+            )
+        return step_id
+    done = (StepStatus.COMPLETED, StepStatus.SKIPPED)
+    for sid in ids:
+        if sid not in rows or rows[sid].status not in done:
+            return sid
+    raise Conflict(f"every step of work order {work_order_id} completed; name a step to run again")
+
+
+def step_output(row: StepRecord) -> StepOutput:
+    """A stored step as later steps' templates see it."""
+    return StepOutput(
+        status=row.status,
+        output=row.output or "",
+        exit_code=row.exit_code,
+        commit_sha=row.commit_sha,
+        error=row.error,
+    )

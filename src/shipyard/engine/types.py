@@ -26,6 +26,9 @@ class StartWorkOrderInput(BaseModel):
     task_queue: str = "shipyard"
     heartbeat_timeout_s: float = 30.0
     step_timeout_s: float = 3600.0
+    definition: WorkflowDefinition | None = None  # already resolved (a retry): used as is
+    start_at: str | None = None  # a retry: the step to start from
+    previous: dict[str, StepOutput] = Field(default_factory=dict)  # outputs of the steps skipped
 
 
 class PrepareResult(BaseModel):
@@ -73,3 +76,6 @@ class SetStatusInput(BaseModel):
 class WorkOrderOutcome(BaseModel):
     status: WorkOrderStatus
     error: str | None = None
+
+
+StartWorkOrderInput.model_rebuild()

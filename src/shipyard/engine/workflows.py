@@ -127,7 +127,12 @@ class WorkOrderWorkflow:
             self._running = None
 
     async def _run_steps(self, inp: StartWorkOrderInput, prep: PrepareResult) -> str | None:
+        self._outputs.update(inp.previous)
+        ids = [step.id for step in prep.definition.steps]
+        first = ids.index(inp.start_at) if inp.start_at in ids else 0
         for position, step in enumerate(prep.definition.steps):
+            if position < first:
+                continue
             await self._hold_while_paused(inp)
             if self._cancel_reason:
                 return None

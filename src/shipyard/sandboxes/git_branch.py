@@ -79,6 +79,10 @@ async def _clone_and_branch(spec: SandboxSpec, path: Path) -> tuple[str, str]:
     base = spec.base_branch or await default_branch(path)
     await check_base_branch(path, base, spec.repository_url)
     start = f"refs/remotes/origin/{base}"
+    pushed = f"refs/remotes/origin/{spec.branch}"
+    if (await run_git("rev-parse", "--verify", "--quiet", pushed, cwd=path)).ok:  # a retried work order
+        await git("checkout", "--quiet", "--no-track", "-b", spec.branch, pushed, cwd=path)
+        return base, (await git("merge-base", "HEAD", start, cwd=path)).strip()
     await git("checkout", "--quiet", "--no-track", "-b", spec.branch, start, cwd=path)
     return base, await head_sha(path)
 

@@ -75,6 +75,7 @@ class WorkOrderRecord(_WithUsage):
     error_message: str | None
     parent_id: str | None
     sandbox: SandboxHandle | None
+    definition: dict[str, Any] | None = None  # the resolved workflow definition, once prepared
     created_at: datetime
     updated_at: datetime
     execution_started_at: datetime | None

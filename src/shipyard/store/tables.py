@@ -94,6 +94,7 @@ class WorkOrder(Base):
         ForeignKey("work_order.id", ondelete="SET NULL"), index=True
     )
     sandbox: Mapped[dict[str, Any] | None] = mapped_column()
+    definition: Mapped[dict[str, Any] | None] = mapped_column()  # the resolved workflow definition
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime] = mapped_column()
     execution_started_at: Mapped[datetime | None] = mapped_column()
