@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     worker_slots: int = 8
     heartbeat_timeout_s: float = 30.0
     step_timeout_s: float = 3600.0
+    work_order_timeout_s: float = 6 * 3600.0
     log_level: str = "info"
 
     claude_binary: str | None = None  # default: `claude` on PATH, else the one claude-agent-sdk ships

@@ -174,3 +174,24 @@ async def test_retry_with_git_branch_sandbox_keeps_earlier_commits(
     assert (await api.post(f"/api/agent-work-orders/{wid}/retry", json={})).status_code == 200
     done = await wait_done(api, wid)
     assert done["status"] == "completed" and done["git_commit_count"] == 2
+
+
+async def test_work_order_timeout_stops_it_as_failed(api: httpx.AsyncClient, make_repo: MakeRepo) -> None:
+    definition = {
+        "name": "too_slow",
+        "timeout": "3s",
+        "steps": [{"id": f"s{i}", "run": "sleep 1.5", "commit": f"s{i}"} for i in range(5)],
+    }
+    body = {"repository_url": str(make_repo()), "workflow_definition": yaml.safe_dump(definition)}
+    wid = (await api.post("/api/agent-work-orders", json=body)).json()["agent_work_order"][
+        "agent_work_order_id"
+    ]
+    done = await wait_done(api, wid, timeout_s=60)
+    assert done["status"] == "failed"
+    assert done["error_message"] == "timeout: the work order ran longer than 3 s"
+    steps = {
+        s["step_id"]: s["status"]
+        for s in (await api.get(f"/api/agent-work-orders/{wid}/steps")).json()["steps"]
+    }
+    assert "s4" not in steps  # stopped early: between steps, or by cancelling the running one
+    assert set(steps.values()) <= {"completed", "cancelled"}

@@ -141,6 +141,7 @@ class WorkOrderService:
             task_queue=self.settings.task_queue,
             heartbeat_timeout_s=self.settings.heartbeat_timeout_s,
             step_timeout_s=self.settings.step_timeout_s,
+            work_order_timeout_s=self.settings.work_order_timeout_s,
             **extra,
         )
 

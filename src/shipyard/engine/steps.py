@@ -65,7 +65,12 @@ async def run_command(
     result = await workspace.exec(command, timeout_s=timeout_s, env=env, on_line=on_line)
     output = tail(result.stdout.strip())
     if result.timed_out:
-        return failed(f"timed out after {timeout_s:g} s", exit_code=result.exit_code, output=output)
+        return failed(
+            f"timed out after {timeout_s:g} s",
+            exit_code=result.exit_code,
+            output=output,
+            error_type="timeout",
+        )
     if not result.ok:
         stderr = tail(result.stderr.strip(), 2000)
         message = f"exit code {result.exit_code}" + (f": {stderr}" if stderr else "")

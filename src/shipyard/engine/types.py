@@ -26,6 +26,7 @@ class StartWorkOrderInput(BaseModel):
     task_queue: str = "shipyard"
     heartbeat_timeout_s: float = 30.0
     step_timeout_s: float = 3600.0
+    work_order_timeout_s: float = 6 * 3600.0
     definition: WorkflowDefinition | None = None  # already resolved (a retry): used as is
     start_at: str | None = None  # a retry: the step to start from
     previous: dict[str, StepOutput] = Field(default_factory=dict)  # outputs of the steps skipped

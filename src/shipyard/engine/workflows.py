@@ -61,7 +61,7 @@ class WorkOrderWorkflow:
         self._current_step: str | None = None
         self._outputs: dict[str, StepOutput] = {}
         self._paused = False
-        self._cancel_reason: str | None = None
+        self._stop: tuple[WorkOrderStatus, str] | None = None  # why the steps must end early
         self._running: ActivityHandle[Any] | None = None
 
     @workflow.query
@@ -69,7 +69,7 @@ class WorkOrderWorkflow:
         return {
             "current_step": self._current_step,
             "paused": self._paused,
-            "cancelling": self._cancel_reason is not None,
+            "stopping": self._stop[1] if self._stop else None,
             "steps": {k: v.status.value for k, v in self._outputs.items()},
         }
 
@@ -83,9 +83,19 @@ class WorkOrderWorkflow:
 
     @workflow.signal
     def cancel(self, reason: str | None = None) -> None:
-        self._cancel_reason = f"cancelled: {reason}" if reason else "cancelled"
+        self._halt(WorkOrderStatus.CANCELLED, f"cancelled: {reason}" if reason else "cancelled")
+
+    def _halt(self, status: WorkOrderStatus, reason: str) -> None:
+        """End the work order early: the running activity is cancelled, no further step starts."""
+        self._stop = self._stop or (status, reason)
         if self._running is not None:
             self._running.cancel()
+
+    async def _deadline(self, inp: StartWorkOrderInput, prep: PrepareResult) -> None:
+        limit_s = prep.definition.timeout_s or inp.work_order_timeout_s
+        started = workflow.info().start_time
+        await asyncio.sleep(max(limit_s - (workflow.now() - started).total_seconds(), 0))
+        self._halt(WorkOrderStatus.FAILED, f"timeout: the work order ran longer than {limit_s:g} s")
 
     @workflow.run
     async def run(self, inp: StartWorkOrderInput) -> WorkOrderOutcome:
@@ -94,17 +104,24 @@ class WorkOrderWorkflow:
         try:
             prep = await self._prepare(inp)
             if prep is not None:
-                error = await self._run_steps(inp, prep)
+                error = await self._run_with_deadline(inp, prep)
         except ActivityError as err:
             error = failure_message(err)
         except asyncio.CancelledError:  # cancelled through Temporal itself
-            self._cancel_reason = self._cancel_reason or "cancelled"
-            await self._finish(inp, prep, WorkOrderStatus.CANCELLED, self._cancel_reason)
+            self._stop = self._stop or (WorkOrderStatus.CANCELLED, "cancelled")
+            await self._finish(inp, prep, *self._stop)
             raise
-        if self._cancel_reason:
-            return await self._finish(inp, prep, WorkOrderStatus.CANCELLED, self._cancel_reason)
+        if self._stop:
+            return await self._finish(inp, prep, *self._stop)
         status = WorkOrderStatus.FAILED if error else WorkOrderStatus.COMPLETED
         return await self._finish(inp, prep, status, error)
+
+    async def _run_with_deadline(self, inp: StartWorkOrderInput, prep: PrepareResult) -> str | None:
+        timer = asyncio.create_task(self._deadline(inp, prep))
+        try:
+            return await self._run_steps(inp, prep)
+        finally:
+            timer.cancel()
 
     async def _prepare(self, inp: StartWorkOrderInput) -> PrepareResult | None:
         self._running = workflow.start_activity(
@@ -134,13 +151,13 @@ class WorkOrderWorkflow:
             if position < first:
                 continue
             await self._hold_while_paused(inp)
-            if self._cancel_reason:
+            if self._stop:
                 return None
             self._current_step = step.id
             try:
                 self._outputs[step.id] = await self._run_step(inp, prep, step, position)
             except ActivityError as err:
-                if is_cancellation(err) or self._cancel_reason:
+                if is_cancellation(err) or self._stop:
                     return None
                 message = f"step '{step.id}' failed: {failure_message(err)}"
                 self._outputs[step.id] = StepOutput(status=StepStatus.FAILED, error=message)
@@ -150,11 +167,11 @@ class WorkOrderWorkflow:
         return None
 
     async def _hold_while_paused(self, inp: StartWorkOrderInput) -> None:
-        if not self._paused or self._cancel_reason:
+        if not self._paused or self._stop:
             return
         await self._set_status(inp, WorkOrderStatus.PAUSED)
-        await workflow.wait_condition(lambda: not self._paused or self._cancel_reason is not None)
-        if not self._cancel_reason:
+        await workflow.wait_condition(lambda: not self._paused or self._stop is not None)
+        if not self._stop:
             await self._set_status(inp, WorkOrderStatus.RUNNING)
 
     async def _set_status(self, inp: StartWorkOrderInput, status: WorkOrderStatus) -> None:

@@ -176,7 +176,14 @@ class WorkflowDefinition(_Strict):
     description: str = ""
     inputs: dict[InputName, InputSpec] = Field(default_factory=dict)
     steps: list[StepDef] = Field(min_length=1)
+    # The whole work order's limit; default SHIPYARD_WORK_ORDER_TIMEOUT_S.
+    timeout_s: float | None = Field(default=None, validation_alias=AliasChoices("timeout", "timeout_s"))
     source: str | None = None
+
+    @field_validator("timeout_s", mode="before")
+    @classmethod
+    def _parse_timeout(cls, value: Any) -> float | None:
+        return parse_duration(value)
 
     @model_validator(mode="after")
     def _check_step_references(self) -> WorkflowDefinition:
