@@ -12,7 +12,7 @@ import httpx
 import yaml
 
 from shipyard.config import Settings
-from support import MakeRepo, wait_done
+from support import MakeRepo, git, wait_done
 
 
 async def start(api: httpx.AsyncClient, repo: Path, steps: list[dict[str, Any]]) -> str:
@@ -195,3 +195,54 @@ async def test_work_order_timeout_stops_it_as_failed(api: httpx.AsyncClient, mak
     }
     assert "s4" not in steps  # stopped early: between steps, or by cancelling the running one
     assert set(steps.values()) <= {"completed", "cancelled"}
+
+
+async def test_prompt_sent_while_a_step_runs_is_delivered_after_it(
+    api: httpx.AsyncClient, make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    repo, started = make_repo(), tmp_path / "started"
+    wid = await start(
+        api,
+        repo,
+        [
+            {
+                "id": "work",
+                "phase": "implementing",
+                "prompt": f"touch {started}; sleep 1; echo base > base.txt",
+            },
+            {"id": "check", "run": "test -f note.txt"},  # the follow-up ran before this step
+        ],
+    )
+
+    async def running() -> bool:
+        return started.exists()
+
+    await until(running)
+    text = "echo '{{ not a template }}' > note.txt"
+    resp = await api.post(f"/api/agent-work-orders/{wid}/prompt", json={"prompt_text": text})
+    assert resp.status_code == 200 and resp.json()["prompt_accepted"] is True
+    done = await wait_done(api, wid)
+    assert done["status"] == "completed", done["error_message"]
+    steps = {s["step_id"]: s for s in (await api.get(f"/api/agent-work-orders/{wid}/steps")).json()["steps"]}
+    assert list(steps) == ["work", "check", "prompt-1"]  # follow-ups are listed last
+    assert steps["prompt-1"]["status"] == "completed" and steps["prompt-1"]["agent"] == "shell"
+    branch = done["git_branch_name"]
+    assert git(repo, "show", f"{branch}:note.txt") == "{{ not a template }}\n"
+    assert "prompt: echo '{{ not a template }}' > note.txt" in git(repo, "log", "--format=%s", branch)
+    events = (await api.get(f"/api/agent-work-orders/{wid}/logs", params={"limit": 1000})).json()[
+        "log_entries"
+    ]
+    queued = [e for e in events if e["event"] == "agent.prompt_queued"]
+    delivered = [e for e in events if e["event"] == "agent.started" and e["step_id"] == "prompt-1"]
+    assert queued[0]["prompt"] == text and delivered[0]["prompt"] == text
+
+
+async def test_prompt_errors(api: httpx.AsyncClient, make_repo: MakeRepo) -> None:
+    unknown = await api.post("/api/agent-work-orders/wo-00000000/prompt", json={"prompt_text": "hi"})
+    assert unknown.status_code == 404
+    wid = await start(api, make_repo(), [{"id": "quick", "run": "true"}])
+    await wait_done(api, wid)
+    late = await api.post(f"/api/agent-work-orders/{wid}/prompt", json={"prompt_text": "hi"})
+    assert late.status_code == 409 and "no more prompts" in late.json()["error"]["message"]
+    empty = await api.post(f"/api/agent-work-orders/{wid}/prompt", json={"prompt_text": ""})
+    assert empty.status_code == 422

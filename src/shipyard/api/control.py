@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from shipyard.api.deps import ServiceDep, WorkOrderDep
 from shipyard.api.schemas import AgentWorkOrderResponse
-from shipyard.domain.models import InterruptAction, InterruptRequest, RetryRequest
+from shipyard.domain.models import InterruptAction, InterruptRequest, PromptRequest, RetryRequest
 
 router = APIRouter(prefix="/api/agent-work-orders", tags=["control"])
 
@@ -32,3 +32,17 @@ async def retry(
 ) -> AgentWorkOrderResponse:
     """Run a failed or cancelled work order again from its failed step (or `step_id`)."""
     return AgentWorkOrderResponse.of(await service.retry(wo, req or RetryRequest()))
+
+
+class PromptResponse(BaseModel):
+    agent_work_order_id: str
+    prompt_accepted: bool
+    message: str
+
+
+@router.post("/{work_order_id}/prompt")
+async def prompt(req: PromptRequest, wo: WorkOrderDep, service: ServiceDep) -> PromptResponse:
+    """Send the agent a follow-up; it runs after the current step, resuming the agent's session."""
+    await service.prompt(wo, req)
+    message = "prompt queued: the agent gets it when the current step ends"
+    return PromptResponse(agent_work_order_id=wo.id, prompt_accepted=True, message=message)

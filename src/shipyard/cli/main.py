@@ -275,5 +275,17 @@ def retry(
     run_async(main)
 
 
+@app.command("prompt")
+def send_prompt(work_order_id: str, text: str, server: ServerOpt = None) -> None:
+    """Send the agent a follow-up prompt; it runs when the current step ends."""
+
+    async def main() -> None:
+        async with await api_for(server) as api:
+            answer = await api.post(f"/api/agent-work-orders/{work_order_id}/prompt", {"prompt_text": text})
+        console.print(f"{work_order_id}: {answer['message']}")
+
+    run_async(main)
+
+
 def main() -> None:
     app()

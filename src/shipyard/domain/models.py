@@ -146,6 +146,13 @@ class InterruptRequest(BaseModel):
     reason: str | None = None
 
 
+class PromptRequest(BaseModel):
+    """`POST …/prompt` (seed 003): a user message for the agent, delivered as a follow-up turn."""
+
+    prompt_text: str = Field(min_length=1)
+    agent_work_order_id: str | None = None  # seed 003 repeats the id in the body; ignored
+
+
 class RetryRequest(BaseModel):
     """`POST …/retry`: run again from `step_id`, or from the first step that did not complete."""
 

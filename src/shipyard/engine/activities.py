@@ -193,7 +193,9 @@ class WorkOrderActivities:
 
     async def _commit(self, inp: RunStepInput, events: StoreSink) -> str | None:
         assert inp.step.commit is not None
-        message = render(inp.step.commit, steps.template_context(inp)).strip()
+        message = (
+            inp.step.commit if inp.literal else render(inp.step.commit, steps.template_context(inp)).strip()
+        )
         return await steps.commit_changes(inp.handle, message, inp.step.phase, events)
 
     async def _record(self, inp: RunStepInput, wo: WorkOrderRecord, out: StepOutput) -> None:

@@ -17,6 +17,7 @@ from shipyard.domain.models import (
     CreateWorkOrderRequest,
     InterruptAction,
     InterruptRequest,
+    PromptRequest,
     RetryRequest,
     StepStatus,
     WorkOrderStatus,
@@ -205,6 +206,15 @@ class WorkOrderService:
             InterruptAction.RESUME: "resumed",
             InterruptAction.CANCEL: "cancel requested: the running step is being stopped",
         }[req.action]
+
+    async def prompt(self, wo: WorkOrderRecord, req: PromptRequest) -> None:
+        """Queue a follow-up for the agent; it runs when the current step ends."""
+        if self.client is None:
+            raise Conflict("this process has no engine; start `shipyard serve` to prompt work orders")
+        if wo.status.is_terminal:
+            raise Conflict(f"work order {wo.id} is {wo.status.value}; it takes no more prompts")
+        await self.client.get_workflow_handle(wo.id).signal("prompt", req.prompt_text)
+        await self.store.append_event(wo.id, "agent.prompt_queued", {"prompt": req.prompt_text})
 
     async def _pause_held(self, handle: WorkflowHandle[Any, Any], wo: WorkOrderRecord) -> bool:
         if wo.status == WorkOrderStatus.PAUSED:

@@ -85,14 +85,21 @@ async def run_prompt(
     settings: Settings,
     timeout_s: float,
 ) -> StepRun:
-    """One agent turn. Each step starts a fresh agent session (its id is kept for follow-ups)."""
+    """One agent run: a fresh session for a workflow step, the earlier one resumed for a follow-up."""
     assert inp.step.prompt is not None
-    prompt = render(inp.step.prompt, template_context(inp), repo_path=workspace.path)
+    prompt = (
+        inp.step.prompt
+        if inp.literal
+        else render(inp.step.prompt, template_context(inp), repo_path=workspace.path)
+    )
     agent = build_agent(inp.step.agent or inp.agent, settings)
-    await events.emit("agent.started", {"agent": agent.name, "prompt": tail(prompt, 4000)})
+    await events.emit(
+        "agent.started", {"agent": agent.name, "prompt": tail(prompt, 4000), "resume": inp.session_id}
+    )
     request = AgentRequest(
         prompt=prompt,
         model=inp.step.model,
+        session_id=inp.session_id,
         timeout_s=timeout_s,
         step_id=inp.step.id,
     )

@@ -60,6 +60,8 @@ class RunStepInput(BaseModel):
     inputs: dict[str, Any]
     steps: dict[str, StepOutput] = Field(default_factory=dict)
     step_timeout_s: float = 3600.0
+    literal: bool = False  # a user's follow-up prompt: its text and commit message are not templates
+    session_id: str | None = None  # resume this agent session (follow-up prompts)
 
 
 class FinishInput(BaseModel):

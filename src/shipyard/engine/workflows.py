@@ -33,6 +33,7 @@ FINISH_TIMEOUT = timedelta(minutes=10)
 # Errors that no retry can fix: bad definitions, unknown names, missing repositories.
 NON_RETRYABLE = ["invalid_input", "workflow_invalid", "not_found"]
 LOST_WORKER_ATTEMPTS = 3
+FOLLOWUP_POSITION = 10_000  # follow-up prompts are listed after the workflow's own steps
 
 
 def failure_message(err: BaseException) -> str:
@@ -63,6 +64,9 @@ class WorkOrderWorkflow:
         self._paused = False
         self._stop: tuple[WorkOrderStatus, str] | None = None  # why the steps must end early
         self._running: ActivityHandle[Any] | None = None
+        self._prompts: list[str] = []  # follow-ups a user sent, delivered after the running step
+        self._followups = 0
+        self._last_agent: tuple[str, str | None] | None = None  # (agent, session) of the last agent step
 
     @workflow.query
     def state(self) -> dict[str, Any]:
@@ -80,6 +84,10 @@ class WorkOrderWorkflow:
     @workflow.signal
     def resume(self, reason: str | None = None) -> None:
         self._paused = False
+
+    @workflow.signal
+    def prompt(self, text: str) -> None:
+        self._prompts.append(text)
 
     @workflow.signal
     def cancel(self, reason: str | None = None) -> None:
@@ -156,6 +164,8 @@ class WorkOrderWorkflow:
             self._current_step = step.id
             try:
                 self._outputs[step.id] = await self._run_step(inp, prep, step, position)
+                self._remember_agent(inp, step, self._outputs[step.id])
+                await self._deliver_prompts(inp, prep, step)
             except ActivityError as err:
                 if is_cancellation(err) or self._stop:
                     return None
@@ -165,6 +175,27 @@ class WorkOrderWorkflow:
                     return message
         self._current_step = None
         return None
+
+    def _remember_agent(self, inp: StartWorkOrderInput, step: StepDef, output: StepOutput) -> None:
+        if step.kind == "prompt":
+            self._last_agent = (step.agent or inp.agent, output.session_id)
+
+    async def _deliver_prompts(self, inp: StartWorkOrderInput, prep: PrepareResult, after: StepDef) -> None:
+        """Run each queued prompt as a follow-up turn of the last agent, resuming its session."""
+        while self._prompts and not self._stop:
+            text = self._prompts.pop(0)
+            self._followups += 1
+            agent, session = self._last_agent or (inp.agent, None)
+            step = StepDef(
+                id=f"prompt-{self._followups}",
+                phase=after.phase,
+                prompt=text,
+                agent=agent,
+                commit=f"prompt: {' '.join(text.split())[:60]}",
+            )
+            output = await self._run_step(inp, prep, step, FOLLOWUP_POSITION + self._followups, session)
+            self._outputs[step.id] = output
+            self._last_agent = (agent, output.session_id or session)
 
     async def _hold_while_paused(self, inp: StartWorkOrderInput) -> None:
         if not self._paused or self._stop:
@@ -183,7 +214,12 @@ class WorkOrderWorkflow:
         )
 
     async def _run_step(
-        self, inp: StartWorkOrderInput, prep: PrepareResult, step: StepDef, position: int
+        self,
+        inp: StartWorkOrderInput,
+        prep: PrepareResult,
+        step: StepDef,
+        position: int,
+        session_id: str | None = None,
     ) -> StepOutput:
         timeout_s = step.timeout_s or inp.step_timeout_s
         self._running = workflow.start_activity(
@@ -197,6 +233,8 @@ class WorkOrderWorkflow:
                 inputs=prep.inputs,
                 steps=dict(self._outputs),
                 step_timeout_s=timeout_s,
+                literal=position >= FOLLOWUP_POSITION,
+                session_id=session_id,
             ),
             result_type=StepOutput,
             task_queue=prep.task_queue,
