@@ -246,3 +246,66 @@ async def test_prompt_errors(api: httpx.AsyncClient, make_repo: MakeRepo) -> Non
     assert late.status_code == 409 and "no more prompts" in late.json()["error"]["message"]
     empty = await api.post(f"/api/agent-work-orders/{wid}/prompt", json={"prompt_text": ""})
     assert empty.status_code == 422
+
+
+async def step_status(api: httpx.AsyncClient, wid: str, step_id: str) -> str | None:
+    steps = (await api.get(f"/api/agent-work-orders/{wid}/steps")).json()["steps"]
+    return next((s["status"] for s in steps if s["step_id"] == step_id), None)
+
+
+async def test_gate_waits_for_approval_and_passes_the_response_on(
+    api: httpx.AsyncClient, make_repo: MakeRepo
+) -> None:
+    repo = make_repo()
+    wid = await start(
+        api,
+        repo,
+        [
+            {"id": "warmup", "run": "sleep 1"},
+            {"id": "review", "gate": {"message": "Ship it?"}},
+            {"id": "act", "run": "echo {{ steps.review.output }} > answer.txt", "commit": "answer"},
+        ],
+    )
+    early = await api.post(f"/api/agent-work-orders/{wid}/approve", json={"response": "too soon"})
+    assert early.status_code == 409 and "not waiting at a gate" in early.json()["error"]["message"]
+
+    async def waiting() -> bool:
+        return await step_status(api, wid, "review") == "waiting"
+
+    await until(waiting)
+    await asyncio.sleep(0.5)
+    assert await step_status(api, wid, "act") is None  # held at the gate
+    resp = await api.post(f"/api/agent-work-orders/{wid}/approve", json={"response": "ship it; now"})
+    assert resp.status_code == 200 and resp.json()["step_id"] == "review"
+    done = await wait_done(api, wid)
+    assert done["status"] == "completed", done["error_message"]
+    assert git(repo, "show", f"{done['git_branch_name']}:answer.txt") == "ship it; now\n"  # quoted, not run
+    events = (await api.get(f"/api/agent-work-orders/{wid}/logs", params={"limit": 500})).json()[
+        "log_entries"
+    ]
+    kinds = [e["event"] for e in events]
+    assert kinds.index("workflow.gate.waiting") < kinds.index("workflow.gate.completed")
+
+
+async def test_advance_skips_a_gate_and_a_gate_can_time_out(
+    api: httpx.AsyncClient, make_repo: MakeRepo
+) -> None:
+    repo = make_repo()
+    skipped = await start(api, repo, [{"id": "hold", "gate": {}}, {"id": "after", "run": "true"}])
+
+    async def waiting() -> bool:
+        return await step_status(api, skipped, "hold") == "waiting"
+
+    await until(waiting)
+    assert (await api.post(f"/api/agent-work-orders/{skipped}/advance")).status_code == 200
+    done = await wait_done(api, skipped)
+    assert done["status"] == "completed"
+    assert await step_status(api, skipped, "hold") == "skipped"
+    assert (await api.post(f"/api/agent-work-orders/{skipped}/advance")).status_code == 409
+
+    timed = await start(
+        api, repo, [{"id": "hold", "gate": {}, "timeout": "1s"}, {"id": "after", "run": "true"}]
+    )
+    done = await wait_done(api, timed)
+    assert done["status"] == "failed"
+    assert done["error_message"] == "step 'hold' failed: timed out after 1 s waiting for approval"

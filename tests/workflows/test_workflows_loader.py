@@ -105,9 +105,9 @@ def test_depends_on_must_name_earlier_steps() -> None:
     ]
 
 
-def test_gate_steps_are_rejected_for_now() -> None:
-    message = invalid("name: w\nsteps:\n  - {id: approve, gate: {}}\n")
-    assert message == "my.yaml: steps[0]: step 'approve': 'gate' steps are not supported yet"
+def test_call_steps_are_rejected_for_now() -> None:
+    message = invalid("name: w\nsteps:\n  - {id: fan, call: {}}\n")
+    assert message == "my.yaml: steps[0]: step 'fan': 'call' steps are not supported yet"
 
 
 def test_all_errors_are_reported_one_per_line() -> None:

@@ -7,7 +7,13 @@ from pydantic import BaseModel
 
 from shipyard.api.deps import ServiceDep, WorkOrderDep
 from shipyard.api.schemas import AgentWorkOrderResponse
-from shipyard.domain.models import InterruptAction, InterruptRequest, PromptRequest, RetryRequest
+from shipyard.domain.models import (
+    ApproveRequest,
+    InterruptAction,
+    InterruptRequest,
+    PromptRequest,
+    RetryRequest,
+)
 
 router = APIRouter(prefix="/api/agent-work-orders", tags=["control"])
 
@@ -46,3 +52,23 @@ async def prompt(req: PromptRequest, wo: WorkOrderDep, service: ServiceDep) -> P
     await service.prompt(wo, req)
     message = "prompt queued: the agent gets it when the current step ends"
     return PromptResponse(agent_work_order_id=wo.id, prompt_accepted=True, message=message)
+
+
+class GateResponse(BaseModel):
+    agent_work_order_id: str
+    step_id: str
+    message: str
+
+
+@router.post("/{work_order_id}/approve")
+async def approve(wo: WorkOrderDep, service: ServiceDep, req: ApproveRequest | None = None) -> GateResponse:
+    """Let a work order waiting at a gate go on; `response` becomes the gate step's output."""
+    step_id = await service.answer_gate(wo, (req or ApproveRequest()).response)
+    return GateResponse(agent_work_order_id=wo.id, step_id=step_id, message=f"gate '{step_id}' approved")
+
+
+@router.post("/{work_order_id}/advance")
+async def advance(wo: WorkOrderDep, service: ServiceDep) -> GateResponse:
+    """Go past the gate a work order waits at without approving it (the step is skipped)."""
+    step_id = await service.answer_gate(wo, None)
+    return GateResponse(agent_work_order_id=wo.id, step_id=step_id, message=f"gate '{step_id}' skipped")

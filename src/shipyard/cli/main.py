@@ -287,5 +287,30 @@ def send_prompt(work_order_id: str, text: str, server: ServerOpt = None) -> None
     run_async(main)
 
 
+@app.command()
+def approve(
+    work_order_id: str,
+    response: Annotated[str, typer.Option(help="Your answer; the gate step's output.")] = "",
+    server: ServerOpt = None,
+) -> None:
+    """Approve the gate a work order is waiting at."""
+    _answer_gate(work_order_id, "approve", {"response": response}, server)
+
+
+@app.command()
+def advance(work_order_id: str, server: ServerOpt = None) -> None:
+    """Go past the gate a work order is waiting at without approving it."""
+    _answer_gate(work_order_id, "advance", {}, server)
+
+
+def _answer_gate(work_order_id: str, verb: str, body: dict[str, Any], server: str | None) -> None:
+    async def main() -> None:
+        async with await api_for(server) as api:
+            answer = await api.post(f"/api/agent-work-orders/{work_order_id}/{verb}", body)
+        console.print(f"{work_order_id}: {answer['message']}")
+
+    run_async(main)
+
+
 def main() -> None:
     app()

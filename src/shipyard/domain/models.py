@@ -45,6 +45,7 @@ class StepStatus(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
+    WAITING = "waiting"  # a gate waiting for approval
 
 
 class Usage(BaseModel):
@@ -151,6 +152,12 @@ class PromptRequest(BaseModel):
 
     prompt_text: str = Field(min_length=1)
     agent_work_order_id: str | None = None  # seed 003 repeats the id in the body; ignored
+
+
+class ApproveRequest(BaseModel):
+    """`POST …/approve`: let a work order waiting at a gate go on; `response` is the gate's output."""
+
+    response: str = ""
 
 
 class RetryRequest(BaseModel):

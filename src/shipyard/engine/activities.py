@@ -19,6 +19,7 @@ from shipyard.engine import steps
 from shipyard.engine.sink import StoreSink
 from shipyard.engine.types import (
     FinishInput,
+    GateInput,
     PrepareResult,
     RunStepInput,
     SetStatusInput,
@@ -220,6 +221,20 @@ class WorkOrderActivities:
             "latest_commit_sha": stats.latest_commit_sha,
             "latest_commit_message": stats.latest_commit_message,
         }
+
+    @activity.defn(name="record_gate")
+    async def record_gate(self, inp: GateInput) -> None:
+        """A gate step as it waits and as it is answered."""
+        waiting = inp.status == StepStatus.WAITING
+        when = {"started_at": now(), "completed_at": None} if waiting else {"completed_at": now()}
+        error = inp.output if inp.status == StepStatus.FAILED else None
+        await self.store.upsert_step(
+            inp.work_order_id, inp.step_id, position=inp.position, kind="gate", phase=inp.phase,
+            status=inp.status, output=inp.output, error=error, **when,
+        )  # fmt: skip
+        wo = await self.store.get_work_order(inp.work_order_id)
+        event = "workflow.gate.waiting" if waiting else f"workflow.gate.{inp.status.value}"
+        await self.sink(wo, inp.step_id).emit(event, {"message": inp.message, "response": inp.output})
 
     @activity.defn(name="set_work_order_status")
     async def set_status(self, inp: SetStatusInput) -> None:

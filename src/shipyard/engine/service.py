@@ -216,14 +216,33 @@ class WorkOrderService:
         await self.client.get_workflow_handle(wo.id).signal("prompt", req.prompt_text)
         await self.store.append_event(wo.id, "agent.prompt_queued", {"prompt": req.prompt_text})
 
+    async def answer_gate(self, wo: WorkOrderRecord, response: str | None) -> str:
+        """Approve the gate a work order waits at (`response` None: advance past it); its step id."""
+        if self.client is None:
+            raise Conflict("this process has no engine; start `shipyard serve` to approve work orders")
+        if wo.status.is_terminal:
+            raise Conflict(f"work order {wo.id} is {wo.status.value}; it waits at no gate")
+        handle = self.client.get_workflow_handle(wo.id)
+        gate = (await self._state(handle, wo)).get("gate")
+        if not gate:
+            raise Conflict(f"work order {wo.id} is not waiting at a gate")
+        if response is None:
+            await handle.signal("advance")
+        else:
+            await handle.signal("approve", response)
+        return str(gate)
+
+    async def _state(self, handle: WorkflowHandle[Any, Any], wo: WorkOrderRecord) -> dict[str, Any]:
+        try:
+            state: dict[str, Any] = await handle.query("state")
+        except RPCError as err:
+            raise Conflict(f"work order {wo.id} cannot be asked for its state: {err.message}") from err
+        return state
+
     async def _pause_held(self, handle: WorkflowHandle[Any, Any], wo: WorkOrderRecord) -> bool:
         if wo.status == WorkOrderStatus.PAUSED:
             return True
-        try:
-            state = await handle.query("state")
-        except RPCError as err:
-            raise Conflict(f"work order {wo.id} cannot be asked for its state: {err.message}") from err
-        return bool(state.get("paused"))
+        return bool((await self._state(handle, wo)).get("paused"))
 
     async def abandon(self, work_order_id: str, reason: str) -> None:
         """Mark a work order no engine will finish as cancelled, and remove its working tree."""

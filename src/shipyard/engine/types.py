@@ -71,6 +71,16 @@ class FinishInput(BaseModel):
     error: str | None = None
 
 
+class GateInput(BaseModel):
+    work_order_id: str
+    step_id: str
+    position: int
+    phase: str | None
+    status: StepStatus
+    output: str = ""
+    message: str | None = None
+
+
 class SetStatusInput(BaseModel):
     work_order_id: str
     status: WorkOrderStatus

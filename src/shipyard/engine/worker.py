@@ -58,7 +58,13 @@ async def connect(address: str, namespace: str) -> Client:
 def build_workers(client: Client, settings: Settings, store: Store) -> list[Worker]:
     """A worker on the shared queue (workflows + unpinned activities) and one on this worker's own queue."""
     acts = WorkOrderActivities(settings, store, worker_queue_name(settings), redactor_for(settings))
-    activities: list[Callable[..., Any]] = [acts.prepare, acts.run_step, acts.set_status, acts.finish]
+    activities: list[Callable[..., Any]] = [
+        acts.prepare,
+        acts.run_step,
+        acts.record_gate,
+        acts.set_status,
+        acts.finish,
+    ]
     shared = Worker(
         client,
         task_queue=settings.task_queue,

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from shipyard.domain.models import StepStatus, WorkOrderStatus
     from shipyard.engine.types import (
         FinishInput,
+        GateInput,
         PrepareResult,
         RunStepInput,
         SetStatusInput,
@@ -67,12 +68,15 @@ class WorkOrderWorkflow:
         self._prompts: list[str] = []  # follow-ups a user sent, delivered after the running step
         self._followups = 0
         self._last_agent: tuple[str, str | None] | None = None  # (agent, session) of the last agent step
+        self._gate: str | None = None  # the gate step waiting now
+        self._gate_answer: tuple[StepStatus, str] | None = None
 
     @workflow.query
     def state(self) -> dict[str, Any]:
         return {
             "current_step": self._current_step,
             "paused": self._paused,
+            "gate": self._gate,
             "stopping": self._stop[1] if self._stop else None,
             "steps": {k: v.status.value for k, v in self._outputs.items()},
         }
@@ -84,6 +88,16 @@ class WorkOrderWorkflow:
     @workflow.signal
     def resume(self, reason: str | None = None) -> None:
         self._paused = False
+
+    @workflow.signal
+    def approve(self, response: str = "") -> None:
+        if self._gate is not None:
+            self._gate_answer = (StepStatus.COMPLETED, response)
+
+    @workflow.signal
+    def advance(self) -> None:
+        if self._gate is not None:
+            self._gate_answer = (StepStatus.SKIPPED, "")
 
     @workflow.signal
     def prompt(self, text: str) -> None:
@@ -163,6 +177,11 @@ class WorkOrderWorkflow:
                 return None
             self._current_step = step.id
             try:
+                if step.kind == "gate":
+                    gated = self._outputs[step.id] = await self._wait_at_gate(inp, step, position)
+                    if gated.status == StepStatus.FAILED and not step.continue_on_error:
+                        return f"step '{step.id}' failed: {gated.error}"
+                    continue
                 self._outputs[step.id] = await self._run_step(inp, prep, step, position)
                 self._remember_agent(inp, step, self._outputs[step.id])
                 await self._deliver_prompts(inp, prep, step)
@@ -175,6 +194,40 @@ class WorkOrderWorkflow:
                     return message
         self._current_step = None
         return None
+
+    async def _wait_at_gate(self, inp: StartWorkOrderInput, step: StepDef, position: int) -> StepOutput:
+        """Wait for approve (its response becomes the output) or advance; a `timeout` fails the step."""
+        message = step.gate.message if step.gate else None
+        gate = GateInput(
+            work_order_id=inp.work_order_id, step_id=step.id, position=position, phase=step.phase,
+            status=StepStatus.WAITING, message=message,
+        )  # fmt: skip
+        self._gate = step.id
+        await self._record_gate(gate)
+        try:
+            await workflow.wait_condition(
+                lambda: self._gate_answer is not None or self._stop is not None, timeout=step.timeout_s
+            )
+        except TimeoutError:
+            self._gate_answer = (
+                StepStatus.FAILED,
+                f"timed out after {step.timeout_s:g} s waiting for approval",
+            )
+        answer = self._gate_answer or (StepStatus.CANCELLED, "")
+        self._gate, self._gate_answer = None, None
+        status, text = answer
+        await self._record_gate(gate.model_copy(update={"status": status, "output": text}))
+        if status == StepStatus.FAILED:
+            return StepOutput(status=status, error=text)
+        return StepOutput(status=status, output=text)
+
+    async def _record_gate(self, gate: GateInput) -> None:
+        await workflow.execute_activity(
+            "record_gate",
+            gate,
+            start_to_close_timeout=FINISH_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=5),
+        )
 
     def _remember_agent(self, inp: StartWorkOrderInput, step: StepDef, output: StepOutput) -> None:
         if step.kind == "prompt":

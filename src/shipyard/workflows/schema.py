@@ -128,6 +128,12 @@ class PrSpec(_Strict):
     body: str | None = None  # a template; default: the commit list
 
 
+class GateSpec(_Strict):
+    """A gate: the work order waits here until someone approves (or advances past) it."""
+
+    message: str | None = None  # shown to whoever is asked to approve
+
+
 InputName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
@@ -139,7 +145,7 @@ class StepDef(_Strict):
     run: str | None = Field(default=None, min_length=1)
     prompt: str | None = Field(default=None, min_length=1)
     pr: PrSpec | None = None
-    gate: dict[str, Any] | None = None  # reserved: the loader rejects it for now
+    gate: GateSpec | None = None  # wait for approve (its response is the output) or advance
     call: dict[str, Any] | None = None  # reserved: the loader rejects it for now
     commit: str | None = None  # commit message template: commit what changed after the step
     agent: str | None = None

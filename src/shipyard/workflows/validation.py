@@ -21,7 +21,7 @@ from shipyard.workflows.templating import (
     template_refs,
 )
 
-UNSUPPORTED_KINDS = ("gate", "call")
+UNSUPPORTED_KINDS = ("call",)
 _TEMPLATE_FIELDS = ("run", "prompt", "commit")
 _KEY_ERRORS = ("extra_forbidden", "invalid_key")
 
