@@ -309,3 +309,76 @@ async def test_advance_skips_a_gate_and_a_gate_can_time_out(
     done = await wait_done(api, timed)
     assert done["status"] == "failed"
     assert done["error_message"] == "step 'hold' failed: timed out after 1 s waiting for approval"
+
+
+def replay_turns(count: int, cost_usd: float = 0.0) -> str:
+    actions: list[dict[str, Any]] = []
+    for i in range(count):
+        actions += [
+            {"write": f"turn{i}.txt", "content": f"{i}\n"},
+            {"usage": {"turns": 1, "input_tokens": 100, "output_tokens": 10, "cost_usd": cost_usd}},
+            {"sleep": 0.05},
+        ]
+    return yaml.safe_dump({"replay": actions})
+
+
+async def test_max_turns_stops_the_agent_and_fails_with_budget_exceeded(
+    api: httpx.AsyncClient, make_repo: MakeRepo
+) -> None:
+    definition = {"name": "chatty", "steps": [{"id": "talk", "prompt": replay_turns(10), "commit": "talk"}]}
+    body = {
+        "repository_url": str(make_repo()),
+        "workflow_definition": yaml.safe_dump(definition),
+        "agent": "replay",
+        "budget": {"max_turns": 2},
+    }
+    wid = (await api.post("/api/agent-work-orders", json=body)).json()["agent_work_order"][
+        "agent_work_order_id"
+    ]
+    done = await wait_done(api, wid)
+    assert done["status"] == "failed"
+    assert "budget_exceeded: max_turns 2 crossed (spent 3 turns" in done["error_message"]
+    events = (await api.get(f"/api/agent-work-orders/{wid}/logs", params={"limit": 1000})).json()[
+        "log_entries"
+    ]
+    usage_events = [e for e in events if e["event"] == "agent.usage"]
+    assert usage_events[-1]["turns"] == 3  # stopped at the first report past the limit
+    assert done["usage"]["turns"] == usage_events[-1]["turns"]
+    assert done["usage"]["input_tokens"] == usage_events[-1]["input_tokens"]
+    steps = (await api.get(f"/api/agent-work-orders/{wid}/steps")).json()["steps"]
+    assert steps[0]["status"] == "failed" and steps[0]["attempt"] == 1  # not retried
+
+
+async def test_workflow_budget_on_cost_counts_earlier_steps(
+    api: httpx.AsyncClient, make_repo: MakeRepo
+) -> None:
+    definition = {
+        "name": "pricey",
+        "budget": {"max_cost_usd": 0.5},
+        "steps": [
+            {"id": "first", "prompt": replay_turns(2, cost_usd=0.2)},  # spends 0.4
+            {"id": "second", "prompt": replay_turns(2, cost_usd=0.2)},  # crosses 0.5 on its first turn
+        ],
+    }
+    body = {
+        "repository_url": str(make_repo()),
+        "workflow_definition": yaml.safe_dump(definition),
+        "agent": "replay",
+    }
+    wid = (await api.post("/api/agent-work-orders", json=body)).json()["agent_work_order"][
+        "agent_work_order_id"
+    ]
+    done = await wait_done(api, wid)
+    assert done["status"] == "failed"
+    assert "step 'second' failed: budget_exceeded: max_cost_usd 0.5 crossed" in done["error_message"]
+    assert round(done["usage"]["cost_usd"], 2) == 0.6  # the first step's 0.4 and the crossing turn
+
+
+async def test_bad_budget_is_a_422(api: httpx.AsyncClient, make_repo: MakeRepo) -> None:
+    body = {
+        "repository_url": str(make_repo()),
+        "workflow_type": "agent_workflow_plan",
+        "budget": {"max_turns": -1},
+    }
+    resp = await api.post("/api/agent-work-orders", json=body)
+    assert resp.status_code == 422 and "max_turns" in resp.json()["error"]["message"]

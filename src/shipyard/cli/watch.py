@@ -95,6 +95,11 @@ def print_summary(console: Console, wo: dict[str, Any]) -> None:
         f"  commits {wo['git_commit_count']}  files {wo['git_files_changed']}"
         f"  +{wo['git_lines_added']} -{wo['git_lines_removed']}"
     )
+    usage = wo["usage"]
+    if usage["turns"]:
+        cost = f"  ${usage['cost_usd']:.2f}" if usage.get("cost_usd") is not None else ""
+        tokens = usage["input_tokens"] + usage["output_tokens"]
+        console.print(f"  agent usage {usage['turns']} turns  {tokens} tokens{cost}")
     if wo.get("github_pull_request_url"):
         console.print(f"  pull request {wo['github_pull_request_url']}")
     if wo.get("error_message"):

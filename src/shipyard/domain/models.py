@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shipyard.domain.budget import Budget
+
 
 class WorkOrderStatus(StrEnum):
     PENDING = "pending"
@@ -180,3 +182,4 @@ class CreateWorkOrderRequest(BaseModel):
     github_issue_number: str | None = None  # becomes the `issue` input
     base_branch: str | None = None
     title: str | None = None  # names the branch; default: the prompt
+    budget: Budget | None = None  # limits for this work order; override the workflow's own

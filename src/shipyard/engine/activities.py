@@ -13,9 +13,11 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from shipyard.config import Settings
-from shipyard.domain.errors import InvalidInput, NotFound, ShipyardError
+from shipyard.domain.errors import BudgetExceeded, InvalidInput, NotFound, ShipyardError
+from shipyard.domain.events import EventSink
 from shipyard.domain.models import SandboxHandle, SandboxSpec, StepStatus, Usage, WorkOrderStatus
 from shipyard.engine import steps
+from shipyard.engine.guard import BudgetGuard
 from shipyard.engine.sink import StoreSink
 from shipyard.engine.types import (
     FinishInput,
@@ -131,6 +133,7 @@ class WorkOrderActivities:
     async def run_step(self, inp: RunStepInput) -> StepOutput:
         wo = await self.store.get_work_order(inp.work_order_id)
         events = self.sink(wo, inp.step.id)
+        guard = BudgetGuard(events, inp.budget, wo.usage) if inp.budget else None
         try:
             if inp.step.when and not evaluate_condition(inp.step.when, steps.template_context(inp)):
                 return await self._skip(inp, events)
@@ -139,13 +142,16 @@ class WorkOrderActivities:
                 "workflow.step.started", {"kind": inp.step.kind, "attempt": activity.info().attempt}
             )
             async with heartbeating(self.beat_s):
-                result = await self._execute(inp, wo, events)
+                result = await self._execute(inp, wo, guard or events)
                 if result.output.status == StepStatus.COMPLETED and inp.step.commit:
                     result.output.commit_sha = await self._commit(inp, events)
         except asyncio.CancelledError:
             await self.store.upsert_step(wo.id, inp.step.id, status=StepStatus.CANCELLED, completed_at=now())
             await events.emit("workflow.step.cancelled", {}, level="warning")
             raise
+        except BudgetExceeded as err:
+            spent = guard.run_usage if guard else Usage()
+            result = steps.failed(err.message, retryable=False, error_type=err.code, usage=spent)
         except ShipyardError as err:
             result = steps.failed(
                 err.message, retryable=not isinstance(err, InvalidInput), error_type=err.code
@@ -179,7 +185,7 @@ class WorkOrderActivities:
         if step.phase:
             await self.store.update_work_order(wo.id, current_phase=step.phase)
 
-    async def _execute(self, inp: RunStepInput, wo: WorkOrderRecord, events: StoreSink) -> steps.StepRun:
+    async def _execute(self, inp: RunStepInput, wo: WorkOrderRecord, events: EventSink) -> steps.StepRun:
         workspace = build_sandbox(inp.handle.sandbox_type, self.settings).workspace(inp.handle)
         timeout_s = inp.step_timeout_s
         if inp.step.kind == "run":

@@ -125,6 +125,7 @@ class WorkOrderService:
             workflow_name=req.workflow_type,
             workflow_text=req.workflow_definition,
             workflow_source=req.workflow_source or "<inline>",
+            budget=req.budget,
         )
         await self._start_workflow(record.id, start)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shipyard.domain.budget import Budget
 from shipyard.domain.models import SandboxHandle, StepStatus, Usage, WorkOrderStatus
 from shipyard.workflows.schema import StepDef, WorkflowDefinition
 
@@ -27,6 +28,7 @@ class StartWorkOrderInput(BaseModel):
     heartbeat_timeout_s: float = 30.0
     step_timeout_s: float = 3600.0
     work_order_timeout_s: float = 6 * 3600.0
+    budget: Budget | None = None  # the work order's own limits; the workflow's apply otherwise
     definition: WorkflowDefinition | None = None  # already resolved (a retry): used as is
     start_at: str | None = None  # a retry: the step to start from
     previous: dict[str, StepOutput] = Field(default_factory=dict)  # outputs of the steps skipped
@@ -60,6 +62,7 @@ class RunStepInput(BaseModel):
     inputs: dict[str, Any]
     steps: dict[str, StepOutput] = Field(default_factory=dict)
     step_timeout_s: float = 3600.0
+    budget: Budget | None = None
     literal: bool = False  # a user's follow-up prompt: its text and commit message are not templates
     session_id: str | None = None  # resume this agent session (follow-up prompts)
 

@@ -16,6 +16,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 from temporalio.workflow import ActivityCancellationType, ActivityHandle
 
 with workflow.unsafe.imports_passed_through():
+    from shipyard.domain.budget import Budget
     from shipyard.domain.models import StepStatus, WorkOrderStatus
     from shipyard.engine.types import (
         FinishInput,
@@ -43,6 +44,14 @@ def failure_message(err: BaseException) -> str:
     while isinstance(cause, ActivityError) and cause.cause is not None:
         cause = cause.cause
     return cause.message if isinstance(cause, ApplicationError) else str(cause)
+
+
+def effective_budget(inp: StartWorkOrderInput, prep: PrepareResult) -> Budget | None:
+    """The work order's own budget, else its workflow's."""
+    if inp.budget is not None:
+        return inp.budget
+    spec = prep.definition.budget
+    return Budget.model_validate(spec.model_dump()) if spec else None
 
 
 def is_cancellation(err: BaseException) -> bool:
@@ -115,9 +124,14 @@ class WorkOrderWorkflow:
 
     async def _deadline(self, inp: StartWorkOrderInput, prep: PrepareResult) -> None:
         limit_s = prep.definition.timeout_s or inp.work_order_timeout_s
+        reason = f"timeout: the work order ran longer than {limit_s:g} s"
+        budget = effective_budget(inp, prep)
+        if budget and budget.max_duration_s and budget.max_duration_s < limit_s:
+            limit_s = budget.max_duration_s
+            reason = f"budget_exceeded: max_duration {limit_s:g} s"
         started = workflow.info().start_time
         await asyncio.sleep(max(limit_s - (workflow.now() - started).total_seconds(), 0))
-        self._halt(WorkOrderStatus.FAILED, f"timeout: the work order ran longer than {limit_s:g} s")
+        self._halt(WorkOrderStatus.FAILED, reason)
 
     @workflow.run
     async def run(self, inp: StartWorkOrderInput) -> WorkOrderOutcome:
@@ -287,6 +301,7 @@ class WorkOrderWorkflow:
                 steps=dict(self._outputs),
                 step_timeout_s=timeout_s,
                 literal=position >= FOLLOWUP_POSITION,
+                budget=effective_budget(inp, prep),
                 session_id=session_id,
             ),
             result_type=StepOutput,

@@ -128,6 +128,22 @@ class PrSpec(_Strict):
     body: str | None = None  # a template; default: the commit list
 
 
+class BudgetSpec(_Strict):
+    """`budget:` in YAML: limits for the whole work order."""
+
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    max_turns: int | None = Field(default=None, gt=0)
+    max_tokens: int | None = Field(default=None, gt=0)
+    max_duration_s: float | None = Field(
+        default=None, validation_alias=AliasChoices("max_duration", "max_duration_s")
+    )
+
+    @field_validator("max_duration_s", mode="before")
+    @classmethod
+    def _parse_duration(cls, value: Any) -> float | None:
+        return parse_duration(value)
+
+
 class GateSpec(_Strict):
     """A gate: the work order waits here until someone approves (or advances past) it."""
 
@@ -184,6 +200,7 @@ class WorkflowDefinition(_Strict):
     steps: list[StepDef] = Field(min_length=1)
     # The whole work order's limit; default SHIPYARD_WORK_ORDER_TIMEOUT_S.
     timeout_s: float | None = Field(default=None, validation_alias=AliasChoices("timeout", "timeout_s"))
+    budget: BudgetSpec | None = None
     source: str | None = None
 
     @field_validator("timeout_s", mode="before")

@@ -1,0 +1,34 @@
+"""BudgetGuard: stops an agent as soon as the work order's usage crosses its budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipyard.domain.budget import Budget, describe
+from shipyard.domain.errors import BudgetExceeded
+from shipyard.domain.events import EventSink
+from shipyard.domain.models import Usage
+
+_USAGE_KEYS = ("turns", "input_tokens", "output_tokens", "cost_usd")
+
+
+class BudgetGuard:
+    """An EventSink around a step's sink. Agents report running totals as `agent.usage` events;
+    when earlier steps' usage plus this run's crosses a limit, `emit` raises BudgetExceeded,
+    which unwinds through the agent's output reader and kills its process group."""
+
+    def __init__(self, inner: EventSink, budget: Budget, spent_before: Usage) -> None:
+        self._inner = inner
+        self._budget = budget
+        self._spent_before = spent_before
+        self.run_usage = Usage()  # this run's usage as last reported
+
+    async def emit(self, type: str, data: dict[str, Any] | None = None, level: str = "info") -> None:
+        await self._inner.emit(type, data, level)
+        if type != "agent.usage" or not data:
+            return
+        self.run_usage = Usage.model_validate({k: data[k] for k in _USAGE_KEYS if k in data})
+        total = self._spent_before + self.run_usage
+        crossed = self._budget.crossed(total)
+        if crossed:
+            raise BudgetExceeded(f"budget_exceeded: {crossed} crossed (spent {describe(total)})")
