@@ -9,6 +9,7 @@ import shipyard
 from shipyard.api.control import router as control_router
 from shipyard.api.deps import ServiceDep, require_token
 from shipyard.api.errors import install_error_handlers
+from shipyard.api.events import router as events_router
 from shipyard.api.schemas import Health, PullRequestResponse
 from shipyard.api.work_orders import router as work_orders_router
 from shipyard.engine.service import WorkOrderService
@@ -45,5 +46,6 @@ def create_app(service: WorkOrderService) -> FastAPI:
     install_error_handlers(app)
     app.include_router(work_orders_router)
     app.include_router(control_router)
+    app.include_router(events_router)
     app.include_router(misc)
     return app

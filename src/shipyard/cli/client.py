@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NoReturn, TypeVar
 
 import httpx
@@ -14,6 +15,8 @@ from rich.console import Console
 
 from shipyard.cli.server import server_file
 from shipyard.config import Settings
+
+IN_PROCESS_URL = "http://shipyard.local"  # the API served inside the CLI over ASGI
 
 
 class CliError(Exception):
@@ -87,7 +90,7 @@ class ApiClient:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = await Store.open(settings.resolved_database_url)
         app = create_app(WorkOrderService(settings, store, None))
-        client = cls("http://shipyard.local", transport=httpx.ASGITransport(app=app))
+        client = cls(IN_PROCESS_URL, transport=httpx.ASGITransport(app=app))
         client._on_close.append(store.close)
         return client
 
@@ -101,6 +104,17 @@ class ApiClient:
         if resp.headers.get("content-type", "").startswith("application/json"):
             return resp.json()
         return resp.text
+
+    @contextlib.asynccontextmanager
+    async def stream(self, method: str, path: str, after: int = 0) -> AsyncIterator[httpx.Response]:
+        """A streaming response (SSE), resuming after event id `after`; API errors as CliError."""
+        headers = {"Last-Event-ID": str(after)} if after else {}
+        timeout = httpx.Timeout(None, connect=10)
+        async with self._http.stream(method, path, headers=headers, timeout=timeout) as resp:
+            if resp.status_code >= 400:
+                await resp.aread()
+                raise CliError(_error_text(resp), exit_code=2 if resp.status_code < 500 else 1)
+            yield resp
 
     async def get(self, path: str, **params: Any) -> Any:
         clean = {k: v for k, v in params.items() if v is not None}

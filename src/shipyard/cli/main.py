@@ -15,6 +15,7 @@ from rich.console import Console
 from shipyard.cli import render as local
 from shipyard.cli.catalog import agents_app, db_app, doctor, settings, workflows_app
 from shipyard.cli.client import (
+    IN_PROCESS_URL,
     ApiClient,
     CliError,
     fail,
@@ -22,6 +23,7 @@ from shipyard.cli.client import (
     local_temporal_address,
     run_async,
 )
+from shipyard.cli.follow import follow
 from shipyard.cli.server import running_server
 from shipyard.cli.watch import Follower, print_summary
 from shipyard.config import Settings
@@ -214,15 +216,23 @@ def logs(
     work_order_id: str,
     limit: Annotated[int, typer.Option(help="How many entries.")] = 100,
     offset: int = 0,
+    follow_: Annotated[
+        bool, typer.Option("--follow", "-f", help="Stream events live until it ends.")
+    ] = False,
     server: ServerOpt = None,
 ) -> None:
-    """Print a work order's log entries (events), oldest first."""
+    """Print a work order's log entries (events), oldest first; -f follows them live."""
 
     async def main() -> None:
         async with await api_for(server) as api:
+            if follow_ and api.base_url != IN_PROCESS_URL:
+                await follow(api, work_order_id, console)
+                return
             page = await api.get(f"/api/agent-work-orders/{work_order_id}/logs", limit=limit, offset=offset)
         for entry in page["log_entries"]:
             console.print(local.format_log_entry(entry), highlight=False, markup=False)
+        if follow_:
+            console.print("[dim]no server is running here, so there is nothing live to follow[/]")
 
     run_async(main)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -49,6 +51,7 @@ class Store:
         self._write = async_sessionmaker(
             engine, expire_on_commit=False, execution_options={WRITE_OPTION: True}
         )
+        self._appended = asyncio.Condition()  # wakes tails in this process when an event is added
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -178,7 +181,33 @@ class Store:
             await _lock_id(session, work_order_id)
             session.add(row)
             await session.flush()
-            return EventRecord.model_validate(row)
+            record = EventRecord.model_validate(row)
+        async with self._appended:  # after the commit, so woken readers can see it
+            self._appended.notify_all()
+        return record
+
+    async def tail_events(
+        self, after_id: int, *, work_order_id: str | None = None, limit: int = 500
+    ) -> list[EventRecord]:
+        """Events with ids above `after_id` (of one work order, or of all), oldest first."""
+        query = select(Event).where(Event.id > after_id)
+        if work_order_id is not None:
+            query = query.where(Event.work_order_id == work_order_id)
+        async with self._read() as session:
+            rows = await session.scalars(query.order_by(Event.id).limit(limit))
+            return [EventRecord.model_validate(r) for r in rows]
+
+    async def latest_event_id(self) -> int:
+        """The highest event id so far (0 when there is none)."""
+        async with self._read() as session:
+            return int(await session.scalar(select(func.max(Event.id))) or 0)
+
+    async def wait_for_events(self, timeout_s: float) -> None:
+        """Return when this process appends an event, or after `timeout_s` (other processes'
+        events are found by the caller's next query: that timeout is their poll interval)."""
+        async with self._appended:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._appended.wait(), timeout_s)
 
     async def list_events(
         self, work_order_id: str, *, after_id: int | None = None, limit: int = 100, offset: int = 0
