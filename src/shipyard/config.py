@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     work_order_timeout_s: float = 6 * 3600.0
     log_level: str = "info"
     sse_heartbeat_s: float = 15.0  # a comment line keeps idle event streams open through proxies
+    max_log_lines_per_step: int = 10_000  # beyond it, the first and last halves are kept
 
     claude_binary: str | None = None  # default: `claude` on PATH, else the one claude-agent-sdk ships
     claude_model: str | None = None

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from shipyard.cli.server import RunningServer
+from shipyard.cli.server import RunningServer, running_server
 from shipyard.config import Settings
 from support import MakeRepo, wait_done
 
@@ -140,3 +140,18 @@ async def test_cli_logs_follow_prints_every_event_until_the_end(
     lines = [line.split("line=", 1)[1] for line in text.splitlines() if "line=" in line]
     assert lines == [f"line {i}" for i in range(1, 51)]
     assert text.rstrip().splitlines()[-1].split()[2] == "workflow.completed"
+
+
+async def test_long_output_keeps_head_and_tail_and_says_what_was_cut(
+    settings: Settings, make_repo: MakeRepo
+) -> None:
+    bounded = settings.model_copy(update={"max_log_lines_per_step": 100})
+    server = running_server(bounded, persistent=False, port=0, announce=False)
+    async with server as srv, httpx.AsyncClient(base_url=srv.url, timeout=30) as api:
+        wid = await start(api, make_repo(), "seq 1 1000")
+        await wait_done(api, wid)
+        entries = (await api.get(f"/api/agent-work-orders/{wid}/logs", params={"limit": 1000})).json()
+    kept = [e["line"] for e in entries["log_entries"] if e["event"] == "log"]
+    assert kept == [str(i) for i in range(1, 51)] + [str(i) for i in range(951, 1001)]
+    cut = [e for e in entries["log_entries"] if e["event"] == "log.truncated"]
+    assert len(cut) == 1 and cut[0]["lines_cut"] == 900

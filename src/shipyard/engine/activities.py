@@ -79,7 +79,9 @@ class WorkOrderActivities:
 
     def sink(self, wo: WorkOrderRecord, step_id: str | None = None) -> StoreSink:
         path = work_order_log_path(self.settings.logs_dir, wo.id, wo.created_at)
-        return StoreSink(self.store, wo.id, path, self.redactor, step_id)
+        return StoreSink(
+            self.store, wo.id, path, self.redactor, step_id, self.settings.max_log_lines_per_step
+        )
 
     @activity.defn(name="prepare_work_order")
     async def prepare(self, inp: StartWorkOrderInput) -> PrepareResult:
@@ -146,6 +148,7 @@ class WorkOrderActivities:
                 if result.output.status == StepStatus.COMPLETED and inp.step.commit:
                     result.output.commit_sha = await self._commit(inp, events)
         except asyncio.CancelledError:
+            await events.flush()
             await self.store.upsert_step(wo.id, inp.step.id, status=StepStatus.CANCELLED, completed_at=now())
             await events.emit("workflow.step.cancelled", {}, level="warning")
             raise
@@ -156,6 +159,7 @@ class WorkOrderActivities:
             result = steps.failed(
                 err.message, retryable=not isinstance(err, InvalidInput), error_type=err.code
             )
+        await events.flush()
         await self._record(inp, wo, result.output)
         if result.output.status == StepStatus.FAILED:
             await events.emit("workflow.step.failed", {"error": result.output.error}, level="error")

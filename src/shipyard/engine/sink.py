@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +25,40 @@ class StoreSink:
         jsonl_path: Path,
         redactor: Redactor,
         step_id: str | None = None,
+        max_log_lines: int = 10_000,
     ) -> None:
         self._store = store
         self._work_order_id = work_order_id
         self._jsonl_path = jsonl_path
         self._redactor = redactor
         self._step_id = step_id
-
-    def for_step(self, step_id: str | None) -> StoreSink:
-        return StoreSink(self._store, self._work_order_id, self._jsonl_path, self._redactor, step_id)
+        # Output lines past the head are held back; only the last ones are written, at flush().
+        self._head_left = max_log_lines // 2
+        self._tail: deque[tuple[dict[str, Any] | None, str]] = deque(
+            maxlen=max_log_lines - max_log_lines // 2
+        )
+        self._cut = 0
 
     async def emit(self, type: str, data: dict[str, Any] | None = None, level: str = "info") -> None:
+        if type == "log":
+            if self._head_left <= 0:
+                self._cut += len(self._tail) == self._tail.maxlen
+                self._tail.append((data, level))
+                return
+            self._head_left -= 1
+        await self._write(type, data, level)
+
+    async def flush(self) -> None:
+        """Write the held-back tail of a long output, after a `log.truncated` event saying what was cut."""
+        if self._cut:
+            message = f"{self._cut} lines of output were cut; the first and last lines are kept"
+            await self._write("log.truncated", {"lines_cut": self._cut, "message": message}, "warning")
+            self._cut = 0
+        while self._tail:
+            data, level = self._tail.popleft()
+            await self._write("log", data, level)
+
+    async def _write(self, type: str, data: dict[str, Any] | None, level: str) -> None:
         clean = self._redactor.data(dict(data or {}))
         event = await self._store.append_event(
             self._work_order_id, type, clean, level=level, step_id=self._step_id
