@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from shipyard.store.migrate import upgrade
 
 MakeRepo = Callable[..., Path]
 TERMINAL = {"completed", "failed", "cancelled"}
@@ -30,3 +36,67 @@ async def wait_done(api: httpx.AsyncClient, work_order_id: str, timeout_s: float
             if wo["status"] in TERMINAL:
                 return wo
             await asyncio.sleep(0.2)
+
+
+PG_DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+class PgDatabases:
+    """Creates throwaway databases on the test server and drops them all at the end."""
+
+    def __init__(self, server_url: str) -> None:
+        self.server_url = make_url(server_url).set(drivername="postgresql+asyncpg")
+        self.names: list[str] = []
+        self.error: str | None = None
+        self.shared_url: str | None = None
+
+    def _dsn(self) -> str:
+        return self.server_url.set(drivername="postgresql").render_as_string(False)
+
+    async def check(self) -> None:
+        try:
+            conn = await asyncpg.connect(self._dsn(), timeout=10)
+        except (OSError, asyncpg.PostgresError) as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            return
+        await conn.close()
+
+    async def create(self) -> str:
+        """A new empty database; its SQLAlchemy URL."""
+        if self.error is not None:
+            pytest.fail(
+                f"PostgreSQL at {self.server_url.render_as_string()} is unreachable "
+                f"({self.error}); the store tests need a real server (set SHIPYARD_TEST_PG_URL)",
+                pytrace=False,
+            )
+        name = f"shipyard_test_{secrets.token_hex(4)}"
+        conn = await asyncpg.connect(self._dsn())
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        self.names.append(name)
+        return self.server_url.set(database=name).render_as_string(False)
+
+    async def emptied_shared(self) -> str:
+        """One migrated database shared by the session, emptied for the caller."""
+        if self.shared_url is None:
+            self.shared_url = await self.create()
+            await upgrade(self.shared_url)
+        dsn = make_url(self.shared_url).set(drivername="postgresql").render_as_string(False)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("TRUNCATE work_order, step, event, pull_request RESTART IDENTITY CASCADE")
+        finally:
+            await conn.close()
+        return self.shared_url
+
+    async def drop_all(self) -> None:
+        if not self.names:
+            return
+        conn = await asyncpg.connect(self._dsn())
+        try:
+            for name in self.names:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()

@@ -198,7 +198,7 @@ async def test_work_order_timeout_stops_it_as_failed(api: httpx.AsyncClient, mak
 
 
 async def test_prompt_sent_while_a_step_runs_is_delivered_after_it(
-    api: httpx.AsyncClient, make_repo: MakeRepo, tmp_path: Path
+    api: httpx.AsyncClient, make_repo: MakeRepo, tmp_path: Path, settings: Settings
 ) -> None:
     repo, started = make_repo(), tmp_path / "started"
     wid = await start(
@@ -235,6 +235,31 @@ async def test_prompt_sent_while_a_step_runs_is_delivered_after_it(
     queued = [e for e in events if e["event"] == "agent.prompt_queued"]
     delivered = [e for e in events if e["event"] == "agent.started" and e["step_id"] == "prompt-1"]
     assert queued[0]["prompt"] == text and delivered[0]["prompt"] == text
+    mirrored = (settings.logs_dir / done["created_at"][:10] / f"{wid}.jsonl").read_text()
+    assert '"event": "agent.prompt_queued"' in mirrored  # the API's own events reach the JSONL file
+
+
+async def test_a_prompt_the_work_order_never_ran_is_reported(
+    api: httpx.AsyncClient, make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    started = tmp_path / "started"
+    wid = await start(api, make_repo(), [{"id": "doomed", "run": f"touch {started}; sleep 1; exit 3"}])
+
+    async def running() -> bool:
+        return started.exists()
+
+    await until(running)
+    resp = await api.post(f"/api/agent-work-orders/{wid}/prompt", json={"prompt_text": "also fix the docs"})
+    assert resp.status_code == 200
+    done = await wait_done(api, wid)
+    assert done["status"] == "failed"
+    events = (await api.get(f"/api/agent-work-orders/{wid}/logs", params={"limit": 1000})).json()[
+        "log_entries"
+    ]
+    dropped = [e for e in events if e["event"] == "agent.prompt_dropped"]
+    assert [e["prompt"] for e in dropped] == ["also fix the docs"]
+    assert "failed before this prompt could run" in dropped[0]["reason"]
+    assert [e["event"] for e in events].index("agent.prompt_dropped") < len(events) - 1  # before the end
 
 
 async def test_prompt_errors(api: httpx.AsyncClient, make_repo: MakeRepo) -> None:
@@ -347,6 +372,10 @@ async def test_max_turns_stops_the_agent_and_fails_with_budget_exceeded(
     assert done["usage"]["input_tokens"] == usage_events[-1]["input_tokens"]
     steps = (await api.get(f"/api/agent-work-orders/{wid}/steps")).json()["steps"]
     assert steps[0]["status"] == "failed" and steps[0]["attempt"] == 1  # not retried
+    assert done["budget"]["max_turns"] == 2
+    assert (await api.post(f"/api/agent-work-orders/{wid}/retry", json={})).status_code == 200
+    again = await wait_done(api, wid)  # a retry keeps the work order's own budget
+    assert again["status"] == "failed" and "budget_exceeded: max_turns 2" in again["error_message"]
 
 
 async def test_workflow_budget_on_cost_counts_earlier_steps(

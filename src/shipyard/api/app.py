@@ -10,6 +10,7 @@ from shipyard.api.control import router as control_router
 from shipyard.api.deps import ServiceDep, require_token
 from shipyard.api.errors import install_error_handlers
 from shipyard.api.events import router as events_router
+from shipyard.api.hub import EventHub
 from shipyard.api.schemas import Health, PullRequestResponse
 from shipyard.api.work_orders import router as work_orders_router
 from shipyard.engine.service import WorkOrderService
@@ -43,6 +44,7 @@ def create_app(service: WorkOrderService) -> FastAPI:
     """The app serving `service`; the caller owns the engine's lifetime."""
     app = FastAPI(title="Shipyard", version=shipyard.__version__, dependencies=[Depends(require_token)])
     app.state.service = service
+    app.state.hub = EventHub(service.store)
     install_error_handlers(app)
     app.include_router(work_orders_router)
     app.include_router(control_router)

@@ -36,6 +36,7 @@ class AgentWorkOrder(BaseModel):
     latest_commit_sha: str | None
     latest_commit_message: str | None
     error_message: str | None
+    budget: dict[str, Any] | None
     usage: Usage
 
     @classmethod

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.prompt import Confirm
 
 from shipyard.cli import render as local
 from shipyard.cli.catalog import agents_app, db_app, doctor, settings, workflows_app
@@ -57,6 +58,9 @@ async def api_for(server: str | None) -> ApiClient:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8420).")] = None,
+    worker: Annotated[
+        bool, typer.Option(help="Run a worker here; --no-worker serves the API only (work runs elsewhere).")
+    ] = True,
 ) -> None:
     """Run the API, a worker and (unless SHIPYARD_TEMPORAL_ADDRESS is set) an embedded Temporal."""
     s = settings()
@@ -64,8 +68,8 @@ def serve(
     configure_logging(s.log_level)
 
     async def main() -> None:
-        async with running_server(s, persistent=True) as srv:
-            local.print_banner(console, s, srv)
+        async with running_server(s, persistent=True, run_worker=worker) as srv:
+            local.print_banner(console, s, srv, worker)
             await _until_signal()
 
     run_async(main)
@@ -117,7 +121,8 @@ def run(
     """Run a workflow on a repository as a work order; exits 0 only if it completed.
 
     Uses the local `shipyard serve` (or --server) when one runs; otherwise runs embedded for its
-    own duration (Temporal in memory).
+    own duration (Temporal in memory). Ctrl-C cancels an embedded run; on a server's work order it
+    asks whether to cancel or detach (without a terminal to ask: detach).
     """
     try:
         body = local.create_body(
@@ -167,12 +172,21 @@ async def _submit_and_follow(
             final = await Follower(api, work_order_id, console).follow()
         except asyncio.CancelledError:
             if started is None:
-                console.print(
-                    f"[yellow]detached[/]: {work_order_id} goes on; `shipyard show {work_order_id}`"
-                )
+                await _cancel_or_detach(api, work_order_id)
             raise
         print_summary(console, final)
         return 0 if final["status"] == "completed" else 1
+
+
+async def _cancel_or_detach(api: ApiClient, work_order_id: str) -> None:
+    """After Ctrl-C on a server's work order: ask whether to cancel it (only a terminal can answer)."""
+    question = f"\ncancel {work_order_id}? (no: detach and let it run)"
+    if sys.stdin.isatty() and Confirm.ask(question, console=console, default=False):
+        interrupt = {"action": "cancel", "reason": "Ctrl-C in shipyard run"}
+        await api.post(f"/api/agent-work-orders/{work_order_id}/interrupt", interrupt)
+        console.print(f"[yellow]cancel requested[/]: {work_order_id} is being stopped")
+    else:
+        console.print(f"[yellow]detached[/]: {work_order_id} goes on; `shipyard show {work_order_id}`")
 
 
 @app.command("ls")

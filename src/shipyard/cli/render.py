@@ -55,7 +55,7 @@ def create_body(
     return {k: v for k, v in body.items() if v is not None}
 
 
-def print_banner(console: Console, settings: Settings, srv: RunningServer) -> None:
+def print_banner(console: Console, settings: Settings, srv: RunningServer, worker: bool = True) -> None:
     engine = srv.engine
     db = settings.resolved_database_url
     kind = "sqlite" if db.startswith("sqlite") else "postgresql"
@@ -63,7 +63,10 @@ def print_banner(console: Console, settings: Settings, srv: RunningServer) -> No
     console.print(f"  database   {kind}  {where}  (migrations applied)")
     mode = f"embedded dev server {engine.temporal_address}" if engine.devserver else engine.temporal_address
     console.print(f"  temporal   {mode}")
-    console.print(f"  worker     ready, {settings.worker_slots} slots;  agents: {agents_line(settings)}")
+    if worker:
+        console.print(f"  worker     ready, {settings.worker_slots} slots;  agents: {agents_line(settings)}")
+    else:
+        console.print("  worker     none here (--no-worker): `shipyard worker` processes run the work")
     console.print(f"  api        {srv.url}      API docs  {srv.url}/docs")
 
 

@@ -36,13 +36,18 @@ class RunningServer:
 
 @contextlib.asynccontextmanager
 async def running_server(
-    settings: Settings, *, persistent: bool, port: int | None = None, announce: bool = True
+    settings: Settings,
+    *,
+    persistent: bool,
+    port: int | None = None,
+    announce: bool = True,
+    run_worker: bool = True,
 ) -> AsyncIterator[RunningServer]:
-    """Engine + worker + API on `settings.host`; `port=0` picks a free one."""
+    """Engine + worker (unless `run_worker` is False) + API on `settings.host`; `port=0` picks a free one."""
     if settings.host not in LOOPBACK and settings.api_token is None:
         raise SystemExit(f"refusing to listen on {settings.host} without SHIPYARD_API_TOKEN")
     chosen = free_port() if port == 0 else (port or settings.port)
-    async with open_engine(settings, persistent=persistent) as engine:
+    async with open_engine(settings, persistent=persistent, run_worker=run_worker) as engine:
         service = WorkOrderService(settings, engine.store, engine.client)
         app = create_app(service)
         config = uvicorn.Config(app, host=settings.host, port=chosen, log_level="warning", lifespan="off")

@@ -18,7 +18,7 @@ from shipyard.domain.events import EventSink
 from shipyard.domain.models import SandboxHandle, SandboxSpec, StepStatus, Usage, WorkOrderStatus
 from shipyard.engine import steps
 from shipyard.engine.guard import BudgetGuard
-from shipyard.engine.sink import StoreSink
+from shipyard.engine.sink import StoreSink, sink_for
 from shipyard.engine.types import (
     FinishInput,
     GateInput,
@@ -30,7 +30,7 @@ from shipyard.engine.types import (
 )
 from shipyard.forge.local import LocalForge
 from shipyard.gitutil import progress, push
-from shipyard.logging import Redactor, work_order_log_path
+from shipyard.logging import Redactor
 from shipyard.sandboxes.registry import build_sandbox
 from shipyard.store.records import WorkOrderRecord, usage_columns
 from shipyard.store.store import Store
@@ -78,10 +78,7 @@ class WorkOrderActivities:
         self.beat_s = min(settings.heartbeat_timeout_s / 3, 1.0)
 
     def sink(self, wo: WorkOrderRecord, step_id: str | None = None) -> StoreSink:
-        path = work_order_log_path(self.settings.logs_dir, wo.id, wo.created_at)
-        return StoreSink(
-            self.store, wo.id, path, self.redactor, step_id, self.settings.max_log_lines_per_step
-        )
+        return sink_for(self.settings, self.store, wo, step_id, self.redactor)
 
     @activity.defn(name="prepare_work_order")
     async def prepare(self, inp: StartWorkOrderInput) -> PrepareResult:
@@ -263,6 +260,9 @@ class WorkOrderActivities:
             fields = await self._wrap_up_sandbox(handle, wo, events)
         if wo.status.is_terminal:
             return  # a retried finish: the first attempt got this far
+        for prompt in inp.dropped_prompts:
+            reason = f"the work order was {inp.status.value} before this prompt could run"
+            await events.emit("agent.prompt_dropped", {"prompt": prompt, "reason": reason}, level="warning")
         if inp.status == WorkOrderStatus.COMPLETED:
             fields["current_phase"] = "completed"
         await self.store.update_work_order(

@@ -11,6 +11,7 @@ from temporalio.service import RPCError
 
 from shipyard.agents.registry import AGENT_NAMES
 from shipyard.config import Settings
+from shipyard.domain.budget import Budget
 from shipyard.domain.errors import Conflict, InvalidInput, NotFound, ShipyardError
 from shipyard.domain.ids import branch_name, new_work_order_id
 from shipyard.domain.models import (
@@ -22,6 +23,7 @@ from shipyard.domain.models import (
     StepStatus,
     WorkOrderStatus,
 )
+from shipyard.engine.sink import sink_for
 from shipyard.engine.types import StartWorkOrderInput, StepOutput
 from shipyard.gitutil import diff, is_git_repo, progress
 from shipyard.gitutil.progress import GitProgress
@@ -86,6 +88,7 @@ class WorkOrderService:
                 base_branch=req.base_branch,
                 github_issue_number=req.github_issue_number,
                 git_branch_name=branch_name(work_order_id, title),
+                budget=req.budget.model_dump(mode="json") if req.budget else None,
             )
         )
         await self._start(record, req, inputs)
@@ -185,6 +188,7 @@ class WorkOrderService:
             definition=definition,
             start_at=start_at,
             previous=previous,
+            budget=Budget.model_validate(wo.budget) if wo.budget else None,
         )
         await self._start_workflow(wo.id, start)
         return await self.store.get_work_order(wo.id)
@@ -215,7 +219,7 @@ class WorkOrderService:
         if wo.status.is_terminal:
             raise Conflict(f"work order {wo.id} is {wo.status.value}; it takes no more prompts")
         await self.client.get_workflow_handle(wo.id).signal("prompt", req.prompt_text)
-        await self.store.append_event(wo.id, "agent.prompt_queued", {"prompt": req.prompt_text})
+        await sink_for(self.settings, self.store, wo).emit("agent.prompt_queued", {"prompt": req.prompt_text})
 
     async def answer_gate(self, wo: WorkOrderRecord, response: str | None) -> str:
         """Approve the gate a work order waits at (`response` None: advance past it); its step id."""

@@ -8,7 +8,9 @@ from typing import Any
 
 import structlog
 
-from shipyard.logging import Redactor, append_jsonl
+from shipyard.config import Settings
+from shipyard.logging import Redactor, append_jsonl, work_order_log_path
+from shipyard.store.records import WorkOrderRecord
 from shipyard.store.store import Store
 
 log = structlog.get_logger()
@@ -81,3 +83,23 @@ class StoreSink:
                 work_order_id=self._work_order_id,
                 step_id=self._step_id,
             )
+
+
+def redactor_for(settings: Settings) -> Redactor:
+    """Hides every secret the settings hold."""
+    secrets = [settings.api_token, settings.anthropic_api_key, settings.openai_api_key]
+    return Redactor(s.get_secret_value() for s in secrets if s is not None)
+
+
+def sink_for(
+    settings: Settings,
+    store: Store,
+    wo: WorkOrderRecord,
+    step_id: str | None = None,
+    redactor: Redactor | None = None,
+) -> StoreSink:
+    """The sink for the work order's events (of one step, when given), wherever they are written."""
+    path = work_order_log_path(settings.logs_dir, wo.id, wo.created_at)
+    return StoreSink(
+        store, wo.id, path, redactor or redactor_for(settings), step_id, settings.max_log_lines_per_step
+    )

@@ -72,6 +72,7 @@ class FinishInput(BaseModel):
     status: WorkOrderStatus
     handle: SandboxHandle | None = None
     error: str | None = None
+    dropped_prompts: list[str] = []
 
 
 class GateInput(BaseModel):

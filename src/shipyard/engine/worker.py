@@ -20,8 +20,8 @@ from temporalio.worker import Worker
 from shipyard.config import Settings
 from shipyard.engine.activities import WorkOrderActivities
 from shipyard.engine.devserver import DevServer
+from shipyard.engine.sink import redactor_for
 from shipyard.engine.workflows import WorkOrderWorkflow
-from shipyard.logging import Redactor
 from shipyard.store.store import Store
 
 log = structlog.get_logger()
@@ -34,11 +34,6 @@ def worker_queue_name(settings: Settings) -> str:
     """This worker's own task queue, stable across restarts so a sandbox on disk finds its worker again."""
     digest = hashlib.sha1(str(settings.data_dir.resolve()).encode()).hexdigest()[:8]
     return f"{settings.task_queue}.{socket.gethostname()}.{digest}"
-
-
-def redactor_for(settings: Settings) -> Redactor:
-    secrets = [settings.api_token, settings.anthropic_api_key, settings.openai_api_key]
-    return Redactor(s.get_secret_value() for s in secrets if s is not None)
 
 
 @functools.cache

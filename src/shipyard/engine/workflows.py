@@ -195,9 +195,9 @@ class WorkOrderWorkflow:
                     gated = self._outputs[step.id] = await self._wait_at_gate(inp, step, position)
                     if gated.status == StepStatus.FAILED and not step.continue_on_error:
                         return f"step '{step.id}' failed: {gated.error}"
-                    continue
-                self._outputs[step.id] = await self._run_step(inp, prep, step, position)
-                self._remember_agent(inp, step, self._outputs[step.id])
+                else:
+                    self._outputs[step.id] = await self._run_step(inp, prep, step, position)
+                    self._remember_agent(inp, step, self._outputs[step.id])
                 await self._deliver_prompts(inp, prep, step)
             except ActivityError as err:
                 if is_cancellation(err) or self._stop:
@@ -340,6 +340,7 @@ class WorkOrderWorkflow:
                 status=status,
                 handle=prep.handle if prep else None,
                 error=error,
+                dropped_prompts=self._prompts,  # queued, but the work order stopped first
             ),
             task_queue=prep.task_queue if prep else inp.task_queue,
             start_to_close_timeout=FINISH_TIMEOUT,

@@ -55,6 +55,7 @@ class WorkOrderCreate(BaseModel):
     github_issue_number: str | None = None
     parent_id: str | None = None
     git_branch_name: str | None = None
+    budget: dict[str, Any] | None = None
 
 
 class WorkOrderRecord(_WithUsage):
@@ -76,6 +77,7 @@ class WorkOrderRecord(_WithUsage):
     parent_id: str | None
     sandbox: SandboxHandle | None
     definition: dict[str, Any] | None = None  # the resolved workflow definition, once prepared
+    budget: dict[str, Any] | None = None  # the work order's own limits (a workflow's apply otherwise)
     created_at: datetime
     updated_at: datetime
     execution_started_at: datetime | None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -15,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shipyard.domain.errors import Conflict, NotFound
 from shipyard.domain.models import WorkOrderStatus, can_transition
-from shipyard.store.engine import WRITE_OPTION, create_engine
+from shipyard.store.doorbell import CHANNEL, Doorbell, listen
+from shipyard.store.engine import WRITE_OPTION, create_engine, is_sqlite
 from shipyard.store.migrate import upgrade
 from shipyard.store.records import (
     EventRecord,
@@ -51,7 +50,8 @@ class Store:
         self._write = async_sessionmaker(
             engine, expire_on_commit=False, execution_options={WRITE_OPTION: True}
         )
-        self._appended = asyncio.Condition()  # wakes tails in this process when an event is added
+        self.doorbell = Doorbell()  # rung after each append; see listen()
+        self._notify = not is_sqlite(engine.url)
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -181,33 +181,45 @@ class Store:
             await _lock_id(session, work_order_id)
             session.add(row)
             await session.flush()
+            if self._notify:  # delivered to listeners when the transaction commits
+                await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": work_order_id})
             record = EventRecord.model_validate(row)
-        async with self._appended:  # after the commit, so woken readers can see it
-            self._appended.notify_all()
+        self.doorbell.ring(work_order_id)  # after the commit, so woken readers can see it
         return record
 
+    async def listen(self) -> None:
+        """Ring the doorbell for events other processes append (PostgreSQL); runs until cancelled.
+
+        With SQLite there is nothing to listen to: it returns at once and readers poll.
+        """
+        if self._notify:
+            await listen(self.engine.url, self.doorbell)
+
     async def tail_events(
-        self, after_id: int, *, work_order_id: str | None = None, limit: int = 500
+        self,
+        after_id: int,
+        *,
+        work_order_id: str | None = None,
+        upto: int | None = None,
+        limit: int = 500,
     ) -> list[EventRecord]:
-        """Events with ids above `after_id` (of one work order, or of all), oldest first."""
+        """Events with ids above `after_id` (and at most `upto`), of one work order or all, oldest first."""
         query = select(Event).where(Event.id > after_id)
+        if upto is not None:
+            query = query.where(Event.id <= upto)
         if work_order_id is not None:
             query = query.where(Event.work_order_id == work_order_id)
         async with self._read() as session:
             rows = await session.scalars(query.order_by(Event.id).limit(limit))
             return [EventRecord.model_validate(r) for r in rows]
 
-    async def latest_event_id(self) -> int:
-        """The highest event id so far (0 when there is none)."""
+    async def latest_event_id(self, work_order_id: str | None = None) -> int:
+        """The highest event id so far, of one work order or of all (0 when there is none)."""
+        query = select(func.max(Event.id))
+        if work_order_id is not None:
+            query = query.where(Event.work_order_id == work_order_id)
         async with self._read() as session:
-            return int(await session.scalar(select(func.max(Event.id))) or 0)
-
-    async def wait_for_events(self, timeout_s: float) -> None:
-        """Return when this process appends an event, or after `timeout_s` (other processes'
-        events are found by the caller's next query: that timeout is their poll interval)."""
-        async with self._appended:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._appended.wait(), timeout_s)
+            return int(await session.scalar(query) or 0)
 
     async def list_events(
         self, work_order_id: str, *, after_id: int | None = None, limit: int = 100, offset: int = 0

@@ -95,6 +95,7 @@ class WorkOrder(Base):
     )
     sandbox: Mapped[dict[str, Any] | None] = mapped_column()
     definition: Mapped[dict[str, Any] | None] = mapped_column()  # the resolved workflow definition
+    budget: Mapped[dict[str, Any] | None] = mapped_column()  # the work order's own limits
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime] = mapped_column()
     execution_started_at: Mapped[datetime | None] = mapped_column()
