@@ -1,0 +1,68 @@
+"""Event latency: from an event's append (its `ts`, stamped by the server as it writes the row)
+to its arrival at each of N clients following the work order over SSE."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from bench.harness import Server, make_repo, serve, summary
+
+RATE_PER_S = 50  # lines the step prints per second
+
+
+async def run(quick: bool) -> dict[str, Any]:
+    clients = [1, 100] if quick else [1, 100, 500]
+    lines = 100 if quick else 300
+    figures: dict[str, Any] = {"lines_per_work_order": lines, "rate_per_s": RATE_PER_S}
+    async with serve() as server:
+        repo = make_repo()
+        for n in clients:
+            figures[f"clients_{n}"] = await _latency(server, repo, n, lines)
+    return figures
+
+
+async def _latency(server: Server, repo: Path, clients: int, lines: int) -> dict[str, Any]:
+    go = Path(tempfile.mkdtemp(prefix="shipyard-bench-go-")) / "go"
+    script = (
+        f"while [ ! -e {go} ]; do sleep 0.02; done; "
+        f"for i in $(seq 1 {lines}); do echo line-$i; sleep {1 / RATE_PER_S}; done"
+    )
+    flow = {"name": "emit", "steps": [{"id": "emit", "run": script}]}
+    body = {"repository_url": str(repo), "workflow_definition": yaml.safe_dump(flow), "agent": "shell"}
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    async with httpx.AsyncClient(base_url=server.url, timeout=None, limits=limits) as http:
+        created = await http.post("/api/agent-work-orders", json=body)
+        created.raise_for_status()
+        wo_id = created.json()["agent_work_order"]["agent_work_order_id"]
+        connected = [asyncio.Event() for _ in range(clients)]
+        readers = [asyncio.create_task(_read(http, wo_id, ready)) for ready in connected]
+        await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in connected)), 120)
+        go.touch()  # every client is live before the first line is printed
+        per_client = await asyncio.wait_for(asyncio.gather(*readers), 600)
+    samples = [s for got in per_client for s in got]
+    missing = clients * lines - len(samples)
+    return {**summary(samples), "missing": missing}
+
+
+async def _read(http: httpx.AsyncClient, wo_id: str, ready: asyncio.Event) -> list[float]:
+    """Latencies of the step's output lines as this client receives them."""
+    latencies: list[float] = []
+    async with http.stream("GET", f"/api/agent-work-orders/{wo_id}/events") as resp:
+        async for line in resp.aiter_lines():
+            if not line.startswith("data: "):
+                continue
+            arrived = time.time()
+            ready.set()
+            event = json.loads(line[6:])
+            if event["type"] == "log" and event["step_id"] == "emit":
+                latencies.append(arrived - datetime.fromisoformat(event["ts"]).timestamp())
+    return latencies
