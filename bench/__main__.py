@@ -14,11 +14,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import events
+from bench import cancel, events
 from bench.harness import commit, machine
 
 BENCHMARKS: dict[str, Callable[[bool], Coroutine[Any, Any, dict[str, Any]]]] = {
     "events": events.run,
+    "cancel": cancel.run,
 }
 RESULTS = Path(__file__).parent / "results"
 
