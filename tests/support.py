@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import subprocess
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy.engine import make_url
 
+from shipyard.api.app import create_app
+from shipyard.config import Settings
+from shipyard.engine.devserver import free_port
+from shipyard.engine.service import WorkOrderService
 from shipyard.store.migrate import upgrade
+from shipyard.store.store import Store
 
 MakeRepo = Callable[..., Path]
 TERMINAL = {"completed", "failed", "cancelled"}
@@ -86,7 +93,9 @@ class PgDatabases:
         dsn = make_url(self.shared_url).set(drivername="postgresql").render_as_string(False)
         conn = await asyncpg.connect(dsn)
         try:
-            await conn.execute("TRUNCATE work_order, step, event, pull_request RESTART IDENTITY CASCADE")
+            await conn.execute(
+                "TRUNCATE work_order, step, event, pull_request, webhook_delivery RESTART IDENTITY CASCADE"
+            )
         finally:
             await conn.close()
         return self.shared_url
@@ -100,3 +109,33 @@ class PgDatabases:
                 await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "uvicorn did not start"
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@contextlib.asynccontextmanager
+async def api_only(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API of `settings` without an engine (no Temporal), over real HTTP; a client for it."""
+    store = await Store.open(settings.resolved_database_url)
+    try:
+        app = create_app(WorkOrderService(settings, store, None))
+        async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+            yield client
+    finally:
+        await store.close()

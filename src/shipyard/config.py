@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     openai_max_turns: int = 30
     replay_file: Path | None = None
 
+    github_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SHIPYARD_GITHUB_TOKEN", "GITHUB_TOKEN")
+    )  # default: what `gh auth token` prints, when gh is installed and logged in
+    github_api_url: str = "https://api.github.com"  # GitHub Enterprise: https://<host>/api/v3
+    github_webhook_secret: SecretStr | None = None  # webhooks are refused (401) until it is set
+    webhook_max_bytes: int = 25 * 1024 * 1024  # GitHub caps a payload at 25 MB
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -10,8 +10,10 @@ from shipyard.api.control import router as control_router
 from shipyard.api.deps import ServiceDep, require_token
 from shipyard.api.errors import install_error_handlers
 from shipyard.api.events import router as events_router
+from shipyard.api.github import router as github_router
 from shipyard.api.hub import EventHub
 from shipyard.api.schemas import Health, PullRequestResponse
+from shipyard.api.webhooks import router as webhooks_router
 from shipyard.api.work_orders import router as work_orders_router
 from shipyard.engine.service import WorkOrderService
 
@@ -42,12 +44,12 @@ async def get_pull_request(number: int, service: ServiceDep) -> PullRequestRespo
 
 def create_app(service: WorkOrderService) -> FastAPI:
     """The app serving `service`; the caller owns the engine's lifetime."""
-    app = FastAPI(title="Shipyard", version=shipyard.__version__, dependencies=[Depends(require_token)])
+    app = FastAPI(title="Shipyard", version=shipyard.__version__)
     app.state.service = service
     app.state.hub = EventHub(service.store)
     install_error_handlers(app)
-    app.include_router(work_orders_router)
-    app.include_router(control_router)
-    app.include_router(events_router)
-    app.include_router(misc)
+    token = [Depends(require_token)]
+    for router in (work_orders_router, control_router, events_router, github_router, misc):
+        app.include_router(router, dependencies=token)
+    app.include_router(webhooks_router)  # signed by GitHub with its own secret instead
     return app

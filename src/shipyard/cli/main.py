@@ -189,6 +189,35 @@ async def _cancel_or_detach(api: ApiClient, work_order_id: str) -> None:
         console.print(f"[yellow]detached[/]: {work_order_id} goes on; `shipyard show {work_order_id}`")
 
 
+github_app = typer.Typer(help="GitHub: check repositories.", no_args_is_help=True)
+app.add_typer(github_app, name="github")
+
+
+@github_app.command("verify-repository")
+def verify_repository(
+    repository: Annotated[str, typer.Argument(help="A GitHub URL, owner/name, or a local path.")],
+    server: ServerOpt = None,
+) -> None:
+    """Check that Shipyard can work on a repository: owner, name, default branch, access."""
+
+    async def main() -> dict[str, Any]:
+        async with await api_for(server) as api:
+            answer: dict[str, Any] = await api.post(
+                "/api/github/verify-repository", {"repository_url": repository}
+            )
+            return answer
+
+    answer = run_async(main)
+    repo = answer["repository"]
+    console.print(
+        f"{repo['repository_owner']}/{repo['repository_name']}  default branch: {repo['default_branch']}"
+    )
+    if not answer["verification_success"]:
+        err_console.print(f"[red]not accessible:[/] {answer['error_message']}")
+        raise typer.Exit(1)
+    console.print("[green]accessible[/]")
+
+
 @app.command("ls")
 def list_work_orders(
     status: Annotated[str | None, typer.Option(help="pending, running, completed, failed, cancelled")] = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -25,7 +27,8 @@ from shipyard.domain.models import (
 )
 from shipyard.engine.sink import sink_for
 from shipyard.engine.types import StartWorkOrderInput, StepOutput
-from shipyard.gitutil import diff, is_git_repo, progress
+from shipyard.forge.github import GitHubClient, RepositoryCheck, parse_repository, token_for
+from shipyard.gitutil import diff, is_git_repo, progress, run_git
 from shipyard.gitutil.progress import GitProgress
 from shipyard.sandboxes.registry import SANDBOX_NAMES, build_sandbox
 from shipyard.store.records import StepRecord, WorkOrderCreate, WorkOrderRecord
@@ -42,6 +45,16 @@ def local_repository(url: str) -> Path | None:
     if "://" in url or url.startswith("git@"):
         return None
     return Path(url).expanduser()
+
+
+async def _check_local(path: Path, url: str) -> tuple[RepositoryCheck, str | None]:
+    check = RepositoryCheck(repository_owner="local", repository_name=path.name, repository_url=url)
+    if not await is_git_repo(path):
+        return check, f"{path} is not a git repository"
+    head = await run_git("symbolic-ref", "--quiet", "--short", "HEAD", cwd=path)
+    check.default_branch = head.stdout.strip() if head.ok else None
+    check.is_accessible, check.access_verified_at = True, datetime.now(UTC)
+    return check, None
 
 
 def _inputs_of(req: CreateWorkOrderRequest) -> dict[str, Any]:
@@ -93,6 +106,21 @@ class WorkOrderService:
         )
         await self._start(record, req, inputs)
         return record
+
+    async def verify_repository(self, url: str) -> tuple[RepositoryCheck, str | None]:
+        """Whether Shipyard can work on the repository (a local path or a GitHub URL), and if
+        not, why; InvalidInput when `url` names neither."""
+        path = local_repository(url)
+        if path is not None and path.exists():
+            return await _check_local(path.resolve(), url)
+        ref = parse_repository(url)
+        if ref is None:
+            raise InvalidInput(f"'{url}' is neither a local directory nor a GitHub repository URL")
+        token = await asyncio.to_thread(token_for, self.settings)
+        if token is None:
+            check = RepositoryCheck(repository_owner=ref.owner, repository_name=ref.name, repository_url=url)
+            return check, "no GitHub token: set GITHUB_TOKEN, or install gh and run `gh auth login`"
+        return await GitHubClient(self.settings, token).check_repository(url, ref)
 
     async def _check_repository(self, url: str) -> str:
         path = local_repository(url)

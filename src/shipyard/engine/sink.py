@@ -87,7 +87,13 @@ class StoreSink:
 
 def redactor_for(settings: Settings) -> Redactor:
     """Hides every secret the settings hold."""
-    secrets = [settings.api_token, settings.anthropic_api_key, settings.openai_api_key]
+    secrets = [
+        settings.api_token,
+        settings.anthropic_api_key,
+        settings.openai_api_key,
+        settings.github_webhook_secret,
+        settings.github_token,
+    ]
     return Redactor(s.get_secret_value() for s in secrets if s is not None)
 
 

@@ -144,6 +144,22 @@ class PullRequestRecord(_Record):
     updated_at: datetime
 
 
+class DeliveryRecord(_Record):
+    """A received webhook delivery and what processing made of it."""
+
+    id: int
+    source: str
+    hook_id: str
+    delivery_id: str
+    event: str
+    action: str | None
+    payload: dict[str, Any]
+    status: str
+    result: dict[str, Any] | None
+    received_at: datetime
+    processed_at: datetime | None
+
+
 def checked_fields(fields: dict[str, Any], allowed: frozenset[str], what: str) -> dict[str, Any]:
     """`fields` as a dict; TypeError naming any that are not in `allowed`."""
     unknown = sorted(set(fields) - allowed)

@@ -17,6 +17,7 @@ from shipyard.store.doorbell import CHANNEL, Doorbell, listen
 from shipyard.store.engine import WRITE_OPTION, create_engine, is_sqlite
 from shipyard.store.migrate import upgrade
 from shipyard.store.records import (
+    DeliveryRecord,
     EventRecord,
     PullRequestRecord,
     StepRecord,
@@ -27,7 +28,7 @@ from shipyard.store.records import (
     step_status,
     work_order_status,
 )
-from shipyard.store.tables import Base, Event, PullRequest, Step, WorkOrder, utc_now
+from shipyard.store.tables import Base, Event, PullRequest, Step, WebhookDelivery, WorkOrder, utc_now
 
 
 def _columns(table: type[Base], *fixed: str) -> frozenset[str]:
@@ -269,6 +270,56 @@ class Store:
         async with self._read() as session:
             row = await session.scalar(_pr_of(work_order_id))
             return None if row is None else PullRequestRecord.model_validate(row)
+
+    # -- webhook deliveries -------------------------------------------------------------------
+
+    async def record_delivery(
+        self,
+        source: str,
+        hook_id: str,
+        delivery_id: str,
+        event: str,
+        action: str | None,
+        payload: dict[str, Any],
+    ) -> tuple[DeliveryRecord, bool]:
+        """Store a delivery as `received`; (the stored one, True) when it was stored before."""
+        row = WebhookDelivery(
+            source=source,
+            hook_id=hook_id,
+            delivery_id=delivery_id,
+            event=event,
+            action=action,
+            payload=payload,
+            status="received",
+            received_at=utc_now(),
+        )
+        try:
+            async with self._writing() as session:
+                session.add(row)
+                await session.flush()
+                return DeliveryRecord.model_validate(row), False
+        except IntegrityError:
+            key = (WebhookDelivery.source == source, WebhookDelivery.hook_id == hook_id)
+            query = select(WebhookDelivery).where(*key, WebhookDelivery.delivery_id == delivery_id)
+            async with self._read() as session:
+                return DeliveryRecord.model_validate(await session.scalar(query)), True
+
+    async def finish_delivery(self, id: int, status: str, result: dict[str, Any]) -> DeliveryRecord:
+        """Record what processing the delivery did (`processed`, `ignored` or `failed`)."""
+        async with self._writing() as session:
+            row = await session.get(WebhookDelivery, id)
+            if row is None:
+                raise NotFound(f"webhook delivery {id} not found")
+            row.status, row.result, row.processed_at = status, result, utc_now()
+            return DeliveryRecord.model_validate(await _stored(session, row))
+
+    async def list_deliveries(self, *, status: str | None = None, limit: int = 50) -> list[DeliveryRecord]:
+        """Deliveries, newest first."""
+        query = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(WebhookDelivery.status == status)
+        async with self._read() as session:
+            return [DeliveryRecord.model_validate(r) for r in await session.scalars(query)]
 
 
 async def _lock_work_order(session: AsyncSession, id: str) -> WorkOrder:

@@ -1,4 +1,5 @@
-"""ORM models of the read model: work orders, their steps and events, and local pull requests."""
+"""ORM models of the read model: work orders, their steps and events, local pull requests and
+received webhook deliveries."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -175,3 +177,23 @@ class PullRequest(Base):
     lines_removed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
+
+
+class WebhookDelivery(Base):
+    """A webhook as received: stored before it is answered, so a redelivery is recognised."""
+
+    __tablename__ = "webhook_delivery"
+    # GitHub shares one delivery id among all hooks subscribed to an event: the hook id is part of the key.
+    __table_args__ = (UniqueConstraint("source", "hook_id", "delivery_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String)  # github
+    hook_id: Mapped[str] = mapped_column(String)
+    delivery_id: Mapped[str] = mapped_column(String)
+    event: Mapped[str] = mapped_column(String)
+    action: Mapped[str | None] = mapped_column(String)
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String)  # received | processed | ignored | failed
+    result: Mapped[dict[str, Any] | None] = mapped_column()  # what processing did, or why not
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    processed_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,79 @@
+"""POST /api/webhooks/github: verified, stored before the answer, processed after it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+
+from shipyard.api.deps import ServiceDep, require_token
+from shipyard.domain.errors import InvalidInput
+from shipyard.engine.service import WorkOrderService
+from shipyard.store.records import DeliveryRecord
+from shipyard.triggers.github import SOURCE, parse_delivery, signature_ok
+
+log = structlog.get_logger()
+router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
+_processing: set[asyncio.Task[None]] = set()  # held so they are not collected mid-run
+
+
+@router.post("/github", status_code=202)
+async def github_webhook(request: Request, service: ServiceDep) -> JSONResponse:
+    """Verify the signature, store the delivery (a redelivery is answered and ignored), then
+    process it after answering: GitHub waits at most 10 s for an answer."""
+    secret = service.settings.github_webhook_secret
+    if secret is None:
+        raise HTTPException(401, "webhooks are off: set SHIPYARD_GITHUB_WEBHOOK_SECRET")
+    body = await _read_body(request, service.settings.webhook_max_bytes)
+    if not signature_ok(secret.get_secret_value(), body, request.headers.get("x-hub-signature-256")):
+        raise HTTPException(401, "missing or wrong X-Hub-Signature-256")
+    try:
+        delivery = parse_delivery(request.headers, body)
+    except InvalidInput as err:
+        raise HTTPException(400, err.message) from None
+    record, duplicate = await service.store.record_delivery(
+        SOURCE, delivery.hook_id, delivery.delivery_id, delivery.event, delivery.action, delivery.payload
+    )
+    answer: dict[str, Any] = {"delivery_id": record.delivery_id, "event": record.event}
+    if duplicate:
+        return JSONResponse({**answer, "duplicate": True}, status_code=200)
+    task = asyncio.create_task(process(service, record))
+    _processing.add(task)
+    task.add_done_callback(_processing.discard)
+    return JSONResponse({**answer, "accepted": True}, status_code=202)
+
+
+@router.get("/deliveries", dependencies=[Depends(require_token)])
+async def list_deliveries(
+    service: ServiceDep, status: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> dict[str, list[DeliveryRecord]]:
+    """Received deliveries, newest first, with what processing made of each."""
+    return {"deliveries": await service.store.list_deliveries(status=status, limit=limit)}
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"the body is over {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"the body is over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def process(service: WorkOrderService, delivery: DeliveryRecord) -> None:
+    """Act on a stored delivery and record the outcome; never raises."""
+    try:
+        status, result = "ignored", {"reason": f"nothing acts on '{delivery.event}' events yet"}
+        await service.store.finish_delivery(delivery.id, status, result)
+    except Exception as err:  # a failure is recorded on the delivery, never raised into the loop
+        log.exception("webhook_processing_failed", delivery=delivery.delivery_id)
+        with contextlib.suppress(Exception):  # the store itself may be what failed
+            await service.store.finish_delivery(delivery.id, "failed", {"error": type(err).__name__})

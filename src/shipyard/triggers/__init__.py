@@ -1,0 +1,1 @@
+"""Triggers: webhook verification, delivery parsing and event normalisation, source matching."""

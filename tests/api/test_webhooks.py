@@ -1,0 +1,164 @@
+"""POST /api/webhooks/github over real HTTP: signatures, dedupe, size limit, any payload stored."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from shipyard.config import Settings
+from shipyard.triggers.github import sign
+from support import api_only
+
+SECRET = "webhook-canary-7f3a"
+TOKEN = "api-token-canary-91c2"
+LIMIT = 64 * 1024
+
+
+@pytest.fixture
+async def hook(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """A server with a webhook secret and an API token; the client sends no token by default."""
+    settings = Settings(
+        data_dir=tmp_path,
+        github_webhook_secret=SecretStr(SECRET),
+        api_token=SecretStr(TOKEN),
+        webhook_max_bytes=LIMIT,
+    )
+    async with api_only(settings) as client:
+        yield client
+
+
+def headers(body: bytes, event: str = "push", delivery: str | None = None, **extra: str) -> dict[str, str]:
+    return {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+        "X-GitHub-Hook-ID": "4242",
+        "X-Hub-Signature-256": sign(SECRET, body),
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/abc123",
+        **extra,
+    }
+
+
+PUSH = {
+    "ref": "refs/heads/main",
+    "before": "a" * 40,
+    "after": "b" * 40,
+    "repository": {"full_name": "acme/widgets", "default_branch": "main"},
+    "sender": {"login": "octocat", "type": "User"},
+}
+
+
+async def deliveries(hook: httpx.AsyncClient) -> list[dict[str, Any]]:
+    resp = await hook.get("/api/webhooks/deliveries", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert resp.status_code == 200, resp.text
+    found: list[dict[str, Any]] = resp.json()["deliveries"]
+    return found
+
+
+async def processed(hook: httpx.AsyncClient, count: int) -> list[dict[str, Any]]:
+    async with asyncio.timeout(30):
+        while True:
+            found = await deliveries(hook)
+            if len(found) >= count and all(d["status"] != "received" for d in found):
+                return found
+            await asyncio.sleep(0.05)
+
+
+def test_signature_matches_githubs_documented_test_vector() -> None:
+    expected = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    assert sign("It's a Secret to Everybody", b"Hello, World!") == expected
+
+
+async def test_signed_delivery_is_stored_and_a_redelivery_is_a_duplicate(hook: httpx.AsyncClient) -> None:
+    body = json.dumps(PUSH).encode()
+    sent = headers(body, delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958")
+    first = await hook.post("/api/webhooks/github", content=body, headers=sent)  # no API token: not needed
+    assert first.status_code == 202, first.text
+    assert first.json() == {"delivery_id": sent["X-GitHub-Delivery"], "event": "push", "accepted": True}
+    again = await hook.post("/api/webhooks/github", content=body, headers=sent)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    other_hook = await hook.post(
+        "/api/webhooks/github", content=body, headers={**sent, "X-GitHub-Hook-ID": "7"}
+    )
+    assert other_hook.status_code == 202  # the same delivery id from another hook is another delivery
+    stored = await processed(hook, 2)
+    assert len(stored) == 2
+    assert stored[-1]["payload"] == PUSH and stored[-1]["hook_id"] == "4242"
+    assert stored[-1]["status"] == "ignored" and stored[-1]["processed_at"]
+
+
+async def test_missing_or_wrong_signature_is_401_and_nothing_is_stored(hook: httpx.AsyncClient) -> None:
+    body = json.dumps(PUSH).encode()
+    for signature in (None, "sha256=" + "0" * 64, sign("another secret", body), "garbage"):
+        sent = headers(body)
+        if signature is None:
+            del sent["X-Hub-Signature-256"]
+        else:
+            sent["X-Hub-Signature-256"] = signature
+        resp = await hook.post("/api/webhooks/github", content=body, headers=sent)
+        assert resp.status_code == 401 and resp.json()["error"]["code"] == "unauthorized"
+        assert SECRET not in resp.text
+    tampered = await hook.post("/api/webhooks/github", content=body + b" ", headers=headers(body))
+    assert tampered.status_code == 401
+    assert await deliveries(hook) == []
+
+
+async def test_any_signed_json_object_is_accepted_and_random_bytes_are_not(hook: httpx.AsyncClient) -> None:
+    payloads: list[tuple[str, dict[str, Any]]] = [
+        ("ping", {"zen": "Design for failure.", "hook_id": 4242, "hook": {"type": "Repository"}}),
+        ("issues", {"action": "labeled", "issue": {"number": 7, "title": "Bug\u0000\u202e"}, "label": {}}),
+        ("some_future_event", {"action": "sparkled", "nested": [[[{"deep": None}]]], "n": 1.5e300}),
+        ("star", {}),
+    ]
+    for event, payload in payloads:
+        body = json.dumps(payload).encode()
+        resp = await hook.post("/api/webhooks/github", content=body, headers=headers(body, event))
+        assert resp.status_code == 202, (event, resp.text)
+    for body in (os.urandom(512), b"[1, 2, 3]", b"", b'{"unterminated": '):
+        resp = await hook.post("/api/webhooks/github", content=body, headers=headers(body))
+        assert resp.status_code == 400, resp.text
+    unsigned = await hook.post("/api/webhooks/github", content=os.urandom(64))
+    assert unsigned.status_code == 401
+    stored = await processed(hook, len(payloads))
+    assert sorted(d["event"] for d in stored) == sorted(e for e, _ in payloads)
+    assert next(d for d in stored if d["event"] == "issues")["action"] == "labeled"
+
+
+async def test_form_encoded_delivery_carries_its_json_in_payload(hook: httpx.AsyncClient) -> None:
+    body = urlencode({"payload": json.dumps(PUSH)}).encode()
+    form = headers(body, **{"Content-Type": "application/x-www-form-urlencoded"})
+    resp = await hook.post("/api/webhooks/github", content=body, headers=form)
+    assert resp.status_code == 202, resp.text
+    assert (await processed(hook, 1))[0]["payload"] == PUSH
+
+
+async def test_a_body_over_the_limit_is_413(hook: httpx.AsyncClient) -> None:
+    body = json.dumps({**PUSH, "padding": "x" * LIMIT}).encode()
+    resp = await hook.post("/api/webhooks/github", content=body, headers=headers(body))
+    assert resp.status_code == 413 and resp.json()["error"]["code"] == "payload_too_large"
+
+    async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: the limit still holds
+        for start in range(0, len(body), 8192):
+            yield body[start : start + 8192]
+
+    streamed = await hook.post("/api/webhooks/github", content=chunked(), headers=headers(body))
+    assert streamed.status_code == 413
+    assert await deliveries(hook) == []
+
+
+async def test_webhooks_are_refused_until_a_secret_is_set(tmp_path: Path) -> None:
+    body = json.dumps(PUSH).encode()
+    async with api_only(Settings(data_dir=tmp_path)) as client:
+        resp = await client.post("/api/webhooks/github", content=body, headers=headers(body))
+    assert resp.status_code == 401
+    assert "SHIPYARD_GITHUB_WEBHOOK_SECRET" in resp.json()["error"]["message"]

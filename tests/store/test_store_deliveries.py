@@ -1,0 +1,35 @@
+"""Webhook deliveries: stored once per hook and delivery id, then finished with an outcome."""
+
+from __future__ import annotations
+
+import asyncio
+
+from shipyard.store import Store
+
+
+async def test_a_delivery_is_stored_once_per_hook(store: Store) -> None:
+    first, dup = await store.record_delivery("github", "1", "d-1", "push", None, {"ref": "refs/heads/main"})
+    assert not dup and first.status == "received" and first.payload == {"ref": "refs/heads/main"}
+    again, dup = await store.record_delivery("github", "1", "d-1", "push", None, {"other": True})
+    assert dup and again.id == first.id and again.payload == {"ref": "refs/heads/main"}  # the first is kept
+    other, dup = await store.record_delivery("github", "2", "d-1", "push", None, {})
+    assert not dup and other.id != first.id
+
+
+async def test_concurrent_redeliveries_store_exactly_one(store: Store) -> None:
+    results = await asyncio.gather(
+        *(store.record_delivery("github", "1", "same", "issues", "opened", {"n": i}) for i in range(8))
+    )
+    assert sorted(dup for _, dup in results) == [False] + [True] * 7
+    assert len({record.id for record, _ in results}) == 1
+
+
+async def test_finish_records_the_outcome_and_lists_newest_first(store: Store) -> None:
+    a, _ = await store.record_delivery("github", "1", "a", "push", None, {})
+    await store.record_delivery("github", "1", "b", "star", "created", {})
+    done = await store.finish_delivery(a.id, "processed", {"work_orders": ["wo-12345678"]})
+    assert (
+        done.status == "processed" and done.result == {"work_orders": ["wo-12345678"]} and done.processed_at
+    )
+    assert [d.delivery_id for d in await store.list_deliveries()] == ["b", "a"]
+    assert [d.delivery_id for d in await store.list_deliveries(status="received")] == ["b"]
