@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
-from bench.harness import make_repo, serve, summary
+from bench.harness import make_repo, serve, start_shell_step, summary
 
 
 async def run(quick: bool) -> dict[str, Any]:
@@ -27,10 +26,7 @@ async def run(quick: bool) -> dict[str, Any]:
 
 async def _cancel_once(http: httpx.AsyncClient, repo: Path) -> float:
     marker = Path(tempfile.mkdtemp(prefix="shipyard-bench-")) / "started"
-    flow = {"name": "nap", "steps": [{"id": "nap", "run": f"touch {marker} && sleep 600"}]}
-    body = {"repository_url": str(repo), "workflow_definition": yaml.safe_dump(flow), "agent": "shell"}
-    created = (await http.post("/api/agent-work-orders", json=body)).raise_for_status()
-    wo_id = created.json()["agent_work_order"]["agent_work_order_id"]
+    wo_id = await start_shell_step(http, repo, "nap", f"touch {marker} && sleep 600")
     while not marker.exists():
         await asyncio.sleep(0.05)
     asked = time.monotonic()

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
-from bench.harness import Server, make_repo, serve, summary
+from bench.harness import Server, make_repo, serve, start_shell_step, summary
 
 RATE_PER_S = 50  # lines the step prints per second
 
@@ -36,13 +35,9 @@ async def _latency(server: Server, repo: Path, clients: int, lines: int) -> dict
         f"while [ ! -e {go} ]; do sleep 0.02; done; "
         f"for i in $(seq 1 {lines}); do echo line-$i; sleep {1 / RATE_PER_S}; done"
     )
-    flow = {"name": "emit", "steps": [{"id": "emit", "run": script}]}
-    body = {"repository_url": str(repo), "workflow_definition": yaml.safe_dump(flow), "agent": "shell"}
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     async with httpx.AsyncClient(base_url=server.url, timeout=None, limits=limits) as http:
-        created = await http.post("/api/agent-work-orders", json=body)
-        created.raise_for_status()
-        wo_id = created.json()["agent_work_order"]["agent_work_order_id"]
+        wo_id = await start_shell_step(http, repo, "emit", script)
         connected = [asyncio.Event() for _ in range(clients)]
         readers = [asyncio.create_task(_read(http, wo_id, ready)) for ready in connected]
         await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in connected)), 120)

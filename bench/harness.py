@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 from shipyard.engine.devserver import free_port
 
@@ -112,3 +113,12 @@ def make_repo() -> Path:
             ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", *args], cwd=path, check=True
         )
     return path
+
+
+async def start_shell_step(http: httpx.AsyncClient, repo: Path, step_id: str, script: str) -> str:
+    """Create a work order of one `run` step (shell agent) on `repo`; its id."""
+    flow = {"name": step_id, "steps": [{"id": step_id, "run": script}]}
+    body = {"repository_url": str(repo), "workflow_definition": yaml.safe_dump(flow), "agent": "shell"}
+    created = (await http.post("/api/agent-work-orders", json=body)).raise_for_status()
+    wo_id: str = created.json()["agent_work_order"]["agent_work_order_id"]
+    return wo_id

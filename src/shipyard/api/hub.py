@@ -24,8 +24,9 @@ from shipyard.store.store import Store
 POLL_S = 1.0  # how soon a channel finds events the doorbell did not ring for
 GAP_WAIT_S = 2.0  # how long the all-events channel waits for a lower id that may still commit
 PAGE = 500
-log = structlog.get_logger()
 MAX_PENDING = 5_000  # events held for one subscriber before it must catch up from the database
+
+log = structlog.get_logger()
 
 
 class _Subscriber:
@@ -58,8 +59,8 @@ class _Channel:
         self.cursor = 0
         self.subscribers: set[_Subscriber] = set()
         self.started = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
         self._gap_since: float | None = None
+        self.task = asyncio.create_task(self.run())
 
     async def run(self) -> None:
         self.cursor = await self.store.latest_event_id(self.key)
@@ -140,12 +141,10 @@ class EventHub:
         channel = self._channels.get(key)
         if channel is None:
             channel = self._channels[key] = _Channel(self.store, key)
-            channel.task = asyncio.create_task(channel.run())
             if self._listener is None:
                 self._listener = asyncio.create_task(self.store.listen())
         channel.subscribers.add(subscriber)
         started = asyncio.ensure_future(channel.started.wait())
-        assert channel.task is not None
         await asyncio.wait({started, channel.task}, return_when=asyncio.FIRST_COMPLETED)
         if not channel.started.is_set():  # the channel's first query failed
             started.cancel()
@@ -167,7 +166,6 @@ class EventHub:
             tasks.append(self._listener)
             self._listener = None
         for task in tasks:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
