@@ -209,9 +209,8 @@ def verify_repository(
 
     answer = run_async(main)
     repo = answer["repository"]
-    console.print(
-        f"{repo['repository_owner']}/{repo['repository_name']}  default branch: {repo['default_branch']}"
-    )
+    name = f"{repo['repository_owner']}/{repo['repository_name']}"
+    console.print(f"{name}  default branch: {repo['default_branch'] or 'unknown'}")
     if not answer["verification_success"]:
         err_console.print(f"[red]not accessible:[/] {answer['error_message']}")
         raise typer.Exit(1)
