@@ -94,7 +94,8 @@ class PgDatabases:
         conn = await asyncpg.connect(dsn)
         try:
             await conn.execute(
-                "TRUNCATE work_order, step, event, pull_request, webhook_delivery RESTART IDENTITY CASCADE"
+                "TRUNCATE project, work_order, step, event, pull_request, webhook_delivery"
+                " RESTART IDENTITY CASCADE"
             )
         finally:
             await conn.close()

@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     github_api_url: str = "https://api.github.com"  # GitHub Enterprise: https://<host>/api/v3
     github_webhook_secret: SecretStr | None = None  # webhooks are refused (401) until it is set
     webhook_max_bytes: int = 25 * 1024 * 1024  # GitHub caps a payload at 25 MB
+    public_url: str | None = None  # how people reach this server, for links in PRs and comments
 
     @classmethod
     def settings_customise_sources(
@@ -83,6 +84,11 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'shipyard.db'}"
+
+    def work_order_link(self, work_order_id: str) -> str:
+        """Where people can read a work order (links in pull requests and issue comments)."""
+        base = (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        return f"{base}/api/agent-work-orders/{work_order_id}"
 
     @property
     def logs_dir(self) -> Path:

@@ -1,18 +1,47 @@
-"""A small GitHub REST API for tests: the calls Shipyard makes, answered as GitHub's docs give them.
+"""A small GitHub API for tests: the calls Shipyard makes, answered as GitHub's docs give them.
 
-It holds repositories in memory, checks `Authorization: Bearer|token <token>` against the tokens
-it knows, and records every request it receives.
+It holds repositories, pull requests, issues, comments, collaborator roles and repository
+dispatches in memory, checks `Authorization: Bearer|token <token>` against the tokens it knows
+(every good token authenticates as `login`), and records every request it receives. Issues and
+pull requests share one number sequence per repository, as on GitHub. GraphQL (`POST /graphql`)
+knows one mutation: `markPullRequestReadyForReview`. The JSON shapes live in `github_json`.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-DOCS = "https://docs.github.com/rest"
+from fakes.github_json import (
+    API,
+    BASE_PERMISSION,
+    Comment,
+    Dispatch,
+    FakeRepo,
+    GitHubError,
+    Issue,
+    Pull,
+    comment_json,
+    error_json,
+    issue_json,
+    label_json,
+    now,
+    permission_json,
+    pull_json,
+    repository_json,
+    user_json,
+)
+
+__all__ = [  # the JSON builders and records are re-exported for tests that import only this module
+    "API", "Comment", "Dispatch", "FakeGitHub", "FakeRepo", "GitHubError", "Issue", "Pull", "Received",
+    "build_app", "repository_json", "user_json",
+]  # fmt: skip
 
 
 @dataclass
@@ -26,73 +55,259 @@ class Received:
 @dataclass
 class FakeGitHub:
     tokens: set[str]
-    repos: dict[str, dict[str, Any]] = field(default_factory=dict)  # "owner/name" → repository JSON
+    login: str = "shipyard-bot"  # who the known tokens authenticate as
+    repos: dict[str, FakeRepo] = field(default_factory=dict)  # "owner/name" (lower case) → repository
     received: list[Received] = field(default_factory=list)
+    dispatches: list[Dispatch] = field(default_factory=list)
     base_url: str = ""
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001), repr=False)
 
     def add_repo(self, full_name: str, default_branch: str = "main", private: bool = False) -> None:
-        self.repos[full_name.lower()] = repository_json(
-            len(self.repos) + 1, full_name, default_branch, private
+        repo = repository_json(len(self.repos) + 1, full_name, default_branch, private)
+        self.repos[full_name.lower()] = FakeRepo(repo)
+
+    def repo(self, full_name: str) -> FakeRepo:
+        """The repository, or GitHub's 404."""
+        repo = self.repos.get(full_name.lower())
+        if repo is None:
+            raise GitHubError(404, "Not Found")
+        return repo
+
+    def add_issue(
+        self,
+        full_name: str,
+        title: str,
+        body: str | None = "",
+        labels: Iterable[str] = (),
+        user: str = "octocat",
+    ) -> Issue:
+        """Open an issue (numbered after the repository's last issue or pull request)."""
+        repo, id = self.repo(full_name), next(self._ids)
+        issue = Issue(repo.take_number(), id, f"I_kwDO{id:08d}", title, body, user, labels=list(labels))
+        repo.issues[issue.number] = issue
+        return issue
+
+    def add_pull(
+        self, full_name: str, head: str, base: str, title: str, body: str | None = None, draft: bool = False
+    ) -> Pull:
+        """Open a pull request from `head` (`branch` or `owner:branch`); 422 if one is open already."""
+        repo = self.repo(full_name)
+        owner, _, branch = head.rpartition(":")
+        owner = owner or repo.json["owner"]["login"]
+        label = f"{owner}:{branch}".lower()
+        if any(
+            p.state == "open" and p.head_label.lower() == label and p.base == base
+            for p in repo.pulls.values()
+        ):
+            error = {"resource": "PullRequest", "code": "custom"}
+            raise GitHubError(
+                422,
+                "Validation Failed",
+                [error | {"message": f"A pull request already exists for {owner}:{branch}."}],
+            )
+        id = next(self._ids)
+        pull = Pull(
+            repo.take_number(), id, f"PR_kwDO{id:08d}", title, body, owner, branch, base, draft, self.login
         )
+        repo.pulls[pull.number] = pull
+        return pull
+
+    def set_permission(self, full_name: str, login: str, permission: str) -> None:
+        """Make `login` a collaborator with a role: admin, maintain, write, triage or read."""
+        if permission not in BASE_PERMISSION:
+            raise ValueError(f"unknown role {permission!r}")
+        self.repo(full_name).roles[login.lower()] = permission
+
+    def pulls(self, full_name: str) -> list[Pull]:
+        """The repository's pull requests, oldest first."""
+        return list(self.repo(full_name).pulls.values())
+
+    def comments(self, full_name: str, number: int) -> list[Comment]:
+        """The comments on issue or pull request `number`, oldest first."""
+        return [c for c in self.repo(full_name).comments if c.issue_number == number]
+
+    def item(self, full_name: str, number: int) -> Issue | Pull:
+        """Issue or pull request `number`, or GitHub's 404."""
+        repo = self.repo(full_name)
+        found = repo.issues.get(number) or repo.pulls.get(number)
+        if found is None:
+            raise GitHubError(404, "Not Found")
+        return found
+
+    def add_comment(self, full_name: str, number: int, body: str, user: str | None = None) -> Comment:
+        """Comment on issue or pull request `number`."""
+        item = self.item(full_name, number)
+        comment = Comment(next(self._ids), number, body, user or self.login)
+        self.repo(full_name).comments.append(comment)
+        item.comments += 1
+        return comment
+
+    def node(self, node_id: str) -> Pull | None:
+        """The pull request with this GraphQL node id, in any repository."""
+        pulls = (p for repo in self.repos.values() for p in repo.pulls.values())
+        return next((p for p in pulls if p.node_id == node_id), None)
 
 
-API = "https://api.github.com"
-_REPO_URLS = {  # "Get a repository" in GitHub's REST docs: name → path under the repository's API URL
-    "archive_url": "/{archive_format}{/ref}", "assignees_url": "/assignees{/user}",
-    "blobs_url": "/git/blobs{/sha}", "branches_url": "/branches{/branch}",
-    "collaborators_url": "/collaborators{/collaborator}", "comments_url": "/comments{/number}",
-    "commits_url": "/commits{/sha}", "compare_url": "/compare/{base}...{head}",
-    "contents_url": "/contents/{+path}", "contributors_url": "/contributors",
-    "deployments_url": "/deployments", "downloads_url": "/downloads", "events_url": "/events",
-    "forks_url": "/forks", "git_commits_url": "/git/commits{/sha}", "git_refs_url": "/git/refs{/sha}",
-    "git_tags_url": "/git/tags{/sha}", "issue_comment_url": "/issues/comments{/number}",
-    "issue_events_url": "/issues/events{/number}", "issues_url": "/issues{/number}",
-    "keys_url": "/keys{/key_id}", "labels_url": "/labels{/name}", "languages_url": "/languages",
-    "merges_url": "/merges", "milestones_url": "/milestones{/number}",
-    "notifications_url": "/notifications{?since,all,participating}", "pulls_url": "/pulls{/number}",
-    "releases_url": "/releases{/id}", "stargazers_url": "/stargazers", "statuses_url": "/statuses/{sha}",
-    "subscribers_url": "/subscribers", "subscription_url": "/subscription", "tags_url": "/tags",
-    "teams_url": "/teams", "trees_url": "/git/trees{/sha}", "hooks_url": "/hooks",
-}  # fmt: skip
+def _json(body: Any, status: int = 200, location: str | None = None) -> JSONResponse:
+    return JSONResponse(body, status, headers={"Location": location} if location else None)
 
 
-def user_json(login: str, id: int, type: str = "User") -> dict[str, Any]:
-    url = f"{API}/users/{login}"
-    return {
-        "login": login, "id": id, "node_id": f"MDQ6VXNlcj{id}", "type": type, "site_admin": False,
-        "avatar_url": f"https://avatars.githubusercontent.com/u/{id}?v=4", "gravatar_id": "",
-        "url": url, "html_url": f"https://github.com/{login}", "followers_url": f"{url}/followers",
-        "following_url": f"{url}/following{{/other_user}}", "gists_url": f"{url}/gists{{/gist_id}}",
-        "starred_url": f"{url}/starred{{/owner}}{{/repo}}", "subscriptions_url": f"{url}/subscriptions",
-        "organizations_url": f"{url}/orgs", "repos_url": f"{url}/repos",
-        "events_url": f"{url}/events{{/privacy}}", "received_events_url": f"{url}/received_events",
-    }  # fmt: skip
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise GitHubError(400, "Problems parsing JSON")
+    return body
 
 
-def repository_json(id: int, full_name: str, default_branch: str, private: bool) -> dict[str, Any]:
-    owner, name = full_name.split("/")
-    url = f"{API}/repos/{full_name}"
-    stamp = "2026-11-01T12:00:00Z"
-    return {
-        "id": id, "node_id": f"R_kgDO{id:06d}", "name": name, "full_name": full_name, "private": private,
-        "owner": user_json(owner, 1000 + id, "Organization"), "html_url": f"https://github.com/{full_name}",
-        "description": None, "fork": False, "url": url,
-        **{key: url + path for key, path in _REPO_URLS.items()},
-        "git_url": f"git://github.com/{full_name}.git", "ssh_url": f"git@github.com:{full_name}.git",
-        "clone_url": f"https://github.com/{full_name}.git", "svn_url": f"https://github.com/{full_name}",
-        "mirror_url": None, "homepage": None, "language": "Python", "forks_count": 0, "forks": 0,
-        "stargazers_count": 0, "watchers_count": 0, "watchers": 0, "size": 108,
-        "default_branch": default_branch,
-        "open_issues_count": 0, "open_issues": 0, "has_issues": True, "has_projects": True, "has_wiki": True,
-        "has_pages": False, "has_discussions": False, "archived": False, "disabled": False,
-        "visibility": "private" if private else "public", "pushed_at": stamp, "created_at": stamp,
-        "updated_at": stamp, "subscribers_count": 1, "network_count": 0, "license": None,
-        "permissions": {"admin": False, "maintain": False, "push": True, "triage": True, "pull": True},
-    }  # fmt: skip
+def _text(body: dict[str, Any], resource: str, name: str) -> str:
+    """The required string field `name`, or GitHub's 422 naming it."""
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise GitHubError(
+            422, "Validation Failed", [{"resource": resource, "field": name, "code": "missing_field"}]
+        )
+    return value
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"message": message, "documentation_url": DOCS, "status": str(status)}, status)
+def _matches(pull: Pull, state: str, head: str | None, base: str | None) -> bool:
+    # GitHub ignores a `head` without `owner:` and lists every pull request: a classic trap.
+    if head is not None and ":" in head and pull.head_label.lower() != head.lower():
+        return False
+    return state in ("all", pull.state) and base in (None, pull.base)
+
+
+def _add_repository_routes(app: FastAPI, fake: FakeGitHub) -> None:
+    @app.get("/repos/{owner}/{name}")
+    async def get_repo(owner: str, name: str) -> JSONResponse:
+        return _json(fake.repo(f"{owner}/{name}").json)
+
+    @app.get("/repos/{owner}/{name}/collaborators/{login}/permission")
+    async def get_permission(owner: str, name: str, login: str) -> JSONResponse:
+        role = fake.repo(f"{owner}/{name}").roles.get(login.lower())
+        if role is None:
+            raise GitHubError(404, f"{login} is not a user")
+        return _json(permission_json(login, role))
+
+    @app.post("/repos/{owner}/{name}/dispatches")
+    async def dispatch(owner: str, name: str, request: Request) -> Response:
+        repo, body = fake.repo(f"{owner}/{name}"), await _body(request)
+        event_type, payload = _text(body, "Repository", "event_type"), body.get("client_payload", {})
+        if not isinstance(payload, dict) or len(payload) > 10:
+            error = {"resource": "Repository", "field": "client_payload", "code": "invalid"}
+            raise GitHubError(
+                422, "Validation Failed", [error | {"message": "No more than 10 properties are allowed"}]
+            )
+        fake.dispatches.append(Dispatch(repo.json["full_name"], event_type, payload))
+        return Response(status_code=204)
+
+
+def _add_pull_routes(app: FastAPI, fake: FakeGitHub) -> None:
+    @app.get("/repos/{owner}/{name}/pulls")
+    async def list_pulls(
+        owner: str, name: str, state: str = "open", head: str | None = None, base: str | None = None
+    ) -> JSONResponse:
+        repo = fake.repo(f"{owner}/{name}")
+        found = [p for p in repo.pulls.values() if _matches(p, state, head, base)]
+        return _json([pull_json(repo.json, p, simple=True) for p in reversed(found)])  # newest first
+
+    @app.post("/repos/{owner}/{name}/pulls")
+    async def create_pull(owner: str, name: str, request: Request) -> JSONResponse:
+        repo, body = fake.repo(f"{owner}/{name}"), await _body(request)
+        head, base = _text(body, "PullRequest", "head"), _text(body, "PullRequest", "base")
+        title = _text(body, "PullRequest", "title")
+        pull = fake.add_pull(
+            repo.json["full_name"], head, base, title, body.get("body"), bool(body.get("draft"))
+        )
+        location = f"{repo.json['url']}/pulls/{pull.number}"
+        return _json(pull_json(repo.json, pull), 201, location)
+
+    @app.get("/repos/{owner}/{name}/pulls/{number:int}")
+    async def get_pull(owner: str, name: str, number: int) -> JSONResponse:
+        repo = fake.repo(f"{owner}/{name}")
+        if number not in repo.pulls:
+            raise GitHubError(404, "Not Found")
+        return _json(pull_json(repo.json, repo.pulls[number]))
+
+    @app.patch("/repos/{owner}/{name}/pulls/{number:int}")
+    async def update_pull(owner: str, name: str, number: int, request: Request) -> JSONResponse:
+        repo, body = fake.repo(f"{owner}/{name}"), await _body(request)
+        pull = repo.pulls.get(number)
+        if pull is None:
+            raise GitHubError(404, "Not Found")
+        for key in ("title", "body", "state", "base"):
+            if key in body:
+                setattr(pull, key, body[key])
+        pull.updated_at = now()
+        return _json(pull_json(repo.json, pull))
+
+
+def _add_issue_routes(app: FastAPI, fake: FakeGitHub) -> None:
+    @app.get("/repos/{owner}/{name}/issues/{number:int}")
+    async def get_issue(owner: str, name: str, number: int) -> JSONResponse:
+        repo = fake.repo(f"{owner}/{name}")
+        return _json(issue_json(repo.json, fake.item(repo.json["full_name"], number)))
+
+    @app.post("/repos/{owner}/{name}/issues/{number:int}/comments")
+    async def create_comment(owner: str, name: str, number: int, request: Request) -> JSONResponse:
+        repo, body = fake.repo(f"{owner}/{name}"), await _body(request)
+        comment = fake.add_comment(repo.json["full_name"], number, _text(body, "IssueComment", "body"))
+        location = f"{repo.json['url']}/issues/comments/{comment.id}"
+        return _json(comment_json(repo.json, comment, number in repo.pulls), 201, location)
+
+    @app.patch("/repos/{owner}/{name}/issues/comments/{comment_id:int}")
+    async def update_comment(owner: str, name: str, comment_id: int, request: Request) -> JSONResponse:
+        repo, body = fake.repo(f"{owner}/{name}"), await _body(request)
+        comment = next((c for c in repo.comments if c.id == comment_id), None)
+        if comment is None:
+            raise GitHubError(404, "Not Found")
+        comment.body, comment.updated_at = _text(body, "IssueComment", "body"), now()
+        return _json(comment_json(repo.json, comment, comment.issue_number in repo.pulls))
+
+    @app.post("/repos/{owner}/{name}/issues/{number:int}/labels")
+    async def add_labels(owner: str, name: str, number: int, request: Request) -> JSONResponse:
+        repo, body = fake.repo(f"{owner}/{name}"), await _body(request)
+        item, names = fake.item(repo.json["full_name"], number), body.get("labels")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise GitHubError(
+                422, "Validation Failed", [{"resource": "Label", "field": "labels", "code": "invalid"}]
+            )
+        item.labels += [n for n in dict.fromkeys(names) if n not in item.labels]
+        return _json([label_json(repo.json, n) for n in item.labels])
+
+    @app.delete("/repos/{owner}/{name}/issues/{number:int}/labels/{label:path}")
+    async def remove_label(owner: str, name: str, number: int, label: str) -> JSONResponse:
+        repo = fake.repo(f"{owner}/{name}")
+        item = fake.item(repo.json["full_name"], number)
+        if label not in item.labels:
+            raise GitHubError(404, "Label does not exist")
+        item.labels.remove(label)
+        return _json([label_json(repo.json, n) for n in item.labels])
+
+
+_PULL_REQUEST_ID = re.compile(r'pullRequestId\s*:\s*(?:\$(?P<var>\w+)|"(?P<literal>[^"]*)")')
+
+
+def _graphql(fake: FakeGitHub, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """The answer to a GraphQL request (always HTTP 200, as GitHub answers them)."""
+    found = _PULL_REQUEST_ID.search(query) if "markPullRequestReadyForReview" in query else None
+    if found is None:
+        return {"errors": [{"message": "the fake GitHub knows only markPullRequestReadyForReview"}]}
+    node_id = str(variables.get(found["var"]) if found["var"] else found["literal"])
+    pull = fake.node(node_id)
+    if pull is None:
+        line = query[: found.start()].count("\n") + 1
+        error = {
+            "type": "NOT_FOUND",
+            "path": ["markPullRequestReadyForReview"],
+            "locations": [{"line": line, "column": 3}],
+        }
+        message = f"Could not resolve to a node with the global id of '{node_id}'"
+        return {"data": None, "errors": [error | {"message": message}]}
+    pull.draft, pull.updated_at = False, now()
+    return {"data": {"markPullRequestReadyForReview": {"pullRequest": {"isDraft": False}}}}
 
 
 def build_app(fake: FakeGitHub) -> FastAPI:
@@ -105,14 +320,19 @@ def build_app(fake: FakeGitHub) -> FastAPI:
         given = request.headers.get("authorization", "")
         scheme, _, token = given.partition(" ")
         if scheme.lower() not in ("bearer", "token") or token not in fake.tokens:
-            return _error(401, "Bad credentials")
+            return _json(error_json(401, "Bad credentials"), 401)
         return await call_next(request)
 
-    @app.get("/repos/{owner}/{name}")
-    async def get_repo(owner: str, name: str) -> JSONResponse:
-        repo = fake.repos.get(f"{owner}/{name}".lower())
-        if repo is None:
-            return _error(404, "Not Found")
-        return JSONResponse(repo)
+    @app.exception_handler(GitHubError)
+    async def github_error(request: Request, err: GitHubError) -> JSONResponse:
+        return _json(error_json(err.status, err.message, err.errors), err.status)
 
+    @app.post("/graphql")
+    async def graphql(request: Request) -> JSONResponse:
+        body = await _body(request)
+        return _json(_graphql(fake, str(body.get("query", "")), body.get("variables") or {}))
+
+    _add_repository_routes(app, fake)
+    _add_pull_routes(app, fake)
+    _add_issue_routes(app, fake)
     return app

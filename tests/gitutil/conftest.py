@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from fakes.git_http import GitHttpServer
+
 Sh = Callable[..., str]
 
 _TEST_IDENTITY = {
@@ -145,3 +147,10 @@ def http_origin(tmp_path: Path) -> Iterator[str]:
     yield f"http://bot:tok3n@127.0.0.1:{server.server_address[1]}/widgets.git"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def git_http(tmp_path: Path) -> Iterator[GitHttpServer]:
+    """A forge's smart-HTTP git on loopback; add accepted tokens to `.tokens`, repos with `add_repo`."""
+    with GitHttpServer(tmp_path / "git-http") as server:
+        yield server

@@ -12,6 +12,7 @@ from shipyard.api.errors import install_error_handlers
 from shipyard.api.events import router as events_router
 from shipyard.api.github import router as github_router
 from shipyard.api.hub import EventHub
+from shipyard.api.projects import router as projects_router
 from shipyard.api.schemas import Health, PullRequestResponse
 from shipyard.api.webhooks import router as webhooks_router
 from shipyard.api.work_orders import router as work_orders_router
@@ -49,7 +50,8 @@ def create_app(service: WorkOrderService) -> FastAPI:
     app.state.hub = EventHub(service.store)
     install_error_handlers(app)
     token = [Depends(require_token)]
-    for router in (work_orders_router, control_router, events_router, github_router, misc):
+    routers = (work_orders_router, control_router, events_router, github_router, projects_router, misc)
+    for router in routers:
         app.include_router(router, dependencies=token)
     app.include_router(webhooks_router)  # signed by GitHub with its own secret instead
     return app

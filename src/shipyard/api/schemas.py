@@ -1,4 +1,4 @@
-"""Response shapes of the work-order API (seed 003's names, widened)."""
+"""Response shapes of the API: work orders (seed 003's names, widened) and projects."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from shipyard.domain.models import Usage
-from shipyard.store.records import EventRecord, PullRequestRecord, StepRecord, WorkOrderRecord
+from shipyard.store.records import (
+    EventRecord,
+    ProjectRecord,
+    PullRequestRecord,
+    StepRecord,
+    WorkOrderRecord,
+)
 
 
 class AgentWorkOrder(BaseModel):
@@ -38,6 +44,9 @@ class AgentWorkOrder(BaseModel):
     error_message: str | None
     budget: dict[str, Any] | None
     usage: Usage
+    project_id: str | None = None
+    forge: str = "local"
+    trigger: dict[str, Any] | None = None  # what started it: {"source", "event", "delivery_id", ...}
 
     @classmethod
     def of(cls, wo: WorkOrderRecord) -> AgentWorkOrder:
@@ -116,6 +125,14 @@ class StepList(BaseModel):
 
 class PullRequestResponse(BaseModel):
     pull_request: PullRequestRecord
+
+
+class ProjectResponse(BaseModel):
+    project: ProjectRecord
+
+
+class ProjectList(BaseModel):
+    projects: list[ProjectRecord]
 
 
 class Health(BaseModel):

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from shipyard.api.deps import ServiceDep, require_token
 from shipyard.domain.errors import InvalidInput
+from shipyard.engine.intake import Intake
 from shipyard.engine.service import WorkOrderService
 from shipyard.store.records import DeliveryRecord
 from shipyard.triggers.github import SOURCE, parse_delivery, signature_ok
@@ -71,7 +72,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 async def process(service: WorkOrderService, delivery: DeliveryRecord) -> None:
     """Act on a stored delivery and record the outcome; never raises."""
     try:
-        status, result = "ignored", {"reason": f"nothing acts on '{delivery.event}' events yet"}
+        status, result = await Intake(service).handle(delivery)
         await service.store.finish_delivery(delivery.id, status, result)
     except Exception as err:  # a failure is recorded on the delivery, never raised into the loop
         log.exception("webhook_processing_failed", delivery=delivery.delivery_id)

@@ -7,7 +7,7 @@ import contextlib
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import httpx
 import typer
@@ -17,6 +17,11 @@ from shipyard.cli.server import server_file
 from shipyard.config import Settings
 
 IN_PROCESS_URL = "http://shipyard.local"  # the API served inside the CLI over ASGI
+
+ServerOpt = Annotated[
+    str | None,
+    typer.Option("--server", envvar="SHIPYARD_SERVER", help="API URL of a Shipyard server."),
+]
 
 
 class CliError(Exception):
@@ -122,6 +127,22 @@ class ApiClient:
 
     async def post(self, path: str, body: dict[str, Any]) -> Any:
         return await self.request("POST", path, json=body)
+
+    async def patch(self, path: str, body: dict[str, Any]) -> Any:
+        return await self.request("PATCH", path, json=body)
+
+    async def delete(self, path: str) -> None:
+        await self.request("DELETE", path)
+
+
+async def api_for(server: str | None) -> ApiClient:
+    """The server given or running locally; else the local store read in-process."""
+    settings = Settings()
+    url = server or local_server_url(settings)
+    if url is None:
+        return await ApiClient.in_process(settings)
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    return ApiClient(url, token)
 
 
 def _error_text(resp: httpx.Response) -> str:

@@ -19,12 +19,15 @@ from shipyard.cli.client import (
     IN_PROCESS_URL,
     ApiClient,
     CliError,
+    ServerOpt,
+    api_for,
     fail,
     local_server_url,
     local_temporal_address,
     run_async,
 )
 from shipyard.cli.follow import follow
+from shipyard.cli.projects import projects_app
 from shipyard.cli.server import running_server
 from shipyard.cli.watch import Follower, print_summary
 from shipyard.config import Settings
@@ -34,24 +37,10 @@ app = typer.Typer(help="Shipyard: durable work orders for AI coding agents.", no
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(agents_app, name="agents")
 app.add_typer(db_app, name="db")
+app.add_typer(projects_app, name="projects")
 app.command()(doctor)
 console = Console()
 err_console = Console(stderr=True)
-
-ServerOpt = Annotated[
-    str | None,
-    typer.Option("--server", envvar="SHIPYARD_SERVER", help="API URL of a Shipyard server."),
-]
-
-
-async def api_for(server: str | None) -> ApiClient:
-    """The server given or running locally; else the local store read in-process."""
-    s = settings()
-    url = server or local_server_url(s)
-    if url is None:
-        return await ApiClient.in_process(s)
-    token = s.api_token.get_secret_value() if s.api_token else None
-    return ApiClient(url, token)
 
 
 @app.command()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from shipyard.domain.budget import Budget
 
@@ -91,6 +91,7 @@ class SandboxSpec(BaseModel):
     repository_url: str
     branch: str
     base_branch: str | None = None  # None: the repository's default branch
+    git_token: SecretStr | None = Field(default=None, exclude=True)  # for an https origin; never stored
 
 
 class SandboxHandle(BaseModel):
@@ -183,3 +184,5 @@ class CreateWorkOrderRequest(BaseModel):
     base_branch: str | None = None
     title: str | None = None  # names the branch; default: the prompt
     budget: Budget | None = None  # limits for this work order; override the workflow's own
+    project: str | None = None  # a project's id or name: its agent, sandbox, budget and forge apply
+    forge: Literal["github", "local"] | None = None  # default: the project's, else by repository URL

@@ -13,11 +13,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from shipyard.config import Settings
-from shipyard.domain.errors import BudgetExceeded, InvalidInput, NotFound, ShipyardError
+from shipyard.domain.errors import BudgetExceeded, ForgeError, GitError, InvalidInput, NotFound, ShipyardError
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import SandboxHandle, SandboxSpec, StepStatus, Usage, WorkOrderStatus
 from shipyard.engine import steps
 from shipyard.engine.guard import BudgetGuard
+from shipyard.engine.pr_body import PrContext, compose, draft_title, read_plan
 from shipyard.engine.sink import StoreSink, sink_for
 from shipyard.engine.types import (
     FinishInput,
@@ -28,8 +29,9 @@ from shipyard.engine.types import (
     StartWorkOrderInput,
     StepOutput,
 )
-from shipyard.forge.local import LocalForge
-from shipyard.gitutil import progress, push
+from shipyard.forge.base import Forge, PullRequestSpec
+from shipyard.forge.registry import build_forge, github_forge
+from shipyard.gitutil import GitProgress, progress
 from shipyard.logging import Redactor
 from shipyard.sandboxes.registry import build_sandbox
 from shipyard.store.records import WorkOrderRecord, usage_columns
@@ -115,6 +117,7 @@ class WorkOrderActivities:
             repository_url=inp.repository_url,
             branch=inp.branch,
             base_branch=inp.base_branch,
+            git_token=(await github_forge(self.settings)).token if wo.forge == "github" else None,
         )
         handle = await sandbox.setup(spec)
         await self.store.update_work_order(
@@ -157,7 +160,9 @@ class WorkOrderActivities:
                 err.message, retryable=not isinstance(err, InvalidInput), error_type=err.code
             )
         await events.flush()
-        await self._record(inp, wo, result.output)
+        commits = await self._record(inp, wo, result.output)
+        if commits and wo.forge == "github" and inp.step.kind != "pr":
+            await self._follow_along(wo, inp.handle, events)
         if result.output.status == StepStatus.FAILED:
             await events.emit("workflow.step.failed", {"error": result.output.error}, level="error")
             final = not result.retryable or activity.info().attempt > inp.step.retries
@@ -194,7 +199,12 @@ class WorkOrderActivities:
         if inp.step.kind == "prompt":
             return await steps.run_prompt(inp, workspace, events, self.settings, timeout_s)
         if inp.step.kind == "pr":
-            run, url = await steps.open_pr(inp, LocalForge(self.store), events)
+            forge = await self.forge(wo)
+
+            async def body() -> str:
+                return await self.pr_body(wo.id, inp.handle)
+
+            run, url = await steps.open_pr(inp, forge, events, body)
             await self.store.update_work_order(wo.id, github_pull_request_url=url)
             return run
         raise InvalidInput(f"step '{inp.step.id}': '{inp.step.kind}' steps are not supported yet")
@@ -206,7 +216,8 @@ class WorkOrderActivities:
         )
         return await steps.commit_changes(inp.handle, message, inp.step.phase, events)
 
-    async def _record(self, inp: RunStepInput, wo: WorkOrderRecord, out: StepOutput) -> None:
+    async def _record(self, inp: RunStepInput, wo: WorkOrderRecord, out: StepOutput) -> int:
+        """Store the step's result and the branch's progress; the branch's commit count."""
         await self.store.upsert_step(
             wo.id, inp.step.id, status=out.status, completed_at=now(), exit_code=out.exit_code,
             output=out.output, error=out.error, commit_sha=out.commit_sha, **usage_columns(out.usage),
@@ -217,6 +228,38 @@ class WorkOrderActivities:
         if out.session_id:
             fields["agent_session_id"] = out.session_id
         await self.store.update_work_order(wo.id, **fields)
+        return int(fields["git_commit_count"])
+
+    async def forge(self, wo: WorkOrderRecord) -> Forge:
+        return await build_forge(wo.forge, self.settings, self.store)
+
+    async def pr_body(
+        self, work_order_id: str, handle: SandboxHandle, final: WorkOrderRecord | None = None
+    ) -> str:
+        """The pull request's description as things stand (`final`: the work order as it ends)."""
+        wo = final or await self.store.get_work_order(work_order_id)
+        stats = await progress(Path(handle.path), handle.base_sha)
+        return self._compose(wo, await self.store.list_steps(wo.id), stats, read_plan(Path(handle.path)))
+
+    def _compose(self, wo: WorkOrderRecord, rows: list[Any], stats: GitProgress, plan: str | None) -> str:
+        link = self.settings.work_order_link(wo.id)
+        return compose(PrContext(work_order=wo, steps=rows, progress=stats, link=link, plan=plan))
+
+    async def _follow_along(self, wo: WorkOrderRecord, handle: SandboxHandle, events: StoreSink) -> None:
+        """Push the branch after each step that left commits, and open its draft pull request with
+        the first, so people can follow along. A failure here is reported, not fatal: the `pr`
+        step or the finish tries again."""
+        try:
+            forge = await self.forge(wo)
+            await forge.push(handle)
+            if wo.github_pull_request_url is None:
+                body = await self.pr_body(wo.id, handle)
+                spec = PullRequestSpec(work_order_id=wo.id, title=draft_title(wo), body=body, draft=True)
+                pr = await forge.open_or_update_pr(handle, spec)
+                await self.store.update_work_order(wo.id, github_pull_request_url=pr.url)
+                await events.emit("pr.opened", pr.model_dump(mode="json"))
+        except (ForgeError, GitError) as err:
+            await events.emit("pr.failed", {"error": err.message}, level="warning")
 
     async def _progress_fields(self, handle: SandboxHandle) -> dict[str, Any]:
         stats = await progress(Path(handle.path), handle.base_sha)
@@ -257,7 +300,7 @@ class WorkOrderActivities:
         fields: dict[str, Any] = {}
         handle = inp.handle or wo.sandbox  # a cancelled set-up may have left a tree behind
         if handle is not None and Path(handle.path).exists():
-            fields = await self._wrap_up_sandbox(handle, wo, events)
+            fields = await self._wrap_up_sandbox(handle, wo, inp, events)
         if wo.status.is_terminal:
             return  # a retried finish: the first attempt got this far
         for prompt in inp.dropped_prompts:
@@ -276,18 +319,38 @@ class WorkOrderActivities:
         await events.emit(f"workflow.{inp.status.value}", {"error": inp.error}, level=level)
 
     async def _wrap_up_sandbox(
-        self, handle: SandboxHandle, wo: WorkOrderRecord, events: StoreSink
+        self, handle: SandboxHandle, wo: WorkOrderRecord, inp: FinishInput, events: StoreSink
     ) -> dict[str, Any]:
-        """Commit leftovers, read progress, push the branch to origin, remove the working tree."""
+        """Commit leftovers, read progress, push the branch, bring the pull request's description
+        up to date, remove the working tree."""
         message = f"chore: uncommitted changes of {wo.id}"
         await steps.commit_changes(handle, message, wo.current_phase, events)
         fields = await self._progress_fields(handle)
         if fields["git_commit_count"]:
-            try:
-                await push(Path(handle.path), handle.repository_url, handle.branch)
-                await events.emit("git.pushed", {"branch": handle.branch, "remote": handle.repository_url})
-            except ShipyardError as err:
-                await events.emit("git.push_failed", {"error": err.message}, level="warning")
+            await self._push(wo, handle, events)
+            if wo.github_pull_request_url and wo.forge == "github" and not wo.status.is_terminal:
+                ending = wo.model_copy(update={"status": inp.status, "error_message": inp.error, **fields})
+                await self._final_pr_body(ending, handle, events)
         await build_sandbox(handle.sandbox_type, self.settings).cleanup(handle)
         await events.emit("sandbox.removed", {"path": handle.path})
         return fields
+
+    async def _push(self, wo: WorkOrderRecord, handle: SandboxHandle, events: StoreSink) -> None:
+        try:
+            await (await self.forge(wo)).push(handle)
+            await events.emit("git.pushed", {"branch": handle.branch, "remote": handle.repository_url})
+        except ShipyardError as err:
+            await events.emit("git.push_failed", {"error": err.message}, level="warning")
+
+    async def _final_pr_body(self, wo: WorkOrderRecord, handle: SandboxHandle, events: StoreSink) -> None:
+        """The description as the work order ends; kept as written when the `pr` step had its own."""
+        definition = wo.definition or {}
+        if any((step.get("pr") or {}).get("body") for step in definition.get("steps", [])):
+            return
+        try:
+            forge = await self.forge(wo)
+            spec = PullRequestSpec(work_order_id=wo.id, body=await self.pr_body(wo.id, handle, final=wo))
+            pr = await forge.open_or_update_pr(handle, spec)
+            await events.emit("pr.updated", {"url": pr.url, "number": pr.number, "draft": pr.draft})
+        except ShipyardError as err:
+            await events.emit("pr.failed", {"error": err.message}, level="warning")

@@ -25,9 +25,11 @@ from shipyard.domain.models import (
     StepStatus,
     WorkOrderStatus,
 )
+from shipyard.domain.untrusted import clean, quote
 from shipyard.engine.sink import sink_for
 from shipyard.engine.types import StartWorkOrderInput, StepOutput
 from shipyard.forge.github import GitHubClient, RepositoryCheck, parse_repository, token_for
+from shipyard.forge.registry import NO_TOKEN
 from shipyard.gitutil import diff, is_git_repo, progress, run_git
 from shipyard.gitutil.progress import GitProgress
 from shipyard.sandboxes.registry import SANDBOX_NAMES, build_sandbox
@@ -74,17 +76,27 @@ class WorkOrderService:
         self.store = store
         self.client = client
 
-    async def create(self, req: CreateWorkOrderRequest) -> WorkOrderRecord:
+    async def create(
+        self, req: CreateWorkOrderRequest, *, trigger: dict[str, Any] | None = None
+    ) -> WorkOrderRecord:
+        """Validate, record and start a work order; `trigger` records what started it (a webhook)."""
         if self.client is None:
             raise Conflict("this process has no engine; start `shipyard serve` to run work orders")
+        project = await self.store.get_project(req.project) if req.project else None
         repository_url = await self._check_repository(req.repository_url)
-        agent = req.agent or self.settings.agent
-        sandbox_type = req.sandbox_type or self.settings.sandbox
+        agent = req.agent or (project and project.agent) or self.settings.agent
+        sandbox_type = req.sandbox_type or (project and project.sandbox_type) or self.settings.sandbox
         if agent not in AGENT_NAMES:
             raise InvalidInput(f"unknown agent '{agent}'; known: {', '.join(AGENT_NAMES)}")
         if sandbox_type not in SANDBOX_NAMES:
             raise InvalidInput(f"unknown sandbox '{sandbox_type}'; known: {', '.join(SANDBOX_NAMES)}")
+        forge = req.forge or (project.forge if project else None) or self._default_forge(repository_url)
+        if forge == "github":
+            await self._check_github(repository_url)
         inputs = _inputs_of(req)
+        if forge == "github" and req.github_issue_number is not None:
+            inputs = await self._with_issue(repository_url, req.github_issue_number, inputs)
+        budget = req.budget or (project.budget if project else None)
         definition = self._definition(req, repository_url)
         if definition is not None:
             bind_inputs(definition, inputs)
@@ -101,11 +113,43 @@ class WorkOrderService:
                 base_branch=req.base_branch,
                 github_issue_number=req.github_issue_number,
                 git_branch_name=branch_name(work_order_id, title),
-                budget=req.budget.model_dump(mode="json") if req.budget else None,
+                budget=budget.model_dump(mode="json") if budget else None,
+                project_id=project.id if project else None,
+                forge=forge,
+                trigger=trigger,
             )
         )
-        await self._start(record, req, inputs)
+        await self._start(record, req.model_copy(update={"budget": budget}), inputs)
         return record
+
+    def _default_forge(self, repository_url: str) -> str:
+        """`github` for a URL on GitHub (or on the Enterprise host `github_api_url` names), else `local`."""
+        host = urlparse(repository_url).netloc.rpartition("@")[2].lower()
+        api_host = urlparse(self.settings.github_api_url).netloc.lower()
+        github_host = "github.com" if api_host == "api.github.com" else api_host
+        return "github" if host and host == github_host else "local"
+
+    async def _check_github(self, repository_url: str) -> None:
+        if local_repository(repository_url) is not None or parse_repository(repository_url) is None:
+            raise InvalidInput(f"forge 'github' needs a GitHub repository URL, not '{repository_url}'")
+        if await asyncio.to_thread(token_for, self.settings) is None:
+            raise InvalidInput(f"forge 'github': {NO_TOKEN}")
+
+    async def _with_issue(self, repository_url: str, number: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The issue's title, labels and body in the inputs, cleaned and quoted as data."""
+        ref = parse_repository(repository_url)
+        token = await asyncio.to_thread(token_for, self.settings)
+        assert ref is not None and token is not None  # checked by _check_github
+        if not number.isdigit():
+            raise InvalidInput(f"github_issue_number must be a number, not '{number}'")
+        issue = await GitHubClient(self.settings, token).get_issue(ref, int(number))
+        title = clean(issue.title)
+        labels = f"Labels: {', '.join(issue.labels)}\n" if issue.labels else ""
+        text = f"Title: {issue.title}\n{labels}\n{issue.body}"
+        inputs = dict(inputs)
+        inputs["issue"] = f"#{issue.number} {title} ({issue.html_url})\n\n" + quote(f"issue #{number}", text)
+        inputs.setdefault("prompt", f"Resolve GitHub issue #{issue.number}: {title}")
+        return inputs
 
     async def verify_repository(self, url: str) -> tuple[RepositoryCheck, str | None]:
         """Whether Shipyard can work on the repository (a local path or a GitHub URL), and if
@@ -119,7 +163,7 @@ class WorkOrderService:
         token = await asyncio.to_thread(token_for, self.settings)
         if token is None:
             check = RepositoryCheck(repository_owner=ref.owner, repository_name=ref.name, repository_url=url)
-            return check, "no GitHub token: set GITHUB_TOKEN, or install gh and run `gh auth login`"
+            return check, NO_TOKEN
         return await GitHubClient(self.settings, token).check_repository(url, ref)
 
     async def _check_repository(self, url: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentRequest, SandboxHandle, StepStatus
 from shipyard.engine.types import RunStepInput, StepOutput
 from shipyard.forge.base import Forge, PullRequestSpec
-from shipyard.gitutil import commit_all, progress
+from shipyard.gitutil import commit_all
 from shipyard.sandboxes.base import Workspace
 from shipyard.workflows.templating import render
 
@@ -127,23 +128,25 @@ async def commit_changes(
     return sha
 
 
-async def open_pr(inp: RunStepInput, forge: Forge, events: EventSink) -> tuple[StepRun, str]:
-    """Commit leftovers, push the branch and open (or update) its pull request; returns the URL too."""
+def pr_title(inp: RunStepInput) -> str:
     assert inp.step.pr is not None
-    handle, ctx = inp.handle, template_context(inp)
-    await commit_changes(handle, f"chore: remaining changes of {inp.work_order_id}", inp.step.phase, events)
-    stats = await progress(Path(handle.path), handle.base_sha)
     title_t = inp.step.pr.title or "{{ work_order.id }}: {{ work_order.branch }}"
-    title = render(title_t, ctx).strip()
-    body = render(inp.step.pr.body, ctx) if inp.step.pr.body else default_pr_body(inp, stats.commits)
+    return render(title_t, template_context(inp)).strip()
+
+
+async def open_pr(
+    inp: RunStepInput, forge: Forge, events: EventSink, default_body: Callable[[], Awaitable[str]]
+) -> tuple[StepRun, str]:
+    """Commit leftovers, push the branch and open (or update) its pull request; returns the URL too.
+    The body is the step's template, else `default_body()` (read after the last commit)."""
+    assert inp.step.pr is not None
+    handle = inp.handle
+    await commit_changes(handle, f"chore: remaining changes of {inp.work_order_id}", inp.step.phase, events)
+    body = render(inp.step.pr.body, template_context(inp)) if inp.step.pr.body else await default_body()
     await forge.push(handle)
-    spec = PullRequestSpec(work_order_id=inp.work_order_id, title=title, body=body, draft=inp.step.pr.draft)
+    spec = PullRequestSpec(
+        work_order_id=inp.work_order_id, title=pr_title(inp), body=body, draft=inp.step.pr.draft
+    )
     pr = await forge.open_or_update_pr(handle, spec)
     await events.emit("pr.opened", pr.model_dump(mode="json"))
     return StepRun(StepOutput(status=StepStatus.COMPLETED, output=pr.url)), pr.url
-
-
-def default_pr_body(inp: RunStepInput, commits: list[Any]) -> str:
-    lines = [f"Work order `{inp.work_order_id}` on branch `{inp.handle.branch}`.", "", "Commits:"]
-    lines += [f"- {c.sha[:10]} {c.message}" + (f" ({c.phase})" if c.phase else "") for c in commits]
-    return "\n".join(lines) + "\n"

@@ -10,10 +10,12 @@ from shipyard.domain.models import SandboxHandle
 
 
 class PullRequestSpec(BaseModel):
+    """What the pull request should say. `None` keeps what it has (or a default when opening)."""
+
     work_order_id: str
-    title: str
+    title: str | None = None
     body: str = ""
-    draft: bool = False
+    draft: bool | None = None  # True: opened as a draft; False: marked ready; None: as it is
 
 
 class PullRequestInfo(BaseModel):

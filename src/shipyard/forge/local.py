@@ -41,12 +41,12 @@ class LocalForge:
         stats = await progress(Path(handle.path), handle.base_sha)
         fields: dict[str, Any] = {
             "repository_url": handle.repository_url,
-            "title": spec.title,
+            "title": spec.title or handle.branch,
             "body": spec.body,
             "head_branch": handle.branch,
             "base_branch": handle.base_branch,
             "state": "open",
-            "draft": spec.draft,
+            "draft": bool(spec.draft),
             "commits": stats.commit_count,
             "files_changed": stats.files_changed,
             "lines_added": stats.lines_added,

@@ -2,6 +2,7 @@
 progress and diffs read back from a branch. Imports nothing of Shipyard but `domain`.
 """
 
+from shipyard.gitutil.auth import token_env
 from shipyard.gitutil.commit import PHASE_TRAILER, commit_all, head_sha, is_git_repo, push
 from shipyard.gitutil.mirror import (
     clone_source,
@@ -39,5 +40,6 @@ __all__ = [
     "resolve_commit",
     "run_git",
     "strip_credentials",
+    "token_env",
     "worktrees",
 ]

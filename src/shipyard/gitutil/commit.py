@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from shipyard.gitutil.auth import token_env
 from shipyard.gitutil.mirror import clone_source
 from shipyard.gitutil.run import failure, git, redact, run_git
 
@@ -35,13 +36,19 @@ async def head_sha(path: Path) -> str:
     return (await git("rev-parse", "--verify", "HEAD", cwd=path)).strip()
 
 
-async def push(path: Path, remote_url: str, branch: str) -> None:
-    """Push `refs/heads/<branch>` of the repository at `path` to the same ref at `remote_url`."""
+async def push(path: Path, remote_url: str, branch: str, *, token: str | None = None) -> None:
+    """Push `refs/heads/<branch>` of the repository at `path` to the same ref at `remote_url`.
+
+    With `token`, git logs in to an http(s) `remote_url` with it (see `token_env`).
+    """
     ref = f"refs/heads/{branch}"
     target = clone_source(remote_url)
-    result = await run_git("push", "--quiet", target, f"{ref}:{ref}", cwd=path, timeout_s=_PUSH_TIMEOUT_S)
+    env = token_env(token, target) if token else None
+    result = await run_git(
+        "push", "--quiet", target, f"{ref}:{ref}", cwd=path, env=env, timeout_s=_PUSH_TIMEOUT_S
+    )
     if not result.ok:
-        raise failure(result, f"cannot push branch {branch!r} to {redact(target)}")
+        raise failure(result, f"cannot push branch {branch!r} to {redact(target)}", (token,))
 
 
 async def is_git_repo(path: Path) -> bool:

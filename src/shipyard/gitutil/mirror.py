@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 from shipyard.domain.errors import GitError
+from shipyard.gitutil.auth import token_env
 from shipyard.gitutil.lock import mirror_lock
 from shipyard.gitutil.run import failure, git, redact, run_git, strip_credentials
 
@@ -42,18 +43,21 @@ def mirror_path(repository_url: str, mirrors_dir: Path) -> Path:
     return mirrors_dir.absolute() / f"{digest}-{readable}.git"
 
 
-async def ensure_mirror(repository_url: str, mirrors_dir: Path) -> Path:
-    """Clone `repository_url` bare into the cache the first time, fetch it every time; the path."""
+async def ensure_mirror(repository_url: str, mirrors_dir: Path, *, token: str | None = None) -> Path:
+    """Clone `repository_url` bare into the cache the first time, fetch it every time; the path.
+
+    With `token`, git logs in to an http(s) `repository_url` with it (see `token_env`).
+    """
     mirror = mirror_path(repository_url, mirrors_dir)
     source = clone_source(repository_url)
+    env = token_env(token, source) if token else None
     async with mirror_lock(mirror):
         if not _looks_like_repo(mirror):
-            await _clone(source, mirror)
-        result = await run_git(
-            "fetch", "--quiet", "--prune", source, _ORIGIN_REFSPEC, cwd=mirror, timeout_s=_NETWORK_TIMEOUT_S
-        )
+            await _clone(source, mirror, token)
+        fetch = ("fetch", "--quiet", "--prune", source, _ORIGIN_REFSPEC)
+        result = await run_git(*fetch, cwd=mirror, env=env, timeout_s=_NETWORK_TIMEOUT_S)
         if not result.ok:
-            raise failure(result, f"cannot fetch repository {redact(source)}")
+            raise failure(result, f"cannot fetch repository {redact(source)}", (token,))
     return mirror
 
 
@@ -90,16 +94,17 @@ def _looks_like_repo(mirror: Path) -> bool:
     return (mirror / "HEAD").is_file() and (mirror / "objects").is_dir()
 
 
-async def _clone(source: str, mirror: Path) -> None:
+async def _clone(source: str, mirror: Path, token: str | None = None) -> None:
     # Clone beside the target and rename it into place, so a crash never leaves half a mirror.
+    env = token_env(token, source) if token else None
     await asyncio.to_thread(_clear, mirror)
     staging = mirror.parent / f".{mirror.name}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         result = await run_git(
-            "clone", "--bare", "--quiet", source, str(staging), timeout_s=_NETWORK_TIMEOUT_S
+            "clone", "--bare", "--quiet", source, str(staging), env=env, timeout_s=_NETWORK_TIMEOUT_S
         )
         if not result.ok:
-            raise failure(result, f"cannot clone repository {redact(source)}")
+            raise failure(result, f"cannot clone repository {redact(source)}", (token,))
         await git("config", "remote.origin.url", strip_credentials(source), cwd=staging)
         await git("config", "remote.origin.fetch", _ORIGIN_REFSPEC, cwd=staging)
         staging.rename(mirror)

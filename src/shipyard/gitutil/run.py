@@ -8,7 +8,7 @@ import os
 import re
 import shlex
 import signal
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +37,11 @@ class GitResult:
         return self.exit_code == 0
 
 
-def redact(text: str) -> str:
-    """`text` with URL credentials and Authorization header values replaced by `***`."""
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`text` with URL credentials, Authorization header values and `secrets` replaced by `***`."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
     return _AUTH_HEADER.sub(r"\1***", _URL_CREDENTIALS.sub("***@", text))
 
 
@@ -98,11 +101,14 @@ async def git(
     return result.stdout
 
 
-def failure(result: GitResult, context: str = "") -> GitError:
-    """A GitError naming the failed command, its exit code and git's stderr."""
-    stderr = redact(result.stderr.strip())[-_STDERR_LIMIT_CHARS:] or "(no output)"
+def failure(result: GitResult, context: str = "", secrets: Iterable[str | None] = ()) -> GitError:
+    """A GitError naming the failed command, its exit code and git's stderr, `secrets` masked."""
+    hidden = tuple(secrets)
+    # Masked before it is cut short, so no tail of a secret survives the cut.
+    stderr = redact(result.stderr.strip(), hidden)[-_STDERR_LIMIT_CHARS:] or "(no output)"
     prefix = f"{context}: " if context else ""
-    return GitError(f"{prefix}{describe(result.args)} failed (exit {result.exit_code}): {stderr}")
+    message = f"{prefix}{describe(result.args)} failed (exit {result.exit_code}): {stderr}"
+    return GitError(redact(message, hidden))
 
 
 def _is_dir(path: Path | str) -> bool:

@@ -18,6 +18,7 @@ from shipyard.gitutil import (
     redact,
     run_git,
     strip_credentials,
+    token_env,
 )
 from shipyard.sandboxes.git_worktree import check_base_branch, sandbox_dir
 from shipyard.sandboxes.workspace import LocalWorkspace
@@ -71,9 +72,11 @@ class GitBranchSandbox:
 async def _clone_and_branch(spec: SandboxSpec, path: Path) -> tuple[str, str]:
     source = clone_source(spec.repository_url)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cloned = await run_git("clone", "--quiet", source, str(path), timeout_s=_CLONE_TIMEOUT_S)
+    token = spec.git_token.get_secret_value() if spec.git_token else None
+    env = token_env(token, source) if token else None
+    cloned = await run_git("clone", "--quiet", source, str(path), env=env, timeout_s=_CLONE_TIMEOUT_S)
     if not cloned.ok:
-        raise failure(cloned, f"cannot clone repository {redact(source)}")
+        raise failure(cloned, f"cannot clone repository {redact(source)}", (token,))
     # The agent can read .git/config: keep tokens out of it (pushing is the forge's job).
     await git("remote", "set-url", "origin", strip_credentials(source), cwd=path)
     base = spec.base_branch or await default_branch(path)

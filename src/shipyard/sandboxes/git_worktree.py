@@ -50,7 +50,8 @@ class GitWorktreeSandbox:
     async def setup(self, spec: SandboxSpec) -> SandboxHandle:
         """Refresh the mirror and add a worktree on `spec.branch` from origin's base branch."""
         path = sandbox_dir(self._settings, spec.work_order_id)
-        mirror = await ensure_mirror(spec.repository_url, self._settings.mirrors_dir)
+        token = spec.git_token.get_secret_value() if spec.git_token else None
+        mirror = await ensure_mirror(spec.repository_url, self._settings.mirrors_dir, token=token)
         base = spec.base_branch or await default_branch(mirror)
         await check_base_branch(mirror, base, spec.repository_url)
         base_sha = await add_worktree(mirror, path, spec.branch, f"refs/remotes/origin/{base}")

@@ -1,4 +1,5 @@
-"""The read model: work orders, steps, events and local pull requests in SQLite or PostgreSQL.
+"""The read model: projects, work orders, steps, events and local pull requests in SQLite or
+PostgreSQL.
 
 Temporal is the source of truth for execution; activities write here so the API, CLI and
 dashboard can list, filter and tail. `Store.open(url)` migrates the database to head first.
@@ -7,6 +8,7 @@ dashboard can list, filter and tail. `Store.open(url)` migrates the database to 
 from shipyard.store.migrate import current_revision, head_revision, upgrade
 from shipyard.store.records import (
     EventRecord,
+    ProjectRecord,
     PullRequestRecord,
     StepRecord,
     WorkOrderCreate,
@@ -16,6 +18,7 @@ from shipyard.store.store import Store
 
 __all__ = [
     "EventRecord",
+    "ProjectRecord",
     "PullRequestRecord",
     "StepRecord",
     "Store",

@@ -60,8 +60,10 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(database)
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An engine for `url`; for SQLite the parent directory is created and pragmas set."""
+def create_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
+    """An engine for `url`; for SQLite the parent directory is created and pragmas set.
+    `foreign_keys=False` is for migrations: SQLite alters a table by copying it and dropping the
+    old one, and that drop must not cascade to the rows that refer to it."""
     parsed = async_url(url)
     if not is_sqlite(parsed):
         return create_async_engine(parsed, pool_pre_ping=True)
@@ -71,7 +73,8 @@ def create_engine(url: str) -> AsyncEngine:
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(parsed, async_creator=partial(_connect_sqlite_file, path))
-    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+    pragmas = _SQLITE_PRAGMAS if foreign_keys else _SQLITE_PRAGMAS[:-1]
+    event.listen(engine.sync_engine, "connect", partial(_on_sqlite_connect, pragmas))
     event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
     return engine
 
@@ -107,12 +110,12 @@ async def _pragma(connection: aiosqlite.Connection, statement: str) -> None:
         await cursor.fetchall()
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _on_sqlite_connect(pragmas: tuple[str, ...], dbapi_connection: Any, _record: Any) -> None:
     # The driver's own implicit BEGIN is switched off; _on_sqlite_begin emits ours instead.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        for pragma in _SQLITE_PRAGMAS:
+        for pragma in pragmas:
             cursor.execute(pragma)
     finally:
         cursor.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -45,14 +46,23 @@ def head_revision() -> str | None:
 
 async def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` up to `revision`; a no-op when it is there already."""
-    engine = create_engine(url)
+    await _migrate(url, command.upgrade, revision)
+
+
+async def downgrade(url: str, revision: str) -> None:
+    """Take the database at `url` back to `revision`."""
+    await _migrate(url, command.downgrade, revision)
+
+
+async def _migrate(url: str, step: Callable[[Config, str], None], revision: str) -> None:
+    engine = create_engine(url, foreign_keys=False)
     try:
         # Alembic keeps the running migration in module globals: one at a time per process.
         async with _alembic_lock(), engine.connect() as conn:
             conn = await conn.execution_options(**{WRITE_OPTION: True})
             async with conn.begin():
                 await _lock_for_migration(conn)
-                await conn.run_sync(_upgrade_sync, revision)
+                await conn.run_sync(_run_sync, step, revision)
     finally:
         await engine.dispose()
 
@@ -89,10 +99,10 @@ async def _lock_for_migration(conn: AsyncConnection) -> None:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
 
 
-def _upgrade_sync(connection: Connection, revision: str) -> None:
+def _run_sync(connection: Connection, step: Callable[[Config, str], None], revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
-    command.upgrade(config, revision)
+    step(config, revision)
 
 
 def _current_sync(connection: Connection) -> str | None:

@@ -7,8 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shipyard.domain.budget import Budget
 from shipyard.domain.errors import InvalidInput
 from shipyard.domain.models import SandboxHandle, StepStatus, Usage, WorkOrderStatus
+from shipyard.domain.projects import ForgeName, ProjectCreate, ProjectUpdate, Source
 
 
 class _Record(BaseModel):
@@ -56,6 +58,9 @@ class WorkOrderCreate(BaseModel):
     parent_id: str | None = None
     git_branch_name: str | None = None
     budget: dict[str, Any] | None = None
+    project_id: str | None = None
+    forge: ForgeName = "local"
+    trigger: dict[str, Any] | None = None  # what started it: {"source", "event", "delivery_id", ...}
 
 
 class WorkOrderRecord(_WithUsage):
@@ -89,6 +94,25 @@ class WorkOrderRecord(_WithUsage):
     latest_commit_sha: str | None
     latest_commit_message: str | None
     github_pull_request_url: str | None
+    project_id: str | None = None
+    forge: ForgeName = "local"
+    trigger: dict[str, Any] | None = None
+
+
+class ProjectRecord(_Record):
+    """One project as stored; `github_repository` is lower-case."""
+
+    id: str
+    name: str
+    repository_url: str
+    github_repository: str | None
+    forge: ForgeName
+    agent: str | None
+    sandbox_type: str | None
+    budget: Budget | None
+    sources: list[Source]
+    created_at: datetime
+    updated_at: datetime
 
 
 class StepRecord(_WithUsage):
@@ -166,6 +190,30 @@ def checked_fields(fields: dict[str, Any], allowed: frozenset[str], what: str) -
     if unknown:
         raise TypeError(f"unknown {what} field(s): {', '.join(unknown)}")
     return dict(fields)
+
+
+def project_columns(data: ProjectCreate) -> dict[str, Any]:
+    """A new project's column values (all but id, forge and the timestamps)."""
+    return _lowered(data.model_dump(mode="json", exclude={"forge"}))
+
+
+def project_changes(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a project update, validated as a ProjectUpdate, as column values;
+    InvalidInput naming the first bad one."""
+    try:
+        update = ProjectUpdate.model_validate(fields)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        raise InvalidInput(f"invalid project {where or 'fields'}: {error['msg']}") from None
+    dumped = update.model_dump(mode="json")
+    return _lowered({key: dumped[key] for key in update.model_fields_set})
+
+
+def _lowered(values: dict[str, Any]) -> dict[str, Any]:
+    if values.get("github_repository") is not None:
+        values["github_repository"] = values["github_repository"].lower()
+    return values
 
 
 def work_order_status(value: Any) -> WorkOrderStatus:

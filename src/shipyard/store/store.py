@@ -7,28 +7,41 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shipyard.domain.errors import Conflict, NotFound
 from shipyard.domain.models import WorkOrderStatus, can_transition
+from shipyard.domain.projects import ProjectCreate, default_forge, new_project_id
 from shipyard.store.doorbell import CHANNEL, Doorbell, listen
 from shipyard.store.engine import WRITE_OPTION, create_engine, is_sqlite
 from shipyard.store.migrate import upgrade
 from shipyard.store.records import (
     DeliveryRecord,
     EventRecord,
+    ProjectRecord,
     PullRequestRecord,
     StepRecord,
     WorkOrderCreate,
     WorkOrderRecord,
     checked_fields,
+    project_changes,
+    project_columns,
     sandbox_dump,
     step_status,
     work_order_status,
 )
-from shipyard.store.tables import Base, Event, PullRequest, Step, WebhookDelivery, WorkOrder, utc_now
+from shipyard.store.tables import (
+    Base,
+    Event,
+    Project,
+    PullRequest,
+    Step,
+    WebhookDelivery,
+    WorkOrder,
+    utc_now,
+)
 
 
 def _columns(table: type[Base], *fixed: str) -> frozenset[str]:
@@ -40,10 +53,11 @@ _Row = TypeVar("_Row", bound=Base)
 _WORK_ORDER_FIELDS = _columns(WorkOrder, "id", "created_at", "updated_at")
 _STEP_FIELDS = _columns(Step, "work_order_id", "step_id")
 _PR_FIELDS = _columns(PullRequest, "id", "work_order_id", "created_at", "updated_at")
+_PROJECT_FIELDS = _columns(Project, "id", "created_at", "updated_at")
 
 
 class Store:
-    """The read model: work orders, steps, events and local pull requests."""
+    """The read model: projects, work orders, steps, events, local pull requests and deliveries."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -74,6 +88,56 @@ class Store:
         async with self._write() as session, session.begin():
             yield session
 
+    # -- projects -----------------------------------------------------------------------------
+
+    async def create_project(self, data: ProjectCreate) -> ProjectRecord:
+        """Insert a project (forge: `default_forge` unless given); Conflict if the name is taken."""
+        now = utc_now()
+        forge = data.forge or default_forge(data.repository_url, data.github_repository)
+        values = project_columns(data)
+        row = Project(id=new_project_id(), forge=forge, created_at=now, updated_at=now, **values)
+        async with self._writing() as session:
+            session.add(row)
+            await _flush_project(session, data.name)
+            return ProjectRecord.model_validate(row)
+
+    async def get_project(self, id_or_name: str) -> ProjectRecord:
+        """The project with this id or name; NotFound if there is none."""
+        query = select(Project).where(or_(Project.id == id_or_name, Project.name == id_or_name))
+        async with self._read() as session:
+            row = await session.scalar(query)
+            if row is None:
+                raise NotFound(f"project '{id_or_name}' not found")
+            return ProjectRecord.model_validate(row)
+
+    async def list_projects(self) -> list[ProjectRecord]:
+        """Every project, by name."""
+        async with self._read() as session:
+            rows = await session.scalars(select(Project).order_by(Project.name))
+            return [ProjectRecord.model_validate(r) for r in rows]
+
+    async def update_project(self, id: str, **fields: Any) -> ProjectRecord:
+        """Set `fields` (validated as a ProjectUpdate) on the project; Conflict if a new name is taken."""
+        values = project_changes(checked_fields(fields, _PROJECT_FIELDS, "project"))
+        async with self._writing() as session:
+            row = await _project_row(session, id, lock=True)
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = utc_now()
+            await _flush_project(session, row.name)
+            return ProjectRecord.model_validate(await _stored(session, row))
+
+    async def delete_project(self, id: str) -> None:
+        """Delete the project; its work orders stay, with project_id cleared. NotFound if absent."""
+        async with self._writing() as session:
+            await session.delete(await _project_row(session, id, lock=True))
+
+    async def projects_for_repository(self, full_name: str) -> list[ProjectRecord]:
+        """The projects whose GitHub repository is `full_name` (owner/name, any case), by name."""
+        query = select(Project).where(Project.github_repository == full_name.lower()).order_by(Project.name)
+        async with self._read() as session:
+            return [ProjectRecord.model_validate(r) for r in await session.scalars(query)]
+
     # -- work orders --------------------------------------------------------------------------
 
     async def create_work_order(self, data: WorkOrderCreate) -> WorkOrderRecord:
@@ -88,6 +152,8 @@ class Store:
         async with self._writing() as session:
             if data.parent_id is not None:
                 await _lock_work_order(session, data.parent_id)
+            if data.project_id is not None:
+                await _project_row(session, data.project_id)
             session.add(row)
             try:
                 await session.flush()
@@ -115,6 +181,13 @@ class Store:
             total = await _count(session, query)
             rows = await session.scalars(page.limit(limit).offset(offset))
             return [WorkOrderRecord.model_validate(r) for r in rows], total
+
+    async def work_orders_on_branch(self, branch: str) -> list[WorkOrderRecord]:
+        """The work orders whose git branch is `branch`, oldest first."""
+        query = select(WorkOrder).where(WorkOrder.git_branch_name == branch)
+        async with self._read() as session:
+            rows = await session.scalars(query.order_by(WorkOrder.created_at, WorkOrder.id))
+            return [WorkOrderRecord.model_validate(r) for r in rows]
 
     async def update_work_order(self, id: str, **fields: Any) -> WorkOrderRecord:
         """Set `fields` on the work order; a status change must be a legal transition."""
@@ -336,6 +409,20 @@ async def _lock_id(session: AsyncSession, id: str) -> None:
     query = select(WorkOrder.id).where(WorkOrder.id == id).with_for_update(key_share=True)
     if await session.scalar(query) is None:
         raise NotFound(f"work order '{id}' not found")
+
+
+async def _project_row(session: AsyncSession, id: str, *, lock: bool = False) -> Project:
+    row = await session.get(Project, id, with_for_update=lock)
+    if row is None:
+        raise NotFound(f"project '{id}' not found")
+    return row
+
+
+async def _flush_project(session: AsyncSession, name: str) -> None:
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(f"a project named '{name}' already exists") from None
 
 
 async def _stored(session: AsyncSession, row: _Row) -> _Row:

@@ -1,5 +1,5 @@
-"""ORM models of the read model: work orders, their steps and events, local pull requests and
-received webhook deliveries."""
+"""ORM models of the read model: projects, work orders, their steps and events, local pull
+requests and received webhook deliveries."""
 
 from __future__ import annotations
 
@@ -76,6 +76,24 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(none_as_null=True)}
 
 
+class Project(Base):
+    """A repository Shipyard works on, its defaults and its sources (trigger rules)."""
+
+    __tablename__ = "project"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    repository_url: Mapped[str] = mapped_column(String)
+    github_repository: Mapped[str | None] = mapped_column(String, index=True)  # owner/name, lower-case
+    forge: Mapped[str] = mapped_column(String)  # github | local
+    agent: Mapped[str | None] = mapped_column(String)
+    sandbox_type: Mapped[str | None] = mapped_column(String)
+    budget: Mapped[dict[str, Any] | None] = mapped_column()
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
 class WorkOrder(Base):
     __tablename__ = "work_order"
 
@@ -113,6 +131,9 @@ class WorkOrder(Base):
     usage_input_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     usage_output_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     usage_cost_usd: Mapped[float | None] = mapped_column(Float)
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("project.id", ondelete="SET NULL"), index=True)
+    forge: Mapped[str] = mapped_column(String, default="local", server_default="local")
+    trigger: Mapped[dict[str, Any] | None] = mapped_column()  # what started it: source, event, delivery
 
 
 class Step(Base):

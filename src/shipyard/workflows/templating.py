@@ -21,6 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import missing
 
 from shipyard.domain.errors import WorkflowInvalid
+from shipyard.domain.untrusted import quote
 from shipyard.workflows.commands import apply_arguments, command_path, display_name, load_command
 
 CONTEXT_NAMES = ("inputs", "steps", "work_order")
@@ -63,6 +64,11 @@ def _finalize_plain(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _untrusted(value: Any, label: str = "text") -> str:
+    """`{{ event.body | untrusted("issue body") }}`: outside text cleaned and fenced as data."""
+    return quote(label, "" if value is None else str(value))
+
+
 def _command(repo_path: Path | None, name: str, arguments: Any = "", default: str | None = None) -> str:
     text = "" if arguments is None else str(arguments)
     if repo_path is not None and command_path(repo_path, name).is_file():
@@ -84,6 +90,7 @@ def environment(repo_path: Path | None = None, *, shell: bool = False) -> Sandbo
     )
     env.filters["q"] = shell_quote
     env.filters["oneline"] = one_line
+    env.filters["untrusted"] = _untrusted
     env.globals["command"] = partial(_command, repo_path)
     return env
 

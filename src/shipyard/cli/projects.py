@@ -1,0 +1,161 @@
+"""`shipyard projects`: list, show, create and delete projects through the API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from shipyard.cli.client import CliError, ServerOpt, api_for, fail, run_async
+from shipyard.domain.projects import Source, is_local_path
+
+projects_app = typer.Typer(
+    help="Projects: repositories with defaults and sources (the events that start work orders).",
+    no_args_is_help=True,
+)
+console = Console()
+
+
+@projects_app.command("ls")
+def projects_ls(server: ServerOpt = None) -> None:
+    """List projects by name."""
+
+    async def main() -> list[dict[str, Any]]:
+        async with await api_for(server) as api:
+            answer: list[dict[str, Any]] = (await api.get("/api/projects"))["projects"]
+            return answer
+
+    table = Table("name", "id", "forge", "github", "sources", "repository", box=None)
+    for p in run_async(main):
+        row = (p["name"], p["id"], p["forge"], p["github_repository"] or "", str(len(p["sources"])))
+        table.add_row(*row, p["repository_url"])
+    console.print(table)
+
+
+@projects_app.command("show")
+def projects_show(
+    name: Annotated[str, typer.Argument(help="The project's name or id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+    server: ServerOpt = None,
+) -> None:
+    """Show one project: repository, defaults and sources."""
+
+    async def main() -> dict[str, Any]:
+        async with await api_for(server) as api:
+            answer: dict[str, Any] = (await api.get(f"/api/projects/{name}"))["project"]
+            return answer
+
+    project = run_async(main)
+    if as_json:
+        sys.stdout.write(json.dumps(project, indent=2) + "\n")
+        return
+    console.print(f"[bold]{project['name']}[/]  {project['id']}  {project['forge']}", highlight=False)
+    for key in ("repository_url", "github_repository", "agent", "sandbox_type", "budget"):
+        console.print(f"  {key:<18} {project[key] if project[key] is not None else '-'}", highlight=False)
+    console.print(f"  sources            {len(project['sources']) or 'none'}")
+    for source in project["sources"]:
+        console.print(f"    {describe_source(source)}", highlight=False, markup=False)
+
+
+@projects_app.command("create")
+def projects_create(
+    name: Annotated[str, typer.Argument(help="A slug: a-z, 0-9, '.', '_', '-'.")],
+    repository: Annotated[str, typer.Argument(help="A GitHub URL or the path of a local git repository.")],
+    source_file: Annotated[
+        Path | None, typer.Option(help="YAML or JSON: a list of sources, or a mapping with `sources:`.")
+    ] = None,
+    agent: Annotated[str | None, typer.Option(help="Default agent (see `shipyard agents ls`).")] = None,
+    sandbox: Annotated[str | None, typer.Option(help="Default sandbox: git_worktree or git_branch.")] = None,
+    github_repository: Annotated[
+        str | None, typer.Option(help="owner/name, when REPOSITORY is a local clone of a GitHub repository.")
+    ] = None,
+    server: ServerOpt = None,
+) -> None:
+    """Create a project; its GitHub repository and forge follow from REPOSITORY unless given."""
+    body: dict[str, Any] = {"name": name, "repository_url": _repository(repository)}
+    body |= {"agent": agent, "sandbox_type": sandbox, "github_repository": github_repository}
+    try:
+        body["sources"] = load_sources(source_file) if source_file is not None else None
+    except CliError as err:
+        fail(err)
+    body = {key: value for key, value in body.items() if value is not None}
+
+    async def main() -> dict[str, Any]:
+        async with await api_for(server) as api:
+            answer: dict[str, Any] = (await api.post("/api/projects", body))["project"]
+            return answer
+
+    project = run_async(main)
+    where = project["github_repository"] or project["repository_url"]
+    console.print(
+        f"created [bold]{project['name']}[/] ({project['id']}): {project['forge']} {where},"
+        f" {len(project['sources'])} source(s)",
+        highlight=False,
+    )
+
+
+@projects_app.command("delete")
+def projects_delete(
+    name: Annotated[str, typer.Argument(help="The project's name or id.")],
+    server: ServerOpt = None,
+) -> None:
+    """Delete a project; its work orders stay."""
+
+    async def main() -> None:
+        async with await api_for(server) as api:
+            await api.delete(f"/api/projects/{name}")
+
+    run_async(main)
+    console.print(f"deleted {name}", highlight=False)
+
+
+def _repository(repository: str) -> str:
+    """A local path made absolute (the server may run elsewhere); anything else as given."""
+    path = Path(repository).expanduser()
+    if is_local_path(repository) and not repository.startswith("file:") and path.exists():
+        return str(path.resolve())
+    return repository
+
+
+def load_sources(path: Path) -> list[dict[str, Any]]:
+    """The sources in a YAML or JSON file, checked here so errors name the file; exit 2 if bad."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise CliError(f"cannot read {path}: {err.strerror}", exit_code=2) from None
+    except yaml.YAMLError as err:
+        raise CliError(f"{path}: not valid YAML or JSON: {err}", exit_code=2) from None
+    if isinstance(data, dict) and "sources" in data:
+        data = data["sources"]
+    if not isinstance(data, list):
+        raise CliError(f"{path}: expected a list of sources (or a mapping with `sources:`)", exit_code=2)
+    return [_source(path, n, item) for n, item in enumerate(data, start=1)]
+
+
+def _source(path: Path, number: int, item: Any) -> dict[str, Any]:
+    try:
+        source = Source.model_validate(item)  # also takes back YAML's `on:` read as True
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        text = first["msg"].removeprefix("Value error, ")
+        message = f"{where}: {text}" if where else text
+        raise CliError(f"{path}: source {number}: {message}", exit_code=2) from None
+    return source.model_dump(mode="json", exclude_defaults=True)
+
+
+def describe_source(source: dict[str, Any]) -> str:
+    """One line: `on issues actions=labeled labels=shipyard -> plan_build_test`."""
+    parts = [f"on {source['on']}"]
+    for key in ("repository", "branches", "actions", "labels", "command", "types", "paths"):
+        value = source.get(key)
+        if value:
+            parts.append(f"{key}={','.join(value) if isinstance(value, list) else value}")
+    return " ".join(parts) + f" -> {source['workflow']}"

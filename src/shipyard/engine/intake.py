@@ -1,0 +1,182 @@
+"""What a stored webhook delivery starts: work orders from projects' sources, ChatOps commands,
+and CI status on the work orders it concerns. Runs after the webhook has been answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from shipyard.domain.errors import ShipyardError
+from shipyard.domain.models import CreateWorkOrderRequest
+from shipyard.domain.projects import Source
+from shipyard.engine.service import WorkOrderService
+from shipyard.engine.sink import sink_for
+from shipyard.forge.github import GitHubClient, RepoRef, token_for
+from shipyard.store.records import DeliveryRecord, ProjectRecord
+from shipyard.triggers.chatops import USAGE, WRITE_PERMISSIONS, is_command, parse_command
+from shipyard.triggers.events import CI_EVENTS, TriggerEvent, normalise
+from shipyard.triggers.match import matches, render_inputs
+
+STATUS_DISPATCH = "orchestrator.status"  # seed 002: a CI workflow reporting back on a work order
+Outcome = tuple[str, dict[str, Any]]  # (delivery status, what was done or why not)
+
+
+class Intake:
+    """Turns deliveries into work orders and events; every outcome is recorded on the delivery."""
+
+    def __init__(self, service: WorkOrderService) -> None:
+        self.service = service
+        self.store = service.store
+        self.settings = service.settings
+
+    async def handle(self, delivery: DeliveryRecord) -> Outcome:
+        event = normalise(delivery.event, delivery.delivery_id, delivery.payload)
+        if event.event in CI_EVENTS or event.dispatch_type == STATUS_DISPATCH:
+            return await self._ci_status(event)
+        if not event.repository:
+            return "ignored", {"reason": "the payload names no repository"}
+        projects = await self.store.projects_for_repository(event.repository)
+        if not projects:
+            return "ignored", {"reason": f"no project watches {event.repository}"}
+        if event.event == "issue_comment" and event.action == "created" and is_command(event.comment):
+            return await ChatOps(self, event, projects[0]).run()
+        return await self._sources(event, projects)
+
+    async def _sources(self, event: TriggerEvent, projects: list[ProjectRecord]) -> Outcome:
+        started: list[str] = []
+        errors: list[str] = []
+        for project in projects:
+            for index, source in enumerate(project.sources):
+                if not matches(source, event, project.github_repository):
+                    continue
+                try:
+                    started.append(await self._start(project, source, index, event))
+                except ShipyardError as err:
+                    errors.append(f"{project.name} source {index}: {err.message}")
+        if not started and not errors:
+            return "ignored", {"reason": f"no source matches this {event.event} event"}
+        return ("processed" if started else "failed"), {"work_orders": started, "errors": errors}
+
+    async def _start(self, project: ProjectRecord, source: Source, index: int, event: TriggerEvent) -> str:
+        issue = (
+            event.number if event.event in ("issues", "issue_comment") and project.forge == "github" else None
+        )
+        request = CreateWorkOrderRequest(
+            repository_url=project.repository_url,
+            workflow_type=source.workflow,
+            inputs=render_inputs(source, event),
+            agent=source.agent,
+            sandbox_type=source.sandbox_type,
+            project=project.id,
+            base_branch=event.branch if event.event == "push" else None,
+            github_issue_number=str(issue) if issue is not None else None,
+        )
+        wo = await self.service.create(request, trigger=trigger_of(event, project, index))
+        return wo.id
+
+    async def _ci_status(self, event: TriggerEvent) -> Outcome:
+        """A `ci.status` event on each work order whose branch (or id, for a dispatch) it names."""
+        wanted = event.client_payload.get("work_order_id") if event.dispatch_type else None
+        if isinstance(wanted, str):
+            targets = [wo for wo in [await self._work_order(wanted)] if wo is not None]
+        elif event.head_branch:
+            targets = await self.store.work_orders_on_branch(event.head_branch)
+        else:
+            targets = []
+        if not targets:
+            return "ignored", {"reason": "no work order matches this CI status"}
+        data = ci_status(event)
+        for wo in targets:
+            await sink_for(self.settings, self.store, wo).emit("ci.status", data)
+        return "processed", {"ci_status_for": [wo.id for wo in targets]}
+
+    async def _work_order(self, work_order_id: str) -> Any:
+        try:
+            return await self.store.get_work_order(work_order_id)
+        except ShipyardError:
+            return None
+
+
+def trigger_of(event: TriggerEvent, project: ProjectRecord, rule: int | None) -> dict[str, Any]:
+    """What is recorded on a work order about the event that started it."""
+    fields = ("event", "action", "delivery_id", "repository", "sender", "branch", "commit_range", "number")
+    return {
+        "source": event.source,
+        **{name: getattr(event, name) for name in fields if getattr(event, name) is not None},
+        "project": project.name,
+        "rule": rule,
+    }
+
+
+def ci_status(event: TriggerEvent) -> dict[str, Any]:
+    if event.dispatch_type == STATUS_DISPATCH:
+        payload = event.client_payload
+        keep = ("name", "status", "conclusion", "url", "sha")
+        return {"source": "repository_dispatch", **{k: payload[k] for k in keep if k in payload}}
+    return {
+        "source": event.event,
+        "name": event.ci_name,
+        "status": event.ci_status,
+        "conclusion": event.ci_conclusion,
+        "sha": event.head_sha,
+        "url": event.ci_url,
+    }
+
+
+class ChatOps:
+    """`/shipyard run <workflow> [key=value …]` from a comment: checked, started, answered."""
+
+    def __init__(self, intake: Intake, event: TriggerEvent, project: ProjectRecord) -> None:
+        self.intake, self.event, self.project = intake, event, project
+        self.client: GitHubClient | None = None
+
+    async def run(self) -> Outcome:
+        token = await asyncio.to_thread(token_for, self.intake.settings)
+        repo = _repo_ref(self.event.repository)
+        if token is None or repo is None or self.event.number is None:
+            return "ignored", {"reason": "ChatOps needs a GitHub token and an issue or pull request"}
+        self.client = GitHubClient(self.intake.settings, token)
+        refusal = await self._refusal(repo)
+        if refusal is not None:
+            await self._reply(repo, refusal)
+            return "refused", {"reason": refusal}
+        try:
+            command = parse_command(self.event.comment)
+            request = CreateWorkOrderRequest(
+                repository_url=self.project.repository_url,
+                workflow_type=command.workflow,
+                inputs=dict(command.inputs),
+                project=self.project.id,
+                github_issue_number=str(self.event.number) if self.project.forge == "github" else None,
+            )
+            wo = await self.intake.service.create(request, trigger=trigger_of(self.event, self.project, None))
+        except ShipyardError as err:
+            await self._reply(repo, f"@{self.event.sender} could not start that: {err.message}")
+            return "failed", {"error": err.message}
+        link = self.intake.settings.work_order_link(wo.id)
+        await self._reply(
+            repo,
+            f"@{self.event.sender} started work order [`{wo.id}`]({link}): workflow "
+            f"`{command.workflow}` on branch `{wo.git_branch_name}`. This comment follows its progress.",
+        )
+        return "processed", {"work_orders": [wo.id]}
+
+    async def _refusal(self, repo: RepoRef) -> str | None:
+        assert self.client is not None
+        who = self.event.sender or "someone"
+        if self.event.sender_is_bot or self.event.sender is None:
+            return f"@{who} Shipyard takes commands from people, not from bots."
+        permission = await self.client.permission(repo, self.event.sender)
+        if permission not in WRITE_PERMISSIONS:
+            return f"@{who} only people with write access to {repo.full_name} can run Shipyard ({USAGE})."
+        return None
+
+    async def _reply(self, repo: RepoRef, body: str) -> None:
+        assert self.client is not None and self.event.number is not None
+        await self.client.create_comment(repo, self.event.number, body)
+
+
+def _repo_ref(full_name: str | None) -> RepoRef | None:
+    owner, _, name = (full_name or "").partition("/")
+    return RepoRef(owner, name) if owner and name else None

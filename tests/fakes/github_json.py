@@ -1,0 +1,289 @@
+"""What the fake GitHub holds, and the full JSON GitHub's REST docs give for each of those objects.
+
+githubkit validates answers against GitHub's complete schemas, so every builder returns the whole
+documented shape (nulls where GitHub sends nulls), never a convenient subset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+API = "https://api.github.com"
+WEB = "https://github.com"
+DOCS = "https://docs.github.com/rest"
+
+_REPO_URLS = {  # "Get a repository" in GitHub's REST docs: name → path under the repository's API URL
+    "archive_url": "/{archive_format}{/ref}", "assignees_url": "/assignees{/user}",
+    "blobs_url": "/git/blobs{/sha}", "branches_url": "/branches{/branch}",
+    "collaborators_url": "/collaborators{/collaborator}", "comments_url": "/comments{/number}",
+    "commits_url": "/commits{/sha}", "compare_url": "/compare/{base}...{head}",
+    "contents_url": "/contents/{+path}", "contributors_url": "/contributors",
+    "deployments_url": "/deployments", "downloads_url": "/downloads", "events_url": "/events",
+    "forks_url": "/forks", "git_commits_url": "/git/commits{/sha}", "git_refs_url": "/git/refs{/sha}",
+    "git_tags_url": "/git/tags{/sha}", "issue_comment_url": "/issues/comments{/number}",
+    "issue_events_url": "/issues/events{/number}", "issues_url": "/issues{/number}",
+    "keys_url": "/keys{/key_id}", "labels_url": "/labels{/name}", "languages_url": "/languages",
+    "merges_url": "/merges", "milestones_url": "/milestones{/number}",
+    "notifications_url": "/notifications{?since,all,participating}", "pulls_url": "/pulls{/number}",
+    "releases_url": "/releases{/id}", "stargazers_url": "/stargazers", "statuses_url": "/statuses/{sha}",
+    "subscribers_url": "/subscribers", "subscription_url": "/subscription", "tags_url": "/tags",
+    "teams_url": "/teams", "trees_url": "/git/trees{/sha}", "hooks_url": "/hooks",
+}  # fmt: skip
+
+# The legacy `permission` GitHub reports for each role (maintain → write, triage → read).
+BASE_PERMISSION = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read"}
+
+
+def now() -> str:
+    """The current time as GitHub writes timestamps."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def stable_id(text: str) -> int:
+    """A positive id derived from a name, the same on every run."""
+    return zlib.crc32(text.encode()) % 90_000_000 + 10_000_000
+
+
+@dataclass
+class Pull:
+    """A pull request as the fake holds it."""
+
+    number: int
+    id: int
+    node_id: str
+    title: str
+    body: str | None
+    head_owner: str
+    head: str
+    base: str
+    draft: bool
+    user: str
+    state: str = "open"
+    labels: list[str] = field(default_factory=list)
+    comments: int = 0
+    created_at: str = field(default_factory=now)
+    updated_at: str = field(default_factory=now)
+
+    @property
+    def head_label(self) -> str:
+        return f"{self.head_owner}:{self.head}"
+
+
+@dataclass
+class Issue:
+    """An issue (not a pull request) as the fake holds it."""
+
+    number: int
+    id: int
+    node_id: str
+    title: str
+    body: str | None
+    user: str
+    state: str = "open"
+    labels: list[str] = field(default_factory=list)
+    comments: int = 0
+    created_at: str = field(default_factory=now)
+    updated_at: str = field(default_factory=now)
+
+
+@dataclass
+class Comment:
+    """A comment on an issue or pull request."""
+
+    id: int
+    issue_number: int
+    body: str
+    user: str
+    created_at: str = field(default_factory=now)
+    updated_at: str = field(default_factory=now)
+
+    @property
+    def node_id(self) -> str:
+        return f"IC_kwDO{self.id:08d}"
+
+
+@dataclass
+class Dispatch:
+    """One accepted `POST /repos/{owner}/{repo}/dispatches`."""
+
+    full_name: str
+    event_type: str
+    client_payload: dict[str, Any]
+
+
+@dataclass
+class FakeRepo:
+    """One repository and what it holds."""
+
+    json: dict[str, Any]
+    next_number: int = 1
+    pulls: dict[int, Pull] = field(default_factory=dict)
+    issues: dict[int, Issue] = field(default_factory=dict)
+    comments: list[Comment] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)  # login (lower case) → role
+
+    def take_number(self) -> int:
+        number, self.next_number = self.next_number, self.next_number + 1
+        return number
+
+
+class GitHubError(Exception):
+    """Raised by the fake's handlers and helpers; answered with GitHub's error body."""
+
+    def __init__(self, status: int, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.errors = status, message, errors
+
+
+def user_json(login: str, id: int | None = None, type: str = "User") -> dict[str, Any]:
+    """A simple-user object."""
+    id = stable_id(login) if id is None else id
+    url = f"{API}/users/{login}"
+    return {
+        "login": login, "id": id, "node_id": f"MDQ6VXNlcj{id}", "type": type, "site_admin": False,
+        "avatar_url": f"https://avatars.githubusercontent.com/u/{id}?v=4", "gravatar_id": "",
+        "url": url, "html_url": f"{WEB}/{login}", "followers_url": f"{url}/followers",
+        "following_url": f"{url}/following{{/other_user}}", "gists_url": f"{url}/gists{{/gist_id}}",
+        "starred_url": f"{url}/starred{{/owner}}{{/repo}}", "subscriptions_url": f"{url}/subscriptions",
+        "organizations_url": f"{url}/orgs", "repos_url": f"{url}/repos",
+        "events_url": f"{url}/events{{/privacy}}", "received_events_url": f"{url}/received_events",
+        "user_view_type": "public",
+    }  # fmt: skip
+
+
+def repository_json(id: int, full_name: str, default_branch: str, private: bool) -> dict[str, Any]:
+    """A full-repository object ("Get a repository")."""
+    owner, name = full_name.split("/")
+    url = f"{API}/repos/{full_name}"
+    stamp = "2026-11-01T12:00:00Z"
+    return {
+        "id": id, "node_id": f"R_kgDO{id:06d}", "name": name, "full_name": full_name, "private": private,
+        "owner": user_json(owner, 1000 + id, "Organization"), "html_url": f"{WEB}/{full_name}",
+        "description": None, "fork": False, "url": url,
+        **{key: url + path for key, path in _REPO_URLS.items()},
+        "git_url": f"git://github.com/{full_name}.git", "ssh_url": f"git@github.com:{full_name}.git",
+        "clone_url": f"{WEB}/{full_name}.git", "svn_url": f"{WEB}/{full_name}",
+        "mirror_url": None, "homepage": None, "language": "Python", "forks_count": 0, "forks": 0,
+        "stargazers_count": 0, "watchers_count": 0, "watchers": 0, "size": 108,
+        "default_branch": default_branch,
+        "open_issues_count": 0, "open_issues": 0, "has_issues": True, "has_projects": True, "has_wiki": True,
+        "has_pages": False, "has_discussions": False, "archived": False, "disabled": False,
+        "visibility": "private" if private else "public", "pushed_at": stamp, "created_at": stamp,
+        "updated_at": stamp, "subscribers_count": 1, "network_count": 0, "license": None,
+        "permissions": {"admin": False, "maintain": False, "push": True, "triage": True, "pull": True},
+    }  # fmt: skip
+
+
+def label_json(repo: dict[str, Any], name: str) -> dict[str, Any]:
+    """A label of the repository."""
+    id = stable_id(f"{repo['full_name']}#{name}")
+    return {
+        "id": id, "node_id": f"LA_kwDO{id}", "url": f"{repo['url']}/labels/{name}", "name": name,
+        "description": None, "color": "ededed", "default": False, "archived_at": None, "archived_by": None,
+    }  # fmt: skip
+
+
+def _sha(*parts: str) -> str:
+    return hashlib.sha1(":".join(parts).encode()).hexdigest()
+
+
+def _branch_json(repo: dict[str, Any], owner: str, branch: str) -> dict[str, Any]:
+    return {
+        "label": f"{owner}:{branch}", "ref": branch, "sha": _sha(repo["full_name"], branch),
+        "user": repo["owner"] if owner == repo["owner"]["login"] else user_json(owner), "repo": repo,
+    }  # fmt: skip
+
+
+def _links_json(repo: dict[str, Any], number: int) -> dict[str, Any]:
+    pull, issue = f"{repo['url']}/pulls/{number}", f"{repo['url']}/issues/{number}"
+    links = {
+        "self": pull, "html": f"{repo['html_url']}/pull/{number}", "issue": issue,
+        "comments": f"{issue}/comments", "review_comments": f"{pull}/comments",
+        "review_comment": f"{repo['url']}/pulls/comments{{/number}}", "commits": f"{pull}/commits",
+        "statuses": f"{repo['url']}/statuses/{_sha(repo['full_name'], str(number))}",
+    }  # fmt: skip
+    return {name: {"href": href} for name, href in links.items()}
+
+
+def pull_json(repo: dict[str, Any], pull: Pull, *, simple: bool = False) -> dict[str, Any]:
+    """A pull request: the "simple" shape of list answers, or the full one of get/create/update."""
+    url, issue = f"{repo['url']}/pulls/{pull.number}", f"{repo['url']}/issues/{pull.number}"
+    html = f"{repo['html_url']}/pull/{pull.number}"
+    links = _links_json(repo, pull.number)
+    body: dict[str, Any] = {
+        "url": url, "id": pull.id, "node_id": pull.node_id, "html_url": html, "diff_url": f"{html}.diff",
+        "patch_url": f"{html}.patch", "issue_url": issue, "commits_url": f"{url}/commits",
+        "review_comments_url": f"{url}/comments", "review_comment_url": links["review_comment"]["href"],
+        "comments_url": f"{issue}/comments", "statuses_url": links["statuses"]["href"],
+        "number": pull.number, "state": pull.state, "locked": False, "title": pull.title,
+        "user": user_json(pull.user), "body": pull.body,
+        "labels": [label_json(repo, name) for name in pull.labels], "milestone": None,
+        "active_lock_reason": None, "created_at": pull.created_at, "updated_at": pull.updated_at,
+        "closed_at": None, "merged_at": None, "merge_commit_sha": None, "assignee": None,
+        "assignees": [], "requested_reviewers": [], "requested_teams": [],
+        "head": _branch_json(repo, pull.head_owner, pull.head),
+        "base": _branch_json(repo, repo["owner"]["login"], pull.base), "_links": links,
+        "author_association": "CONTRIBUTOR", "auto_merge": None, "draft": pull.draft,
+    }  # fmt: skip
+    if simple:
+        return body
+    return body | {
+        "merged": False, "mergeable": True, "rebaseable": True, "mergeable_state": "clean",
+        "merged_by": None, "comments": pull.comments, "review_comments": 0,
+        "maintainer_can_modify": False, "commits": 1, "additions": 1, "deletions": 0, "changed_files": 1,
+    }  # fmt: skip
+
+
+def issue_json(repo: dict[str, Any], item: Issue | Pull) -> dict[str, Any]:
+    """An issue; for a pull request, the issue view of it, with its `pull_request` key."""
+    url = f"{repo['url']}/issues/{item.number}"
+    body: dict[str, Any] = {
+        "id": item.id, "node_id": item.node_id, "url": url, "repository_url": repo["url"],
+        "labels_url": f"{url}/labels{{/name}}", "comments_url": f"{url}/comments",
+        "events_url": f"{url}/events", "html_url": f"{repo['html_url']}/issues/{item.number}",
+        "number": item.number, "state": item.state, "state_reason": None, "title": item.title,
+        "body": item.body, "user": user_json(item.user),
+        "labels": [label_json(repo, name) for name in item.labels], "assignee": None, "assignees": [],
+        "milestone": None, "locked": False, "active_lock_reason": None, "comments": item.comments,
+        "closed_at": None, "created_at": item.created_at, "updated_at": item.updated_at,
+        "closed_by": None, "author_association": "CONTRIBUTOR", "timeline_url": f"{url}/timeline",
+        "performed_via_github_app": None,
+    }  # fmt: skip
+    if isinstance(item, Pull):
+        html = f"{repo['html_url']}/pull/{item.number}"
+        body["html_url"], body["draft"] = html, item.draft
+        body["pull_request"] = {
+            "url": f"{repo['url']}/pulls/{item.number}", "html_url": html,
+            "diff_url": f"{html}.diff", "patch_url": f"{html}.patch", "merged_at": None,
+        }  # fmt: skip
+    return body
+
+
+def comment_json(repo: dict[str, Any], comment: Comment, on_pull: bool) -> dict[str, Any]:
+    """An issue comment (pull request conversation comments are issue comments too)."""
+    kind = "pull" if on_pull else "issues"
+    return {
+        "id": comment.id, "node_id": comment.node_id, "url": f"{repo['url']}/issues/comments/{comment.id}",
+        "html_url": f"{repo['html_url']}/{kind}/{comment.issue_number}#issuecomment-{comment.id}",
+        "body": comment.body, "user": user_json(comment.user), "created_at": comment.created_at,
+        "updated_at": comment.updated_at, "issue_url": f"{repo['url']}/issues/{comment.issue_number}",
+        "author_association": "CONTRIBUTOR", "performed_via_github_app": None,
+    }  # fmt: skip
+
+
+def permission_json(login: str, role: str) -> dict[str, Any]:
+    """The answer of "Get repository permissions for a user" for a collaborator with `role`."""
+    rank = ["read", "triage", "write", "maintain", "admin"].index(role)
+    flags = {name: rank >= i for i, name in enumerate(["pull", "triage", "push", "maintain", "admin"])}
+    user = user_json(login) | {"permissions": flags, "role_name": role}
+    return {"permission": BASE_PERMISSION[role], "role_name": role, "user": user}
+
+
+def error_json(status: int, message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """GitHub's error body (a `basic-error`, or a `validation-error` when `errors` is given)."""
+    body: dict[str, Any] = {"message": message, "documentation_url": DOCS, "status": str(status)}
+    return body if errors is None else body | {"errors": errors}
