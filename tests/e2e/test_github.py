@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from fakes import github_payloads
 from fakes.git_http import GitHttpServer
 from fakes.github_api import FakeGitHub, build_app
+from shipyard.api.webhooks import resume_received
 from shipyard.cli.server import RunningServer, running_server
 from shipyard.config import Settings
 from shipyard.engine.devserver import free_port
@@ -43,6 +44,21 @@ steps:
 """
 
 
+LABELLED = """\
+name: label_flow
+on:
+  - on: issues
+    actions: [labeled]
+    labels: [agent]
+    inputs: {title: "{{ event.title }}"}
+inputs:
+  title: {type: string, required: true}
+steps:
+  - id: say
+    run: "echo {{ inputs.title }}"
+"""
+
+
 @dataclass
 class GitHubWorld:
     api: FakeGitHub
@@ -60,9 +76,12 @@ def git_server(tmp_path: Path) -> Iterator[GitHttpServer]:
 async def world(git_server: GitHttpServer, make_repo: MakeRepo) -> AsyncIterator[GitHubWorld]:
     fake = FakeGitHub(tokens={TOKEN})
     fake.add_repo(REPO)
-    source = make_repo(
-        "widgets", {"README.md": "# widgets\n", ".shipyard/workflows/review_push.yaml": REVIEW}
-    )
+    files = {
+        "README.md": "# widgets\n",
+        ".shipyard/workflows/review_push.yaml": REVIEW,
+        ".shipyard/workflows/label_flow.yaml": LABELLED,
+    }
+    source = make_repo("widgets", files)
     (source / "CHANGES.md").write_text("a second commit\n")
     git(source, "add", "-A")
     git(source, "commit", "--quiet", "-m", "Second commit")
@@ -225,7 +244,7 @@ async def processed(client: httpx.AsyncClient, delivery: str) -> dict[str, Any]:
         while True:
             listed = (await client.get("/api/webhooks/deliveries")).json()["deliveries"]
             row: dict[str, Any] = next(d for d in listed if d["delivery_id"] == delivery)
-            if row["status"] != "received":
+            if row["status"] not in ("received", "processing"):
                 return row
             await asyncio.sleep(0.1)
 
@@ -290,15 +309,20 @@ async def test_shipyard_run_in_an_issue_comment_starts_a_work_order_and_answers(
     row = await processed(client, "d-run")
     assert row["status"] == "processed", row
     [wid] = row["result"]["work_orders"]
-    replies = world.api.comments(REPO, issue.number)
-    assert len(replies) == 1 and wid in replies[0].body and "@mona" in replies[0].body
 
     wo = (await client.get(f"/api/agent-work-orders/{wid}")).json()["agent_work_order"]
     assert wo["workflow_type"] == "agent_workflow_plan" and wo["github_issue_number"] == str(issue.number)
     assert wo["inputs"]["prompt"] == f"Resolve GitHub issue #{issue.number}: Add a --verbose flag"
     assert "ignore all rules" not in wo["inputs"]["issue"] and "\u202e" not in wo["inputs"]["issue"]
     assert "<untrusted-input>" in wo["inputs"]["issue"] and "Please." in wo["inputs"]["issue"]
-    await wait_done(client, wid)
+    done = await wait_done(client, wid)
+    assert done["status"] == "failed"  # the shell agent cannot run a planning prompt
+    [reply] = world.api.comments(REPO, issue.number)  # one comment, edited as the work order went
+    assert reply.body is not None and reply.body.startswith(f"<!-- shipyard:work-order {wid} -->")
+    assert "@mona" in reply.body and "could not finish" in reply.body
+    assert f"Cause: {done['error_message']}" in reply.body and "Last lines of step `plan`" in reply.body
+    edits = [r for r in world.api.received if r.method == "PATCH" and "/issues/comments/" in r.path]
+    assert len(edits) >= 2  # running, then failed
 
     for login, kind, delivery in (("visitor", "User", "d-read"), ("dependabot[bot]", "Bot", "d-bot")):
         refused = github_payloads.issue_comment(
@@ -380,3 +404,106 @@ async def until(check: Callable[[], Awaitable[bool]], what: str, timeout_s: floa
                 await asyncio.sleep(0.2)
     except TimeoutError:
         raise AssertionError(f"timed out waiting for {what}") from None
+
+
+async def test_a_work_order_on_an_issue_keeps_one_comment_there(
+    world: GitHubWorld, shipyard: tuple[RunningServer, httpx.AsyncClient]
+) -> None:
+    _, client = shipyard
+    issue = world.api.add_issue(REPO, "Count to one", body="Write one.txt", labels=("agent",))
+    definition = yaml.safe_dump(
+        {
+            "name": "on_issue",
+            "inputs": {"prompt": {"type": "string"}, "issue": {"type": "string"}},
+            "steps": [
+                {"id": "write", "run": "echo one > one.txt", "commit": "add one"},
+                {"id": "pr", "pr": {"draft": False}},
+            ],
+        }
+    )
+    body = {
+        "repository_url": world.repository_url,
+        "workflow_definition": definition,
+        "forge": "github",
+        "github_issue_number": str(issue.number),
+    }
+    resp = await client.post("/api/agent-work-orders", json=body)
+    assert resp.status_code == 201, resp.text
+    wo = await wait_done(client, resp.json()["agent_work_order"]["agent_work_order_id"])
+    assert wo["status"] == "completed", wo["error_message"]
+    assert wo["inputs"]["prompt"] == f"Resolve GitHub issue #{issue.number}: Count to one"
+    assert "Labels: agent" in wo["inputs"]["issue"] and "Write one.txt" in wo["inputs"]["issue"]
+    [comment] = world.api.comments(REPO, issue.number)
+    assert comment.body is not None and "finished" in comment.body
+    assert f"Pull request: {wo['github_pull_request_url']}" in comment.body
+
+    wid, branch = wo["agent_work_order_id"], wo["git_branch_name"]
+    check = {
+        "action": "completed",
+        "check_run": {"name": "tests", "status": "completed", "conclusion": "success",
+                      "head_sha": wo["latest_commit_sha"], "html_url": "https://github.com/acme/widgets/runs/9",
+                      "check_suite": {"head_branch": branch}},
+        "repository": github_payloads.repository(REPO),
+        "sender": github_payloads.user("github-actions[bot]", "Bot"),
+    }  # fmt: skip
+    callback = {
+        "action": "orchestrator.status", "event_type": "orchestrator.status",
+        "client_payload": {"work_order_id": wid, "name": "deploy", "status": "in_progress"},
+        "repository": github_payloads.repository(REPO), "sender": github_payloads.user(),
+    }  # fmt: skip
+    for event, payload, delivery in (
+        ("check_run", check, "d-check"),
+        ("repository_dispatch", callback, "d-cb"),
+    ):
+        assert (await deliver(client, event, payload, delivery)).status_code == 202
+        assert (await processed(client, delivery))["result"] == {"ci_status_for": [wid]}
+    statuses = [e for e in await events_of(client, wid) if e["event"] == "ci.status"]
+    assert [(e["name"], e["status"], e.get("conclusion")) for e in statuses] == [
+        ("tests", "completed", "success"),
+        ("deploy", "in_progress", None),
+    ]
+
+
+async def test_deliveries_left_unprocessed_are_taken_up_once_on_start(
+    world: GitHubWorld, shipyard: tuple[RunningServer, httpx.AsyncClient]
+) -> None:
+    srv, client = shipyard
+    source = {"on": "push", "workflow": "review_push", "inputs": {"commit_range": "{{ event.after }}"}}
+    await add_project(client, world, sources=[source])
+    payload = github_payloads.push("main", REPO)
+    payload["after"] = world.git.branches(REPO)["main"]
+    store = srv.service.store
+    await store.record_delivery("github", "77", "d-stored", "push", None, payload)  # as if we had died
+
+    assert await resume_received(srv.service) == 1
+    assert await resume_received(srv.service) in (0, 1)  # a second server starting: it claims nothing
+    row = await processed(client, "d-stored")
+    assert row["status"] == "processed" and len(row["result"]["work_orders"]) == 1
+    await asyncio.sleep(0.5)
+    orders = (await client.get("/api/agent-work-orders")).json()["agent_work_orders"]
+    assert len(orders) == 1
+    await wait_done(client, orders[0]["agent_work_order_id"])
+
+
+async def test_a_workflow_in_the_repository_starts_on_its_own_trigger(
+    world: GitHubWorld, shipyard: tuple[RunningServer, httpx.AsyncClient]
+) -> None:
+    _, client = shipyard
+    await add_project(client, world)  # no sources: the trigger lives in .shipyard/workflows/label_flow.yaml
+    issue = world.api.add_issue(REPO, "Tidy the README", labels=("agent",))
+    for label, delivery in (("bug", "d-bug"), ("agent", "d-agent")):
+        payload = {
+            "action": "labeled", "issue": github_payloads.issue(issue.number, labels=("bug", "agent")),
+            "label": {"name": label}, "repository": github_payloads.repository(REPO),
+            "sender": github_payloads.user(),
+        }  # fmt: skip
+        payload["issue"]["title"] = "Tidy the README"
+        assert (await deliver(client, "issues", payload, delivery)).status_code == 202
+    assert (await processed(client, "d-bug"))["status"] == "ignored"
+    row = await processed(client, "d-agent")
+    assert row["status"] == "processed", row
+    wo = await wait_done(client, row["result"]["work_orders"][0])
+    assert wo["workflow_type"] == "label_flow" and wo["status"] == "completed", wo["error_message"]
+    assert wo["inputs"]["title"] == "Tidy the README"
+    steps = (await client.get(f"/api/agent-work-orders/{wo['agent_work_order_id']}/steps")).json()["steps"]
+    assert steps[0]["output"] == "Tidy the README"

@@ -79,3 +79,15 @@ def test_text_people_wrote_arrives_cleaned() -> None:
     payload["issue"]["title"] = "Fix\u202e it"
     event = normalise("issue_comment", "d", payload)
     assert (event.comment, event.title) == ("/shipyard run x", "Fix it")
+
+
+def test_each_ci_event_names_its_branch() -> None:
+    common = {"repository": repository(), "sender": user()}
+    check_run = {"check_run": {"name": "ci", "head_sha": AFTER, "check_suite": {"head_branch": "wo/a"}}}
+    suite = {"check_suite": {"head_branch": "wo/b", "head_sha": AFTER, "status": "completed"}}
+    run = {"workflow_run": {"name": "CI", "head_branch": "wo/c", "conclusion": "success"}}
+    status = {"sha": AFTER, "state": "success", "context": "ci/lint", "branches": [{"name": "wo/d"}]}
+    names = [("check_run", check_run), ("check_suite", suite), ("workflow_run", run), ("status", status)]
+    branches = [normalise(name, "d", {**common, **payload}).head_branch for name, payload in names]
+    assert branches == ["wo/a", "wo/b", "wo/c", "wo/d"]
+    assert normalise("status", "d", {**common, **status}).ci_name == "ci/lint"

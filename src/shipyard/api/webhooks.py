@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from shipyard.api.deps import ServiceDep, require_token
-from shipyard.domain.errors import InvalidInput
+from shipyard.domain.errors import InvalidInput, ShipyardError
 from shipyard.engine.intake import Intake
 from shipyard.engine.service import WorkOrderService
 from shipyard.store.records import DeliveryRecord
@@ -42,10 +42,23 @@ async def github_webhook(request: Request, service: ServiceDep) -> JSONResponse:
     answer: dict[str, Any] = {"delivery_id": record.delivery_id, "event": record.event}
     if duplicate:
         return JSONResponse({**answer, "duplicate": True}, status_code=200)
-    task = asyncio.create_task(process(service, record))
+    _process_later(service, record)
+    return JSONResponse({**answer, "accepted": True}, status_code=202)
+
+
+def _process_later(service: WorkOrderService, delivery: DeliveryRecord) -> None:
+    task = asyncio.create_task(process(service, delivery))
     _processing.add(task)
     task.add_done_callback(_processing.discard)
-    return JSONResponse({**answer, "accepted": True}, status_code=202)
+
+
+async def resume_received(service: WorkOrderService) -> int:
+    """Process deliveries stored but never taken up (the server stopped in between); how many.
+    Ones a crash interrupted mid-processing stay `processing`: they may have started work already."""
+    pending = await service.store.list_deliveries(status="received", limit=500)
+    for delivery in reversed(pending):  # oldest first
+        _process_later(service, delivery)
+    return len(pending)
 
 
 @router.get("/deliveries", dependencies=[Depends(require_token)])
@@ -70,9 +83,15 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 async def process(service: WorkOrderService, delivery: DeliveryRecord) -> None:
-    """Act on a stored delivery and record the outcome; never raises."""
+    """Act on a stored delivery and record the outcome; never raises. A delivery is acted on once,
+    by whichever process claims it."""
     try:
-        status, result = await Intake(service).handle(delivery)
+        if not await service.store.claim_delivery(delivery.id):
+            return
+        try:
+            status, result = await Intake(service).handle(delivery)
+        except ShipyardError as err:  # GitHub refused a call, say: the message says why
+            status, result = "failed", {"error": err.message}
         await service.store.finish_delivery(delivery.id, status, result)
     except Exception as err:  # a failure is recorded on the delivery, never raised into the loop
         log.exception("webhook_processing_failed", delivery=delivery.delivery_id)

@@ -13,6 +13,7 @@ from pathlib import Path
 import uvicorn
 
 from shipyard.api.app import create_app
+from shipyard.api.webhooks import resume_received
 from shipyard.config import Settings
 from shipyard.engine.devserver import free_port
 from shipyard.engine.service import WorkOrderService
@@ -55,6 +56,7 @@ async def running_server(
         task = asyncio.create_task(server.serve())
         try:
             await _wait_started(server, task)
+            await resume_received(service)
             url = f"http://{settings.host}:{chosen}"
             if announce:
                 _announce(settings, url, engine)

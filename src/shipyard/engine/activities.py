@@ -18,6 +18,7 @@ from shipyard.domain.events import EventSink
 from shipyard.domain.models import SandboxHandle, SandboxSpec, StepStatus, Usage, WorkOrderStatus
 from shipyard.engine import steps
 from shipyard.engine.guard import BudgetGuard
+from shipyard.engine.issue_thread import IssueThread
 from shipyard.engine.pr_body import PrContext, compose, draft_title, read_plan
 from shipyard.engine.sink import StoreSink, sink_for
 from shipyard.engine.types import (
@@ -78,6 +79,7 @@ class WorkOrderActivities:
         self.redactor = redactor
         # Cancellation reaches an activity with a heartbeat's answer: beat often so cancel is prompt.
         self.beat_s = min(settings.heartbeat_timeout_s / 3, 1.0)
+        self.thread = IssueThread(settings, store)
 
     def sink(self, wo: WorkOrderRecord, step_id: str | None = None) -> StoreSink:
         return sink_for(self.settings, self.store, wo, step_id, self.redactor)
@@ -86,8 +88,11 @@ class WorkOrderActivities:
     async def prepare(self, inp: StartWorkOrderInput) -> PrepareResult:
         wo = await self.store.get_work_order(inp.work_order_id)
         events = self.sink(wo)
-        await self.store.update_work_order(wo.id, status=WorkOrderStatus.RUNNING, execution_started_at=now())
+        wo = await self.store.update_work_order(
+            wo.id, status=WorkOrderStatus.RUNNING, execution_started_at=now()
+        )
         await events.emit("workflow.started", {"workflow": inp.workflow_name, "agent": inp.agent})
+        await self.thread.update(wo, events)
         try:
             async with heartbeating(self.beat_s):
                 handle = await self._setup_sandbox(inp, wo)
@@ -97,7 +102,7 @@ class WorkOrderActivities:
                 source=inp.workflow_source,
                 repo_path=Path(handle.path),
             )
-            inputs = bind_inputs(definition, inp.inputs)
+            inputs = bind_inputs(definition, inp.inputs, inp.implicit_inputs)
         except ShipyardError as err:
             await events.emit("workflow.prepare_failed", {"error": err.message}, level="error")
             raise to_application_error(err) from err
@@ -256,8 +261,9 @@ class WorkOrderActivities:
                 body = await self.pr_body(wo.id, handle)
                 spec = PullRequestSpec(work_order_id=wo.id, title=draft_title(wo), body=body, draft=True)
                 pr = await forge.open_or_update_pr(handle, spec)
-                await self.store.update_work_order(wo.id, github_pull_request_url=pr.url)
+                wo = await self.store.update_work_order(wo.id, github_pull_request_url=pr.url)
                 await events.emit("pr.opened", pr.model_dump(mode="json"))
+                await self.thread.update(wo, events)
         except (ForgeError, GitError) as err:
             await events.emit("pr.failed", {"error": err.message}, level="warning")
 
@@ -308,13 +314,10 @@ class WorkOrderActivities:
             await events.emit("agent.prompt_dropped", {"prompt": prompt, "reason": reason}, level="warning")
         if inp.status == WorkOrderStatus.COMPLETED:
             fields["current_phase"] = "completed"
-        await self.store.update_work_order(
-            wo.id,
-            status=inp.status,
-            error_message=inp.error,
-            execution_completed_at=now(),
-            **fields,
-        )
+        fields |= {"status": inp.status, "error_message": inp.error, "execution_completed_at": now()}
+        latest = await self.store.get_work_order(wo.id)  # the pull request may have opened meanwhile
+        await self.thread.update(latest.model_copy(update=fields), events)
+        await self.store.update_work_order(wo.id, **fields)
         level = "info" if inp.status == WorkOrderStatus.COMPLETED else "error"
         await events.emit(f"workflow.{inp.status.value}", {"error": inp.error}, level=level)
 

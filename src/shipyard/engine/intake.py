@@ -5,6 +5,7 @@ and CI status on the work orders it concerns. Runs after the webhook has been an
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from shipyard.domain.errors import ShipyardError
@@ -12,11 +13,13 @@ from shipyard.domain.models import CreateWorkOrderRequest
 from shipyard.domain.projects import Source
 from shipyard.engine.service import WorkOrderService
 from shipyard.engine.sink import sink_for
-from shipyard.forge.github import GitHubClient, RepoRef, token_for
+from shipyard.forge.github import CommentRef, GitHubClient, RepoRef, token_for
+from shipyard.gitutil import default_branch, ensure_mirror, git, run_git
 from shipyard.store.records import DeliveryRecord, ProjectRecord
 from shipyard.triggers.chatops import USAGE, WRITE_PERMISSIONS, is_command, parse_command
 from shipyard.triggers.events import CI_EVENTS, TriggerEvent, normalise
 from shipyard.triggers.match import matches, render_inputs
+from shipyard.workflows.loader import REPOSITORY_DIR, load_definition_text
 
 STATUS_DISPATCH = "orchestrator.status"  # seed 002: a CI workflow reporting back on a work order
 Outcome = tuple[str, dict[str, Any]]  # (delivery status, what was done or why not)
@@ -47,18 +50,39 @@ class Intake:
         started: list[str] = []
         errors: list[str] = []
         for project in projects:
-            for index, source in enumerate(project.sources):
+            rules: list[tuple[str, Source]] = [(f"source {i}", src) for i, src in enumerate(project.sources)]
+            try:
+                rules += await self._repository_triggers(project, event)
+            except ShipyardError as err:
+                errors.append(f"{project.name}: cannot read the repository's workflows: {err.message}")
+            for rule, source in rules:
                 if not matches(source, event, project.github_repository):
                     continue
                 try:
-                    started.append(await self._start(project, source, index, event))
+                    started.append(await self._start(project, source, rule, event))
                 except ShipyardError as err:
-                    errors.append(f"{project.name} source {index}: {err.message}")
+                    errors.append(f"{project.name} {rule}: {err.message}")
         if not started and not errors:
             return "ignored", {"reason": f"no source matches this {event.event} event"}
         return ("processed" if started else "failed"), {"work_orders": started, "errors": errors}
 
-    async def _start(self, project: ProjectRecord, source: Source, index: int, event: TriggerEvent) -> str:
+    async def _repository_triggers(
+        self, project: ProjectRecord, event: TriggerEvent
+    ) -> list[tuple[str, Source]]:
+        """The `on:` triggers of the repository's own workflows, read at the pushed commit (else
+        at the default branch) from the mirror cache."""
+        token = await asyncio.to_thread(token_for, self.settings) if project.forge == "github" else None
+        secret = token.get_secret_value() if token else None
+        mirror = await ensure_mirror(project.repository_url, self.settings.mirrors_dir, token=secret)
+        ref = event.after if event.event == "push" and event.after else None
+        ref = ref or f"refs/remotes/origin/{await default_branch(mirror)}"
+        rules: list[tuple[str, Source]] = []
+        for path, text in await workflow_files_at(mirror, ref):
+            for source in load_definition_text(text, path).triggers():
+                rules.append((path, source))
+        return rules
+
+    async def _start(self, project: ProjectRecord, source: Source, rule: str, event: TriggerEvent) -> str:
         issue = (
             event.number if event.event in ("issues", "issue_comment") and project.forge == "github" else None
         )
@@ -72,7 +96,7 @@ class Intake:
             base_branch=event.branch if event.event == "push" else None,
             github_issue_number=str(issue) if issue is not None else None,
         )
-        wo = await self.service.create(request, trigger=trigger_of(event, project, index))
+        wo = await self.service.create(request, trigger=trigger_of(event, project, rule))
         return wo.id
 
     async def _ci_status(self, event: TriggerEvent) -> Outcome:
@@ -98,7 +122,15 @@ class Intake:
             return None
 
 
-def trigger_of(event: TriggerEvent, project: ProjectRecord, rule: int | None) -> dict[str, Any]:
+async def workflow_files_at(repo: Path, ref: str) -> list[tuple[str, str]]:
+    """(path, text) of each workflow file in `.shipyard/workflows/` at commit `ref` of `repo`."""
+    folder = REPOSITORY_DIR.as_posix()
+    listing = await run_git("ls-tree", "--name-only", f"{ref}:{folder}", cwd=repo)
+    names = sorted(n for n in listing.stdout.splitlines() if n.endswith((".yaml", ".yml")))
+    return [(f"{folder}/{n}", await git("show", f"{ref}:{folder}/{n}", cwd=repo)) for n in names]
+
+
+def trigger_of(event: TriggerEvent, project: ProjectRecord, rule: str | None) -> dict[str, Any]:
     """What is recorded on a work order about the event that started it."""
     fields = ("event", "action", "delivery_id", "repository", "sender", "branch", "commit_range", "number")
     return {
@@ -143,24 +175,27 @@ class ChatOps:
             return "refused", {"reason": refusal}
         try:
             command = parse_command(self.event.comment)
-            request = CreateWorkOrderRequest(
-                repository_url=self.project.repository_url,
-                workflow_type=command.workflow,
-                inputs=dict(command.inputs),
-                project=self.project.id,
-                github_issue_number=str(self.event.number) if self.project.forge == "github" else None,
-            )
-            wo = await self.intake.service.create(request, trigger=trigger_of(self.event, self.project, None))
         except ShipyardError as err:
-            await self._reply(repo, f"@{self.event.sender} could not start that: {err.message}")
+            await self._reply(repo, f"@{self.event.sender} {err.message}")
             return "failed", {"error": err.message}
-        link = self.intake.settings.work_order_link(wo.id)
-        await self._reply(
-            repo,
-            f"@{self.event.sender} started work order [`{wo.id}`]({link}): workflow "
-            f"`{command.workflow}` on branch `{wo.git_branch_name}`. This comment follows its progress.",
+        # Answered first: the work order then keeps this comment up to date instead of adding one.
+        reply = await self._reply(repo, f"@{self.event.sender} starting `{command.workflow}` …")
+        request = CreateWorkOrderRequest(
+            repository_url=self.project.repository_url,
+            workflow_type=command.workflow,
+            inputs=dict(command.inputs),
+            project=self.project.id,
+            github_issue_number=str(self.event.number) if self.project.forge == "github" else None,
         )
-        return "processed", {"work_orders": [wo.id]}
+        trigger = trigger_of(self.event, self.project, None)
+        try:
+            wo = await self.intake.service.create(request, trigger=trigger, comment_id=str(reply.id))
+        except ShipyardError as err:
+            await self.client.update_comment(
+                repo, reply.id, f"@{self.event.sender} could not start that: {err.message}"
+            )
+            return "failed", {"error": err.message}
+        return "processed", {"work_orders": [wo.id]}  # the work order edits the answer from here on
 
     async def _refusal(self, repo: RepoRef) -> str | None:
         assert self.client is not None
@@ -172,9 +207,9 @@ class ChatOps:
             return f"@{who} only people with write access to {repo.full_name} can run Shipyard ({USAGE})."
         return None
 
-    async def _reply(self, repo: RepoRef, body: str) -> None:
+    async def _reply(self, repo: RepoRef, body: str) -> CommentRef:
         assert self.client is not None and self.event.number is not None
-        await self.client.create_comment(repo, self.event.number, body)
+        return await self.client.create_comment(repo, self.event.number, body)
 
 
 def _repo_ref(full_name: str | None) -> RepoRef | None:

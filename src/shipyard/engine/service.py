@@ -68,6 +68,16 @@ def _inputs_of(req: CreateWorkOrderRequest) -> dict[str, Any]:
     return inputs
 
 
+def _implicit_inputs(req: CreateWorkOrderRequest, inputs: dict[str, Any]) -> list[str]:
+    """Inputs Shipyard filled in from the issue, which a workflow that does not declare them ignores."""
+    if req.github_issue_number is None:
+        return []
+    filled = ["issue"] if "issue" not in req.inputs else []
+    if "prompt" in inputs and "prompt" not in req.inputs and req.initial_prompt is None:
+        filled.append("prompt")
+    return filled
+
+
 class WorkOrderService:
     """Validates requests up front, records work orders and starts their workflows."""
 
@@ -77,9 +87,14 @@ class WorkOrderService:
         self.client = client
 
     async def create(
-        self, req: CreateWorkOrderRequest, *, trigger: dict[str, Any] | None = None
+        self,
+        req: CreateWorkOrderRequest,
+        *,
+        trigger: dict[str, Any] | None = None,
+        comment_id: str | None = None,
     ) -> WorkOrderRecord:
-        """Validate, record and start a work order; `trigger` records what started it (a webhook)."""
+        """Validate, record and start a work order; `trigger` records what started it (a webhook),
+        `comment_id` the issue comment it is to keep up to date (ChatOps' answer)."""
         if self.client is None:
             raise Conflict("this process has no engine; start `shipyard serve` to run work orders")
         project = await self.store.get_project(req.project) if req.project else None
@@ -96,10 +111,11 @@ class WorkOrderService:
         inputs = _inputs_of(req)
         if forge == "github" and req.github_issue_number is not None:
             inputs = await self._with_issue(repository_url, req.github_issue_number, inputs)
+        implicit = _implicit_inputs(req, inputs)
         budget = req.budget or (project.budget if project else None)
         definition = self._definition(req, repository_url)
         if definition is not None:
-            bind_inputs(definition, inputs)
+            bind_inputs(definition, inputs, implicit)
         work_order_id = new_work_order_id()
         title = req.title or str(inputs.get("prompt") or (definition.name if definition else ""))
         record = await self.store.create_work_order(
@@ -117,9 +133,10 @@ class WorkOrderService:
                 project_id=project.id if project else None,
                 forge=forge,
                 trigger=trigger,
+                github_comment_id=comment_id,
             )
         )
-        await self._start(record, req.model_copy(update={"budget": budget}), inputs)
+        await self._start(record, req.model_copy(update={"budget": budget}), inputs, implicit)
         return record
 
     def _default_forge(self, repository_url: str) -> str:
@@ -192,11 +209,16 @@ class WorkOrderService:
         )
 
     async def _start(
-        self, record: WorkOrderRecord, req: CreateWorkOrderRequest, inputs: dict[str, Any]
+        self,
+        record: WorkOrderRecord,
+        req: CreateWorkOrderRequest,
+        inputs: dict[str, Any],
+        implicit: list[str],
     ) -> None:
         start = self._start_input(
             record,
             inputs,
+            implicit_inputs=implicit,
             workflow_name=req.workflow_type,
             workflow_text=req.workflow_definition,
             workflow_source=req.workflow_source or "<inline>",
@@ -260,6 +282,7 @@ class WorkOrderService:
             definition=definition,
             start_at=start_at,
             previous=previous,
+            implicit_inputs=["issue", "prompt"] if wo.github_issue_number else [],
             budget=Budget.model_validate(wo.budget) if wo.budget else None,
         )
         await self._start_workflow(wo.id, start)

@@ -23,6 +23,7 @@ class StartWorkOrderInput(BaseModel):
     workflow_text: str | None = None  # an inline definition (from --workflow-file or the API)
     workflow_source: str = "<inline>"
     inputs: dict[str, Any] = Field(default_factory=dict)
+    implicit_inputs: list[str] = Field(default_factory=list)  # filled in by Shipyard: dropped if undeclared
     base_branch: str | None = None
     task_queue: str = "shipyard"
     heartbeat_timeout_s: float = 30.0

@@ -61,6 +61,7 @@ class WorkOrderCreate(BaseModel):
     project_id: str | None = None
     forge: ForgeName = "local"
     trigger: dict[str, Any] | None = None  # what started it: {"source", "event", "delivery_id", ...}
+    github_comment_id: str | None = None  # a comment already posted for it (ChatOps' answer)
 
 
 class WorkOrderRecord(_WithUsage):
@@ -94,6 +95,7 @@ class WorkOrderRecord(_WithUsage):
     latest_commit_sha: str | None
     latest_commit_message: str | None
     github_pull_request_url: str | None
+    github_comment_id: str | None = None
     project_id: str | None = None
     forge: ForgeName = "local"
     trigger: dict[str, Any] | None = None

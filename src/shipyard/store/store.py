@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy import Select, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -376,6 +376,16 @@ class Store:
             query = select(WebhookDelivery).where(*key, WebhookDelivery.delivery_id == delivery_id)
             async with self._read() as session:
                 return DeliveryRecord.model_validate(await session.scalar(query)), True
+
+    async def claim_delivery(self, id: int) -> bool:
+        """Take a `received` delivery for processing; False when another process already has."""
+        async with self._writing() as session:
+            claimed = await session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == id, WebhookDelivery.status == "received")
+                .values(status="processing")
+            )
+            return bool(claimed.rowcount)  # type: ignore[attr-defined]
 
     async def finish_delivery(self, id: int, status: str, result: dict[str, Any]) -> DeliveryRecord:
         """Record what processing the delivery did (`processed`, `ignored` or `failed`)."""

@@ -127,6 +127,7 @@ class WorkOrder(Base):
     latest_commit_sha: Mapped[str | None] = mapped_column(String)
     latest_commit_message: Mapped[str | None] = mapped_column(CleanText)
     github_pull_request_url: Mapped[str | None] = mapped_column(String)
+    github_comment_id: Mapped[str | None] = mapped_column(String)  # the issue comment kept up to date
     usage_turns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     usage_input_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     usage_output_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -214,7 +215,9 @@ class WebhookDelivery(Base):
     event: Mapped[str] = mapped_column(String)
     action: Mapped[str | None] = mapped_column(String)
     payload: Mapped[dict[str, Any]] = mapped_column()
-    status: Mapped[str] = mapped_column(String)  # received | processed | ignored | failed
+    status: Mapped[str] = mapped_column(
+        String
+    )  # received | processing | processed | ignored | refused | failed
     result: Mapped[dict[str, Any] | None] = mapped_column()  # what processing did, or why not
     received_at: Mapped[datetime] = mapped_column(index=True)
     processed_at: Mapped[datetime | None] = mapped_column()

@@ -162,7 +162,11 @@ def _ci(out: TriggerEvent, payload: dict[str, Any]) -> None:
     out.ci_status = _str(item.get("status")) or _str(item.get("state"))
     out.ci_conclusion = _str(item.get("conclusion"))
     out.head_sha = _str(item.get("head_sha")) or _str(item.get("sha"))
-    out.head_branch = _str(item.get("head_branch"))
+    out.head_branch = (
+        _str(item.get("head_branch"))  # check_suite, workflow_run
+        or _str(_obj(item.get("check_suite")).get("head_branch"))  # check_run
+        or next((_str(_obj(b).get("name")) for b in _list(item.get("branches"))), None)  # status
+    )
     out.ci_url = _str(item.get("html_url")) or _str(item.get("target_url"))
     numbers = [_int(_obj(p).get("number")) for p in _list(item.get("pull_requests"))]
     out.number = next((n for n in numbers if n is not None), None)

@@ -6,7 +6,7 @@ then the built-in library (`shipyard/workflows/builtin/*.yaml`).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -212,9 +212,13 @@ def _known_names(repo_path: Path | None) -> str:
     return message
 
 
-def bind_inputs(defn: WorkflowDefinition, given: Mapping[str, Any]) -> dict[str, Any]:
-    """Every declared input with its value: given (converted to its type), default or None."""
-    unknown = sorted(set(given) - set(defn.inputs))
+def bind_inputs(
+    defn: WorkflowDefinition, given: Mapping[str, Any], optional: Collection[str] = ()
+) -> dict[str, Any]:
+    """Every declared input with its value: given (converted to its type), default or None.
+    Undeclared names are an error, except those in `optional` (filled in by Shipyard, such as
+    the issue a work order is about), which are dropped."""
+    unknown = sorted(set(given) - set(defn.inputs) - set(optional))
     if unknown:
         known = ", ".join(defn.inputs) or "none"
         names = ", ".join(f"'{n}'" for n in unknown)

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from shipyard.domain.projects import Source
+
 StepKind = Literal["run", "prompt", "pr", "gate", "call"]
 STEP_KINDS: tuple[StepKind, ...] = ("run", "prompt", "pr", "gate", "call")
 InputType = Literal["string", "number", "boolean"]
@@ -191,6 +193,12 @@ class StepDef(_Strict):
         return next(kind for kind in STEP_KINDS if getattr(self, kind) is not None)
 
 
+def _on_key(data: Any) -> Any:
+    if isinstance(data, dict) and True in data and "on" not in data:
+        return {("on" if key is True else key): value for key, value in data.items()}
+    return data
+
+
 class WorkflowDefinition(_Strict):
     """A named list of steps with declared inputs; `source` says where it was loaded from."""
 
@@ -201,7 +209,24 @@ class WorkflowDefinition(_Strict):
     # The whole work order's limit; default SHIPYARD_WORK_ORDER_TIMEOUT_S.
     timeout_s: float | None = Field(default=None, validation_alias=AliasChoices("timeout", "timeout_s"))
     budget: BudgetSpec | None = None
+    # Triggers of a workflow kept in a repository: a project's sources without `workflow` (this one).
+    on: list[dict[str, Any]] = Field(default_factory=list)
     source: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _on_key(cls, data: Any) -> Any:
+        """YAML 1.1 reads a bare `on:` key as True; a single trigger may be given without a list."""
+        data = _on_key(data)
+        if isinstance(data, dict) and isinstance(data.get("on"), dict):
+            data = {**data, "on": [data["on"]]}
+        if isinstance(data, dict) and isinstance(data.get("on"), list):
+            data = {**data, "on": [_on_key(entry) for entry in data["on"]]}
+        return data
+
+    def triggers(self) -> list[Source]:
+        """The `on:` triggers as sources that start this workflow."""
+        return [Source.model_validate({**entry, "workflow": self.name}) for entry in self.on]
 
     @field_validator("timeout_s", mode="before")
     @classmethod
@@ -210,6 +235,7 @@ class WorkflowDefinition(_Strict):
 
     @model_validator(mode="after")
     def _check_step_references(self) -> WorkflowDefinition:
+        self.triggers()  # a bad trigger is a bad definition: raises ValueError naming the problem
         problems = _duplicate_ids(self.steps) + _bad_dependencies(self.steps)
         if problems:
             raise _custom("step_references", "\n".join(problems))
