@@ -94,8 +94,8 @@ class PgDatabases:
         conn = await asyncpg.connect(dsn)
         try:
             await conn.execute(
-                "TRUNCATE project, work_order, step, event, pull_request, webhook_delivery"
-                " RESTART IDENTITY CASCADE"
+                "TRUNCATE project, work_order, step, event, pull_request, webhook_delivery,"
+                " repository_dispatch RESTART IDENTITY CASCADE"
             )
         finally:
             await conn.close()

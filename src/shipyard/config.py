@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("SHIPYARD_GITHUB_TOKEN", "GITHUB_TOKEN")
     )  # default: what `gh auth token` prints, when gh is installed and logged in
     github_api_url: str = "https://api.github.com"  # GitHub Enterprise: https://<host>/api/v3
+    # A GitHub App, used instead of the token when its id and a private key are set.
+    github_app_id: str | None = None
+    github_app_private_key: SecretStr | None = None  # the PEM text
+    github_app_private_key_path: Path | None = None  # or the .pem file GitHub gave
+    github_app_installation_id: int | None = None  # default: the app's installation on each repository
     github_webhook_secret: SecretStr | None = None  # webhooks are refused (401) until it is set
     webhook_max_bytes: int = 25 * 1024 * 1024  # GitHub caps a payload at 25 MB
     public_url: str | None = None  # how people reach this server, for links in PRs and comments
@@ -80,6 +85,20 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def github_app_configured(self) -> bool:
+        """Whether a GitHub App (its id and a private key) is set."""
+        has_key = self.github_app_private_key is not None or self.github_app_private_key_path is not None
+        return bool(self.github_app_id) and has_key
+
+    def read_github_app_private_key(self) -> str | None:
+        """The GitHub App's private key: the PEM text, else the key file's (OSError if unreadable)."""
+        if self.github_app_private_key is not None:
+            return self.github_app_private_key.get_secret_value()
+        if self.github_app_private_key_path is not None:
+            return self.github_app_private_key_path.expanduser().read_text(encoding="utf-8")
+        return None
 
     @property
     def resolved_database_url(self) -> str:

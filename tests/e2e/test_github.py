@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from fakes import github_payloads
@@ -507,3 +509,89 @@ async def test_a_workflow_in_the_repository_starts_on_its_own_trigger(
     assert wo["inputs"]["title"] == "Tidy the README"
     steps = (await client.get(f"/api/agent-work-orders/{wo['agent_work_order_id']}/steps")).json()["steps"]
     assert steps[0]["output"] == "Tidy the README"
+
+
+def check_run(branch: str, name: str, conclusion: str) -> dict[str, Any]:
+    return {
+        "action": "completed",
+        "check_run": {"name": name, "status": "completed", "conclusion": conclusion, "head_sha": "0" * 40,
+                      "html_url": "https://github.com/acme/widgets/runs/1",
+                      "check_suite": {"head_branch": branch}},
+        "repository": github_payloads.repository(REPO),
+        "sender": github_payloads.user("github-actions[bot]", "Bot"),
+    }  # fmt: skip
+
+
+async def test_a_gate_waits_for_the_checks_on_its_pull_request(
+    world: GitHubWorld, shipyard: tuple[RunningServer, httpx.AsyncClient]
+) -> None:
+    _, client = shipyard
+    definition = flow(
+        {"id": "write", "run": "echo one > one.txt", "commit": "add one"},
+        {"id": "ci", "gate": {"checks": ["tests", "lint"]}},
+        {"id": "pr", "pr": {"draft": False}},
+    )
+    passing, failing = await create(client, world, definition), await create(client, world, definition)
+    for wid in (passing, failing):
+        await until(lambda wid=wid: waiting_at_gate(client, wid), f"{wid} to wait at its gate")
+    branch = {
+        wid: (await client.get(f"/api/agent-work-orders/{wid}")).json()["agent_work_order"]["git_branch_name"]
+        for wid in (passing, failing)
+    }
+    outcomes = [(passing, "tests", "success"), (failing, "tests", "failure"), (passing, "lint", "neutral")]
+    for n, (wid, name, conclusion) in enumerate(outcomes):
+        assert (
+            await deliver(client, "check_run", check_run(branch[wid], name, conclusion), f"c{n}")
+        ).is_success
+    done, failed = await wait_done(client, passing), await wait_done(client, failing)
+    assert done["status"] == "completed", done["error_message"]
+    assert failed["status"] == "failed" and "check 'tests' concluded failure" in failed["error_message"]
+    ready = {p.head: p.draft for p in world.api.pulls(REPO)}
+    assert ready == {branch[passing]: False, branch[failing]: True}
+
+
+async def waiting_at_gate(client: httpx.AsyncClient, wid: str) -> bool:
+    kinds = [e["event"] for e in await events_of(client, wid)]
+    return "workflow.gate.waiting" in kinds
+
+
+async def test_a_github_app_opens_the_pull_request_with_its_installation_token(
+    world: GitHubWorld, tmp_path: Path
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    world.api.app_id, world.api.app_public_key = 4242, public.decode()
+    world.api.install_app(REPO, 77)
+    world.api.tokens.discard(TOKEN)  # only installation tokens work from here on
+    world.git.tokens = world.api.tokens  # the git server accepts what the API issued
+    settings = Settings(
+        data_dir=tmp_path / "app-data",
+        agent="shell",
+        github_token=None,
+        github_api_url=world.api.base_url,
+        github_app_id="4242",
+        github_app_private_key=SecretStr(private),
+    )
+    async with (
+        running_server(settings, persistent=False, port=0, announce=False) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=30) as client,
+    ):
+        definition = flow(
+            {"id": "write", "run": "echo one > one.txt", "commit": "add one"},
+            {"id": "pr", "pr": {"draft": False}},
+        )
+        wo = await wait_done(client, await create(client, world, definition))
+    assert wo["status"] == "completed", wo["error_message"]
+    [pull] = world.api.pulls(REPO)
+    assert not pull.draft and world.git.branches(REPO)[wo["git_branch_name"]] == wo["latest_commit_sha"]
+    assert world.api.token_requests == [77]  # one installation token, cached for every call
+    for path in settings.data_dir.rglob("*"):
+        if path.is_file():
+            assert b"PRIVATE KEY" not in path.read_bytes() and b"ghs_" not in path.read_bytes(), path

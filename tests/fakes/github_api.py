@@ -2,7 +2,9 @@
 
 It holds repositories, pull requests, issues, comments, collaborator roles and repository
 dispatches in memory, checks `Authorization: Bearer|token <token>` against the tokens it knows
-(every good token authenticates as `login`), and records every request it receives. Issues and
+(every good token authenticates as `login`), and records every request it receives. As a GitHub
+App's server (`app_id`, `app_public_key`) it answers the App's routes to a JWT signed with the
+app's key, and issues installation tokens that the other routes then accept until they expire. Issues and
 pull requests share one number sequence per repository, as on GitHub. GraphQL (`POST /graphql`)
 knows one mutation: `markPullRequestReadyForReview`. The JSON shapes live in `github_json`.
 """
@@ -11,10 +13,14 @@ from __future__ import annotations
 
 import itertools
 import re
+import secrets
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jwt
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -29,6 +35,8 @@ from fakes.github_json import (
     Pull,
     comment_json,
     error_json,
+    installation_json,
+    installation_token_json,
     issue_json,
     label_json,
     now,
@@ -60,11 +68,56 @@ class FakeGitHub:
     received: list[Received] = field(default_factory=list)
     dispatches: list[Dispatch] = field(default_factory=list)
     base_url: str = ""
+    app_id: int | None = None  # the GitHub App whose JWTs the App routes accept
+    app_public_key: str | None = None  # its public key (PEM)
+    app_slug: str = "shipyard"
+    installations: dict[str, int] = field(default_factory=dict)  # "owner/name" (lower case) → id
+    token_ttl_s: float = 3600.0  # how long an installation token lives (GitHub: an hour)
+    token_expiry: dict[str, datetime] = field(default_factory=dict)  # installation token → expiry
+    token_requests: list[int] = field(default_factory=list)  # installation id of each token request
+    installation_lookups: list[str] = field(default_factory=list)  # "owner/name" of each lookup
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001), repr=False)
 
     def add_repo(self, full_name: str, default_branch: str = "main", private: bool = False) -> None:
         repo = repository_json(len(self.repos) + 1, full_name, default_branch, private)
         self.repos[full_name.lower()] = FakeRepo(repo)
+
+    def install_app(self, full_name: str, installation_id: int) -> None:
+        """Install the App on the repository (one installation may cover several)."""
+        self.repo(full_name)
+        self.installations[full_name.lower()] = installation_id
+
+    def issue_token(self, installation_id: int) -> tuple[str, datetime]:
+        """A new installation token and its expiry, or GitHub's 404 for an unknown installation."""
+        self.token_requests.append(installation_id)
+        if installation_id not in self.installations.values():
+            raise GitHubError(404, "Not Found")
+        token = f"ghs_{secrets.token_hex(18)}"
+        expires_at = datetime.now(UTC) + timedelta(seconds=self.token_ttl_s)
+        self.tokens.add(token)
+        self.token_expiry[token] = expires_at
+        return token, expires_at
+
+    def accepts(self, token: str) -> bool:
+        """Whether `token` is known and, for an installation token, not expired."""
+        expires_at = self.token_expiry.get(token)
+        return token in self.tokens and (expires_at is None or datetime.now(UTC) < expires_at)
+
+    def accepts_jwt(self, token: str) -> bool:
+        """Whether `token` is a JWT of the App: RS256 with its key, `iss` its id, unexpired, ≤ 10 min."""
+        if self.app_id is None or self.app_public_key is None:
+            return False
+        try:
+            claims = jwt.decode(
+                token,
+                self.app_public_key,
+                algorithms=["RS256"],
+                issuer=str(self.app_id),
+                options={"require": ["iat", "exp", "iss"]},
+            )
+        except jwt.PyJWTError:
+            return False
+        return int(claims["exp"]) <= time.time() + 600
 
     def repo(self, full_name: str) -> FakeRepo:
         """The repository, or GitHub's 404."""
@@ -177,6 +230,37 @@ def _matches(pull: Pull, state: str, head: str | None, base: str | None) -> bool
     if head is not None and ":" in head and pull.head_label.lower() != head.lower():
         return False
     return state in ("all", pull.state) and base in (None, pull.base)
+
+
+_APP_ROUTE = re.compile(r"^/(?:app(?:/.*)?|repos/[^/]+/[^/]+/installation)$")
+
+
+def _refusal(fake: FakeGitHub, request: Request) -> str | None:
+    """Why the request's credentials are refused (GitHub's 401 message), or None if they are good."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+    if _APP_ROUTE.match(path):  # these take the App's JWT, and only that
+        good = scheme.lower() == "bearer" and fake.accepts_jwt(token)
+        return None if good else "A JSON web token could not be decoded"
+    good = scheme.lower() in ("bearer", "token") and fake.accepts(token)
+    return None if good else "Bad credentials"
+
+
+def _add_app_routes(app: FastAPI, fake: FakeGitHub) -> None:
+    @app.post("/app/installations/{installation_id:int}/access_tokens")
+    async def create_token(installation_id: int) -> JSONResponse:
+        token, expires_at = fake.issue_token(installation_id)
+        return _json(installation_token_json(token, expires_at), 201)
+
+    @app.get("/repos/{owner}/{name}/installation")
+    async def get_installation(owner: str, name: str) -> JSONResponse:
+        repo = fake.repo(f"{owner}/{name}")
+        fake.installation_lookups.append(repo.json["full_name"])
+        installation_id = fake.installations.get(repo.json["full_name"].lower())
+        if installation_id is None or fake.app_id is None:
+            raise GitHubError(404, "Not Found")
+        owner_json = repo.json["owner"]
+        return _json(installation_json(installation_id, fake.app_id, fake.app_slug, owner_json))
 
 
 def _add_repository_routes(app: FastAPI, fake: FakeGitHub) -> None:
@@ -317,10 +401,9 @@ def build_app(fake: FakeGitHub) -> FastAPI:
     async def record_and_authenticate(request: Request, call_next: Any) -> Any:
         body = await request.body()
         fake.received.append(Received(request.method, request.url.path, dict(request.headers), body))
-        given = request.headers.get("authorization", "")
-        scheme, _, token = given.partition(" ")
-        if scheme.lower() not in ("bearer", "token") or token not in fake.tokens:
-            return _json(error_json(401, "Bad credentials"), 401)
+        refusal = _refusal(fake, request)
+        if refusal is not None:
+            return _json(error_json(401, refusal), 401)
         return await call_next(request)
 
     @app.exception_handler(GitHubError)
@@ -332,6 +415,7 @@ def build_app(fake: FakeGitHub) -> FastAPI:
         body = await _body(request)
         return _json(_graphql(fake, str(body.get("query", "")), body.get("variables") or {}))
 
+    _add_app_routes(app, fake)
     _add_repository_routes(app, fake)
     _add_pull_routes(app, fake)
     _add_issue_routes(app, fake)

@@ -283,6 +283,35 @@ def permission_json(login: str, role: str) -> dict[str, Any]:
     return {"permission": BASE_PERMISSION[role], "role_name": role, "user": user}
 
 
+# What a GitHub App for Shipyard asks for; both App answers below report it.
+APP_PERMISSIONS = {"contents": "write", "issues": "write", "metadata": "read", "pull_requests": "write"}
+
+
+def installation_json(id: int, app_id: int, app_slug: str, account: dict[str, Any]) -> dict[str, Any]:
+    """An installation of a GitHub App on `account` (a simple-user: a user or an organization)."""
+    stamp = "2026-11-01T12:00:00Z"
+    org = account["type"] == "Organization"
+    html = f"{WEB}/{'organizations/' + account['login'] + '/' if org else ''}settings/installations/{id}"
+    return {
+        "id": id, "account": account, "repository_selection": "all",
+        "access_tokens_url": f"{API}/app/installations/{id}/access_tokens",
+        "repositories_url": f"{API}/installation/repositories", "html_url": html, "app_id": app_id,
+        "client_id": f"Iv1.{app_id:016x}", "target_id": account["id"], "target_type": account["type"],
+        "permissions": APP_PERMISSIONS, "events": ["issues", "issue_comment", "pull_request"],
+        "created_at": stamp, "updated_at": stamp, "single_file_name": None,
+        "has_multiple_single_files": False, "single_file_paths": [], "app_slug": app_slug,
+        "suspended_by": None, "suspended_at": None,
+    }  # fmt: skip
+
+
+def installation_token_json(token: str, expires_at: datetime) -> dict[str, Any]:
+    """The answer of "Create an installation access token for an app" (every repository)."""
+    return {
+        "token": token, "expires_at": expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "permissions": APP_PERMISSIONS, "repository_selection": "all",
+    }  # fmt: skip
+
+
 def error_json(status: int, message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """GitHub's error body (a `basic-error`, or a `validation-error` when `errors` is given)."""
     body: dict[str, Any] = {"message": message, "documentation_url": DOCS, "status": str(status)}

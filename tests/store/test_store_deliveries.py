@@ -33,3 +33,21 @@ async def test_finish_records_the_outcome_and_lists_newest_first(store: Store) -
     )
     assert [d.delivery_id for d in await store.list_deliveries()] == ["b", "a"]
     assert [d.delivery_id for d in await store.list_deliveries(status="received")] == ["b"]
+
+
+async def test_a_delivery_is_claimed_by_one_processor(store: Store) -> None:
+    delivery, _ = await store.record_delivery("github", "1", "c", "push", None, {})
+    claims = await asyncio.gather(*(store.claim_delivery(delivery.id) for _ in range(6)))
+    assert sorted(claims) == [False] * 5 + [True]
+    assert [d.status for d in await store.list_deliveries()] == ["processing"]
+
+
+async def test_a_dispatch_id_is_recorded_once(store: Store) -> None:
+    first, seen = await store.begin_dispatch("id-1", "acme/widgets", "deploy", {"dispatch_id": "id-1"}, None)
+    assert not seen and first.status == "pending"
+    again, seen = await store.begin_dispatch("id-1", "acme/widgets", "other", {}, None)
+    assert seen and again.event_type == "deploy"
+    sent = await store.finish_dispatch("id-1", None)
+    assert sent.status == "sent" and sent.sent_at is not None
+    failed = await store.finish_dispatch("id-1", "GitHub answered 404")
+    assert (failed.status, failed.error, failed.sent_at) == ("failed", "GitHub answered 404", None)

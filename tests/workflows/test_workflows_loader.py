@@ -283,3 +283,20 @@ def test_yaml_merge_keys_still_work() -> None:
     """
     defn = load_definition_text(textwrap.dedent(text), "w.yaml")
     assert [(s.id, s.retries) for s in defn.steps] == [("a", 2), ("b", 2)]
+
+
+def test_on_triggers_read_with_the_yaml_on_key_trap_handled() -> None:
+    text = (
+        "name: docs\non:\n  on: push\n  branches: [main]\n  inputs: {range: '{{ event.commit_range }}'}\n"
+        "inputs: {range: {type: string}}\nsteps:\n  - id: a\n    run: echo\n"
+    )
+    defn = load_definition_text(text, "docs.yaml")
+    [trigger] = defn.triggers()
+    assert (trigger.on, trigger.branches, trigger.workflow) == ("push", ["main"], "docs")
+    assert defn.model_dump(mode="json")["on"][0]["on"] == "push"  # stored and sent as JSON intact
+
+
+def test_a_bad_trigger_makes_a_bad_definition() -> None:
+    text = "name: d\non:\n  - on: push\n    labels: [x]\nsteps:\n  - id: a\n    run: echo\n"
+    with pytest.raises(WorkflowInvalid, match="'labels' does not apply to 'push'"):
+        load_definition_text(text, "d.yaml")

@@ -1,9 +1,11 @@
-"""Work-order ids and branch names."""
+"""Work-order ids, branch names and dispatch ids."""
 
 from __future__ import annotations
 
 import re
 import secrets
+import time
+import uuid
 
 _ID_RE = re.compile(r"^wo-[0-9a-z]{8}$")
 _SLUG_STRIP = re.compile(r"[^a-z0-9]+")
@@ -30,3 +32,11 @@ def branch_name(work_order_id: str, title: str = "") -> str:
     """The work order's git branch: `wo/<id>` or `wo/<id>-<slug>`."""
     slug = slugify(title)
     return f"wo/{work_order_id}-{slug}" if slug else f"wo/{work_order_id}"
+
+
+def new_dispatch_id() -> str:
+    """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then random bits, so ids sort by time."""
+    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # RFC variant
+    return str(uuid.UUID(int=value))

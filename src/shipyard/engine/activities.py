@@ -122,7 +122,9 @@ class WorkOrderActivities:
             repository_url=inp.repository_url,
             branch=inp.branch,
             base_branch=inp.base_branch,
-            git_token=(await github_forge(self.settings)).token if wo.forge == "github" else None,
+            git_token=(await github_forge(self.settings, wo.repository_url)).token
+            if wo.forge == "github"
+            else None,
         )
         handle = await sandbox.setup(spec)
         await self.store.update_work_order(
@@ -236,7 +238,7 @@ class WorkOrderActivities:
         return int(fields["git_commit_count"])
 
     async def forge(self, wo: WorkOrderRecord) -> Forge:
-        return await build_forge(wo.forge, self.settings, self.store)
+        return await build_forge(wo.forge, self.settings, self.store, wo.repository_url)
 
     async def pr_body(
         self, work_order_id: str, handle: SandboxHandle, final: WorkOrderRecord | None = None

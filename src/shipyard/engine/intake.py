@@ -4,16 +4,19 @@ and CI status on the work orders it concerns. Runs after the webhook has been an
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
+
+from temporalio.service import RPCError
 
 from shipyard.domain.errors import ShipyardError
 from shipyard.domain.models import CreateWorkOrderRequest
 from shipyard.domain.projects import Source
 from shipyard.engine.service import WorkOrderService
 from shipyard.engine.sink import sink_for
-from shipyard.forge.github import CommentRef, GitHubClient, RepoRef, token_for
+from shipyard.forge.github import CommentRef, GitHubClient, RepoRef
+from shipyard.forge.github_auth import github_token
 from shipyard.gitutil import default_branch, ensure_mirror, git, run_git
 from shipyard.store.records import DeliveryRecord, ProjectRecord
 from shipyard.triggers.chatops import USAGE, WRITE_PERMISSIONS, is_command, parse_command
@@ -71,7 +74,8 @@ class Intake:
     ) -> list[tuple[str, Source]]:
         """The `on:` triggers of the repository's own workflows, read at the pushed commit (else
         at the default branch) from the mirror cache."""
-        token = await asyncio.to_thread(token_for, self.settings) if project.forge == "github" else None
+        repo = _repo_ref(project.github_repository)
+        token = await github_token(self.settings, repo) if project.forge == "github" else None
         secret = token.get_secret_value() if token else None
         mirror = await ensure_mirror(project.repository_url, self.settings.mirrors_dir, token=secret)
         ref = event.after if event.event == "push" and event.after else None
@@ -113,6 +117,9 @@ class Intake:
         data = ci_status(event)
         for wo in targets:
             await sink_for(self.settings, self.store, wo).emit("ci.status", data)
+            if not wo.status.is_terminal and self.service.client is not None:
+                with contextlib.suppress(RPCError):  # the workflow ended meanwhile
+                    await self.service.client.get_workflow_handle(wo.id).signal("ci_status", data)
         return "processed", {"ci_status_for": [wo.id for wo in targets]}
 
     async def _work_order(self, work_order_id: str) -> Any:
@@ -146,11 +153,14 @@ def ci_status(event: TriggerEvent) -> dict[str, Any]:
         payload = event.client_payload
         keep = ("name", "status", "conclusion", "url", "sha")
         return {"source": "repository_dispatch", **{k: payload[k] for k in keep if k in payload}}
+    conclusion = event.ci_conclusion
+    if event.event == "status" and event.ci_status != "pending":  # a commit status: its state
+        conclusion = event.ci_status
     return {
         "source": event.event,
         "name": event.ci_name,
         "status": event.ci_status,
-        "conclusion": event.ci_conclusion,
+        "conclusion": conclusion,
         "sha": event.head_sha,
         "url": event.ci_url,
     }
@@ -164,8 +174,8 @@ class ChatOps:
         self.client: GitHubClient | None = None
 
     async def run(self) -> Outcome:
-        token = await asyncio.to_thread(token_for, self.intake.settings)
         repo = _repo_ref(self.event.repository)
+        token = await github_token(self.intake.settings, repo)
         if token is None or repo is None or self.event.number is None:
             return "ignored", {"reason": "ChatOps needs a GitHub token and an issue or pull request"}
         self.client = GitHubClient(self.intake.settings, token)

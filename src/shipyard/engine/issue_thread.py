@@ -3,13 +3,12 @@ goes, so the thread shows where the work stands and, at the end, what happened a
 
 from __future__ import annotations
 
-import asyncio
-
 from shipyard.config import Settings
 from shipyard.domain.errors import ShipyardError
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import StepStatus, WorkOrderStatus
-from shipyard.forge.github import GitHubClient, parse_repository, token_for
+from shipyard.forge.github import GitHubClient, parse_repository
+from shipyard.forge.github_auth import github_token
 from shipyard.store.records import StepRecord, WorkOrderRecord
 from shipyard.store.store import Store
 
@@ -72,7 +71,7 @@ class IssueThread:
         if wo.forge != "github" or ref is None or number is None or not number.isdigit():
             return
         try:
-            token = await asyncio.to_thread(token_for, self.settings)
+            token = await github_token(self.settings, ref)
             if token is None:
                 return
             client = GitHubClient(self.settings, token)

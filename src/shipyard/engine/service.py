@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from temporalio.service import RPCError
 from shipyard.agents.registry import AGENT_NAMES
 from shipyard.config import Settings
 from shipyard.domain.budget import Budget
-from shipyard.domain.errors import Conflict, InvalidInput, NotFound, ShipyardError
+from shipyard.domain.errors import Conflict, ForgeError, InvalidInput, NotFound, ShipyardError
 from shipyard.domain.ids import branch_name, new_work_order_id
 from shipyard.domain.models import (
     CreateWorkOrderRequest,
@@ -28,7 +27,8 @@ from shipyard.domain.models import (
 from shipyard.domain.untrusted import clean, quote
 from shipyard.engine.sink import sink_for
 from shipyard.engine.types import StartWorkOrderInput, StepOutput
-from shipyard.forge.github import GitHubClient, RepositoryCheck, parse_repository, token_for
+from shipyard.forge.github import GitHubClient, RepositoryCheck, parse_repository
+from shipyard.forge.github_auth import github_token
 from shipyard.forge.registry import NO_TOKEN
 from shipyard.gitutil import diff, is_git_repo, progress, run_git
 from shipyard.gitutil.progress import GitProgress
@@ -149,13 +149,13 @@ class WorkOrderService:
     async def _check_github(self, repository_url: str) -> None:
         if local_repository(repository_url) is not None or parse_repository(repository_url) is None:
             raise InvalidInput(f"forge 'github' needs a GitHub repository URL, not '{repository_url}'")
-        if await asyncio.to_thread(token_for, self.settings) is None:
+        if await github_token(self.settings, parse_repository(repository_url)) is None:
             raise InvalidInput(f"forge 'github': {NO_TOKEN}")
 
     async def _with_issue(self, repository_url: str, number: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """The issue's title, labels and body in the inputs, cleaned and quoted as data."""
         ref = parse_repository(repository_url)
-        token = await asyncio.to_thread(token_for, self.settings)
+        token = await github_token(self.settings, ref)
         assert ref is not None and token is not None  # checked by _check_github
         if not number.isdigit():
             raise InvalidInput(f"github_issue_number must be a number, not '{number}'")
@@ -177,9 +177,12 @@ class WorkOrderService:
         ref = parse_repository(url)
         if ref is None:
             raise InvalidInput(f"'{url}' is neither a local directory nor a GitHub repository URL")
-        token = await asyncio.to_thread(token_for, self.settings)
+        check = RepositoryCheck(repository_owner=ref.owner, repository_name=ref.name, repository_url=url)
+        try:
+            token = await github_token(self.settings, ref)
+        except ForgeError as err:  # a GitHub App that is not installed there, say
+            return check, err.message
         if token is None:
-            check = RepositoryCheck(repository_owner=ref.owner, repository_name=ref.name, repository_url=url)
             return check, NO_TOKEN
         return await GitHubClient(self.settings, token).check_repository(url, ref)
 

@@ -94,7 +94,14 @@ def redactor_for(settings: Settings) -> Redactor:
         settings.github_webhook_secret,
         settings.github_token,
     ]
-    return Redactor(s.get_secret_value() for s in secrets if s is not None)
+    try:
+        app_key = settings.read_github_app_private_key() or ""
+    except (OSError, ValueError):  # github_token reports the unreadable key file
+        app_key = ""
+    # The key whole, and each long line of it, in case a message carries only part of it.
+    key_lines = [line.strip() for line in app_key.replace("\\n", "\n").splitlines()]
+    key_parts = [app_key, *(line for line in key_lines if len(line) >= 16 and "-----" not in line)]
+    return Redactor([*(s.get_secret_value() for s in secrets if s is not None), *key_parts])
 
 
 def sink_for(

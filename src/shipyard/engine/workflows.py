@@ -35,6 +35,8 @@ FINISH_TIMEOUT = timedelta(minutes=10)
 # Errors that no retry can fix: bad definitions, unknown names, missing repositories.
 NON_RETRYABLE = ["invalid_input", "workflow_invalid", "not_found"]
 LOST_WORKER_ATTEMPTS = 3
+PASSING = ("success", "neutral", "skipped")
+FAILING = ("failure", "cancelled", "timed_out", "action_required", "startup_failure", "error")
 FOLLOWUP_POSITION = 10_000  # follow-up prompts are listed after the workflow's own steps
 
 
@@ -79,6 +81,7 @@ class WorkOrderWorkflow:
         self._last_agent: tuple[str, str | None] | None = None  # (agent, session) of the last agent step
         self._gate: str | None = None  # the gate step waiting now
         self._gate_answer: tuple[StepStatus, str] | None = None
+        self._checks: dict[str, str] = {}  # CI check name → its conclusion, as reported
 
     @workflow.query
     def state(self) -> dict[str, Any]:
@@ -107,6 +110,21 @@ class WorkOrderWorkflow:
     def advance(self) -> None:
         if self._gate is not None:
             self._gate_answer = (StepStatus.SKIPPED, "")
+
+    @workflow.signal
+    def ci_status(self, status: dict[str, Any]) -> None:
+        name, conclusion = status.get("name"), status.get("conclusion")
+        if isinstance(name, str) and isinstance(conclusion, str):
+            self._checks[name] = conclusion
+
+    def _checks_verdict(self, wanted: list[str]) -> tuple[StepStatus, str] | None:
+        """How the named checks ended: failed as soon as one fails, passed once all pass."""
+        for name in wanted:
+            if self._checks.get(name) in FAILING:
+                return StepStatus.FAILED, f"check '{name}' concluded {self._checks[name]}"
+        if wanted and all(self._checks.get(name) in PASSING for name in wanted):
+            return StepStatus.COMPLETED, "checks passed: " + ", ".join(wanted)
+        return None
 
     @workflow.signal
     def prompt(self, text: str) -> None:
@@ -211,17 +229,23 @@ class WorkOrderWorkflow:
 
     async def _wait_at_gate(self, inp: StartWorkOrderInput, step: StepDef, position: int) -> StepOutput:
         """Wait for approve (its response becomes the output) or advance; a `timeout` fails the step."""
+        checks = step.gate.checks if step.gate else []
         message = step.gate.message if step.gate else None
+        message = message or (f"waiting for checks: {', '.join(checks)}" if checks else None)
         gate = GateInput(
             work_order_id=inp.work_order_id, step_id=step.id, position=position, phase=step.phase,
             status=StepStatus.WAITING, message=message,
         )  # fmt: skip
         self._gate = step.id
         await self._record_gate(gate)
+
+        def answered() -> bool:
+            decided = self._gate_answer is not None or self._stop is not None
+            return decided or self._checks_verdict(checks) is not None
+
         try:
-            await workflow.wait_condition(
-                lambda: self._gate_answer is not None or self._stop is not None, timeout=step.timeout_s
-            )
+            await workflow.wait_condition(answered, timeout=step.timeout_s)
+            self._gate_answer = self._gate_answer or self._checks_verdict(checks)
         except TimeoutError:
             self._gate_answer = (
                 StepStatus.FAILED,

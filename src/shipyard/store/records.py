@@ -186,6 +186,20 @@ class DeliveryRecord(_Record):
     processed_at: datetime | None
 
 
+class DispatchRecord(_Record):
+    """A repository_dispatch as sent (or tried)."""
+
+    id: str
+    repository: str
+    event_type: str
+    client_payload: dict[str, Any]
+    work_order_id: str | None
+    status: str
+    error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
 def checked_fields(fields: dict[str, Any], allowed: frozenset[str], what: str) -> dict[str, Any]:
     """`fields` as a dict; TypeError naming any that are not in `allowed`."""
     unknown = sorted(set(fields) - allowed)

@@ -19,6 +19,7 @@ from shipyard.store.engine import WRITE_OPTION, create_engine, is_sqlite
 from shipyard.store.migrate import upgrade
 from shipyard.store.records import (
     DeliveryRecord,
+    DispatchRecord,
     EventRecord,
     ProjectRecord,
     PullRequestRecord,
@@ -37,6 +38,7 @@ from shipyard.store.tables import (
     Event,
     Project,
     PullRequest,
+    RepositoryDispatch,
     Step,
     WebhookDelivery,
     WorkOrder,
@@ -376,6 +378,43 @@ class Store:
             query = select(WebhookDelivery).where(*key, WebhookDelivery.delivery_id == delivery_id)
             async with self._read() as session:
                 return DeliveryRecord.model_validate(await session.scalar(query)), True
+
+    # -- outbound repository dispatches ---------------------------------------------------------
+
+    async def begin_dispatch(
+        self,
+        id: str,
+        repository: str,
+        event_type: str,
+        client_payload: dict[str, Any],
+        work_order_id: str | None,
+    ) -> tuple[DispatchRecord, bool]:
+        """Record a dispatch as `pending`; (the stored one, True) when its id was recorded before."""
+        row = RepositoryDispatch(
+            id=id, repository=repository, event_type=event_type, client_payload=client_payload,
+            work_order_id=work_order_id, status="pending", created_at=utc_now(),
+        )  # fmt: skip
+        try:
+            async with self._writing() as session:
+                session.add(row)
+                await session.flush()
+                return DispatchRecord.model_validate(row), False
+        except IntegrityError:
+            async with self._read() as session:
+                stored = await session.get(RepositoryDispatch, id)
+            if stored is None:  # the integrity error was another one: the work order does not exist
+                raise NotFound(f"work order '{work_order_id}' not found") from None
+            return DispatchRecord.model_validate(stored), True
+
+    async def finish_dispatch(self, id: str, error: str | None) -> DispatchRecord:
+        """Mark a dispatch `sent`, or `failed` with GitHub's answer."""
+        async with self._writing() as session:
+            row = await session.get(RepositoryDispatch, id)
+            if row is None:
+                raise NotFound(f"dispatch {id} not found")
+            row.status, row.error = ("failed", error) if error else ("sent", None)
+            row.sent_at = None if error else utc_now()
+            return DispatchRecord.model_validate(await _stored(session, row))
 
     async def claim_delivery(self, id: int) -> bool:
         """Take a `received` delivery for processing; False when another process already has."""

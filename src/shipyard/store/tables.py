@@ -221,3 +221,21 @@ class WebhookDelivery(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column()  # what processing did, or why not
     received_at: Mapped[datetime] = mapped_column(index=True)
     processed_at: Mapped[datetime | None] = mapped_column()
+
+
+class RepositoryDispatch(Base):
+    """A `repository_dispatch` Shipyard sent, known by its idempotency key: sent at most once."""
+
+    __tablename__ = "repository_dispatch"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)  # the dispatch id (UUIDv7)
+    repository: Mapped[str] = mapped_column(String)  # owner/name
+    event_type: Mapped[str] = mapped_column(String)
+    client_payload: Mapped[dict[str, Any]] = mapped_column()
+    work_order_id: Mapped[str | None] = mapped_column(
+        ForeignKey("work_order.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String)  # pending | sent | failed
+    error: Mapped[str | None] = mapped_column(CleanText)
+    created_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()

@@ -150,6 +150,9 @@ class GateSpec(_Strict):
     """A gate: the work order waits here until someone approves (or advances past) it."""
 
     message: str | None = None  # shown to whoever is asked to approve
+    # CI checks (by name) on the work order's branch: the gate opens when all have passed and
+    # fails when one fails; approve and advance still work. Fed by `ci.status` webhooks.
+    checks: list[str] = Field(default_factory=list)
 
 
 InputName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
