@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     github_app_installation_id: int | None = None  # default: the app's installation on each repository
     github_webhook_secret: SecretStr | None = None  # webhooks are refused (401) until it is set
     webhook_max_bytes: int = 25 * 1024 * 1024  # GitHub caps a payload at 25 MB
+    github_labels: bool = False  # label issues shipyard:running, then shipyard:completed|failed|cancelled
     public_url: str | None = None  # how people reach this server, for links in PRs and comments
 
     @classmethod

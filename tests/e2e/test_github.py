@@ -61,6 +61,20 @@ steps:
 """
 
 
+NOTE = """\
+name: note
+inputs:
+  text: {type: string, required: true}
+  issue: {type: string}
+steps:
+  - id: write
+    run: "echo {{ inputs.text }} >> notes.txt"
+    commit: "note: {{ inputs.text }}"
+  - id: pr
+    pr: {draft: false, title: "Notes"}
+"""
+
+
 @dataclass
 class GitHubWorld:
     api: FakeGitHub
@@ -82,6 +96,7 @@ async def world(git_server: GitHttpServer, make_repo: MakeRepo) -> AsyncIterator
         "README.md": "# widgets\n",
         ".shipyard/workflows/review_push.yaml": REVIEW,
         ".shipyard/workflows/label_flow.yaml": LABELLED,
+        ".shipyard/workflows/note.yaml": NOTE,
     }
     source = make_repo("widgets", files)
     (source / "CHANGES.md").write_text("a second commit\n")
@@ -102,6 +117,7 @@ def settings(tmp_path: Path, world: GitHubWorld) -> Settings:
         github_token=SecretStr(TOKEN),
         github_api_url=world.api.base_url,
         github_webhook_secret=SecretStr(SECRET),
+        github_labels=True,
     )
 
 
@@ -437,6 +453,9 @@ async def test_a_work_order_on_an_issue_keeps_one_comment_there(
     assert "Labels: agent" in wo["inputs"]["issue"] and "Write one.txt" in wo["inputs"]["issue"]
     [comment] = world.api.comments(REPO, issue.number)
     assert comment.body is not None and "finished" in comment.body
+    assert sorted(world.api.item(REPO, issue.number).labels) == ["agent", "shipyard:completed"]
+    added = [r.body for r in world.api.received if r.method == "POST" and r.path.endswith("/labels")]
+    assert any(b"shipyard:running" in body for body in added)
     assert f"Pull request: {wo['github_pull_request_url']}" in comment.body
 
     wid, branch = wo["agent_work_order_id"], wo["git_branch_name"]
@@ -595,3 +614,27 @@ async def test_a_github_app_opens_the_pull_request_with_its_installation_token(
     for path in settings.data_dir.rglob("*"):
         if path.is_file():
             assert b"PRIVATE KEY" not in path.read_bytes() and b"ghs_" not in path.read_bytes(), path
+
+
+async def test_a_follow_up_on_the_same_issue_continues_its_branch_and_pull_request(
+    world: GitHubWorld, shipyard: tuple[RunningServer, httpx.AsyncClient]
+) -> None:
+    _, client = shipyard
+    await add_project(client, world)
+    issue = world.api.add_issue(REPO, "Keep notes")
+    world.api.set_permission(REPO, "mona", "admin")
+    done = []
+    for n, text in enumerate(("one", "two")):
+        comment = github_payloads.issue_comment(
+            f"/shipyard run note text={text}", "mona", number=issue.number
+        )
+        assert (await deliver(client, "issue_comment", comment, f"d-note-{n}")).status_code == 202
+        row = await processed(client, f"d-note-{n}")
+        assert row["status"] == "processed", row
+        done.append(await wait_done(client, row["result"]["work_orders"][0]))
+    assert [wo["status"] for wo in done] == ["completed", "completed"], [wo["error_message"] for wo in done]
+    assert done[0]["git_branch_name"] == done[1]["git_branch_name"]
+    assert done[0]["github_pull_request_url"] == done[1]["github_pull_request_url"]
+    assert len(world.api.pulls(REPO)) == 1 and done[1]["git_commit_count"] == 2
+    notes = git(world.git.root / f"{REPO}.git", "show", f"{done[1]['git_branch_name']}:notes.txt")
+    assert notes == "one\ntwo\n"

@@ -98,3 +98,27 @@ def test_registry_builds_by_name(settings: Settings) -> None:
     with pytest.raises(InvalidInput) as caught:
         build_sandbox("x", settings)
     assert caught.value.message == "unknown sandbox 'x'; known: git_branch, git_worktree"
+
+
+async def test_a_follow_up_continues_from_what_origin_has_on_the_branch(
+    origin: Path, settings: Settings, sh: Sh
+) -> None:
+    sandbox = GitWorktreeSandbox(settings)
+    first = await sandbox.setup(spec(origin, 1))
+    await sandbox.workspace(first).exec("echo one > one.txt")
+    ours = await commit_all(Path(first.path), "one")
+    sh(Path(first.path), "push", "--quiet", str(origin), f"{first.branch}:{first.branch}")
+    await sandbox.cleanup(first)
+    # Someone adds a commit to the pull request's branch on origin.
+    sh(origin, "checkout", "--quiet", first.branch)
+    (origin / "theirs.txt").write_text("theirs\n")
+    sh(origin, "add", "theirs.txt")
+    sh(origin, "commit", "--quiet", "-m", "theirs")
+    theirs = sh(origin, "rev-parse", "HEAD").strip()
+    sh(origin, "checkout", "--quiet", "main")
+
+    follow_up = SandboxSpec(work_order_id="wo-00000002", repository_url=str(origin), branch=first.branch)
+    second = await sandbox.setup(follow_up)
+    assert sh(Path(second.path), "rev-parse", "HEAD").strip() == theirs
+    assert sh(Path(second.path), "merge-base", "--is-ancestor", ours, "HEAD") == ""
+    assert second.base_sha == first.base_sha  # progress still counts from where the branch began

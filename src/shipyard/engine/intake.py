@@ -10,7 +10,7 @@ from typing import Any
 
 from temporalio.service import RPCError
 
-from shipyard.domain.errors import ShipyardError
+from shipyard.domain.errors import Conflict, ShipyardError
 from shipyard.domain.models import CreateWorkOrderRequest
 from shipyard.domain.projects import Source
 from shipyard.engine.service import WorkOrderService
@@ -19,6 +19,7 @@ from shipyard.forge.github import CommentRef, GitHubClient, RepoRef
 from shipyard.forge.github_auth import github_token
 from shipyard.gitutil import default_branch, ensure_mirror, git, run_git
 from shipyard.store.records import DeliveryRecord, ProjectRecord
+from shipyard.store.store import Store
 from shipyard.triggers.chatops import USAGE, WRITE_PERMISSIONS, is_command, parse_command
 from shipyard.triggers.events import CI_EVENTS, TriggerEvent, normalise
 from shipyard.triggers.match import matches, render_inputs
@@ -100,7 +101,8 @@ class Intake:
             base_branch=event.branch if event.event == "push" else None,
             github_issue_number=str(issue) if issue is not None else None,
         )
-        wo = await self.service.create(request, trigger=trigger_of(event, project, rule))
+        branch = await follow_up_branch(self.store, project, event)
+        wo = await self.service.create(request, trigger=trigger_of(event, project, rule), branch=branch)
         return wo.id
 
     async def _ci_status(self, event: TriggerEvent) -> Outcome:
@@ -135,6 +137,21 @@ async def workflow_files_at(repo: Path, ref: str) -> list[tuple[str, str]]:
     listing = await run_git("ls-tree", "--name-only", f"{ref}:{folder}", cwd=repo)
     names = sorted(n for n in listing.stdout.splitlines() if n.endswith((".yaml", ".yml")))
     return [(f"{folder}/{n}", await git("show", f"{ref}:{folder}/{n}", cwd=repo)) for n in names]
+
+
+async def follow_up_branch(store: Store, project: ProjectRecord, event: TriggerEvent) -> str | None:
+    """The branch of the latest work order about the same issue or pull request, to continue on
+    (and so update its pull request); Conflict while that work order is still running."""
+    if event.number is None or event.event not in ("issues", "issue_comment", "pull_request"):
+        return None
+    previous = await store.latest_work_order_about(project.repository_url, event.number)
+    if previous is None:
+        return None
+    if not previous.status.is_terminal:
+        raise Conflict(
+            f"work order {previous.id} is still working on #{event.number}; try again when it ends"
+        )
+    return previous.git_branch_name
 
 
 def trigger_of(event: TriggerEvent, project: ProjectRecord, rule: str | None) -> dict[str, Any]:
@@ -199,7 +216,10 @@ class ChatOps:
         )
         trigger = trigger_of(self.event, self.project, None)
         try:
-            wo = await self.intake.service.create(request, trigger=trigger, comment_id=str(reply.id))
+            branch = await follow_up_branch(self.intake.store, self.project, self.event)
+            wo = await self.intake.service.create(
+                request, trigger=trigger, comment_id=str(reply.id), branch=branch
+            )
         except ShipyardError as err:
             await self.client.update_comment(
                 repo, reply.id, f"@{self.event.sender} could not start that: {err.message}"

@@ -7,12 +7,13 @@ from shipyard.config import Settings
 from shipyard.domain.errors import ShipyardError
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import StepStatus, WorkOrderStatus
-from shipyard.forge.github import GitHubClient, parse_repository
+from shipyard.forge.github import GitHubClient, RepoRef, parse_repository
 from shipyard.forge.github_auth import github_token
 from shipyard.store.records import StepRecord, WorkOrderRecord
 from shipyard.store.store import Store
 
 TAIL_LINES = 20
+RUNNING_LABEL = "shipyard:running"
 _HEADLINES = {
     WorkOrderStatus.PENDING: "⏳ Shipyard will work on this",
     WorkOrderStatus.RUNNING: "🚧 Shipyard is working on this",
@@ -76,6 +77,8 @@ class IssueThread:
                 return
             client = GitHubClient(self.settings, token)
             body = comment_body(wo, self.settings.work_order_link(wo.id), await self.store.list_steps(wo.id))
+            if self.settings.github_labels:
+                await _label(client, ref, int(number), wo.status)
             if wo.github_comment_id:
                 await client.update_comment(ref, int(wo.github_comment_id), body)
                 return
@@ -84,3 +87,12 @@ class IssueThread:
             await events.emit("github.commented", {"url": comment.html_url})
         except ShipyardError as err:
             await events.emit("github.comment_failed", {"error": err.message}, level="warning")
+
+
+async def _label(client: GitHubClient, ref: RepoRef, number: int, status: WorkOrderStatus) -> None:
+    """`shipyard:running` while the work order runs; at the end `shipyard:<status>` instead."""
+    if status == WorkOrderStatus.RUNNING:
+        await client.add_labels(ref, number, [RUNNING_LABEL])
+    elif status.is_terminal:
+        await client.remove_label(ref, number, RUNNING_LABEL)
+        await client.add_labels(ref, number, [f"shipyard:{status.value}"])

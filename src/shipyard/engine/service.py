@@ -92,9 +92,11 @@ class WorkOrderService:
         *,
         trigger: dict[str, Any] | None = None,
         comment_id: str | None = None,
+        branch: str | None = None,
     ) -> WorkOrderRecord:
         """Validate, record and start a work order; `trigger` records what started it (a webhook),
-        `comment_id` the issue comment it is to keep up to date (ChatOps' answer)."""
+        `comment_id` the issue comment it is to keep up to date (ChatOps' answer), `branch` an
+        earlier work order's branch to continue on (a follow-up on the same issue)."""
         if self.client is None:
             raise Conflict("this process has no engine; start `shipyard serve` to run work orders")
         project = await self.store.get_project(req.project) if req.project else None
@@ -128,7 +130,7 @@ class WorkOrderService:
                 inputs=inputs,
                 base_branch=req.base_branch,
                 github_issue_number=req.github_issue_number,
-                git_branch_name=branch_name(work_order_id, title),
+                git_branch_name=branch or branch_name(work_order_id, title),
                 budget=budget.model_dump(mode="json") if budget else None,
                 project_id=project.id if project else None,
                 forge=forge,

@@ -15,12 +15,15 @@ async def add_worktree(mirror: Path, path: Path, branch: str, base_ref: str) -> 
     """Check out new branch `branch` at `base_ref` into `path`; returns the base commit sha.
 
     A retry after a crash finds the branch already there: it is checked out again (or the
-    existing worktree reused) and the base is its merge base with `base_ref`.
+    existing worktree reused) and the base is its merge base with `base_ref`. A branch origin
+    has (a follow-up on an earlier work order's branch) continues from origin's tip when that
+    is ahead, so commits people pushed to the pull request are kept.
     """
     target = _prepare(path)
     async with mirror_lock(mirror):
         base_sha = await resolve_commit(mirror, base_ref)
         await git("worktree", "prune", cwd=mirror)  # forget worktrees whose directory is gone
+        await _catch_up_with_origin(mirror, branch)
         if (await worktrees(mirror)).get(target) == branch:
             return await _merge_base(mirror, branch, base_sha)
         if await _branch_exists(mirror, branch):
@@ -78,6 +81,20 @@ def _prepare(path: Path) -> Path:
 async def _branch_exists(repo: Path, branch: str) -> bool:
     result = await run_git("show-ref", "--verify", "--quiet", f"refs/heads/{branch}", cwd=repo)
     return result.ok
+
+
+async def _catch_up_with_origin(mirror: Path, branch: str) -> None:
+    """Point `branch` at origin's copy when it is missing here or behind (never when it is ahead:
+    a retried work order may hold commits it has not pushed yet)."""
+    remote = f"refs/remotes/origin/{branch}"
+    if not (await run_git("rev-parse", "--verify", "--quiet", remote, cwd=mirror)).ok:
+        return
+    local = f"refs/heads/{branch}"
+    if await _branch_exists(mirror, branch):
+        behind = await run_git("merge-base", "--is-ancestor", local, remote, cwd=mirror)
+        if not behind.ok or branch in (await worktrees(mirror)).values():  # ahead, or checked out
+            return
+    await git("update-ref", local, remote, cwd=mirror)
 
 
 async def _merge_base(repo: Path, branch: str, base_sha: str) -> str:

@@ -191,6 +191,18 @@ class Store:
             rows = await session.scalars(query.order_by(WorkOrder.created_at, WorkOrder.id))
             return [WorkOrderRecord.model_validate(r) for r in rows]
 
+    async def latest_work_order_about(self, repository_url: str, number: int) -> WorkOrderRecord | None:
+        """The newest work order on `repository_url` about issue or pull request `number`: the
+        issue it was started for, or the pull request it opened."""
+        about = or_(
+            WorkOrder.github_issue_number == str(number),
+            WorkOrder.github_pull_request_url.like(f"%/pull/{number}"),
+        )
+        query = select(WorkOrder).where(WorkOrder.repository_url == repository_url, about)
+        async with self._read() as session:
+            row = await session.scalar(query.order_by(WorkOrder.created_at.desc(), WorkOrder.id).limit(1))
+            return None if row is None else WorkOrderRecord.model_validate(row)
+
     async def update_work_order(self, id: str, **fields: Any) -> WorkOrderRecord:
         """Set `fields` on the work order; a status change must be a legal transition."""
         values = checked_fields(fields, _WORK_ORDER_FIELDS, "work order")
