@@ -2,71 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select, text, update
+from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shipyard.domain.errors import Conflict, NotFound
 from shipyard.domain.models import WorkOrderStatus, can_transition
-from shipyard.domain.projects import ProjectCreate, default_forge, new_project_id
+from shipyard.store.base import columns, count, stored
 from shipyard.store.doorbell import CHANNEL, Doorbell, listen
-from shipyard.store.engine import WRITE_OPTION, create_engine, is_sqlite
+from shipyard.store.engine import create_engine, is_sqlite
+from shipyard.store.github_rows import GitHubRows
 from shipyard.store.migrate import upgrade
+from shipyard.store.projects import ProjectRows, project_row
 from shipyard.store.records import (
-    DeliveryRecord,
-    DispatchRecord,
     EventRecord,
-    ProjectRecord,
     PullRequestRecord,
     StepRecord,
     WorkOrderCreate,
     WorkOrderRecord,
     checked_fields,
-    project_changes,
-    project_columns,
     sandbox_dump,
     step_status,
     work_order_status,
 )
 from shipyard.store.tables import (
-    Base,
     Event,
-    Project,
     PullRequest,
-    RepositoryDispatch,
     Step,
-    WebhookDelivery,
     WorkOrder,
     utc_now,
 )
 
-
-def _columns(table: type[Base], *fixed: str) -> frozenset[str]:
-    return frozenset(c.key for c in table.__table__.columns) - set(fixed)
-
-
-_Row = TypeVar("_Row", bound=Base)
-
-_WORK_ORDER_FIELDS = _columns(WorkOrder, "id", "created_at", "updated_at")
-_STEP_FIELDS = _columns(Step, "work_order_id", "step_id")
-_PR_FIELDS = _columns(PullRequest, "id", "work_order_id", "created_at", "updated_at")
-_PROJECT_FIELDS = _columns(Project, "id", "created_at", "updated_at")
+_WORK_ORDER_FIELDS = columns(WorkOrder, "id", "created_at", "updated_at")
+_STEP_FIELDS = columns(Step, "work_order_id", "step_id")
+_PR_FIELDS = columns(PullRequest, "id", "work_order_id", "created_at", "updated_at")
 
 
-class Store:
-    """The read model: projects, work orders, steps, events, local pull requests and deliveries."""
+class Store(ProjectRows, GitHubRows):
+    """The read model: projects, work orders, steps, events, local pull requests, webhook
+    deliveries and dispatches (the last two and projects live in their own modules)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self._read = async_sessionmaker(engine, expire_on_commit=False)
-        self._write = async_sessionmaker(
-            engine, expire_on_commit=False, execution_options={WRITE_OPTION: True}
-        )
+        super().__init__(engine)
         self.doorbell = Doorbell()  # rung after each append; see listen()
         self._notify = not is_sqlite(engine.url)
 
@@ -85,61 +65,6 @@ class Store:
         async with self._read() as session:
             await session.execute(text("SELECT 1"))
 
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncSession]:
-        async with self._write() as session, session.begin():
-            yield session
-
-    # -- projects -----------------------------------------------------------------------------
-
-    async def create_project(self, data: ProjectCreate) -> ProjectRecord:
-        """Insert a project (forge: `default_forge` unless given); Conflict if the name is taken."""
-        now = utc_now()
-        forge = data.forge or default_forge(data.repository_url, data.github_repository)
-        values = project_columns(data)
-        row = Project(id=new_project_id(), forge=forge, created_at=now, updated_at=now, **values)
-        async with self._writing() as session:
-            session.add(row)
-            await _flush_project(session, data.name)
-            return ProjectRecord.model_validate(row)
-
-    async def get_project(self, id_or_name: str) -> ProjectRecord:
-        """The project with this id or name; NotFound if there is none."""
-        query = select(Project).where(or_(Project.id == id_or_name, Project.name == id_or_name))
-        async with self._read() as session:
-            row = await session.scalar(query)
-            if row is None:
-                raise NotFound(f"project '{id_or_name}' not found")
-            return ProjectRecord.model_validate(row)
-
-    async def list_projects(self) -> list[ProjectRecord]:
-        """Every project, by name."""
-        async with self._read() as session:
-            rows = await session.scalars(select(Project).order_by(Project.name))
-            return [ProjectRecord.model_validate(r) for r in rows]
-
-    async def update_project(self, id: str, **fields: Any) -> ProjectRecord:
-        """Set `fields` (validated as a ProjectUpdate) on the project; Conflict if a new name is taken."""
-        values = project_changes(checked_fields(fields, _PROJECT_FIELDS, "project"))
-        async with self._writing() as session:
-            row = await _project_row(session, id, lock=True)
-            for key, value in values.items():
-                setattr(row, key, value)
-            row.updated_at = utc_now()
-            await _flush_project(session, row.name)
-            return ProjectRecord.model_validate(await _stored(session, row))
-
-    async def delete_project(self, id: str) -> None:
-        """Delete the project; its work orders stay, with project_id cleared. NotFound if absent."""
-        async with self._writing() as session:
-            await session.delete(await _project_row(session, id, lock=True))
-
-    async def projects_for_repository(self, full_name: str) -> list[ProjectRecord]:
-        """The projects whose GitHub repository is `full_name` (owner/name, any case), by name."""
-        query = select(Project).where(Project.github_repository == full_name.lower()).order_by(Project.name)
-        async with self._read() as session:
-            return [ProjectRecord.model_validate(r) for r in await session.scalars(query)]
-
     # -- work orders --------------------------------------------------------------------------
 
     async def create_work_order(self, data: WorkOrderCreate) -> WorkOrderRecord:
@@ -155,7 +80,7 @@ class Store:
             if data.parent_id is not None:
                 await _lock_work_order(session, data.parent_id)
             if data.project_id is not None:
-                await _project_row(session, data.project_id)
+                await project_row(session, data.project_id)
             session.add(row)
             try:
                 await session.flush()
@@ -180,7 +105,7 @@ class Store:
             query = query.where(WorkOrder.status == WorkOrderStatus(status).value)
         page = query.order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
         async with self._read() as session:
-            total = await _count(session, query)
+            total = await count(session, query)
             rows = await session.scalars(page.limit(limit).offset(offset))
             return [WorkOrderRecord.model_validate(r) for r in rows], total
 
@@ -218,7 +143,7 @@ class Store:
             for key, value in values.items():
                 setattr(row, key, value)
             row.updated_at = utc_now()
-            return WorkOrderRecord.model_validate(await _stored(session, row))
+            return WorkOrderRecord.model_validate(await stored(session, row))
 
     # -- steps --------------------------------------------------------------------------------
 
@@ -235,7 +160,7 @@ class Store:
                 session.add(row)
             for key, value in values.items():
                 setattr(row, key, value)
-            return StepRecord.model_validate(await _stored(session, row))
+            return StepRecord.model_validate(await stored(session, row))
 
     async def list_steps(self, work_order_id: str) -> list[StepRecord]:
         """The work order's steps in workflow order."""
@@ -317,7 +242,7 @@ class Store:
         if after_id is not None:
             query = query.where(Event.id > after_id)
         async with self._read() as session:
-            total = await _count(session, query)
+            total = await count(session, query)
             rows = await session.scalars(query.order_by(Event.id).limit(limit).offset(offset))
             return [EventRecord.model_validate(r) for r in rows], total
 
@@ -339,7 +264,7 @@ class Store:
             await session.flush()
             if "number" not in values and row.number == 0:
                 row.number = row.id
-            return PullRequestRecord.model_validate(await _stored(session, row))
+            return PullRequestRecord.model_validate(await stored(session, row))
 
     async def get_pull_request(self, number: int, repository_url: str | None = None) -> PullRequestRecord:
         """The pull request `number` (of `repository_url` if given); NotFound if there is none."""
@@ -358,103 +283,6 @@ class Store:
             row = await session.scalar(_pr_of(work_order_id))
             return None if row is None else PullRequestRecord.model_validate(row)
 
-    # -- webhook deliveries -------------------------------------------------------------------
-
-    async def record_delivery(
-        self,
-        source: str,
-        hook_id: str,
-        delivery_id: str,
-        event: str,
-        action: str | None,
-        payload: dict[str, Any],
-    ) -> tuple[DeliveryRecord, bool]:
-        """Store a delivery as `received`; (the stored one, True) when it was stored before."""
-        row = WebhookDelivery(
-            source=source,
-            hook_id=hook_id,
-            delivery_id=delivery_id,
-            event=event,
-            action=action,
-            payload=payload,
-            status="received",
-            received_at=utc_now(),
-        )
-        try:
-            async with self._writing() as session:
-                session.add(row)
-                await session.flush()
-                return DeliveryRecord.model_validate(row), False
-        except IntegrityError:
-            key = (WebhookDelivery.source == source, WebhookDelivery.hook_id == hook_id)
-            query = select(WebhookDelivery).where(*key, WebhookDelivery.delivery_id == delivery_id)
-            async with self._read() as session:
-                return DeliveryRecord.model_validate(await session.scalar(query)), True
-
-    # -- outbound repository dispatches ---------------------------------------------------------
-
-    async def begin_dispatch(
-        self,
-        id: str,
-        repository: str,
-        event_type: str,
-        client_payload: dict[str, Any],
-        work_order_id: str | None,
-    ) -> tuple[DispatchRecord, bool]:
-        """Record a dispatch as `pending`; (the stored one, True) when its id was recorded before."""
-        row = RepositoryDispatch(
-            id=id, repository=repository, event_type=event_type, client_payload=client_payload,
-            work_order_id=work_order_id, status="pending", created_at=utc_now(),
-        )  # fmt: skip
-        try:
-            async with self._writing() as session:
-                session.add(row)
-                await session.flush()
-                return DispatchRecord.model_validate(row), False
-        except IntegrityError:
-            async with self._read() as session:
-                stored = await session.get(RepositoryDispatch, id)
-            if stored is None:  # the integrity error was another one: the work order does not exist
-                raise NotFound(f"work order '{work_order_id}' not found") from None
-            return DispatchRecord.model_validate(stored), True
-
-    async def finish_dispatch(self, id: str, error: str | None) -> DispatchRecord:
-        """Mark a dispatch `sent`, or `failed` with GitHub's answer."""
-        async with self._writing() as session:
-            row = await session.get(RepositoryDispatch, id)
-            if row is None:
-                raise NotFound(f"dispatch {id} not found")
-            row.status, row.error = ("failed", error) if error else ("sent", None)
-            row.sent_at = None if error else utc_now()
-            return DispatchRecord.model_validate(await _stored(session, row))
-
-    async def claim_delivery(self, id: int) -> bool:
-        """Take a `received` delivery for processing; False when another process already has."""
-        async with self._writing() as session:
-            claimed = await session.execute(
-                update(WebhookDelivery)
-                .where(WebhookDelivery.id == id, WebhookDelivery.status == "received")
-                .values(status="processing")
-            )
-            return bool(claimed.rowcount)  # type: ignore[attr-defined]
-
-    async def finish_delivery(self, id: int, status: str, result: dict[str, Any]) -> DeliveryRecord:
-        """Record what processing the delivery did (`processed`, `ignored` or `failed`)."""
-        async with self._writing() as session:
-            row = await session.get(WebhookDelivery, id)
-            if row is None:
-                raise NotFound(f"webhook delivery {id} not found")
-            row.status, row.result, row.processed_at = status, result, utc_now()
-            return DeliveryRecord.model_validate(await _stored(session, row))
-
-    async def list_deliveries(self, *, status: str | None = None, limit: int = 50) -> list[DeliveryRecord]:
-        """Deliveries, newest first."""
-        query = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
-        if status is not None:
-            query = query.where(WebhookDelivery.status == status)
-        async with self._read() as session:
-            return [DeliveryRecord.model_validate(r) for r in await session.scalars(query)]
-
 
 async def _lock_work_order(session: AsyncSession, id: str) -> WorkOrder:
     """Load the work order with a row lock (FOR NO KEY UPDATE; SQLite holds its write lock)."""
@@ -470,32 +298,6 @@ async def _lock_id(session: AsyncSession, id: str) -> None:
     query = select(WorkOrder.id).where(WorkOrder.id == id).with_for_update(key_share=True)
     if await session.scalar(query) is None:
         raise NotFound(f"work order '{id}' not found")
-
-
-async def _project_row(session: AsyncSession, id: str, *, lock: bool = False) -> Project:
-    row = await session.get(Project, id, with_for_update=lock)
-    if row is None:
-        raise NotFound(f"project '{id}' not found")
-    return row
-
-
-async def _flush_project(session: AsyncSession, name: str) -> None:
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise Conflict(f"a project named '{name}' already exists") from None
-
-
-async def _stored(session: AsyncSession, row: _Row) -> _Row:
-    """The row as the database now holds it (column types may have cleaned what was set)."""
-    await session.flush()
-    await session.refresh(row)
-    return row
-
-
-async def _count(session: AsyncSession, query: Select[Any]) -> int:
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    return int(total or 0)
 
 
 def _pr_of(work_order_id: str) -> Select[PullRequest]:

@@ -1,0 +1,48 @@
+"""What every part of the Store shares: the engine, its sessions, and small row helpers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shipyard.store.engine import WRITE_OPTION
+from shipyard.store.tables import Base
+
+_Row = TypeVar("_Row", bound=Base)
+
+
+class StoreBase:
+    """An engine with a read session and a write session (BEGIN IMMEDIATE on SQLite)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._read = async_sessionmaker(engine, expire_on_commit=False)
+        self._write = async_sessionmaker(
+            engine, expire_on_commit=False, execution_options={WRITE_OPTION: True}
+        )
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        async with self._write() as session, session.begin():
+            yield session
+
+
+def columns(table: type[Base], *fixed: str) -> frozenset[str]:
+    """The columns of `table` a caller may set: all but `fixed`."""
+    return frozenset(c.key for c in table.__table__.columns) - set(fixed)
+
+
+async def stored(session: AsyncSession, row: _Row) -> _Row:
+    """The row as the database now holds it (column types may have cleaned what was set)."""
+    await session.flush()
+    await session.refresh(row)
+    return row
+
+
+async def count(session: AsyncSession, query: Select[Any]) -> int:
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    return int(total or 0)

@@ -1,0 +1,112 @@
+"""What arrives from GitHub and what Shipyard sends there: webhook deliveries and dispatches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from shipyard.domain.errors import NotFound
+from shipyard.store.base import StoreBase, stored
+from shipyard.store.records import DeliveryRecord, DispatchRecord
+from shipyard.store.tables import RepositoryDispatch, WebhookDelivery, utc_now
+
+
+class GitHubRows(StoreBase):
+    """The Store's webhook deliveries (stored once, claimed once) and outbound dispatches."""
+
+    async def record_delivery(
+        self,
+        source: str,
+        hook_id: str,
+        delivery_id: str,
+        event: str,
+        action: str | None,
+        payload: dict[str, Any],
+    ) -> tuple[DeliveryRecord, bool]:
+        """Store a delivery as `received`; (the stored one, True) when it was stored before."""
+        row = WebhookDelivery(
+            source=source,
+            hook_id=hook_id,
+            delivery_id=delivery_id,
+            event=event,
+            action=action,
+            payload=payload,
+            status="received",
+            received_at=utc_now(),
+        )
+        try:
+            async with self._writing() as session:
+                session.add(row)
+                await session.flush()
+                return DeliveryRecord.model_validate(row), False
+        except IntegrityError:
+            key = (WebhookDelivery.source == source, WebhookDelivery.hook_id == hook_id)
+            query = select(WebhookDelivery).where(*key, WebhookDelivery.delivery_id == delivery_id)
+            async with self._read() as session:
+                return DeliveryRecord.model_validate(await session.scalar(query)), True
+
+    # -- outbound repository dispatches ---------------------------------------------------------
+
+    async def begin_dispatch(
+        self,
+        id: str,
+        repository: str,
+        event_type: str,
+        client_payload: dict[str, Any],
+        work_order_id: str | None,
+    ) -> tuple[DispatchRecord, bool]:
+        """Record a dispatch as `pending`; (the stored one, True) when its id was recorded before."""
+        row = RepositoryDispatch(
+            id=id, repository=repository, event_type=event_type, client_payload=client_payload,
+            work_order_id=work_order_id, status="pending", created_at=utc_now(),
+        )  # fmt: skip
+        try:
+            async with self._writing() as session:
+                session.add(row)
+                await session.flush()
+                return DispatchRecord.model_validate(row), False
+        except IntegrityError:
+            async with self._read() as session:
+                stored = await session.get(RepositoryDispatch, id)
+            if stored is None:  # the integrity error was another one: the work order does not exist
+                raise NotFound(f"work order '{work_order_id}' not found") from None
+            return DispatchRecord.model_validate(stored), True
+
+    async def finish_dispatch(self, id: str, error: str | None) -> DispatchRecord:
+        """Mark a dispatch `sent`, or `failed` with GitHub's answer."""
+        async with self._writing() as session:
+            row = await session.get(RepositoryDispatch, id)
+            if row is None:
+                raise NotFound(f"dispatch {id} not found")
+            row.status, row.error = ("failed", error) if error else ("sent", None)
+            row.sent_at = None if error else utc_now()
+            return DispatchRecord.model_validate(await stored(session, row))
+
+    async def claim_delivery(self, id: int) -> bool:
+        """Take a `received` delivery for processing; False when another process already has."""
+        async with self._writing() as session:
+            claimed = await session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == id, WebhookDelivery.status == "received")
+                .values(status="processing")
+            )
+            return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+    async def finish_delivery(self, id: int, status: str, result: dict[str, Any]) -> DeliveryRecord:
+        """Record what processing the delivery did (`processed`, `ignored` or `failed`)."""
+        async with self._writing() as session:
+            row = await session.get(WebhookDelivery, id)
+            if row is None:
+                raise NotFound(f"webhook delivery {id} not found")
+            row.status, row.result, row.processed_at = status, result, utc_now()
+            return DeliveryRecord.model_validate(await stored(session, row))
+
+    async def list_deliveries(self, *, status: str | None = None, limit: int = 50) -> list[DeliveryRecord]:
+        """Deliveries, newest first."""
+        query = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(WebhookDelivery.status == status)
+        async with self._read() as session:
+            return [DeliveryRecord.model_validate(r) for r in await session.scalars(query)]
