@@ -14,12 +14,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import cancel, events
+from bench import cancel, events, webhooks
 from bench.harness import commit, machine
 
 BENCHMARKS: dict[str, Callable[[bool], Coroutine[Any, Any, dict[str, Any]]]] = {
     "events": events.run,
     "cancel": cancel.run,
+    "webhooks": webhooks.run,
 }
 RESULTS = Path(__file__).parent / "results"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
+from collections.abc import Coroutine
 from typing import Annotated, Any
 
 import structlog
@@ -20,6 +22,10 @@ from shipyard.triggers.github import SOURCE, parse_delivery, signature_ok
 log = structlog.get_logger()
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 _processing: set[asyncio.Task[None]] = set()  # held so they are not collected mid-run
+# Deliveries processed at once, per event loop: processing writes to the store too, and acks (which
+# must stay fast) should not queue behind a burst of them for the database's write lock.
+PROCESSING_SLOTS = 4
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 
 @router.post("/github", status_code=202)
@@ -47,9 +53,18 @@ async def github_webhook(request: Request, service: ServiceDep) -> JSONResponse:
 
 
 def _process_later(service: WorkOrderService, delivery: DeliveryRecord) -> None:
-    task = asyncio.create_task(process(service, delivery))
+    task = asyncio.create_task(_in_slot(process(service, delivery)))
     _processing.add(task)
     task.add_done_callback(_processing.discard)
+
+
+async def _in_slot(work: Coroutine[Any, Any, None]) -> None:
+    loop = asyncio.get_running_loop()
+    slots = _slots.get(loop)
+    if slots is None:
+        slots = _slots[loop] = asyncio.Semaphore(PROCESSING_SLOTS)
+    async with slots:
+        await work
 
 
 async def resume_received(service: WorkOrderService) -> int:

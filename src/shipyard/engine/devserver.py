@@ -14,8 +14,13 @@ from temporalio.client import Client
 from shipyard.sandboxes.workspace import _die_with_parent
 
 _READY_TIMEOUT_S = 60.0
+_START_ATTEMPTS = 3
 # Measured (DESIGN.md): WAL + synchronous=normal doubles throughput of the SQLite-backed server.
 _PRAGMAS = ("journal_mode=wal", "synchronous=normal")
+
+
+class _ExitedEarly(RuntimeError):
+    """The dev server process ended before it answered (a port taken meanwhile, say)."""
 
 
 def free_port() -> int:
@@ -61,8 +66,23 @@ class DevServer:
         return argv
 
     async def start(self) -> None:
+        """Start the server and wait until it answers. A free port can be taken by another
+        process before the server binds it; the server then exits at once, and is started
+        again on new ports."""
         if self.db_path is not None:
             self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            await self._spawn()
+            try:
+                await self._wait_ready()
+                return
+            except _ExitedEarly:
+                if attempt == _START_ATTEMPTS:
+                    raise
+                self.port = free_port()
+                self.address = f"127.0.0.1:{self.port}"
+
+    async def _spawn(self) -> None:
         log = open(self.log_path, "ab") if self.log_path else asyncio.subprocess.DEVNULL  # noqa: SIM115, ASYNC230 - once at start
         self._proc = await asyncio.create_subprocess_exec(
             *self._argv(),
@@ -71,13 +91,12 @@ class DevServer:
             stderr=log,
             preexec_fn=_die_with_parent,
         )
-        await self._wait_ready()
 
     async def _wait_ready(self) -> None:
         deadline = asyncio.get_running_loop().time() + _READY_TIMEOUT_S
         while True:
             if self._proc is not None and self._proc.returncode is not None:
-                raise RuntimeError(f"temporal dev server exited with code {self._proc.returncode}")
+                raise _ExitedEarly(f"temporal dev server exited with code {self._proc.returncode}")
             try:
                 await Client.connect(self.address)
                 return

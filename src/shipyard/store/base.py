@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -9,7 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shipyard.store.engine import WRITE_OPTION
+from shipyard.store.engine import WRITE_OPTION, is_sqlite
 from shipyard.store.tables import Base
 
 _Row = TypeVar("_Row", bound=Base)
@@ -24,10 +26,14 @@ class StoreBase:
         self._write = async_sessionmaker(
             engine, expire_on_commit=False, execution_options={WRITE_OPTION: True}
         )
+        # SQLite has one writer at a time, and a writer that finds the lock taken sleeps and polls
+        # (busy_timeout), so under a burst some wait seconds. Writers of this process queue here
+        # instead, first come first served; other processes still meet at busy_timeout.
+        self._write_turn = asyncio.Lock() if is_sqlite(engine.url) else contextlib.nullcontext()
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncSession]:
-        async with self._write() as session, session.begin():
+        async with self._write_turn, self._write() as session, session.begin():
             yield session
 
 
