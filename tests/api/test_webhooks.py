@@ -13,6 +13,8 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from shipyard.config import Settings
@@ -162,3 +164,60 @@ async def test_webhooks_are_refused_until_a_secret_is_set(tmp_path: Path) -> Non
         resp = await client.post("/api/webhooks/github", content=body, headers=headers(body))
     assert resp.status_code == 401
     assert "SHIPYARD_GITHUB_WEBHOOK_SECRET" in resp.json()["error"]["message"]
+
+
+# Any JSON value, and objects that mix the keys GitHub's payloads carry with anything at all:
+# a payload an event usually shapes one way may arrive with any field missing or of another type.
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=24,
+)
+_GITHUB_KEYS = [
+    "action",
+    "ref",
+    "before",
+    "after",
+    "commits",
+    "repository",
+    "sender",
+    "issue",
+    "comment",
+    "pull_request",
+    "label",
+    "labels",
+    "client_payload",
+    "check_run",
+    "check_suite",
+    "workflow_run",
+    "branches",
+    "sha",
+    "state",
+    "installation",
+    "full_name",
+    "body",
+    "number",
+]
+_PAYLOADS = st.dictionaries(st.sampled_from(_GITHUB_KEYS) | st.text(max_size=12), _JSON, max_size=8)
+_EVENTS = st.sampled_from(
+    ["push", "issues", "issue_comment", "pull_request", "repository_dispatch", "check_run",
+     "check_suite", "workflow_run", "status", "ping", "installation"]
+) | st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=24)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(event=_EVENTS, payload=_PAYLOADS)
+async def test_every_signed_json_object_is_acknowledged_and_processed(
+    hook: httpx.AsyncClient, event: str, payload: dict[str, Any]
+) -> None:
+    body = json.dumps(payload).encode()
+    delivery = str(uuid.uuid4())
+    resp = await hook.post("/api/webhooks/github", content=body, headers=headers(body, event, delivery))
+    assert resp.status_code == 202, resp.text
+    async with asyncio.timeout(30):
+        while True:
+            found = next(d for d in await deliveries(hook) if d["delivery_id"] == delivery)
+            if found["status"] not in ("received", "processing"):
+                break
+            await asyncio.sleep(0.02)
+    assert found["status"] in ("processed", "ignored"), found  # processing never trips over a shape
