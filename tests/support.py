@@ -16,12 +16,12 @@ import pytest
 import uvicorn
 from sqlalchemy.engine import make_url
 
-from shipyard.api.app import create_app
 from shipyard.config import Settings
 from shipyard.engine.devserver import free_port
 from shipyard.engine.service import WorkOrderService
 from shipyard.store.migrate import upgrade
 from shipyard.store.store import Store
+from shipyard.web.app import create_app
 
 MakeRepo = Callable[..., Path]
 TERMINAL = {"completed", "failed", "cancelled"}
@@ -117,7 +117,9 @@ async def serving(app: Any) -> AsyncIterator[str]:
     """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     def work_order_link(self, work_order_id: str) -> str:
         """Where people can read a work order (links in pull requests and issue comments)."""
         base = (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
-        return f"{base}/api/agent-work-orders/{work_order_id}"
+        return f"{base}/work-orders/{work_order_id}"  # the dashboard page
 
     @property
     def logs_dir(self) -> Path:

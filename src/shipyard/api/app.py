@@ -8,7 +8,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 import shipyard
 from shipyard.api.control import router as control_router
 from shipyard.api.deps import ServiceDep, require_token
-from shipyard.api.errors import install_error_handlers
+from shipyard.api.errors import PageRenderer, install_error_handlers
 from shipyard.api.events import router as events_router
 from shipyard.api.github import router as github_router
 from shipyard.api.hub import EventHub
@@ -16,6 +16,7 @@ from shipyard.api.projects import router as projects_router
 from shipyard.api.schemas import Health, PullRequestResponse
 from shipyard.api.webhooks import router as webhooks_router
 from shipyard.api.work_orders import router as work_orders_router
+from shipyard.domain.metrics import Metrics
 from shipyard.engine.service import WorkOrderService
 
 misc = APIRouter(prefix="/api", tags=["misc"])
@@ -38,17 +39,25 @@ async def health(service: ServiceDep) -> Health:
     return Health(status=status, version=shipyard.__version__, database=database, temporal=temporal)
 
 
+@misc.get("/metrics")
+async def get_metrics(service: ServiceDep) -> Metrics:
+    """Success rate, runtimes and failure causes of finished work orders, overall, per workflow
+    and per agent (the newest 10,000)."""
+    return await service.metrics()
+
+
 @misc.get("/pull-requests/{number}")
 async def get_pull_request(number: int, service: ServiceDep) -> PullRequestResponse:
     return PullRequestResponse(pull_request=await service.store.get_pull_request(number))
 
 
-def create_app(service: WorkOrderService) -> FastAPI:
-    """The app serving `service`; the caller owns the engine's lifetime."""
+def create_app(service: WorkOrderService, error_page: PageRenderer | None = None) -> FastAPI:
+    """The API serving `service`; the caller owns the engine's lifetime. Errors outside /api are
+    drawn by `error_page` when given (the dashboard's)."""
     app = FastAPI(title="Shipyard", version=shipyard.__version__)
     app.state.service = service
     app.state.hub = EventHub(service.store)
-    install_error_handlers(app)
+    install_error_handlers(app, error_page)
     token = [Depends(require_token)]
     routers = (work_orders_router, control_router, events_router, github_router, projects_router, misc)
     for router in routers:

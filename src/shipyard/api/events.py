@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -33,8 +33,29 @@ def frame(event: EventRecord) -> str:
     return f"id: {event.id}\nevent: {event.type}\ndata: {event.model_dump_json()}\n\n"
 
 
+def json_frames(batch: list[EventRecord], ended: bool) -> str:
+    """Each event as a frame named by its type, its JSON the data."""
+    return "".join(frame(event) for event in batch)
+
+
+# Turns a batch of events into SSE frames; `ended` is set on the batch holding the terminal event.
+Render = Callable[[list[EventRecord], bool], str]
+
+
+def _until_end(batch: list[EventRecord]) -> tuple[list[EventRecord], bool]:
+    """The batch up to and including a terminal event, and whether there was one."""
+    for n, event in enumerate(batch):
+        if event.type in TERMINAL_EVENTS:
+            return batch[: n + 1], True
+    return batch, False
+
+
 async def stream(
-    hub: EventHub, after_id: int | None, work_order_id: str | None, heartbeat_s: float
+    hub: EventHub,
+    after_id: int | None,
+    work_order_id: str | None,
+    heartbeat_s: float,
+    render: Render = json_frames,
 ) -> AsyncIterator[str]:
     """Frames as events arrive and a `: ping` comment when idle; a work order's stream ends
     after its terminal event."""
@@ -43,12 +64,14 @@ async def stream(
     follow = hub.follow(after_id, work_order_id, idle_s=min(POLL_S, heartbeat_s))
     async with contextlib.aclosing(follow) as batches:
         async for batch in batches:
-            for event in batch:
-                yield frame(event)
-                if work_order_id and event.type in TERMINAL_EVENTS:
-                    return
+            shown, ended = _until_end(batch) if work_order_id else (batch, False)
+            frames = render(shown, ended) if shown else ""
+            if frames:
+                yield frames
+            if ended:
+                return
             now = time.monotonic()
-            if batch:
+            if frames:
                 last_sent, idle_after_end = now, 0
                 continue
             if work_order_id and await _finished(hub.store, work_order_id):

@@ -104,6 +104,14 @@ class EventHub:
         self.store = store
         self._channels: dict[str | None, _Channel] = {}
         self._listener: asyncio.Task[None] | None = None
+        self.closed = False
+
+    def close(self) -> None:
+        """End every stream (the server is stopping; browsers reconnect when it is back)."""
+        self.closed = True
+        for channel in self._channels.values():
+            for subscriber in channel.subscribers:
+                subscriber.ready.set()
 
     async def follow(
         self, after_id: int | None, work_order_id: str | None = None, idle_s: float = POLL_S
@@ -114,7 +122,7 @@ class EventHub:
         channel = await self._join(work_order_id, subscriber)
         try:
             cursor = channel.cursor if after_id is None else after_id
-            while True:
+            while not self.closed:
                 if subscriber.behind:
                     subscriber.behind, subscriber.pending = False, []
                     upto = channel.cursor  # what the channel has passed; newer rows come from it

@@ -5,23 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import ValidationError
 
-from shipyard.agents.registry import AGENT_NAMES
 from shipyard.api.deps import ServiceDep
 from shipyard.api.schemas import ProjectList, ProjectResponse
-from shipyard.domain.errors import InvalidInput
-from shipyard.domain.projects import ProjectCreate, ProjectUpdate, is_local_path, with_defaults
-from shipyard.engine.service import local_repository
-from shipyard.forge.github import parse_repository
-from shipyard.gitutil import is_git_repo
-from shipyard.sandboxes.registry import SANDBOX_NAMES
+from shipyard.domain.projects import ProjectCreate, ProjectUpdate
+from shipyard.engine import projects
 from shipyard.store.records import ProjectRecord
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
-
-# Fields that follow repository_url when a change gives a new one without them.
-_DERIVED = ("github_repository", "forge")
 
 
 async def get_project(id_or_name: str, service: ServiceDep) -> ProjectRecord:
@@ -34,7 +25,7 @@ ProjectDep = Annotated[ProjectRecord, Depends(get_project)]
 @router.post("", status_code=201)
 async def create_project(data: ProjectCreate, service: ServiceDep) -> ProjectResponse:
     """A new project; its GitHub repository and forge are derived from its URL unless given."""
-    return ProjectResponse(project=await service.store.create_project(await _checked(data)))
+    return ProjectResponse(project=await projects.create_project(service.store, data))
 
 
 @router.get("")
@@ -50,17 +41,7 @@ async def show_project(project: ProjectDep) -> ProjectResponse:
 @router.patch("/{id_or_name}")
 async def update_project(change: ProjectUpdate, project: ProjectDep, service: ServiceDep) -> ProjectResponse:
     """Change the fields given; a new repository_url re-derives github_repository and forge."""
-    fields = {key: getattr(change, key) for key in change.model_fields_set}
-    if "repository_url" in fields:
-        fields.update({key: None for key in _DERIVED if key not in fields})
-    current = project.model_dump(include=set(ProjectCreate.model_fields))
-    try:
-        merged = ProjectCreate.model_validate({**current, **fields})
-    except ValidationError as exc:
-        raise InvalidInput(f"invalid project: {exc.errors()[0]['msg']}") from None
-    new = await _checked(merged)
-    changes = {key: getattr(new, key) for key in fields}
-    return ProjectResponse(project=await service.store.update_project(project.id, **changes))
+    return ProjectResponse(project=await projects.update_project(service.store, project, change))
 
 
 @router.delete("/{id_or_name}", status_code=204)
@@ -68,39 +49,3 @@ async def delete_project(project: ProjectDep, service: ServiceDep) -> Response:
     """Delete the project; its work orders stay."""
     await service.store.delete_project(project.id)
     return Response(status_code=204)
-
-
-async def _checked(data: ProjectCreate) -> ProjectCreate:
-    """`data` with known agents and sandboxes, a local repository resolved to its directory, and
-    github_repository and forge filled in; InvalidInput naming what is wrong."""
-    _check_names(data)
-    url = await _checked_repository(data.repository_url)
-    named = None if is_local_path(url) else parse_repository(url)
-    data = data.model_copy(update={"repository_url": url})
-    return with_defaults(data, named.full_name if named else None)
-
-
-def _check_names(data: ProjectCreate) -> None:
-    choices = [("", data.agent, data.sandbox_type)]
-    choices += [(f"sources[{n}].", s.agent, s.sandbox_type) for n, s in enumerate(data.sources)]
-    for where, agent, sandbox in choices:
-        if agent is not None and agent not in AGENT_NAMES:
-            raise InvalidInput(f"{where}agent: unknown agent '{agent}'; known: {', '.join(AGENT_NAMES)}")
-        if sandbox is not None and sandbox not in SANDBOX_NAMES:
-            known = ", ".join(SANDBOX_NAMES)
-            raise InvalidInput(f"{where}sandbox_type: unknown sandbox '{sandbox}'; known: {known}")
-
-
-async def _checked_repository(url: str) -> str:
-    """A remote URL as given; a local one as the absolute path of an existing git repository."""
-    path = local_repository(url)
-    if path is None:
-        return url
-    path = path.resolve()
-    if not path.exists():
-        ref = None if url.startswith((".", "/", "~")) else parse_repository(url)
-        hint = f"; for a GitHub repository give its URL: https://github.com/{ref.full_name}" if ref else ""
-        raise InvalidInput(f"repository '{url}' not found: no such directory{hint}")
-    if not await is_git_repo(path):
-        raise InvalidInput(f"repository '{url}' is not a git repository")
-    return str(path)

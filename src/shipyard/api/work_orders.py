@@ -35,10 +35,14 @@ async def create_work_order(req: CreateWorkOrderRequest, service: ServiceDep) ->
 async def list_work_orders(
     service: ServiceDep,
     status: WorkOrderStatus | None = None,
+    repository: str | None = Query(None, description="Only work orders on this repository_url."),
+    q: str | None = Query(None, description="Text in the id, workflow, repository, branch or error."),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
 ) -> AgentWorkOrderList:
-    rows, total = await service.store.list_work_orders(status=status, limit=limit, offset=offset)
+    rows, total = await service.store.list_work_orders(
+        status=status, repository=repository, search=q, limit=limit, offset=offset
+    )
     items = [AgentWorkOrder.of(r) for r in rows]
     return AgentWorkOrderList(agent_work_orders=items, total_count=total, has_more=offset + len(rows) < total)
 

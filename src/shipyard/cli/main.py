@@ -48,10 +48,14 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8420).")] = None,
     worker: Annotated[
-        bool, typer.Option(help="Run a worker here; --no-worker serves the API only (work runs elsewhere).")
+        bool,
+        typer.Option(
+            help="Run a worker here; --no-worker serves the dashboard and API only (work runs elsewhere)."
+        ),
     ] = True,
 ) -> None:
-    """Run the API, a worker and (unless SHIPYARD_TEMPORAL_ADDRESS is set) an embedded Temporal."""
+    """Run the dashboard and API (http://HOST:PORT/), a worker and (unless SHIPYARD_TEMPORAL_ADDRESS
+    is set) an embedded Temporal."""
     s = settings()
     s = s.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
     configure_logging(s.log_level)

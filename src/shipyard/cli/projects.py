@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from shipyard.cli.client import CliError, ServerOpt, api_for, fail, run_async
-from shipyard.domain.projects import Source, is_local_path
+from shipyard.domain.errors import InvalidInput
+from shipyard.domain.projects import is_local_path, parse_sources
 
 projects_app = typer.Typer(
     help="Projects: repositories with defaults and sources (the events that start work orders).",
@@ -127,28 +126,12 @@ def _repository(repository: str) -> str:
 def load_sources(path: Path) -> list[dict[str, Any]]:
     """The sources in a YAML or JSON file, checked here so errors name the file; exit 2 if bad."""
     try:
-        data = yaml.safe_load(path.read_text())
+        sources = parse_sources(path.read_text())
     except OSError as err:
         raise CliError(f"cannot read {path}: {err.strerror}", exit_code=2) from None
-    except yaml.YAMLError as err:
-        raise CliError(f"{path}: not valid YAML or JSON: {err}", exit_code=2) from None
-    if isinstance(data, dict) and "sources" in data:
-        data = data["sources"]
-    if not isinstance(data, list):
-        raise CliError(f"{path}: expected a list of sources (or a mapping with `sources:`)", exit_code=2)
-    return [_source(path, n, item) for n, item in enumerate(data, start=1)]
-
-
-def _source(path: Path, number: int, item: Any) -> dict[str, Any]:
-    try:
-        source = Source.model_validate(item)  # also takes back YAML's `on:` read as True
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        text = first["msg"].removeprefix("Value error, ")
-        message = f"{where}: {text}" if where else text
-        raise CliError(f"{path}: source {number}: {message}", exit_code=2) from None
-    return source.model_dump(mode="json", exclude_defaults=True)
+    except InvalidInput as err:
+        raise CliError(f"{path}: {err.message}", exit_code=2) from None
+    return [source.model_dump(mode="json", exclude_defaults=True) for source in sources]
 
 
 def describe_source(source: dict[str, Any]) -> str:

@@ -67,7 +67,7 @@ def print_banner(console: Console, settings: Settings, srv: RunningServer, worke
         console.print(f"  worker     ready, {settings.worker_slots} slots;  agents: {agents_line(settings)}")
     else:
         console.print("  worker     none here (--no-worker): `shipyard worker` processes run the work")
-    console.print(f"  api        {srv.url}      API docs  {srv.url}/docs")
+    console.print(f"  dashboard  {srv.url}      API docs  {srv.url}/docs")
 
 
 def agents_line(settings: Settings) -> str:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import uvicorn
 
-from shipyard.api.app import create_app
 from shipyard.api.webhooks import resume_received
 from shipyard.config import Settings
 from shipyard.engine.devserver import free_port
 from shipyard.engine.service import WorkOrderService
 from shipyard.engine.worker import Engine, open_engine
+from shipyard.web.app import create_app
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -33,6 +33,10 @@ class RunningServer:
     engine: Engine
     service: WorkOrderService
     uvicorn: uvicorn.Server
+
+
+# Event streams (dashboard tabs, `logs -f`) never end by themselves: on stop they get this long.
+SHUTDOWN_GRACE_S = 2
 
 
 @contextlib.asynccontextmanager
@@ -51,7 +55,10 @@ async def running_server(
     async with open_engine(settings, persistent=persistent, run_worker=run_worker) as engine:
         service = WorkOrderService(settings, engine.store, engine.client)
         app = create_app(service)
-        config = uvicorn.Config(app, host=settings.host, port=chosen, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            app, host=settings.host, port=chosen, log_level="warning", lifespan="off",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        )  # fmt: skip
         server = _Server(config)
         task = asyncio.create_task(server.serve())
         try:
@@ -62,6 +69,7 @@ async def running_server(
                 _announce(settings, url, engine)
             yield RunningServer(url, engine, service, server)
         finally:
+            app.state.hub.close()  # open event streams end, so uvicorn can stop at once
             server.should_exit = True
             with contextlib.suppress(asyncio.CancelledError, SystemExit):
                 await task

@@ -12,7 +12,8 @@ import secrets
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shipyard.domain.budget import Budget
 from shipyard.domain.errors import InvalidInput
@@ -221,3 +222,31 @@ def with_defaults(data: ProjectCreate, named_repository: str | None) -> ProjectC
             " give github_repository as owner/name"
         )
     return data.model_copy(update={"github_repository": github_repository, "forge": forge})
+
+
+def parse_sources(text: str) -> list[Source]:
+    """Sources from YAML or JSON text: a list, or a mapping with `sources:`; InvalidInput saying
+    which source is wrong and why."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise InvalidInput(f"not valid YAML or JSON: {err}") from None
+    if isinstance(data, dict) and "sources" in data:
+        data = data["sources"]
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise InvalidInput("expected a list of sources (or a mapping with `sources:`)")
+    return [_source(number, item) for number, item in enumerate(data, start=1)]
+
+
+def _source(number: int, item: Any) -> Source:
+    try:
+        return Source.model_validate(item)  # also takes back YAML's `on:` read as True
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        text = first["msg"].removeprefix("Value error, ")
+        raise InvalidInput(
+            f"source {number}: {where}: {text}" if where else f"source {number}: {text}"
+        ) from None

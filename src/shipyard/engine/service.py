@@ -15,6 +15,7 @@ from shipyard.config import Settings
 from shipyard.domain.budget import Budget
 from shipyard.domain.errors import Conflict, ForgeError, InvalidInput, NotFound, ShipyardError
 from shipyard.domain.ids import branch_name, new_work_order_id
+from shipyard.domain.metrics import Finished, Metrics, compute_metrics
 from shipyard.domain.models import (
     CreateWorkOrderRequest,
     InterruptAction,
@@ -356,6 +357,18 @@ class WorkOrderService:
         )
         if wo.sandbox is not None:
             await build_sandbox(wo.sandbox.sandbox_type, self.settings).cleanup(wo.sandbox)
+
+    async def metrics(self) -> Metrics:
+        """Figures over the newest finished work orders (seed 004's dashboard stats)."""
+        rows = await self.store.finished_work_orders()
+        return compute_metrics(
+            Finished(
+                workflow=wo.workflow_type, agent=wo.agent, status=wo.status.value,
+                started_at=wo.execution_started_at, completed_at=wo.execution_completed_at,
+                error=wo.error_message,
+            )
+            for wo in rows
+        )  # fmt: skip
 
     async def git_progress(self, wo: WorkOrderRecord) -> GitProgress:
         repo, base_sha, ref = self._git_location(wo)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from shipyard.config import Settings
 from shipyard.domain.errors import InvalidInput
+from shipyard.domain.models import Availability
 from shipyard.sandboxes.base import Sandbox
 from shipyard.sandboxes.git_branch import GitBranchSandbox
 from shipyard.sandboxes.git_worktree import GitWorktreeSandbox
@@ -15,6 +16,16 @@ _FACTORIES: dict[str, Callable[[Settings], Sandbox]] = {
     GitWorktreeSandbox.name: GitWorktreeSandbox,
 }
 SANDBOX_NAMES: tuple[str, ...] = tuple(sorted(_FACTORIES))
+_DESCRIPTIONS = {
+    "git_worktree": "a git worktree beside a cached mirror: isolated, parallel-safe, fast (default)",
+    "git_branch": "a fresh clone on its own branch: simple, nothing shared",
+}
+# Named in seed 003 and the design, not built into this version yet: shown, but not offered.
+_PLANNED = {
+    "bwrap": "bubblewrap: the worktree read-write, the rest of the system read-only, no network",
+    "docker": "a container per work order",
+    "e2b": "an E2B cloud sandbox",
+}
 
 
 def build_sandbox(name: str, settings: Settings) -> Sandbox:
@@ -23,3 +34,10 @@ def build_sandbox(name: str, settings: Settings) -> Sandbox:
     if factory is None:
         raise InvalidInput(f"unknown sandbox {name!r}; known: {', '.join(SANDBOX_NAMES)}")
     return factory(settings)
+
+
+def describe_sandboxes() -> list[tuple[str, str, Availability]]:
+    """(name, description, availability) of every sandbox, the planned ones unavailable."""
+    built = [(name, _DESCRIPTIONS.get(name, ""), Availability(available=True)) for name in SANDBOX_NAMES]
+    not_yet = Availability(available=False, reason="not in this version of Shipyard yet")
+    return built + [(name, text, not_yet) for name, text in _PLANNED.items()]

@@ -39,6 +39,15 @@ from shipyard.store.tables import (
 _WORK_ORDER_FIELDS = columns(WorkOrder, "id", "created_at", "updated_at")
 _STEP_FIELDS = columns(Step, "work_order_id", "step_id")
 _PR_FIELDS = columns(PullRequest, "id", "work_order_id", "created_at", "updated_at")
+# What a work-order search looks in.
+_SEARCHED = (
+    WorkOrder.id,
+    WorkOrder.workflow_type,
+    WorkOrder.repository_url,
+    WorkOrder.git_branch_name,
+    WorkOrder.error_message,
+    WorkOrder.latest_commit_message,
+)
 
 
 class Store(ProjectRows, GitHubRows):
@@ -97,17 +106,43 @@ class Store(ProjectRows, GitHubRows):
             return WorkOrderRecord.model_validate(row)
 
     async def list_work_orders(
-        self, *, status: WorkOrderStatus | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        status: WorkOrderStatus | None = None,
+        repository: str | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> tuple[list[WorkOrderRecord], int]:
-        """A page of work orders, newest first, and how many there are in all."""
+        """A page of work orders, newest first, and how many match in all. `search` matches a
+        part of the id, workflow, repository, branch, error or latest commit message."""
         query = select(WorkOrder)
         if status is not None:
             query = query.where(WorkOrder.status == WorkOrderStatus(status).value)
+        if repository:
+            query = query.where(WorkOrder.repository_url == repository)
+        if search and search.strip():
+            pattern = _contains(search.strip())
+            query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in _SEARCHED)))
         page = query.order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
         async with self._read() as session:
             total = await count(session, query)
             rows = await session.scalars(page.limit(limit).offset(offset))
             return [WorkOrderRecord.model_validate(r) for r in rows], total
+
+    async def repositories(self) -> list[str]:
+        """Every repository some work order was for, in order."""
+        query = select(WorkOrder.repository_url).distinct().order_by(WorkOrder.repository_url)
+        async with self._read() as session:
+            return list(await session.scalars(query))
+
+    async def finished_work_orders(self, limit: int = 10_000) -> list[WorkOrderRecord]:
+        """The newest work orders that ended (completed, failed or cancelled), for metrics."""
+        ended = [s.value for s in WorkOrderStatus if s.is_terminal]
+        query = select(WorkOrder).where(WorkOrder.status.in_(ended))
+        async with self._read() as session:
+            rows = await session.scalars(query.order_by(WorkOrder.created_at.desc()).limit(limit))
+            return [WorkOrderRecord.model_validate(r) for r in rows]
 
     async def work_orders_on_branch(self, branch: str) -> list[WorkOrderRecord]:
         """The work orders whose git branch is `branch`, oldest first."""
@@ -246,6 +281,25 @@ class Store(ProjectRows, GitHubRows):
             rows = await session.scalars(query.order_by(Event.id).limit(limit).offset(offset))
             return [EventRecord.model_validate(r) for r in rows], total
 
+    async def count_events(self, work_order_id: str, *, before_id: int | None = None) -> int:
+        """How many events the work order has (before `before_id`, if given)."""
+        query = select(func.count()).where(Event.work_order_id == work_order_id)
+        if before_id is not None:
+            query = query.where(Event.id < before_id)
+        async with self._read() as session:
+            return int(await session.scalar(query) or 0)
+
+    async def last_events(
+        self, work_order_id: str, *, limit: int, before_id: int | None = None
+    ) -> list[EventRecord]:
+        """The work order's last `limit` events (before `before_id`, if given), in order."""
+        query = select(Event).where(Event.work_order_id == work_order_id)
+        if before_id is not None:
+            query = query.where(Event.id < before_id)
+        async with self._read() as session:
+            rows = await session.scalars(query.order_by(Event.id.desc()).limit(limit))
+            return [EventRecord.model_validate(r) for r in reversed(list(rows))]
+
     # -- pull requests ------------------------------------------------------------------------
 
     async def save_pull_request(self, work_order_id: str, **fields: Any) -> PullRequestRecord:
@@ -282,6 +336,13 @@ class Store(ProjectRows, GitHubRows):
         async with self._read() as session:
             row = await session.scalar(_pr_of(work_order_id))
             return None if row is None else PullRequestRecord.model_validate(row)
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern (escape character `\\`) matching values that contain `text` literally."""
+    for special in ("\\", "%", "_"):
+        text = text.replace(special, "\\" + special)
+    return f"%{text}%"
 
 
 async def _lock_work_order(session: AsyncSession, id: str) -> WorkOrder:

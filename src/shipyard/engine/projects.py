@@ -1,0 +1,75 @@
+"""Creating and changing projects: names checked, repositories resolved, GitHub fields derived.
+The API and the dashboard both go through here."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from shipyard.agents.registry import AGENT_NAMES
+from shipyard.domain.errors import InvalidInput
+from shipyard.domain.projects import ProjectCreate, ProjectUpdate, is_local_path, with_defaults
+from shipyard.engine.service import local_repository
+from shipyard.forge.github import parse_repository
+from shipyard.gitutil import is_git_repo
+from shipyard.sandboxes.registry import SANDBOX_NAMES
+from shipyard.store.records import ProjectRecord
+from shipyard.store.store import Store
+
+# Fields that follow repository_url when a change gives a new one without them.
+_DERIVED = ("github_repository", "forge")
+
+
+async def create_project(store: Store, data: ProjectCreate) -> ProjectRecord:
+    """A new project; its GitHub repository and forge are derived from its URL unless given."""
+    return await store.create_project(await _checked(data))
+
+
+async def update_project(store: Store, project: ProjectRecord, change: ProjectUpdate) -> ProjectRecord:
+    """Change the fields given; a new repository_url re-derives github_repository and forge."""
+    fields = {key: getattr(change, key) for key in change.model_fields_set}
+    if "repository_url" in fields:
+        fields.update({key: None for key in _DERIVED if key not in fields})
+    current = project.model_dump(include=set(ProjectCreate.model_fields))
+    try:
+        merged = ProjectCreate.model_validate({**current, **fields})
+    except ValidationError as exc:
+        raise InvalidInput(f"invalid project: {exc.errors()[0]['msg']}") from None
+    new = await _checked(merged)
+    changes = {key: getattr(new, key) for key in fields}
+    return await store.update_project(project.id, **changes)
+
+
+async def _checked(data: ProjectCreate) -> ProjectCreate:
+    """`data` with known agents and sandboxes, a local repository resolved to its directory, and
+    github_repository and forge filled in; InvalidInput naming what is wrong."""
+    _check_names(data)
+    url = await _checked_repository(data.repository_url)
+    named = None if is_local_path(url) else parse_repository(url)
+    data = data.model_copy(update={"repository_url": url})
+    return with_defaults(data, named.full_name if named else None)
+
+
+def _check_names(data: ProjectCreate) -> None:
+    choices = [("", data.agent, data.sandbox_type)]
+    choices += [(f"sources[{n}].", s.agent, s.sandbox_type) for n, s in enumerate(data.sources)]
+    for where, agent, sandbox in choices:
+        if agent is not None and agent not in AGENT_NAMES:
+            raise InvalidInput(f"{where}agent: unknown agent '{agent}'; known: {', '.join(AGENT_NAMES)}")
+        if sandbox is not None and sandbox not in SANDBOX_NAMES:
+            known = ", ".join(SANDBOX_NAMES)
+            raise InvalidInput(f"{where}sandbox_type: unknown sandbox '{sandbox}'; known: {known}")
+
+
+async def _checked_repository(url: str) -> str:
+    """A remote URL as given; a local one as the absolute path of an existing git repository."""
+    path = local_repository(url)
+    if path is None:
+        return url
+    path = path.resolve()
+    if not path.exists():
+        ref = None if url.startswith((".", "/", "~")) else parse_repository(url)
+        hint = f"; for a GitHub repository give its URL: https://github.com/{ref.full_name}" if ref else ""
+        raise InvalidInput(f"repository '{url}' not found: no such directory{hint}")
+    if not await is_git_repo(path):
+        raise InvalidInput(f"repository '{url}' is not a git repository")
+    return str(path)

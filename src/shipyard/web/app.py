@@ -1,0 +1,74 @@
+"""The whole app `shipyard serve` runs: the API plus the dashboard, its templates, static files,
+sign-in (when an API token is set) and error pages."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cache
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from shipyard.api.app import create_app as create_api_app
+from shipyard.engine.service import WorkOrderService
+from shipyard.web import actions, live, pages, projects
+from shipyard.web.diff import highlight_css
+from shipyard.web.render import HERE, TOKEN_COOKIE, get_service, page, same_origin, signed_in
+
+
+def error_page(request: Request, status: int, code: str, message: str) -> Response:
+    if status == 401 and request.method == "GET":
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    return page(request, "error.html", status_code=status, status=status, code=code, message=message)
+
+
+sign_in = APIRouter(tags=["dashboard"], include_in_schema=False)
+
+
+@sign_in.get("/login")
+async def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    return page(request, "login.html", next=_local(next), error=None)
+
+
+@sign_in.post("/login", dependencies=[Depends(same_origin)])
+async def login(
+    request: Request, token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"
+) -> Response:
+    expected = get_service(request).settings.api_token
+    if expected is not None and not secrets.compare_digest(
+        token.encode(), expected.get_secret_value().encode()
+    ):
+        return page(request, "login.html", status_code=401, next=_local(next), error="That is not the token.")
+    done = RedirectResponse(_local(next), status_code=303)
+    done.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+    return done
+
+
+@sign_in.get("/highlight.css")
+async def highlight_stylesheet() -> PlainTextResponse:
+    return PlainTextResponse(_highlight_css(), media_type="text/css")
+
+
+@cache
+def _highlight_css() -> str:
+    return highlight_css()
+
+
+def _local(path: str) -> str:
+    """Only paths on this server are places to go after signing in."""
+    return path if path.startswith("/") and not path.startswith("//") else "/"
+
+
+def create_app(service: WorkOrderService) -> FastAPI:
+    """The API and the dashboard serving `service`; the caller owns the engine's lifetime."""
+    app = create_api_app(service, error_page)
+    app.include_router(sign_in)
+    guarded = [Depends(signed_in)]
+    # actions first: its /work-orders/new must not be read as the work order "new"
+    for router in (actions.router, pages.router, live.router, projects.router):
+        app.include_router(router, dependencies=[*guarded, Depends(same_origin)])
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    return app

@@ -1,0 +1,71 @@
+"""The dashboard's templates and the few things every page handler needs."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
+
+from shipyard.engine.service import WorkOrderService
+from shipyard.web import views
+
+HERE = Path(__file__).parent
+TOKEN_COOKIE = "shipyard_token"
+
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.globals.update(
+    duration=views.duration,
+    when=views.when,
+    repository_name=views.repository_name,
+    work_order_duration=views.work_order_duration,
+)
+
+
+def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """`name` rendered with `context` (and `request`)."""
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def is_htmx(request: Request) -> bool:
+    """Whether htmx asked (it wants a fragment, not a page)."""
+    return request.headers.get("hx-request") == "true"
+
+
+def get_service(request: Request) -> WorkOrderService:
+    service: WorkOrderService = request.app.state.service
+    return service
+
+
+Service = Annotated[WorkOrderService, Depends(get_service)]
+
+
+def _token_ok(request: Request) -> bool:
+    token = get_service(request).settings.api_token
+    if token is None:
+        return True
+    header = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    given = request.cookies.get(TOKEN_COOKIE) or header
+    return secrets.compare_digest(given.encode(), token.get_secret_value().encode())
+
+
+async def signed_in(request: Request) -> None:
+    """Pages need the API token when one is set: as the sign-in cookie or a bearer header."""
+    if not _token_ok(request):
+        raise HTTPException(401, "sign in with the API token")  # a GET goes to /login instead
+
+
+async def same_origin(request: Request) -> None:
+    """Forms that change something must come from this dashboard, not another site."""
+    if request.method in ("GET", "HEAD"):
+        return
+    origin = request.headers.get("origin")
+    if origin and urlsplit(origin).netloc != request.url.netloc:
+        raise HTTPException(403, "this form was sent from another site")
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise HTTPException(403, "this form was sent from another site")

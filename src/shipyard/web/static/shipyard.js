@@ -1,0 +1,81 @@
+// Shipyard dashboard: the log tail follows new lines until the reader scrolls up, and keeps at
+// most MAX_LINES of them in the page (earlier ones stay one click away). Everything else is htmx.
+(function () {
+  "use strict";
+  var MAX_LINES = 1000;
+  var SLACK_PX = 24;
+
+  function atBottom(box) {
+    return box.scrollHeight - box.scrollTop - box.clientHeight <= SLACK_PX;
+  }
+
+  function followButton(box) {
+    return document.querySelector('[data-follow="' + box.id + '"]');
+  }
+
+  function setFollowing(box, following) {
+    box.dataset.following = following ? "yes" : "no";
+    var button = followButton(box);
+    if (button) button.hidden = following;
+  }
+
+  function trim(box) {
+    var lines = box.querySelectorAll("li.line");
+    var extra = lines.length - MAX_LINES;
+    if (extra <= 0) return;
+    for (var i = 0; i < extra; i++) lines[i].remove();
+    var first = box.querySelector("li.line");
+    var earlier = box.querySelector("li.earlier");
+    if (!earlier) {
+      earlier = document.createElement("li");
+      earlier.className = "earlier";
+      box.prepend(earlier);
+    }
+    var url = box.dataset.logUrl + "?before=" + first.dataset.id;
+    earlier.innerHTML = "";
+    var link = document.createElement("a");
+    link.href = url;
+    link.textContent = "Show earlier lines";
+    link.setAttribute("hx-get", url);
+    link.setAttribute("hx-target", "closest li");
+    link.setAttribute("hx-swap", "outerHTML");
+    earlier.appendChild(link);
+    if (window.htmx) window.htmx.process(earlier);
+  }
+
+  function setUp(box) {
+    box.scrollTop = box.scrollHeight;
+    setFollowing(box, true);
+    box.addEventListener("scroll", function () { setFollowing(box, atBottom(box)); });
+    var button = followButton(box);
+    if (button) {
+      button.addEventListener("click", function () {
+        box.scrollTop = box.scrollHeight;
+        setFollowing(box, true);
+      });
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-autoscroll]").forEach(setUp);
+  });
+
+  // New lines arrive over SSE; earlier ones are swapped in at the top (keep the reader's place).
+  document.addEventListener("htmx:sseMessage", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("[data-autoscroll]")) return;
+    trim(box);
+    if (box.dataset.following === "yes") box.scrollTop = box.scrollHeight;
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!event.target.matches || !event.target.matches("li.earlier")) return;
+    var box = event.target.closest("[data-autoscroll]");
+    if (box) box.dataset.fromBottom = String(box.scrollHeight - box.scrollTop);
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var box = document.querySelector("[data-autoscroll][data-from-bottom]");
+    if (!box) return;
+    box.scrollTop = box.scrollHeight - Number(box.dataset.fromBottom);
+    delete box.dataset.fromBottom;
+  });
+})();

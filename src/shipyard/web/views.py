@@ -1,0 +1,198 @@
+"""What the templates show, worked out in Python: durations, one line per event, step timelines."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from shipyard.store.records import EventRecord, StepRecord, WorkOrderRecord
+
+LOG_PAGE = 200  # events drawn at once in a log tail; earlier ones load on demand
+# Events that change what the header, the step timeline or the list show (the rest are log lines).
+STATE_EVENTS = ("workflow.", "sandbox.", "git.", "pr.", "agent.usage", "agent.prompt", "ci.status")
+# What the detail page says after a control was accepted (`?done=`).
+DONE = {
+    "pause": "Pause requested: it takes effect when the running step ends.",
+    "resume": "Resumed.",
+    "cancel": "Cancel requested: the running step is being stopped.",
+    "retry": "Started again from the step that failed.",
+    "prompt": "Prompt queued: the agent gets it when the current step ends.",
+    "approve": "Gate approved.",
+    "advance": "Went past the gate.",
+}
+COMMIT_EVENTS = ("git.commit", "git.pushed", "pr.opened", "pr.updated", "workflow.completed")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    """Seconds from `start` to `end` (to now while `end` is None); None before it starts."""
+    if start is None:
+        return None
+    return max(0.0, (_aware(end or now()) - _aware(start)).total_seconds())
+
+
+def duration(seconds: float | None) -> str:
+    """`0.4 s`, `41 s`, `2:13`, `1:02:03`; an empty string for None."""
+    if seconds is None:
+        return ""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def work_order_duration(wo: WorkOrderRecord) -> str:
+    return duration(seconds_between(wo.execution_started_at, wo.execution_completed_at))
+
+
+def step_duration(step: StepRecord) -> str:
+    return duration(seconds_between(step.started_at, step.completed_at))
+
+
+def when(at: datetime | None) -> str:
+    """A timestamp as people read it: `14:02:07` today, `2026-11-30 14:02` before."""
+    if at is None:
+        return ""
+    local = _aware(at)
+    if local.date() == now().date():
+        return local.strftime("%H:%M:%S")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def repository_name(url: str) -> str:
+    """`acme/widgets` for a GitHub URL, the directory name for a local path."""
+    trimmed = url.rstrip("/").removesuffix(".git")
+    if "github.com" in trimmed:
+        return "/".join(trimmed.replace(":", "/").split("/")[-2:])
+    return trimmed.rsplit("/", 1)[-1] or url
+
+
+def _brief(value: Any, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def event_text(event: EventRecord) -> str:
+    """One readable line for an event in the log tail."""
+    data = event.data
+    if event.type == "log":
+        return str(data.get("line", ""))
+    if event.type == "agent.message":
+        return str(data.get("text", ""))
+    if event.type == "agent.tool_call":
+        return f"{data.get('name', 'tool')} {_brief(data.get('input', ''))}"
+    if event.type == "workflow.step.command":
+        return f"$ {data.get('command', '')}"
+    if event.type == "git.commit":
+        return f"{str(data.get('sha', ''))[:10]} {data.get('message', '')}"
+    if event.type in ("pr.opened", "pr.updated"):
+        draft = " (draft)" if data.get("draft") else ""
+        title = _brief(data.get("title", ""), 80)
+        return f"#{data.get('number', '')}{draft} {data.get('url', '')} {title}".strip()
+    shown = {k: v for k, v in data.items() if v not in (None, "", [], {})}
+    return " ".join(f"{k}={_brief(v, 80)}" for k, v in shown.items())
+
+
+@dataclass
+class LogLine:
+    id: int
+    at: str
+    level: str
+    step: str
+    kind: str
+    text: str
+    stream: str
+
+
+def log_line(event: EventRecord) -> LogLine:
+    return LogLine(
+        id=event.id,
+        at=when(event.ts),
+        level=event.level,
+        step=event.step_id or "",
+        kind=event.type,
+        text=event_text(event),
+        stream=str(event.data.get("stream", "")) if event.type == "log" else "",
+    )
+
+
+def is_state_event(event_type: str) -> bool:
+    return event_type.startswith(STATE_EVENTS)
+
+
+@dataclass
+class TimelineStep:
+    id: str
+    kind: str
+    phase: str
+    status: str
+    duration: str
+    attempt: int
+    output: str
+    error: str
+    commit_sha: str
+
+
+def timeline(wo: WorkOrderRecord, steps: list[StepRecord]) -> list[TimelineStep]:
+    """Every step of the work order in order: the ones that ran as stored, the rest `pending`."""
+    stored = {step.step_id: step for step in steps}
+    planned = [s for s in (wo.definition or {}).get("steps", []) if isinstance(s, dict) and "id" in s]
+    order = [str(s["id"]) for s in planned] + sorted(
+        (sid for sid in stored if sid not in {str(s["id"]) for s in planned}),
+        key=lambda sid: stored[sid].position,
+    )
+    kinds = {str(s["id"]): _planned_kind(s) for s in planned}
+    phases = {str(s["id"]): str(s.get("phase") or "") for s in planned}
+    out = []
+    for sid in order:
+        row = stored.get(sid)
+        out.append(
+            TimelineStep(
+                id=sid,
+                kind=row.kind if row else kinds.get(sid, ""),
+                phase=(row.phase if row else phases.get(sid)) or "",
+                status=row.status.value if row else "pending",
+                duration=step_duration(row) if row else "",
+                attempt=row.attempt if row else 0,
+                output=(row.output or "") if row else "",
+                error=(row.error or "") if row else "",
+                commit_sha=(row.commit_sha or "") if row else "",
+            )
+        )
+    return out
+
+
+def _planned_kind(step: dict[str, Any]) -> str:
+    return next((kind for kind in ("run", "prompt", "pr", "gate", "call") if step.get(kind)), "")
+
+
+@dataclass
+class Gate:
+    step_id: str
+    message: str
+
+
+def waiting_gate(wo: WorkOrderRecord, steps: list[StepRecord]) -> Gate | None:
+    """The gate the work order waits at, with its message, if it waits at one."""
+    row = next((s for s in steps if s.status.value == "waiting"), None)
+    if row is None:
+        return None
+    steps_planned: list[dict[str, Any]] = (wo.definition or {}).get("steps", [])
+    planned = next((s for s in steps_planned if s.get("id") == row.step_id), {})
+    gate: dict[str, Any] = planned["gate"] if isinstance(planned.get("gate"), dict) else {}
+    checks = ", ".join(gate.get("checks") or [])
+    message = gate.get("message") or (f"Waiting for checks: {checks}." if checks else "")
+    return Gate(row.step_id, str(message))
