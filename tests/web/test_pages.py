@@ -102,9 +102,15 @@ async def test_the_detail_page_shows_steps_progress_log_and_diff(
 
 
 async def test_a_running_work_order_streams_and_offers_its_controls(dashboard: Dashboard, seed: Seed) -> None:
-    wo = await seed(status="running", steps=[{"step_id": "gate", "status": "waiting"}])
+    planned = [{"id": "gate", "gate": {"message": "Read the plan."}}, {"id": "ship", "run": "make"}]
+    definition = {"name": "d", "steps": planned}
+    steps = [{"step_id": "gate", "status": "waiting"}, {"step_id": "prompt-1", "status": "completed"}]
+    wo = await seed(status="running", steps=steps, definition=definition)
     last = await dashboard.store.append_event(wo.id, "workflow.started", {})
     html = (await dashboard.client.get(f"/work-orders/{wo.id}")).text
+    timeline = re.findall(r'class="step step-(\w+)">.*?step-name mono">([\w-]+)<', html, re.S)
+    assert timeline == [("waiting", "gate"), ("pending", "ship"), ("completed", "prompt-1")]
+    assert "Read the plan." in html
     assert f'sse-connect="/work-orders/{wo.id}/live?after={last.id}"' in html
     assert 'sse-swap="log"' in html
     for action in ("pause", "cancel", "prompt", "approve"):

@@ -63,10 +63,6 @@ async def work_orders(
     return page(request, "work_orders.html", statuses=statuses, repositories=repositories, **context)
 
 
-async def _work_order(service: WorkOrderService, work_order_id: str) -> WorkOrderRecord:
-    return await service.store.get_work_order(work_order_id)
-
-
 async def _part_context(service: WorkOrderService, wo: WorkOrderRecord, part: str) -> dict[str, Any]:
     """What the template of one part of the detail page needs."""
     if part in ("head", "steps"):
@@ -92,12 +88,13 @@ async def _log_context(service: WorkOrderService, wo: WorkOrderRecord, before: i
 
 async def detail_context(service: WorkOrderService, work_order_id: str) -> dict[str, Any]:
     """Everything the detail page shows."""
-    wo = await _work_order(service, work_order_id)
+    wo = await service.store.get_work_order(work_order_id)
     context: dict[str, Any] = {"error": None}
-    for part in DETAIL_PARTS:
+    for part in ("steps", "progress", "diff"):  # the head shares the steps' context
         context |= await _part_context(service, wo, part)
     context |= await _log_context(service, wo, None)
-    context["last_event_id"] = await service.store.latest_event_id(wo.id)
+    # The live stream goes on from the last line drawn (a work order's events commit in id order).
+    context["last_event_id"] = context["lines"][-1].id if context["lines"] else 0
     return context
 
 
@@ -113,7 +110,7 @@ async def work_order_part(request: Request, work_order_id: str, part: str, servi
     """One part of the detail page, for htmx to swap in when events say it changed."""
     if part not in DETAIL_PARTS:
         raise NotFound(f"no part '{part}'; parts: {', '.join(DETAIL_PARTS)}")
-    wo = await _work_order(service, work_order_id)
+    wo = await service.store.get_work_order(work_order_id)
     return page(request, f"_{part}.html", **await _part_context(service, wo, part))
 
 
@@ -122,7 +119,7 @@ async def work_order_log(
     request: Request, work_order_id: str, service: Service, before: int | None = Query(None, ge=1)
 ) -> HTMLResponse:
     """A page of the log before an event: lines for htmx to put on top, or a page of its own."""
-    wo = await _work_order(service, work_order_id)
+    wo = await service.store.get_work_order(work_order_id)
     context = await _log_context(service, wo, before)
     return page(request, "_log_lines.html" if is_htmx(request) else "log.html", **context)
 

@@ -147,36 +147,28 @@ class TimelineStep:
 
 
 def timeline(wo: WorkOrderRecord, steps: list[StepRecord]) -> list[TimelineStep]:
-    """Every step of the work order in order: the ones that ran as stored, the rest `pending`."""
-    stored = {step.step_id: step for step in steps}
+    """The work order's steps in order: the ones that ran as stored, the planned rest `pending`,
+    follow-up prompts after them."""
+    ran = {step.step_id: _ran(step) for step in steps}
     planned = [s for s in (wo.definition or {}).get("steps", []) if isinstance(s, dict) and "id" in s]
-    order = [str(s["id"]) for s in planned] + sorted(
-        (sid for sid in stored if sid not in {str(s["id"]) for s in planned}),
-        key=lambda sid: stored[sid].position,
-    )
-    kinds = {str(s["id"]): _planned_kind(s) for s in planned}
-    phases = {str(s["id"]): str(s.get("phase") or "") for s in planned}
-    out = []
-    for sid in order:
-        row = stored.get(sid)
-        out.append(
-            TimelineStep(
-                id=sid,
-                kind=row.kind if row else kinds.get(sid, ""),
-                phase=(row.phase if row else phases.get(sid)) or "",
-                status=row.status.value if row else "pending",
-                duration=step_duration(row) if row else "",
-                attempt=row.attempt if row else 0,
-                output=(row.output or "") if row else "",
-                error=(row.error or "") if row else "",
-                commit_sha=(row.commit_sha or "") if row else "",
-            )
-        )
-    return out
+    out = [ran.pop(str(s["id"])) if str(s["id"]) in ran else _pending(s) for s in planned]
+    return out + list(ran.values())  # list_steps gives them in position order
 
 
-def _planned_kind(step: dict[str, Any]) -> str:
-    return next((kind for kind in ("run", "prompt", "pr", "gate", "call") if step.get(kind)), "")
+def _ran(row: StepRecord) -> TimelineStep:
+    return TimelineStep(
+        id=row.step_id, kind=row.kind, phase=row.phase or "", status=row.status.value,
+        duration=step_duration(row), attempt=row.attempt, output=row.output or "",
+        error=row.error or "", commit_sha=row.commit_sha or "",
+    )  # fmt: skip
+
+
+def _pending(step: dict[str, Any]) -> TimelineStep:
+    kind = next((kind for kind in ("run", "prompt", "pr", "gate", "call") if step.get(kind)), "")
+    return TimelineStep(
+        id=str(step["id"]), kind=kind, phase=str(step.get("phase") or ""), status="pending",
+        duration="", attempt=0, output="", error="", commit_sha="",
+    )  # fmt: skip
 
 
 @dataclass
