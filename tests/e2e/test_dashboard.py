@@ -220,3 +220,27 @@ async def test_the_log_follows_new_lines_until_the_reader_scrolls_up(
     await expect(earlier).to_have_text(re.compile("Show earlier lines"))
     await earlier.click()
     await expect(page.locator("#log-lines li.line")).to_have_count(count + 200)
+
+
+async def test_a_failed_refresh_and_a_lost_connection_are_said_in_the_page(
+    page: Page, server: RunningServer, api: httpx.AsyncClient, make_repo: MakeRepo
+) -> None:
+    definition = yaml.safe_dump({"name": "held", "steps": [{"id": "hold", "gate": {"message": "wait"}}]})
+    resp = await api.post(
+        "/api/agent-work-orders", json={"repository_url": str(make_repo()), "workflow_definition": definition}
+    )
+    wid = resp.json()["agent_work_order"]["agent_work_order_id"]
+    await page.goto(f"{server.url}/work-orders/{wid}")
+    await expect(page.locator("#head")).to_contain_text("Waiting at gate", timeout=30_000)
+    trouble = page.locator("#trouble")
+    await expect(trouble).to_be_hidden()
+    await page.route("**/part/**", lambda route: route.fulfill(status=500, body="broken"))
+    assert (
+        await api.post(f"/api/agent-work-orders/{wid}/approve", json={"response": "ok"})
+    ).status_code == 200
+    await expect(trouble).to_contain_text("the server answered 500", timeout=30_000)
+    await page.unroute("**/part/**")
+
+    await page.route("**/live*", lambda route: route.abort())
+    await page.goto(f"{server.url}/")
+    await expect(trouble).to_contain_text("Live updates lost their connection")

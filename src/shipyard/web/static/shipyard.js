@@ -1,5 +1,6 @@
 // Shipyard dashboard: the log tail follows new lines until the reader scrolls up, and keeps at
-// most MAX_LINES of them in the page (earlier ones stay one click away). Everything else is htmx.
+// most MAX_LINES of them in the page (earlier ones stay one click away); a line at the top says
+// when a refresh or the live connection fails. Everything else is htmx.
 (function () {
   "use strict";
   var MAX_LINES = 1000;
@@ -55,6 +56,25 @@
       });
     }
   }
+
+  function trouble(text) {
+    var line = document.getElementById("trouble");
+    if (!line) return;
+    line.textContent = text || "";
+    line.hidden = !text;
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    trouble("Could not refresh part of this page: the server answered " + xhr.status + ". Reload to try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    trouble("Could not reach Shipyard; it may have stopped. Reload when it is back.");
+  });
+  document.addEventListener("htmx:sseError", function () {
+    trouble("Live updates lost their connection; reconnecting…");
+  });
+  document.addEventListener("htmx:sseOpen", function () { trouble(""); });
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-autoscroll]").forEach(setUp);
