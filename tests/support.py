@@ -95,7 +95,7 @@ class PgDatabases:
         try:
             await conn.execute(
                 "TRUNCATE project, work_order, step, event, pull_request, webhook_delivery,"
-                " repository_dispatch RESTART IDENTITY CASCADE"
+                " repository_dispatch, artifact, project_secret RESTART IDENTITY CASCADE"
             )
         finally:
             await conn.close()

@@ -5,7 +5,9 @@ Built once in `main()` and passed down; nothing reads the environment at import.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -37,9 +39,18 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8420
     api_token: SecretStr | None = None
+    # Signs sandbox tokens; default: a random key kept in <data dir>/secret.key. Give every
+    # server of a fleet the same one.
+    secret_key: SecretStr | None = None
+    artifact_max_bytes: int = 10 * 1024 * 1024  # one artifact `shipyard report` may upload
+    secrets_key: SecretStr | None = None  # a Fernet key: project secrets are stored encrypted with it
     agent: str = "claude"
     sandbox: str = "git_worktree"
+    bwrap_binary: str = "bwrap"
+    sandbox_cpu_s: int = 3600  # CPU seconds a command may use in a bwrap sandbox (0: no limit)
+    sandbox_memory_mb: int = 8192  # address space a command may map in a bwrap sandbox (0: no limit)
     worker_slots: int = 8
+    gc_interval_s: float = 600.0  # how often a worker reclaims sandboxes of ended work orders (0: never)
     heartbeat_timeout_s: float = 30.0
     step_timeout_s: float = 3600.0
     work_order_timeout_s: float = 6 * 3600.0
@@ -104,6 +115,28 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'shipyard.db'}"
+
+    def signing_key(self) -> bytes:
+        """The key that signs sandbox tokens: SHIPYARD_SECRET_KEY, else <data dir>/secret.key,
+        made (readable by its owner only) the first time it is needed."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            draft = path.with_name(f".secret.key.{os.getpid()}")
+            descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
+                os.link(draft, path)
+            draft.unlink()
+        return path.read_text().strip().encode()
+
+    @property
+    def server_url(self) -> str:
+        """How processes on this machine (sandboxes, `shipyard report`) reach the API."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def work_order_link(self, work_order_id: str) -> str:
         """Where people can read a work order (links in pull requests and issue comments)."""

@@ -21,6 +21,10 @@ class Redactor:
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
+    def including(self, *secrets: str | None) -> Redactor:
+        """A redactor that also hides `secrets`."""
+        return Redactor([*self._secrets, *secrets])
+
     def text(self, value: str) -> str:
         for secret in self._secrets:
             value = value.replace(secret, REDACTED)

@@ -201,6 +201,7 @@ async def test_the_log_follows_new_lines_until_the_reader_scrolls_up(
     await page.goto(f"{server.url}/work-orders/{wid}")
     box = page.locator("#log-lines")
     await expect(box).to_contain_text("tick-60", timeout=30_000)
+    await expect(box).to_have_attribute("data-following", "yes")  # the page's script has set it up
     at_bottom = "b => b.scrollHeight - b.scrollTop - b.clientHeight <= 24"
     assert await box.evaluate(at_bottom)
     await box.evaluate("b => { b.scrollTop = 0; b.dispatchEvent(new Event('scroll')); }")

@@ -12,6 +12,7 @@ from shipyard.config import Settings
 from shipyard.domain.errors import GitError, InvalidInput, SandboxError
 from shipyard.domain.models import SandboxSpec
 from shipyard.gitutil import commit_all, progress
+from shipyard.sandboxes.bwrap import BwrapSandbox
 from shipyard.sandboxes.git_branch import GitBranchSandbox
 from shipyard.sandboxes.git_worktree import GitWorktreeSandbox
 from shipyard.sandboxes.registry import SANDBOX_NAMES, build_sandbox
@@ -92,12 +93,13 @@ async def test_work_order_id_must_be_a_plain_name(origin: Path, settings: Settin
 
 
 def test_registry_builds_by_name(settings: Settings) -> None:
-    assert SANDBOX_NAMES == ("git_branch", "git_worktree")
+    assert SANDBOX_NAMES == ("bwrap", "git_branch", "git_worktree")
     assert isinstance(build_sandbox("git_worktree", settings), GitWorktreeSandbox)
     assert isinstance(build_sandbox("git_branch", settings), GitBranchSandbox)
+    assert isinstance(build_sandbox("bwrap", settings), BwrapSandbox)
     with pytest.raises(InvalidInput) as caught:
         build_sandbox("x", settings)
-    assert caught.value.message == "unknown sandbox 'x'; known: git_branch, git_worktree"
+    assert caught.value.message == "unknown sandbox 'x'; known: bwrap, git_branch, git_worktree"
 
 
 async def test_a_follow_up_continues_from_what_origin_has_on_the_branch(

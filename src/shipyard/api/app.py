@@ -13,6 +13,7 @@ from shipyard.api.events import router as events_router
 from shipyard.api.github import router as github_router
 from shipyard.api.hub import EventHub
 from shipyard.api.projects import router as projects_router
+from shipyard.api.reports import router as reports_router
 from shipyard.api.schemas import Health, PullRequestResponse
 from shipyard.api.webhooks import router as webhooks_router
 from shipyard.api.work_orders import router as work_orders_router
@@ -63,4 +64,5 @@ def create_app(service: WorkOrderService, error_page: PageRenderer | None = None
     for router in routers:
         app.include_router(router, dependencies=token)
     app.include_router(webhooks_router)  # signed by GitHub with its own secret instead
+    app.include_router(reports_router)  # a sandbox's own token will do (each route checks)
     return app

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from shipyard.domain.errors import Conflict, InvalidInput, NotFound, ShipyardError
+from shipyard.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, ShipyardError
 
 log = structlog.get_logger()
 
@@ -21,6 +21,7 @@ PageRenderer = Callable[[Request, int, str, str], Response]
 
 _STATUS: list[tuple[type[ShipyardError], int]] = [
     (NotFound, 404),
+    (Forbidden, 403),
     (Conflict, 409),
     (InvalidInput, 422),
 ]

@@ -1,15 +1,17 @@
-"""Project routes: repositories Shipyard works on, with their defaults and sources."""
+"""Project routes: repositories Shipyard works on, with their defaults, sources and secrets."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Path, Response
+from pydantic import BaseModel, Field
 
 from shipyard.api.deps import ServiceDep
 from shipyard.api.schemas import ProjectList, ProjectResponse
 from shipyard.domain.projects import ProjectCreate, ProjectUpdate
 from shipyard.engine import projects
+from shipyard.engine.vault import store_secret
 from shipyard.store.records import ProjectRecord
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
@@ -20,6 +22,7 @@ async def get_project(id_or_name: str, service: ServiceDep) -> ProjectRecord:
 
 
 ProjectDep = Annotated[ProjectRecord, Depends(get_project)]
+SecretPath = Annotated[str, Path(pattern=r"^[A-Z_][A-Z0-9_]*$", description="An environment variable name.")]
 
 
 @router.post("", status_code=201)
@@ -48,4 +51,34 @@ async def update_project(change: ProjectUpdate, project: ProjectDep, service: Se
 async def delete_project(project: ProjectDep, service: ServiceDep) -> Response:
     """Delete the project; its work orders stay."""
     await service.store.delete_project(project.id)
+    return Response(status_code=204)
+
+
+class SecretValue(BaseModel):
+    value: str = Field(min_length=1)
+
+
+class SecretNames(BaseModel):
+    project_id: str
+    secrets: list[str]  # names only: a value is never given back
+
+
+@router.get("/{id_or_name}/secrets")
+async def list_secrets(project: ProjectDep, service: ServiceDep) -> SecretNames:
+    """The names of the project's secrets."""
+    return SecretNames(project_id=project.id, secrets=await service.store.secret_names(project.id))
+
+
+@router.put("/{id_or_name}/secrets/{name}", status_code=204)
+async def set_secret(
+    name: SecretPath, body: SecretValue, project: ProjectDep, service: ServiceDep
+) -> Response:
+    """Keep `value` encrypted as the secret `name`; steps whose workflow names it get it as `$name`."""
+    await store_secret(service.settings, service.store, project.id, name, body.value)
+    return Response(status_code=204)
+
+
+@router.delete("/{id_or_name}/secrets/{name}", status_code=204)
+async def delete_secret(name: SecretPath, project: ProjectDep, service: ServiceDep) -> Response:
+    await service.store.delete_secret(project.id, name)
     return Response(status_code=204)

@@ -1,4 +1,4 @@
-"""Commands that need no server: workflows, agents, doctor, db."""
+"""Commands that need no server: workflows, agents, doctor, db, gc."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from rich.console import Console
 from rich.table import Table
 
 from shipyard.agents.registry import describe_agents
-from shipyard.cli.client import CliError, run_async
+from shipyard.cli.client import CliError, local_temporal_address, run_async
 from shipyard.config import Settings
 from shipyard.domain.errors import ShipyardError
+from shipyard.engine.gc import Collected
+from shipyard.sandboxes.registry import describe_sandboxes
 from shipyard.workflows.loader import (
     builtin_names,
     list_repository_definitions,
@@ -90,6 +92,35 @@ def agents_ls() -> None:
     console.print(table)
 
 
+def gc(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go; remove nothing.")] = False,
+) -> None:
+    """Remove the sandboxes of ended work orders (and of ones whose workflow is gone) from this data dir."""
+    from shipyard.engine.gc import collect
+    from shipyard.engine.worker import connect
+    from shipyard.store.store import Store
+
+    s = settings()
+
+    async def main() -> Collected:
+        store = await Store.open(s.resolved_database_url)
+        try:
+            address = s.temporal_address or local_temporal_address(s)
+            client = await connect(address, s.temporal_namespace) if address else None
+            return await collect(s, store, client, dry_run=dry_run)
+        finally:
+            await store.close()
+
+    done = run_async(main)
+    verb = "would remove" if dry_run else "removed"
+    listed = f": {' '.join(done.removed)}" if done.removed else ""
+    console.print(f"{verb} {len(done.removed)} sandbox(es){listed}", highlight=False)
+    for work_order_id in done.marked_failed:
+        console.print(f"  {work_order_id}: its workflow is gone; marked failed", highlight=False)
+    for work_order_id, why in done.kept:
+        console.print(f"kept {work_order_id}: {why}", highlight=False)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations (Shipyard also does this on start)."""
@@ -113,7 +144,7 @@ def doctor() -> None:
         nonlocal problems
         problems += 0 if ok or not required else 1
         mark = "[green]✓[/]" if ok else ("[red]✗[/]" if required else "[yellow]-[/]")
-        console.print(f"  {mark} {name:<14} {detail}", highlight=False)
+        console.print(f"  {mark} {name:<20} {detail}", highlight=False)
 
     git = shutil.which("git")
     check("git", git is not None, _version([git, "--version"]) if git else "not found on PATH")
@@ -129,6 +160,9 @@ def doctor() -> None:
         check("database", True, f"revision {revision or 'none (run shipyard db upgrade)'}")
     except Exception as err:  # doctor reports every failure instead of stopping
         check("database", False, f"{type(err).__name__}: {err}")
+    for name, _, avail in describe_sandboxes(s):
+        detail = " ".join(x for x in (avail.version or "", avail.reason) if x)
+        check(f"sandbox {name}", avail.available, detail, required=False)  # git_worktree is enough
     for name, _, avail in describe_agents(s):
         detail = " ".join(x for x in (avail.version or "", avail.reason) if x)
         check(f"agent {name}", avail.available, detail, required=False)  # agents are optional

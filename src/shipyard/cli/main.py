@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.prompt import Confirm
 
 from shipyard.cli import render as local
-from shipyard.cli.catalog import agents_app, db_app, doctor, settings, workflows_app
+from shipyard.cli.catalog import agents_app, db_app, doctor, gc, settings, workflows_app
 from shipyard.cli.client import (
     IN_PROCESS_URL,
     ApiClient,
@@ -28,6 +28,7 @@ from shipyard.cli.client import (
 )
 from shipyard.cli.follow import follow
 from shipyard.cli.projects import projects_app
+from shipyard.cli.report import report_app
 from shipyard.cli.server import running_server
 from shipyard.cli.watch import Follower, print_summary
 from shipyard.config import Settings
@@ -38,7 +39,9 @@ app.add_typer(workflows_app, name="workflows")
 app.add_typer(agents_app, name="agents")
 app.add_typer(db_app, name="db")
 app.add_typer(projects_app, name="projects")
+app.add_typer(report_app, name="report")
 app.command()(doctor)
+app.command()(gc)
 console = Console()
 err_console = Console(stderr=True)
 

@@ -142,3 +142,55 @@ def describe_source(source: dict[str, Any]) -> str:
         if value:
             parts.append(f"{key}={','.join(value) if isinstance(value, list) else value}")
     return " ".join(parts) + f" -> {source['workflow']}"
+
+
+secrets_app = typer.Typer(help="A project's secrets: stored encrypted, given to the steps that name them.")
+projects_app.add_typer(secrets_app, name="secrets")
+
+
+@secrets_app.command("ls")
+def secrets_ls(
+    project: Annotated[str, typer.Argument(help="The project's name or id.")], server: ServerOpt = None
+) -> None:
+    """The names of the project's secrets (their values are never shown)."""
+
+    async def main() -> list[str]:
+        async with await api_for(server) as api:
+            names: list[str] = (await api.get(f"/api/projects/{project}/secrets"))["secrets"]
+            return names
+
+    names = run_async(main)
+    console.print("\n".join(names) if names else "no secrets", highlight=False)
+
+
+@secrets_app.command("set")
+def secrets_set(
+    project: Annotated[str, typer.Argument(help="The project's name or id.")],
+    name: Annotated[str, typer.Argument(help="An environment variable name, e.g. NPM_TOKEN.")],
+    server: ServerOpt = None,
+) -> None:
+    """Set a secret; its value is read from standard input (or asked for, hidden, on a terminal)."""
+    value = typer.prompt(f"{name}", hide_input=True) if sys.stdin.isatty() else sys.stdin.read().rstrip("\n")
+
+    async def main() -> None:
+        async with await api_for(server) as api:
+            await api.request("PUT", f"/api/projects/{project}/secrets/{name}", json={"value": value})
+
+    run_async(main)
+    console.print(f"secret {name} set on {project}", highlight=False)
+
+
+@secrets_app.command("delete")
+def secrets_delete(
+    project: Annotated[str, typer.Argument(help="The project's name or id.")],
+    name: Annotated[str, typer.Argument(help="The secret's name.")],
+    server: ServerOpt = None,
+) -> None:
+    """Forget a secret."""
+
+    async def main() -> None:
+        async with await api_for(server) as api:
+            await api.delete(f"/api/projects/{project}/secrets/{name}")
+
+    run_async(main)
+    console.print(f"secret {name} deleted from {project}", highlight=False)

@@ -52,6 +52,7 @@ async def running_server(
     if settings.host not in LOOPBACK and settings.api_token is None:
         raise SystemExit(f"refusing to listen on {settings.host} without SHIPYARD_API_TOKEN")
     chosen = free_port() if port == 0 else (port or settings.port)
+    settings = settings.model_copy(update={"port": chosen})  # sandboxes are told where the API is
     async with open_engine(settings, persistent=persistent, run_worker=run_worker) as engine:
         service = WorkOrderService(settings, engine.store, engine.client)
         app = create_app(service)

@@ -4,6 +4,7 @@ ShipyardError
 ├── InvalidInput          bad request data: unknown workflow, agent or sandbox, bad YAML  (4xx)
 │   └── WorkflowInvalid   a definition failed validation; message names file, step, field
 ├── NotFound              an id or repository that does not exist                          (404)
+├── Forbidden             a credential that is not good for this object (a sandbox token)  (403)
 ├── Conflict              the object's state does not allow the action                     (409)
 ├── SandboxError          a sandbox could not be set up, used or cleaned
 ├── GitError              a git command failed (message carries git's own stderr)
@@ -36,6 +37,10 @@ class WorkflowInvalid(InvalidInput):
 
 class NotFound(ShipyardError):
     code = "not_found"
+
+
+class Forbidden(ShipyardError):
+    code = "forbidden"
 
 
 class Conflict(ShipyardError):

@@ -20,6 +20,7 @@ from shipyard.engine import steps
 from shipyard.engine.guard import BudgetGuard
 from shipyard.engine.issue_thread import IssueThread
 from shipyard.engine.pr_body import PrContext, compose, draft_title, read_plan
+from shipyard.engine.sandbox_env import sandbox_token, step_env
 from shipyard.engine.sink import StoreSink, sink_for
 from shipyard.engine.types import (
     FinishInput,
@@ -30,6 +31,7 @@ from shipyard.engine.types import (
     StartWorkOrderInput,
     StepOutput,
 )
+from shipyard.engine.vault import reveal_secrets
 from shipyard.forge.base import Forge, PullRequestSpec
 from shipyard.forge.registry import build_forge, github_forge
 from shipyard.gitutil import GitProgress, progress
@@ -81,8 +83,10 @@ class WorkOrderActivities:
         self.beat_s = min(settings.heartbeat_timeout_s / 3, 1.0)
         self.thread = IssueThread(settings, store)
 
-    def sink(self, wo: WorkOrderRecord, step_id: str | None = None) -> StoreSink:
-        return sink_for(self.settings, self.store, wo, step_id, self.redactor)
+    def sink(self, wo: WorkOrderRecord, step_id: str | None = None, *secrets: str) -> StoreSink:
+        """The work order's (or step's) events, with every secret we hold and `secrets` redacted."""
+        redactor = self.redactor.including(*secrets) if secrets else self.redactor
+        return sink_for(self.settings, self.store, wo, step_id, redactor)
 
     @activity.defn(name="prepare_work_order")
     async def prepare(self, inp: StartWorkOrderInput) -> PrepareResult:
@@ -141,7 +145,8 @@ class WorkOrderActivities:
     @activity.defn(name="run_step")
     async def run_step(self, inp: RunStepInput) -> StepOutput:
         wo = await self.store.get_work_order(inp.work_order_id)
-        events = self.sink(wo, inp.step.id)
+        token = sandbox_token(self.settings, wo)
+        events = self.sink(wo, inp.step.id, token)
         guard = BudgetGuard(events, inp.budget, wo.usage) if inp.budget else None
         try:
             if inp.step.when and not evaluate_condition(inp.step.when, steps.template_context(inp)):
@@ -150,8 +155,11 @@ class WorkOrderActivities:
             await events.emit(
                 "workflow.step.started", {"kind": inp.step.kind, "attempt": activity.info().attempt}
             )
+            secrets = await reveal_secrets(self.settings, self.store, wo.project_id, inp.secret_names)
+            events.hide(*secrets.values())
+            env = step_env(self.settings, wo, inp.step.id, token) | secrets
             async with heartbeating(self.beat_s):
-                result = await self._execute(inp, wo, guard or events)
+                result = await self._execute(inp, wo, guard or events, env)
                 if result.output.status == StepStatus.COMPLETED and inp.step.commit:
                     result.output.commit_sha = await self._commit(inp, events)
         except asyncio.CancelledError:
@@ -167,6 +175,9 @@ class WorkOrderActivities:
                 err.message, retryable=not isinstance(err, InvalidInput), error_type=err.code
             )
         await events.flush()
+        out = result.output  # what the step printed may hold a secret it was given
+        out.output = events.redact(out.output)
+        out.error = events.redact(out.error) if out.error else None
         commits = await self._record(inp, wo, result.output)
         if commits and wo.forge == "github" and inp.step.kind != "pr":
             await self._follow_along(wo, inp.handle, events)
@@ -198,8 +209,11 @@ class WorkOrderActivities:
         if step.phase:
             await self.store.update_work_order(wo.id, current_phase=step.phase)
 
-    async def _execute(self, inp: RunStepInput, wo: WorkOrderRecord, events: EventSink) -> steps.StepRun:
-        workspace = build_sandbox(inp.handle.sandbox_type, self.settings).workspace(inp.handle)
+    async def _execute(
+        self, inp: RunStepInput, wo: WorkOrderRecord, events: EventSink, env: dict[str, str]
+    ) -> steps.StepRun:
+        sandbox = build_sandbox(inp.handle.sandbox_type, self.settings)
+        workspace = sandbox.workspace(inp.handle, network=inp.network, env=env)
         timeout_s = inp.step_timeout_s
         if inp.step.kind == "run":
             return await steps.run_command(inp, workspace, events, timeout_s)

@@ -41,6 +41,14 @@ class StoreSink:
         )
         self._cut = 0
 
+    def hide(self, *secrets: str) -> None:
+        """Redact `secrets` too, from here on."""
+        self._redactor = self._redactor.including(*secrets)
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret this sink hides replaced."""
+        return self._redactor.text(text)
+
     async def emit(self, type: str, data: dict[str, Any] | None = None, level: str = "info") -> None:
         if type == "log":
             if self._head_left <= 0:
@@ -93,6 +101,8 @@ def redactor_for(settings: Settings) -> Redactor:
         settings.openai_api_key,
         settings.github_webhook_secret,
         settings.github_token,
+        settings.secrets_key,
+        settings.secret_key,
     ]
     try:
         app_key = settings.read_github_app_private_key() or ""

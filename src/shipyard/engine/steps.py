@@ -62,8 +62,7 @@ async def run_command(
     async def on_line(stream: str, line: str) -> None:
         await events.emit("log", {"stream": stream, "line": line})
 
-    env = {"SHIPYARD_WORK_ORDER_ID": inp.work_order_id, "SHIPYARD_STEP_ID": inp.step.id}
-    result = await workspace.exec(command, timeout_s=timeout_s, env=env, on_line=on_line)
+    result = await workspace.exec(command, timeout_s=timeout_s, on_line=on_line)
     output = tail(result.stdout.strip())
     if result.timed_out:
         return failed(

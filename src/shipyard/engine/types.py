@@ -66,6 +66,8 @@ class RunStepInput(BaseModel):
     budget: Budget | None = None
     literal: bool = False  # a user's follow-up prompt: its text and commit message are not templates
     session_id: str | None = None  # resume this agent session (follow-up prompts)
+    network: bool = False  # the step's commands may reach the network (sandboxes that can forbid it)
+    secret_names: list[str] = Field(default_factory=list)  # project secrets to resolve in the activity
 
 
 class FinishInput(BaseModel):

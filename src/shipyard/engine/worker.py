@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import hashlib
@@ -20,6 +21,7 @@ from temporalio.worker import Worker
 from shipyard.config import Settings
 from shipyard.engine.activities import WorkOrderActivities
 from shipyard.engine.devserver import DevServer
+from shipyard.engine.gc import sweep_forever
 from shipyard.engine.sink import redactor_for
 from shipyard.engine.workflows import WorkOrderWorkflow
 from shipyard.store.store import Store
@@ -111,5 +113,8 @@ async def open_engine(
         if run_worker:
             for worker in build_workers(client, settings, store):
                 await stack.enter_async_context(worker)
+            if settings.gc_interval_s > 0:
+                sweeper = asyncio.create_task(sweep_forever(settings, store, client))
+                stack.callback(sweeper.cancel)
         log.info("engine_started", temporal=address, worker=run_worker)
         yield Engine(settings, store, client, address, devserver)

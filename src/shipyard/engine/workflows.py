@@ -327,6 +327,8 @@ class WorkOrderWorkflow:
                 literal=position >= FOLLOWUP_POSITION,
                 budget=effective_budget(inp, prep),
                 session_id=session_id,
+                network=prep.definition.network if step.network is None else step.network,
+                secret_names=sorted({*prep.definition.secrets, *step.secrets}),  # names only, never values
             ),
             result_type=StepOutput,
             task_queue=prep.task_queue,

@@ -40,8 +40,12 @@ class Sandbox(Protocol):
         """Create the working tree on branch `spec.branch`; raise SandboxError or GitError on failure."""
         ...
 
-    def workspace(self, handle: SandboxHandle) -> Workspace:
-        """The workspace of a sandbox set up earlier (possibly by another process)."""
+    def workspace(
+        self, handle: SandboxHandle, network: bool = False, env: Mapping[str, str] | None = None
+    ) -> Workspace:
+        """The workspace of a sandbox set up earlier (possibly by another process); `network`
+        lets its commands reach the network where the sandbox can keep them from it; `env` is
+        added to every command's environment."""
         ...
 
     async def cleanup(self, handle: SandboxHandle) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from shipyard.config import Settings
@@ -49,9 +50,11 @@ class GitBranchSandbox:
             raise
         return self._handle(spec, path, base, base_sha)
 
-    def workspace(self, handle: SandboxHandle) -> LocalWorkspace:
-        """A workspace running commands in the clone."""
-        return LocalWorkspace(handle.path)
+    def workspace(
+        self, handle: SandboxHandle, network: bool = False, env: Mapping[str, str] | None = None
+    ) -> LocalWorkspace:
+        """A workspace running commands in the clone (which cannot keep them off the network)."""
+        return LocalWorkspace(handle.path, env)
 
     async def cleanup(self, handle: SandboxHandle) -> None:
         """Delete the clone; unpushed commits go with it. Safe to call twice."""

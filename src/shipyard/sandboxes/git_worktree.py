@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from shipyard.config import Settings
@@ -66,9 +67,11 @@ class GitWorktreeSandbox:
             extra={"mirror": str(mirror)},
         )
 
-    def workspace(self, handle: SandboxHandle) -> LocalWorkspace:
-        """A workspace running commands in the worktree."""
-        return LocalWorkspace(handle.path)
+    def workspace(
+        self, handle: SandboxHandle, network: bool = False, env: Mapping[str, str] | None = None
+    ) -> LocalWorkspace:
+        """A workspace running commands in the worktree (which cannot keep them off the network)."""
+        return LocalWorkspace(handle.path, env)
 
     async def cleanup(self, handle: SandboxHandle) -> None:
         """Remove the worktree; the branch and its commits stay in the mirror."""

@@ -8,10 +8,12 @@ from shipyard.config import Settings
 from shipyard.domain.errors import InvalidInput
 from shipyard.domain.models import Availability
 from shipyard.sandboxes.base import Sandbox
+from shipyard.sandboxes.bwrap import BwrapSandbox
 from shipyard.sandboxes.git_branch import GitBranchSandbox
 from shipyard.sandboxes.git_worktree import GitWorktreeSandbox
 
 _FACTORIES: dict[str, Callable[[Settings], Sandbox]] = {
+    BwrapSandbox.name: BwrapSandbox,
     GitBranchSandbox.name: GitBranchSandbox,
     GitWorktreeSandbox.name: GitWorktreeSandbox,
 }
@@ -19,10 +21,10 @@ SANDBOX_NAMES: tuple[str, ...] = tuple(sorted(_FACTORIES))
 _DESCRIPTIONS = {
     "git_worktree": "a git worktree beside a cached mirror: isolated, parallel-safe, fast (default)",
     "git_branch": "a fresh clone on its own branch: simple, nothing shared",
+    "bwrap": "a fresh clone, every command in bubblewrap: the rest of the system read-only, no network",
 }
 # Named in seed 003 and the design, not built into this version yet: shown, but not offered.
 _PLANNED = {
-    "bwrap": "bubblewrap: the worktree read-write, the rest of the system read-only, no network",
     "docker": "a container per work order",
     "e2b": "an E2B cloud sandbox",
 }
@@ -36,8 +38,14 @@ def build_sandbox(name: str, settings: Settings) -> Sandbox:
     return factory(settings)
 
 
-def describe_sandboxes() -> list[tuple[str, str, Availability]]:
+def describe_sandboxes(settings: Settings) -> list[tuple[str, str, Availability]]:
     """(name, description, availability) of every sandbox, the planned ones unavailable."""
-    built = [(name, _DESCRIPTIONS.get(name, ""), Availability(available=True)) for name in SANDBOX_NAMES]
+    built = [(name, _DESCRIPTIONS.get(name, ""), _availability(name, settings)) for name in SANDBOX_NAMES]
     not_yet = Availability(available=False, reason="not in this version of Shipyard yet")
     return built + [(name, text, not_yet) for name, text in _PLANNED.items()]
+
+
+def _availability(name: str, settings: Settings) -> Availability:
+    if name == BwrapSandbox.name:
+        return BwrapSandbox.check(settings)
+    return Availability(available=True)

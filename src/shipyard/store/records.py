@@ -255,3 +255,14 @@ def sandbox_dump(value: Any) -> dict[str, Any]:
     except ValidationError as exc:
         raise InvalidInput(f"invalid sandbox handle: {exc.errors()[0]['msg']}") from None
     return handle.model_dump(mode="json")
+
+
+class ArtifactRecord(_Record):
+    """An artifact's description (its content is read on its own)."""
+
+    work_order_id: str
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shipyard.domain.errors import Conflict, NotFound
 from shipyard.domain.models import WorkOrderStatus, can_transition
+from shipyard.store.artifacts import ArtifactRows
 from shipyard.store.base import columns, count, stored
 from shipyard.store.doorbell import CHANNEL, Doorbell, listen
 from shipyard.store.engine import create_engine, is_sqlite
@@ -28,6 +29,7 @@ from shipyard.store.records import (
     step_status,
     work_order_status,
 )
+from shipyard.store.secrets import SecretRows
 from shipyard.store.tables import (
     Event,
     PullRequest,
@@ -50,9 +52,10 @@ _SEARCHED = (
 )
 
 
-class Store(ProjectRows, GitHubRows):
-    """The read model: projects, work orders, steps, events, local pull requests, webhook
-    deliveries and dispatches (the last two and projects live in their own modules)."""
+class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
+    """The read model: projects and their secrets, work orders, steps, events, artifacts, local
+    pull requests, webhook deliveries and dispatches (all but work orders, steps, events and pull
+    requests live in their own modules)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine)

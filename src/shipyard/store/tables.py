@@ -1,5 +1,5 @@
-"""ORM models of the read model: projects, work orders, their steps and events, local pull
-requests and received webhook deliveries."""
+"""ORM models of the read model: projects, work orders, their steps, events and artifacts, local
+pull requests, received webhook deliveries and sent dispatches."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -239,3 +240,33 @@ class RepositoryDispatch(Base):
     error: Mapped[str | None] = mapped_column(CleanText)
     created_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class Artifact(Base):
+    """A file a sandbox uploaded for its work order (`shipyard report artifact`); one per name."""
+
+    __tablename__ = "artifact"
+    __table_args__ = (UniqueConstraint("work_order_id", "name"),)
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True)  # an auto-increment on both backends
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String)
+    content_type: Mapped[str] = mapped_column(String)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class ProjectSecret(Base):
+    """A project's secret, encrypted (Fernet) with SHIPYARD_SECRETS_KEY; only its name is ever read back."""
+
+    __tablename__ = "project_secret"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()

@@ -48,7 +48,7 @@ def _form_context(service: WorkOrderService, values: dict[str, str]) -> dict[str
     defaults = {"sandbox_type": settings.sandbox, "agent": default_agent, "workflow_type": ""}
     return {
         "values": {**defaults, **{k: v for k, v in values.items() if v}},
-        "sandboxes": describe_sandboxes(),
+        "sandboxes": describe_sandboxes(settings),
         "agents": agents,
         "verified": None,
         "error": None,

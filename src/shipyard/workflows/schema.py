@@ -16,6 +16,8 @@ from pydantic_core import PydanticCustomError
 from shipyard.domain.projects import Source
 
 StepKind = Literal["run", "prompt", "pr", "gate", "call"]
+# A project secret, given to steps as the environment variable of that name.
+SecretName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 STEP_KINDS: tuple[StepKind, ...] = ("run", "prompt", "pr", "gate", "call")
 InputType = Literal["string", "number", "boolean"]
 
@@ -176,6 +178,8 @@ class StepDef(_Strict):
     continue_on_error: bool = False
     when: str | None = None  # a Jinja expression over inputs, steps and work_order
     depends_on: list[str] | None = None  # must name earlier steps; steps still run in order
+    network: bool | None = None  # may its commands reach the network (bwrap); None: the workflow's
+    secrets: list[SecretName] = Field(default_factory=list)  # project secrets it gets as env vars
 
     @field_validator("timeout_s", mode="before")
     @classmethod
@@ -212,6 +216,8 @@ class WorkflowDefinition(_Strict):
     # The whole work order's limit; default SHIPYARD_WORK_ORDER_TIMEOUT_S.
     timeout_s: float | None = Field(default=None, validation_alias=AliasChoices("timeout", "timeout_s"))
     budget: BudgetSpec | None = None
+    network: bool = False  # may commands reach the network in sandboxes that can forbid it (bwrap)
+    secrets: list[SecretName] = Field(default_factory=list)  # project secrets every step gets as env vars
     # Triggers of a workflow kept in a repository: a project's sources without `workflow` (this one).
     on: list[dict[str, Any]] = Field(default_factory=list)
     source: str | None = None

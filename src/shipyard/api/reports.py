@@ -1,0 +1,111 @@
+"""What a sandbox sends back about its own work order with its SHIPYARD_TOKEN (`shipyard report`):
+events and artifacts. The API token is good here too; a sandbox token only for its own work
+order, and only while that work order runs."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from pydantic import BaseModel, Field
+
+from shipyard.api.deps import ServiceDep, WorkOrderDep, require_token
+from shipyard.domain.errors import Forbidden, InvalidInput
+from shipyard.domain.tokens import sandbox_token_subject
+from shipyard.engine.sink import sink_for
+from shipyard.store.records import ArtifactRecord, WorkOrderRecord
+
+router = APIRouter(prefix="/api/agent-work-orders", tags=["reports"])
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_LEVELS = ("debug", "info", "warning", "error")
+
+
+async def reporter(
+    wo: WorkOrderDep, service: ServiceDep, authorization: Annotated[str | None, Header()] = None
+) -> WorkOrderRecord:
+    """The work order, once the caller has shown the API token or this work order's sandbox token."""
+    given = (authorization or "").removeprefix("Bearer ").strip()
+    api_token = service.settings.api_token
+    if api_token is not None and secrets.compare_digest(
+        given.encode(), api_token.get_secret_value().encode()
+    ):
+        return wo
+    if not given:
+        if api_token is None:
+            return wo  # an open API (loopback, no token set) is open here too
+        raise Forbidden("send the work order's SHIPYARD_TOKEN (or the API token) as a bearer token")
+    if sandbox_token_subject(service.settings.signing_key(), given) != wo.id:
+        raise Forbidden(f"this sandbox token is for another work order, not {wo.id}")
+    if wo.status.is_terminal:
+        raise Forbidden(f"work order {wo.id} has ended ({wo.status.value}); its sandbox token with it")
+    return wo
+
+
+ReporterDep = Annotated[WorkOrderRecord, Depends(reporter)]
+
+
+class ReportRequest(BaseModel):
+    """An event from the sandbox: it is stored as `report.<type>`."""
+
+    type: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", examples=["progress", "tests.summary"])
+    data: dict[str, Any] = Field(default_factory=dict)
+    level: str = "info"
+    step_id: str | None = None
+
+
+class ReportResponse(BaseModel):
+    agent_work_order_id: str
+    event: str
+
+
+@router.post("/{work_order_id}/report", status_code=201)
+async def report(req: ReportRequest, wo: ReporterDep, service: ServiceDep) -> ReportResponse:
+    """Append an event to the work order (secrets redacted, as for every event)."""
+    if req.level not in _LEVELS:
+        raise InvalidInput(f"level must be one of {', '.join(_LEVELS)}, not '{req.level}'")
+    sink = sink_for(service.settings, service.store, wo, req.step_id)
+    await sink.emit(f"report.{req.type}", req.data, req.level)
+    return ReportResponse(agent_work_order_id=wo.id, event=f"report.{req.type}")
+
+
+@router.put("/{work_order_id}/artifacts/{name}", status_code=201)
+async def upload_artifact(
+    name: str, request: Request, wo: ReporterDep, service: ServiceDep
+) -> ArtifactRecord:
+    """Store the request body as the artifact `name` (a plain file name), replacing one of that name."""
+    if not _NAME.match(name):
+        raise InvalidInput(f"artifact name '{name}' must be a plain file name (letters, digits, . _ -)")
+    limit = service.settings.artifact_max_bytes
+    content = await _read_limited(request, limit)
+    kind = request.headers.get("content-type", "application/octet-stream")
+    saved = await service.store.save_artifact(wo.id, name, kind, content)
+    data = {"name": name, "size": saved.size, "sha256": saved.sha256}
+    await sink_for(service.settings, service.store, wo).emit("artifact.uploaded", data)
+    return saved
+
+
+@router.get("/{work_order_id}/artifacts", dependencies=[Depends(require_token)])
+async def list_artifacts(wo: WorkOrderDep, service: ServiceDep) -> dict[str, list[ArtifactRecord]]:
+    return {"artifacts": await service.store.list_artifacts(wo.id)}
+
+
+@router.get("/{work_order_id}/artifacts/{name}", dependencies=[Depends(require_token)])
+async def download_artifact(name: str, wo: WorkOrderDep, service: ServiceDep) -> Response:
+    record, content = await service.store.read_artifact(wo.id, name)
+    headers = {"Content-Disposition": f'attachment; filename="{record.name}"'}
+    return Response(content, media_type=record.content_type, headers=headers)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"the artifact is over {limit} bytes (SHIPYARD_ARTIFACT_MAX_BYTES)")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"the artifact is over {limit} bytes (SHIPYARD_ARTIFACT_MAX_BYTES)")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,107 @@
+"""`shipyard report`: from inside a work order's sandbox, add to that work order (seed 000):
+events and artifacts, with the SHIPYARD_URL and SHIPYARD_TOKEN the sandbox was given."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from shipyard.cli.client import CliError, fail
+
+report_app = typer.Typer(
+    help="From inside a sandbox: add events and artifacts to its own work order.", no_args_is_help=True
+)
+
+
+def _where() -> tuple[str, str, dict[str, str]]:
+    """(API URL, work order id, auth headers) from the sandbox's environment."""
+    missing = [
+        v for v in ("SHIPYARD_URL", "SHIPYARD_WORK_ORDER_ID", "SHIPYARD_TOKEN") if not os.environ.get(v)
+    ]
+    if missing:
+        raise CliError(
+            f"{', '.join(missing)} not set: `shipyard report` runs inside a work order's sandbox", 2
+        )
+    url = os.environ["SHIPYARD_URL"].rstrip("/")
+    return (
+        url,
+        os.environ["SHIPYARD_WORK_ORDER_ID"],
+        {"Authorization": f"Bearer {os.environ['SHIPYARD_TOKEN']}"},
+    )
+
+
+def _send(method: str, path: str, content_type: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    url, _, headers = _where()
+    if content_type:
+        headers["Content-Type"] = content_type
+    try:
+        resp = httpx.request(method, url + path, headers=headers, timeout=60, **kwargs)
+    except httpx.HTTPError as err:
+        raise CliError(
+            f"cannot reach Shipyard at {url}: {err} (under bwrap the step needs network: true)"
+        ) from None
+    if resp.status_code >= 400:
+        try:
+            message = resp.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = resp.text[:200]
+        raise CliError(f"Shipyard refused the report ({resp.status_code}): {message}")
+    answer: dict[str, Any] = resp.json()
+    return answer
+
+
+def _fields(pairs: list[str]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"fields are key=value, got '{pair}'", 2)
+        try:
+            data[key] = json.loads(value)  # numbers, booleans, lists stay what they are
+        except ValueError:
+            data[key] = value
+    return data
+
+
+@report_app.command("event")
+def report_event(
+    kind: Annotated[str, typer.Argument(metavar="TYPE", help="Event type; stored as report.TYPE.")],
+    fields: Annotated[list[str] | None, typer.Argument(help="key=value pairs (values may be JSON).")] = None,
+    level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Add an event, e.g. `shipyard report event tests passed=41 failed=0`."""
+    try:
+        _, work_order_id, _ = _where()
+        step = os.environ.get("SHIPYARD_STEP_ID")
+        body = {"type": kind, "data": _fields(fields or []), "level": level, "step_id": step}
+        answer = _send("POST", f"/api/agent-work-orders/{work_order_id}/report", json=body)
+    except CliError as err:
+        fail(err)
+    typer.echo(f"{answer['event']} added to {work_order_id}")
+
+
+@report_app.command("artifact")
+def report_artifact(
+    file: Annotated[Path, typer.Argument(help="The file to upload.")],
+    name: Annotated[str | None, typer.Option(help="Its name there (default: the file's name).")] = None,
+) -> None:
+    """Upload a file (coverage report, screenshot, build log) as an artifact of the work order."""
+    try:
+        _, work_order_id, _ = _where()
+        try:
+            content = file.read_bytes()
+        except OSError as err:
+            raise CliError(f"cannot read {file}: {err.strerror}", 2) from None
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        target = name or file.name
+        path = f"/api/agent-work-orders/{work_order_id}/artifacts/{target}"
+        answer = _send("PUT", path, content_type=kind, content=content)
+    except CliError as err:
+        fail(err)
+    typer.echo(f"{answer['name']} ({answer['size']} bytes) uploaded to {work_order_id}")

@@ -1,0 +1,117 @@
+"""Reclaiming what work orders leave on this machine: the sandboxes of work orders that ended (or
+that the store does not know), of work orders whose Temporal workflow is gone without finishing
+them (a lost worker), and stale worktree records in the mirrors. `shipyard gc` runs it by hand;
+every worker runs it now and then (SHIPYARD_GC_INTERVAL_S)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
+from shipyard.config import Settings
+from shipyard.domain.errors import Conflict, NotFound, ShipyardError
+from shipyard.domain.models import WorkOrderStatus
+from shipyard.gitutil import run_git
+from shipyard.sandboxes.registry import build_sandbox
+from shipyard.store.records import WorkOrderRecord
+from shipyard.store.store import Store
+
+log = structlog.get_logger()
+LOST = "failed: its workflow ended without finishing it (a worker lost mid-run); reclaimed by gc"
+
+
+@dataclass
+class Collected:
+    removed: list[str] = field(default_factory=list)  # work order ids (or directory names)
+    kept: list[tuple[str, str]] = field(default_factory=list)  # (work order id, why)
+    marked_failed: list[str] = field(default_factory=list)
+
+
+async def collect(
+    settings: Settings, store: Store, client: Client | None, dry_run: bool = False
+) -> Collected:
+    """Remove every sandbox no work order will use again; say which were kept and why."""
+    done = Collected()
+    root = settings.sandboxes_dir
+    entries = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    for entry in entries:
+        why_kept = await _verdict(store, client, entry.name, done, dry_run)
+        if why_kept:
+            done.kept.append((entry.name, why_kept))
+            continue
+        done.removed.append(entry.name)
+        if not dry_run:
+            await _remove(settings, store, entry)
+    if not dry_run:
+        await _prune_mirrors(settings.mirrors_dir)
+    return done
+
+
+async def _verdict(
+    store: Store, client: Client | None, name: str, done: Collected, dry_run: bool
+) -> str | None:
+    """None when the sandbox `name` can go; else why it stays."""
+    try:
+        wo = await store.get_work_order(name)
+    except NotFound:
+        return None  # no work order of that id: nothing will come back for it
+    if wo.status.is_terminal:
+        return None
+    if client is None:
+        return f"{wo.status.value}; Temporal was not asked (no server running)"
+    if await _workflow_running(client, wo):
+        return wo.status.value
+    done.marked_failed.append(wo.id)
+    if not dry_run:
+        with contextlib.suppress(Conflict):  # it finished meanwhile
+            await store.update_work_order(wo.id, status=WorkOrderStatus.FAILED, error_message=LOST)
+    return None
+
+
+async def _workflow_running(client: Client, wo: WorkOrderRecord) -> bool:
+    try:
+        described = await client.get_workflow_handle(wo.id).describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return described.status == WorkflowExecutionStatus.RUNNING
+
+
+async def _remove(settings: Settings, store: Store, entry: Path) -> None:
+    with contextlib.suppress(NotFound):
+        wo = await store.get_work_order(entry.name)
+        if wo.sandbox is not None:
+            try:
+                await build_sandbox(wo.sandbox.sandbox_type, settings).cleanup(wo.sandbox)
+            except ShipyardError as err:  # the directory goes anyway, below
+                log.warning("gc_cleanup_failed", work_order_id=wo.id, error=err.message)
+    await asyncio.to_thread(shutil.rmtree, entry, ignore_errors=True)
+
+
+async def _prune_mirrors(mirrors: Path) -> None:
+    """Forget worktrees whose directories are gone (a mirror would refuse their branch otherwise)."""
+    if not mirrors.is_dir():
+        return
+    for mirror in sorted(p for p in mirrors.iterdir() if p.is_dir()):
+        await run_git("worktree", "prune", cwd=mirror)
+
+
+async def sweep_forever(settings: Settings, store: Store, client: Client) -> None:
+    """Collect every SHIPYARD_GC_INTERVAL_S until cancelled; failures are logged, not raised."""
+    while True:
+        await asyncio.sleep(settings.gc_interval_s)
+        try:
+            done = await collect(settings, store, client)
+        except Exception as err:  # the next round tries again
+            log.warning("gc_sweep_failed", error=f"{type(err).__name__}: {err}")
+            continue
+        if done.removed:
+            log.info("gc_swept", removed=len(done.removed), marked_failed=len(done.marked_failed))

@@ -1,0 +1,100 @@
+"""Garbage collection: after many work orders (some cancelled, one whose workflow vanished with its
+worker), gc leaves no sandbox, no worktree record and no process behind."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from shipyard.cli.server import RunningServer
+from shipyard.config import Settings
+from shipyard.engine.gc import LOST, collect
+from support import MakeRepo, git, wait_done
+
+SHIPYARD = str(Path(sys.executable).parent / "shipyard")
+
+
+async def start(api: httpx.AsyncClient, repo: Path, run: str, name: str = "job") -> str:
+    definition = yaml.safe_dump({"name": name, "steps": [{"id": "job", "run": run, "commit": "job"}]})
+    resp = await api.post(
+        "/api/agent-work-orders", json={"repository_url": str(repo), "workflow_definition": definition}
+    )
+    assert resp.status_code == 201, resp.text
+    return str(resp.json()["agent_work_order"]["agent_work_order_id"])
+
+
+async def until(check: Any, timeout_s: float = 60) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not await check():
+            await asyncio.sleep(0.1)
+
+
+def sleeping(marker: str) -> bool:
+    return subprocess.run(["pgrep", "-f", marker], capture_output=True, check=False).returncode == 0
+
+
+async def test_after_twenty_work_orders_gc_leaves_nothing_behind(
+    api: httpx.AsyncClient, server: RunningServer, settings: Settings, make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    repo = make_repo()
+    nap = marker = f"sleep 600.{os.getpid()}"  # a sleep only this test starts
+    quick = [await start(api, repo, f"echo {n} > f{n}.txt") for n in range(13)]
+    failing = await start(api, repo, "exit 1")
+    napping = [await start(api, repo, nap) for _ in range(6)]
+    sandboxes = settings.sandboxes_dir
+
+    async def all_napping() -> bool:
+        return all((sandboxes / wid).is_dir() for wid in napping) and sleeping(marker)
+
+    await until(all_napping)
+    cancelled, lost = napping[:5], napping[5]
+    for wid in cancelled:
+        resp = await api.post(f"/api/agent-work-orders/{wid}/interrupt", json={"action": "cancel"})
+        assert resp.status_code == 200, resp.text
+    await server.engine.client.get_workflow_handle(lost).terminate(
+        "the worker was lost"
+    )  # as a dead worker leaves it
+    for wid in [*quick, failing, *cancelled]:
+        await wait_done(api, wid)
+    (sandboxes / "wo-deadbeef").mkdir()  # a directory no work order owns
+    (sandboxes / "wo-deadbeef" / "left.txt").write_text("over")
+    (sandboxes / quick[0]).mkdir()  # and one a cleanup missed
+    assert (await api.get(f"/api/agent-work-orders/{lost}")).json()["agent_work_order"]["status"] == "running"
+
+    done = await collect(settings, server.service.store, server.engine.client)
+    assert sorted(done.removed) == sorted([lost, quick[0], "wo-deadbeef"]) and done.kept == []
+    assert done.marked_failed == [lost]
+    assert list(sandboxes.iterdir()) == []
+    record = (await api.get(f"/api/agent-work-orders/{lost}")).json()["agent_work_order"]
+    assert record["status"] == "failed" and record["error_message"] == LOST
+    (mirror,) = [p for p in settings.mirrors_dir.iterdir() if p.is_dir()]
+    assert git(mirror, "worktree", "list", "--porcelain").count("worktree ") == 1  # the mirror alone
+
+    async def nothing_sleeps() -> bool:
+        return not sleeping(marker)
+
+    await until(nothing_sleeps)  # the lost one's step was stopped too
+    again = await collect(settings, server.service.store, server.engine.client)
+    assert again.removed == [] and again.kept == []
+
+
+def test_shipyard_gc_by_hand_without_a_server(make_repo: MakeRepo, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "sandboxes" / "wo-deadbeef").mkdir(parents=True)
+    env = {"SHIPYARD_DATA_DIR": str(data), "PATH": str(Path(SHIPYARD).parent) + ":/usr/bin:/bin"}
+    dry = subprocess.run([SHIPYARD, "gc", "--dry-run"], env=env, capture_output=True, text=True, check=False)
+    assert dry.returncode == 0, dry.stderr
+    assert (
+        "would remove 1 sandbox(es): wo-deadbeef" in dry.stdout
+        and (data / "sandboxes" / "wo-deadbeef").exists()
+    )
+    real = subprocess.run([SHIPYARD, "gc"], env=env, capture_output=True, text=True, check=False)
+    assert real.returncode == 0 and "removed 1 sandbox(es): wo-deadbeef" in real.stdout
+    assert not (data / "sandboxes" / "wo-deadbeef").exists()
