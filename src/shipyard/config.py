@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     bwrap_binary: str = "bwrap"
     sandbox_cpu_s: int = 3600  # CPU seconds a command may use in a bwrap sandbox (0: no limit)
     sandbox_memory_mb: int = 8192  # address space a command may map in a bwrap sandbox (0: no limit)
+    docker_host: str | None = None  # e.g. unix:///var/run/docker.sock; default: DOCKER_HOST
+    docker_image: str = "python:3.12-bookworm"  # has git and bash; agents' CLIs must be in it to run there
+    docker_cpus: float = 2.0  # CPUs a docker sandbox may use (0: no limit)
+    docker_pids_limit: int = 1024
     worker_slots: int = 8
     gc_interval_s: float = 600.0  # how often a worker reclaims sandboxes of ended work orders (0: never)
     heartbeat_timeout_s: float = 30.0

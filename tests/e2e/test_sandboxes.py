@@ -1,5 +1,6 @@
 """Sandboxes through the real engine: a workflow that writes, commits and tests completes alike
-under bwrap and git_worktree; under bwrap, each way out of the sandbox fails."""
+under git_worktree, bwrap and docker (against the fake Docker engine); under bwrap, each way out
+of the sandbox fails."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 import yaml
 
+from fakes.docker_engine import fake_docker
 from shipyard.cli.server import RunningServer
+from shipyard.config import Settings
 from support import MakeRepo, git, wait_done
 
 CHECK = "import sys; sys.path.insert(0, 'src'); import calc; assert calc.add(2, 3) == 5"
@@ -36,22 +40,34 @@ async def run(
     return await wait_done(api, resp.json()["agent_work_order"]["agent_work_order_id"])
 
 
-async def test_the_same_work_completes_alike_under_bwrap_and_git_worktree(
-    api: httpx.AsyncClient, make_repo: MakeRepo
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    docker_host = f"unix://{tmp_path / 'docker.sock'}"  # where the test's fake engine listens
+    return Settings(data_dir=tmp_path / "data", heartbeat_timeout_s=5, agent="shell", docker_host=docker_host)
+
+
+async def test_the_same_work_completes_alike_under_each_sandbox(
+    api: httpx.AsyncClient, make_repo: MakeRepo, settings: Settings, tmp_path: Path
 ) -> None:
     results: dict[str, tuple[int, list[str], str]] = {}
-    for sandbox in ("git_worktree", "bwrap"):
-        repo = make_repo(f"repo-{sandbox}")
-        wo = await run(api, repo, sandbox, WORK)
-        assert wo["status"] == "completed", wo["error_message"]
-        branch = wo["git_branch_name"]
-        files = git(repo, "ls-tree", "-r", "--name-only", branch).split()
-        subjects = git(repo, "log", "--format=%s", f"main..{branch}").replace(wo["agent_work_order_id"], "ID")
-        results[sandbox] = (wo["git_commit_count"], files, subjects)
-    assert results["bwrap"] == results["git_worktree"]
+    async with fake_docker(tmp_path, images={settings.docker_image}) as engine:
+        for sandbox in ("git_worktree", "bwrap", "docker"):
+            results[sandbox] = await _outcome(api, make_repo, sandbox)
+        assert engine.containers == {}  # removed at the end
+    assert results["bwrap"] == results["git_worktree"] == results["docker"]
     commits, files, subjects = results["bwrap"]
     assert commits == 3 and "src/calc.py" in files  # feat, docs, and what the test left (__pycache__)
     assert subjects.split("\n")[0] == "chore: uncommitted changes of ID"
+
+
+async def _outcome(api: httpx.AsyncClient, make_repo: MakeRepo, sandbox: str) -> tuple[int, list[str], str]:
+    repo = make_repo(f"repo-{sandbox}")
+    wo = await run(api, repo, sandbox, WORK)
+    assert wo["status"] == "completed", wo["error_message"]
+    branch = wo["git_branch_name"]
+    files = git(repo, "ls-tree", "-r", "--name-only", branch).split()
+    subjects = git(repo, "log", "--format=%s", f"main..{branch}").replace(wo["agent_work_order_id"], "ID")
+    return wo["git_commit_count"], files, subjects
 
 
 async def test_under_bwrap_each_way_out_fails(

@@ -106,7 +106,9 @@ def run(
     workflow: Annotated[str | None, typer.Option("--workflow", "-w", help="Workflow name.")] = None,
     workflow_file: Annotated[Path | None, typer.Option(help="A workflow definition YAML file.")] = None,
     agent: Annotated[str | None, typer.Option(help="Agent adapter (see `shipyard agents ls`).")] = None,
-    sandbox: Annotated[str | None, typer.Option(help="git_worktree (default) or git_branch.")] = None,
+    sandbox: Annotated[
+        str | None, typer.Option(help="git_worktree (default), git_branch, bwrap or docker.")
+    ] = None,
     inputs: Annotated[list[str] | None, typer.Option("--input", "-i", help="key=value, repeatable.")] = None,
     base_branch: Annotated[
         str | None, typer.Option(help="Branch to start from (default: the repository's).")

@@ -71,7 +71,9 @@ def projects_create(
         Path | None, typer.Option(help="YAML or JSON: a list of sources, or a mapping with `sources:`.")
     ] = None,
     agent: Annotated[str | None, typer.Option(help="Default agent (see `shipyard agents ls`).")] = None,
-    sandbox: Annotated[str | None, typer.Option(help="Default sandbox: git_worktree or git_branch.")] = None,
+    sandbox: Annotated[
+        str | None, typer.Option(help="Default sandbox: git_worktree, git_branch, bwrap or docker.")
+    ] = None,
     github_repository: Annotated[
         str | None, typer.Option(help="owner/name, when REPOSITORY is a local clone of a GitHub repository.")
     ] = None,

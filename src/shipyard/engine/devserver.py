@@ -15,6 +15,7 @@ from shipyard.sandboxes.workspace import _die_with_parent
 
 _READY_TIMEOUT_S = 60.0
 _START_ATTEMPTS = 3
+_CONNECT_TRY_S = 2.0
 # Measured (DESIGN.md): WAL + synchronous=normal doubles throughput of the SQLite-backed server.
 _PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 
@@ -97,10 +98,10 @@ class DevServer:
         while True:
             if self._proc is not None and self._proc.returncode is not None:
                 raise _ExitedEarly(f"temporal dev server exited with code {self._proc.returncode}")
-            try:
-                await Client.connect(self.address)
+            try:  # briefly: whatever holds a taken port may never answer
+                await asyncio.wait_for(Client.connect(self.address), _CONNECT_TRY_S)
                 return
-            except RuntimeError:
+            except (RuntimeError, TimeoutError):
                 if asyncio.get_running_loop().time() > deadline:
                     raise
                 await asyncio.sleep(0.2)

@@ -16,9 +16,10 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from shipyard.config import Settings
-from shipyard.domain.errors import Conflict, NotFound, ShipyardError
+from shipyard.domain.errors import Conflict, NotFound, SandboxError, ShipyardError
 from shipyard.domain.models import WorkOrderStatus
 from shipyard.gitutil import run_git
+from shipyard.sandboxes.docker import CONTAINER_LABEL, engine
 from shipyard.sandboxes.registry import build_sandbox
 from shipyard.store.records import WorkOrderRecord
 from shipyard.store.store import Store
@@ -32,6 +33,7 @@ class Collected:
     removed: list[str] = field(default_factory=list)  # work order ids (or directory names)
     kept: list[tuple[str, str]] = field(default_factory=list)  # (work order id, why)
     marked_failed: list[str] = field(default_factory=list)
+    containers: list[str] = field(default_factory=list)  # docker sandboxes' containers removed
 
 
 async def collect(
@@ -51,7 +53,26 @@ async def collect(
             await _remove(settings, store, entry)
     if not dry_run:
         await _prune_mirrors(settings.mirrors_dir)
+    await _containers(settings, store, done, dry_run)
     return done
+
+
+async def _containers(settings: Settings, store: Store, done: Collected, dry_run: bool) -> None:
+    """Remove the containers of docker sandboxes whose work orders ended or are unknown."""
+    try:
+        client = await asyncio.to_thread(engine, settings)
+    except SandboxError:
+        return  # no engine: no containers
+    for container in await asyncio.to_thread(
+        client.containers.list, all=True, filters={"label": CONTAINER_LABEL}
+    ):
+        owner = container.labels.get(CONTAINER_LABEL, "")
+        with contextlib.suppress(NotFound):
+            if not (await store.get_work_order(owner)).status.is_terminal:
+                continue  # still running, here or on another worker of this engine
+        done.containers.append(container.name)
+        if not dry_run:
+            await asyncio.to_thread(container.remove, force=True)
 
 
 async def _verdict(

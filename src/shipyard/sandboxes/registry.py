@@ -9,11 +9,13 @@ from shipyard.domain.errors import InvalidInput
 from shipyard.domain.models import Availability
 from shipyard.sandboxes.base import Sandbox
 from shipyard.sandboxes.bwrap import BwrapSandbox
+from shipyard.sandboxes.docker import DockerSandbox
 from shipyard.sandboxes.git_branch import GitBranchSandbox
 from shipyard.sandboxes.git_worktree import GitWorktreeSandbox
 
 _FACTORIES: dict[str, Callable[[Settings], Sandbox]] = {
     BwrapSandbox.name: BwrapSandbox,
+    DockerSandbox.name: DockerSandbox,
     GitBranchSandbox.name: GitBranchSandbox,
     GitWorktreeSandbox.name: GitWorktreeSandbox,
 }
@@ -22,10 +24,10 @@ _DESCRIPTIONS = {
     "git_worktree": "a git worktree beside a cached mirror: isolated, parallel-safe, fast (default)",
     "git_branch": "a fresh clone on its own branch: simple, nothing shared",
     "bwrap": "a fresh clone, every command in bubblewrap: the rest of the system read-only, no network",
+    "docker": "a fresh clone mounted in a container per work order: limits, no network unless asked",
 }
 # Named in seed 003 and the design, not built into this version yet: shown, but not offered.
 _PLANNED = {
-    "docker": "a container per work order",
     "e2b": "an E2B cloud sandbox",
 }
 
@@ -48,4 +50,6 @@ def describe_sandboxes(settings: Settings) -> list[tuple[str, str, Availability]
 def _availability(name: str, settings: Settings) -> Availability:
     if name == BwrapSandbox.name:
         return BwrapSandbox.check(settings)
+    if name == DockerSandbox.name:
+        return DockerSandbox.check(settings)
     return Availability(available=True)
