@@ -4,6 +4,7 @@ success and with the same page and the error in it otherwise."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -40,15 +41,18 @@ async def _verified(service: WorkOrderService, url: str) -> dict[str, Any]:
     return {"check": check, "error": error}
 
 
-def _form_context(service: WorkOrderService, values: dict[str, str]) -> dict[str, Any]:
+async def _form_context(service: WorkOrderService, values: dict[str, str]) -> dict[str, Any]:
     settings = service.settings
-    agents = describe_agents(settings)
+    # Both probe the machine (programs' versions, a Docker engine): off the event loop.
+    agents, sandboxes = await asyncio.gather(
+        asyncio.to_thread(describe_agents, settings), asyncio.to_thread(describe_sandboxes, settings)
+    )
     usable = [name for name, _, avail in agents if avail.available]
     default_agent = settings.agent if settings.agent in usable else (usable[0] if usable else "")
     defaults = {"sandbox_type": settings.sandbox, "agent": default_agent, "workflow_type": ""}
     return {
         "values": {**defaults, **{k: v for k, v in values.items() if v}},
-        "sandboxes": describe_sandboxes(settings),
+        "sandboxes": sandboxes,
         "agents": agents,
         "verified": None,
         "error": None,
@@ -69,7 +73,7 @@ async def new_work_order(
 ) -> HTMLResponse:
     """The form; `verify=1` (its Verify button without JavaScript) also checks the repository."""
     values = {k: v for k, v in request.query_params.items() if k != "verify"}
-    context = _form_context(service, values)
+    context = await _form_context(service, values)
     if verify:
         context["verified"] = await _verified(service, repository_url)
     return page(request, "new.html", **context)
@@ -115,7 +119,7 @@ async def create_work_order(
     try:
         record = await service.create(_create_request(values))
     except ShipyardError as err:
-        context = _form_context(service, values) | {"error": err.message}
+        context = await _form_context(service, values) | {"error": err.message}
         return page(request, "new.html", status_code=status_of(err), **context)
     return RedirectResponse(f"/work-orders/{record.id}", status_code=303)
 

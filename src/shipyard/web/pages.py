@@ -3,6 +3,7 @@ workflow library, the agent catalog and metrics."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import urlencode
 
@@ -136,7 +137,7 @@ async def workflow(request: Request, name: str) -> HTMLResponse:
 
 @router.get("/agents")
 async def agents(request: Request, service: Service) -> HTMLResponse:
-    return page(request, "agents.html", agents=describe_agents(service.settings))
+    return page(request, "agents.html", agents=await asyncio.to_thread(describe_agents, service.settings))
 
 
 @router.get("/metrics")
