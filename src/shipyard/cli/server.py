@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,6 @@ import uvicorn
 
 from shipyard.api.webhooks import resume_received
 from shipyard.config import Settings
-from shipyard.engine.devserver import free_port
 from shipyard.engine.service import WorkOrderService
 from shipyard.engine.worker import Engine, open_engine
 from shipyard.web.app import create_app
@@ -51,9 +51,15 @@ async def running_server(
     """Engine + worker (unless `run_worker` is False) + API on `settings.host`; `port=0` picks a free one."""
     if settings.host not in LOOPBACK and settings.api_token is None:
         raise SystemExit(f"refusing to listen on {settings.host} without SHIPYARD_API_TOKEN")
-    chosen = free_port() if port == 0 else (port or settings.port)
+    # Bound before anything else starts, so nothing (the dev server's own ports) can take it meanwhile.
+    listener = _listen(settings.host, 0 if port == 0 else (port or settings.port))
+    chosen = listener.getsockname()[1]
     settings = settings.model_copy(update={"port": chosen})  # sandboxes are told where the API is
-    async with open_engine(settings, persistent=persistent, run_worker=run_worker) as engine:
+    async with contextlib.AsyncExitStack() as stack:
+        stack.callback(listener.close)
+        engine = await stack.enter_async_context(
+            open_engine(settings, persistent=persistent, run_worker=run_worker)
+        )
         service = WorkOrderService(settings, engine.store, engine.client)
         app = create_app(service)
         config = uvicorn.Config(
@@ -61,7 +67,7 @@ async def running_server(
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )  # fmt: skip
         server = _Server(config)
-        task = asyncio.create_task(server.serve())
+        task = asyncio.create_task(server.serve(sockets=[listener]))
         try:
             await _wait_started(server, task)
             await resume_received(service)
@@ -91,6 +97,21 @@ async def _wait_started(server: uvicorn.Server, task: asyncio.Task[None]) -> Non
         if task.done():
             raise SystemExit(f"the API server could not start on {server.config.host}:{server.config.port}")
         await asyncio.sleep(0.05)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port (port 0: a free one); SystemExit saying so when it is taken."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as err:
+        listener.close()
+        raise SystemExit(
+            f"cannot listen on {host}:{port}: {err.strerror} (another shipyard serve? try --port)"
+        ) from None
+    listener.listen(2048)
+    return listener
 
 
 def _announce(settings: Settings, url: str, engine: Engine) -> None:
