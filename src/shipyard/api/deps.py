@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 
+from shipyard.config import Settings
 from shipyard.engine.service import WorkOrderService
 from shipyard.store.records import WorkOrderRecord
 
@@ -19,14 +20,40 @@ def get_service(request: Request) -> WorkOrderService:
 ServiceDep = Annotated[WorkOrderService, Depends(get_service)]
 
 
+def bearer(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer …` header ('' when there is none)."""
+    return (authorization or "").removeprefix("Bearer ").strip()
+
+
+def is_api_token(settings: Settings, given: str) -> bool:
+    """Whether `given` is the API token (False when none is set)."""
+    token = settings.api_token
+    return token is not None and secrets.compare_digest(given.encode(), token.get_secret_value().encode())
+
+
+def token_accepted(settings: Settings, given: str) -> bool:
+    """Whether `given` lets its holder in: the API token, or anything when none is set."""
+    return settings.api_token is None or is_api_token(settings, given)
+
+
 async def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
     """Bearer-token check, when `SHIPYARD_API_TOKEN` is set."""
-    token = request.app.state.service.settings.api_token
-    if token is None:
-        return
-    given = (authorization or "").removeprefix("Bearer ").strip()
-    if not secrets.compare_digest(given.encode(), token.get_secret_value().encode()):
+    if not token_accepted(request.app.state.service.settings, bearer(authorization)):
         raise HTTPException(401, "missing or wrong bearer token")
+
+
+async def read_limited(request: Request, limit: int, too_big: str) -> bytes:
+    """The request body; 413 saying `too_big` once it is over `limit` bytes (declared or streamed)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, too_big)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, too_big)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def get_work_order(work_order_id: str, service: ServiceDep) -> WorkOrderRecord:

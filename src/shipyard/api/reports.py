@@ -5,13 +5,12 @@ order, and only while that work order runs."""
 from __future__ import annotations
 
 import re
-import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
 
-from shipyard.api.deps import ServiceDep, WorkOrderDep, require_token
+from shipyard.api.deps import ServiceDep, WorkOrderDep, bearer, is_api_token, read_limited, require_token
 from shipyard.domain.errors import Forbidden, InvalidInput
 from shipyard.domain.tokens import sandbox_token_subject
 from shipyard.engine.sink import sink_for
@@ -26,14 +25,11 @@ async def reporter(
     wo: WorkOrderDep, service: ServiceDep, authorization: Annotated[str | None, Header()] = None
 ) -> WorkOrderRecord:
     """The work order, once the caller has shown the API token or this work order's sandbox token."""
-    given = (authorization or "").removeprefix("Bearer ").strip()
-    api_token = service.settings.api_token
-    if api_token is not None and secrets.compare_digest(
-        given.encode(), api_token.get_secret_value().encode()
-    ):
+    given = bearer(authorization)
+    if is_api_token(service.settings, given):
         return wo
     if not given:
-        if api_token is None:
+        if service.settings.api_token is None:
             return wo  # an open API (loopback, no token set) is open here too
         raise Forbidden("send the work order's SHIPYARD_TOKEN (or the API token) as a bearer token")
     if sandbox_token_subject(service.settings.signing_key(), given) != wo.id:
@@ -78,7 +74,9 @@ async def upload_artifact(
     if not _NAME.match(name):
         raise InvalidInput(f"artifact name '{name}' must be a plain file name (letters, digits, . _ -)")
     limit = service.settings.artifact_max_bytes
-    content = await _read_limited(request, limit)
+    content = await read_limited(
+        request, limit, f"the artifact is over {limit} bytes (SHIPYARD_ARTIFACT_MAX_BYTES)"
+    )
     kind = request.headers.get("content-type", "application/octet-stream")
     saved = await service.store.save_artifact(wo.id, name, kind, content)
     data = {"name": name, "size": saved.size, "sha256": saved.sha256}
@@ -96,16 +94,3 @@ async def download_artifact(name: str, wo: WorkOrderDep, service: ServiceDep) ->
     record, content = await service.store.read_artifact(wo.id, name)
     headers = {"Content-Disposition": f'attachment; filename="{record.name}"'}
     return Response(content, media_type=record.content_type, headers=headers)
-
-
-async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"the artifact is over {limit} bytes (SHIPYARD_ARTIFACT_MAX_BYTES)")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"the artifact is over {limit} bytes (SHIPYARD_ARTIFACT_MAX_BYTES)")
-        chunks.append(chunk)
-    return b"".join(chunks)

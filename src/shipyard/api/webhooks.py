@@ -12,7 +12,7 @@ import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
-from shipyard.api.deps import ServiceDep, require_token
+from shipyard.api.deps import ServiceDep, read_limited, require_token
 from shipyard.domain.errors import InvalidInput, ShipyardError
 from shipyard.engine.intake import Intake
 from shipyard.engine.service import WorkOrderService
@@ -35,7 +35,8 @@ async def github_webhook(request: Request, service: ServiceDep) -> JSONResponse:
     secret = service.settings.github_webhook_secret
     if secret is None:
         raise HTTPException(401, "webhooks are off: set SHIPYARD_GITHUB_WEBHOOK_SECRET")
-    body = await _read_body(request, service.settings.webhook_max_bytes)
+    limit = service.settings.webhook_max_bytes
+    body = await read_limited(request, limit, f"the body is over {limit} bytes")
     if not signature_ok(secret.get_secret_value(), body, request.headers.get("x-hub-signature-256")):
         raise HTTPException(401, "missing or wrong X-Hub-Signature-256")
     try:
@@ -82,19 +83,6 @@ async def list_deliveries(
 ) -> dict[str, list[DeliveryRecord]]:
     """Received deliveries, newest first, with what processing made of each."""
     return {"deliveries": await service.store.list_deliveries(status=status, limit=limit)}
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"the body is over {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"the body is over {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def process(service: WorkOrderService, delivery: DeliveryRecord) -> None:

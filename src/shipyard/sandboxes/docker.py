@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,16 +154,12 @@ def _pump(
 ) -> None:
     """In a thread: hand the exec's output over to the loop as it comes, then None."""
     try:
-        for out, err in _frames(api, exec_id):
+        for out, err in api.exec_start(exec_id, stream=True, demux=True):
             for stream, chunk in (("stdout", out), ("stderr", err)):
                 if chunk:
                     loop.call_soon_threadsafe(queue.put_nowait, (stream, chunk))
     finally:
         loop.call_soon_threadsafe(queue.put_nowait, None)
-
-
-def _frames(api: Any, exec_id: str) -> Iterator[tuple[bytes | None, bytes | None]]:
-    yield from api.exec_start(exec_id, stream=True, demux=True)
 
 
 async def _collect(

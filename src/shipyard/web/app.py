@@ -3,7 +3,6 @@ sign-in (when an API token is set) and error pages."""
 
 from __future__ import annotations
 
-import secrets
 from functools import cache
 from typing import Annotated
 from urllib.parse import quote
@@ -13,6 +12,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from fastapi.staticfiles import StaticFiles
 
 from shipyard.api.app import create_app as create_api_app
+from shipyard.api.deps import token_accepted
 from shipyard.engine.service import WorkOrderService
 from shipyard.web import actions, live, pages, projects
 from shipyard.web.diff import highlight_css
@@ -37,10 +37,7 @@ async def login_form(request: Request, next: str = "/") -> HTMLResponse:
 async def login(
     request: Request, token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"
 ) -> Response:
-    expected = get_service(request).settings.api_token
-    if expected is not None and not secrets.compare_digest(
-        token.encode(), expected.get_secret_value().encode()
-    ):
+    if not token_accepted(get_service(request).settings, token):
         return page(request, "login.html", status_code=401, next=_local(next), error="That is not the token.")
     done = RedirectResponse(_local(next), status_code=303)
     done.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -12,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
+from shipyard.api.deps import bearer, token_accepted
 from shipyard.engine.service import WorkOrderService
 from shipyard.web import views
 
@@ -45,18 +45,10 @@ def get_service(request: Request) -> WorkOrderService:
 Service = Annotated[WorkOrderService, Depends(get_service)]
 
 
-def _token_ok(request: Request) -> bool:
-    token = get_service(request).settings.api_token
-    if token is None:
-        return True
-    header = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    given = request.cookies.get(TOKEN_COOKIE) or header
-    return secrets.compare_digest(given.encode(), token.get_secret_value().encode())
-
-
 async def signed_in(request: Request) -> None:
     """Pages need the API token when one is set: as the sign-in cookie or a bearer header."""
-    if not _token_ok(request):
+    given = request.cookies.get(TOKEN_COOKIE) or bearer(request.headers.get("authorization"))
+    if not token_accepted(get_service(request).settings, given):
         raise HTTPException(401, "sign in with the API token")  # a GET goes to /login instead
 
 
