@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     docker_image: str = "python:3.12-bookworm"  # has git and bash; agents' CLIs must be in it to run there
     docker_cpus: float = 2.0  # CPUs a docker sandbox may use (0: no limit)
     docker_pids_limit: int = 1024
+    e2b_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SHIPYARD_E2B_API_KEY", "E2B_API_KEY")
+    )
+    e2b_template: str = "base"  # the E2B template sandboxes start from; it needs git and bash
+    e2b_timeout_s: int = 6 * 3600  # E2B ends a sandbox after this even if nobody kills it
     worker_slots: int = 8
     gc_interval_s: float = 600.0  # how often a worker reclaims sandboxes of ended work orders (0: never)
     heartbeat_timeout_s: float = 30.0

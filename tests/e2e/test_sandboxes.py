@@ -1,9 +1,11 @@
 """Sandboxes through the real engine: a workflow that writes, commits and tests completes alike
-under git_worktree, bwrap and docker (against the fake Docker engine); under bwrap, each way out
-of the sandbox fails."""
+under git_worktree, bwrap, docker (against the fake Docker engine) and e2b (against the fake E2B
+SDK); an e2b work order keeps its sandbox's id and cancelling it kills the sandbox; under bwrap,
+each way out of the sandbox fails."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -14,8 +16,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import yaml
+from pydantic import SecretStr
 
+import shipyard.sandboxes.e2b as e2b_sandbox
 from fakes.docker_engine import fake_docker
+from fakes.e2b_sdk import FakeE2B
 from shipyard.cli.server import RunningServer
 from shipyard.config import Settings
 from support import MakeRepo, git, wait_done
@@ -40,24 +45,59 @@ async def run(
     return await wait_done(api, resp.json()["agent_work_order"]["agent_work_order_id"])
 
 
+E2B_KEY = "e2b_e2e_f4ke_key_0123"
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     docker_host = f"unix://{tmp_path / 'docker.sock'}"  # where the test's fake engine listens
-    return Settings(data_dir=tmp_path / "data", heartbeat_timeout_s=5, agent="shell", docker_host=docker_host)
+    return Settings(
+        data_dir=tmp_path / "data", heartbeat_timeout_s=5, agent="shell", docker_host=docker_host,
+        e2b_api_key=SecretStr(E2B_KEY),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def e2b(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeE2B:
+    fake = FakeE2B(tmp_path / "e2b", api_key=E2B_KEY)
+    monkeypatch.setattr(e2b_sandbox, "AsyncSandbox", fake.sdk)
+    return fake
 
 
 async def test_the_same_work_completes_alike_under_each_sandbox(
-    api: httpx.AsyncClient, make_repo: MakeRepo, settings: Settings, tmp_path: Path
+    api: httpx.AsyncClient, make_repo: MakeRepo, settings: Settings, tmp_path: Path, e2b: FakeE2B
 ) -> None:
     results: dict[str, tuple[int, list[str], str]] = {}
     async with fake_docker(tmp_path, images={settings.docker_image}) as engine:
-        for sandbox in ("git_worktree", "bwrap", "docker"):
+        for sandbox in ("git_worktree", "bwrap", "docker", "e2b"):
             results[sandbox] = await _outcome(api, make_repo, sandbox)
         assert engine.containers == {}  # removed at the end
-    assert results["bwrap"] == results["git_worktree"] == results["docker"]
+    assert e2b.vms and e2b.alive == []  # killed at the end
+    assert results["bwrap"] == results["git_worktree"] == results["docker"] == results["e2b"]
     commits, files, subjects = results["bwrap"]
     assert commits == 3 and "src/calc.py" in files  # feat, docs, and what the test left (__pycache__)
     assert subjects.split("\n")[0] == "chore: uncommitted changes of ID"
+
+
+async def test_an_e2b_work_order_keeps_its_sandbox_id_and_cancelling_kills_it(
+    api: httpx.AsyncClient, make_repo: MakeRepo, e2b: FakeE2B
+) -> None:
+    steps = [{"id": "leak", "run": f"echo key={E2B_KEY}"}, {"id": "nap", "run": "echo napping; sleep 600"}]
+    definition = yaml.safe_dump({"name": "nap", "steps": steps})
+    body = {"repository_url": str(make_repo()), "workflow_definition": definition, "sandbox_type": "e2b"}
+    created = await api.post("/api/agent-work-orders", json=body)
+    wid = created.json()["agent_work_order"]["agent_work_order_id"]
+    async with asyncio.timeout(60):
+        while not (e2b.alive and any("sleep 600" in c["cmd"] for c in e2b.vms[e2b.alive[0]].commands)):
+            await asyncio.sleep(0.1)
+    shown = (await api.get(f"/api/agent-work-orders/{wid}")).json()["agent_work_order"]
+    assert shown["sandbox_type"] == "e2b" and shown["sandbox_identifier"] == e2b.alive[0]
+    resp = await api.post(f"/api/agent-work-orders/{wid}/interrupt", json={"action": "cancel", "reason": "t"})
+    assert resp.status_code == 200, resp.text
+    assert (await wait_done(api, wid, timeout_s=60))["status"] == "cancelled"
+    assert e2b.alive == [] and all(not vm.processes for vm in e2b.vms.values())
+    logs = (await api.get(f"/api/agent-work-orders/{wid}/logs")).text
+    assert "key=***" in logs and E2B_KEY not in logs  # the E2B key is redacted like every key we hold
 
 
 async def _outcome(api: httpx.AsyncClient, make_repo: MakeRepo, sandbox: str) -> tuple[int, list[str], str]:

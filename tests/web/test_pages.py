@@ -204,7 +204,7 @@ async def test_the_new_form_verifies_a_local_repository_with_and_without_javascr
     form = (await client.get("/work-orders/new")).text
     for sandbox in ("git_worktree", "git_branch"):
         assert f'value="{sandbox}"' in form
-    assert re.search(r'value="e2b" disabled', form) and "not in this version of Shipyard yet" in form
+    assert re.search(r'value="e2b" disabled', form) and "set SHIPYARD_E2B_API_KEY or E2B_API_KEY" in form
     assert re.search(r'value="codex" disabled', form)  # not installed here
     assert 'value="agent_workflow_plan_build_test"' in form and "hello" not in form
     fragment = await client.get(

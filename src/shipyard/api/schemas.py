@@ -25,6 +25,7 @@ class AgentWorkOrder(BaseModel):
     agent_session_id: str | None
     workflow_type: str
     sandbox_type: str
+    sandbox_identifier: str | None  # e.g. the E2B sandbox's id; None before the sandbox is set up
     agent: str
     github_issue_number: str | None
     inputs: dict[str, Any]
@@ -50,7 +51,8 @@ class AgentWorkOrder(BaseModel):
 
     @classmethod
     def of(cls, wo: WorkOrderRecord) -> AgentWorkOrder:
-        return cls(agent_work_order_id=wo.id, usage=wo.usage, **wo.model_dump())
+        sandbox = wo.sandbox.identifier if wo.sandbox else None
+        return cls(agent_work_order_id=wo.id, sandbox_identifier=sandbox, usage=wo.usage, **wo.model_dump())
 
 
 class AgentWorkOrderResponse(BaseModel):

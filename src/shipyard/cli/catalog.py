@@ -115,10 +115,9 @@ def gc(
     verb = "would remove" if dry_run else "removed"
     listed = f": {' '.join(done.removed)}" if done.removed else ""
     console.print(f"{verb} {len(done.removed)} sandbox(es){listed}", highlight=False)
-    if done.containers:
-        console.print(
-            f"{verb} {len(done.containers)} container(s): {' '.join(done.containers)}", highlight=False
-        )
+    for kind, names in (("container(s)", done.containers), ("E2B sandbox(es)", done.e2b)):
+        if names:
+            console.print(f"{verb} {len(names)} {kind}: {' '.join(names)}", highlight=False)
     for work_order_id in done.marked_failed:
         console.print(f"  {work_order_id}: its workflow is gone; marked failed", highlight=False)
     for work_order_id, why in done.kept:

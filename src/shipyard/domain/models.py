@@ -106,6 +106,16 @@ class SandboxHandle(BaseModel):
     base_sha: str
     extra: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def identifier(self) -> str:
+        """Seed 003's `sandbox_identifier`: the remote sandbox's id where there is one."""
+        remote = self.extra.get("sandbox_id")
+        return (
+            remote
+            if isinstance(remote, str)
+            else f"{self.sandbox_type.replace('_', '-')}-{self.work_order_id}"
+        )
+
 
 class AgentRequest(BaseModel):
     """One agent run: a prompt in a workspace."""

@@ -20,6 +20,7 @@ from shipyard.domain.errors import Conflict, NotFound, SandboxError, ShipyardErr
 from shipyard.domain.models import WorkOrderStatus
 from shipyard.gitutil import run_git
 from shipyard.sandboxes.docker import CONTAINER_LABEL, engine
+from shipyard.sandboxes.e2b import E2BSandbox
 from shipyard.sandboxes.registry import build_sandbox
 from shipyard.store.records import WorkOrderRecord
 from shipyard.store.store import Store
@@ -34,6 +35,7 @@ class Collected:
     kept: list[tuple[str, str]] = field(default_factory=list)  # (work order id, why)
     marked_failed: list[str] = field(default_factory=list)
     containers: list[str] = field(default_factory=list)  # docker sandboxes' containers removed
+    e2b: list[str] = field(default_factory=list)  # E2B sandboxes killed
 
 
 async def collect(
@@ -54,6 +56,7 @@ async def collect(
     if not dry_run:
         await _prune_mirrors(settings.mirrors_dir)
     await _containers(settings, store, done, dry_run)
+    await _e2b_sandboxes(settings, store, done, dry_run)
     return done
 
 
@@ -73,6 +76,29 @@ async def _containers(settings: Settings, store: Store, done: Collected, dry_run
         done.containers.append(container.name)
         if not dry_run:
             await asyncio.to_thread(container.remove, force=True)
+
+
+async def _e2b_sandboxes(settings: Settings, store: Store, done: Collected, dry_run: bool) -> None:
+    """Kill the E2B sandboxes of work orders that ended (one whose set-up was cut short has no
+    handle to be cleaned up by). Those of work orders this store does not know stay: another
+    Shipyard may share the E2B account."""
+    if settings.e2b_api_key is None:
+        return
+    e2b = E2BSandbox(settings)
+    try:
+        running = await e2b.running()
+    except SandboxError as err:  # E2B unreachable: the rest of gc is done; next time, these
+        log.warning("gc_e2b_unreachable", error=err.message)
+        return
+    for owner, sandbox_id in running:
+        try:
+            if not (await store.get_work_order(owner)).status.is_terminal:
+                continue
+        except NotFound:
+            continue
+        done.e2b.append(sandbox_id)
+        if not dry_run:
+            await e2b.kill(sandbox_id)
 
 
 async def _verdict(

@@ -101,6 +101,7 @@ def redactor_for(settings: Settings) -> Redactor:
         settings.openai_api_key,
         settings.github_webhook_secret,
         settings.github_token,
+        settings.e2b_api_key,
         settings.secrets_key,
         settings.secret_key,
     ]

@@ -25,6 +25,7 @@ from shipyard.domain.errors import SandboxError
 from shipyard.domain.models import Availability, ExecResult, SandboxHandle, SandboxSpec
 from shipyard.sandboxes.base import LineCallback
 from shipyard.sandboxes.git_branch import GitBranchSandbox
+from shipyard.sandboxes.lines import Lines
 
 WORKDIR = "/workspace"
 CONTAINER_LABEL = "shipyard.work_order_id"  # on every container, naming its work order (gc finds them so)
@@ -87,12 +88,11 @@ class DockerWorkspace:
             await asyncio.to_thread(api.exec_create, cid, argv, environment=environment, workdir=WORKDIR)
         )["Id"]
         reader = loop.run_in_executor(None, _pump, api, exec_id, queue, loop)
-        outs: list[str] = []
-        errs: list[str] = []
+        lines = Lines(on_line)
         timed_out = False
         try:
             async with asyncio.timeout(timeout_s):
-                await _collect(queue, outs, errs, on_line)
+                await _collect(queue, lines)
         except TimeoutError:
             timed_out = True
         except BaseException:
@@ -104,7 +104,8 @@ class DockerWorkspace:
             await asyncio.wait_for(reader, _STOP_GRACE_S * 2)
         code = (await asyncio.to_thread(api.exec_inspect, exec_id)).get("ExitCode")
         return ExecResult(
-            exit_code=code if isinstance(code, int) else -1, stdout="".join(outs), stderr="".join(errs),
+            exit_code=code if isinstance(code, int) else -1,
+            stdout=lines.text("stdout"), stderr=lines.text("stderr"),
             duration_s=time.monotonic() - started, timed_out=timed_out,
         )  # fmt: skip
 
@@ -162,34 +163,10 @@ def _pump(
         loop.call_soon_threadsafe(queue.put_nowait, None)
 
 
-async def _collect(
-    queue: asyncio.Queue[tuple[str, bytes] | None],
-    outs: list[str],
-    errs: list[str],
-    on_line: LineCallback | None,
-) -> None:
-    partial = {"stdout": b"", "stderr": b""}
+async def _collect(queue: asyncio.Queue[tuple[str, bytes] | None], lines: Lines) -> None:
     while (item := await queue.get()) is not None:
-        stream, chunk = item
-        *lines, partial[stream] = (partial[stream] + chunk).split(b"\n")
-        for raw in lines:
-            await _emit(stream, raw.decode(errors="replace"), outs, errs, on_line)
-    for stream, rest in partial.items():
-        if rest:
-            await _emit(stream, rest.decode(errors="replace"), outs, errs, on_line, newline="")
-
-
-async def _emit(
-    stream: str,
-    line: str,
-    outs: list[str],
-    errs: list[str],
-    on_line: LineCallback | None,
-    newline: str = "\n",
-) -> None:
-    (outs if stream == "stdout" else errs).append(line + newline)
-    if on_line is not None:
-        await on_line(stream, line)
+        await lines.feed(*item)
+    await lines.close()
 
 
 class DockerSandbox:
