@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fakes.git_http import GitHttpServer
 from shipyard.domain.errors import GitError
 from shipyard.gitutil import (
     add_worktree,
@@ -235,3 +236,26 @@ async def test_https_style_credentials_stay_out_of_config(http_origin: str, tmp_
     await push(path, http_origin, "wo/http")
     assert sh(tmp_path / "served" / "widgets.git", "rev-parse", "wo/http").strip() == sha
     assert "tok3n" not in (mirror / "config").read_text()
+
+
+async def test_work_orders_asking_at_once_share_fetches_and_later_ones_fetch_again(
+    origin: Path, tmp_path: Path, sh: Sh
+) -> None:
+    token = "t0ken-for-fetching"
+    with GitHttpServer(tmp_path / "git-http", tokens={token}) as forge:
+        url = forge.add_repo("acme/widgets", source=origin)
+        mirrors = tmp_path / "mirrors"
+        mirror = await ensure_mirror(url, mirrors, token=token)
+
+        def fetches() -> int:  # each fetch posts once to git-upload-pack
+            return sum(r.method == "POST" and r.path.endswith("/git-upload-pack") for r in forge.requests)
+
+        before = fetches()
+        await asyncio.gather(*(ensure_mirror(url, mirrors, token=token) for _ in range(8)))
+        assert 1 <= fetches() - before <= 2  # not eight, queued one behind another
+        # Asking after those fetches began: a fetch of its own, which sees the new commit.
+        bare = tmp_path / "git-http" / "acme" / "widgets.git"
+        sh(origin, "commit", "--quiet", "--allow-empty", "-m", "later")
+        sh(origin, "push", "--quiet", str(bare), "main")
+        await ensure_mirror(url, mirrors, token=token)
+        assert sh(mirror, "log", "-1", "--format=%s", "refs/remotes/origin/main").strip() == "later"

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import re
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -24,6 +25,9 @@ _ORIGIN_REFSPEC = "+refs/heads/*:refs/remotes/origin/*"
 _NETWORK_TIMEOUT_S = 3600.0
 _SCP_LIKE = re.compile(r"^[^/]+:")  # user@host:path/repo.git
 _UNREADABLE = re.compile(r"[^A-Za-z0-9._-]+")
+# When this process's last successful fetch of each mirror began. Work orders that asked for a
+# mirror while another fetch of it waited or ran share the next one instead of queueing their own.
+_fetch_started: dict[Path, float] = {}
 
 
 def clone_source(repository_url: str) -> str:
@@ -45,19 +49,25 @@ def mirror_path(repository_url: str, mirrors_dir: Path) -> Path:
 
 async def ensure_mirror(repository_url: str, mirrors_dir: Path, *, token: str | None = None) -> Path:
     """Clone `repository_url` bare into the cache the first time, fetch it every time; the path.
+    Callers that ask while a fetch is waiting for the lock share the one that runs next.
 
     With `token`, git logs in to an http(s) `repository_url` with it (see `token_env`).
     """
     mirror = mirror_path(repository_url, mirrors_dir)
     source = clone_source(repository_url)
     env = token_env(token, source) if token else None
+    asked = time.monotonic()
     async with mirror_lock(mirror):
         if not _looks_like_repo(mirror):
             await _clone(source, mirror, token)
+        elif _fetch_started.get(mirror, -1.0) >= asked:
+            return mirror  # a fetch that began after we asked has just ended: it is as fresh
+        started = time.monotonic()
         fetch = ("fetch", "--quiet", "--prune", source, _ORIGIN_REFSPEC)
         result = await run_git(*fetch, cwd=mirror, env=env, timeout_s=_NETWORK_TIMEOUT_S)
         if not result.ok:
             raise failure(result, f"cannot fetch repository {redact(source)}", (token,))
+        _fetch_started[mirror] = started
     return mirror
 
 
