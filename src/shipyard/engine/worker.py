@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from shipyard.config import Settings
 from shipyard.engine.activities import WorkOrderActivities
@@ -66,6 +67,12 @@ def build_workers(client: Client, settings: Settings, store: Store) -> list[Work
         client,
         task_queue=settings.task_queue,
         workflows=[WorkOrderWorkflow],
+        # The sandbox still guards each workflow's calls, but imports are shared instead of redone
+        # per workflow run (about 20 ms of CPU each: 8 work orders started at once queued behind
+        # it). Safe because workflow modules have no state or side effects at import.
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
+        ),
         activities=activities,
         max_concurrent_activities=settings.worker_slots,
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,

@@ -9,6 +9,7 @@ from shipyard.gitutil.mirror import (
     default_branch,
     ensure_mirror,
     mirror_path,
+    origin_branches,
     remote_branches,
 )
 from shipyard.gitutil.progress import CommitInfo, GitProgress, diff, parse_shortstat, progress
@@ -31,6 +32,7 @@ __all__ = [
     "head_sha",
     "is_git_repo",
     "mirror_path",
+    "origin_branches",
     "parse_shortstat",
     "progress",
     "push",

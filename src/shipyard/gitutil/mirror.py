@@ -71,26 +71,42 @@ async def ensure_mirror(repository_url: str, mirrors_dir: Path, *, token: str | 
     return mirror
 
 
-async def default_branch(mirror: Path) -> str:
-    """The origin's default branch: origin/HEAD or HEAD, else main, master, the first branch."""
-    branches = await remote_branches(mirror)
-    for ref in ("refs/remotes/origin/HEAD", "HEAD"):
-        result = await run_git("symbolic-ref", "--quiet", ref, cwd=mirror)
-        name = _short_branch(result.stdout.strip())
-        if result.ok and name in branches:
-            return name
+async def default_branch(repo: Path, known: tuple[list[str], str | None] | None = None) -> str:
+    """The origin's default branch: origin/HEAD or HEAD, else main, master, the first branch.
+    `known` is what `origin_branches(repo)` said, when the caller has asked already."""
+    branches, origin_head = known or await origin_branches(repo)
+    if origin_head in branches:
+        return str(origin_head)
+    result = await run_git("symbolic-ref", "--quiet", "HEAD", cwd=repo)
+    name = _short_branch(result.stdout.strip())
+    if result.ok and name in branches:
+        return name
     for name in ("main", "master"):
         if name in branches:
             return name
     if branches:
         return branches[0]
-    raise GitError(f"repository {mirror} has no branches")
+    raise GitError(f"repository {repo} has no branches")
+
+
+async def origin_branches(repo: Path) -> tuple[list[str], str | None]:
+    """The origin's branch names as last fetched into `refs/remotes/origin/`, sorted, and the one
+    origin/HEAD names (None without it): one git call."""
+    out = await git("for-each-ref", "--format=%(refname:strip=3) %(symref)", "refs/remotes/origin/", cwd=repo)
+    names: list[str] = []
+    head = None
+    for line in out.splitlines():
+        name, _, symref = line.partition(" ")
+        if name == "HEAD":
+            head = _short_branch(symref) or None
+        elif name:
+            names.append(name)
+    return sorted(names), head
 
 
 async def remote_branches(repo: Path) -> list[str]:
     """The origin's branch names as last fetched into `refs/remotes/origin/`, sorted."""
-    out = await git("for-each-ref", "--format=%(refname:strip=3)", "refs/remotes/origin/", cwd=repo)
-    return sorted(name for name in out.splitlines() if name and name != "HEAD")
+    return (await origin_branches(repo))[0]
 
 
 def _short_branch(ref: str) -> str:

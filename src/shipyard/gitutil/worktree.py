@@ -20,8 +20,16 @@ async def add_worktree(mirror: Path, path: Path, branch: str, base_ref: str) -> 
     is ahead, so commits people pushed to the pull request are kept.
     """
     target = _prepare(path)
-    async with mirror_lock(mirror):
+    async with mirror_lock(mirror, shared=True):  # other work orders add theirs meanwhile
         base_sha = await resolve_commit(mirror, base_ref)
+        local, remote = f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"
+        found = await git("for-each-ref", "--format=%(refname)", local, remote, cwd=mirror)
+        if not found.strip():  # a new work order: nothing of its branch anywhere yet
+            added = await run_git(
+                "worktree", "add", "--quiet", "-b", branch, str(target), base_sha, cwd=mirror
+            )
+            if added.ok:
+                return base_sha
         await git("worktree", "prune", cwd=mirror)  # forget worktrees whose directory is gone
         await _catch_up_with_origin(mirror, branch)
         if (await worktrees(mirror)).get(target) == branch:
@@ -37,7 +45,7 @@ async def remove_worktree(mirror: Path, path: Path) -> None:
     """Remove the worktree at `path` (its branch and commits stay); fine if it is already gone."""
     if not _resolved(mirror).is_dir():
         return
-    async with mirror_lock(mirror):
+    async with mirror_lock(mirror, shared=True):
         if _resolved(path) in await worktrees(mirror):
             result = await run_git("worktree", "remove", "--force", "--force", str(path), cwd=mirror)
             if not result.ok:  # e.g. files it cannot delete; take the directory away ourselves

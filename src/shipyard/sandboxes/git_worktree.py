@@ -14,6 +14,7 @@ from shipyard.gitutil import (
     default_branch,
     ensure_mirror,
     mirror_path,
+    origin_branches,
     redact,
     remote_branches,
     remove_worktree,
@@ -30,9 +31,12 @@ def sandbox_dir(settings: Settings, work_order_id: str) -> Path:
     return settings.sandboxes_dir.absolute() / work_order_id
 
 
-async def check_base_branch(repo: Path, base: str, repository_url: str) -> None:
-    """Raise SandboxError naming `base` and the existing branches unless origin has `base`."""
-    branches = await remote_branches(repo)
+async def check_base_branch(
+    repo: Path, base: str, repository_url: str, branches: list[str] | None = None
+) -> None:
+    """Raise SandboxError naming `base` and the existing branches unless origin has `base`
+    (`branches`: origin's, when the caller has them already)."""
+    branches = await remote_branches(repo) if branches is None else branches
     if base not in branches:
         known = ", ".join(branches) or "none"
         raise SandboxError(
@@ -53,8 +57,9 @@ class GitWorktreeSandbox:
         path = sandbox_dir(self._settings, spec.work_order_id)
         token = spec.git_token.get_secret_value() if spec.git_token else None
         mirror = await ensure_mirror(spec.repository_url, self._settings.mirrors_dir, token=token)
-        base = spec.base_branch or await default_branch(mirror)
-        await check_base_branch(mirror, base, spec.repository_url)
+        known = await origin_branches(mirror)
+        base = spec.base_branch or await default_branch(mirror, known)
+        await check_base_branch(mirror, base, spec.repository_url, known[0])
         base_sha = await add_worktree(mirror, path, spec.branch, f"refs/remotes/origin/{base}")
         return SandboxHandle(
             sandbox_type=self.name,
