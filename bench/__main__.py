@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -14,11 +15,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import cancel, events, webhooks
+from bench import api, cancel, concurrency, events, overhead, sandbox_setup, webhooks
 from bench.harness import commit, machine
 
 BENCHMARKS: dict[str, Callable[[bool], Coroutine[Any, Any, dict[str, Any]]]] = {
+    "overhead": overhead.run,
+    "sandbox_setup": sandbox_setup.run,
+    "concurrency": concurrency.run,
     "events": events.run,
+    "api": api.run,
     "cancel": cancel.run,
     "webhooks": webhooks.run,
 }
@@ -42,13 +47,15 @@ def main() -> None:
         "machine": machine(),
         "results": {},
     }
-    console = Console(stderr=True)
+    console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
     for name in chosen:
         console.print(f"[bold]{name}[/] …")
         started = time.monotonic()
         report["results"][name] = asyncio.run(BENCHMARKS[name](args.quick))
         report["results"][name]["seconds"] = round(time.monotonic() - started, 1)
+    report["targets"] = targets(report["results"])
     console.print(table(report["results"]))
+    console.print(targets_table(report["targets"]))
     text = json.dumps(report, indent=2)
     print(text)
     if args.save:
@@ -58,20 +65,91 @@ def main() -> None:
         console.print(f"saved to {path}")
 
 
+# The issue's targets: (what, benchmark, path to the figure, the limit, "max" or "min").
+TARGETS: list[tuple[str, str, tuple[str, ...], float, str]] = [
+    ("overhead p50 to completed, ms", "overhead", ("overhead", "to_completed", "p50_ms"), 300, "max"),
+    ("overhead over the floor, times", "overhead", ("overhead", "ratio_completed_to_floor_p50"), 3, "max"),
+    ("8 parallel starts over one, times", "overhead", ("parallel_start", "ratio_8_to_1_p50"), 1.5, "max"),
+    ("300 sleep-5 work orders, makespan s (SQLite)", "concurrency", ("sqlite_300", "makespan_s"), 30, "max"),
+    (
+        "300 sleep-5 work orders, makespan s (PostgreSQL)",
+        "concurrency",
+        ("postgres_300", "makespan_s"),
+        30,
+        "max",
+    ),
+    ("300 sleep-5 work orders, failed (SQLite)", "concurrency", ("sqlite_300", "failed"), 0, "max"),
+    ("300 sleep-5 work orders, failed (PostgreSQL)", "concurrency", ("postgres_300", "failed"), 0, "max"),
+    ("event latency p99 at 100 clients, ms", "events", ("clients_100", "p99_ms"), 250, "max"),
+    ("API GET one p99 at 50 clients, ms (SQLite)", "api", ("sqlite_get_50_clients", "p99_ms"), 50, "max"),
+    ("API list p99 at 50 clients, ms (SQLite)", "api", ("sqlite_list_50_clients", "p99_ms"), 50, "max"),
+    (
+        "API GET one p99 at 50 clients, ms (PostgreSQL)",
+        "api",
+        ("postgresql_get_50_clients", "p99_ms"),
+        50,
+        "max",
+    ),
+    (
+        "API list p99 at 50 clients, ms (PostgreSQL)",
+        "api",
+        ("postgresql_list_50_clients", "p99_ms"),
+        50,
+        "max",
+    ),
+    ("webhook ack p99 at 20 clients, ms", "webhooks", ("ack_20_clients", "p99_ms"), 100, "max"),
+]
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target whose figure this run measured: the figure, whether it is met, and by how much
+    it is missed (the figure over the limit)."""
+    out = []
+    for what, bench, path, limit, kind in TARGETS:
+        value: Any = results.get(bench)
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if not isinstance(value, int | float):
+            continue
+        met = value <= limit if kind == "max" else value >= limit
+        entry: dict[str, Any] = {"target": what, "limit": limit, "measured": value, "met": met}
+        if not met and limit:
+            entry["missed_by"] = f"{value / limit:.1f} times the limit"
+        out.append(entry)
+    return out
+
+
+def targets_table(rows: list[dict[str, Any]]) -> Table:
+    out = Table("target", "limit", "measured", "met")
+    for row in rows:
+        out.add_row(
+            row["target"],
+            str(row["limit"]),
+            str(row["measured"]),
+            "yes" if row["met"] else f"no ({row['missed_by']})" if "missed_by" in row else "no",
+        )
+    return out
+
+
 def table(results: dict[str, Any]) -> Table:
-    """One row per figure: benchmark, case, then its statistics."""
+    """One row per figure: benchmark, case (dotted where figures nest), then its statistics."""
     out = Table("benchmark", "case", "count", "p50 ms", "p99 ms", "max ms", "other")
     for name, figures in results.items():
-        for case, value in figures.items():
-            if isinstance(value, dict):
-                extra = {k: v for k, v in value.items() if k not in ("count", "p50_ms", "p99_ms", "max_ms")}
-                out.add_row(
-                    name, case, *(str(value.get(k, "")) for k in ("count", "p50_ms", "p99_ms", "max_ms")),
-                    ", ".join(f"{k}={v}" for k, v in extra.items()),
-                )  # fmt: skip
-            else:
-                out.add_row(name, case, "", "", "", "", str(value))
+        _rows(out, name, "", figures)
     return out
+
+
+def _rows(out: Table, name: str, prefix: str, figures: dict[str, Any]) -> None:
+    stats = ("count", "p50_ms", "p99_ms", "max_ms")
+    for case, value in figures.items():
+        label = f"{prefix}{case}"
+        if isinstance(value, dict) and any(isinstance(v, dict) for v in value.values()):
+            _rows(out, name, f"{label}.", value)
+        elif isinstance(value, dict):
+            extra = ", ".join(f"{k}={v}" for k, v in value.items() if k not in stats)
+            out.add_row(name, label, *(str(value.get(k, "")) for k in stats), extra)
+        else:
+            out.add_row(name, label, "", "", "", "", str(value))
 
 
 if __name__ == "__main__":

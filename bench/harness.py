@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import yaml
 from shipyard.engine.devserver import free_port
 
 SHIPYARD = str(Path(sys.executable).parent / "shipyard")
+TERMINAL = ("completed", "failed", "cancelled")
 
 
 def summary(samples_s: list[float]) -> dict[str, Any]:
@@ -65,32 +67,121 @@ def commit() -> str:
 class Server:
     url: str
     data_dir: Path
+    pids: list[int]  # `shipyard serve` and any `shipyard worker` processes started beside it
 
 
 @contextlib.asynccontextmanager
-async def serve(database_url: str | None = None, **env: str) -> AsyncIterator[Server]:
-    """A `shipyard serve` on a fresh data dir and a free port, stopped (SIGINT) at the end."""
+async def serve(database_url: str | None = None, *, workers: int = 0, **env: str) -> AsyncIterator[Server]:
+    """A `shipyard serve` on a fresh data dir and a free port, stopped (SIGINT) at the end. With
+    `workers`, the server runs no worker of its own and that many `shipyard worker` processes do
+    the work (same data dir, so they find its Temporal and database)."""
     data_dir = Path(tempfile.mkdtemp(prefix="shipyard-bench-"))
     port = free_port()
     full_env = {**os.environ, "SHIPYARD_DATA_DIR": str(data_dir), "SHIPYARD_AGENT": "shell", **env}
     if database_url:
         full_env["SHIPYARD_DATABASE_URL"] = database_url
     log = (data_dir / "serve.log").open("wb")
-    proc = subprocess.Popen(  # noqa: ASYNC220 - a long-lived server, started once
-        [SHIPYARD, "serve", "--port", str(port)], env=full_env, stdout=log, stderr=log
-    )
+    serve_args = [SHIPYARD, "serve", "--port", str(port), *(["--no-worker"] if workers else [])]
+    procs = [subprocess.Popen(serve_args, env=full_env, stdout=log, stderr=log)]  # noqa: ASYNC220
     url = f"http://127.0.0.1:{port}"
     try:
-        await _healthy(url, proc, data_dir)
-        yield Server(url, data_dir)
+        await _healthy(url, procs[0], data_dir)
+        for _ in range(workers):
+            procs.append(subprocess.Popen([SHIPYARD, "worker"], env=full_env, stdout=log, stderr=log))  # noqa: ASYNC220
+        await _workers_ready(data_dir, workers)
+        yield Server(url, data_dir, [proc.pid for proc in procs])
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for proc in reversed(procs):
+            proc.send_signal(signal.SIGINT)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         log.close()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def _workers_ready(data_dir: Path, workers: int) -> None:
+    for _ in range(600):
+        if (data_dir / "serve.log").read_text(errors="replace").count("worker ready") >= workers:
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(
+        f"{workers} worker(s) not ready in 60 s: {(data_dir / 'serve.log').read_text()[-2000:]}"
+    )
+
+
+def tree_rss_mb(pids: list[int]) -> float:
+    """Resident memory of `pids` and all their descendants (the embedded Temporal, commands), in MB."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total_kb, todo = 0, list(pids)
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+    return round(total_kb / 1024, 1)
+
+
+@contextlib.asynccontextmanager
+async def peak_memory(pids: list[int], every_s: float = 0.25) -> AsyncIterator[dict[str, float]]:
+    """Samples tree_rss_mb(pids) while the block runs; the dict's `peak_mb` is the highest seen."""
+    seen = {"peak_mb": tree_rss_mb(pids)}
+
+    async def sample() -> None:
+        while True:
+            seen["peak_mb"] = max(seen["peak_mb"], await asyncio.to_thread(tree_rss_mb, pids))
+            await asyncio.sleep(every_s)
+
+    task = asyncio.create_task(sample())
+    try:
+        yield seen
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def wait_ended(
+    http: httpx.AsyncClient, ids: list[str], timeout_s: float = 900
+) -> dict[str, dict[str, Any]]:
+    """Poll until every work order of `ids` has ended; their JSON by id."""
+    ended: dict[str, dict[str, Any]] = {}
+    async with asyncio.timeout(timeout_s):
+        while len(ended) < len(ids):
+            listed = (await http.get("/api/agent-work-orders", params={"limit": 500})).json()
+            for wo in listed["agent_work_orders"]:
+                if wo["agent_work_order_id"] in ids and wo["status"] in TERMINAL:
+                    ended[wo["agent_work_order_id"]] = wo
+            if len(ended) < len(ids):
+                await asyncio.sleep(1.0)  # each look costs the server: keep the probe light
+    return ended
+
+
+async def events_of(http: httpx.AsyncClient, wo_id: str) -> list[dict[str, Any]]:
+    """Every event of the work order, oldest first (the `logs` endpoint, page by page)."""
+    entries: list[dict[str, Any]] = []
+    while True:
+        page = (
+            await http.get(
+                f"/api/agent-work-orders/{wo_id}/logs", params={"limit": 1000, "offset": len(entries)}
+            )
+        ).json()
+        entries += page["log_entries"]
+        if not page["has_more"]:
+            return entries
+
+
+def seconds_between(start: str, end: str) -> float:
+    """Seconds from one of the API's ISO timestamps to another."""
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
 async def _healthy(url: str, proc: subprocess.Popen[bytes], data_dir: Path) -> None:

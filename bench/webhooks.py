@@ -49,8 +49,10 @@ async def _deliver(http: httpx.AsyncClient, body: bytes, delivery: str) -> tuple
 async def run(quick: bool) -> dict[str, Any]:
     sequential, burst = (50, 200) if quick else (200, 1000)
     body = _payload()
-    env = {"SHIPYARD_GITHUB_WEBHOOK_SECRET": SECRET}
-    async with serve(**env) as server, httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+    async with (
+        serve(SHIPYARD_GITHUB_WEBHOOK_SECRET=SECRET) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=60) as http,
+    ):
         one = [await _deliver(http, body, str(uuid.uuid4())) for _ in range(sequential)]
         duplicate_id = str(uuid.uuid4())
         await _deliver(http, body, duplicate_id)
