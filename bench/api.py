@@ -25,9 +25,9 @@ from typing import Any
 
 import httpx
 from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.harness import serve, summary
+from bench.harness import fresh_postgres, serve, summary
 from shipyard.domain.models import SandboxHandle
 from shipyard.store import Store
 from shipyard.store.tables import Base, utc_now
@@ -35,8 +35,6 @@ from shipyard.workflows.loader import builtin_names, load_builtin
 
 CLIENTS = 50
 PREFIX = "/api/agent-work-orders"
-PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
-PG_DATABASE = "shipyard_bench_api"
 BATCH_ROWS = 10_000
 REPOSITORIES = [f"https://github.com/bench/service-{n:02d}" for n in range(20)]
 STATUSES = {"completed": 70, "failed": 20, "cancelled": 10}  # ended, so no worker picks one up
@@ -62,17 +60,8 @@ async def run(quick: bool) -> dict[str, Any]:
         figures |= await _measure("sqlite", f"sqlite+aiosqlite:///{data_dir / 'shipyard.db'}", sizes)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
-    admin = create_async_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    try:
-        await _admin(
-            admin, f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)", f"CREATE DATABASE {PG_DATABASE}"
-        )
-        try:
-            figures |= await _measure("postgresql", f"{PG_SERVER}/{PG_DATABASE}", sizes)
-        finally:
-            await _admin(admin, f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-    finally:
-        await admin.dispose()
+    async with fresh_postgres("shipyard_bench_api") as url:
+        figures |= await _measure("postgresql", url, sizes)
     return figures
 
 

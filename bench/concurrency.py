@@ -16,15 +16,20 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import httpx
-import yaml
 
-from bench.harness import make_repo, peak_memory, seconds_between, serve, summary, wait_ended
+from bench.harness import (
+    fresh_postgres,
+    make_repo,
+    peak_memory,
+    seconds_between,
+    serve,
+    shell_step_body,
+    summary,
+    wait_ended,
+)
 
 SLEEP_S = 5
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-PG_DB = "shipyard_bench_concurrency"
 
 
 async def run(quick: bool) -> dict[str, Any]:
@@ -55,20 +60,12 @@ async def _database(kind: str) -> AsyncIterator[str | None]:
     if kind == "sqlite":
         yield None
         return
-    admin = await asyncpg.connect(PG_ADMIN)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {PG_DB}")
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_DB}"
-    finally:
-        await admin.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        await admin.close()
+    async with fresh_postgres("shipyard_bench_concurrency") as url:
+        yield url
 
 
 async def _round(database_url: str | None, n: int, workers: int, slots: int) -> dict[str, Any]:
-    flow = yaml.safe_dump({"name": "nap", "steps": [{"id": "nap", "run": f"sleep {SLEEP_S}"}]})
-    repo = make_repo()
-    body = {"repository_url": str(repo), "workflow_definition": flow, "agent": "shell"}
+    body = shell_step_body(make_repo(), "nap", f"sleep {SLEEP_S}")
     limits = httpx.Limits(max_connections=50)
     async with (
         serve(database_url, workers=workers, SHIPYARD_WORKER_SLOTS=str(slots)) as server,

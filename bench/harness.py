@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import yaml
 
@@ -130,6 +131,23 @@ def tree_rss_mb(pids: list[int]) -> float:
     return round(total_kb / 1024, 1)
 
 
+PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"  # trust auth, as on the CI machine
+
+
+@contextlib.asynccontextmanager
+async def fresh_postgres(name: str) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database `name` (an old one of that name dropped first); its URL.
+    Dropped again at the end, connections and all."""
+    admin = await asyncpg.connect(PG_SERVER.replace("+asyncpg", "") + "/postgres")
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {name}")
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
+
+
 @contextlib.asynccontextmanager
 async def peak_memory(pids: list[int], every_s: float = 0.25) -> AsyncIterator[dict[str, float]]:
     """Samples tree_rss_mb(pids) while the block runs; the dict's `peak_mb` is the highest seen."""
@@ -206,10 +224,15 @@ def make_repo() -> Path:
     return path
 
 
+def shell_step_body(repo: Path, step_id: str, script: str) -> dict[str, Any]:
+    """The POST body of a work order of one `run` step (shell agent) on `repo`."""
+    flow = {"name": step_id, "steps": [{"id": step_id, "run": script}]}
+    return {"repository_url": str(repo), "workflow_definition": yaml.safe_dump(flow), "agent": "shell"}
+
+
 async def start_shell_step(http: httpx.AsyncClient, repo: Path, step_id: str, script: str) -> str:
     """Create a work order of one `run` step (shell agent) on `repo`; its id."""
-    flow = {"name": step_id, "steps": [{"id": step_id, "run": script}]}
-    body = {"repository_url": str(repo), "workflow_definition": yaml.safe_dump(flow), "agent": "shell"}
+    body = shell_step_body(repo, step_id, script)
     created = (await http.post("/api/agent-work-orders", json=body)).raise_for_status()
     wo_id: str = created.json()["agent_work_order"]["agent_work_order_id"]
     return wo_id

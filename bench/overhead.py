@@ -22,11 +22,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
-from bench.harness import events_of, make_repo, seconds_between, serve, summary, wait_ended
+from bench.harness import (
+    TERMINAL,
+    events_of,
+    make_repo,
+    seconds_between,
+    serve,
+    shell_step_body,
+    summary,
+    wait_ended,
+)
 
 STAMP = "date +%s.%N"  # as cheap as `true`, and says when it ran
+TERMINAL_EVENTS = tuple(f"workflow.{status}" for status in TERMINAL)
 
 
 async def run(quick: bool) -> dict[str, Any]:
@@ -63,15 +72,12 @@ async def run(quick: bool) -> dict[str, Any]:
     return figures
 
 
-def _body(repo: Path, name: str, command: str) -> dict[str, Any]:
-    flow = {"name": name, "steps": [{"id": "s", "run": command}]}
-    return {"repository_url": str(repo), "workflow_definition": yaml.safe_dump(flow), "agent": "shell"}
-
-
 async def _one(http: httpx.AsyncClient, repo: Path) -> tuple[float, float]:
     """(seconds to the command's start, seconds to `completed` on the stream), from the POST."""
     posted = time.time()
-    created = (await http.post("/api/agent-work-orders", json=_body(repo, "stamp", STAMP))).raise_for_status()
+    created = (
+        await http.post("/api/agent-work-orders", json=shell_step_body(repo, "stamp", STAMP))
+    ).raise_for_status()
     wo_id = created.json()["agent_work_order"]["agent_work_order_id"]
     outcome, ended = "", 0.0
     async with http.stream("GET", f"/api/agent-work-orders/{wo_id}/events") as resp:
@@ -83,9 +89,6 @@ async def _one(http: httpx.AsyncClient, repo: Path) -> tuple[float, float]:
         raise RuntimeError(f"work order {wo_id} did not complete: {outcome or 'its stream ended'}")
     steps = (await http.get(f"/api/agent-work-orders/{wo_id}/steps")).json()["steps"]
     return float(steps[0]["output"]) - posted, ended - posted
-
-
-TERMINAL_EVENTS = ("workflow.completed", "workflow.failed", "workflow.cancelled")
 
 
 def _floor(repo: Path, samples: int) -> list[float]:
@@ -109,7 +112,9 @@ def _floor(repo: Path, samples: int) -> list[float]:
 
 async def _parallel(http: httpx.AsyncClient, repo: Path, n: int) -> list[float]:
     """Seconds from creation to `sandbox.ready` of each of `n` work orders posted at once."""
-    posts = [http.post("/api/agent-work-orders", json=_body(repo, f"p{n}", "true")) for _ in range(n)]
+    posts = [
+        http.post("/api/agent-work-orders", json=shell_step_body(repo, f"p{n}", "true")) for _ in range(n)
+    ]
     created = [resp.raise_for_status().json()["agent_work_order"] for resp in await asyncio.gather(*posts)]
     ids = [wo["agent_work_order_id"] for wo in created]
     ended = await wait_ended(http, ids)

@@ -15,10 +15,10 @@ from fakes.e2b_sdk import FakeE2B
 from fakes.git_http import GitHttpServer
 from shipyard.config import Settings
 from shipyard.domain.errors import SandboxError
-from shipyard.domain.models import SandboxHandle, SandboxSpec
+from shipyard.domain.models import REMOTE_ID, SandboxHandle, SandboxSpec
 from shipyard.engine.gc import collect
 from shipyard.gitutil import commit_all
-from shipyard.sandboxes.e2b import MADE_BY, REPO, SANDBOX_ID, E2BSandbox
+from shipyard.sandboxes.e2b import MADE_BY, REPO, E2BSandbox
 from shipyard.sandboxes.git_worktree import sandbox_dir
 from shipyard.store.records import WorkOrderCreate
 from shipyard.store.store import Store
@@ -45,7 +45,7 @@ def e2b_settings(settings: Settings) -> Settings:
 
 def remote(service: FakeE2B, handle: SandboxHandle) -> Path:
     """The working tree inside the (fake) E2B sandbox."""
-    return service.vms[handle.extra[SANDBOX_ID]].local(REPO)
+    return service.vms[handle.extra[REMOTE_ID]].local(REPO)
 
 
 async def test_the_repository_is_cloned_inside_with_the_token_and_the_id_kept(
@@ -55,7 +55,7 @@ async def test_the_repository_is_cloned_inside_with_the_token_and_the_id_kept(
     with GitHttpServer(tmp_path / "git-http", tokens={token}) as forge:
         url = forge.add_repo("acme/widgets", source=origin)
         handle = await E2BSandbox(e2b_settings).setup(spec(url, token=token))
-    vm = service.vms[handle.extra[SANDBOX_ID]]
+    vm = service.vms[handle.extra[REMOTE_ID]]
     assert handle.sandbox_type == "e2b" and handle.identifier == vm.sandbox_id
     assert vm.template == "base" and vm.metadata == {**MADE_BY, "shipyard_work_order_id": "wo-e2b00001"}
     inside = remote(service, handle)
@@ -122,7 +122,7 @@ async def test_a_command_past_its_timeout_is_killed(
     assert result.timed_out and result.stdout == "started\n"
     await asyncio.sleep(0.5)
     assert not (remote(service, handle) / "late.txt").exists()
-    assert service.vms[handle.extra[SANDBOX_ID]].processes == set()
+    assert service.vms[handle.extra[REMOTE_ID]].processes == set()
 
 
 async def test_cleanup_kills_the_sandbox_and_removes_the_clone_twice_safely(
@@ -130,7 +130,7 @@ async def test_cleanup_kills_the_sandbox_and_removes_the_clone_twice_safely(
 ) -> None:
     sandbox = E2BSandbox(e2b_settings)
     handle = await sandbox.setup(spec(str(origin)))
-    assert service.alive == [handle.extra[SANDBOX_ID]]
+    assert service.alive == [handle.extra[REMOTE_ID]]
     await sandbox.cleanup(handle)
     await sandbox.cleanup(handle)
     assert service.alive == [] and not Path(handle.path).exists()

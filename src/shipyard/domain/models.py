@@ -94,6 +94,9 @@ class SandboxSpec(BaseModel):
     git_token: SecretStr | None = Field(default=None, exclude=True)  # for an https origin; never stored
 
 
+REMOTE_ID = "sandbox_id"  # the key of a remote sandbox's id (E2B's) in SandboxHandle.extra
+
+
 class SandboxHandle(BaseModel):
     """A set-up sandbox, serialisable so later activities can find it again."""
 
@@ -109,7 +112,7 @@ class SandboxHandle(BaseModel):
     @property
     def identifier(self) -> str:
         """Seed 003's `sandbox_identifier`: the remote sandbox's id where there is one."""
-        remote = self.extra.get("sandbox_id")
+        remote = self.extra.get(REMOTE_ID)
         return (
             remote
             if isinstance(remote, str)

@@ -12,6 +12,11 @@ from shipyard.domain.models import ExecResult, SandboxHandle, SandboxSpec
 LineCallback = Callable[[str, str], Awaitable[None]]
 
 
+def argv_of(command: str | Sequence[str]) -> list[str]:
+    """The argv a workspace runs: a string goes to `bash -c`, a list as it is."""
+    return ["bash", "-c", command] if isinstance(command, str) else list(command)
+
+
 class Workspace(Protocol):
     """A prepared working tree that commands and agents run in."""
 

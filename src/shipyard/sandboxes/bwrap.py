@@ -17,7 +17,7 @@ from pathlib import Path
 
 from shipyard.config import Settings
 from shipyard.domain.models import Availability, ExecResult, SandboxHandle, SandboxSpec
-from shipyard.sandboxes.base import LineCallback
+from shipyard.sandboxes.base import LineCallback, argv_of
 from shipyard.sandboxes.git_branch import GitBranchSandbox
 from shipyard.sandboxes.workspace import LocalWorkspace
 
@@ -79,7 +79,7 @@ class BwrapWorkspace:
         stdin: str | None = None,
         on_line: LineCallback | None = None,
     ) -> ExecResult:
-        argv = ["bash", "-c", command] if isinstance(command, str) else list(command)
+        argv = argv_of(command)
         wrapped = bwrap_argv(self._settings, self.path, self._network) + argv
         return await self._local.exec(wrapped, timeout_s=timeout_s, env=env, stdin=stdin, on_line=on_line)
 

@@ -23,7 +23,7 @@ from docker.errors import DockerException, ImageNotFound, NotFound
 from shipyard.config import Settings
 from shipyard.domain.errors import SandboxError
 from shipyard.domain.models import Availability, ExecResult, SandboxHandle, SandboxSpec
-from shipyard.sandboxes.base import LineCallback
+from shipyard.sandboxes.base import LineCallback, argv_of
 from shipyard.sandboxes.git_branch import GitBranchSandbox
 from shipyard.sandboxes.lines import Lines
 
@@ -73,7 +73,7 @@ class DockerWorkspace:
         stdin: str | None = None,
         on_line: LineCallback | None = None,
     ) -> ExecResult:
-        argv = ["bash", "-c", command] if isinstance(command, str) else list(command)
+        argv = argv_of(command)
         if stdin is not None:  # docker exec without an attached stdin: hand it over as a file
             name = f".shipyard-stdin-{time.monotonic_ns()}"
             (self.path / name).write_text(stdin)

@@ -35,7 +35,7 @@ from e2b import (
 
 from shipyard.config import Settings
 from shipyard.domain.errors import SandboxError
-from shipyard.domain.models import Availability, ExecResult, SandboxHandle, SandboxSpec
+from shipyard.domain.models import REMOTE_ID, Availability, ExecResult, SandboxHandle, SandboxSpec
 from shipyard.gitutil import clone_source, git, head_sha, strip_credentials, token_env
 from shipyard.sandboxes.base import LineCallback
 from shipyard.sandboxes.git_branch import GitBranchSandbox
@@ -43,7 +43,6 @@ from shipyard.sandboxes.lines import Lines
 
 HOME = "/home/user"
 REPO = f"{HOME}/repo"  # the working tree inside the E2B sandbox
-SANDBOX_ID = "sandbox_id"  # its key in SandboxHandle.extra
 METADATA_KEY = "shipyard_work_order_id"
 MADE_BY = {"made_by": "shipyard"}  # metadata on every sandbox Shipyard makes, to list them by
 SEEN_REF = "refs/shipyard/sandbox-head"  # in the local clone: the sandbox's HEAD when last level
@@ -124,7 +123,7 @@ class E2BWorkspace:
         on_line: LineCallback | None = None,
     ) -> ExecResult:
         sandbox = await self._connect()
-        await self._send_commits(sandbox)
+        seen = await self._send_commits(sandbox)
         script = command if isinstance(command, str) else shlex.join(command)
         if stdin is not None:  # the command reads it from a file handed over first
             name = f".git/shipyard-stdin-{time.monotonic_ns()}"
@@ -134,7 +133,7 @@ class E2BWorkspace:
         lines = Lines(on_line)
         code, timed_out = await self._run(sandbox, script, {**self._env, **(env or {})}, timeout_s, lines)
         await lines.close()
-        await self._take_changes(sandbox)
+        await self._take_changes(sandbox, seen)
         return ExecResult(
             exit_code=code, stdout=lines.text("stdout"), stderr=lines.text("stderr"),
             duration_s=time.monotonic() - started, timed_out=timed_out,
@@ -171,7 +170,7 @@ class E2BWorkspace:
 
     async def _connect(self) -> AsyncSandbox:
         if self._sandbox is None:
-            sandbox_id = self._handle.extra.get(SANDBOX_ID)
+            sandbox_id = self._handle.extra.get(REMOTE_ID)
             if not isinstance(sandbox_id, str):
                 raise SandboxError(f"work order {self._handle.work_order_id} has no E2B sandbox id")
             try:
@@ -182,13 +181,14 @@ class E2BWorkspace:
                 raise _failed(f"cannot reach sandbox {sandbox_id}", err) from None
         return self._sandbox
 
-    async def _send_commits(self, sandbox: AsyncSandbox) -> None:
-        """Commits made here since the sandbox was last level with us go in; its branch moves there."""
+    async def _send_commits(self, sandbox: AsyncSandbox) -> str:
+        """Commits made here since the sandbox was last level with us go in; its branch moves
+        there. Returns the sandbox's HEAD now."""
         local = self.path
         head = await head_sha(local)
         seen = (await git("rev-parse", SEEN_REF, cwd=local)).strip()
         if head == seen:
-            return
+            return head
         bundle = local / ".git" / "shipyard-out.bundle"
         ref = f"refs/heads/{self._handle.branch}"
         await git("bundle", "create", "--quiet", str(bundle), ref, f"^{seen}", cwd=local)
@@ -197,11 +197,11 @@ class E2BWorkspace:
         envs = {"SHIPYARD_REF": ref, "SHIPYARD_HEAD": head}
         await _script(sandbox, _TAKE, REPO, envs, "taking Shipyard's commits")
         await git("update-ref", SEEN_REF, head, cwd=local)
+        return head
 
-    async def _take_changes(self, sandbox: AsyncSandbox) -> None:
-        """The sandbox's HEAD and working tree become the local clone's."""
+    async def _take_changes(self, sandbox: AsyncSandbox, seen: str) -> None:
+        """The sandbox's HEAD and working tree (it was at `seen` before) become the local clone's."""
         local = self.path
-        seen = (await git("rev-parse", SEEN_REF, cwd=local)).strip()
         printed = await _script(sandbox, _SNAPSHOT, REPO, {"SHIPYARD_SEEN": seen}, "snapshotting the work")
         head, snapshot = printed.split()
         try:
@@ -216,9 +216,8 @@ class E2BWorkspace:
         bundle.unlink()
         await git("reset", "--quiet", "--hard", snapshot, cwd=local)
         await git("clean", "--quiet", "--force", "-d", cwd=local)  # what the sandbox deleted
-        await git(
-            "reset", "--quiet", head, cwd=local
-        )  # the branch where the sandbox's is; the rest uncommitted
+        # The branch where the sandbox's is, the rest of its work uncommitted, as it is there.
+        await git("reset", "--quiet", head, cwd=local)
         await git("update-ref", SEEN_REF, head, cwd=local)
 
 
@@ -261,9 +260,7 @@ class E2BSandbox:
             await asyncio.shield(self.kill(sandbox.sandbox_id))
             await self._clone.cleanup(handle)
             raise
-        return handle.model_copy(
-            update={"sandbox_type": self.name, "extra": {SANDBOX_ID: sandbox.sandbox_id}}
-        )
+        return handle.model_copy(update={"sandbox_type": self.name, "extra": {REMOTE_ID: sandbox.sandbox_id}})
 
     def workspace(
         self, handle: SandboxHandle, network: bool = False, env: Mapping[str, str] | None = None
@@ -273,7 +270,7 @@ class E2BSandbox:
 
     async def cleanup(self, handle: SandboxHandle) -> None:
         """Kill the E2B sandbox, then delete the local clone. Safe to call twice."""
-        sandbox_id = handle.extra.get(SANDBOX_ID)
+        sandbox_id = handle.extra.get(REMOTE_ID)
         if isinstance(sandbox_id, str):
             await self.kill(sandbox_id)
         await self._clone.cleanup(handle)

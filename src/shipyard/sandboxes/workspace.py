@@ -13,7 +13,7 @@ from pathlib import Path
 
 from shipyard.domain.errors import SandboxError
 from shipyard.domain.models import ExecResult
-from shipyard.sandboxes.base import LineCallback
+from shipyard.sandboxes.base import LineCallback, argv_of
 
 # Only these variables of the worker's environment reach sandbox commands; everything else
 # (tokens, keys) must be passed explicitly by the caller.
@@ -76,7 +76,7 @@ class LocalWorkspace:
         stdin: str | None = None,
         on_line: LineCallback | None = None,
     ) -> ExecResult:
-        argv = ["bash", "-c", command] if isinstance(command, str) else list(command)
+        argv = argv_of(command)
         started = time.monotonic()
         if not _is_dir(self._path):
             raise SandboxError(f"workspace directory {self._path} does not exist")
