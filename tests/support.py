@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from shipyard.config import Settings
 from shipyard.engine.devserver import free_port
-from shipyard.engine.service import WorkOrderService
+from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.migrate import upgrade
 from shipyard.store.store import Store
 from shipyard.web.app import create_app

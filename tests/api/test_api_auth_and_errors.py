@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from shipyard.api.app import create_app
 from shipyard.config import Settings
-from shipyard.engine.service import WorkOrderService
+from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.store import Store
 
 

@@ -14,8 +14,8 @@ import yaml
 from shipyard.api.app import create_app
 from shipyard.config import Settings
 from shipyard.engine.devserver import DevServer
-from shipyard.engine.service import WorkOrderService
 from shipyard.engine.worker import open_engine
+from shipyard.service.work_orders import WorkOrderService
 from support import MakeRepo, wait_done
 
 SHIPYARD = str(Path(sys.executable).parent / "shipyard")

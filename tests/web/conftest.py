@@ -12,7 +12,7 @@ from dashboard_kit import Dashboard, Seed
 
 from shipyard.config import Settings
 from shipyard.domain.ids import new_work_order_id
-from shipyard.engine.service import WorkOrderService
+from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import WorkOrderCreate, WorkOrderRecord
 from shipyard.store.store import Store
 from shipyard.web.app import create_app

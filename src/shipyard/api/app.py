@@ -18,7 +18,7 @@ from shipyard.api.schemas import Health, PullRequestResponse
 from shipyard.api.webhooks import router as webhooks_router
 from shipyard.api.work_orders import router as work_orders_router
 from shipyard.domain.metrics import Metrics
-from shipyard.engine.service import WorkOrderService
+from shipyard.service.work_orders import WorkOrderService
 
 misc = APIRouter(prefix="/api", tags=["misc"])
 

@@ -8,8 +8,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from shipyard.api.deps import ServiceDep
-from shipyard.engine.dispatch import DispatchRequest, send_dispatch
 from shipyard.forge.github import RepositoryCheck
+from shipyard.service.dispatch import DispatchRequest, send_dispatch
 
 router = APIRouter(prefix="/api/github", tags=["github"])
 

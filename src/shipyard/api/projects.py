@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 from shipyard.api.deps import ServiceDep
 from shipyard.api.schemas import ProjectList, ProjectResponse
 from shipyard.domain.projects import ProjectCreate, ProjectUpdate
-from shipyard.engine import projects
-from shipyard.engine.vault import store_secret
+from shipyard.service import projects
 from shipyard.store.records import ProjectRecord
+from shipyard.store.vault import store_secret
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 
@@ -74,7 +74,7 @@ async def set_secret(
     name: SecretPath, body: SecretValue, project: ProjectDep, service: ServiceDep
 ) -> Response:
     """Keep `value` encrypted as the secret `name`; steps whose workflow names it get it as `$name`."""
-    await store_secret(service.settings, service.store, project.id, name, body.value)
+    await store_secret(service.settings.secrets_key, service.store, project.id, name, body.value)
     return Response(status_code=204)
 
 

@@ -14,8 +14,8 @@ from fastapi.responses import JSONResponse
 
 from shipyard.api.deps import ServiceDep, read_limited, require_token
 from shipyard.domain.errors import InvalidInput, ShipyardError
-from shipyard.engine.intake import Intake
-from shipyard.engine.service import WorkOrderService
+from shipyard.service.intake import Intake
+from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import DeliveryRecord
 from shipyard.triggers.github import SOURCE, parse_delivery, signature_ok
 

@@ -89,7 +89,7 @@ class ApiClient:
     async def in_process(cls, settings: Settings) -> ApiClient:
         """The API served inside this process over ASGI, reading the local store (no engine)."""
         from shipyard.api.app import create_app
-        from shipyard.engine.service import WorkOrderService
+        from shipyard.service.work_orders import WorkOrderService
         from shipyard.store.store import Store
 
         settings.data_dir.mkdir(parents=True, exist_ok=True)

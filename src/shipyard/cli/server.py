@@ -15,8 +15,8 @@ import uvicorn
 
 from shipyard.api.webhooks import resume_received
 from shipyard.config import Settings
-from shipyard.engine.service import WorkOrderService
 from shipyard.engine.worker import Engine, open_engine
+from shipyard.service.work_orders import WorkOrderService
 from shipyard.web.app import create_app
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -1,2 +1,2 @@
-"""The engine: one Temporal workflow that interprets a definition, its activities, the worker,
-the client and the embedded Temporal dev server."""
+"""The engine, Temporal only: one workflow that interprets a definition, its activities and
+steps, the worker, the embedded Temporal dev server and gc."""

@@ -31,7 +31,6 @@ from shipyard.engine.types import (
     StartWorkOrderInput,
     StepOutput,
 )
-from shipyard.engine.vault import reveal_secrets
 from shipyard.forge.base import Forge, PullRequestSpec
 from shipyard.forge.registry import build_forge, github_forge
 from shipyard.gitutil import GitProgress, progress
@@ -39,6 +38,7 @@ from shipyard.logging import Redactor
 from shipyard.sandboxes.registry import build_sandbox
 from shipyard.store.records import WorkOrderRecord, usage_columns
 from shipyard.store.store import Store
+from shipyard.store.vault import reveal_secrets
 from shipyard.workflows.loader import bind_inputs, resolve_definition
 from shipyard.workflows.templating import evaluate_condition, render
 
@@ -155,7 +155,9 @@ class WorkOrderActivities:
             await events.emit(
                 "workflow.step.started", {"kind": inp.step.kind, "attempt": activity.info().attempt}
             )
-            secrets = await reveal_secrets(self.settings, self.store, wo.project_id, inp.secret_names)
+            secrets = await reveal_secrets(
+                self.settings.secrets_key, self.store, wo.project_id, inp.secret_names
+            )
             events.hide(*secrets.values())
             env = step_env(self.settings, wo, inp.step.id, token) | secrets
             async with heartbeating(self.beat_s):

@@ -1,4 +1,4 @@
-"""Project secrets as the database holds them: names and ciphertexts (engine/vault.py encrypts)."""
+"""Project secrets as the database holds them: names and ciphertexts (store/vault.py encrypts)."""
 
 from __future__ import annotations
 

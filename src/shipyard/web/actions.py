@@ -20,8 +20,8 @@ from shipyard.domain.models import (
     PromptRequest,
     RetryRequest,
 )
-from shipyard.engine.service import WorkOrderService
 from shipyard.sandboxes.registry import describe_sandboxes
+from shipyard.service.work_orders import WorkOrderService
 from shipyard.web import views
 from shipyard.web.pages import detail_context
 from shipyard.web.render import Service, page

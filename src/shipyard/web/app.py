@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from shipyard.api.app import create_app as create_api_app
 from shipyard.api.deps import token_accepted
-from shipyard.engine.service import WorkOrderService
+from shipyard.service.work_orders import WorkOrderService
 from shipyard.web import actions, live, pages, projects
 from shipyard.web.diff import highlight_css
 from shipyard.web.render import HERE, TOKEN_COOKIE, get_service, page, same_origin, signed_in

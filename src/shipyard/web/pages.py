@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from shipyard.agents.registry import describe_agents
 from shipyard.domain.errors import InvalidInput, NotFound
 from shipyard.domain.models import WorkOrderStatus
-from shipyard.engine.service import WorkOrderService
+from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import WorkOrderRecord
 from shipyard.web import views
 from shipyard.web.diff import parse_diff

@@ -13,8 +13,8 @@ from shipyard.agents.registry import AGENT_NAMES
 from shipyard.api.errors import status_of
 from shipyard.domain.errors import InvalidInput, ShipyardError
 from shipyard.domain.projects import ProjectCreate, ProjectUpdate, parse_sources
-from shipyard.engine import projects
 from shipyard.sandboxes.registry import SANDBOX_NAMES
+from shipyard.service import projects
 from shipyard.store.records import ProjectRecord
 from shipyard.web.render import Service, page
 

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from shipyard.api.deps import bearer, token_accepted
-from shipyard.engine.service import WorkOrderService
+from shipyard.service.work_orders import WorkOrderService
 from shipyard.web import views
 
 HERE = Path(__file__).parent

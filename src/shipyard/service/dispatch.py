@@ -9,11 +9,11 @@ from pydantic import BaseModel, Field
 
 from shipyard.domain.errors import ForgeError, InvalidInput
 from shipyard.domain.ids import new_dispatch_id
-from shipyard.engine.service import WorkOrderService
 from shipyard.engine.sink import sink_for
 from shipyard.forge.github import GitHubClient, check_dispatch, parse_repository
 from shipyard.forge.github_auth import github_token
 from shipyard.forge.registry import NO_TOKEN
+from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import DispatchRecord
 
 

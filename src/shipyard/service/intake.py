@@ -13,11 +13,11 @@ from temporalio.service import RPCError
 from shipyard.domain.errors import Conflict, ShipyardError
 from shipyard.domain.models import CreateWorkOrderRequest
 from shipyard.domain.projects import Source
-from shipyard.engine.service import WorkOrderService
 from shipyard.engine.sink import sink_for
 from shipyard.forge.github import CommentRef, GitHubClient, RepoRef
 from shipyard.forge.github_auth import github_token
 from shipyard.gitutil import default_branch, ensure_mirror, git, run_git
+from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import DeliveryRecord, ProjectRecord
 from shipyard.store.store import Store
 from shipyard.triggers.chatops import USAGE, WRITE_PERMISSIONS, is_command, parse_command

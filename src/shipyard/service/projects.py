@@ -8,10 +8,10 @@ from pydantic import ValidationError
 from shipyard.agents.registry import AGENT_NAMES
 from shipyard.domain.errors import InvalidInput
 from shipyard.domain.projects import ProjectCreate, ProjectUpdate, is_local_path, with_defaults
-from shipyard.engine.service import local_repository
 from shipyard.forge.github import parse_repository
 from shipyard.gitutil import is_git_repo
 from shipyard.sandboxes.registry import SANDBOX_NAMES
+from shipyard.service.work_orders import local_repository
 from shipyard.store.records import ProjectRecord
 from shipyard.store.store import Store
 
