@@ -13,10 +13,12 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
+from shipyard.cli.server import running_server
 from shipyard.config import Settings
 from shipyard.triggers.github import sign
 from support import api_only
@@ -27,15 +29,20 @@ LIMIT = 64 * 1024
 
 
 @pytest.fixture
-async def hook(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """A server with a webhook secret and an API token; the client sends no token by default."""
-    settings = Settings(
-        data_dir=tmp_path,
-        github_webhook_secret=SecretStr(SECRET),
-        api_token=SecretStr(TOKEN),
-        webhook_max_bytes=LIMIT,
+async def hook(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A server (its worker processes deliveries) with a webhook secret and an API token; the
+    client sends no token by default."""
+    secured = settings.model_copy(
+        update={
+            "github_webhook_secret": SecretStr(SECRET),
+            "api_token": SecretStr(TOKEN),
+            "webhook_max_bytes": LIMIT,
+        }
     )
-    async with api_only(settings) as client:
+    async with (
+        running_server(secured, persistent=False, port=0, announce=False) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=30) as client,
+    ):
         yield client
 
 
@@ -205,7 +212,7 @@ _EVENTS = st.sampled_from(
 ) | st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=24)  # fmt: skip
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(event=_EVENTS, payload=_PAYLOADS)
 async def test_every_signed_json_object_is_acknowledged_and_processed(
     hook: httpx.AsyncClient, event: str, payload: dict[str, Any]

@@ -22,10 +22,11 @@ from pydantic import SecretStr
 from fakes import github_payloads
 from fakes.git_http import GitHttpServer
 from fakes.github_api import FakeGitHub, build_app
-from shipyard.api.webhooks import resume_received
 from shipyard.cli.server import RunningServer, running_server
 from shipyard.config import Settings
 from shipyard.engine.devserver import free_port
+from shipyard.service.deliveries import resume_received
+from shipyard.service.intake import Intake
 from shipyard.triggers.github import sign
 from support import MakeRepo, git, serving, wait_done
 
@@ -256,9 +257,9 @@ async def deliver(
     return await client.post("/api/webhooks/github", content=body, headers=headers)
 
 
-async def processed(client: httpx.AsyncClient, delivery: str) -> dict[str, Any]:
+async def processed(client: httpx.AsyncClient, delivery: str, timeout_s: float = 30) -> dict[str, Any]:
     """The delivery once processing has recorded its outcome."""
-    async with asyncio.timeout(30):
+    async with asyncio.timeout(timeout_s):
         while True:
             listed = (await client.get("/api/webhooks/deliveries")).json()["deliveries"]
             row: dict[str, Any] = next(d for d in listed if d["delivery_id"] == delivery)
@@ -504,6 +505,81 @@ async def test_deliveries_left_unprocessed_are_taken_up_once_on_start(
     orders = (await client.get("/api/agent-work-orders")).json()["agent_work_orders"]
     assert len(orders) == 1
     await wait_done(client, orders[0]["agent_work_order_id"])
+
+
+def labelled(number: int, title: str) -> dict[str, Any]:
+    """An `issues` `labeled` delivery adding `agent`: the repository's label_flow starts on it."""
+    payload = {
+        "action": "labeled", "issue": github_payloads.issue(number, labels=("agent",)),
+        "label": {"name": "agent"}, "repository": github_payloads.repository(REPO),
+        "sender": github_payloads.user(),
+    }  # fmt: skip
+    payload["issue"]["title"] = title
+    return payload
+
+
+async def test_a_delivery_cut_short_by_sigkill_starts_its_work_order_once_after_restart(
+    world: GitHubWorld, tmp_path: Path
+) -> None:
+    """SIGKILL `shipyard serve` after the 202, while processing waits on GitHub for the issue;
+    the restarted server takes the delivery up again and starts exactly one work order."""
+    data, port, log = tmp_path / "data", free_port(), tmp_path / "serve.log"
+    env = {
+        **os.environ,
+        "SHIPYARD_DATA_DIR": str(data),
+        "SHIPYARD_PORT": str(port),
+        "SHIPYARD_HEARTBEAT_TIMEOUT_S": "3",
+        "SHIPYARD_AGENT": "shell",
+        "SHIPYARD_GITHUB_TOKEN": TOKEN,
+        "SHIPYARD_GITHUB_API_URL": world.api.base_url,
+        "SHIPYARD_GITHUB_WEBHOOK_SECRET": SECRET,
+    }
+    issue = world.api.add_issue(REPO, "Tidy the README", labels=("agent",))
+    held = world.api.hold("GET", f"/repos/{REPO}/issues/{issue.number}")
+    serve = await start_serve(env, log)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            await until(lambda: healthy(client), "serve to start")
+            await add_project(client, world)  # the trigger is the repository's label_flow.yaml
+            resp = await deliver(client, "issues", labelled(issue.number, "Tidy the README"), "d-cut")
+            assert resp.status_code == 202, resp.text
+            await until(lambda: ready(held.reached.is_set()), "processing to ask GitHub for the issue")
+            serve.kill()
+            await serve.wait()
+            held.released.set()
+            await asyncio.sleep(1)  # the dying dev server releases its port and database
+            serve = await start_serve(env, log)
+            await until(lambda: healthy(client), "serve to restart")
+            row = await processed(client, "d-cut", timeout_s=90)
+            assert row["status"] == "processed", (row, log.read_text()[-3000:])
+            [wid] = row["result"]["work_orders"]
+            wo = await wait_done(client, wid, timeout_s=120)
+            listed = (await client.get("/api/agent-work-orders")).json()["agent_work_orders"]
+        assert [w["agent_work_order_id"] for w in listed] == [wid]
+        assert wo["status"] == "completed", wo["error_message"]
+        assert wo["trigger"]["delivery_id"] == "d-cut"
+    finally:
+        serve.terminate()
+        await serve.wait()
+
+
+async def test_processing_a_delivery_again_finds_the_work_order_it_started(
+    world: GitHubWorld, shipyard: tuple[RunningServer, httpx.AsyncClient]
+) -> None:
+    """A worker lost after starting the work order but before recording the outcome: the retry
+    finds the same work order (its id derives from the delivery) instead of starting another."""
+    srv, client = shipyard
+    await add_project(client, world)
+    issue = world.api.add_issue(REPO, "Tidy the README", labels=("agent",))
+    assert (await deliver(client, "issues", labelled(issue.number, "Tidy"), "d-twice")).status_code == 202
+    first = await processed(client, "d-twice")
+    [wid] = first["result"]["work_orders"]
+    [delivery] = [d for d in await srv.service.store.list_deliveries() if d.delivery_id == "d-twice"]
+    status, result = await Intake(srv.service).handle(delivery)
+    assert (status, result["work_orders"], result["errors"]) == ("processed", [wid], [])
+    await wait_done(client, wid)
+    listed = (await client.get("/api/agent-work-orders")).json()["agent_work_orders"]
+    assert [w["agent_work_order_id"] for w in listed] == [wid]
 
 
 async def test_a_workflow_in_the_repository_starts_on_its_own_trigger(

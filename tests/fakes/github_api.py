@@ -11,6 +11,7 @@ knows one mutation: `markPullRequestReadyForReview`. The JSON shapes live in `gi
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import secrets
@@ -61,6 +62,17 @@ class Received:
 
 
 @dataclass
+class Hold:
+    """Requests to `method path` wait (after being recorded) until `released` is set; `reached`
+    says one arrived. A test uses it to stop Shipyard in the middle of a GitHub call."""
+
+    method: str
+    path: str
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
 class FakeGitHub:
     tokens: set[str]
     login: str = "shipyard-bot"  # who the known tokens authenticate as
@@ -76,7 +88,14 @@ class FakeGitHub:
     token_expiry: dict[str, datetime] = field(default_factory=dict)  # installation token → expiry
     token_requests: list[int] = field(default_factory=list)  # installation id of each token request
     installation_lookups: list[str] = field(default_factory=list)  # "owner/name" of each lookup
+    holds: list[Hold] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001), repr=False)
+
+    def hold(self, method: str, path: str) -> Hold:
+        """Hold requests to `method path` until the returned hold is released."""
+        held = Hold(method, path)
+        self.holds.append(held)
+        return held
 
     def add_repo(self, full_name: str, default_branch: str = "main", private: bool = False) -> None:
         repo = repository_json(len(self.repos) + 1, full_name, default_branch, private)
@@ -401,6 +420,10 @@ def build_app(fake: FakeGitHub) -> FastAPI:
     async def record_and_authenticate(request: Request, call_next: Any) -> Any:
         body = await request.body()
         fake.received.append(Received(request.method, request.url.path, dict(request.headers), body))
+        for held in fake.holds:
+            if (held.method, held.path) == (request.method, request.url.path):
+                held.reached.set()
+                await held.released.wait()
         refusal = _refusal(fake, request)
         if refusal is not None:
             return _json(error_json(401, refusal), 401)

@@ -35,11 +35,16 @@ async def test_finish_records_the_outcome_and_lists_newest_first(store: Store) -
     assert [d.delivery_id for d in await store.list_deliveries(status="received")] == ["b"]
 
 
-async def test_a_delivery_is_claimed_by_one_processor(store: Store) -> None:
+async def test_a_delivery_is_claimed_until_its_processing_ends(store: Store) -> None:
+    """Claiming marks it `processing`; a run cut short takes it again; a finished one is left alone."""
     delivery, _ = await store.record_delivery("github", "1", "c", "push", None, {})
-    claims = await asyncio.gather(*(store.claim_delivery(delivery.id) for _ in range(6)))
-    assert sorted(claims) == [False] * 5 + [True]
-    assert [d.status for d in await store.list_deliveries()] == ["processing"]
+    claimed = await store.claim_delivery(delivery.id)
+    assert claimed is not None and claimed.status == "processing" and claimed.delivery_id == "c"
+    again = await store.claim_delivery(delivery.id)
+    assert again is not None and again.id == delivery.id
+    await store.finish_delivery(delivery.id, "processed", {})
+    assert await store.claim_delivery(delivery.id) is None
+    assert [d.status for d in await store.list_deliveries()] == ["processed"]
 
 
 async def test_a_dispatch_id_is_recorded_once(store: Store) -> None:

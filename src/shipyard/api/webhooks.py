@@ -1,37 +1,26 @@
-"""POST /api/webhooks/github: verified, stored before the answer, processed after it."""
+"""POST /api/webhooks/github: verified, stored before the answer, processed after it by a worker
+(service/deliveries.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import weakref
-from collections.abc import Coroutine
 from typing import Annotated, Any
 
-import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from shipyard.api.deps import ServiceDep, read_limited, require_token
-from shipyard.domain.errors import InvalidInput, ShipyardError
-from shipyard.service.intake import Intake
-from shipyard.service.work_orders import WorkOrderService
+from shipyard.domain.errors import InvalidInput
+from shipyard.service.deliveries import start_processing
 from shipyard.store.records import DeliveryRecord
 from shipyard.triggers.github import SOURCE, parse_delivery, signature_ok
 
-log = structlog.get_logger()
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
-_processing: set[asyncio.Task[None]] = set()  # held so they are not collected mid-run
-# Deliveries processed at once, per event loop: processing writes to the store too, and acks (which
-# must stay fast) should not queue behind a burst of them for the database's write lock.
-PROCESSING_SLOTS = 4
-_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 
 @router.post("/github", status_code=202)
 async def github_webhook(request: Request, service: ServiceDep) -> JSONResponse:
-    """Verify the signature, store the delivery (a redelivery is answered and ignored), then
-    process it after answering: GitHub waits at most 10 s for an answer."""
+    """Verify the signature, store the delivery (a redelivery is answered and ignored), hand it
+    to a worker and answer: GitHub waits at most 10 s for an answer."""
     secret = service.settings.github_webhook_secret
     if secret is None:
         raise HTTPException(401, "webhooks are off: set SHIPYARD_GITHUB_WEBHOOK_SECRET")
@@ -49,32 +38,8 @@ async def github_webhook(request: Request, service: ServiceDep) -> JSONResponse:
     answer: dict[str, Any] = {"delivery_id": record.delivery_id, "event": record.event}
     if duplicate:
         return JSONResponse({**answer, "duplicate": True}, status_code=200)
-    _process_later(service, record)
+    await start_processing(service, record.id)
     return JSONResponse({**answer, "accepted": True}, status_code=202)
-
-
-def _process_later(service: WorkOrderService, delivery: DeliveryRecord) -> None:
-    task = asyncio.create_task(_in_slot(process(service, delivery)))
-    _processing.add(task)
-    task.add_done_callback(_processing.discard)
-
-
-async def _in_slot(work: Coroutine[Any, Any, None]) -> None:
-    loop = asyncio.get_running_loop()
-    slots = _slots.get(loop)
-    if slots is None:
-        slots = _slots[loop] = asyncio.Semaphore(PROCESSING_SLOTS)
-    async with slots:
-        await work
-
-
-async def resume_received(service: WorkOrderService) -> int:
-    """Process deliveries stored but never taken up (the server stopped in between); how many.
-    Ones a crash interrupted mid-processing stay `processing`: they may have started work already."""
-    pending = await service.store.list_deliveries(status="received", limit=500)
-    for delivery in reversed(pending):  # oldest first
-        _process_later(service, delivery)
-    return len(pending)
 
 
 @router.get("/deliveries", dependencies=[Depends(require_token)])
@@ -83,20 +48,3 @@ async def list_deliveries(
 ) -> dict[str, list[DeliveryRecord]]:
     """Received deliveries, newest first, with what processing made of each."""
     return {"deliveries": await service.store.list_deliveries(status=status, limit=limit)}
-
-
-async def process(service: WorkOrderService, delivery: DeliveryRecord) -> None:
-    """Act on a stored delivery and record the outcome; never raises. A delivery is acted on once,
-    by whichever process claims it."""
-    try:
-        if not await service.store.claim_delivery(delivery.id):
-            return
-        try:
-            status, result = await Intake(service).handle(delivery)
-        except ShipyardError as err:  # GitHub refused a call, say: the message says why
-            status, result = "failed", {"error": err.message}
-        await service.store.finish_delivery(delivery.id, status, result)
-    except Exception as err:  # a failure is recorded on the delivery, never raised into the loop
-        log.exception("webhook_processing_failed", delivery=delivery.delivery_id)
-        with contextlib.suppress(Exception):  # the store itself may be what failed
-            await service.store.finish_delivery(delivery.id, "failed", {"error": type(err).__name__})

@@ -82,6 +82,7 @@ async def _until_signal() -> None:
 @app.command()
 def worker() -> None:
     """Run a worker alone, against SHIPYARD_TEMPORAL_ADDRESS or the local `shipyard serve`'s Temporal."""
+    from shipyard.composition import worker_parts
     from shipyard.engine.worker import open_engine
 
     s = settings()
@@ -93,7 +94,7 @@ def worker() -> None:
     configure_logging(s.log_level)
 
     async def main() -> None:
-        async with open_engine(s):
+        async with open_engine(s, parts=worker_parts):
             console.print(f"worker ready on {address}, {s.worker_slots} slots; Ctrl-C stops")
             await _until_signal()
 

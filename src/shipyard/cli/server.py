@@ -13,9 +13,10 @@ from pathlib import Path
 
 import uvicorn
 
-from shipyard.api.webhooks import resume_received
+from shipyard.composition import worker_parts
 from shipyard.config import Settings
 from shipyard.engine.worker import Engine, open_engine
+from shipyard.service.deliveries import resume_received
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.web.app import create_app
 
@@ -58,7 +59,7 @@ async def running_server(
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(listener.close)
         engine = await stack.enter_async_context(
-            open_engine(settings, persistent=persistent, run_worker=run_worker)
+            open_engine(settings, persistent=persistent, run_worker=run_worker, parts=worker_parts)
         )
         service = WorkOrderService(settings, engine.store, engine.client)
         app = create_app(service)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import time
@@ -14,6 +15,12 @@ _SLUG_STRIP = re.compile(r"[^a-z0-9]+")
 def new_work_order_id() -> str:
     """A fresh id: `wo-` and 8 lowercase hex characters."""
     return "wo-" + secrets.token_hex(4)
+
+
+def derived_work_order_id(*parts: str) -> str:
+    """The id of the work order that `parts` (a delivery and the rule it matched, say) start: the
+    same parts give the same id, so work they start twice is one work order."""
+    return "wo-" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:8]
 
 
 def is_work_order_id(value: str) -> bool:

@@ -8,7 +8,7 @@ import functools
 import hashlib
 import socket
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -53,7 +53,19 @@ async def connect(address: str, namespace: str) -> Client:
     )
 
 
-def build_workers(client: Client, settings: Settings, store: Store) -> list[Worker]:
+@dataclass
+class WorkerParts:
+    """Workflows and activities a worker runs beside the work order's own: the application
+    layer's and the products', listed by the composition root (shipyard/composition.py)."""
+
+    workflows: list[type] = field(default_factory=list)
+    activities: list[Callable[..., Any]] = field(default_factory=list)
+
+
+PartsFactory = Callable[[Settings, Store, Client], WorkerParts]
+
+
+def build_workers(client: Client, settings: Settings, store: Store, extra: WorkerParts) -> list[Worker]:
     """A worker on the shared queue (workflows + unpinned activities) and one on this worker's own queue."""
     acts = WorkOrderActivities(settings, store, worker_queue_name(settings), redactor_for(settings))
     activities: list[Callable[..., Any]] = [
@@ -66,14 +78,14 @@ def build_workers(client: Client, settings: Settings, store: Store) -> list[Work
     shared = Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[WorkOrderWorkflow],
+        workflows=[WorkOrderWorkflow, *extra.workflows],
         # The sandbox still guards each workflow's calls, but imports are shared instead of redone
         # per workflow run (about 20 ms of CPU each: 8 work orders started at once queued behind
         # it). Safe because workflow modules have no state or side effects at import.
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
         ),
-        activities=activities,
+        activities=[*activities, *extra.activities],
         max_concurrent_activities=settings.worker_slots,
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
     )
@@ -98,9 +110,14 @@ class Engine:
 
 @contextlib.asynccontextmanager
 async def open_engine(
-    settings: Settings, *, persistent: bool = True, run_worker: bool = True
+    settings: Settings,
+    *,
+    persistent: bool = True,
+    run_worker: bool = True,
+    parts: PartsFactory | None = None,
 ) -> AsyncIterator[Engine]:
-    """Store (migrated), Temporal (given address or an embedded dev server) and, optionally, workers.
+    """Store (migrated), Temporal (given address or an embedded dev server) and, optionally, workers
+    that also run what `parts` adds.
 
     `persistent=False` keeps an embedded Temporal in memory (an embedded `shipyard run`).
     """
@@ -118,7 +135,8 @@ async def open_engine(
             address = devserver.address
         client = await connect(address, settings.temporal_namespace)
         if run_worker:
-            for worker in build_workers(client, settings, store):
+            extra = parts(settings, store, client) if parts else WorkerParts()
+            for worker in build_workers(client, settings, store, extra):
                 await stack.enter_async_context(worker)
             if settings.gc_interval_s > 0:
                 sweeper = asyncio.create_task(sweep_forever(settings, store, client))

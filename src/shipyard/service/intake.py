@@ -11,6 +11,7 @@ from typing import Any
 from temporalio.service import RPCError
 
 from shipyard.domain.errors import Conflict, ShipyardError
+from shipyard.domain.ids import derived_work_order_id
 from shipyard.domain.models import CreateWorkOrderRequest
 from shipyard.domain.projects import Source
 from shipyard.engine.sink import sink_for
@@ -18,7 +19,7 @@ from shipyard.forge.github import CommentRef, GitHubClient, RepoRef
 from shipyard.forge.github_auth import github_token
 from shipyard.gitutil import default_branch, ensure_mirror, git, run_git
 from shipyard.service.work_orders import WorkOrderService
-from shipyard.store.records import DeliveryRecord, ProjectRecord
+from shipyard.store.records import DeliveryRecord, ProjectRecord, WorkOrderRecord
 from shipyard.store.store import Store
 from shipyard.triggers.chatops import USAGE, WRITE_PERMISSIONS, is_command, parse_command
 from shipyard.triggers.events import CI_EVENTS, TriggerEvent, normalise
@@ -101,8 +102,13 @@ class Intake:
             base_branch=event.branch if event.event == "push" else None,
             github_issue_number=str(issue) if issue is not None else None,
         )
-        branch = await follow_up_branch(self.store, project, event)
-        wo = await self.service.create(request, trigger=trigger_of(event, project, rule), branch=branch)
+        wid = event_work_order_id(event, project, rule)
+        if await self._work_order(wid) is not None:  # started by an earlier attempt at this delivery
+            branch = None
+        else:
+            branch = await follow_up_branch(self.store, project, event)
+        trigger = trigger_of(event, project, rule)
+        wo = await self.service.create(request, trigger=trigger, branch=branch, work_order_id=wid)
         return wo.id
 
     async def _ci_status(self, event: TriggerEvent) -> Outcome:
@@ -124,7 +130,7 @@ class Intake:
                     await self.service.client.get_workflow_handle(wo.id).signal("ci_status", data)
         return "processed", {"ci_status_for": [wo.id for wo in targets]}
 
-    async def _work_order(self, work_order_id: str) -> Any:
+    async def _work_order(self, work_order_id: str) -> WorkOrderRecord | None:
         try:
             return await self.store.get_work_order(work_order_id)
         except ShipyardError:
@@ -152,6 +158,12 @@ async def follow_up_branch(store: Store, project: ProjectRecord, event: TriggerE
             f"work order {previous.id} is still working on #{event.number}; try again when it ends"
         )
     return previous.git_branch_name
+
+
+def event_work_order_id(event: TriggerEvent, project: ProjectRecord, rule: str | None) -> str:
+    """The id of the work order `rule` of `project` starts for `event`: processing the same
+    delivery again (its worker was lost mid-way) finds it instead of starting another."""
+    return derived_work_order_id(event.source, event.delivery_id, project.id, rule or "chatops")
 
 
 def trigger_of(event: TriggerEvent, project: ProjectRecord, rule: str | None) -> dict[str, Any]:
@@ -205,6 +217,9 @@ class ChatOps:
         except ShipyardError as err:
             await self._reply(repo, f"@{self.event.sender} {err.message}")
             return "failed", {"error": err.message}
+        wid = event_work_order_id(self.event, self.project, None)
+        if await self.intake._work_order(wid) is not None:  # answered and started by an earlier attempt
+            return "processed", {"work_orders": [wid]}
         # Answered first: the work order then keeps this comment up to date instead of adding one.
         reply = await self._reply(repo, f"@{self.event.sender} starting `{command.workflow}` …")
         request = CreateWorkOrderRequest(
@@ -218,7 +233,7 @@ class ChatOps:
         try:
             branch = await follow_up_branch(self.intake.store, self.project, self.event)
             wo = await self.intake.service.create(
-                request, trigger=trigger, comment_id=str(reply.id), branch=branch
+                request, trigger=trigger, comment_id=str(reply.id), branch=branch, work_order_id=wid
             )
         except ShipyardError as err:
             await self.client.update_comment(

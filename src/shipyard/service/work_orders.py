@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from shipyard.agents.registry import AGENT_NAMES
@@ -94,10 +95,12 @@ class WorkOrderService:
         trigger: dict[str, Any] | None = None,
         comment_id: str | None = None,
         branch: str | None = None,
+        work_order_id: str | None = None,
     ) -> WorkOrderRecord:
         """Validate, record and start a work order; `trigger` records what started it (a webhook),
         `comment_id` the issue comment it is to keep up to date (ChatOps' answer), `branch` an
-        earlier work order's branch to continue on (a follow-up on the same issue)."""
+        earlier work order's branch to continue on (a follow-up on the same issue). With
+        `work_order_id` (derived from what started it) creating it again is creating it once."""
         if self.client is None:
             raise Conflict("this process has no engine; start `shipyard serve` to run work orders")
         project = await self.store.get_project(req.project) if req.project else None
@@ -119,9 +122,9 @@ class WorkOrderService:
         definition = self._definition(req, repository_url)
         if definition is not None:
             bind_inputs(definition, inputs, implicit)
-        work_order_id = new_work_order_id()
+        work_order_id = work_order_id or new_work_order_id()
         title = req.title or str(inputs.get("prompt") or (definition.name if definition else ""))
-        record = await self.store.create_work_order(
+        record, created = await self._record(
             WorkOrderCreate(
                 id=work_order_id,
                 repository_url=repository_url,
@@ -139,8 +142,20 @@ class WorkOrderService:
                 github_comment_id=comment_id,
             )
         )
-        await self._start(record, req.model_copy(update={"budget": budget}), inputs, implicit)
+        if created or record.status is WorkOrderStatus.PENDING:  # recorded, maybe never started
+            await self._start(record, req.model_copy(update={"budget": budget}), inputs, implicit)
         return record
+
+    async def _record(self, data: WorkOrderCreate) -> tuple[WorkOrderRecord, bool]:
+        """The work order recorded, and whether by this call: one with the same id and trigger
+        was recorded by an earlier attempt at the same work (a delivery processed again)."""
+        try:
+            return await self.store.create_work_order(data), True
+        except Conflict:
+            existing = await self.store.get_work_order(data.id)
+            if data.trigger is None or existing.trigger != data.trigger:
+                raise
+            return existing, False
 
     def _default_forge(self, repository_url: str) -> str:
         """`github` for a URL on GitHub (or on the Enterprise host `github_api_url` names), else `local`."""
@@ -256,6 +271,8 @@ class WorkOrderService:
             await self.client.start_workflow(
                 "WorkOrder", start, id=work_order_id, task_queue=self.settings.task_queue
             )
+        except WorkflowAlreadyStartedError:
+            return  # an earlier attempt at the same work started it
         except Exception as err:
             message = f"could not start the workflow: {err}"
             await self.store.update_work_order(

@@ -84,15 +84,19 @@ class GitHubRows(StoreBase):
             row.sent_at = None if error else utc_now()
             return DispatchRecord.model_validate(await stored(session, row))
 
-    async def claim_delivery(self, id: int) -> bool:
-        """Take a `received` delivery for processing; False when another process already has."""
+    async def claim_delivery(self, id: int) -> DeliveryRecord | None:
+        """The delivery `id`, now `processing`; None when its processing has already ended. A
+        delivery already `processing` is taken again: the run that had it was cut short."""
         async with self._writing() as session:
             claimed = await session.execute(
                 update(WebhookDelivery)
-                .where(WebhookDelivery.id == id, WebhookDelivery.status == "received")
+                .where(WebhookDelivery.id == id, WebhookDelivery.status.in_(("received", "processing")))
                 .values(status="processing")
             )
-            return bool(claimed.rowcount)  # type: ignore[attr-defined]
+            if not claimed.rowcount:  # type: ignore[attr-defined]
+                return None
+            row = await session.get(WebhookDelivery, id)
+            return DeliveryRecord.model_validate(row)
 
     async def finish_delivery(self, id: int, status: str, result: dict[str, Any]) -> DeliveryRecord:
         """Record what processing the delivery did (`processed`, `ignored` or `failed`)."""
