@@ -40,6 +40,7 @@ from shipyard.store.records import WorkOrderRecord, usage_columns
 from shipyard.store.store import Store
 from shipyard.store.vault import reveal_secrets
 from shipyard.workflows.loader import bind_inputs, resolve_definition
+from shipyard.workflows.schema import WorkflowDefinition
 from shipyard.workflows.templating import evaluate_condition, render
 
 
@@ -100,22 +101,29 @@ class WorkOrderActivities:
         try:
             async with heartbeating(self.beat_s):
                 handle = await self._setup_sandbox(inp, wo)
-            definition = inp.definition or resolve_definition(
-                inp.workflow_name,
-                text=inp.workflow_text,
-                source=inp.workflow_source,
-                repo_path=Path(handle.path),
-            )
-            inputs = bind_inputs(definition, inp.inputs, inp.implicit_inputs)
+            if inp.definition is not None:  # resolved at creation, its inputs bound
+                definition, inputs = inp.definition, inp.inputs
+            else:
+                definition, inputs = await self._resolve_in_repository(inp, wo, handle)
         except ShipyardError as err:
             await events.emit("workflow.prepare_failed", {"error": err.message}, level="error")
             raise to_application_error(err) from err
-        await self.store.update_work_order(
-            wo.id, workflow_type=definition.name, definition=definition.model_dump(mode="json")
-        )
         return PrepareResult(
             handle=handle, definition=definition, inputs=inputs, task_queue=self.worker_queue
         )
+
+    async def _resolve_in_repository(
+        self, inp: StartWorkOrderInput, wo: WorkOrderRecord, handle: SandboxHandle
+    ) -> tuple[WorkflowDefinition, dict[str, Any]]:
+        """A workflow the cloned repository defines, and the inputs bound to it; recorded."""
+        definition = resolve_definition(
+            inp.workflow_name, text=inp.workflow_text, source=inp.workflow_source, repo_path=Path(handle.path)
+        )
+        inputs = bind_inputs(definition, inp.inputs, inp.implicit_inputs)
+        await self.store.update_work_order(
+            wo.id, workflow_type=definition.name, definition=definition.model_dump(mode="json")
+        )
+        return definition, inputs
 
     async def _setup_sandbox(self, inp: StartWorkOrderInput, wo: WorkOrderRecord) -> SandboxHandle:
         if wo.sandbox and Path(wo.sandbox.path).exists():  # a retried attempt: reuse its tree

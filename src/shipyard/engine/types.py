@@ -30,7 +30,9 @@ class StartWorkOrderInput(BaseModel):
     step_timeout_s: float = 3600.0
     work_order_timeout_s: float = 6 * 3600.0
     budget: Budget | None = None  # the work order's own limits; the workflow's apply otherwise
-    definition: WorkflowDefinition | None = None  # already resolved (a retry): used as is
+    # Resolved when the work order was created (or retried), and `inputs` bound to it: used as is.
+    # None only for a workflow the repository defines, resolved once it is cloned.
+    definition: WorkflowDefinition | None = None
     start_at: str | None = None  # a retry: the step to start from
     previous: dict[str, StepOutput] = Field(default_factory=dict)  # outputs of the steps skipped
 

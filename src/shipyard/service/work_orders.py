@@ -120,8 +120,7 @@ class WorkOrderService:
         implicit = _implicit_inputs(req, inputs)
         budget = req.budget or (project.budget if project else None)
         definition = self._definition(req, repository_url)
-        if definition is not None:
-            bind_inputs(definition, inputs, implicit)
+        bound = bind_inputs(definition, inputs, implicit) if definition is not None else None
         work_order_id = work_order_id or new_work_order_id()
         title = req.title or str(inputs.get("prompt") or (definition.name if definition else ""))
         record, created = await self._record(
@@ -140,10 +139,15 @@ class WorkOrderService:
                 forge=forge,
                 trigger=trigger,
                 github_comment_id=comment_id,
+                definition=definition.model_dump(mode="json") if definition else None,
             )
         )
         if created or record.status is WorkOrderStatus.PENDING:  # recorded, maybe never started
-            await self._start(record, req.model_copy(update={"budget": budget}), inputs, implicit)
+            if definition is not None and bound is not None:
+                start = self._start_input(record, bound, definition=definition, budget=budget)
+            else:  # named by a workflow of the remote repository: resolved once it is cloned
+                start = self._start_input(record, inputs, implicit_inputs=implicit, budget=budget)
+            await self._start_workflow(record.id, start)
         return record
 
     async def _record(self, data: WorkOrderCreate) -> tuple[WorkOrderRecord, bool]:
@@ -229,29 +233,12 @@ class WorkOrderService:
             repo_path=repo,
         )
 
-    async def _start(
-        self,
-        record: WorkOrderRecord,
-        req: CreateWorkOrderRequest,
-        inputs: dict[str, Any],
-        implicit: list[str],
-    ) -> None:
-        start = self._start_input(
-            record,
-            inputs,
-            implicit_inputs=implicit,
-            workflow_name=req.workflow_type,
-            workflow_text=req.workflow_definition,
-            workflow_source=req.workflow_source or "<inline>",
-            budget=req.budget,
-        )
-        await self._start_workflow(record.id, start)
-
     def _start_input(
         self, record: WorkOrderRecord, inputs: dict[str, Any], **extra: Any
     ) -> StartWorkOrderInput:
         return StartWorkOrderInput(
             work_order_id=record.id,
+            workflow_name=record.workflow_type or None,
             repository_url=record.repository_url,
             branch=record.git_branch_name or branch_name(record.id),
             sandbox_type=record.sandbox_type,
@@ -298,14 +285,13 @@ class WorkOrderService:
         await self.store.update_work_order(
             wo.id, status=WorkOrderStatus.PENDING, error_message=None, execution_completed_at=None
         )
+        implicit = ["issue", "prompt"] if wo.github_issue_number else []
         start = self._start_input(
             wo,
-            wo.inputs,
-            workflow_name=definition.name,
+            bind_inputs(definition, wo.inputs, implicit),
             definition=definition,
             start_at=start_at,
             previous=previous,
-            implicit_inputs=["issue", "prompt"] if wo.github_issue_number else [],
             budget=Budget.model_validate(wo.budget) if wo.budget else None,
         )
         await self._start_workflow(wo.id, start)

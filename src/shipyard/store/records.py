@@ -62,6 +62,7 @@ class WorkOrderCreate(BaseModel):
     forge: ForgeName = "local"
     trigger: dict[str, Any] | None = None  # what started it: {"source", "event", "delivery_id", ...}
     github_comment_id: str | None = None  # a comment already posted for it (ChatOps' answer)
+    definition: dict[str, Any] | None = None  # resolved at creation, unless the repository holds it
 
 
 class WorkOrderRecord(_WithUsage):
