@@ -6,7 +6,8 @@ dispatches in memory, checks `Authorization: Bearer|token <token>` against the t
 App's server (`app_id`, `app_public_key`) it answers the App's routes to a JWT signed with the
 app's key, and issues installation tokens that the other routes then accept until they expire. Issues and
 pull requests share one number sequence per repository, as on GitHub. GraphQL (`POST /graphql`)
-knows one mutation: `markPullRequestReadyForReview`. The JSON shapes live in `github_json`.
+knows one mutation: `markPullRequestReadyForReview`. The JSON shapes live in `github_json`; branches,
+merges, new issues, sub-issues and reviews in `github_git`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import jwt
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from fakes.github_git import add_git_routes, commit_sha
 from fakes.github_json import (
     API,
     BASE_PERMISSION,
@@ -99,7 +101,9 @@ class FakeGitHub:
 
     def add_repo(self, full_name: str, default_branch: str = "main", private: bool = False) -> None:
         repo = repository_json(len(self.repos) + 1, full_name, default_branch, private)
-        self.repos[full_name.lower()] = FakeRepo(repo)
+        self.repos[full_name.lower()] = FakeRepo(
+            repo, refs={f"refs/heads/{default_branch}": commit_sha(full_name)}
+        )
 
     def install_app(self, full_name: str, installation_id: int) -> None:
         """Install the App on the repository (one installation may cover several)."""
@@ -442,4 +446,5 @@ def build_app(fake: FakeGitHub) -> FastAPI:
     _add_repository_routes(app, fake)
     _add_pull_routes(app, fake)
     _add_issue_routes(app, fake)
+    add_git_routes(app, fake)
     return app

@@ -125,6 +125,9 @@ class FakeRepo:
     issues: dict[int, Issue] = field(default_factory=dict)
     comments: list[Comment] = field(default_factory=list)
     roles: dict[str, str] = field(default_factory=dict)  # login (lower case) → role
+    refs: dict[str, str] = field(default_factory=dict)  # "refs/heads/main" → commit sha
+    reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # pull number → reviews (JSON)
+    sub_issues: dict[int, list[int]] = field(default_factory=dict)  # parent number → sub-issue numbers
 
     def take_number(self) -> int:
         number, self.next_number = self.next_number, self.next_number + 1

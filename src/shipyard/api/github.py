@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from shipyard.api.deps import ServiceDep
-from shipyard.forge.github import RepositoryCheck
+from shipyard.forge.models import RepositoryCheck
 from shipyard.service.dispatch import DispatchRequest, send_dispatch
 
 router = APIRouter(prefix="/api/github", tags=["github"])

@@ -216,9 +216,9 @@ def with_defaults(data: ProjectCreate, named_repository: str | None) -> ProjectC
     if github_repository is None and not is_local_path(data.repository_url):
         github_repository = named_repository
     forge = data.forge or default_forge(data.repository_url, github_repository)
-    if forge == "github" and github_repository is None:
+    if forge != "local" and github_repository is None:  # a hosted forge names the repository
         raise InvalidInput(
-            f"forge 'github' needs a GitHub repository: '{data.repository_url}' names none;"
+            f"forge '{forge}' needs a GitHub repository: '{data.repository_url}' names none;"
             " give github_repository as owner/name"
         )
     return data.model_copy(update={"github_repository": github_repository, "forge": forge})

@@ -18,8 +18,6 @@ from shipyard.domain.events import EventSink
 from shipyard.domain.models import SandboxHandle, SandboxSpec, StepStatus, Usage, WorkOrderStatus
 from shipyard.engine import steps
 from shipyard.engine.guard import BudgetGuard
-from shipyard.engine.issue_thread import IssueThread
-from shipyard.engine.pr_body import PrContext, compose, draft_title, read_plan
 from shipyard.engine.sandbox_env import sandbox_token, step_env
 from shipyard.engine.sink import StoreSink, sink_for
 from shipyard.engine.types import (
@@ -32,7 +30,9 @@ from shipyard.engine.types import (
     StepOutput,
 )
 from shipyard.forge.base import Forge, PullRequestSpec
-from shipyard.forge.registry import build_forge, github_forge
+from shipyard.forge.issue_thread import IssueThread
+from shipyard.forge.pr_body import PrContext, compose, draft_title, read_plan
+from shipyard.forge.registry import forge_for
 from shipyard.gitutil import GitProgress, progress
 from shipyard.logging import Redactor
 from shipyard.sandboxes.registry import build_sandbox
@@ -97,7 +97,7 @@ class WorkOrderActivities:
             wo.id, status=WorkOrderStatus.RUNNING, execution_started_at=now()
         )
         await events.emit("workflow.started", {"workflow": inp.workflow_name, "agent": inp.agent})
-        await self.thread.update(wo, events)
+        await self.thread.update(wo, self.forge(wo), events)
         try:
             async with heartbeating(self.beat_s):
                 handle = await self._setup_sandbox(inp, wo)
@@ -134,9 +134,7 @@ class WorkOrderActivities:
             repository_url=inp.repository_url,
             branch=inp.branch,
             base_branch=inp.base_branch,
-            git_token=(await github_forge(self.settings, wo.repository_url)).token
-            if wo.forge == "github"
-            else None,
+            git_token=await self.forge(wo).git_token(required=True),
         )
         handle = await sandbox.setup(spec)
         await self.store.update_work_order(
@@ -189,8 +187,9 @@ class WorkOrderActivities:
         out.output = events.redact(out.output)
         out.error = events.redact(out.error) if out.error else None
         commits = await self._record(inp, wo, result.output)
-        if commits and wo.forge == "github" and inp.step.kind != "pr":
-            await self._follow_along(wo, inp.handle, events)
+        forge = self.forge(wo)
+        if commits and forge.hosted and inp.step.kind != "pr":
+            await self._follow_along(wo, forge, inp.handle, events)
         if result.output.status == StepStatus.FAILED:
             await events.emit("workflow.step.failed", {"error": result.output.error}, level="error")
             final = not result.retryable or activity.info().attempt > inp.step.retries
@@ -230,7 +229,7 @@ class WorkOrderActivities:
         if inp.step.kind == "prompt":
             return await steps.run_prompt(inp, workspace, events, self.settings, timeout_s)
         if inp.step.kind == "pr":
-            forge = await self.forge(wo)
+            forge = self.forge(wo)
 
             async def body() -> str:
                 return await self.pr_body(wo.id, inp.handle)
@@ -261,8 +260,9 @@ class WorkOrderActivities:
         await self.store.update_work_order(wo.id, **fields)
         return int(fields["git_commit_count"])
 
-    async def forge(self, wo: WorkOrderRecord) -> Forge:
-        return await build_forge(wo.forge, self.settings, self.store, wo.repository_url)
+    def forge(self, wo: WorkOrderRecord) -> Forge:
+        """The work order's forge, for its repository."""
+        return forge_for(wo.forge, self.settings, wo.repository_url, self.store)
 
     async def pr_body(
         self, work_order_id: str, handle: SandboxHandle, final: WorkOrderRecord | None = None
@@ -276,12 +276,13 @@ class WorkOrderActivities:
         link = self.settings.work_order_link(wo.id)
         return compose(PrContext(work_order=wo, steps=rows, progress=stats, link=link, plan=plan))
 
-    async def _follow_along(self, wo: WorkOrderRecord, handle: SandboxHandle, events: StoreSink) -> None:
+    async def _follow_along(
+        self, wo: WorkOrderRecord, forge: Forge, handle: SandboxHandle, events: StoreSink
+    ) -> None:
         """Push the branch after each step that left commits, and open its draft pull request with
         the first, so people can follow along. A failure here is reported, not fatal: the `pr`
         step or the finish tries again."""
         try:
-            forge = await self.forge(wo)
             await forge.push(handle)
             if wo.github_pull_request_url is None:
                 body = await self.pr_body(wo.id, handle)
@@ -289,7 +290,7 @@ class WorkOrderActivities:
                 pr = await forge.open_or_update_pr(handle, spec)
                 wo = await self.store.update_work_order(wo.id, github_pull_request_url=pr.url)
                 await events.emit("pr.opened", pr.model_dump(mode="json"))
-                await self.thread.update(wo, events)
+                await self.thread.update(wo, forge, events)
         except (ForgeError, GitError) as err:
             await events.emit("pr.failed", {"error": err.message}, level="warning")
 
@@ -342,7 +343,7 @@ class WorkOrderActivities:
             fields["current_phase"] = "completed"
         fields |= {"status": inp.status, "error_message": inp.error, "execution_completed_at": now()}
         latest = await self.store.get_work_order(wo.id)  # the pull request may have opened meanwhile
-        await self.thread.update(latest.model_copy(update=fields), events)
+        await self.thread.update(latest.model_copy(update=fields), self.forge(wo), events)
         await self.store.update_work_order(wo.id, **fields)
         level = "info" if inp.status == WorkOrderStatus.COMPLETED else "error"
         await events.emit(f"workflow.{inp.status.value}", {"error": inp.error}, level=level)
@@ -357,7 +358,7 @@ class WorkOrderActivities:
         fields = await self._progress_fields(handle)
         if fields["git_commit_count"]:
             await self._push(wo, handle, events)
-            if wo.github_pull_request_url and wo.forge == "github" and not wo.status.is_terminal:
+            if wo.github_pull_request_url and self.forge(wo).hosted and not wo.status.is_terminal:
                 ending = wo.model_copy(update={"status": inp.status, "error_message": inp.error, **fields})
                 await self._final_pr_body(ending, handle, events)
         await build_sandbox(handle.sandbox_type, self.settings).cleanup(handle)
@@ -366,7 +367,7 @@ class WorkOrderActivities:
 
     async def _push(self, wo: WorkOrderRecord, handle: SandboxHandle, events: StoreSink) -> None:
         try:
-            await (await self.forge(wo)).push(handle)
+            await self.forge(wo).push(handle)
             await events.emit("git.pushed", {"branch": handle.branch, "remote": handle.repository_url})
         except ShipyardError as err:
             await events.emit("git.push_failed", {"error": err.message}, level="warning")
@@ -377,7 +378,7 @@ class WorkOrderActivities:
         if any((step.get("pr") or {}).get("body") for step in definition.get("steps", [])):
             return
         try:
-            forge = await self.forge(wo)
+            forge = self.forge(wo)
             spec = PullRequestSpec(work_order_id=wo.id, body=await self.pr_body(wo.id, handle, final=wo))
             pr = await forge.open_or_update_pr(handle, spec)
             await events.emit("pr.updated", {"url": pr.url, "number": pr.number, "draft": pr.draft})

@@ -1,1 +1,6 @@
-"""Forges: where branches are pushed and pull requests opened (`local` now, `github` later)."""
+"""Forges: where branches are pushed, pull requests opened and merged, issues read and answered.
+
+`base` draws the protocol (ForgeRepos, ForgeIssues, ForgePulls: one `Forge`), `registry` builds
+one by name for a repository; adapters: `local` (Shipyard's store and git on disk) and `github`
+(githubkit, loaded on the first call). `issue_thread` and `pr_body` write what a forge shows.
+"""

@@ -1,47 +1,127 @@
-"""The Forge protocol."""
+"""The Forge protocol: three small protocols one adapter object implements, bound to one repository.
+
+`ForgeRepos` (credentials, the repository, branches, dispatches), `ForgeIssues` (issues, their
+threads, labels, sub-issues, permissions) and `ForgePulls` (pull requests and their reviews).
+A caller gets a `Forge` for a name and a repository from `forge.registry` and never asks which
+forge it holds: what differs between forges is what `hosted` says, and what the adapter does.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import SecretStr
 
 from shipyard.domain.models import SandboxHandle
+from shipyard.forge.models import (
+    BranchRef,
+    CommentRef,
+    IssueInfo,
+    MergeMethod,
+    MergeResult,
+    PullRequestInfo,
+    PullRequestSpec,
+    RepositoryCheck,
+    ReviewInfo,
+)
+
+__all__ = [
+    "BranchRef", "CommentRef", "Forge", "ForgeIssues", "ForgePulls", "ForgeRepos", "IssueInfo",
+    "MergeMethod", "MergeResult", "PullRequestInfo", "PullRequestSpec", "RepositoryCheck", "ReviewInfo",
+]  # fmt: skip
 
 
-class PullRequestSpec(BaseModel):
-    """What the pull request should say. `None` keeps what it has (or a default when opening)."""
-
-    work_order_id: str
-    title: str | None = None
-    body: str = ""
-    draft: bool | None = None  # True: opened as a draft; False: marked ready; None: as it is
-
-
-class PullRequestInfo(BaseModel):
-    number: int
-    url: str
-    title: str
-    body: str
-    head_branch: str
-    base_branch: str
-    state: str  # open | closed | merged
-    draft: bool = False
-    commits: int = 0
-    files_changed: int = 0
-    lines_added: int = 0
-    lines_removed: int = 0
-
-
-class Forge(Protocol):
-    """Pushes a work order's branch and opens or updates its pull request."""
+class ForgeRepos(Protocol):
+    """The repository: who may reach it, its branches, and events sent to it."""
 
     name: str
+    repository: str  # how the forge names the repository (GitHub: owner/name; local: its URL)
+    # A service people follow (issues, a web view): branches are pushed and a draft pull request is
+    # opened as the work goes, and the issue's thread is kept. The local forge is Shipyard's store.
+    hosted: bool
+
+    async def git_token(self, required: bool = False) -> SecretStr | None:
+        """The token git (and the API) use; None if the forge needs none or has none, unless `required`
+        (then ForgeError saying how to get one)."""
+        ...
+
+    async def require_access(self) -> None:
+        """InvalidInput naming what is missing when Shipyard cannot work on the repository here."""
+        ...
+
+    async def check_repository(self) -> tuple[RepositoryCheck, str | None]:
+        """What the forge says about the repository, and why it is not accessible when it is not."""
+        ...
 
     async def push(self, handle: SandboxHandle) -> None:
-        """Push the sandbox's branch to the repository's origin."""
+        """Push the sandbox's branch to the repository."""
+        ...
+
+    async def create_branch(self, branch: str, from_ref: str) -> BranchRef:
+        """A new branch at `from_ref` (a branch name or a commit sha); Conflict if it exists."""
+        ...
+
+    def check_dispatch(self, event_type: str, client_payload: dict[str, Any]) -> None:
+        """InvalidInput for a dispatch the forge would refuse, before anything is sent."""
+        ...
+
+    async def dispatch(self, event_type: str, client_payload: dict[str, Any]) -> None:
+        """Send an event to the repository's automation (GitHub: `repository_dispatch`)."""
+        ...
+
+
+class ForgeIssues(Protocol):
+    """Issues: read one, keep a thread of comments on it, label it, split it into sub-issues."""
+
+    async def get_issue(self, number: int) -> IssueInfo:
+        """Issue `number` (pull requests are issues too: `is_pull_request` tells them apart)."""
+        ...
+
+    async def comment(self, number: int, body: str) -> CommentRef:
+        """Comment on an issue or pull request."""
+        ...
+
+    async def edit_comment(self, comment_id: int, body: str) -> CommentRef:
+        """Replace a comment's body."""
+        ...
+
+    async def permission(self, username: str) -> str:
+        """`username`'s permission on the repository: admin, write, read or none."""
+        ...
+
+    async def add_labels(self, number: int, labels: list[str]) -> list[str]:
+        """Add labels to an issue or pull request; the names it carries afterwards."""
+        ...
+
+    async def remove_label(self, number: int, label: str) -> None:
+        """Take a label off an issue or pull request; a label it does not carry is fine."""
+        ...
+
+    async def create_sub_issue(self, parent: int, title: str, body: str) -> IssueInfo:
+        """Open an issue and attach it as a sub-issue of issue `parent`."""
+        ...
+
+
+class ForgePulls(Protocol):
+    """Pull requests: one per branch, opened early as a draft, updated, marked ready, merged."""
+
+    async def find_pr(self, head_branch: str) -> PullRequestInfo | None:
+        """The open pull request from `head_branch`, if there is one."""
         ...
 
     async def open_or_update_pr(self, handle: SandboxHandle, spec: PullRequestSpec) -> PullRequestInfo:
-        """Open the branch's pull request, or update the one already open (idempotent)."""
+        """Open the branch's pull request (a draft if `spec.draft`), or bring the open one in line
+        with `spec`: title, body, ready for review (idempotent)."""
         ...
+
+    async def merge_pr(self, number: int, method: MergeMethod = "merge") -> MergeResult:
+        """Merge pull request `number` into its base (`method`: merge, squash or rebase)."""
+        ...
+
+    async def list_reviews(self, number: int) -> list[ReviewInfo]:
+        """The reviews of pull request `number`, oldest first."""
+        ...
+
+
+class Forge(ForgeRepos, ForgeIssues, ForgePulls, Protocol):
+    """Everything Shipyard asks of a forge, for one repository."""

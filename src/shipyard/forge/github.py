@@ -1,97 +1,43 @@
-"""GitHub through githubkit: which repository a URL names, the token, and the API calls Shipyard makes.
+"""The GitHub API calls Shipyard makes, through githubkit, each returning our small models.
 
-The token is a personal one (`GITHUB_TOKEN`, or what `gh auth token` prints). It is handed to
-githubkit only; errors are described from status codes and GitHub's messages, never from the
-request, and every message is scrubbed of the token, so it cannot leak into a response or a log
-line. Each call translates githubkit's exceptions into `ForgeError` (`GitHubFailed` when GitHub
-answered) and returns the small models below, never githubkit's types.
+Answers a work order must get past are read tolerantly (`_raw`: a field GitHub leaves out gets
+a default), the others through githubkit's validated models. Imported only when a GitHub call
+is made (forge.github_forge imports it inside its methods), so naming a forge loads no SDK.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import shutil
-import subprocess
-from collections.abc import Awaitable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 from urllib.parse import quote
 
-from githubkit import GitHub
-from githubkit.exception import (
-    GitHubException,
-    GraphQLFailed,
-    RateLimitExceeded,
-    RequestFailed,
-    RequestTimeout,
-)
-from githubkit.response import Response
 from githubkit.utils import UNSET
-from githubkit_schemas.latest.models import Issue, Label, PullRequest, PullRequestSimple
-from pydantic import BaseModel, SecretStr, ValidationError
+from githubkit_schemas.latest.models import Label, PullRequest, PullRequestSimple
+from pydantic import BaseModel
 
-from shipyard.config import Settings
-from shipyard.domain.errors import ForgeError, InvalidInput
+from shipyard.domain.errors import Conflict, ForgeError
+from shipyard.forge.github_base import GitHubApi, GitHubFailed
+from shipyard.forge.github_repo import RepoRef, check_dispatch, parse_repository, token_for
+from shipyard.forge.models import (
+    BranchRef,
+    CommentRef,
+    IssueInfo,
+    MergeMethod,
+    MergeResult,
+    RepositoryCheck,
+    ReviewInfo,
+)
 
-T = TypeVar("T")
-MAX_PAYLOAD_KEYS = 10  # GitHub's limit on `client_payload`'s top-level keys
-MAX_PAYLOAD_BYTES = 65_536
-MAX_EVENT_TYPE_CHARS = 100
+__all__ = [
+    "GitHubClient", "GitHubFailed", "PullRef", "RepoRef", "check_dispatch", "parse_repository", "token_for",
+]  # fmt: skip
+
 _ALREADY_EXISTS = "A pull request already exists"
 _MARK_READY = """
 mutation MarkReady($id: ID!) {
   markPullRequestReadyForReview(input: {pullRequestId: $id}) { pullRequest { isDraft } }
 }
 """
-
-_URL = re.compile(
-    r"^(?:https?://[^/]+/|ssh://git@[^/]+/|git@[^:]+:)?(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?)(?:\.git)?/?$"
-)
-
-
-@dataclass(frozen=True)
-class RepoRef:
-    owner: str
-    name: str
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.owner}/{self.name}"
-
-
-def parse_repository(url: str) -> RepoRef | None:
-    """`owner/name` of a GitHub URL (https, ssh or `owner/name` itself); None if it names none."""
-    match = _URL.match(url.strip())
-    return RepoRef(match["owner"], match["name"]) if match else None
-
-
-def token_for(settings: Settings) -> SecretStr | None:
-    """The configured token, else the GitHub CLI's, else None."""
-    if settings.github_token is not None:
-        return settings.github_token
-    gh = shutil.which("gh")
-    if gh is None:
-        return None
-    try:
-        done = subprocess.run([gh, "auth", "token"], capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    token = done.stdout.strip()
-    return SecretStr(token) if done.returncode == 0 and token else None
-
-
-class RepositoryCheck(BaseModel):
-    """Seed 003's repository, as verified."""
-
-    repository_owner: str
-    repository_name: str
-    repository_url: str
-    default_branch: str | None = None
-    is_accessible: bool = False
-    access_verified_at: datetime | None = None
 
 
 class PullRef(BaseModel):
@@ -108,56 +54,6 @@ class PullRef(BaseModel):
     body: str
 
 
-class IssueInfo(BaseModel):
-    """An issue (or the issue view of a pull request)."""
-
-    number: int
-    title: str
-    body: str
-    labels: list[str]
-    html_url: str
-    state: str
-    is_pull_request: bool
-    author: str
-
-
-class CommentRef(BaseModel):
-    """A comment on an issue or pull request."""
-
-    id: int
-    html_url: str
-
-
-class GitHubFailed(ForgeError):
-    """GitHub answered a call with an error: its status, and the messages of its `errors` list."""
-
-    def __init__(self, message: str, status: int, details: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.status = status
-        self.details = details
-
-
-def _answer(err: RequestFailed) -> tuple[str, tuple[str, ...]]:
-    """GitHub's `message` and the messages of its `errors` list, from an error answer."""
-    try:
-        body = err.response.json()
-    except ValueError:
-        return "", ()
-    if not isinstance(body, dict):
-        return "", ()
-    errors = body.get("errors")
-    details = tuple(_error_text(item) for item in errors) if isinstance(errors, list) else ()
-    return str(body.get("message") or ""), details
-
-
-def _error_text(item: Any) -> str:
-    if not isinstance(item, dict):
-        return str(item)
-    if item.get("message"):
-        return str(item["message"])
-    return " ".join(str(item[key]) for key in ("resource", "field", "code") if item.get(key))
-
-
 def _pull_ref(pull: PullRequest | PullRequestSimple) -> PullRef:
     return PullRef(
         number=pull.number,
@@ -172,55 +68,53 @@ def _pull_ref(pull: PullRequest | PullRequestSimple) -> PullRef:
     )
 
 
-def _issue_info(issue: Issue) -> IssueInfo:
-    labels = [label if isinstance(label, str) else label.name or "" for label in issue.labels]
+def _issue_info(issue: dict[str, Any]) -> IssueInfo:
+    """An issue from GitHub's JSON; labels come as objects or, in older answers, as names."""
+    labels = [
+        label if isinstance(label, str) else label.get("name") or "" for label in issue.get("labels") or []
+    ]
     return IssueInfo(
-        number=issue.number,
-        title=issue.title,
-        body=issue.body or "",
+        id=int(issue.get("id") or 0),
+        number=int(issue["number"]),
+        title=str(issue.get("title") or ""),
+        body=str(issue.get("body") or ""),
         labels=[name for name in labels if name],
-        html_url=issue.html_url,
-        state=issue.state,
-        is_pull_request=bool(issue.pull_request),
-        author=issue.user.login if issue.user else "ghost",
+        html_url=str(issue.get("html_url") or ""),
+        state=str(issue.get("state") or "open"),
+        is_pull_request=bool(issue.get("pull_request")),
+        author=str((issue.get("user") or {}).get("login") or "ghost"),
     )
 
 
-def check_dispatch(event_type: str, client_payload: dict[str, Any]) -> None:
-    """Refuse a repository dispatch GitHub would refuse (InvalidInput), before anything is sent."""
-    if not 0 < len(event_type) <= MAX_EVENT_TYPE_CHARS:
-        raise InvalidInput(f"event_type must be 1 to {MAX_EVENT_TYPE_CHARS} characters")
-    if len(client_payload) > MAX_PAYLOAD_KEYS:
-        raise InvalidInput(
-            f"client_payload has {len(client_payload)} top-level keys; GitHub allows {MAX_PAYLOAD_KEYS}"
-        )
-    try:
-        size = len(json.dumps(client_payload).encode())
-    except (TypeError, ValueError) as err:
-        raise InvalidInput(f"client_payload is not JSON: {err}") from None
-    if size >= MAX_PAYLOAD_BYTES:
-        raise InvalidInput(f"client_payload is {size} bytes of JSON; GitHub takes less than 64 KB")
+def _comment_ref(comment: dict[str, Any]) -> CommentRef:
+    return CommentRef(id=int(comment["id"]), html_url=str(comment.get("html_url") or ""))
 
 
-class GitHubClient:
+def _review_info(review: dict[str, Any]) -> ReviewInfo:
+    submitted = review.get("submitted_at")
+    return ReviewInfo(
+        id=int(review["id"]),
+        author=str((review.get("user") or {}).get("login") or "ghost"),
+        state=str(review.get("state") or "COMMENTED"),
+        body=str(review.get("body") or ""),
+        html_url=str(review.get("html_url") or ""),
+        submitted_at=datetime.fromisoformat(submitted) if isinstance(submitted, str) else None,
+    )
+
+
+class GitHubClient(GitHubApi):
     """The GitHub API calls Shipyard makes, with one token."""
-
-    def __init__(self, settings: Settings, token: SecretStr) -> None:
-        self.api_url = settings.github_api_url.rstrip("/")
-        self._token = token
-        self._github = GitHub(
-            token.get_secret_value(), base_url=self.api_url, http_cache=False, auto_retry=False, timeout=15
-        )
 
     async def check_repository(self, url: str, ref: RepoRef) -> tuple[RepositoryCheck, str | None]:
         """What GitHub says about the repository, and why it is not accessible when it is not."""
         check = RepositoryCheck(repository_owner=ref.owner, repository_name=ref.name, repository_url=url)
         try:
-            repo = (await self._github.rest.repos.async_get(ref.owner, ref.name)).parsed_data
-        except GitHubException as err:
-            return check, self.describe(err, ref.full_name)
-        check.repository_owner, check.repository_name = repo.owner.login, repo.name
-        check.default_branch, check.is_accessible = repo.default_branch, True
+            repo = await self._raw(ref.full_name, self._github.rest.repos.async_get(ref.owner, ref.name))
+        except ForgeError as err:
+            return check, err.message
+        check.repository_owner = str((repo.get("owner") or {}).get("login") or ref.owner)
+        check.repository_name = str(repo.get("name") or ref.name)
+        check.default_branch, check.is_accessible = repo.get("default_branch"), True
         check.access_verified_at = datetime.now(UTC)
         return check, None
 
@@ -278,24 +172,71 @@ class GitHubClient:
         if (result.get("pullRequest") or {}).get("isDraft") is not False:
             raise ForgeError(self._redact(f"GitHub left pull request {node_id} a draft"))
 
+    async def merge_pull(self, ref: RepoRef, number: int, method: MergeMethod = "merge") -> MergeResult:
+        """Merge a pull request (GitHub answers 405 when it cannot be merged, 409 when its head moved)."""
+        request = self._github.rest.pulls.async_merge(ref.owner, ref.name, number, merge_method=method)
+        merged = await self._raw(f"merging pull request #{number} of {ref.full_name}", request)
+        return MergeResult(
+            number=number,
+            sha=str(merged.get("sha") or ""),
+            merged=merged.get("merged") is not False,
+            message=str(merged.get("message") or ""),
+        )
+
+    async def list_reviews(self, ref: RepoRef, number: int) -> list[ReviewInfo]:
+        """The reviews of a pull request, oldest first (GitHub's order; the first hundred)."""
+        request = self._github.rest.pulls.async_list_reviews(ref.owner, ref.name, number, per_page=100)
+        reviews = await self._raw(f"the reviews of pull request #{number} of {ref.full_name}", request)
+        return [_review_info(review) for review in reviews]
+
+    async def branch_sha(self, ref: RepoRef, branch: str) -> str:
+        """The commit branch `branch` points at."""
+        request = self._github.rest.git.async_get_ref(ref.owner, ref.name, f"heads/{branch}")
+        found = await self._raw(f"branch {branch} of {ref.full_name}", request)
+        return str((found.get("object") or {}).get("sha") or "")
+
+    async def create_branch(self, ref: RepoRef, branch: str, sha: str) -> BranchRef:
+        """A new branch at commit `sha`; Conflict when the branch exists."""
+        request = self._github.rest.git.async_create_ref(
+            ref.owner, ref.name, ref=f"refs/heads/{branch}", sha=sha
+        )
+        try:
+            created = await self._raw(f"branch {branch} of {ref.full_name}", request)
+        except GitHubFailed as err:
+            if err.status == 422 and "already exists" in err.message:
+                raise Conflict(f"branch {branch} already exists in {ref.full_name}") from None
+            raise
+        return BranchRef(name=branch, sha=str((created.get("object") or {}).get("sha") or sha))
+
     async def get_issue(self, ref: RepoRef, number: int) -> IssueInfo:
         """Issue `number` (pull requests are issues too: `is_pull_request` tells them apart)."""
         request = self._github.rest.issues.async_get(ref.owner, ref.name, number)
-        return _issue_info(await self._parsed(f"issue #{number} of {ref.full_name}", request))
+        return _issue_info(await self._raw(f"issue #{number} of {ref.full_name}", request))
+
+    async def create_issue(self, ref: RepoRef, title: str, body: str) -> IssueInfo:
+        """Open an issue."""
+        request = self._github.rest.issues.async_create(ref.owner, ref.name, title=title, body=body)
+        return _issue_info(await self._raw(f"a new issue in {ref.full_name}", request))
+
+    async def add_sub_issue(self, ref: RepoRef, parent: int, sub_issue_id: int) -> None:
+        """Attach the issue with id (not number) `sub_issue_id` to issue `parent` as its sub-issue."""
+        what = f"a sub-issue of #{parent} of {ref.full_name}"
+        request = self._github.rest.issues.async_add_sub_issue(
+            ref.owner, ref.name, parent, sub_issue_id=sub_issue_id
+        )
+        await self._raw(what, request)
 
     async def create_comment(self, ref: RepoRef, issue_number: int, body: str) -> CommentRef:
         """Comment on an issue or pull request."""
         what = f"a comment on #{issue_number} of {ref.full_name}"
         request = self._github.rest.issues.async_create_comment(ref.owner, ref.name, issue_number, body=body)
-        comment = await self._parsed(what, request)
-        return CommentRef(id=comment.id, html_url=comment.html_url)
+        return _comment_ref(await self._raw(what, request))
 
     async def update_comment(self, ref: RepoRef, comment_id: int, body: str) -> CommentRef:
         """Replace a comment's body."""
         what = f"comment {comment_id} of {ref.full_name}"
         request = self._github.rest.issues.async_update_comment(ref.owner, ref.name, comment_id, body=body)
-        comment = await self._parsed(what, request)
-        return CommentRef(id=comment.id, html_url=comment.html_url)
+        return _comment_ref(await self._raw(what, request))
 
     async def permission(self, ref: RepoRef, username: str) -> str:
         """`username`'s permission on the repository: admin, write, read or none (not a collaborator)."""
@@ -337,56 +278,3 @@ class GitHubClient:
         except GitHubFailed as err:
             if err.status != 404:
                 raise
-
-    async def _parsed(self, what: str, request: Awaitable[Response[T, Any]]) -> T:
-        with self._translated(what):
-            return (await request).parsed_data
-
-    @contextmanager
-    def _translated(self, what: str) -> Iterator[None]:
-        """Turn githubkit's exceptions (and schema mismatches) inside the block into ForgeError."""
-        try:
-            yield
-        except RequestFailed as err:
-            status = err.response.status_code
-            details = tuple(self._redact(detail) for detail in _answer(err)[1])
-            raise GitHubFailed(self.describe(err, what), status, details) from None
-        except GitHubException as err:
-            raise ForgeError(self.describe(err, what)) from None
-        except ValidationError as err:
-            where = ".".join(str(part) for part in err.errors()[0]["loc"]) if err.error_count() else ""
-            message = f"{what}: the request or GitHub's answer does not fit GitHub's schema (at {where!r})"
-            raise ForgeError(self._redact(message)) from None
-
-    def describe(self, err: GitHubException, what: str) -> str:
-        """A message for a failed call that names the cause and never carries the token."""
-        return self._redact(self._explain(err, what))
-
-    def _explain(self, err: GitHubException, what: str) -> str:
-        if isinstance(err, RateLimitExceeded):
-            return f"GitHub's rate limit stopped {what}; retry in {err.retry_after.total_seconds():.0f} s"
-        if isinstance(err, RequestFailed):
-            return self._explain_status(err, what)
-        if isinstance(err, GraphQLFailed):
-            errors = err.response.errors or []
-            told = "; ".join(f"{e.type}: {e.message}" if e.type else e.message for e in errors)
-            return f"GitHub's GraphQL API refused {what}: {told}"
-        if isinstance(err, RequestTimeout):
-            return f"GitHub API at {self.api_url} did not answer in time"
-        return f"cannot reach the GitHub API at {self.api_url} ({type(err).__name__})"
-
-    def _explain_status(self, err: RequestFailed, what: str) -> str:
-        status = err.response.status_code
-        if status == 401:
-            return "GitHub rejected the token (401 Bad credentials): set a valid GITHUB_TOKEN"
-        if status == 404:
-            return f"{what} was not found, or the token cannot see it (404)"
-        if status == 403:
-            return f"the token may not read {what} (403 Forbidden; rate limit or missing scope)"
-        message, details = _answer(err)
-        told = ": ".join(part for part in (message, "; ".join(details)) if part)
-        return f"GitHub answered {status} for {what}" + (f" ({told})" if told else "")
-
-    def _redact(self, message: str) -> str:
-        secret = self._token.get_secret_value()
-        return message.replace(secret, "***") if secret else message

@@ -30,7 +30,7 @@ from pydantic import SecretStr, ValidationError
 
 from shipyard.config import Settings
 from shipyard.domain.errors import ForgeError
-from shipyard.forge.github import RepoRef, token_for
+from shipyard.forge.github_repo import RepoRef, token_for
 
 __all__ = ["REFRESH_BEFORE_S", "AppTokens", "github_token"]
 

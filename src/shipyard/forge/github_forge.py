@@ -1,67 +1,179 @@
-"""The `github` forge: the branch pushed over HTTPS with the token, one pull request per branch.
+"""The `github` forge: one repository on GitHub (or GitHub Enterprise, or a fake at `github_api_url`).
 
 Idempotent by construction: the pull request is found by its head branch before one is opened,
 and GitHub's "already exists" answer to a create counts as found. A retried activity, a retried
 work order or a restarted worker therefore updates the same pull request instead of opening a
-second. The token reaches git only through its environment (gitutil.auth), never a URL.
+second. The token (personal, or a GitHub App's installation token) is fetched on the first call
+and reaches git only through its environment (gitutil.auth), never a URL. githubkit is imported
+on that first call too, so a process that only names forges never loads it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from shipyard.config import Settings
-from shipyard.domain.errors import ForgeError
+from shipyard.domain.errors import ForgeError, InvalidInput
 from shipyard.domain.models import SandboxHandle
-from shipyard.forge.base import PullRequestInfo, PullRequestSpec
-from shipyard.forge.github import GitHubClient, PullRef, RepoRef, parse_repository
+from shipyard.forge.github_repo import NO_TOKEN, RepoRef, check_dispatch, parse_repository
+from shipyard.forge.models import (
+    BranchRef,
+    CommentRef,
+    IssueInfo,
+    MergeMethod,
+    MergeResult,
+    PullRequestInfo,
+    PullRequestSpec,
+    RepositoryCheck,
+    ReviewInfo,
+)
 from shipyard.gitutil import progress, push
+
+if TYPE_CHECKING:
+    from shipyard.forge.github import GitHubClient, PullRef
+
+_SHA_CHARS = frozenset("0123456789abcdef")
 
 
 class GitHubForge:
-    """Pull requests on GitHub (or GitHub Enterprise, or a fake at `github_api_url`)."""
+    """Issues, pull requests and branches of one GitHub repository."""
 
     name = "github"
+    hosted = True
 
-    def __init__(self, settings: Settings, token: SecretStr) -> None:
-        self.token = token
-        self._client = GitHubClient(settings, token)
+    def __init__(self, settings: Settings, repository_url: str) -> None:
+        self.settings = settings
+        self.repository_url = repository_url
+        self.ref = parse_repository(repository_url)
+        self.repository = self.ref.full_name if self.ref else repository_url
+        self._token: SecretStr | None = None
+        self._client: GitHubClient | None = None
+
+    async def git_token(self, required: bool = False) -> SecretStr | None:
+        if self._token is None:
+            from shipyard.forge.github_auth import github_token
+
+            self._token = await github_token(self.settings, self.ref)
+        if self._token is None and required:
+            raise ForgeError(NO_TOKEN)
+        return self._token
+
+    async def require_access(self) -> None:
+        if self.ref is None or (
+            "://" not in self.repository_url and not self.repository_url.startswith("git@")
+        ):
+            raise InvalidInput(f"forge 'github' needs a GitHub repository URL, not '{self.repository_url}'")
+        if await self.git_token() is None:
+            raise InvalidInput(f"forge 'github': {NO_TOKEN}")
+
+    async def check_repository(self) -> tuple[RepositoryCheck, str | None]:
+        ref = self._repo()
+        check = RepositoryCheck(
+            repository_owner=ref.owner, repository_name=ref.name, repository_url=self.repository_url
+        )
+        try:
+            token = await self.git_token()
+        except ForgeError as err:  # a GitHub App that is not installed there, say
+            return check, err.message
+        if token is None:
+            return check, NO_TOKEN
+        return await (await self._api()).check_repository(self.repository_url, ref)
 
     async def push(self, handle: SandboxHandle) -> None:
-        token = self.token.get_secret_value()
-        await push(Path(handle.path), handle.repository_url, handle.branch, token=token)
+        token = await self.git_token(required=True)
+        assert token is not None
+        await push(Path(handle.path), handle.repository_url, handle.branch, token=token.get_secret_value())
 
-    async def find_pr(self, handle: SandboxHandle) -> PullRef | None:
-        return await self._client.find_open_pull(_repo(handle), handle.branch)
+    async def create_branch(self, branch: str, from_ref: str) -> BranchRef:
+        api, ref = await self._api(), self._repo()
+        is_sha = len(from_ref) == 40 and set(from_ref) <= _SHA_CHARS
+        sha = from_ref if is_sha else await api.branch_sha(ref, from_ref)
+        return await api.create_branch(ref, branch, sha)
+
+    def check_dispatch(self, event_type: str, client_payload: dict[str, Any]) -> None:
+        check_dispatch(event_type, client_payload)
+
+    async def dispatch(self, event_type: str, client_payload: dict[str, Any]) -> None:
+        await (await self._api()).dispatch(self._repo(), event_type, client_payload)
+
+    async def get_issue(self, number: int) -> IssueInfo:
+        return await (await self._api()).get_issue(self._repo(), number)
+
+    async def comment(self, number: int, body: str) -> CommentRef:
+        return await (await self._api()).create_comment(self._repo(), number, body)
+
+    async def edit_comment(self, comment_id: int, body: str) -> CommentRef:
+        return await (await self._api()).update_comment(self._repo(), comment_id, body)
+
+    async def permission(self, username: str) -> str:
+        return await (await self._api()).permission(self._repo(), username)
+
+    async def add_labels(self, number: int, labels: list[str]) -> list[str]:
+        return await (await self._api()).add_labels(self._repo(), number, labels)
+
+    async def remove_label(self, number: int, label: str) -> None:
+        await (await self._api()).remove_label(self._repo(), number, label)
+
+    async def create_sub_issue(self, parent: int, title: str, body: str) -> IssueInfo:
+        api, ref = await self._api(), self._repo()
+        issue = await api.create_issue(ref, title, body)
+        await api.add_sub_issue(ref, parent, issue.id)
+        return issue
+
+    async def find_pr(self, head_branch: str) -> PullRequestInfo | None:
+        pull = await (await self._api()).find_open_pull(self._repo(), head_branch)
+        return None if pull is None else _info(pull)
 
     async def open_or_update_pr(self, handle: SandboxHandle, spec: PullRequestSpec) -> PullRequestInfo:
         """Find the branch's open pull request or open one; bring title, body and draft state in line."""
-        ref = _repo(handle)
-        pull = await self._client.find_open_pull(ref, handle.branch)
+        api, ref = await self._api(), self._repo()
+        pull = await api.find_open_pull(ref, handle.branch)
         if pull is None:
             title = spec.title or handle.branch
-            pull = await self._client.create_pull(
+            pull = await api.create_pull(
                 ref, handle.branch, handle.base_branch, title, spec.body, draft=spec.draft is not False
             )
         elif (spec.title and spec.title != pull.title) or (spec.body and spec.body != pull.body):
-            pull = await self._client.update_pull(ref, pull.number, title=spec.title, body=spec.body or None)
+            pull = await api.update_pull(ref, pull.number, title=spec.title, body=spec.body or None)
         if spec.draft is False and pull.draft:
-            await self._client.mark_ready(pull.node_id)
+            await api.mark_ready(pull.node_id)
             pull = pull.model_copy(update={"draft": False})
-        return await _info(handle, pull)
+        stats = await progress(Path(handle.path), handle.base_sha)
+        return _info(pull).model_copy(
+            update={
+                "commits": stats.commit_count,
+                "files_changed": stats.files_changed,
+                "lines_added": stats.lines_added,
+                "lines_removed": stats.lines_removed,
+            }
+        )
+
+    async def merge_pr(self, number: int, method: MergeMethod = "merge") -> MergeResult:
+        return await (await self._api()).merge_pull(self._repo(), number, method)
+
+    async def list_reviews(self, number: int) -> list[ReviewInfo]:
+        return await (await self._api()).list_reviews(self._repo(), number)
+
+    def _repo(self) -> RepoRef:
+        if self.ref is None:
+            raise ForgeError(f"'{self.repository_url}' does not name a GitHub repository (owner/name)")
+        return self.ref
+
+    async def _api(self) -> GitHubClient:
+        """The client, made with the token on first use (githubkit loads here)."""
+        if self._client is None:
+            from shipyard.forge.github import GitHubClient
+
+            token = await self.git_token(required=True)
+            assert token is not None
+            self._client = GitHubClient(self.settings, token)
+        return self._client
 
 
-def _repo(handle: SandboxHandle) -> RepoRef:
-    ref = parse_repository(handle.repository_url)
-    if ref is None:
-        raise ForgeError(f"'{handle.repository_url}' does not name a GitHub repository (owner/name)")
-    return ref
-
-
-async def _info(handle: SandboxHandle, pull: PullRef) -> PullRequestInfo:
-    stats = await progress(Path(handle.path), handle.base_sha)
+def _info(pull: PullRef) -> PullRequestInfo:
     return PullRequestInfo(
         number=pull.number,
         url=pull.html_url,
@@ -71,8 +183,4 @@ async def _info(handle: SandboxHandle, pull: PullRef) -> PullRequestInfo:
         base_branch=pull.base_branch,
         state=pull.state,
         draft=pull.draft,
-        commits=stats.commit_count,
-        files_changed=stats.files_changed,
-        lines_added=stats.lines_added,
-        lines_removed=stats.lines_removed,
     )

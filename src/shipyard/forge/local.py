@@ -1,24 +1,51 @@
-"""The local forge: push the branch to the repository's origin and keep the PR record in our store."""
+"""The local forge: pull requests as rows in Shipyard's store, for repositories on disk or any git
+remote. It keeps no issues, reviews or automation: those calls say so (ForgeError), or, for
+reviews, answer that there are none."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import SecretStr
+
+from shipyard.domain.errors import ForgeError
 from shipyard.domain.models import SandboxHandle
-from shipyard.forge.base import PullRequestInfo, PullRequestSpec
-from shipyard.gitutil import progress, push
+from shipyard.forge import local_git
+from shipyard.forge.models import (
+    BranchRef,
+    CommentRef,
+    IssueInfo,
+    MergeMethod,
+    MergeResult,
+    PullRequestInfo,
+    PullRequestSpec,
+    RepositoryCheck,
+    ReviewInfo,
+)
+from shipyard.gitutil import is_git_repo, progress, push, run_git
 
 
 class SavedPullRequest(Protocol):
     @property
     def number(self) -> int: ...
+    @property
+    def work_order_id(self) -> str: ...
+    @property
+    def head_branch(self) -> str: ...
+    @property
+    def base_branch(self) -> str: ...
+    @property
+    def title(self) -> str: ...
 
 
 class PullRequestRows(Protocol):
-    """The part of the store the local forge writes to."""
+    """The part of the store the local forge reads and writes."""
 
     async def save_pull_request(self, work_order_id: str, **fields: Any) -> SavedPullRequest: ...
+
+    async def get_pull_request(self, number: int, repository_url: str | None = None) -> SavedPullRequest: ...
 
 
 def local_pr_url(number: int) -> str:
@@ -27,15 +54,68 @@ def local_pr_url(number: int) -> str:
 
 
 class LocalForge:
-    """Pull requests as rows in Shipyard's own store, for repositories on disk or any git remote."""
+    """Pull requests as rows in Shipyard's own store; branches and merges in a repository on disk."""
 
     name = "local"
+    hosted = False
 
-    def __init__(self, rows: PullRequestRows) -> None:
+    def __init__(self, rows: PullRequestRows | None, repository_url: str) -> None:
         self._rows = rows
+        self.repository = self.repository_url = repository_url
+
+    async def git_token(self, required: bool = False) -> SecretStr | None:
+        return None
+
+    async def require_access(self) -> None:
+        return None
+
+    async def check_repository(self) -> tuple[RepositoryCheck, str | None]:
+        path = local_git.on_disk(self.repository_url)
+        url = self.repository_url
+        check = RepositoryCheck(repository_owner="local", repository_name=path.name, repository_url=url)
+        if not await is_git_repo(path):
+            return check, f"{path} is not a git repository"
+        head = await run_git("symbolic-ref", "--quiet", "--short", "HEAD", cwd=path)
+        check.default_branch = head.stdout.strip() if head.ok else None
+        check.is_accessible, check.access_verified_at = True, datetime.now(UTC)
+        return check, None
 
     async def push(self, handle: SandboxHandle) -> None:
         await push(Path(handle.path), handle.repository_url, handle.branch)
+
+    async def create_branch(self, branch: str, from_ref: str) -> BranchRef:
+        sha = await local_git.create_branch(local_git.on_disk(self.repository_url), branch, from_ref)
+        return BranchRef(name=branch, sha=sha)
+
+    def check_dispatch(self, event_type: str, client_payload: dict[str, Any]) -> None:
+        raise ForgeError(self._lacks("automation to dispatch to"))
+
+    async def dispatch(self, event_type: str, client_payload: dict[str, Any]) -> None:
+        self.check_dispatch(event_type, client_payload)
+
+    async def get_issue(self, number: int) -> IssueInfo:
+        raise ForgeError(self._lacks("issues"))
+
+    async def comment(self, number: int, body: str) -> CommentRef:
+        raise ForgeError(self._lacks("issue threads"))
+
+    async def edit_comment(self, comment_id: int, body: str) -> CommentRef:
+        raise ForgeError(self._lacks("issue threads"))
+
+    async def permission(self, username: str) -> str:
+        raise ForgeError(self._lacks("collaborators"))
+
+    async def add_labels(self, number: int, labels: list[str]) -> list[str]:
+        raise ForgeError(self._lacks("labels"))
+
+    async def remove_label(self, number: int, label: str) -> None:
+        raise ForgeError(self._lacks("labels"))
+
+    async def create_sub_issue(self, parent: int, title: str, body: str) -> IssueInfo:
+        raise ForgeError(self._lacks("issues"))
+
+    async def find_pr(self, head_branch: str) -> PullRequestInfo | None:
+        raise ForgeError(self._lacks("a pull request index by branch; read the work order's"))
 
     async def open_or_update_pr(self, handle: SandboxHandle, spec: PullRequestSpec) -> PullRequestInfo:
         stats = await progress(Path(handle.path), handle.base_sha)
@@ -52,7 +132,29 @@ class LocalForge:
             "lines_added": stats.lines_added,
             "lines_removed": stats.lines_removed,
         }
-        row = await self._rows.save_pull_request(spec.work_order_id, **fields)
+        row = await self._store().save_pull_request(spec.work_order_id, **fields)
         url = local_pr_url(row.number)
-        await self._rows.save_pull_request(spec.work_order_id, url=url)
+        await self._store().save_pull_request(spec.work_order_id, url=url)
         return PullRequestInfo(number=row.number, url=url, **fields)
+
+    async def merge_pr(self, number: int, method: MergeMethod = "merge") -> MergeResult:
+        """Merge the pull request's branch into its base in the repository on disk; mark it merged."""
+        row = await self._store().get_pull_request(number, self.repository_url)
+        message = f"Merge pull request #{number} from {row.head_branch}\n\n{row.title}"
+        repo = local_git.on_disk(self.repository_url)
+        sha = await local_git.merge(repo, row.head_branch, row.base_branch, message, method)
+        await self._store().save_pull_request(row.work_order_id, state="merged")
+        return MergeResult(number=number, sha=sha)
+
+    async def list_reviews(self, number: int) -> list[ReviewInfo]:
+        """None: nobody reviews on the local forge (the dashboard's gates are its approvals)."""
+        await self._store().get_pull_request(number, self.repository_url)  # NotFound names it
+        return []
+
+    def _store(self) -> PullRequestRows:
+        if self._rows is None:
+            raise ForgeError("the local forge needs Shipyard's store for pull requests")
+        return self._rows
+
+    def _lacks(self, what: str) -> str:
+        return f"the local forge keeps no {what} (repository {self.repository_url})"

@@ -10,9 +10,7 @@ from pydantic import BaseModel, Field
 from shipyard.domain.errors import ForgeError, InvalidInput
 from shipyard.domain.ids import new_dispatch_id
 from shipyard.engine.sink import sink_for
-from shipyard.forge.github import GitHubClient, check_dispatch, parse_repository
-from shipyard.forge.github_auth import github_token
-from shipyard.forge.registry import NO_TOKEN
+from shipyard.forge.registry import NO_TOKEN, hosted_forge_for
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import DispatchRecord
 
@@ -28,30 +26,29 @@ class DispatchRequest(BaseModel):
 async def send_dispatch(service: WorkOrderService, req: DispatchRequest) -> tuple[DispatchRecord, bool]:
     """Send the dispatch unless one with its id was sent before; (the record, whether it was).
     Without a `dispatch_id` a new UUIDv7 is used; a failed one may be sent again with its id."""
-    ref = parse_repository(req.repository)
-    if ref is None:
+    forge = hosted_forge_for(service.settings, req.repository)
+    if forge is None:
         raise InvalidInput(f"'{req.repository}' does not name a GitHub repository (owner/name)")
     dispatch_id = req.dispatch_id or new_dispatch_id()
     payload = {**req.client_payload, "dispatch_id": dispatch_id}
-    check_dispatch(req.event_type, payload)
+    forge.check_dispatch(req.event_type, payload)
     if req.work_order_id is not None:
         await service.store.get_work_order(req.work_order_id)  # NotFound names it
-    token = await github_token(service.settings, ref)
-    if token is None:
+    if await forge.git_token() is None:
         raise InvalidInput(NO_TOKEN)
     record, seen = await service.store.begin_dispatch(
-        dispatch_id, ref.full_name, req.event_type, payload, req.work_order_id
+        dispatch_id, forge.repository, req.event_type, payload, req.work_order_id
     )
     if seen and record.status == "sent":
         return record, True
     try:
-        await GitHubClient(service.settings, token).dispatch(ref, req.event_type, payload)
+        await forge.dispatch(req.event_type, payload)
     except ForgeError as err:
         await service.store.finish_dispatch(dispatch_id, err.message)
         raise
     record = await service.store.finish_dispatch(dispatch_id, None)
     if record.work_order_id is not None:
         wo = await service.store.get_work_order(record.work_order_id)
-        data = {"dispatch_id": dispatch_id, "repository": ref.full_name, "event_type": req.event_type}
+        data = {"dispatch_id": dispatch_id, "repository": forge.repository, "event_type": req.event_type}
         await sink_for(service.settings, service.store, wo).emit("github.dispatched", data)
     return record, False

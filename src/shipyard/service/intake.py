@@ -15,8 +15,8 @@ from shipyard.domain.ids import derived_work_order_id
 from shipyard.domain.models import CreateWorkOrderRequest
 from shipyard.domain.projects import Source
 from shipyard.engine.sink import sink_for
-from shipyard.forge.github import CommentRef, GitHubClient, RepoRef
-from shipyard.forge.github_auth import github_token
+from shipyard.forge.base import CommentRef, Forge
+from shipyard.forge.registry import forge_for, hosted_forge_for
 from shipyard.gitutil import default_branch, ensure_mirror, git, run_git
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import DeliveryRecord, ProjectRecord, WorkOrderRecord
@@ -76,8 +76,7 @@ class Intake:
     ) -> list[tuple[str, Source]]:
         """The `on:` triggers of the repository's own workflows, read at the pushed commit (else
         at the default branch) from the mirror cache."""
-        repo = _repo_ref(project.github_repository)
-        token = await github_token(self.settings, repo) if project.forge == "github" else None
+        token = await self.project_forge(project).git_token()
         secret = token.get_secret_value() if token else None
         mirror = await ensure_mirror(project.repository_url, self.settings.mirrors_dir, token=secret)
         ref = event.after if event.event == "push" and event.after else None
@@ -89,9 +88,8 @@ class Intake:
         return rules
 
     async def _start(self, project: ProjectRecord, source: Source, rule: str, event: TriggerEvent) -> str:
-        issue = (
-            event.number if event.event in ("issues", "issue_comment") and project.forge == "github" else None
-        )
+        about_issue = event.event in ("issues", "issue_comment") and self.project_forge(project).hosted
+        issue = event.number if about_issue else None
         request = CreateWorkOrderRequest(
             repository_url=project.repository_url,
             workflow_type=source.workflow,
@@ -110,6 +108,11 @@ class Intake:
         trigger = trigger_of(event, project, rule)
         wo = await self.service.create(request, trigger=trigger, branch=branch, work_order_id=wid)
         return wo.id
+
+    def project_forge(self, project: ProjectRecord) -> Forge:
+        """The project's forge, for the repository as that forge names it."""
+        repository = project.github_repository or project.repository_url
+        return forge_for(project.forge, self.settings, repository, self.store)
 
     async def _ci_status(self, event: TriggerEvent) -> Outcome:
         """A `ci.status` event on each work order whose branch (or id, for a dispatch) it names."""
@@ -200,34 +203,33 @@ class ChatOps:
 
     def __init__(self, intake: Intake, event: TriggerEvent, project: ProjectRecord) -> None:
         self.intake, self.event, self.project = intake, event, project
-        self.client: GitHubClient | None = None
+        # The forge the comment was made on, which answers it whatever forge the project's work uses.
+        self.forge = hosted_forge_for(intake.settings, event.repository or "")
 
     async def run(self) -> Outcome:
-        repo = _repo_ref(self.event.repository)
-        token = await github_token(self.intake.settings, repo)
-        if token is None or repo is None or self.event.number is None:
+        forge = self.forge
+        if forge is None or self.event.number is None or await forge.git_token() is None:
             return "ignored", {"reason": "ChatOps needs a GitHub token and an issue or pull request"}
-        self.client = GitHubClient(self.intake.settings, token)
-        refusal = await self._refusal(repo)
+        refusal = await self._refusal(forge)
         if refusal is not None:
-            await self._reply(repo, refusal)
+            await self._reply(forge, refusal)
             return "refused", {"reason": refusal}
         try:
             command = parse_command(self.event.comment)
         except ShipyardError as err:
-            await self._reply(repo, f"@{self.event.sender} {err.message}")
+            await self._reply(forge, f"@{self.event.sender} {err.message}")
             return "failed", {"error": err.message}
         wid = event_work_order_id(self.event, self.project, None)
         if await self.intake._work_order(wid) is not None:  # answered and started by an earlier attempt
             return "processed", {"work_orders": [wid]}
         # Answered first: the work order then keeps this comment up to date instead of adding one.
-        reply = await self._reply(repo, f"@{self.event.sender} starting `{command.workflow}` …")
+        reply = await self._reply(forge, f"@{self.event.sender} starting `{command.workflow}` …")
         request = CreateWorkOrderRequest(
             repository_url=self.project.repository_url,
             workflow_type=command.workflow,
             inputs=dict(command.inputs),
             project=self.project.id,
-            github_issue_number=str(self.event.number) if self.project.forge == "github" else None,
+            github_issue_number=str(self.event.number) if self._on_hosted_forge() else None,
         )
         trigger = trigger_of(self.event, self.project, None)
         try:
@@ -236,27 +238,22 @@ class ChatOps:
                 request, trigger=trigger, comment_id=str(reply.id), branch=branch, work_order_id=wid
             )
         except ShipyardError as err:
-            await self.client.update_comment(
-                repo, reply.id, f"@{self.event.sender} could not start that: {err.message}"
-            )
+            await forge.edit_comment(reply.id, f"@{self.event.sender} could not start that: {err.message}")
             return "failed", {"error": err.message}
         return "processed", {"work_orders": [wo.id]}  # the work order edits the answer from here on
 
-    async def _refusal(self, repo: RepoRef) -> str | None:
-        assert self.client is not None
+    def _on_hosted_forge(self) -> bool:
+        return self.intake.project_forge(self.project).hosted
+
+    async def _refusal(self, forge: Forge) -> str | None:
         who = self.event.sender or "someone"
         if self.event.sender_is_bot or self.event.sender is None:
             return f"@{who} Shipyard takes commands from people, not from bots."
-        permission = await self.client.permission(repo, self.event.sender)
+        permission = await forge.permission(self.event.sender)
         if permission not in WRITE_PERMISSIONS:
-            return f"@{who} only people with write access to {repo.full_name} can run Shipyard ({USAGE})."
+            return f"@{who} only people with write access to {forge.repository} can run Shipyard ({USAGE})."
         return None
 
-    async def _reply(self, repo: RepoRef, body: str) -> CommentRef:
-        assert self.client is not None and self.event.number is not None
-        return await self.client.create_comment(repo, self.event.number, body)
-
-
-def _repo_ref(full_name: str | None) -> RepoRef | None:
-    owner, _, name = (full_name or "").partition("/")
-    return RepoRef(owner, name) if owner and name else None
+    async def _reply(self, forge: Forge, body: str) -> CommentRef:
+        assert self.event.number is not None
+        return await forge.comment(self.event.number, body)

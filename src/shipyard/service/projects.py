@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from shipyard.agents.registry import AGENT_NAMES
 from shipyard.domain.errors import InvalidInput
 from shipyard.domain.projects import ProjectCreate, ProjectUpdate, is_local_path, with_defaults
-from shipyard.forge.github import parse_repository
+from shipyard.forge.registry import repository_name
 from shipyard.gitutil import is_git_repo
 from shipyard.sandboxes.registry import SANDBOX_NAMES
 from shipyard.service.work_orders import local_repository
@@ -44,9 +44,9 @@ async def _checked(data: ProjectCreate) -> ProjectCreate:
     github_repository and forge filled in; InvalidInput naming what is wrong."""
     _check_names(data)
     url = await _checked_repository(data.repository_url)
-    named = None if is_local_path(url) else parse_repository(url)
+    named = None if is_local_path(url) else repository_name(url)
     data = data.model_copy(update={"repository_url": url})
-    return with_defaults(data, named.full_name if named else None)
+    return with_defaults(data, named)
 
 
 def _check_names(data: ProjectCreate) -> None:
@@ -67,8 +67,8 @@ async def _checked_repository(url: str) -> str:
         return url
     path = path.resolve()
     if not path.exists():
-        ref = None if url.startswith((".", "/", "~")) else parse_repository(url)
-        hint = f"; for a GitHub repository give its URL: https://github.com/{ref.full_name}" if ref else ""
+        named = None if url.startswith((".", "/", "~")) else repository_name(url)
+        hint = f"; for a GitHub repository give its URL: https://github.com/{named}" if named else ""
         raise InvalidInput(f"repository '{url}' not found: no such directory{hint}")
     if not await is_git_repo(path):
         raise InvalidInput(f"repository '{url}' is not a git repository")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -29,36 +27,16 @@ from shipyard.domain.models import (
 from shipyard.domain.untrusted import clean, quote
 from shipyard.engine.sink import sink_for
 from shipyard.engine.types import StartWorkOrderInput, StepOutput
-from shipyard.forge.github import GitHubClient, RepositoryCheck, parse_repository
-from shipyard.forge.github_auth import github_token
-from shipyard.forge.registry import NO_TOKEN
-from shipyard.gitutil import diff, is_git_repo, progress, run_git
+from shipyard.forge.base import Forge, RepositoryCheck
+from shipyard.forge.local_git import repository_path
+from shipyard.forge.registry import default_forge_name, forge_for, hosted_forge_for
+from shipyard.gitutil import diff, is_git_repo, progress
 from shipyard.gitutil.progress import GitProgress
 from shipyard.sandboxes.registry import SANDBOX_NAMES, build_sandbox
 from shipyard.store.records import StepRecord, WorkOrderCreate, WorkOrderRecord
 from shipyard.store.store import Store
 from shipyard.workflows.loader import bind_inputs, builtin_names, resolve_definition
 from shipyard.workflows.schema import WorkflowDefinition
-
-
-def local_repository(url: str) -> Path | None:
-    """The directory of a repository given as a path or file:// URL; None for remote URLs."""
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        return Path(parsed.path)
-    if "://" in url or url.startswith("git@"):
-        return None
-    return Path(url).expanduser()
-
-
-async def _check_local(path: Path, url: str) -> tuple[RepositoryCheck, str | None]:
-    check = RepositoryCheck(repository_owner="local", repository_name=path.name, repository_url=url)
-    if not await is_git_repo(path):
-        return check, f"{path} is not a git repository"
-    head = await run_git("symbolic-ref", "--quiet", "--short", "HEAD", cwd=path)
-    check.default_branch = head.stdout.strip() if head.ok else None
-    check.is_accessible, check.access_verified_at = True, datetime.now(UTC)
-    return check, None
 
 
 def _inputs_of(req: CreateWorkOrderRequest) -> dict[str, Any]:
@@ -78,6 +56,11 @@ def _implicit_inputs(req: CreateWorkOrderRequest, inputs: dict[str, Any]) -> lis
     if "prompt" in inputs and "prompt" not in req.inputs and req.initial_prompt is None:
         filled.append("prompt")
     return filled
+
+
+def local_repository(url: str) -> Path | None:
+    """The directory of a repository given as a path or file:// URL; None for remote URLs."""
+    return repository_path(url)
 
 
 class WorkOrderService:
@@ -111,12 +94,16 @@ class WorkOrderService:
             raise InvalidInput(f"unknown agent '{agent}'; known: {', '.join(AGENT_NAMES)}")
         if sandbox_type not in SANDBOX_NAMES:
             raise InvalidInput(f"unknown sandbox '{sandbox_type}'; known: {', '.join(SANDBOX_NAMES)}")
-        forge = req.forge or (project.forge if project else None) or self._default_forge(repository_url)
-        if forge == "github":
-            await self._check_github(repository_url)
+        name = (
+            req.forge
+            or (project.forge if project else None)
+            or default_forge_name(self.settings, repository_url)
+        )
+        forge = self._forge(name, repository_url)
+        await forge.require_access()
         inputs = _inputs_of(req)
-        if forge == "github" and req.github_issue_number is not None:
-            inputs = await self._with_issue(repository_url, req.github_issue_number, inputs)
+        if forge.hosted and req.github_issue_number is not None:
+            inputs = await self._with_issue(forge, req.github_issue_number, inputs)
         implicit = _implicit_inputs(req, inputs)
         budget = req.budget or (project.budget if project else None)
         definition = self._definition(req, repository_url)
@@ -136,7 +123,7 @@ class WorkOrderService:
                 git_branch_name=branch or branch_name(work_order_id, title),
                 budget=budget.model_dump(mode="json") if budget else None,
                 project_id=project.id if project else None,
-                forge=forge,
+                forge=name,
                 trigger=trigger,
                 github_comment_id=comment_id,
                 definition=definition.model_dump(mode="json") if definition else None,
@@ -161,27 +148,18 @@ class WorkOrderService:
                 raise
             return existing, False
 
-    def _default_forge(self, repository_url: str) -> str:
-        """`github` for a URL on GitHub (or on the Enterprise host `github_api_url` names), else `local`."""
-        host = urlparse(repository_url).netloc.rpartition("@")[2].lower()
-        api_host = urlparse(self.settings.github_api_url).netloc.lower()
-        github_host = "github.com" if api_host == "api.github.com" else api_host
-        return "github" if host and host == github_host else "local"
+    def _forge(self, name: str, repository_url: str) -> Forge:
+        """Forge `name` for the repository; InvalidInput for a name no forge has."""
+        try:
+            return forge_for(name, self.settings, repository_url, self.store)
+        except ForgeError as err:
+            raise InvalidInput(err.message) from None
 
-    async def _check_github(self, repository_url: str) -> None:
-        if local_repository(repository_url) is not None or parse_repository(repository_url) is None:
-            raise InvalidInput(f"forge 'github' needs a GitHub repository URL, not '{repository_url}'")
-        if await github_token(self.settings, parse_repository(repository_url)) is None:
-            raise InvalidInput(f"forge 'github': {NO_TOKEN}")
-
-    async def _with_issue(self, repository_url: str, number: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    async def _with_issue(self, forge: Forge, number: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """The issue's title, labels and body in the inputs, cleaned and quoted as data."""
-        ref = parse_repository(repository_url)
-        token = await github_token(self.settings, ref)
-        assert ref is not None and token is not None  # checked by _check_github
         if not number.isdigit():
             raise InvalidInput(f"github_issue_number must be a number, not '{number}'")
-        issue = await GitHubClient(self.settings, token).get_issue(ref, int(number))
+        issue = await forge.get_issue(int(number))
         title = clean(issue.title)
         labels = f"Labels: {', '.join(issue.labels)}\n" if issue.labels else ""
         text = f"Title: {issue.title}\n{labels}\n{issue.body}"
@@ -191,22 +169,15 @@ class WorkOrderService:
         return inputs
 
     async def verify_repository(self, url: str) -> tuple[RepositoryCheck, str | None]:
-        """Whether Shipyard can work on the repository (a local path or a GitHub URL), and if
+        """Whether Shipyard can work on the repository (a local path or a hosted forge's URL), and if
         not, why; InvalidInput when `url` names neither."""
         path = local_repository(url)
         if path is not None and path.exists():
-            return await _check_local(path.resolve(), url)
-        ref = parse_repository(url)
-        if ref is None:
+            return await forge_for("local", self.settings, url, self.store).check_repository()
+        forge = hosted_forge_for(self.settings, url)
+        if forge is None:
             raise InvalidInput(f"'{url}' is neither a local directory nor a GitHub repository URL")
-        check = RepositoryCheck(repository_owner=ref.owner, repository_name=ref.name, repository_url=url)
-        try:
-            token = await github_token(self.settings, ref)
-        except ForgeError as err:  # a GitHub App that is not installed there, say
-            return check, err.message
-        if token is None:
-            return check, NO_TOKEN
-        return await GitHubClient(self.settings, token).check_repository(url, ref)
+        return await forge.check_repository()
 
     async def _check_repository(self, url: str) -> str:
         path = local_repository(url)

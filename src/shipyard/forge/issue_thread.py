@@ -1,16 +1,17 @@
-"""The one comment a work order keeps on its GitHub issue: posted when it starts and edited as it
-goes, so the thread shows where the work stands and, at the end, what happened and why."""
+"""The one comment a work order keeps on its issue: posted when it starts and edited as it goes,
+so the thread shows where the work stands and, at the end, what happened and why."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from shipyard.config import Settings
 from shipyard.domain.errors import ShipyardError
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import StepStatus, WorkOrderStatus
-from shipyard.forge.github import GitHubClient, RepoRef, parse_repository
-from shipyard.forge.github_auth import github_token
-from shipyard.store.records import StepRecord, WorkOrderRecord
-from shipyard.store.store import Store
+from shipyard.forge.base import Forge
+from shipyard.forge.views import StepView, WorkOrderView
 
 TAIL_LINES = 20
 RUNNING_LABEL = "shipyard:running"
@@ -24,7 +25,24 @@ _HEADLINES = {
 }
 
 
-def comment_body(wo: WorkOrderRecord, link: str, steps: list[StepRecord]) -> str:
+class ThreadedWorkOrder(WorkOrderView, Protocol):
+    """A work order about an issue, with the comment it keeps there."""
+
+    @property
+    def github_issue_number(self) -> str | None: ...
+    @property
+    def github_comment_id(self) -> str | None: ...
+
+
+class ThreadRows(Protocol):
+    """The part of the store the thread reads (steps) and writes (the comment's id)."""
+
+    async def list_steps(self, work_order_id: str) -> Sequence[StepView]: ...
+
+    async def update_work_order(self, id: str, **fields: Any) -> object: ...
+
+
+def comment_body(wo: WorkOrderView, link: str, steps: Sequence[StepView]) -> str:
     """Where the work order stands, for the issue's thread."""
     lines = [f"<!-- shipyard:work-order {wo.id} -->", f"{_HEADLINES[wo.status]}."]
     trigger = wo.trigger or {}
@@ -46,7 +64,7 @@ def comment_body(wo: WorkOrderRecord, link: str, steps: list[StepRecord]) -> str
     return "\n".join(lines) + "\n"
 
 
-def _failure_tail(steps: list[StepRecord]) -> list[str]:
+def _failure_tail(steps: Sequence[StepView]) -> list[str]:
     failed = [s for s in steps if s.status == StepStatus.FAILED]
     if not failed:
         return []
@@ -62,37 +80,34 @@ def _failure_tail(steps: list[StepRecord]) -> list[str]:
 class IssueThread:
     """Posts and edits a work order's comment; a failure is reported as an event, never raised."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, rows: ThreadRows) -> None:
         self.settings = settings
-        self.store = store
+        self.rows = rows
 
-    async def update(self, wo: WorkOrderRecord, events: EventSink) -> None:
+    async def update(self, wo: ThreadedWorkOrder, forge: Forge, events: EventSink) -> None:
         number = wo.github_issue_number
-        ref = parse_repository(wo.repository_url)
-        if wo.forge != "github" or ref is None or number is None or not number.isdigit():
+        if not forge.hosted or number is None or not number.isdigit():
             return
         try:
-            token = await github_token(self.settings, ref)
-            if token is None:
+            if await forge.git_token() is None:
                 return
-            client = GitHubClient(self.settings, token)
-            body = comment_body(wo, self.settings.work_order_link(wo.id), await self.store.list_steps(wo.id))
+            body = comment_body(wo, self.settings.work_order_link(wo.id), await self.rows.list_steps(wo.id))
             if self.settings.github_labels:
-                await _label(client, ref, int(number), wo.status)
+                await _label(forge, int(number), wo.status)
             if wo.github_comment_id:
-                await client.update_comment(ref, int(wo.github_comment_id), body)
+                await forge.edit_comment(int(wo.github_comment_id), body)
                 return
-            comment = await client.create_comment(ref, int(number), body)
-            await self.store.update_work_order(wo.id, github_comment_id=str(comment.id))
+            comment = await forge.comment(int(number), body)
+            await self.rows.update_work_order(wo.id, github_comment_id=str(comment.id))
             await events.emit("github.commented", {"url": comment.html_url})
         except ShipyardError as err:
             await events.emit("github.comment_failed", {"error": err.message}, level="warning")
 
 
-async def _label(client: GitHubClient, ref: RepoRef, number: int, status: WorkOrderStatus) -> None:
+async def _label(forge: Forge, number: int, status: WorkOrderStatus) -> None:
     """`shipyard:running` while the work order runs; at the end `shipyard:<status>` instead."""
     if status == WorkOrderStatus.RUNNING:
-        await client.add_labels(ref, number, [RUNNING_LABEL])
+        await forge.add_labels(number, [RUNNING_LABEL])
     elif status.is_terminal:
-        await client.remove_label(ref, number, RUNNING_LABEL)
-        await client.add_labels(ref, number, [f"shipyard:{status.value}"])
+        await forge.remove_label(number, RUNNING_LABEL)
+        await forge.add_labels(number, [f"shipyard:{status.value}"])

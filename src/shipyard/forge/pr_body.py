@@ -5,11 +5,12 @@ Written when the draft opens and again at the end, so the PR always tells where 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from shipyard.forge.views import StepView, WorkOrderView
 from shipyard.gitutil.progress import GitProgress
-from shipyard.store.records import StepRecord, WorkOrderRecord
 
 PLAN_FILE = "specs/plan.md"
 PLAN_LINES = 60
@@ -19,14 +20,14 @@ MARKER = "<!-- shipyard:work-order {id} -->"  # lets people (and tools) find the
 
 @dataclass
 class PrContext:
-    work_order: WorkOrderRecord
-    steps: list[StepRecord]
+    work_order: WorkOrderView
+    steps: Sequence[StepView]
     progress: GitProgress
     link: str  # where the work order can be read
     plan: str | None = None  # the plan file's text, when the branch has one
 
 
-def draft_title(wo: WorkOrderRecord) -> str:
+def draft_title(wo: WorkOrderView) -> str:
     """The draft's title until the `pr` step names it: the task, else the workflow."""
     task = str(wo.inputs.get("prompt") or "") or f"{wo.workflow_type} on {wo.git_branch_name}"
     return _one_line(task, 70)
@@ -76,13 +77,13 @@ def _plan(ctx: PrContext) -> str:
     return f"## Plan\n\n{_last_lines(planning.output or '', PLAN_LINES)}" if planning else ""
 
 
-def _duration(step: StepRecord) -> str:
+def _duration(step: StepView) -> str:
     if step.started_at is None or step.completed_at is None:
         return ""
     return f"{(step.completed_at - step.started_at).total_seconds():.1f} s"
 
 
-def _steps(steps: list[StepRecord]) -> str:
+def _steps(steps: Sequence[StepView]) -> str:
     if not steps:
         return ""
     rows = ["## Steps", "", "| step | phase | status | duration |", "| --- | --- | --- | --- |"]
@@ -105,7 +106,7 @@ def _changes(progress: GitProgress) -> str:
     return "\n".join(lines).rstrip()
 
 
-def _tests(steps: list[StepRecord]) -> str:
+def _tests(steps: Sequence[StepView]) -> str:
     tests = [s for s in steps if s.phase == "testing"]
     if not tests:
         return ""

@@ -1,0 +1,74 @@
+"""GitHub without githubkit: which repository a URL names, the personal token, GitHub's dispatch limits.
+
+Kept apart from the API client so that naming a repository or checking a dispatch loads no SDK.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import SecretStr
+
+from shipyard.config import Settings
+from shipyard.domain.errors import InvalidInput
+
+NO_TOKEN = "no GitHub token: set GITHUB_TOKEN, or install gh and run `gh auth login`"
+MAX_PAYLOAD_KEYS = 10  # GitHub's limit on `client_payload`'s top-level keys
+MAX_PAYLOAD_BYTES = 65_536
+MAX_EVENT_TYPE_CHARS = 100
+
+_URL = re.compile(
+    r"^(?:https?://[^/]+/|ssh://git@[^/]+/|git@[^:]+:)?(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?)(?:\.git)?/?$"
+)
+
+
+@dataclass(frozen=True)
+class RepoRef:
+    owner: str
+    name: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+def parse_repository(url: str) -> RepoRef | None:
+    """`owner/name` of a GitHub URL (https, ssh or `owner/name` itself); None if it names none."""
+    match = _URL.match(url.strip())
+    return RepoRef(match["owner"], match["name"]) if match else None
+
+
+def token_for(settings: Settings) -> SecretStr | None:
+    """The configured token, else the GitHub CLI's, else None."""
+    if settings.github_token is not None:
+        return settings.github_token
+    gh = shutil.which("gh")
+    if gh is None:
+        return None
+    try:
+        done = subprocess.run([gh, "auth", "token"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    token = done.stdout.strip()
+    return SecretStr(token) if done.returncode == 0 and token else None
+
+
+def check_dispatch(event_type: str, client_payload: dict[str, Any]) -> None:
+    """Refuse a repository dispatch GitHub would refuse (InvalidInput), before anything is sent."""
+    if not 0 < len(event_type) <= MAX_EVENT_TYPE_CHARS:
+        raise InvalidInput(f"event_type must be 1 to {MAX_EVENT_TYPE_CHARS} characters")
+    if len(client_payload) > MAX_PAYLOAD_KEYS:
+        raise InvalidInput(
+            f"client_payload has {len(client_payload)} top-level keys; GitHub allows {MAX_PAYLOAD_KEYS}"
+        )
+    try:
+        size = len(json.dumps(client_payload).encode())
+    except (TypeError, ValueError) as err:
+        raise InvalidInput(f"client_payload is not JSON: {err}") from None
+    if size >= MAX_PAYLOAD_BYTES:
+        raise InvalidInput(f"client_payload is {size} bytes of JSON; GitHub takes less than 64 KB")

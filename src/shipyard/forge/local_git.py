@@ -1,0 +1,66 @@
+"""The local forge's git: branches and merges made in a repository on this machine, with plumbing
+only (no checkout), so nobody's working tree is touched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+from shipyard.domain.errors import Conflict, ForgeError, InvalidInput
+from shipyard.forge.models import MergeMethod
+from shipyard.gitutil import git, resolve_commit, run_git, worktrees
+
+_FALLBACK_IDENTITY = ("-c", "user.name=Shipyard", "-c", "user.email=shipyard@localhost")
+
+
+def repository_path(url: str) -> Path | None:
+    """The directory of a repository given as a path or file:// URL; None for remote URLs."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return Path(parsed.path)
+    if "://" in url or url.startswith("git@"):
+        return None
+    return Path(url).expanduser()
+
+
+def on_disk(url: str) -> Path:
+    """The repository's directory; ForgeError for a remote one, which the local forge only pushes to."""
+    path = repository_path(url)
+    if path is None:
+        raise ForgeError(f"the local forge changes branches only in repositories on this machine, not {url}")
+    return path.resolve()
+
+
+async def create_branch(repo: Path, branch: str, from_ref: str) -> str:
+    """Branch `branch` at the commit `from_ref` names; Conflict if it exists. Its sha."""
+    sha = await resolve_commit(repo, from_ref)
+    made = await run_git("update-ref", f"refs/heads/{branch}", sha, "", cwd=repo)
+    if not made.ok:
+        raise Conflict(f"branch {branch} already exists in {repo}")
+    return sha
+
+
+async def merge(repo: Path, head: str, base: str, message: str, method: MergeMethod) -> str:
+    """Merge branch `head` into branch `base` (a merge commit, or one squashed commit); the new sha."""
+    if method == "rebase":
+        raise InvalidInput("the local forge merges or squashes; it does not rebase")
+    if base in (await worktrees(repo)).values():
+        raise Conflict(f"branch {base} is checked out in {repo}: merge it there")
+    base_sha = await resolve_commit(repo, f"refs/heads/{base}")
+    head_sha = await resolve_commit(repo, f"refs/heads/{head}")
+    if (await run_git("merge-base", "--is-ancestor", head_sha, base_sha, cwd=repo)).ok:
+        return base_sha  # merged before: nothing left to bring in
+    tree = await run_git("merge-tree", "--write-tree", base_sha, head_sha, cwd=repo)
+    if not tree.ok:
+        raise Conflict(f"{head} does not merge cleanly into {base}: {tree.stdout.strip()[-500:]}")
+    parents = ["-p", base_sha] if method == "squash" else ["-p", base_sha, "-p", head_sha]
+    identity = () if await _has_identity(repo) else _FALLBACK_IDENTITY
+    new_tree = tree.stdout.splitlines()[0].strip()
+    commit = await git(*identity, "commit-tree", new_tree, *parents, "-m", message, cwd=repo)
+    # Compare-and-swap: a base that moved meanwhile is not overwritten.
+    await git("update-ref", f"refs/heads/{base}", commit.strip(), base_sha, cwd=repo)
+    return commit.strip()
+
+
+async def _has_identity(repo: Path) -> bool:
+    return (await run_git("var", "GIT_COMMITTER_IDENT", cwd=repo)).ok

@@ -1,0 +1,93 @@
+"""What a forge answers, in Shipyard's own types: every adapter maps its library's objects to these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+MergeMethod = Literal["merge", "squash", "rebase"]
+
+
+class RepositoryCheck(BaseModel):
+    """Seed 003's repository, as verified."""
+
+    repository_owner: str
+    repository_name: str
+    repository_url: str
+    default_branch: str | None = None
+    is_accessible: bool = False
+    access_verified_at: datetime | None = None
+
+
+class PullRequestSpec(BaseModel):
+    """What the pull request should say. `None` keeps what it has (or a default when opening)."""
+
+    work_order_id: str
+    title: str | None = None
+    body: str = ""
+    draft: bool | None = None  # True: opened as a draft; False: marked ready; None: as it is
+
+
+class PullRequestInfo(BaseModel):
+    number: int
+    url: str
+    title: str
+    body: str
+    head_branch: str
+    base_branch: str
+    state: str  # open | closed | merged
+    draft: bool = False
+    commits: int = 0
+    files_changed: int = 0
+    lines_added: int = 0
+    lines_removed: int = 0
+
+
+class IssueInfo(BaseModel):
+    """An issue (or the issue view of a pull request)."""
+
+    number: int
+    title: str
+    body: str
+    labels: list[str]
+    html_url: str
+    state: str
+    is_pull_request: bool
+    author: str
+    id: int = 0  # the forge's own id of the issue (GitHub's sub-issue calls take it, not the number)
+
+
+class CommentRef(BaseModel):
+    """A comment on an issue or pull request."""
+
+    id: int
+    html_url: str
+
+
+class BranchRef(BaseModel):
+    """A branch and the commit it points at."""
+
+    name: str
+    sha: str
+
+
+class MergeResult(BaseModel):
+    """A merged pull request: the commit its base branch now points at."""
+
+    number: int
+    sha: str
+    merged: bool = True
+    message: str = ""
+
+
+class ReviewInfo(BaseModel):
+    """One review of a pull request."""
+
+    id: int
+    author: str
+    state: str  # APPROVED | CHANGES_REQUESTED | COMMENTED | DISMISSED | PENDING
+    body: str = ""
+    html_url: str = ""
+    submitted_at: datetime | None = None
