@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import weakref
 from collections.abc import Coroutine
 from typing import Annotated, Any
 
-import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from shipyard.api.deps import ServiceDep, read_limited, require_token
-from shipyard.domain.errors import InvalidInput, ShipyardError
-from shipyard.service.intake import Intake
+from shipyard.domain.errors import InvalidInput
+from shipyard.service import intake
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import DeliveryRecord
-from shipyard.triggers.github import SOURCE, parse_delivery, signature_ok
+from shipyard.triggers.github import parse_delivery, signature_ok
 
-log = structlog.get_logger()
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 _processing: set[asyncio.Task[None]] = set()  # held so they are not collected mid-run
 # Deliveries processed at once, per event loop: processing writes to the store too, and acks (which
@@ -43,9 +40,7 @@ async def github_webhook(request: Request, service: ServiceDep) -> JSONResponse:
         delivery = parse_delivery(request.headers, body)
     except InvalidInput as err:
         raise HTTPException(400, err.message) from None
-    record, duplicate = await service.store.record_delivery(
-        SOURCE, delivery.hook_id, delivery.delivery_id, delivery.event, delivery.action, delivery.payload
-    )
+    record, duplicate = await intake.record_delivery(service, delivery)
     answer: dict[str, Any] = {"delivery_id": record.delivery_id, "event": record.event}
     if duplicate:
         return JSONResponse({**answer, "duplicate": True}, status_code=200)
@@ -54,7 +49,7 @@ async def github_webhook(request: Request, service: ServiceDep) -> JSONResponse:
 
 
 def _process_later(service: WorkOrderService, delivery: DeliveryRecord) -> None:
-    task = asyncio.create_task(_in_slot(process(service, delivery)))
+    task = asyncio.create_task(_in_slot(intake.process_delivery(service, delivery)))
     _processing.add(task)
     task.add_done_callback(_processing.discard)
 
@@ -71,7 +66,7 @@ async def _in_slot(work: Coroutine[Any, Any, None]) -> None:
 async def resume_received(service: WorkOrderService) -> int:
     """Process deliveries stored but never taken up (the server stopped in between); how many.
     Ones a crash interrupted mid-processing stay `processing`: they may have started work already."""
-    pending = await service.store.list_deliveries(status="received", limit=500)
+    pending = await intake.list_deliveries(service, status="received", limit=500)
     for delivery in reversed(pending):  # oldest first
         _process_later(service, delivery)
     return len(pending)
@@ -82,21 +77,4 @@ async def list_deliveries(
     service: ServiceDep, status: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> dict[str, list[DeliveryRecord]]:
     """Received deliveries, newest first, with what processing made of each."""
-    return {"deliveries": await service.store.list_deliveries(status=status, limit=limit)}
-
-
-async def process(service: WorkOrderService, delivery: DeliveryRecord) -> None:
-    """Act on a stored delivery and record the outcome; never raises. A delivery is acted on once,
-    by whichever process claims it."""
-    try:
-        if not await service.store.claim_delivery(delivery.id):
-            return
-        try:
-            status, result = await Intake(service).handle(delivery)
-        except ShipyardError as err:  # GitHub refused a call, say: the message says why
-            status, result = "failed", {"error": err.message}
-        await service.store.finish_delivery(delivery.id, status, result)
-    except Exception as err:  # a failure is recorded on the delivery, never raised into the loop
-        log.exception("webhook_processing_failed", delivery=delivery.delivery_id)
-        with contextlib.suppress(Exception):  # the store itself may be what failed
-            await service.store.finish_delivery(delivery.id, "failed", {"error": type(err).__name__})
+    return {"deliveries": await intake.list_deliveries(service, status=status, limit=limit)}

@@ -8,6 +8,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import structlog
 from temporalio.service import RPCError
 
 from shipyard.domain.errors import Conflict, ShipyardError
@@ -22,11 +23,13 @@ from shipyard.store.records import DeliveryRecord, ProjectRecord
 from shipyard.store.store import Store
 from shipyard.triggers.chatops import USAGE, WRITE_PERMISSIONS, is_command, parse_command
 from shipyard.triggers.events import CI_EVENTS, TriggerEvent, normalise
+from shipyard.triggers.github import SOURCE, Delivery
 from shipyard.triggers.match import matches, render_inputs
 from shipyard.workflows.loader import REPOSITORY_DIR, load_definition_text
 
 STATUS_DISPATCH = "orchestrator.status"  # seed 002: a CI workflow reporting back on a work order
 Outcome = tuple[str, dict[str, Any]]  # (delivery status, what was done or why not)
+log = structlog.get_logger()
 
 
 class Intake:
@@ -181,6 +184,37 @@ def ci_status(event: TriggerEvent) -> dict[str, Any]:
         "sha": event.head_sha,
         "url": event.ci_url,
     }
+
+
+async def record_delivery(service: WorkOrderService, delivery: Delivery) -> tuple[DeliveryRecord, bool]:
+    """Store a verified GitHub delivery as `received`; (the stored one, True) when it was stored before."""
+    return await service.store.record_delivery(
+        SOURCE, delivery.hook_id, delivery.delivery_id, delivery.event, delivery.action, delivery.payload
+    )
+
+
+async def list_deliveries(
+    service: WorkOrderService, *, status: str | None = None, limit: int = 50
+) -> list[DeliveryRecord]:
+    """Stored deliveries (with `status`, if given), newest first, with what processing made of each."""
+    return await service.store.list_deliveries(status=status, limit=limit)
+
+
+async def process_delivery(service: WorkOrderService, delivery: DeliveryRecord) -> None:
+    """Act on a stored delivery and record the outcome; never raises. A delivery is acted on once,
+    by whichever process claims it."""
+    try:
+        if not await service.store.claim_delivery(delivery.id):
+            return
+        try:
+            status, result = await Intake(service).handle(delivery)
+        except ShipyardError as err:  # GitHub refused a call, say: the message says why
+            status, result = "failed", {"error": err.message}
+        await service.store.finish_delivery(delivery.id, status, result)
+    except Exception as err:  # a failure is recorded on the delivery, never raised into the loop
+        log.exception("webhook_processing_failed", delivery=delivery.delivery_id)
+        with contextlib.suppress(Exception):  # the store itself may be what failed
+            await service.store.finish_delivery(delivery.id, "failed", {"error": type(err).__name__})
 
 
 class ChatOps:

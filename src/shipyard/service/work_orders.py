@@ -34,6 +34,7 @@ from shipyard.forge.registry import NO_TOKEN
 from shipyard.gitutil import diff, is_git_repo, progress, run_git
 from shipyard.gitutil.progress import GitProgress
 from shipyard.sandboxes.registry import SANDBOX_NAMES, build_sandbox
+from shipyard.service.reads import WorkOrderReads
 from shipyard.store.records import StepRecord, WorkOrderCreate, WorkOrderRecord
 from shipyard.store.store import Store
 from shipyard.workflows.loader import bind_inputs, builtin_names, resolve_definition
@@ -79,7 +80,7 @@ def _implicit_inputs(req: CreateWorkOrderRequest, inputs: dict[str, Any]) -> lis
     return filled
 
 
-class WorkOrderService:
+class WorkOrderService(WorkOrderReads):
     """Validates requests up front, records work orders and starts their workflows."""
 
     def __init__(self, settings: Settings, store: Store, client: Client | None) -> None:
