@@ -10,6 +10,7 @@ import pytest
 
 from shipyard.api import hub as hub_module
 from shipyard.api.hub import EventHub
+from shipyard.service.events import EventFeed
 from shipyard.store import Store, WorkOrderCreate, WorkOrderRecord
 from shipyard.store.records import EventRecord
 from support import PgDatabases
@@ -31,7 +32,7 @@ async def collect(
 
 async def test_many_followers_get_every_event_once_and_in_order(store: Store, make_work_order: Make) -> None:
     wo, other = await make_work_order(), await make_work_order()
-    hub = EventHub(store)
+    hub = EventHub(EventFeed(store))
     await store.append_event(wo.id, "log", {"n": -1})  # before anyone follows: found by catching up
     followers = [asyncio.create_task(collect(hub, 0, wo.id, 201)) for _ in range(20)]
     everyone = asyncio.create_task(collect(hub, 0, None, 401))
@@ -54,7 +55,7 @@ async def test_a_follower_that_falls_behind_catches_up_from_the_store(
 ) -> None:
     monkeypatch.setattr(hub_module, "MAX_PENDING", 5)
     wo = await make_work_order()
-    hub = EventHub(store)
+    hub = EventHub(EventFeed(store))
     got: list[int] = []
     first, go = asyncio.Event(), asyncio.Event()
 
@@ -80,7 +81,7 @@ async def test_a_follower_that_falls_behind_catches_up_from_the_store(
 async def test_following_from_now_skips_the_past(store: Store, make_work_order: Make) -> None:
     wo = await make_work_order()
     await store.append_event(wo.id, "log", {"n": "old"})
-    hub = EventHub(store)
+    hub = EventHub(EventFeed(store))
     reader = asyncio.create_task(collect(hub, None, None, 1))
     while not hub._channels.get(None) or not hub._channels[None].started.is_set():
         await asyncio.sleep(0.01)
@@ -113,7 +114,7 @@ async def test_postgres_notify_wakes_a_reader_in_another_process(pg_databases: P
                 break
         # Only a NOTIFY can ring the reader's doorbell: the writer is another Store.
         assert rung, "no NOTIFY reached the other store's listener"
-        hub = EventHub(reader)
+        hub = EventHub(EventFeed(reader))
         got = await asyncio.wait_for(collect(hub, 0, wo.id, appended), 30)
         assert [e.work_order_id for e in got] == [wo.id] * appended
     finally:

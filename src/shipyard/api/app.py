@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
-from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 import shipyard
 from shipyard.api.control import router as control_router
@@ -25,19 +24,11 @@ misc = APIRouter(prefix="/api", tags=["misc"])
 
 @misc.get("/health")
 async def health(service: ServiceDep) -> Health:
-    database = "ok"
-    try:
-        await service.store.ping()
-    except Exception as err:  # a health check reports, it does not raise
-        database = f"error: {type(err).__name__}"
-    temporal = "ok" if service.client else "not connected"
-    try:
-        if service.client is not None:
-            await service.client.workflow_service.get_system_info(GetSystemInfoRequest())
-    except Exception as err:  # reported, not raised
-        temporal = f"error: {type(err).__name__}"
-    status = "ok" if database == temporal == "ok" else "degraded"
-    return Health(status=status, version=shipyard.__version__, database=database, temporal=temporal)
+    check = await service.check_health()
+    status = "ok" if check.database == check.temporal == "ok" else "degraded"
+    return Health(
+        status=status, version=shipyard.__version__, database=check.database, temporal=check.temporal
+    )
 
 
 @misc.get("/metrics")
@@ -49,7 +40,7 @@ async def get_metrics(service: ServiceDep) -> Metrics:
 
 @misc.get("/pull-requests/{number}")
 async def get_pull_request(number: int, service: ServiceDep) -> PullRequestResponse:
-    return PullRequestResponse(pull_request=await service.store.get_pull_request(number))
+    return PullRequestResponse(pull_request=await service.pull_request(number))
 
 
 def create_app(service: WorkOrderService, error_page: PageRenderer | None = None) -> FastAPI:
@@ -57,7 +48,7 @@ def create_app(service: WorkOrderService, error_page: PageRenderer | None = None
     drawn by `error_page` when given (the dashboard's)."""
     app = FastAPI(title="Shipyard", version=shipyard.__version__)
     app.state.service = service
-    app.state.hub = EventHub(service.store)
+    app.state.hub = EventHub(service.event_feed())
     install_error_handlers(app, error_page)
     token = [Depends(require_token)]
     routers = (work_orders_router, control_router, events_router, github_router, projects_router, misc)

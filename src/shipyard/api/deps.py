@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the service, auth, and a work order loaded or 404."""
+"""FastAPI dependencies: the services, auth, and a work order loaded or 404."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 
 from shipyard.config import Settings
+from shipyard.service.projects import ProjectService
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import WorkOrderRecord
 
@@ -18,6 +19,13 @@ def get_service(request: Request) -> WorkOrderService:
 
 
 ServiceDep = Annotated[WorkOrderService, Depends(get_service)]
+
+
+def get_projects(service: ServiceDep) -> ProjectService:
+    return ProjectService(service)
+
+
+ProjectsDep = Annotated[ProjectService, Depends(get_projects)]
 
 
 def bearer(authorization: str | None) -> str:
@@ -57,7 +65,7 @@ async def read_limited(request: Request, limit: int, too_big: str) -> bytes:
 
 
 async def get_work_order(work_order_id: str, service: ServiceDep) -> WorkOrderRecord:
-    return await service.store.get_work_order(work_order_id)
+    return await service.get(work_order_id)
 
 
 WorkOrderDep = Annotated[WorkOrderRecord, Depends(get_work_order)]

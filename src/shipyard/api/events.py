@@ -14,7 +14,6 @@ from shipyard.api.deps import ServiceDep, WorkOrderDep
 from shipyard.api.hub import POLL_S, EventHub
 from shipyard.domain.errors import InvalidInput
 from shipyard.store.records import EventRecord
-from shipyard.store.store import Store
 
 router = APIRouter(prefix="/api", tags=["events"])
 
@@ -74,17 +73,13 @@ async def stream(
             if frames:
                 last_sent, idle_after_end = now, 0
                 continue
-            if work_order_id and await _finished(hub.store, work_order_id):
+            if work_order_id and await hub.has_ended(work_order_id):
                 idle_after_end += 1  # its terminal event was before the cursor (a resumed client)
                 if idle_after_end > 1:
                     return
             if now - last_sent >= heartbeat_s:
                 yield ": ping\n\n"
                 last_sent = now
-
-
-async def _finished(store: Store, work_order_id: str) -> bool:
-    return (await store.get_work_order(work_order_id)).status.is_terminal
 
 
 def resume_point(after: int | None, last_event_id: str | None) -> int | None:

@@ -1,7 +1,7 @@
 """EventHub: one reader of the event log per work order being watched, fanned out to its streams.
 
 A hundred browsers on one work order cost one query per wake-up, not a hundred. Each watched
-work order (and the all-events stream) gets a channel: a task that waits on the store's doorbell
+work order (and the all-events stream) gets a channel: a task that waits on the feed's ticket
 (or a short poll, for appends by other processes on SQLite), reads what is new and hands it to
 every subscriber. A subscriber first catches up from the database by itself, then takes the
 channel's events; one that falls too far behind drops them and catches up again.
@@ -17,9 +17,9 @@ from collections.abc import AsyncGenerator
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
+from shipyard.service.events import EventFeed
 from shipyard.store.doorbell import wait
 from shipyard.store.records import EventRecord
-from shipyard.store.store import Store
 
 POLL_S = 1.0  # how soon a channel finds events the doorbell did not ring for
 GAP_WAIT_S = 2.0  # how long the all-events channel waits for a lower id that may still commit
@@ -54,8 +54,8 @@ class _Channel:
     is an id whose insert rolled back).
     """
 
-    def __init__(self, store: Store, key: str | None) -> None:
-        self.store, self.key = store, key
+    def __init__(self, feed: EventFeed, key: str | None) -> None:
+        self.feed, self.key = feed, key
         self.cursor = 0
         self.subscribers: set[_Subscriber] = set()
         self.started = asyncio.Event()
@@ -63,12 +63,12 @@ class _Channel:
         self.task = asyncio.create_task(self.run())
 
     async def run(self) -> None:
-        self.cursor = await self.store.latest_event_id(self.key)
+        self.cursor = await self.feed.latest_id(self.key)
         self.started.set()
         while True:
-            ticket = self.store.doorbell.ticket(self.key)
+            ticket = self.feed.ticket(self.key)
             try:
-                rows = await self.store.tail_events(self.cursor, work_order_id=self.key, limit=PAGE)
+                rows = await self.feed.after(self.cursor, self.key, limit=PAGE)
             except (SQLAlchemyError, OSError) as exc:  # the database restarting: keep trying
                 log.warning("event_channel_read_failed", error=type(exc).__name__, retry_in_s=POLL_S)
                 await asyncio.sleep(POLL_S)
@@ -98,13 +98,17 @@ class _Channel:
 
 class EventHub:
     """Live event streams for one process; channels start with their first subscriber and stop
-    with their last, together with the store's listener."""
+    with their last, together with the feed's listener."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, feed: EventFeed) -> None:
+        self.feed = feed
         self._channels: dict[str | None, _Channel] = {}
         self._listener: asyncio.Task[None] | None = None
         self.closed = False
+
+    async def has_ended(self, work_order_id: str) -> bool:
+        """Whether the work order is in a terminal status (its stream has nothing more to wait for)."""
+        return await self.feed.has_ended(work_order_id)
 
     def close(self) -> None:
         """End every stream (the server is stopping; browsers reconnect when it is back)."""
@@ -126,9 +130,7 @@ class EventHub:
                 if subscriber.behind:
                     subscriber.behind, subscriber.pending = False, []
                     upto = channel.cursor  # what the channel has passed; newer rows come from it
-                    while rows := await self.store.tail_events(
-                        cursor, work_order_id=work_order_id, upto=upto, limit=PAGE
-                    ):
+                    while rows := await self.feed.after(cursor, work_order_id, upto=upto, limit=PAGE):
                         cursor = rows[-1].id
                         yield rows
                     continue
@@ -148,9 +150,9 @@ class EventHub:
     async def _join(self, key: str | None, subscriber: _Subscriber) -> _Channel:
         channel = self._channels.get(key)
         if channel is None:
-            channel = self._channels[key] = _Channel(self.store, key)
+            channel = self._channels[key] = _Channel(self.feed, key)
             if self._listener is None:
-                self._listener = asyncio.create_task(self.store.listen())
+                self._listener = asyncio.create_task(self.feed.listen())
         channel.subscribers.add(subscriber)
         started = asyncio.ensure_future(channel.started.wait())
         await asyncio.wait({started, channel.task}, return_when=asyncio.FIRST_COMPLETED)
@@ -168,7 +170,7 @@ class EventHub:
         if channel.subscribers:
             return
         del self._channels[key]
-        self.store.doorbell.forget(key)
+        self.feed.forget(key)
         tasks = [channel.task]
         if not self._channels and self._listener is not None:
             tasks.append(self._listener)

@@ -7,18 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field
 
-from shipyard.api.deps import ServiceDep
+from shipyard.api.deps import ProjectsDep
 from shipyard.api.schemas import ProjectList, ProjectResponse
 from shipyard.domain.projects import ProjectCreate, ProjectUpdate
-from shipyard.service import projects
 from shipyard.store.records import ProjectRecord
-from shipyard.store.vault import store_secret
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 
 
-async def get_project(id_or_name: str, service: ServiceDep) -> ProjectRecord:
-    return await service.store.get_project(id_or_name)
+async def get_project(id_or_name: str, projects: ProjectsDep) -> ProjectRecord:
+    return await projects.get(id_or_name)
 
 
 ProjectDep = Annotated[ProjectRecord, Depends(get_project)]
@@ -26,14 +24,14 @@ SecretPath = Annotated[str, Path(pattern=r"^[A-Z_][A-Z0-9_]*$", description="An 
 
 
 @router.post("", status_code=201)
-async def create_project(data: ProjectCreate, service: ServiceDep) -> ProjectResponse:
+async def create_project(data: ProjectCreate, projects: ProjectsDep) -> ProjectResponse:
     """A new project; its GitHub repository and forge are derived from its URL unless given."""
-    return ProjectResponse(project=await projects.create_project(service.store, data))
+    return ProjectResponse(project=await projects.create(data))
 
 
 @router.get("")
-async def list_projects(service: ServiceDep) -> ProjectList:
-    return ProjectList(projects=await service.store.list_projects())
+async def list_projects(projects: ProjectsDep) -> ProjectList:
+    return ProjectList(projects=await projects.list_all())
 
 
 @router.get("/{id_or_name}")
@@ -42,15 +40,17 @@ async def show_project(project: ProjectDep) -> ProjectResponse:
 
 
 @router.patch("/{id_or_name}")
-async def update_project(change: ProjectUpdate, project: ProjectDep, service: ServiceDep) -> ProjectResponse:
+async def update_project(
+    change: ProjectUpdate, project: ProjectDep, projects: ProjectsDep
+) -> ProjectResponse:
     """Change the fields given; a new repository_url re-derives github_repository and forge."""
-    return ProjectResponse(project=await projects.update_project(service.store, project, change))
+    return ProjectResponse(project=await projects.update(project, change))
 
 
 @router.delete("/{id_or_name}", status_code=204)
-async def delete_project(project: ProjectDep, service: ServiceDep) -> Response:
+async def delete_project(project: ProjectDep, projects: ProjectsDep) -> Response:
     """Delete the project; its work orders stay."""
-    await service.store.delete_project(project.id)
+    await projects.delete(project)
     return Response(status_code=204)
 
 
@@ -64,21 +64,21 @@ class SecretNames(BaseModel):
 
 
 @router.get("/{id_or_name}/secrets")
-async def list_secrets(project: ProjectDep, service: ServiceDep) -> SecretNames:
+async def list_secrets(project: ProjectDep, projects: ProjectsDep) -> SecretNames:
     """The names of the project's secrets."""
-    return SecretNames(project_id=project.id, secrets=await service.store.secret_names(project.id))
+    return SecretNames(project_id=project.id, secrets=await projects.secret_names(project))
 
 
 @router.put("/{id_or_name}/secrets/{name}", status_code=204)
 async def set_secret(
-    name: SecretPath, body: SecretValue, project: ProjectDep, service: ServiceDep
+    name: SecretPath, body: SecretValue, project: ProjectDep, projects: ProjectsDep
 ) -> Response:
     """Keep `value` encrypted as the secret `name`; steps whose workflow names it get it as `$name`."""
-    await store_secret(service.settings.secrets_key, service.store, project.id, name, body.value)
+    await projects.set_secret(project, name, body.value)
     return Response(status_code=204)
 
 
 @router.delete("/{id_or_name}/secrets/{name}", status_code=204)
-async def delete_secret(name: SecretPath, project: ProjectDep, service: ServiceDep) -> Response:
-    await service.store.delete_secret(project.id, name)
+async def delete_secret(name: SecretPath, project: ProjectDep, projects: ProjectsDep) -> Response:
+    await projects.delete_secret(project, name)
     return Response(status_code=204)

@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 from shipyard.api.deps import ServiceDep, WorkOrderDep, bearer, is_api_token, read_limited, require_token
 from shipyard.domain.errors import Forbidden, InvalidInput
 from shipyard.domain.tokens import sandbox_token_subject
-from shipyard.engine.sink import sink_for
 from shipyard.store.records import ArtifactRecord, WorkOrderRecord
 
 router = APIRouter(prefix="/api/agent-work-orders", tags=["reports"])
@@ -61,8 +60,7 @@ async def report(req: ReportRequest, wo: ReporterDep, service: ServiceDep) -> Re
     """Append an event to the work order (secrets redacted, as for every event)."""
     if req.level not in _LEVELS:
         raise InvalidInput(f"level must be one of {', '.join(_LEVELS)}, not '{req.level}'")
-    sink = sink_for(service.settings, service.store, wo, req.step_id)
-    await sink.emit(f"report.{req.type}", req.data, req.level)
+    await service.report(wo, f"report.{req.type}", req.data, req.level, req.step_id)
     return ReportResponse(agent_work_order_id=wo.id, event=f"report.{req.type}")
 
 
@@ -78,19 +76,16 @@ async def upload_artifact(
         request, limit, f"the artifact is over {limit} bytes (SHIPYARD_ARTIFACT_MAX_BYTES)"
     )
     kind = request.headers.get("content-type", "application/octet-stream")
-    saved = await service.store.save_artifact(wo.id, name, kind, content)
-    data = {"name": name, "size": saved.size, "sha256": saved.sha256}
-    await sink_for(service.settings, service.store, wo).emit("artifact.uploaded", data)
-    return saved
+    return await service.save_artifact(wo, name, kind, content)
 
 
 @router.get("/{work_order_id}/artifacts", dependencies=[Depends(require_token)])
 async def list_artifacts(wo: WorkOrderDep, service: ServiceDep) -> dict[str, list[ArtifactRecord]]:
-    return {"artifacts": await service.store.list_artifacts(wo.id)}
+    return {"artifacts": await service.artifacts(wo.id)}
 
 
 @router.get("/{work_order_id}/artifacts/{name}", dependencies=[Depends(require_token)])
 async def download_artifact(name: str, wo: WorkOrderDep, service: ServiceDep) -> Response:
-    record, content = await service.store.read_artifact(wo.id, name)
+    record, content = await service.read_artifact(wo.id, name)
     headers = {"Content-Disposition": f'attachment; filename="{record.name}"'}
     return Response(content, media_type=record.content_type, headers=headers)

@@ -10,9 +10,10 @@ from fastapi.responses import JSONResponse
 
 from shipyard.api.deps import ServiceDep, read_limited, require_token
 from shipyard.domain.errors import InvalidInput
+from shipyard.service import intake
 from shipyard.service.deliveries import start_processing
 from shipyard.store.records import DeliveryRecord
-from shipyard.triggers.github import SOURCE, parse_delivery, signature_ok
+from shipyard.triggers.github import parse_delivery, signature_ok
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
@@ -32,9 +33,7 @@ async def github_webhook(request: Request, service: ServiceDep) -> JSONResponse:
         delivery = parse_delivery(request.headers, body)
     except InvalidInput as err:
         raise HTTPException(400, err.message) from None
-    record, duplicate = await service.store.record_delivery(
-        SOURCE, delivery.hook_id, delivery.delivery_id, delivery.event, delivery.action, delivery.payload
-    )
+    record, duplicate = await intake.record_delivery(service, delivery)
     answer: dict[str, Any] = {"delivery_id": record.delivery_id, "event": record.event}
     if duplicate:
         return JSONResponse({**answer, "duplicate": True}, status_code=200)
@@ -47,4 +46,4 @@ async def list_deliveries(
     service: ServiceDep, status: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> dict[str, list[DeliveryRecord]]:
     """Received deliveries, newest first, with what processing made of each."""
-    return {"deliveries": await service.store.list_deliveries(status=status, limit=limit)}
+    return {"deliveries": await intake.list_deliveries(service, status=status, limit=limit)}

@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/agent-work-orders", tags=["work orders"])
 @router.post("", status_code=201)
 async def create_work_order(req: CreateWorkOrderRequest, service: ServiceDep) -> AgentWorkOrderResponse:
     record = await service.create(req)
-    return AgentWorkOrderResponse.of(await service.store.get_work_order(record.id))
+    return AgentWorkOrderResponse.of(await service.get(record.id))
 
 
 @router.get("")
@@ -40,7 +40,7 @@ async def list_work_orders(
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
 ) -> AgentWorkOrderList:
-    rows, total = await service.store.list_work_orders(
+    rows, total = await service.search(
         status=status, repository=repository, search=q, limit=limit, offset=offset
     )
     items = [AgentWorkOrder.of(r) for r in rows]
@@ -54,7 +54,7 @@ async def get_work_order(wo: WorkOrderDep) -> AgentWorkOrderResponse:
 
 @router.get("/{work_order_id}/steps")
 async def list_steps(wo: WorkOrderDep, service: ServiceDep) -> StepList:
-    return StepList(agent_work_order_id=wo.id, steps=await service.store.list_steps(wo.id))
+    return StepList(agent_work_order_id=wo.id, steps=await service.steps(wo.id))
 
 
 @router.get("/{work_order_id}/logs")
@@ -64,7 +64,7 @@ async def get_logs(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> LogEntries:
-    events, total = await service.store.list_events(wo.id, limit=limit, offset=offset)
+    events, total = await service.events(wo.id, limit=limit, offset=offset)
     entries = [LogEntries.entry(e) for e in events]
     return LogEntries(
         agent_work_order_id=wo.id,
@@ -77,7 +77,7 @@ async def get_logs(
 @router.get("/{work_order_id}/git-progress")
 async def get_git_progress(wo: WorkOrderDep, service: ServiceDep) -> GitProgressSnapshot:
     stats = await service.git_progress(wo)
-    steps = await service.store.list_steps(wo.id)
+    steps = await service.steps(wo.id)
     return GitProgressSnapshot(
         agent_work_order_id=wo.id,
         current_phase=wo.current_phase,

@@ -1,8 +1,9 @@
 """The application layer: what every front door (API, dashboard, CLI) and every product calls.
 
-- `work_orders`: create, read and steer work orders (`WorkOrderService`);
-- `intake`: webhook deliveries → work orders, ChatOps replies;
-- `projects`: projects and their trigger sources;
+- `work_orders`: create, read and steer work orders (`WorkOrderService`; its reads in `reads`);
+- `events`: the event log as live streams follow it (`EventFeed`);
+- `intake`: webhook deliveries (stored, listed, processed) → work orders, ChatOps replies;
+- `projects`: projects, their trigger sources and secrets (`ProjectService`);
 - `dispatch`: outbound `repository_dispatch`.
 
 It talks to the core: the engine (a Temporal client), forges, triggers, the store, workflows.

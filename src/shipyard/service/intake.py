@@ -23,6 +23,7 @@ from shipyard.store.records import DeliveryRecord, ProjectRecord, WorkOrderRecor
 from shipyard.store.store import Store
 from shipyard.triggers.chatops import USAGE, WRITE_PERMISSIONS, is_command, parse_command
 from shipyard.triggers.events import CI_EVENTS, TriggerEvent, normalise
+from shipyard.triggers.github import SOURCE, Delivery
 from shipyard.triggers.match import matches, render_inputs
 from shipyard.workflows.loader import REPOSITORY_DIR, load_definition_text
 
@@ -196,6 +197,20 @@ def ci_status(event: TriggerEvent) -> dict[str, Any]:
         "sha": event.head_sha,
         "url": event.ci_url,
     }
+
+
+async def record_delivery(service: WorkOrderService, delivery: Delivery) -> tuple[DeliveryRecord, bool]:
+    """Store a verified GitHub delivery as `received`; (the stored one, True) when it was stored before."""
+    return await service.store.record_delivery(
+        SOURCE, delivery.hook_id, delivery.delivery_id, delivery.event, delivery.action, delivery.payload
+    )
+
+
+async def list_deliveries(
+    service: WorkOrderService, *, status: str | None = None, limit: int = 50
+) -> list[DeliveryRecord]:
+    """Stored deliveries (with `status`, if given), newest first, with what processing made of each."""
+    return await service.store.list_deliveries(status=status, limit=limit)
 
 
 class ChatOps:

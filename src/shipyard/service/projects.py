@@ -11,9 +11,10 @@ from shipyard.domain.projects import ProjectCreate, ProjectUpdate, is_local_path
 from shipyard.forge.registry import repository_name
 from shipyard.gitutil import is_git_repo
 from shipyard.sandboxes.registry import SANDBOX_NAMES
-from shipyard.service.work_orders import local_repository
+from shipyard.service.work_orders import WorkOrderService, local_repository
 from shipyard.store.records import ProjectRecord
 from shipyard.store.store import Store
+from shipyard.store.vault import store_secret
 
 # Fields that follow repository_url when a change gives a new one without them.
 _DERIVED = ("github_repository", "forge")
@@ -73,3 +74,44 @@ async def _checked_repository(url: str) -> str:
     if not await is_git_repo(path):
         raise InvalidInput(f"repository '{url}' is not a git repository")
     return str(path)
+
+
+class ProjectService:
+    """What front doors do with projects: read, create, change and delete them, and keep their
+    secrets (encrypted with SHIPYARD_SECRETS_KEY; only names are ever given back)."""
+
+    def __init__(self, service: WorkOrderService) -> None:
+        self._store = service.store
+        self._secrets_key = service.settings.secrets_key
+
+    async def get(self, id_or_name: str) -> ProjectRecord:
+        """The project with this id or name; NotFound naming it when there is none."""
+        return await self._store.get_project(id_or_name)
+
+    async def list_all(self) -> list[ProjectRecord]:
+        """Every project, by name."""
+        return await self._store.list_projects()
+
+    async def create(self, data: ProjectCreate) -> ProjectRecord:
+        """A new project; its GitHub repository and forge are derived from its URL unless given."""
+        return await create_project(self._store, data)
+
+    async def update(self, project: ProjectRecord, change: ProjectUpdate) -> ProjectRecord:
+        """Change the fields given; a new repository_url re-derives github_repository and forge."""
+        return await update_project(self._store, project, change)
+
+    async def delete(self, project: ProjectRecord) -> None:
+        """Delete the project; its work orders stay."""
+        await self._store.delete_project(project.id)
+
+    async def secret_names(self, project: ProjectRecord) -> list[str]:
+        """The names of the project's secrets."""
+        return await self._store.secret_names(project.id)
+
+    async def set_secret(self, project: ProjectRecord, name: str, value: str) -> None:
+        """Keep `value` encrypted as the project's secret `name`, replacing one of that name."""
+        await store_secret(self._secrets_key, self._store, project.id, name, value)
+
+    async def delete_secret(self, project: ProjectRecord, name: str) -> None:
+        """Forget the project's secret `name`."""
+        await self._store.delete_secret(project.id, name)

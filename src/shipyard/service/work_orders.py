@@ -33,6 +33,7 @@ from shipyard.forge.registry import default_forge_name, forge_for, hosted_forge_
 from shipyard.gitutil import diff, is_git_repo, progress
 from shipyard.gitutil.progress import GitProgress
 from shipyard.sandboxes.registry import SANDBOX_NAMES, build_sandbox
+from shipyard.service.reads import WorkOrderReads
 from shipyard.store.records import StepRecord, WorkOrderCreate, WorkOrderRecord
 from shipyard.store.store import Store
 from shipyard.workflows.loader import bind_inputs, builtin_names, resolve_definition
@@ -63,7 +64,7 @@ def local_repository(url: str) -> Path | None:
     return repository_path(url)
 
 
-class WorkOrderService:
+class WorkOrderService(WorkOrderReads):
     """Validates requests up front, records work orders and starts their workflows."""
 
     def __init__(self, settings: Settings, store: Store, client: Client | None) -> None:

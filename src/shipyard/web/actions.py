@@ -148,7 +148,7 @@ async def control(
     step_id: Annotated[str, Form()] = "",
 ) -> Response:
     """Pause, resume, cancel, retry, prompt, approve or advance; back to the work order."""
-    wo = await service.store.get_work_order(work_order_id)
+    wo = await service.get(work_order_id)
     try:
         if action in {a.value for a in InterruptAction}:
             await service.interrupt(

@@ -54,7 +54,7 @@ async def work_order_live(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """A work order's events after `after` (or the reconnecting browser's Last-Event-ID)."""
-    wo = await service.store.get_work_order(work_order_id)
+    wo = await service.get(work_order_id)
     resumed = last_event_id or ""
     start = max(after, int(resumed) if resumed.isdigit() else 0)
     heartbeat_s = service.settings.sse_heartbeat_s

@@ -47,7 +47,7 @@ async def work_orders(
 ) -> HTMLResponse:
     """Every work order, newest first, filtered and paged; `part=rows` is the table alone."""
     filters = {"status": status or "", "repository": repository or "", "q": q or ""}
-    rows, total = await service.store.list_work_orders(
+    rows, total = await service.search(
         status=_status(status), repository=repository or None, search=q,
         limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
     )  # fmt: skip
@@ -60,14 +60,14 @@ async def work_orders(
     if part == "rows":
         return page(request, "_rows.html", **context)
     statuses = [s.value for s in WorkOrderStatus]
-    repositories = await service.store.repositories()
+    repositories = await service.repositories()
     return page(request, "work_orders.html", statuses=statuses, repositories=repositories, **context)
 
 
 async def _part_context(service: WorkOrderService, wo: WorkOrderRecord, part: str) -> dict[str, Any]:
     """What the template of one part of the detail page needs."""
     if part in ("head", "steps"):
-        steps = await service.store.list_steps(wo.id)
+        steps = await service.steps(wo.id)
         return {"wo": wo, "steps": views.timeline(wo, steps), "gate": views.waiting_gate(wo, steps)}
     if part == "progress":
         try:
@@ -82,14 +82,14 @@ async def _part_context(service: WorkOrderService, wo: WorkOrderRecord, part: st
 
 async def _log_context(service: WorkOrderService, wo: WorkOrderRecord, before: int | None) -> dict[str, Any]:
     """The last page of the log (before event `before`) and how many events come earlier."""
-    events = await service.store.last_events(wo.id, limit=views.LOG_PAGE, before_id=before)
-    earlier = await service.store.count_events(wo.id, before_id=events[0].id) if events else 0
+    events = await service.last_events(wo.id, limit=views.LOG_PAGE, before_id=before)
+    earlier = await service.count_events(wo.id, before_id=events[0].id) if events else 0
     return {"wo": wo, "lines": [views.log_line(e) for e in events], "earlier": earlier}
 
 
 async def detail_context(service: WorkOrderService, work_order_id: str) -> dict[str, Any]:
     """Everything the detail page shows."""
-    wo = await service.store.get_work_order(work_order_id)
+    wo = await service.get(work_order_id)
     context: dict[str, Any] = {"error": None}
     for part in ("steps", "progress", "diff"):  # the head shares the steps' context
         context |= await _part_context(service, wo, part)
@@ -111,7 +111,7 @@ async def work_order_part(request: Request, work_order_id: str, part: str, servi
     """One part of the detail page, for htmx to swap in when events say it changed."""
     if part not in DETAIL_PARTS:
         raise NotFound(f"no part '{part}'; parts: {', '.join(DETAIL_PARTS)}")
-    wo = await service.store.get_work_order(work_order_id)
+    wo = await service.get(work_order_id)
     return page(request, f"_{part}.html", **await _part_context(service, wo, part))
 
 
@@ -120,7 +120,7 @@ async def work_order_log(
     request: Request, work_order_id: str, service: Service, before: int | None = Query(None, ge=1)
 ) -> HTMLResponse:
     """A page of the log before an event: lines for htmx to put on top, or a page of its own."""
-    wo = await service.store.get_work_order(work_order_id)
+    wo = await service.get(work_order_id)
     context = await _log_context(service, wo, before)
     return page(request, "_log_lines.html" if is_htmx(request) else "log.html", **context)
 

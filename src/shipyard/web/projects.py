@@ -14,9 +14,8 @@ from shipyard.api.errors import status_of
 from shipyard.domain.errors import InvalidInput, ShipyardError
 from shipyard.domain.projects import ProjectCreate, ProjectUpdate, parse_sources
 from shipyard.sandboxes.registry import SANDBOX_NAMES
-from shipyard.service import projects
 from shipyard.store.records import ProjectRecord
-from shipyard.web.render import Service, page
+from shipyard.web.render import Projects, page
 
 router = APIRouter(prefix="/projects", tags=["dashboard"], include_in_schema=False)
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -89,8 +88,8 @@ def _validated(model: type[_Model], fields: dict[str, Any]) -> _Model:
 
 
 @router.get("")
-async def project_list(request: Request, service: Service) -> HTMLResponse:
-    return page(request, "projects.html", projects=await service.store.list_projects())
+async def project_list(request: Request, projects: Projects) -> HTMLResponse:
+    return page(request, "projects.html", projects=await projects.list_all())
 
 
 @router.get("/new")
@@ -100,37 +99,37 @@ async def new_project(request: Request) -> HTMLResponse:
 
 @router.post("")
 async def create_project(
-    request: Request, service: Service, form: Annotated[ProjectForm, Depends()]
+    request: Request, projects: Projects, form: Annotated[ProjectForm, Depends()]
 ) -> Response:
     try:
         data = _validated(ProjectCreate, form.fields())
-        project = await projects.create_project(service.store, data)
+        project = await projects.create(data)
     except ShipyardError as err:
         return _form(request, form.values, None, error=err.message, status_code=status_of(err))
     return RedirectResponse(f"/projects/{project.name}", status_code=303)
 
 
 @router.get("/{project_name}")
-async def show_project(request: Request, project_name: str, service: Service) -> HTMLResponse:
-    project = await service.store.get_project(project_name)
+async def show_project(request: Request, project_name: str, projects: Projects) -> HTMLResponse:
+    project = await projects.get(project_name)
     return _form(request, _values(project), project, error=None, saved=request.query_params.get("saved"))
 
 
 @router.post("/{project_name}")
 async def update_project(
-    request: Request, project_name: str, service: Service, form: Annotated[ProjectForm, Depends()]
+    request: Request, project_name: str, projects: Projects, form: Annotated[ProjectForm, Depends()]
 ) -> Response:
-    project = await service.store.get_project(project_name)
+    project = await projects.get(project_name)
     try:
         change = _validated(ProjectUpdate, form.fields())
-        project = await projects.update_project(service.store, project, change)
+        project = await projects.update(project, change)
     except ShipyardError as err:
         return _form(request, form.values, project, error=err.message, status_code=status_of(err))
     return RedirectResponse(f"/projects/{project.name}?saved=1", status_code=303)
 
 
 @router.post("/{project_name}/delete")
-async def delete_project(project_name: str, service: Service) -> Response:
-    project = await service.store.get_project(project_name)
-    await service.store.delete_project(project.id)
+async def delete_project(project_name: str, projects: Projects) -> Response:
+    project = await projects.get(project_name)
+    await projects.delete(project)
     return RedirectResponse("/projects", status_code=303)

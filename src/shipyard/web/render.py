@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from shipyard.api.deps import bearer, token_accepted
+from shipyard.service.projects import ProjectService
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.web import views
 
@@ -43,6 +44,13 @@ def get_service(request: Request) -> WorkOrderService:
 
 
 Service = Annotated[WorkOrderService, Depends(get_service)]
+
+
+def get_projects(service: Service) -> ProjectService:
+    return ProjectService(service)
+
+
+Projects = Annotated[ProjectService, Depends(get_projects)]
 
 
 async def signed_in(request: Request) -> None:

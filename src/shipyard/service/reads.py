@@ -1,0 +1,127 @@
+"""What front doors read about work orders (rows, steps, events, artifacts, pull requests, health),
+and what a sandbox reports back about its own: WorkOrderService's side that only touches the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client
+
+from shipyard.config import Settings
+from shipyard.domain.models import WorkOrderStatus
+from shipyard.engine.sink import sink_for
+from shipyard.service.events import EventFeed
+from shipyard.store.records import (
+    ArtifactRecord,
+    EventRecord,
+    PullRequestRecord,
+    StepRecord,
+    WorkOrderRecord,
+)
+from shipyard.store.store import Store
+
+
+@dataclass
+class HealthCheck:
+    """How the database and the engine answered: `ok`, `not connected` or `error: <type>`."""
+
+    database: str
+    temporal: str
+
+
+class WorkOrderReads:
+    """Reads and sandbox reports; WorkOrderService holds the settings, store and client they use."""
+
+    settings: Settings
+    store: Store
+    client: Client | None
+
+    async def get(self, work_order_id: str) -> WorkOrderRecord:
+        """The work order; NotFound naming it when there is none."""
+        return await self.store.get_work_order(work_order_id)
+
+    async def search(
+        self,
+        *,
+        status: WorkOrderStatus | None = None,
+        repository: str | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[WorkOrderRecord], int]:
+        """A page of work orders, newest first, and how many match in all."""
+        return await self.store.list_work_orders(
+            status=status, repository=repository, search=search, limit=limit, offset=offset
+        )
+
+    async def repositories(self) -> list[str]:
+        """Every repository some work order was for, in order."""
+        return await self.store.repositories()
+
+    async def steps(self, work_order_id: str) -> list[StepRecord]:
+        """The work order's steps in position order."""
+        return await self.store.list_steps(work_order_id)
+
+    async def events(
+        self, work_order_id: str, *, limit: int = 100, offset: int = 0
+    ) -> tuple[list[EventRecord], int]:
+        """A page of the work order's events in order, and how many it has in all."""
+        return await self.store.list_events(work_order_id, limit=limit, offset=offset)
+
+    async def last_events(
+        self, work_order_id: str, *, limit: int, before_id: int | None = None
+    ) -> list[EventRecord]:
+        """The work order's last `limit` events (before `before_id`, if given), in order."""
+        return await self.store.last_events(work_order_id, limit=limit, before_id=before_id)
+
+    async def count_events(self, work_order_id: str, *, before_id: int | None = None) -> int:
+        """How many events the work order has (before `before_id`, if given)."""
+        return await self.store.count_events(work_order_id, before_id=before_id)
+
+    def event_feed(self) -> EventFeed:
+        """The event log as live streams follow it."""
+        return EventFeed(self.store)
+
+    async def pull_request(self, number: int) -> PullRequestRecord:
+        """A local pull request by its number; NotFound when there is none."""
+        return await self.store.get_pull_request(number)
+
+    async def artifacts(self, work_order_id: str) -> list[ArtifactRecord]:
+        """The work order's artifacts."""
+        return await self.store.list_artifacts(work_order_id)
+
+    async def read_artifact(self, work_order_id: str, name: str) -> tuple[ArtifactRecord, bytes]:
+        """An artifact and its content; NotFound when the work order has none of that name."""
+        return await self.store.read_artifact(work_order_id, name)
+
+    async def report(
+        self, wo: WorkOrderRecord, event_type: str, data: dict[str, Any], level: str, step_id: str | None
+    ) -> None:
+        """Append an event a sandbox sent about its work order (secrets redacted, as for every event)."""
+        await sink_for(self.settings, self.store, wo, step_id).emit(event_type, data, level)
+
+    async def save_artifact(
+        self, wo: WorkOrderRecord, name: str, kind: str, content: bytes
+    ) -> ArtifactRecord:
+        """Keep `content` as the artifact `name` (replacing one of that name) and say so in an event."""
+        saved = await self.store.save_artifact(wo.id, name, kind, content)
+        data = {"name": name, "size": saved.size, "sha256": saved.sha256}
+        await sink_for(self.settings, self.store, wo).emit("artifact.uploaded", data)
+        return saved
+
+    async def check_health(self) -> HealthCheck:
+        """Whether the database and the engine answer; failures are reported, never raised."""
+        database = "ok"
+        try:
+            await self.store.ping()
+        except Exception as err:  # a health check reports, it does not raise
+            database = f"error: {type(err).__name__}"
+        temporal = "ok" if self.client else "not connected"
+        try:
+            if self.client is not None:
+                await self.client.workflow_service.get_system_info(GetSystemInfoRequest())
+        except Exception as err:  # reported, not raised
+            temporal = f"error: {type(err).__name__}"
+        return HealthCheck(database=database, temporal=temporal)
