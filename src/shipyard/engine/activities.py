@@ -13,11 +13,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from shipyard.config import Settings
-from shipyard.domain.errors import BudgetExceeded, ForgeError, GitError, InvalidInput, NotFound, ShipyardError
+from shipyard.domain.errors import BudgetExceeded, InvalidInput, NotFound, ShipyardError
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import SandboxHandle, SandboxSpec, StepStatus, Usage, WorkOrderStatus
 from shipyard.engine import steps
 from shipyard.engine.guard import BudgetGuard
+from shipyard.engine.publish import Publisher, progress_fields
 from shipyard.engine.sandbox_env import sandbox_token, step_env
 from shipyard.engine.sink import StoreSink, sink_for
 from shipyard.engine.types import (
@@ -29,11 +30,6 @@ from shipyard.engine.types import (
     StartWorkOrderInput,
     StepOutput,
 )
-from shipyard.forge.base import Forge, PullRequestSpec
-from shipyard.forge.issue_thread import IssueThread
-from shipyard.forge.pr_body import PrContext, compose, draft_title, read_plan
-from shipyard.forge.registry import forge_for
-from shipyard.gitutil import GitProgress, progress
 from shipyard.logging import Redactor
 from shipyard.sandboxes.registry import build_sandbox
 from shipyard.store.records import WorkOrderRecord, usage_columns
@@ -82,7 +78,7 @@ class WorkOrderActivities:
         self.redactor = redactor
         # Cancellation reaches an activity with a heartbeat's answer: beat often so cancel is prompt.
         self.beat_s = min(settings.heartbeat_timeout_s / 3, 1.0)
-        self.thread = IssueThread(settings, store)
+        self.publish = Publisher(settings, store)
 
     def sink(self, wo: WorkOrderRecord, step_id: str | None = None, *secrets: str) -> StoreSink:
         """The work order's (or step's) events, with every secret we hold and `secrets` redacted."""
@@ -97,7 +93,7 @@ class WorkOrderActivities:
             wo.id, status=WorkOrderStatus.RUNNING, execution_started_at=now()
         )
         await events.emit("workflow.started", {"workflow": inp.workflow_name, "agent": inp.agent})
-        await self.thread.update(wo, self.forge(wo), events)
+        await self.publish.update_thread(wo, events)
         try:
             async with heartbeating(self.beat_s):
                 handle = await self._setup_sandbox(inp, wo)
@@ -134,7 +130,7 @@ class WorkOrderActivities:
             repository_url=inp.repository_url,
             branch=inp.branch,
             base_branch=inp.base_branch,
-            git_token=await self.forge(wo).git_token(required=True),
+            git_token=await self.publish.forge(wo).git_token(required=True),
         )
         handle = await sandbox.setup(spec)
         await self.store.update_work_order(
@@ -150,17 +146,41 @@ class WorkOrderActivities:
 
     @activity.defn(name="run_step")
     async def run_step(self, inp: RunStepInput) -> StepOutput:
+        """One step: skipped by its `when`, or run and committed; its result and the branch's
+        progress recorded, the branch pushed along. A failure is raised for the workflow's retries."""
         wo = await self.store.get_work_order(inp.work_order_id)
         token = sandbox_token(self.settings, wo)
         events = self.sink(wo, inp.step.id, token)
+        try:
+            result = await self._attempt(inp, wo, events, token)
+        except asyncio.CancelledError:
+            await events.flush()
+            await self.store.upsert_step(wo.id, inp.step.id, status=StepStatus.CANCELLED, completed_at=now())
+            await events.emit("workflow.step.cancelled", {}, level="warning")
+            raise
+        if result is None:
+            return StepOutput(status=StepStatus.SKIPPED)
+        await events.flush()
+        out = result.output  # what the step printed may hold a secret it was given
+        out.output = events.redact(out.output)
+        out.error = events.redact(out.error) if out.error else None
+        if await self._record(inp, wo, out) and inp.step.kind != "pr":
+            await self.publish.follow_along(wo, inp.handle, events)
+        return await self._report(inp, result, events)
+
+    async def _attempt(
+        self, inp: RunStepInput, wo: WorkOrderRecord, events: StoreSink, token: str
+    ) -> steps.StepRun | None:
+        """Run the step with its secrets, under its budget, and commit what it changed; None when
+        its `when` skips it. A failure is a result, not an exception."""
         guard = BudgetGuard(events, inp.budget, wo.usage) if inp.budget else None
         try:
             if inp.step.when and not evaluate_condition(inp.step.when, steps.template_context(inp)):
-                return await self._skip(inp, events)
+                await self._skip(inp, events)
+                return None
             await self._mark_started(inp, wo)
-            await events.emit(
-                "workflow.step.started", {"kind": inp.step.kind, "attempt": activity.info().attempt}
-            )
+            attempt = activity.info().attempt
+            await events.emit("workflow.step.started", {"kind": inp.step.kind, "attempt": attempt})
             secrets = await reveal_secrets(
                 self.settings.secrets_key, self.store, wo.project_id, inp.secret_names
             )
@@ -170,42 +190,30 @@ class WorkOrderActivities:
                 result = await self._execute(inp, wo, guard or events, env)
                 if result.output.status == StepStatus.COMPLETED and inp.step.commit:
                     result.output.commit_sha = await self._commit(inp, events)
-        except asyncio.CancelledError:
-            await events.flush()
-            await self.store.upsert_step(wo.id, inp.step.id, status=StepStatus.CANCELLED, completed_at=now())
-            await events.emit("workflow.step.cancelled", {}, level="warning")
-            raise
+            return result
         except BudgetExceeded as err:
             spent = guard.run_usage if guard else Usage()
-            result = steps.failed(err.message, retryable=False, error_type=err.code, usage=spent)
+            return steps.failed(err.message, retryable=False, error_type=err.code, usage=spent)
         except ShipyardError as err:
-            result = steps.failed(
-                err.message, retryable=not isinstance(err, InvalidInput), error_type=err.code
-            )
-        await events.flush()
-        out = result.output  # what the step printed may hold a secret it was given
-        out.output = events.redact(out.output)
-        out.error = events.redact(out.error) if out.error else None
-        commits = await self._record(inp, wo, result.output)
-        forge = self.forge(wo)
-        if commits and forge.hosted and inp.step.kind != "pr":
-            await self._follow_along(wo, forge, inp.handle, events)
-        if result.output.status == StepStatus.FAILED:
-            await events.emit("workflow.step.failed", {"error": result.output.error}, level="error")
-            final = not result.retryable or activity.info().attempt > inp.step.retries
-            raise ApplicationError(
-                result.output.error or "failed", type=result.error_type, non_retryable=final
-            )
-        await events.emit("workflow.step.completed", {"commit_sha": result.output.commit_sha})
-        return result.output
+            retryable = not isinstance(err, InvalidInput)
+            return steps.failed(err.message, retryable=retryable, error_type=err.code)
 
-    async def _skip(self, inp: RunStepInput, events: StoreSink) -> StepOutput:
+    async def _report(self, inp: RunStepInput, result: steps.StepRun, events: StoreSink) -> StepOutput:
+        """The step's last event; a failure raised, final once its retries are used up."""
+        out = result.output
+        if out.status == StepStatus.FAILED:
+            await events.emit("workflow.step.failed", {"error": out.error}, level="error")
+            final = not result.retryable or activity.info().attempt > inp.step.retries
+            raise ApplicationError(out.error or "failed", type=result.error_type, non_retryable=final)
+        await events.emit("workflow.step.completed", {"commit_sha": out.commit_sha})
+        return out
+
+    async def _skip(self, inp: RunStepInput, events: StoreSink) -> None:
         await self.store.upsert_step(
             inp.work_order_id, inp.step.id, position=inp.position, kind=inp.step.kind,
             phase=inp.step.phase, status=StepStatus.SKIPPED,
         )  # fmt: skip
         await events.emit("workflow.step.skipped", {"when": inp.step.when})
-        return StepOutput(status=StepStatus.SKIPPED)
 
     async def _mark_started(self, inp: RunStepInput, wo: WorkOrderRecord) -> None:
         step = inp.step
@@ -229,10 +237,10 @@ class WorkOrderActivities:
         if inp.step.kind == "prompt":
             return await steps.run_prompt(inp, workspace, events, self.settings, timeout_s)
         if inp.step.kind == "pr":
-            forge = self.forge(wo)
+            forge = self.publish.forge(wo)
 
             async def body() -> str:
-                return await self.pr_body(wo.id, inp.handle)
+                return await self.publish.pr_body(wo.id, inp.handle)
 
             run, url = await steps.open_pr(inp, forge, events, body)
             await self.store.update_work_order(wo.id, github_pull_request_url=url)
@@ -252,58 +260,13 @@ class WorkOrderActivities:
             wo.id, inp.step.id, status=out.status, completed_at=now(), exit_code=out.exit_code,
             output=out.output, error=out.error, commit_sha=out.commit_sha, **usage_columns(out.usage),
         )  # fmt: skip
-        fields = await self._progress_fields(inp.handle)
+        fields = await progress_fields(inp.handle)
         if out.usage != Usage():
             fields |= usage_columns(wo.usage + out.usage)
         if out.session_id:
             fields["agent_session_id"] = out.session_id
         await self.store.update_work_order(wo.id, **fields)
         return int(fields["git_commit_count"])
-
-    def forge(self, wo: WorkOrderRecord) -> Forge:
-        """The work order's forge, for its repository."""
-        return forge_for(wo.forge, self.settings, wo.repository_url, self.store)
-
-    async def pr_body(
-        self, work_order_id: str, handle: SandboxHandle, final: WorkOrderRecord | None = None
-    ) -> str:
-        """The pull request's description as things stand (`final`: the work order as it ends)."""
-        wo = final or await self.store.get_work_order(work_order_id)
-        stats = await progress(Path(handle.path), handle.base_sha)
-        return self._compose(wo, await self.store.list_steps(wo.id), stats, read_plan(Path(handle.path)))
-
-    def _compose(self, wo: WorkOrderRecord, rows: list[Any], stats: GitProgress, plan: str | None) -> str:
-        link = self.settings.work_order_link(wo.id)
-        return compose(PrContext(work_order=wo, steps=rows, progress=stats, link=link, plan=plan))
-
-    async def _follow_along(
-        self, wo: WorkOrderRecord, forge: Forge, handle: SandboxHandle, events: StoreSink
-    ) -> None:
-        """Push the branch after each step that left commits, and open its draft pull request with
-        the first, so people can follow along. A failure here is reported, not fatal: the `pr`
-        step or the finish tries again."""
-        try:
-            await forge.push(handle)
-            if wo.github_pull_request_url is None:
-                body = await self.pr_body(wo.id, handle)
-                spec = PullRequestSpec(work_order_id=wo.id, title=draft_title(wo), body=body, draft=True)
-                pr = await forge.open_or_update_pr(handle, spec)
-                wo = await self.store.update_work_order(wo.id, github_pull_request_url=pr.url)
-                await events.emit("pr.opened", pr.model_dump(mode="json"))
-                await self.thread.update(wo, forge, events)
-        except (ForgeError, GitError) as err:
-            await events.emit("pr.failed", {"error": err.message}, level="warning")
-
-    async def _progress_fields(self, handle: SandboxHandle) -> dict[str, Any]:
-        stats = await progress(Path(handle.path), handle.base_sha)
-        return {
-            "git_commit_count": stats.commit_count,
-            "git_files_changed": stats.files_changed,
-            "git_lines_added": stats.lines_added,
-            "git_lines_removed": stats.lines_removed,
-            "latest_commit_sha": stats.latest_commit_sha,
-            "latest_commit_message": stats.latest_commit_message,
-        }
 
     @activity.defn(name="record_gate")
     async def record_gate(self, inp: GateInput) -> None:
@@ -343,7 +306,7 @@ class WorkOrderActivities:
             fields["current_phase"] = "completed"
         fields |= {"status": inp.status, "error_message": inp.error, "execution_completed_at": now()}
         latest = await self.store.get_work_order(wo.id)  # the pull request may have opened meanwhile
-        await self.thread.update(latest.model_copy(update=fields), self.forge(wo), events)
+        await self.publish.update_thread(latest.model_copy(update=fields), events)
         await self.store.update_work_order(wo.id, **fields)
         level = "info" if inp.status == WorkOrderStatus.COMPLETED else "error"
         await events.emit(f"workflow.{inp.status.value}", {"error": inp.error}, level=level)
@@ -355,32 +318,12 @@ class WorkOrderActivities:
         up to date, remove the working tree."""
         message = f"chore: uncommitted changes of {wo.id}"
         await steps.commit_changes(handle, message, wo.current_phase, events)
-        fields = await self._progress_fields(handle)
+        fields = await progress_fields(handle)
         if fields["git_commit_count"]:
-            await self._push(wo, handle, events)
-            if wo.github_pull_request_url and self.forge(wo).hosted and not wo.status.is_terminal:
+            await self.publish.push(wo, handle, events)
+            if not wo.status.is_terminal:  # a retried finish: the first attempt wrote it
                 ending = wo.model_copy(update={"status": inp.status, "error_message": inp.error, **fields})
-                await self._final_pr_body(ending, handle, events)
+                await self.publish.final_pr_body(ending, handle, events)
         await build_sandbox(handle.sandbox_type, self.settings).cleanup(handle)
         await events.emit("sandbox.removed", {"path": handle.path})
         return fields
-
-    async def _push(self, wo: WorkOrderRecord, handle: SandboxHandle, events: StoreSink) -> None:
-        try:
-            await self.forge(wo).push(handle)
-            await events.emit("git.pushed", {"branch": handle.branch, "remote": handle.repository_url})
-        except ShipyardError as err:
-            await events.emit("git.push_failed", {"error": err.message}, level="warning")
-
-    async def _final_pr_body(self, wo: WorkOrderRecord, handle: SandboxHandle, events: StoreSink) -> None:
-        """The description as the work order ends; kept as written when the `pr` step had its own."""
-        definition = wo.definition or {}
-        if any((step.get("pr") or {}).get("body") for step in definition.get("steps", [])):
-            return
-        try:
-            forge = self.forge(wo)
-            spec = PullRequestSpec(work_order_id=wo.id, body=await self.pr_body(wo.id, handle, final=wo))
-            pr = await forge.open_or_update_pr(handle, spec)
-            await events.emit("pr.updated", {"url": pr.url, "number": pr.number, "draft": pr.draft})
-        except ShipyardError as err:
-            await events.emit("pr.failed", {"error": err.message}, level="warning")

@@ -56,6 +56,17 @@ def effective_budget(inp: StartWorkOrderInput, prep: PrepareResult) -> Budget | 
     return Budget.model_validate(spec.model_dump()) if spec else None
 
 
+def step_retry_policy(step: StepDef) -> RetryPolicy:
+    """The activity marks its own failures final once `retries` is used up; the extra attempts are
+    for infrastructure: a worker that died mid-step (heartbeat timeout) is retried."""
+    return RetryPolicy(
+        maximum_attempts=step.retries + 1 + LOST_WORKER_ATTEMPTS,
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        non_retryable_error_types=NON_RETRYABLE,
+    )
+
+
 def is_cancellation(err: BaseException) -> bool:
     return isinstance(err, asyncio.CancelledError) or (
         isinstance(err, ActivityError) and isinstance(err.cause, CancelledError)
@@ -315,34 +326,13 @@ class WorkOrderWorkflow:
         timeout_s = step.timeout_s or inp.step_timeout_s
         self._running = workflow.start_activity(
             "run_step",
-            RunStepInput(
-                work_order_id=inp.work_order_id,
-                handle=prep.handle,
-                step=step,
-                position=position,
-                agent=inp.agent,
-                inputs=prep.inputs,
-                steps=dict(self._outputs),
-                step_timeout_s=timeout_s,
-                literal=position >= FOLLOWUP_POSITION,
-                budget=effective_budget(inp, prep),
-                session_id=session_id,
-                network=prep.definition.network if step.network is None else step.network,
-                secret_names=sorted({*prep.definition.secrets, *step.secrets}),  # names only, never values
-            ),
+            self._step_input(inp, prep, step, position, session_id, timeout_s),
             result_type=StepOutput,
             task_queue=prep.task_queue,
             # Room for the activity's own timeout to fire first and report it cleanly.
             start_to_close_timeout=timedelta(seconds=timeout_s + 60),
             heartbeat_timeout=timedelta(seconds=inp.heartbeat_timeout_s),
-            # The activity marks its own failures final once `retries` is used up; the extra attempts
-            # are for infrastructure: a worker that died mid-step (heartbeat timeout) is retried.
-            retry_policy=RetryPolicy(
-                maximum_attempts=step.retries + 1 + LOST_WORKER_ATTEMPTS,
-                initial_interval=timedelta(seconds=1),
-                backoff_coefficient=2.0,
-                non_retryable_error_types=NON_RETRYABLE,
-            ),
+            retry_policy=step_retry_policy(step),
             # Cleanup must not start before the step has stopped its processes.
             cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
@@ -351,6 +341,31 @@ class WorkOrderWorkflow:
             return output
         finally:
             self._running = None
+
+    def _step_input(
+        self,
+        inp: StartWorkOrderInput,
+        prep: PrepareResult,
+        step: StepDef,
+        position: int,
+        session_id: str | None,
+        timeout_s: float,
+    ) -> RunStepInput:
+        return RunStepInput(
+            work_order_id=inp.work_order_id,
+            handle=prep.handle,
+            step=step,
+            position=position,
+            agent=inp.agent,
+            inputs=prep.inputs,
+            steps=dict(self._outputs),
+            step_timeout_s=timeout_s,
+            literal=position >= FOLLOWUP_POSITION,
+            budget=effective_budget(inp, prep),
+            session_id=session_id,
+            network=prep.definition.network if step.network is None else step.network,
+            secret_names=sorted({*prep.definition.secrets, *step.secrets}),  # names only, never values
+        )
 
     async def _finish(
         self,
