@@ -4,6 +4,7 @@
 - `events`: the event log as live streams follow it (`EventFeed`);
 - `intake`: webhook deliveries (stored, listed, processed) → work orders, ChatOps replies;
 - `projects`: projects, their trigger sources and secrets (`ProjectService`);
+- `deliveries`: their processing on a worker, durably (`WebhookDelivery` workflow);
 - `dispatch`: outbound `repository_dispatch`.
 
 It talks to the core: the engine (a Temporal client), forges, triggers, the store, workflows.

@@ -3,6 +3,7 @@ PostgreSQL.
 
 Temporal is the source of truth for execution; activities write here so the API, CLI and
 dashboard can list, filter and tail. `Store.open(url)` migrates the database to head first.
+`vault` encrypts project secrets at rest. Imports only `domain`.
 """
 
 from shipyard.store.migrate import current_revision, head_revision, upgrade
