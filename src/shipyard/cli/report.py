@@ -9,10 +9,9 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
-from shipyard.cli.client import CliError, fail
+from shipyard.cli.common import CliError, fail
 
 report_app = typer.Typer(
     help="From inside a sandbox: add events and artifacts to its own work order.", no_args_is_help=True
@@ -37,6 +36,8 @@ def _where() -> tuple[str, str, dict[str, str]]:
 
 
 def _send(method: str, path: str, content_type: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    import httpx
+
     url, _, headers = _where()
     if content_type:
         headers["Content-Type"] = content_type
