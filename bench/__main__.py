@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import api, cancel, concurrency, events, overhead, sandbox_setup, webhooks
+from bench import api, cancel, concurrency, events, overhead, sandbox_setup, startup, webhooks
 from bench.harness import commit, machine
 
 BENCHMARKS: dict[str, Callable[[bool], Coroutine[Any, Any, dict[str, Any]]]] = {
@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, Callable[[bool], Coroutine[Any, Any, dict[str, Any]]]] = {
     "api": api.run,
     "cancel": cancel.run,
     "webhooks": webhooks.run,
+    "startup": startup.run,
 }
 RESULTS = Path(__file__).parent / "results"
 
@@ -34,7 +35,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller runs (under three minutes)")
     parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
-    parser.add_argument("--save", action="store_true", help="write the JSON to bench/results/")
+    parser.add_argument(
+        "--save", action="store_true", help="write the JSON to bench/results/ (with --only: NAME.json)"
+    )
     args = parser.parse_args()
     chosen = args.only.split(",") if args.only else list(BENCHMARKS)
     unknown = [name for name in chosen if name not in BENCHMARKS]
@@ -60,9 +63,16 @@ def main() -> None:
     print(text)
     if args.save:
         RESULTS.mkdir(exist_ok=True)
-        path = RESULTS / ("quick.json" if args.quick else "latest.json")
+        path = RESULTS / _results_file(chosen if args.only else None, args.quick)
         path.write_text(text + "\n")
         console.print(f"saved to {path}")
+
+
+def _results_file(only: list[str] | None, quick: bool) -> str:
+    """latest.json (quick.json) for a full run; a run of some, e.g. startup.json, leaves those alone."""
+    if only:
+        return "+".join(only) + ("-quick" if quick else "") + ".json"
+    return "quick.json" if quick else "latest.json"
 
 
 # The issue's targets: (what, benchmark, path to the figure, the most it may be).
@@ -95,6 +105,9 @@ TARGETS: list[tuple[str, str, tuple[str, ...], float]] = [
         50,
     ),
     ("webhook ack p99 at 20 clients, ms", "webhooks", ("ack_20_clients", "p99_ms"), 100),
+    ("shipyard --help p50, ms", "startup", ("help", "p50_ms"), 300),
+    ("shipyard report event --help p50, ms", "startup", ("report_help", "p50_ms"), 300),
+    ("shipyard report (refused) p50, ms", "startup", ("report_unreachable", "p50_ms"), 300),
 ]
 
 

@@ -102,6 +102,11 @@ def test_registry_builds_by_name(settings: Settings) -> None:
     assert caught.value.message == "unknown sandbox 'x'; known: bwrap, docker, e2b, git_branch, git_worktree"
 
 
+def test_registry_names_are_the_adapters_own(settings: Settings) -> None:
+    """The registry names each adapter as a string (so that listing names loads no SDK)."""
+    assert [build_sandbox(name, settings).name for name in SANDBOX_NAMES] == list(SANDBOX_NAMES)
+
+
 async def test_a_follow_up_continues_from_what_origin_has_on_the_branch(
     origin: Path, settings: Settings, sh: Sh
 ) -> None:

@@ -5,35 +5,18 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import yaml
-from rich.console import Console
-from rich.table import Table
 
-from shipyard.agents.registry import describe_agents
-from shipyard.cli.client import CliError, local_temporal_address, run_async
-from shipyard.config import Settings
-from shipyard.domain.errors import ShipyardError
-from shipyard.engine.gc import Collected
-from shipyard.sandboxes.registry import describe_sandboxes
-from shipyard.workflows.loader import (
-    builtin_names,
-    list_repository_definitions,
-    load_builtin,
-    load_definition_text,
-)
+from shipyard.cli.common import CliError, console, run_async, settings
+
+if TYPE_CHECKING:
+    from shipyard.engine.gc import Collected
 
 workflows_app = typer.Typer(help="List, show and validate workflow definitions.", no_args_is_help=True)
 agents_app = typer.Typer(help="Agent adapters and whether they can run here.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-console = Console()
-
-
-def settings() -> Settings:
-    """The settings of this invocation (environment, then shipyard.toml)."""
-    return Settings()
 
 
 @workflows_app.command("ls")
@@ -43,6 +26,10 @@ def workflows_ls(
     ] = None,
 ) -> None:
     """List the built-in workflows (and a repository's own)."""
+    from rich.table import Table
+
+    from shipyard.workflows.loader import builtin_names, list_repository_definitions, load_builtin
+
     table = Table("name", "source", "steps", "description", box=None)
     for name in builtin_names():
         d = load_builtin(name)
@@ -50,52 +37,65 @@ def workflows_ls(
     if repository is not None:
         for d in list_repository_definitions(repository):
             table.add_row(d.name, d.source or "", str(len(d.steps)), d.description)
-    console.print(table)
+    console().print(table)
 
 
 @workflows_app.command("show")
 def workflows_show(name: str) -> None:
     """Print a built-in workflow's definition as YAML."""
+    import yaml
+
+    from shipyard.domain.errors import ShipyardError
+    from shipyard.workflows.loader import load_builtin
+
     try:
         definition = load_builtin(name)
     except ShipyardError as err:
         raise CliError(err.message, exit_code=2) from None
     data = definition.model_dump(mode="json", exclude_none=True, exclude={"source"})
-    console.print(yaml.safe_dump(data, sort_keys=False), highlight=False, markup=False)
+    console().print(yaml.safe_dump(data, sort_keys=False), highlight=False, markup=False)
 
 
 @workflows_app.command("validate")
 def workflows_validate(files: list[Path]) -> None:
     """Validate workflow YAML files; errors name the file, step and field."""
+    from shipyard.domain.errors import ShipyardError
+    from shipyard.workflows.loader import load_definition_text
+
     bad = 0
     for path in files:
         try:
             definition = load_definition_text(path.read_text(), str(path))
-            console.print(f"[green]ok[/]  {path}  ({definition.name}, {len(definition.steps)} steps)")
+            console().print(f"[green]ok[/]  {path}  ({definition.name}, {len(definition.steps)} steps)")
         except OSError as err:
             bad += 1
-            console.print(f"[red]error[/] {path}: {err.strerror}", highlight=False)
+            console().print(f"[red]error[/] {path}: {err.strerror}", highlight=False)
         except ShipyardError as err:
             bad += 1
-            console.print(f"[red]error[/] {err.message}", highlight=False, markup=False)
+            console().print(f"[red]error[/] {err.message}", highlight=False, markup=False)
     raise typer.Exit(1 if bad else 0)
 
 
 @agents_app.command("ls")
 def agents_ls() -> None:
     """List agent adapters, whether each can run here, and why not."""
+    from rich.table import Table
+
+    from shipyard.agents.registry import describe_agents
+
     table = Table("agent", "available", "note", "description", box=None)
     for name, description, avail in describe_agents(settings()):
         mark = "[green]yes[/]" if avail.available else "[red]no[/]"
         note = " ".join(x for x in (avail.version or "", avail.reason) if x)
         table.add_row(name, mark, note, description)
-    console.print(table)
+    console().print(table)
 
 
 def gc(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go; remove nothing.")] = False,
 ) -> None:
     """Remove the sandboxes of ended work orders (and of ones whose workflow is gone) from this data dir."""
+    from shipyard.cli.client import local_temporal_address
     from shipyard.engine.gc import collect
     from shipyard.engine.worker import connect
     from shipyard.store.store import Store
@@ -114,14 +114,14 @@ def gc(
     done = run_async(main)
     verb = "would remove" if dry_run else "removed"
     listed = f": {' '.join(done.removed)}" if done.removed else ""
-    console.print(f"{verb} {len(done.removed)} sandbox(es){listed}", highlight=False)
+    console().print(f"{verb} {len(done.removed)} sandbox(es){listed}", highlight=False)
     for kind, names in (("container(s)", done.containers), ("E2B sandbox(es)", done.e2b)):
         if names:
-            console.print(f"{verb} {len(names)} {kind}: {' '.join(names)}", highlight=False)
+            console().print(f"{verb} {len(names)} {kind}: {' '.join(names)}", highlight=False)
     for work_order_id in done.marked_failed:
-        console.print(f"  {work_order_id}: its workflow is gone; marked failed", highlight=False)
+        console().print(f"  {work_order_id}: its workflow is gone; marked failed", highlight=False)
     for work_order_id, why in done.kept:
-        console.print(f"kept {work_order_id}: {why}", highlight=False)
+        console().print(f"kept {work_order_id}: {why}", highlight=False)
 
 
 @db_app.command("upgrade")
@@ -132,12 +132,14 @@ def db_upgrade() -> None:
     s = settings()
     s.data_dir.mkdir(parents=True, exist_ok=True)
     run_async(lambda: upgrade(s.resolved_database_url))
-    console.print("database is at the latest revision")
+    console().print("database is at the latest revision")
 
 
 def doctor() -> None:
     """Check this machine: git, Temporal, the database, the data dir and the agents."""
+    from shipyard.agents.registry import describe_agents
     from shipyard.engine.devserver import temporal_binary
+    from shipyard.sandboxes.registry import describe_sandboxes
     from shipyard.store.migrate import current_revision
 
     s = settings()
@@ -147,7 +149,7 @@ def doctor() -> None:
         nonlocal problems
         problems += 0 if ok or not required else 1
         mark = "[green]✓[/]" if ok else ("[red]✗[/]" if required else "[yellow]-[/]")
-        console.print(f"  {mark} {name:<20} {detail}", highlight=False)
+        console().print(f"  {mark} {name:<20} {detail}", highlight=False)
 
     git = shutil.which("git")
     check("git", git is not None, _version([git, "--version"]) if git else "not found on PATH")

@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any, NoReturn, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import typer
-from rich.console import Console
 
-from shipyard.cli.server import server_file
-from shipyard.config import Settings
+from shipyard.cli.common import CliError
+
+if TYPE_CHECKING:
+    from shipyard.config import Settings
 
 IN_PROCESS_URL = "http://shipyard.local"  # the API served inside the CLI over ASGI
 
-ServerOpt = Annotated[
-    str | None,
-    typer.Option("--server", envvar="SHIPYARD_SERVER", help="API URL of a Shipyard server."),
-]
 
-
-class CliError(Exception):
-    """A failure to show the user as one clear line (exit code 1 or 2)."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.exit_code = exit_code
+def server_file(settings: Settings) -> Path:
+    """Where a running `shipyard serve` announces itself, so the CLI can find it."""
+    return settings.data_dir / "server.json"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -135,42 +126,9 @@ class ApiClient:
         await self.request("DELETE", path)
 
 
-async def api_for(server: str | None) -> ApiClient:
-    """The server given or running locally; else the local store read in-process."""
-    settings = Settings()
-    url = server or local_server_url(settings)
-    if url is None:
-        return await ApiClient.in_process(settings)
-    token = settings.api_token.get_secret_value() if settings.api_token else None
-    return ApiClient(url, token)
-
-
 def _error_text(resp: httpx.Response) -> str:
     try:
         error = resp.json()["error"]
         return f"{error['message']} ({error['code']}, HTTP {resp.status_code})"
     except (ValueError, KeyError, TypeError):
         return f"HTTP {resp.status_code}: {resp.text[:500]}"
-
-
-T = TypeVar("T")
-
-
-def run_async(factory: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine, turning CliError into one clear line on stderr and an exit code."""
-
-    async def main() -> T:
-        return await factory()
-
-    try:
-        return asyncio.run(main())
-    except CliError as err:
-        fail(err)
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-
-
-def fail(err: CliError) -> NoReturn:
-    """Print the error as one line on stderr and exit with its code."""
-    Console(stderr=True).print(f"[red]error:[/] {err.message}", highlight=False)
-    raise typer.Exit(err.exit_code)

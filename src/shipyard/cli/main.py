@@ -1,38 +1,26 @@
-"""`shipyard`: serve, run and inspect work orders."""
+"""`shipyard`: serve, run and inspect work orders.
+
+Each command imports what it uses when it runs (see cli/common.py): building this app, which every
+invocation does, loads Typer and the standard library only.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.prompt import Confirm
 
-from shipyard.cli import render as local
-from shipyard.cli.catalog import agents_app, db_app, doctor, gc, settings, workflows_app
-from shipyard.cli.client import (
-    IN_PROCESS_URL,
-    ApiClient,
-    CliError,
-    ServerOpt,
-    api_for,
-    fail,
-    local_server_url,
-    local_temporal_address,
-    run_async,
-)
-from shipyard.cli.follow import follow
+from shipyard.cli.catalog import agents_app, db_app, doctor, gc, workflows_app
+from shipyard.cli.common import CliError, ServerOpt, api_for, console, err_console, fail, run_async, settings
 from shipyard.cli.projects import projects_app
 from shipyard.cli.report import report_app
-from shipyard.cli.server import running_server
-from shipyard.cli.watch import Follower, print_summary
-from shipyard.config import Settings
-from shipyard.logging import configure_logging
+
+if TYPE_CHECKING:
+    from shipyard.cli.client import ApiClient
+    from shipyard.config import Settings
 
 app = typer.Typer(help="Shipyard: durable work orders for AI coding agents.", no_args_is_help=True)
 app.add_typer(workflows_app, name="workflows")
@@ -42,8 +30,6 @@ app.add_typer(projects_app, name="projects")
 app.add_typer(report_app, name="report")
 app.command()(doctor)
 app.command()(gc)
-console = Console()
-err_console = Console(stderr=True)
 
 
 @app.command()
@@ -59,19 +45,26 @@ def serve(
 ) -> None:
     """Run the dashboard and API (http://HOST:PORT/), a worker and (unless SHIPYARD_TEMPORAL_ADDRESS
     is set) an embedded Temporal."""
+    from shipyard.cli import render
+    from shipyard.cli.server import running_server
+    from shipyard.logging import configure_logging
+
     s = settings()
     s = s.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
     configure_logging(s.log_level)
 
     async def main() -> None:
         async with running_server(s, persistent=True, run_worker=worker) as srv:
-            local.print_banner(console, s, srv, worker)
+            render.print_banner(console(), s, srv, worker)
             await _until_signal()
 
     run_async(main)
 
 
 async def _until_signal() -> None:
+    import asyncio
+    import signal
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -82,20 +75,22 @@ async def _until_signal() -> None:
 @app.command()
 def worker() -> None:
     """Run a worker alone, against SHIPYARD_TEMPORAL_ADDRESS or the local `shipyard serve`'s Temporal."""
+    from shipyard.cli.client import local_temporal_address
     from shipyard.composition import worker_parts
     from shipyard.engine.worker import open_engine
+    from shipyard.logging import configure_logging
 
     s = settings()
     address = s.temporal_address or local_temporal_address(s)
     if address is None:
-        err_console.print("[red]error:[/] set SHIPYARD_TEMPORAL_ADDRESS or start `shipyard serve` first")
+        err_console().print("[red]error:[/] set SHIPYARD_TEMPORAL_ADDRESS or start `shipyard serve` first")
         raise typer.Exit(2)
     s = s.model_copy(update={"temporal_address": address})
     configure_logging(s.log_level)
 
     async def main() -> None:
         async with open_engine(s, parts=worker_parts):
-            console.print(f"worker ready on {address}, {s.worker_slots} slots; Ctrl-C stops")
+            console().print(f"worker ready on {address}, {s.worker_slots} slots; Ctrl-C stops")
             await _until_signal()
 
     run_async(main)
@@ -123,8 +118,12 @@ def run(
     own duration (Temporal in memory). Ctrl-C cancels an embedded run; on a server's work order it
     asks whether to cancel or detach (without a terminal to ask: detach).
     """
+    from shipyard.cli import render
+    from shipyard.cli.client import ApiClient, local_server_url
+    from shipyard.logging import configure_logging
+
     try:
-        body = local.create_body(
+        body = render.create_body(
             repository, workflow, workflow_file, agent, sandbox, inputs or [], base_branch
         )
     except CliError as err:
@@ -141,7 +140,12 @@ def run(
 
 
 async def _run_embedded(s: Settings, body: dict[str, Any]) -> int:
-    console.print("[dim]no server running: starting an embedded engine (Temporal in memory)[/]")
+    import asyncio
+
+    from shipyard.cli.client import ApiClient
+    from shipyard.cli.server import running_server
+
+    console().print("[dim]no server running: starting an embedded engine (Temporal in memory)[/]")
     async with running_server(s, persistent=False, port=0, announce=False) as srv:
         started: list[str] = []
         try:
@@ -149,43 +153,49 @@ async def _run_embedded(s: Settings, body: dict[str, Any]) -> int:
         except asyncio.CancelledError:
             for work_order_id in started:  # nothing will run it once this process is gone
                 await srv.service.abandon(work_order_id, "interrupted (Ctrl-C)")
-            console.print("[yellow]interrupted: the embedded work order was cancelled[/]")
+            console().print("[yellow]interrupted: the embedded work order was cancelled[/]")
             raise
 
 
 async def _submit_and_follow(
     api: ApiClient, body: dict[str, Any], detach: bool, started: list[str] | None = None
 ) -> int:
+    import asyncio
+
+    from shipyard.cli.watch import Follower, print_summary
+
     async with api:
         wo = (await api.post("/api/agent-work-orders", body))["agent_work_order"]
         work_order_id = wo["agent_work_order_id"]
         if started is not None:
             started.append(work_order_id)
-        console.print(
+        console().print(
             f"[bold]{work_order_id}[/]  {Path(wo['repository_url']).name}  "
             f"{wo['workflow_type']}  {wo['agent']}  {wo['sandbox_type']}"
         )
         if detach:
             return 0
         try:
-            final = await Follower(api, work_order_id, console).follow()
+            final = await Follower(api, work_order_id, console()).follow()
         except asyncio.CancelledError:
             if started is None:
                 await _cancel_or_detach(api, work_order_id)
             raise
-        print_summary(console, final)
+        print_summary(console(), final)
         return 0 if final["status"] == "completed" else 1
 
 
 async def _cancel_or_detach(api: ApiClient, work_order_id: str) -> None:
     """After Ctrl-C on a server's work order: ask whether to cancel it (only a terminal can answer)."""
+    from rich.prompt import Confirm
+
     question = f"\ncancel {work_order_id}? (no: detach and let it run)"
-    if sys.stdin.isatty() and Confirm.ask(question, console=console, default=False):
+    if sys.stdin.isatty() and Confirm.ask(question, console=console(), default=False):
         interrupt = {"action": "cancel", "reason": "Ctrl-C in shipyard run"}
         await api.post(f"/api/agent-work-orders/{work_order_id}/interrupt", interrupt)
-        console.print(f"[yellow]cancel requested[/]: {work_order_id} is being stopped")
+        console().print(f"[yellow]cancel requested[/]: {work_order_id} is being stopped")
     else:
-        console.print(f"[yellow]detached[/]: {work_order_id} goes on; `shipyard show {work_order_id}`")
+        console().print(f"[yellow]detached[/]: {work_order_id} goes on; `shipyard show {work_order_id}`")
 
 
 github_app = typer.Typer(help="GitHub: check repositories.", no_args_is_help=True)
@@ -209,11 +219,11 @@ def verify_repository(
     answer = run_async(main)
     repo = answer["repository"]
     name = f"{repo['repository_owner']}/{repo['repository_name']}"
-    console.print(f"{name}  default branch: {repo['default_branch'] or 'unknown'}")
+    console().print(f"{name}  default branch: {repo['default_branch'] or 'unknown'}")
     if not answer["verification_success"]:
-        err_console.print(f"[red]not accessible:[/] {answer['error_message']}")
+        err_console().print(f"[red]not accessible:[/] {answer['error_message']}")
         raise typer.Exit(1)
-    console.print("[green]accessible[/]")
+    console().print("[green]accessible[/]")
 
 
 @app.command("ls")
@@ -223,11 +233,12 @@ def list_work_orders(
     server: ServerOpt = None,
 ) -> None:
     """List work orders, newest first."""
+    from shipyard.cli import render
 
     async def main() -> None:
         async with await api_for(server) as api:
             page = await api.get("/api/agent-work-orders", status=status, limit=limit)
-        local.print_work_orders(console, page)
+        render.print_work_orders(console(), page)
 
     run_async(main)
 
@@ -239,6 +250,7 @@ def show(
     server: ServerOpt = None,
 ) -> None:
     """Show one work order: status, branch, git progress, steps."""
+    from shipyard.cli import render
 
     async def main() -> None:
         async with await api_for(server) as api:
@@ -247,7 +259,7 @@ def show(
         if as_json:
             sys.stdout.write(json.dumps({**wo, "steps": steps}, indent=2) + "\n")
         else:
-            local.print_work_order(console, wo, steps)
+            render.print_work_order(console(), wo, steps)
 
     run_async(main)
 
@@ -263,17 +275,20 @@ def logs(
     server: ServerOpt = None,
 ) -> None:
     """Print a work order's log entries (events), oldest first; -f follows them live."""
+    from shipyard.cli.client import IN_PROCESS_URL
+    from shipyard.cli.follow import follow
+    from shipyard.cli.render import format_log_entry
 
     async def main() -> None:
         async with await api_for(server) as api:
             if follow_ and api.base_url != IN_PROCESS_URL:
-                await follow(api, work_order_id, console)
+                await follow(api, work_order_id, console())
                 return
             page = await api.get(f"/api/agent-work-orders/{work_order_id}/logs", limit=limit, offset=offset)
         for entry in page["log_entries"]:
-            console.print(local.format_log_entry(entry), highlight=False, markup=False)
+            console().print(format_log_entry(entry), highlight=False, markup=False)
         if follow_:
-            console.print("[dim]no server is running here, so there is nothing live to follow[/]")
+            console().print("[dim]no server is running here, so there is nothing live to follow[/]")
 
     run_async(main)
 
@@ -283,7 +298,7 @@ def _interrupt(work_order_id: str, action: str, reason: str | None, server: str 
         async with await api_for(server) as api:
             body = {"action": action, "reason": reason}
             answer = await api.post(f"/api/agent-work-orders/{work_order_id}/interrupt", body)
-        console.print(f"{work_order_id}: {answer['message']}")
+        console().print(f"{work_order_id}: {answer['message']}")
 
     run_async(main)
 
@@ -321,7 +336,9 @@ def retry(
         async with await api_for(server) as api:
             body = {"step_id": step} if step else {}
             answer = await api.post(f"/api/agent-work-orders/{work_order_id}/retry", body)
-        console.print(f"{work_order_id}: {answer['agent_work_order']['status']}; follow with `shipyard show`")
+        console().print(
+            f"{work_order_id}: {answer['agent_work_order']['status']}; follow with `shipyard show`"
+        )
 
     run_async(main)
 
@@ -333,7 +350,7 @@ def send_prompt(work_order_id: str, text: str, server: ServerOpt = None) -> None
     async def main() -> None:
         async with await api_for(server) as api:
             answer = await api.post(f"/api/agent-work-orders/{work_order_id}/prompt", {"prompt_text": text})
-        console.print(f"{work_order_id}: {answer['message']}")
+        console().print(f"{work_order_id}: {answer['message']}")
 
     run_async(main)
 
@@ -358,10 +375,14 @@ def _answer_gate(work_order_id: str, verb: str, body: dict[str, Any], server: st
     async def main() -> None:
         async with await api_for(server) as api:
             answer = await api.post(f"/api/agent-work-orders/{work_order_id}/{verb}", body)
-        console.print(f"{work_order_id}: {answer['message']}")
+        console().print(f"{work_order_id}: {answer['message']}")
 
     run_async(main)
 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":  # python -m shipyard.cli.main (what `python -X importtime` measures)
+    main()

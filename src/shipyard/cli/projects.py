@@ -8,23 +8,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from shipyard.cli.client import CliError, ServerOpt, api_for, fail, run_async
-from shipyard.domain.errors import InvalidInput
-from shipyard.domain.projects import is_local_path, parse_sources
+from shipyard.cli.common import CliError, ServerOpt, api_for, console, fail, run_async
 
 projects_app = typer.Typer(
     help="Projects: repositories with defaults and sources (the events that start work orders).",
     no_args_is_help=True,
 )
-console = Console()
 
 
 @projects_app.command("ls")
 def projects_ls(server: ServerOpt = None) -> None:
     """List projects by name."""
+    from rich.table import Table
 
     async def main() -> list[dict[str, Any]]:
         async with await api_for(server) as api:
@@ -35,7 +31,7 @@ def projects_ls(server: ServerOpt = None) -> None:
     for p in run_async(main):
         row = (p["name"], p["id"], p["forge"], p["github_repository"] or "", str(len(p["sources"])))
         table.add_row(*row, p["repository_url"])
-    console.print(table)
+    console().print(table)
 
 
 @projects_app.command("show")
@@ -55,12 +51,12 @@ def projects_show(
     if as_json:
         sys.stdout.write(json.dumps(project, indent=2) + "\n")
         return
-    console.print(f"[bold]{project['name']}[/]  {project['id']}  {project['forge']}", highlight=False)
+    console().print(f"[bold]{project['name']}[/]  {project['id']}  {project['forge']}", highlight=False)
     for key in ("repository_url", "github_repository", "agent", "sandbox_type", "budget"):
-        console.print(f"  {key:<18} {project[key] if project[key] is not None else '-'}", highlight=False)
-    console.print(f"  sources            {len(project['sources']) or 'none'}")
+        console().print(f"  {key:<18} {project[key] if project[key] is not None else '-'}", highlight=False)
+    console().print(f"  sources            {len(project['sources']) or 'none'}")
     for source in project["sources"]:
-        console.print(f"    {describe_source(source)}", highlight=False, markup=False)
+        console().print(f"    {describe_source(source)}", highlight=False, markup=False)
 
 
 @projects_app.command("create")
@@ -95,7 +91,7 @@ def projects_create(
 
     project = run_async(main)
     where = project["github_repository"] or project["repository_url"]
-    console.print(
+    console().print(
         f"created [bold]{project['name']}[/] ({project['id']}): {project['forge']} {where},"
         f" {len(project['sources'])} source(s)",
         highlight=False,
@@ -114,11 +110,13 @@ def projects_delete(
             await api.delete(f"/api/projects/{name}")
 
     run_async(main)
-    console.print(f"deleted {name}", highlight=False)
+    console().print(f"deleted {name}", highlight=False)
 
 
 def _repository(repository: str) -> str:
     """A local path made absolute (the server may run elsewhere); anything else as given."""
+    from shipyard.domain.projects import is_local_path
+
     path = Path(repository).expanduser()
     if is_local_path(repository) and not repository.startswith("file:") and path.exists():
         return str(path.resolve())
@@ -127,6 +125,9 @@ def _repository(repository: str) -> str:
 
 def load_sources(path: Path) -> list[dict[str, Any]]:
     """The sources in a YAML or JSON file, checked here so errors name the file; exit 2 if bad."""
+    from shipyard.domain.errors import InvalidInput
+    from shipyard.domain.projects import parse_sources
+
     try:
         sources = parse_sources(path.read_text())
     except OSError as err:
@@ -162,7 +163,7 @@ def secrets_ls(
             return names
 
     names = run_async(main)
-    console.print("\n".join(names) if names else "no secrets", highlight=False)
+    console().print("\n".join(names) if names else "no secrets", highlight=False)
 
 
 @secrets_app.command("set")
@@ -179,7 +180,7 @@ def secrets_set(
             await api.request("PUT", f"/api/projects/{project}/secrets/{name}", json={"value": value})
 
     run_async(main)
-    console.print(f"secret {name} set on {project}", highlight=False)
+    console().print(f"secret {name} set on {project}", highlight=False)
 
 
 @secrets_app.command("delete")
@@ -195,4 +196,4 @@ def secrets_delete(
             await api.delete(f"/api/projects/{project}/secrets/{name}")
 
     run_async(main)
-    console.print(f"secret {name} deleted from {project}", highlight=False)
+    console().print(f"secret {name} deleted from {project}", highlight=False)

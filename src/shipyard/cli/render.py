@@ -5,15 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-
-from shipyard.agents.registry import describe_agents
-from shipyard.cli.client import CliError
-from shipyard.config import Settings
+from shipyard.cli.common import CliError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from shipyard.cli.server import RunningServer
+    from shipyard.config import Settings
 
 
 def parse_inputs(pairs: list[str]) -> dict[str, str]:
@@ -71,6 +69,8 @@ def print_banner(console: Console, settings: Settings, srv: RunningServer, worke
 
 
 def agents_line(settings: Settings) -> str:
+    from shipyard.agents.registry import describe_agents
+
     parts = []
     for name, _, avail in describe_agents(settings):
         mark = "✓" if avail.available else "✗"
@@ -79,6 +79,8 @@ def agents_line(settings: Settings) -> str:
 
 
 def print_work_orders(console: Console, page: dict[str, Any]) -> None:
+    from rich.table import Table
+
     table = Table("id", "status", "phase", "workflow", "agent", "commits", "created", box=None)
     for wo in page["agent_work_orders"]:
         table.add_row(

@@ -9,10 +9,10 @@ import os
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import uvicorn
 
+from shipyard.cli.client import server_file
 from shipyard.composition import worker_parts
 from shipyard.config import Settings
 from shipyard.engine.worker import Engine, open_engine
@@ -21,11 +21,6 @@ from shipyard.service.work_orders import WorkOrderService
 from shipyard.web.app import create_app
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-def server_file(settings: Settings) -> Path:
-    """Where a running `shipyard serve` announces itself, so the CLI can find it."""
-    return settings.data_dir / "server.json"
 
 
 @dataclass

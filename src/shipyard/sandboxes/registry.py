@@ -1,27 +1,29 @@
-"""Sandbox adapters by name: config and a work order's `sandbox_type` pick one here."""
+"""Sandbox adapters by name: config and a work order's `sandbox_type` pick one here.
+
+Adapters are named as `module:Class` and imported when one is built or checked, so that listing
+the names loads no SDK (docker, e2b): the CLI and the API only need the names.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from typing import Any
 
 from shipyard.config import Settings
 from shipyard.domain.errors import InvalidInput
 from shipyard.domain.models import Availability
 from shipyard.sandboxes.base import Sandbox
-from shipyard.sandboxes.bwrap import BwrapSandbox
-from shipyard.sandboxes.docker import DockerSandbox
-from shipyard.sandboxes.e2b import E2BSandbox
-from shipyard.sandboxes.git_branch import GitBranchSandbox
-from shipyard.sandboxes.git_worktree import GitWorktreeSandbox
 
-_FACTORIES: dict[str, Callable[[Settings], Sandbox]] = {
-    BwrapSandbox.name: BwrapSandbox,
-    DockerSandbox.name: DockerSandbox,
-    E2BSandbox.name: E2BSandbox,
-    GitBranchSandbox.name: GitBranchSandbox,
-    GitWorktreeSandbox.name: GitWorktreeSandbox,
+_ADAPTERS: dict[str, str] = {
+    "bwrap": "shipyard.sandboxes.bwrap:BwrapSandbox",
+    "docker": "shipyard.sandboxes.docker:DockerSandbox",
+    "e2b": "shipyard.sandboxes.e2b:E2BSandbox",
+    "git_branch": "shipyard.sandboxes.git_branch:GitBranchSandbox",
+    "git_worktree": "shipyard.sandboxes.git_worktree:GitWorktreeSandbox",
 }
-SANDBOX_NAMES: tuple[str, ...] = tuple(sorted(_FACTORIES))
+SANDBOX_NAMES: tuple[str, ...] = tuple(sorted(_ADAPTERS))
+_CHECKED = ("bwrap", "docker", "e2b")  # the adapters that say whether they can run here
 _DESCRIPTIONS = {
     "git_worktree": "a git worktree beside a cached mirror: isolated, parallel-safe, fast (default)",
     "git_branch": "a fresh clone on its own branch: simple, nothing shared",
@@ -31,11 +33,17 @@ _DESCRIPTIONS = {
 }
 
 
+def _adapter(name: str) -> Any:
+    """The adapter class registered as `name`, imported now (and its SDK with it)."""
+    module, _, attribute = _ADAPTERS[name].partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
 def build_sandbox(name: str, settings: Settings) -> Sandbox:
     """The sandbox adapter called `name`; InvalidInput listing the known names otherwise."""
-    factory = _FACTORIES.get(name)
-    if factory is None:
+    if name not in _ADAPTERS:
         raise InvalidInput(f"unknown sandbox {name!r}; known: {', '.join(SANDBOX_NAMES)}")
+    factory: Callable[[Settings], Sandbox] = _adapter(name)
     return factory(settings)
 
 
@@ -45,10 +53,7 @@ def describe_sandboxes(settings: Settings) -> list[tuple[str, str, Availability]
 
 
 def _availability(name: str, settings: Settings) -> Availability:
-    if name == BwrapSandbox.name:
-        return BwrapSandbox.check(settings)
-    if name == DockerSandbox.name:
-        return DockerSandbox.check(settings)
-    if name == E2BSandbox.name:
-        return E2BSandbox.check(settings)
-    return Availability(available=True)
+    if name not in _CHECKED:
+        return Availability(available=True)
+    check: Callable[[Settings], Availability] = _adapter(name).check
+    return check(settings)

@@ -1,0 +1,95 @@
+"""What every command shares, cheap to import: Typer and the standard library only.
+
+Every CLI module is imported to build `shipyard --help`, and `shipyard report` runs inside every
+sandbox step, so modules here import Rich, httpx, the settings and the engine inside the command
+that needs them, never at the top.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from shipyard.cli.client import ApiClient
+    from shipyard.config import Settings
+
+ServerOpt = Annotated[
+    str | None,
+    typer.Option("--server", envvar="SHIPYARD_SERVER", help="API URL of a Shipyard server."),
+]
+
+
+class CliError(Exception):
+    """A failure to show the user as one clear line (exit code 1 or 2)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def settings() -> Settings:
+    """The settings of this invocation (environment, then shipyard.toml)."""
+    from shipyard.config import Settings
+
+    return Settings()
+
+
+@functools.cache
+def console() -> Console:
+    """Standard output, through Rich (made on first use)."""
+    from rich.console import Console
+
+    return Console()
+
+
+@functools.cache
+def err_console() -> Console:
+    """Standard error, through Rich (made on first use)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+async def api_for(server: str | None) -> ApiClient:
+    """The server given or running locally; else the local store read in-process."""
+    from shipyard.cli.client import ApiClient, local_server_url
+
+    s = settings()
+    url = server or local_server_url(s)
+    if url is None:
+        return await ApiClient.in_process(s)
+    token = s.api_token.get_secret_value() if s.api_token else None
+    return ApiClient(url, token)
+
+
+T = TypeVar("T")
+
+
+def run_async(factory: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine, turning CliError into one clear line on stderr and an exit code."""
+    import asyncio
+
+    async def main() -> T:
+        return await factory()
+
+    try:
+        return asyncio.run(main())
+    except CliError as err:
+        fail(err)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def fail(err: CliError) -> NoReturn:
+    """Print the error as one line on stderr and exit with its code."""
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[red]error:[/] {err.message}", highlight=False)
+    raise typer.Exit(err.exit_code)
