@@ -19,8 +19,6 @@ from shipyard.config import Settings
 from shipyard.domain.errors import Conflict, NotFound, SandboxError, ShipyardError
 from shipyard.domain.models import WorkOrderStatus
 from shipyard.gitutil import run_git
-from shipyard.sandboxes.docker import CONTAINER_LABEL, engine
-from shipyard.sandboxes.e2b import E2BSandbox
 from shipyard.sandboxes.registry import build_sandbox
 from shipyard.store.records import WorkOrderRecord
 from shipyard.store.store import Store
@@ -62,6 +60,8 @@ async def collect(
 
 async def _containers(settings: Settings, store: Store, done: Collected, dry_run: bool) -> None:
     """Remove the containers of docker sandboxes whose work orders ended or are unknown."""
+    from shipyard.sandboxes.docker import CONTAINER_LABEL, engine  # the Docker SDK loads only here
+
     try:
         client = await asyncio.to_thread(engine, settings)
     except SandboxError:
@@ -84,6 +84,8 @@ async def _e2b_sandboxes(settings: Settings, store: Store, done: Collected, dry_
     Shipyard may share the E2B account."""
     if settings.e2b_api_key is None:
         return
+    from shipyard.sandboxes.e2b import E2BSandbox  # the E2B SDK loads only here
+
     e2b = E2BSandbox(settings)
     try:
         running = await e2b.running()
