@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shipyard.cli.common import CliError, console, run_async, settings
+from shipyard.cli.common import CliError, console, fail, run_async, settings
 
 if TYPE_CHECKING:
     from shipyard.engine.gc import Collected
@@ -51,7 +51,7 @@ def workflows_show(name: str) -> None:
     try:
         definition = load_builtin(name)
     except ShipyardError as err:
-        raise CliError(err.message, exit_code=2) from None
+        fail(CliError(err.message, exit_code=2))
     data = definition.model_dump(mode="json", exclude_none=True, exclude={"source"})
     console().print(yaml.safe_dump(data, sort_keys=False), highlight=False, markup=False)
 
