@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import shutil
+import sqlite3
 import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -24,6 +26,7 @@ from shipyard.store.store import Store
 from shipyard.web.app import create_app
 
 MakeRepo = Callable[..., Path]
+MakeSettings = Callable[..., Settings]
 TERMINAL = {"completed", "failed", "cancelled"}
 
 
@@ -32,6 +35,17 @@ def git(cwd: Path, *args: str) -> str:
     done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
     return done.stdout
+
+
+def nap(seconds: int) -> str:
+    """A `sleep` command line no other test runs (a fraction of a second its mark), for `napping`."""
+    return f"sleep {seconds}.{secrets.randbelow(10**9):09d}"
+
+
+def napping(command: str) -> bool:
+    """Whether a process runs exactly `command` (one of `nap`'s) right now."""
+    found = subprocess.run(["pgrep", "-f", f"^{command}$"], capture_output=True, check=False)
+    return found.returncode == 0
 
 
 async def wait_done(api: httpx.AsyncClient, work_order_id: str, timeout_s: float = 120) -> dict[str, Any]:
@@ -43,6 +57,23 @@ async def wait_done(api: httpx.AsyncClient, work_order_id: str, timeout_s: float
             if wo["status"] in TERMINAL:
                 return wo
             await asyncio.sleep(0.2)
+
+
+async def migrated_sqlite(path: Path) -> Path:
+    """A SQLite file at `path`, migrated to head and compacted into one self-contained file."""
+    scratch = path.with_name(f"migrating-{path.name}")
+    await upgrade(f"sqlite+aiosqlite:///{scratch}")
+    with contextlib.closing(sqlite3.connect(scratch)) as conn:
+        conn.execute("VACUUM INTO ?", (str(path),))
+    return path
+
+
+def seed_sqlite(settings: Settings, template: Path) -> None:
+    """Give `settings` a copy of the migrated template, unless it names another database."""
+    target = settings.data_dir / "shipyard.db"
+    if settings.database_url is None and not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, target)
 
 
 PG_DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -27,7 +27,7 @@ from shipyard.cli.server import RunningServer, running_server
 from shipyard.config import Settings
 from shipyard.engine.devserver import free_port
 from shipyard.triggers.github import sign
-from support import MakeRepo, git, serving, wait_done
+from support import MakeRepo, MakeSettings, git, serving, wait_done
 
 TOKEN = "ghp_canaryE2E0123456789abcdefABCDEF012345"
 SECRET = "webhook-secret-e2e"
@@ -109,11 +109,8 @@ async def world(git_server: GitHttpServer, make_repo: MakeRepo) -> AsyncIterator
 
 
 @pytest.fixture
-def settings(tmp_path: Path, world: GitHubWorld) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        heartbeat_timeout_s=5,
-        agent="shell",
+def settings(make_settings: MakeSettings, world: GitHubWorld) -> Settings:
+    return make_settings(
         github_token=SecretStr(TOKEN),
         github_api_url=world.api.base_url,
         github_webhook_secret=SecretStr(SECRET),
