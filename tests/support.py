@@ -87,6 +87,7 @@ class PgDatabases:
         self.names: list[str] = []
         self.error: str | None = None
         self.shared_url: str | None = None
+        self.template: str | None = None
 
     def _dsn(self) -> str:
         return self.server_url.set(drivername="postgresql").render_as_string(False)
@@ -99,8 +100,8 @@ class PgDatabases:
             return
         await conn.close()
 
-    async def create(self) -> str:
-        """A new empty database; its SQLAlchemy URL."""
+    async def create(self, template: str | None = None) -> str:
+        """A new database, empty or a copy of `template`; its SQLAlchemy URL."""
         if self.error is not None:
             pytest.fail(
                 f"PostgreSQL at {self.server_url.render_as_string()} is unreachable "
@@ -110,11 +111,20 @@ class PgDatabases:
         name = f"shipyard_test_{secrets.token_hex(4)}"
         conn = await asyncpg.connect(self._dsn())
         try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            copied = f' TEMPLATE "{template}"' if template else ""
+            await conn.execute(f'CREATE DATABASE "{name}"{copied}')
         finally:
             await conn.close()
         self.names.append(name)
         return self.server_url.set(database=name).render_as_string(False)
+
+    async def migrated(self) -> str:
+        """A new database at head: a copy of one migrated once for the session."""
+        if self.template is None:
+            url = await self.create()
+            await upgrade(url)
+            self.template = make_url(url).database
+        return await self.create(self.template)
 
     async def emptied_shared(self) -> str:
         """One migrated database shared by the session, emptied for the caller."""

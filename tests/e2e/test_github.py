@@ -352,14 +352,18 @@ async def test_shipyard_run_in_an_issue_comment_starts_a_work_order_and_answers(
 
 
 async def test_killing_the_server_mid_run_still_leaves_one_pull_request(
-    world: GitHubWorld, tmp_path: Path
+    world: GitHubWorld, tmp_path: Path, settings: Settings
 ) -> None:
     """SIGKILL `shipyard serve` while a step runs after the draft opened; the restarted server
-    finishes the work order on the same pull request."""
+    finishes the work order on the same pull request. (Temporal is the session's, on this test's
+    queue: an embedded Temporal surviving a SIGKILL is test_durability's.)"""
     data, port, log = tmp_path / "data", free_port(), tmp_path / "serve.log"
+    assert settings.temporal_address is not None
     env = {
         **os.environ,
         "SHIPYARD_DATA_DIR": str(data),
+        "SHIPYARD_TEMPORAL_ADDRESS": settings.temporal_address,
+        "SHIPYARD_TASK_QUEUE": settings.task_queue,
         "SHIPYARD_PORT": str(port),
         "SHIPYARD_HEARTBEAT_TIMEOUT_S": "3",
         "SHIPYARD_AGENT": "shell",
@@ -380,7 +384,6 @@ async def test_killing_the_server_mid_run_still_leaves_one_pull_request(
             await until(lambda: ready(started.exists() and len(world.api.pulls(REPO)) == 1), "the nap step")
             serve.kill()
             await serve.wait()
-            await asyncio.sleep(1)  # the dying dev server releases its port and database
             serve = await start_serve(env, log)
             await until(lambda: healthy(client), "serve to restart")
             wo = await wait_done(client, wid, timeout_s=120)

@@ -38,7 +38,7 @@ async def test_a_client_of_one_server_sees_events_of_work_another_server_runs(
     make_repo: MakeRepo, tmp_path: Path, pg_databases: PgDatabases, temporal: DevServer
 ) -> None:
     repo = make_repo()
-    database_url = await pg_databases.create()
+    database_url = await pg_databases.migrated()  # at head (racing migrations: test_store_migrate)
     queue = f"test-{secrets.token_hex(6)}"  # the Temporal server is shared; the queue is this test's
     servers: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
     try:
