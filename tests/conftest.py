@@ -20,7 +20,16 @@ import pytest
 
 from shipyard.config import Settings
 from shipyard.engine.devserver import DevServer
-from support import PG_DEFAULT_URL, MakeRepo, MakeSettings, PgDatabases, git, migrated_sqlite, seed_sqlite
+from support import (
+    PG_DEFAULT_URL,
+    MakeRepo,
+    MakeSettings,
+    Migrated,
+    PgDatabases,
+    git,
+    migrated_sqlite,
+    seed_sqlite,
+)
 
 
 @pytest.fixture
@@ -56,6 +65,17 @@ async def temporal() -> AsyncIterator[DevServer]:
 async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite database migrated to head once, copied into each test's data dir."""
     return await migrated_sqlite(tmp_path_factory.mktemp("template") / "shipyard.db")
+
+
+@pytest.fixture
+def migrated(sqlite_template: Path) -> Migrated:
+    """Gives Settings on the default SQLite a copy of the migrated template; returns them."""
+
+    def seed(settings: Settings) -> Settings:
+        seed_sqlite(settings, sqlite_template)
+        return settings
+
+    return seed
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from shipyard.web.app import create_app
 
 MakeRepo = Callable[..., Path]
 MakeSettings = Callable[..., Settings]
+Migrated = Callable[[Settings], Settings]
 TERMINAL = {"completed", "failed", "cancelled"}
 
 

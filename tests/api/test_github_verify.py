@@ -16,7 +16,7 @@ from fakes.github_api import FakeGitHub, build_app
 from shipyard.config import Settings
 from shipyard.engine.devserver import free_port
 from shipyard.forge.github import parse_repository
-from support import MakeRepo, api_only, serving
+from support import MakeRepo, Migrated, api_only, serving
 
 CANARY = "ghp_canaryTOKEN0123456789abcdefABCDEF01"
 
@@ -33,7 +33,7 @@ async def github() -> AsyncIterator[FakeGitHub]:
 
 
 @pytest.fixture
-def shipyard(tmp_path: Path, github: FakeGitHub) -> Verify:
+def shipyard(tmp_path: Path, github: FakeGitHub, migrated: Migrated) -> Verify:
     @asynccontextmanager
     async def open_client(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
         fields: dict[str, Any] = {
@@ -42,7 +42,7 @@ def shipyard(tmp_path: Path, github: FakeGitHub) -> Verify:
             "github_token": SecretStr(CANARY),
             **overrides,
         }
-        async with api_only(Settings(**fields)) as client:
+        async with api_only(migrated(Settings(**fields))) as client:
             yield client
 
     return open_client
