@@ -32,6 +32,11 @@ from support import (
 )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """End-to-end tests first: they are the long ones, and xdist balances best when they start early."""
+    items.sort(key=lambda item: item.path.parent.name != "e2e")
+
+
 @pytest.fixture
 def make_repo(tmp_path: Path) -> MakeRepo:
     """Creates a git repository with one commit on `main` (files given as {path: text})."""
