@@ -105,7 +105,11 @@ def make_settings(tmp_path: Path, temporal: DevServer, sqlite_template: Path) ->
 
 @pytest.fixture
 def settings(make_settings: MakeSettings) -> Settings:
-    """Settings on a fresh data dir, with short heartbeats so lost steps are retried quickly."""
+    """Settings on a fresh data dir, with short heartbeats so lost steps are retried quickly.
+
+    Not shorter than 5 s: no in-process test waits for a heartbeat to time out (the ones that kill
+    a server set their own 3 s), and a busy 2-core machine can delay a beat by seconds.
+    """
     return make_settings()
 
 
