@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import shutil
+import sqlite3
 import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -24,6 +26,8 @@ from shipyard.store.store import Store
 from shipyard.web.app import create_app
 
 MakeRepo = Callable[..., Path]
+MakeSettings = Callable[..., Settings]
+Migrated = Callable[[Settings], Settings]
 TERMINAL = {"completed", "failed", "cancelled"}
 
 
@@ -32,6 +36,17 @@ def git(cwd: Path, *args: str) -> str:
     done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
     return done.stdout
+
+
+def nap(seconds: int) -> str:
+    """A `sleep` command line no other test runs (a fraction of a second its mark), for `napping`."""
+    return f"sleep {seconds}.{secrets.randbelow(10**9):09d}"
+
+
+def napping(command: str) -> bool:
+    """Whether a process runs exactly `command` (one of `nap`'s) right now."""
+    found = subprocess.run(["pgrep", "-f", f"^{command}$"], capture_output=True, check=False)
+    return found.returncode == 0
 
 
 async def wait_done(api: httpx.AsyncClient, work_order_id: str, timeout_s: float = 120) -> dict[str, Any]:
@@ -45,6 +60,23 @@ async def wait_done(api: httpx.AsyncClient, work_order_id: str, timeout_s: float
             await asyncio.sleep(0.2)
 
 
+async def migrated_sqlite(path: Path) -> Path:
+    """A SQLite file at `path`, migrated to head and compacted into one self-contained file."""
+    scratch = path.with_name(f"migrating-{path.name}")
+    await upgrade(f"sqlite+aiosqlite:///{scratch}")
+    with contextlib.closing(sqlite3.connect(scratch)) as conn:
+        conn.execute("VACUUM INTO ?", (str(path),))
+    return path
+
+
+def seed_sqlite(settings: Settings, template: Path) -> None:
+    """Give `settings` a copy of the migrated template, unless it names another database."""
+    target = settings.data_dir / "shipyard.db"
+    if settings.database_url is None and not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, target)
+
+
 PG_DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
@@ -56,6 +88,7 @@ class PgDatabases:
         self.names: list[str] = []
         self.error: str | None = None
         self.shared_url: str | None = None
+        self.template: str | None = None
 
     def _dsn(self) -> str:
         return self.server_url.set(drivername="postgresql").render_as_string(False)
@@ -68,8 +101,8 @@ class PgDatabases:
             return
         await conn.close()
 
-    async def create(self) -> str:
-        """A new empty database; its SQLAlchemy URL."""
+    async def create(self, template: str | None = None) -> str:
+        """A new database, empty or a copy of `template`; its SQLAlchemy URL."""
         if self.error is not None:
             pytest.fail(
                 f"PostgreSQL at {self.server_url.render_as_string()} is unreachable "
@@ -79,11 +112,20 @@ class PgDatabases:
         name = f"shipyard_test_{secrets.token_hex(4)}"
         conn = await asyncpg.connect(self._dsn())
         try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            copied = f' TEMPLATE "{template}"' if template else ""
+            await conn.execute(f'CREATE DATABASE "{name}"{copied}')
         finally:
             await conn.close()
         self.names.append(name)
         return self.server_url.set(database=name).render_as_string(False)
+
+    async def migrated(self) -> str:
+        """A new database at head: a copy of one migrated once for the session."""
+        if self.template is None:
+            url = await self.create()
+            await upgrade(url)
+            self.template = make_url(url).database
+        return await self.create(self.template)
 
     async def emptied_shared(self) -> str:
         """One migrated database shared by the session, emptied for the caller."""

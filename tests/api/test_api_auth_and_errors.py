@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from shipyard.store.store import Store
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
+async def store(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Store]:
+    shutil.copyfile(sqlite_template, tmp_path / "db.sqlite")  # migrated once for the session
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
     yield store
     await store.close()

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from fakes.github_api import FakeGitHub, build_app
 from shipyard.config import Settings
 from shipyard.domain.ids import new_dispatch_id
-from support import api_only, serving
+from support import Migrated, api_only, serving
 
 TOKEN = "ghp_canaryDISPATCH0123456789abcdefABCDEF"
 
@@ -29,9 +29,9 @@ async def github() -> AsyncIterator[FakeGitHub]:
 
 
 @pytest.fixture
-async def client(tmp_path: Path, github: FakeGitHub) -> AsyncIterator[httpx.AsyncClient]:
+async def client(tmp_path: Path, github: FakeGitHub, migrated: Migrated) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(data_dir=tmp_path, github_api_url=github.base_url, github_token=SecretStr(TOKEN))
-    async with api_only(settings) as api:
+    async with api_only(migrated(settings)) as api:
         yield api
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -14,13 +11,13 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from cli_kit import shipyard as shipyard_cli
 from fakes.github_api import FakeGitHub, build_app
 from shipyard.config import Settings
 from shipyard.engine.devserver import free_port
 from shipyard.forge.github import parse_repository
-from support import MakeRepo, api_only, serving
+from support import MakeRepo, Migrated, api_only, serving
 
-SHIPYARD = str(Path(sys.executable).parent / "shipyard")
 CANARY = "ghp_canaryTOKEN0123456789abcdefABCDEF01"
 
 Verify = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
@@ -36,7 +33,7 @@ async def github() -> AsyncIterator[FakeGitHub]:
 
 
 @pytest.fixture
-def shipyard(tmp_path: Path, github: FakeGitHub) -> Verify:
+def shipyard(tmp_path: Path, github: FakeGitHub, migrated: Migrated) -> Verify:
     @asynccontextmanager
     async def open_client(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
         fields: dict[str, Any] = {
@@ -45,7 +42,7 @@ def shipyard(tmp_path: Path, github: FakeGitHub) -> Verify:
             "github_token": SecretStr(CANARY),
             **overrides,
         }
-        async with api_only(Settings(**fields)) as client:
+        async with api_only(migrated(Settings(**fields))) as client:
             yield client
 
     return open_client
@@ -133,13 +130,8 @@ async def test_local_repositories_and_bad_input(
 
 
 def test_cli_verifies_a_repository(make_repo: MakeRepo, tmp_path: Path) -> None:
-    env = {**os.environ, "SHIPYARD_DATA_DIR": str(tmp_path / "cli")}
-    env.pop("GITHUB_TOKEN", None)
-    ok = subprocess.run(
-        [SHIPYARD, "github", "verify-repository", str(make_repo())], env=env, capture_output=True, text=True
-    )
+    data = tmp_path / "cli"
+    ok = shipyard_cli(data, "github", "verify-repository", str(make_repo()), GITHUB_TOKEN=None)
     assert ok.returncode == 0 and "local/repo  default branch: main" in ok.stdout, ok.stderr
-    bad = subprocess.run(
-        [SHIPYARD, "github", "verify-repository", "x y"], env=env, capture_output=True, text=True
-    )
+    bad = shipyard_cli(data, "github", "verify-repository", "x y", GITHUB_TOKEN=None)
     assert bad.returncode == 2 and "neither a local directory" in bad.stderr and "Traceback" not in bad.stderr

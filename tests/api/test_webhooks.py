@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from shipyard.cli.server import running_server
 from shipyard.config import Settings
 from shipyard.triggers.github import sign
-from support import api_only
+from support import Migrated, api_only
 
 SECRET = "webhook-canary-7f3a"
 TOKEN = "api-token-canary-91c2"
@@ -165,9 +165,9 @@ async def test_a_body_over_the_limit_is_413(hook: httpx.AsyncClient) -> None:
     assert await deliveries(hook) == []
 
 
-async def test_webhooks_are_refused_until_a_secret_is_set(tmp_path: Path) -> None:
+async def test_webhooks_are_refused_until_a_secret_is_set(tmp_path: Path, migrated: Migrated) -> None:
     body = json.dumps(PUSH).encode()
-    async with api_only(Settings(data_dir=tmp_path)) as client:
+    async with api_only(migrated(Settings(data_dir=tmp_path))) as client:
         resp = await client.post("/api/webhooks/github", content=body, headers=headers(body))
     assert resp.status_code == 401
     assert "SHIPYARD_GITHUB_WEBHOOK_SECRET" in resp.json()["error"]["message"]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from pathlib import Path
 
 import httpx
 import yaml
 
-from support import MakeRepo, git, wait_done
+from support import MakeRepo, git, nap, napping, wait_done
 
 WRITE_AND_LIST = yaml.safe_dump(
     {
@@ -154,14 +153,12 @@ async def test_failed_step_fails_the_work_order_unless_continue_on_error(
 
 async def test_step_timeout_kills_the_command(api: httpx.AsyncClient, make_repo: MakeRepo) -> None:
     repo = make_repo()
-    definition = yaml.safe_dump(
-        {"name": "slow", "steps": [{"id": "nap", "run": "sleep 300", "timeout": "2s"}]}
-    )
+    sleep = nap(300)
+    definition = yaml.safe_dump({"name": "slow", "steps": [{"id": "nap", "run": sleep, "timeout": "2s"}]})
     wo = await create(api, repo, workflow_definition=definition)
     done = await wait_done(api, str(wo["agent_work_order_id"]), timeout_s=60)
     assert done["status"] == "failed" and "timed out after 2 s" in done["error_message"]
-    leftover = subprocess.run(["pgrep", "-f", "^sleep 300$"], capture_output=True, check=False)
-    assert leftover.returncode == 1, leftover.stdout
+    assert not napping(sleep)
 
 
 async def test_bad_input_gets_clear_4xx_errors(

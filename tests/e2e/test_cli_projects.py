@@ -1,16 +1,12 @@
-"""`shipyard projects` as a user runs it: real processes on the local store (no server, no engine)."""
+"""`shipyard projects` as a user runs it (in-process) on the local store (no server, no engine)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from cli_kit import shipyard
 from support import MakeRepo
-
-SHIPYARD = str(Path(sys.executable).parent / "shipyard")
 
 SOURCES = """\
 sources:
@@ -24,12 +20,6 @@ sources:
     branches: [main]
     workflow: test
 """
-
-
-def shipyard(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SHIPYARD_DATA_DIR": str(data_dir), "COLUMNS": "200"}
-    env.pop("SHIPYARD_SERVER", None)
-    return subprocess.run([SHIPYARD, *args], capture_output=True, text=True, env=env, timeout=60, check=False)
 
 
 def test_create_show_list_and_delete_a_project(make_repo: MakeRepo, tmp_path: Path) -> None:

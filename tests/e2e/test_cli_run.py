@@ -1,4 +1,5 @@
-"""`shipyard run`, `show`, `ls`, `logs` as a user runs them: real processes, embedded engine."""
+"""`shipyard run`, `show`, `ls`, `logs` as a user runs them, with an embedded engine: in-process on
+this test's task queue, and Ctrl-C as a real process with its own Temporal."""
 
 from __future__ import annotations
 
@@ -10,25 +11,24 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
-from support import MakeRepo, git
+from cli_kit import shipyard
+from shipyard.config import Settings
+from support import MakeRepo, git, nap, napping
 
 SHIPYARD = str(Path(sys.executable).parent / "shipyard")
 
 
-def shipyard(
-    data_dir: Path, *args: str, timeout_s: float = 180, **env: str
-) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "SHIPYARD_DATA_DIR": str(data_dir), "COLUMNS": "200", **env}
-    return subprocess.run(
-        [SHIPYARD, *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout_s,
-        check=False,
-    )
+@pytest.fixture
+def engine(settings: Settings) -> dict[str, str]:
+    """What an embedded `shipyard run` needs to use this test's Temporal server and task queue."""
+    assert settings.temporal_address is not None
+    return {
+        "SHIPYARD_TEMPORAL_ADDRESS": settings.temporal_address,
+        "SHIPYARD_TASK_QUEUE": settings.task_queue,
+    }
 
 
 def work_order_id(output: str) -> str:
@@ -41,7 +41,9 @@ def write_flow(tmp_path: Path, steps: list[dict[str, object]]) -> Path:
     return path
 
 
-def test_run_shell_prompt_commits_and_show_matches_git(make_repo: MakeRepo, tmp_path: Path) -> None:
+def test_run_shell_prompt_commits_and_show_matches_git(
+    make_repo: MakeRepo, tmp_path: Path, settings: Settings, engine: dict[str, str]
+) -> None:
     repo = make_repo()
     flow = write_flow(
         tmp_path,
@@ -54,8 +56,8 @@ def test_run_shell_prompt_commits_and_show_matches_git(make_repo: MakeRepo, tmp_
             }
         ],
     )
-    data = tmp_path / "data"
-    done = shipyard(data, "run", str(repo), "--workflow-file", str(flow), "--agent", "shell")
+    data = settings.data_dir
+    done = shipyard(data, "run", str(repo), "--workflow-file", str(flow), "--agent", "shell", **engine)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "completed" in done.stdout
     wid = work_order_id(done.stdout)
@@ -86,45 +88,40 @@ def test_run_shell_prompt_commits_and_show_matches_git(make_repo: MakeRepo, tmp_
     assert all(line["agent_work_order_id"] == wid for line in lines)
 
 
-def test_run_exits_nonzero_when_the_work_order_fails(make_repo: MakeRepo, tmp_path: Path) -> None:
+def test_run_exits_nonzero_when_the_work_order_fails(
+    make_repo: MakeRepo, tmp_path: Path, settings: Settings, engine: dict[str, str]
+) -> None:
     repo = make_repo()
     flow = write_flow(tmp_path, [{"id": "broken", "run": "echo nope >&2; exit 7"}])
-    done = shipyard(tmp_path / "data", "run", str(repo), "--workflow-file", str(flow))
+    done = shipyard(settings.data_dir, "run", str(repo), "--workflow-file", str(flow), **engine)
     assert done.returncode == 1
     assert "failed" in done.stdout and "exit code 7" in done.stdout
 
 
 def test_claude_without_credentials_fails_fast_with_its_own_error(
-    make_repo: MakeRepo, tmp_path: Path
+    make_repo: MakeRepo, tmp_path: Path, settings: Settings, engine: dict[str, str]
 ) -> None:
     repo = make_repo()
     flow = write_flow(tmp_path, [{"id": "ask", "prompt": "Say hello"}])
     home = tmp_path / "home"
     home.mkdir()
     env = {"HOME": str(home), "ANTHROPIC_API_KEY": "", "SHIPYARD_ANTHROPIC_API_KEY": ""}
-    done = shipyard(
-        tmp_path / "data",
-        "run",
-        str(repo),
-        "--workflow-file",
-        str(flow),
-        "--agent",
-        "claude",
-        timeout_s=90,
-        **env,
-    )
+    args = ["run", str(repo), "--workflow-file", str(flow), "--agent", "claude"]
+    done = shipyard(settings.data_dir, *args, **env, **engine)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Not logged in" in done.stdout
     wid = work_order_id(done.stdout)
-    logs = shipyard(tmp_path / "data", "logs", wid, "--limit", "500", **env)
+    logs = shipyard(settings.data_dir, "logs", wid, "--limit", "500", **env)
     assert "Not logged in" in logs.stdout
     leftover = subprocess.run(["pgrep", "-f", str(repo)], capture_output=True, text=True, check=False)
     assert leftover.stdout.strip() == ""
 
 
-def test_bad_input_from_the_cli(make_repo: MakeRepo, tmp_path: Path) -> None:
+def test_bad_input_from_the_cli(
+    make_repo: MakeRepo, tmp_path: Path, settings: Settings, engine: dict[str, str]
+) -> None:
     repo = make_repo()
-    data = tmp_path / "data"
+    data = settings.data_dir
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text("name: bad\nsteps:\n  - id: x\n    run: [unclosed\n")
     cases = [
@@ -148,7 +145,7 @@ def test_bad_input_from_the_cli(make_repo: MakeRepo, tmp_path: Path) -> None:
         (["show", "wo-00000000"], "not found"),
     ]
     for args, expected in cases:
-        done = shipyard(data, *args)
+        done = shipyard(data, *args, **engine)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert expected in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr
@@ -182,7 +179,8 @@ def test_workflows_and_agents_commands(tmp_path: Path) -> None:
 def test_ctrl_c_on_an_embedded_run_cancels_the_work_order(make_repo: MakeRepo, tmp_path: Path) -> None:
     repo = make_repo()
     marker = tmp_path / "started"
-    flow = write_flow(tmp_path, [{"id": "nap", "run": f"touch {marker} && sleep 120"}])
+    sleep = nap(120)  # a sleep only this test starts
+    flow = write_flow(tmp_path, [{"id": "nap", "run": f"touch {marker} && {sleep}"}])
     data = tmp_path / "data"
     env = {**os.environ, "SHIPYARD_DATA_DIR": str(data)}
     proc = subprocess.Popen(
@@ -199,4 +197,4 @@ def test_ctrl_c_on_an_embedded_run_cancels_the_work_order(make_repo: MakeRepo, t
     wo = json.loads(shipyard(data, "show", wid, "--json").stdout)
     assert wo["status"] == "cancelled" and wo["error_message"] == "interrupted (Ctrl-C)"
     assert not (data / "sandboxes" / wid).exists()
-    assert subprocess.run(["pgrep", "-f", "sleep 120"], capture_output=True, check=False).returncode == 1
+    assert not napping(sleep)

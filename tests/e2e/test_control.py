@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import httpx
 import yaml
 
 from shipyard.config import Settings
-from support import MakeRepo, git, wait_done
+from support import MakeRepo, git, nap, napping, wait_done
 
 
 async def start(api: httpx.AsyncClient, repo: Path, steps: list[dict[str, Any]]) -> str:
@@ -36,17 +35,13 @@ async def interrupt(api: httpx.AsyncClient, wid: str, action: str) -> httpx.Resp
     )
 
 
-def sleeping(marker: str) -> bool:
-    return subprocess.run(["pgrep", "-f", marker], capture_output=True, check=False).returncode == 0
-
-
 async def test_cancel_stops_the_running_step_and_cleans_up(
     api: httpx.AsyncClient, make_repo: MakeRepo, tmp_path: Path, settings: Settings
 ) -> None:
     repo = make_repo()
-    started = tmp_path / "started"
+    started, sleep = tmp_path / "started", nap(600)
     wid = await start(
-        api, repo, [{"id": "nap", "run": f"touch {started} && sleep 600"}, {"id": "never", "run": "true"}]
+        api, repo, [{"id": "nap", "run": f"touch {started} && {sleep}"}, {"id": "never", "run": "true"}]
     )
 
     async def step_running() -> bool:
@@ -58,7 +53,7 @@ async def test_cancel_stops_the_running_step_and_cleans_up(
     # The step would sleep 600 s: ending at all means it was stopped. How fast: `./dev bench --only cancel`.
     done = await wait_done(api, wid, timeout_s=60)
     assert done["status"] == "cancelled" and done["error_message"] == "cancelled: test"
-    assert not sleeping("sleep 600")
+    assert not napping(sleep)
     steps = (await api.get(f"/api/agent-work-orders/{wid}/steps")).json()["steps"]
     assert [(s["step_id"], s["status"]) for s in steps] == [("nap", "cancelled")]
     assert not (settings.sandboxes_dir / wid).exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +29,16 @@ def start_serve(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     }
     with log.open("ab") as out:
         return subprocess.Popen([SHIPYARD, "serve"], env=env, stdout=out, stderr=out)
+
+
+def answers(address: str) -> bool:
+    """Whether something accepts connections on host:port."""
+    host, port = address.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 def wait_for(predicate: object, timeout_s: float, what: str) -> None:
@@ -75,9 +86,11 @@ def test_sigkill_serve_mid_step_then_restart_completes(make_repo: MakeRepo, tmp_
             "agent_work_order_id"
         ]
         wait_for(lambda: (counts / "nap").exists(), 60, "the nap step to start")
+        temporal = json.loads((data / "server.json").read_text())["temporal"]
         serve.send_signal(signal.SIGKILL)
         serve.wait(10)
-        time.sleep(1)  # let the dying dev server release its port and database
+        # The embedded dev server dies with its parent; once it has, its database is free again.
+        wait_for(lambda: not answers(temporal), 30, "the dev server to exit")
 
         serve = start_serve(data, port, log)
         wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to restart")

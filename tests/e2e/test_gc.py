@@ -4,8 +4,6 @@ worker), gc leaves no sandbox, no worktree record and no process behind."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,12 +11,11 @@ from typing import Any
 import httpx
 import yaml
 
+from cli_kit import shipyard
 from shipyard.cli.server import RunningServer
 from shipyard.config import Settings
 from shipyard.engine.gc import LOST, collect
-from support import MakeRepo, git, wait_done
-
-SHIPYARD = str(Path(sys.executable).parent / "shipyard")
+from support import MakeRepo, git, nap, napping, wait_done
 
 
 async def start(api: httpx.AsyncClient, repo: Path, run: str, name: str = "job") -> str:
@@ -36,25 +33,21 @@ async def until(check: Any, timeout_s: float = 60) -> None:
             await asyncio.sleep(0.1)
 
 
-def sleeping(marker: str) -> bool:
-    return subprocess.run(["pgrep", "-f", marker], capture_output=True, check=False).returncode == 0
-
-
 async def test_after_twenty_work_orders_gc_leaves_nothing_behind(
     api: httpx.AsyncClient, server: RunningServer, settings: Settings, make_repo: MakeRepo, tmp_path: Path
 ) -> None:
     repo = make_repo()
-    nap = marker = f"sleep 600.{os.getpid()}"  # a sleep only this test starts
+    sleep = nap(600)
     quick = [await start(api, repo, f"echo {n} > f{n}.txt") for n in range(13)]
     failing = await start(api, repo, "exit 1")
-    napping = [await start(api, repo, nap) for _ in range(6)]
+    sleepers = [await start(api, repo, sleep) for _ in range(6)]
     sandboxes = settings.sandboxes_dir
 
     async def all_napping() -> bool:
-        return all((sandboxes / wid).is_dir() for wid in napping) and sleeping(marker)
+        return all((sandboxes / wid).is_dir() for wid in sleepers) and napping(sleep)
 
     await until(all_napping)
-    cancelled, lost = napping[:5], napping[5]
+    cancelled, lost = sleepers[:5], sleepers[5]
     for wid in cancelled:
         resp = await api.post(f"/api/agent-work-orders/{wid}/interrupt", json={"action": "cancel"})
         assert resp.status_code == 200, resp.text
@@ -78,7 +71,7 @@ async def test_after_twenty_work_orders_gc_leaves_nothing_behind(
     assert git(mirror, "worktree", "list", "--porcelain").count("worktree ") == 1  # the mirror alone
 
     async def nothing_sleeps() -> bool:
-        return not sleeping(marker)
+        return not napping(sleep)
 
     await until(nothing_sleeps)  # the lost one's step was stopped too
     again = await collect(settings, server.service.store, server.engine.client)
@@ -88,13 +81,13 @@ async def test_after_twenty_work_orders_gc_leaves_nothing_behind(
 def test_shipyard_gc_by_hand_without_a_server(make_repo: MakeRepo, tmp_path: Path) -> None:
     data = tmp_path / "data"
     (data / "sandboxes" / "wo-deadbeef").mkdir(parents=True)
-    env = {"SHIPYARD_DATA_DIR": str(data), "PATH": str(Path(SHIPYARD).parent) + ":/usr/bin:/bin"}
-    dry = subprocess.run([SHIPYARD, "gc", "--dry-run"], env=env, capture_output=True, text=True, check=False)
+    path = str(Path(sys.executable).parent) + ":/usr/bin:/bin"
+    dry = shipyard(data, "gc", "--dry-run", PATH=path)
     assert dry.returncode == 0, dry.stderr
     assert (
         "would remove 1 sandbox(es): wo-deadbeef" in dry.stdout
         and (data / "sandboxes" / "wo-deadbeef").exists()
     )
-    real = subprocess.run([SHIPYARD, "gc"], env=env, capture_output=True, text=True, check=False)
+    real = shipyard(data, "gc", PATH=path)
     assert real.returncode == 0 and "removed 1 sandbox(es): wo-deadbeef" in real.stdout
     assert not (data / "sandboxes" / "wo-deadbeef").exists()

@@ -28,7 +28,7 @@ from shipyard.engine.devserver import free_port
 from shipyard.service.deliveries import resume_received
 from shipyard.service.intake import Intake
 from shipyard.triggers.github import sign
-from support import MakeRepo, git, serving, wait_done
+from support import MakeRepo, MakeSettings, git, serving, wait_done
 
 TOKEN = "ghp_canaryE2E0123456789abcdefABCDEF012345"
 SECRET = "webhook-secret-e2e"
@@ -110,11 +110,8 @@ async def world(git_server: GitHttpServer, make_repo: MakeRepo) -> AsyncIterator
 
 
 @pytest.fixture
-def settings(tmp_path: Path, world: GitHubWorld) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        heartbeat_timeout_s=5,
-        agent="shell",
+def settings(make_settings: MakeSettings, world: GitHubWorld) -> Settings:
+    return make_settings(
         github_token=SecretStr(TOKEN),
         github_api_url=world.api.base_url,
         github_webhook_secret=SecretStr(SECRET),
@@ -356,14 +353,18 @@ async def test_shipyard_run_in_an_issue_comment_starts_a_work_order_and_answers(
 
 
 async def test_killing_the_server_mid_run_still_leaves_one_pull_request(
-    world: GitHubWorld, tmp_path: Path
+    world: GitHubWorld, tmp_path: Path, settings: Settings
 ) -> None:
     """SIGKILL `shipyard serve` while a step runs after the draft opened; the restarted server
-    finishes the work order on the same pull request."""
+    finishes the work order on the same pull request. (Temporal is the session's, on this test's
+    queue: an embedded Temporal surviving a SIGKILL is test_durability's.)"""
     data, port, log = tmp_path / "data", free_port(), tmp_path / "serve.log"
+    assert settings.temporal_address is not None
     env = {
         **os.environ,
         "SHIPYARD_DATA_DIR": str(data),
+        "SHIPYARD_TEMPORAL_ADDRESS": settings.temporal_address,
+        "SHIPYARD_TASK_QUEUE": settings.task_queue,
         "SHIPYARD_PORT": str(port),
         "SHIPYARD_HEARTBEAT_TIMEOUT_S": "3",
         "SHIPYARD_AGENT": "shell",
@@ -384,7 +385,6 @@ async def test_killing_the_server_mid_run_still_leaves_one_pull_request(
             await until(lambda: ready(started.exists() and len(world.api.pulls(REPO)) == 1), "the nap step")
             serve.kill()
             await serve.wait()
-            await asyncio.sleep(1)  # the dying dev server releases its port and database
             serve = await start_serve(env, log)
             await until(lambda: healthy(client), "serve to restart")
             wo = await wait_done(client, wid, timeout_s=120)

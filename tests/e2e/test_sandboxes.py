@@ -23,7 +23,7 @@ from fakes.docker_engine import fake_docker
 from fakes.e2b_sdk import FakeE2B
 from shipyard.cli.server import RunningServer
 from shipyard.config import Settings
-from support import MakeRepo, git, wait_done
+from support import MakeRepo, MakeSettings, git, wait_done
 
 CHECK = "import sys; sys.path.insert(0, 'src'); import calc; assert calc.add(2, 3) == 5"
 WORK = [
@@ -49,12 +49,9 @@ E2B_KEY = "e2b_e2e_f4ke_key_0123"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, make_settings: MakeSettings) -> Settings:
     docker_host = f"unix://{tmp_path / 'docker.sock'}"  # where the test's fake engine listens
-    return Settings(
-        data_dir=tmp_path / "data", heartbeat_timeout_s=5, agent="shell", docker_host=docker_host,
-        e2b_api_key=SecretStr(E2B_KEY),
-    )  # fmt: skip
+    return make_settings(docker_host=docker_host, e2b_api_key=SecretStr(E2B_KEY))
 
 
 @pytest.fixture

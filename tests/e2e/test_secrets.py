@@ -14,15 +14,14 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from shipyard.config import Settings
-from support import MakeRepo, wait_done
+from support import MakeRepo, MakeSettings, wait_done
 
 CANARY = "canary-s3cr3t-9f2d7a61c4"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    key = SecretStr(Fernet.generate_key().decode())
-    return Settings(data_dir=tmp_path / "data", heartbeat_timeout_s=5, agent="shell", secrets_key=key)
+def settings(make_settings: MakeSettings) -> Settings:
+    return make_settings(secrets_key=SecretStr(Fernet.generate_key().decode()))
 
 
 async def project_with_secret(api: httpx.AsyncClient, repo: Path) -> str:

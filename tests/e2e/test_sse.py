@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,14 +12,15 @@ import httpx
 import pytest
 import yaml
 
+from cli_kit import shipyard
 from shipyard.cli.server import RunningServer, running_server
 from shipyard.config import Settings
-from support import MakeRepo, wait_done
+from support import MakeRepo, MakeSettings, wait_done
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", heartbeat_timeout_s=5, agent="shell", sse_heartbeat_s=0.3)
+def settings(make_settings: MakeSettings) -> Settings:
+    return make_settings(sse_heartbeat_s=0.3)
 
 
 async def frames(resp: httpx.Response) -> AsyncIterator[dict[str, Any]]:
@@ -123,20 +122,10 @@ async def test_cli_logs_follow_prints_every_event_until_the_end(
     server: RunningServer, api: httpx.AsyncClient, make_repo: MakeRepo, tmp_path: Path
 ) -> None:
     wid = await start(api, make_repo(), "for i in $(seq 1 50); do echo line $i; sleep 0.02; done")
-    proc = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "shipyard"),
-        "logs",
-        wid,
-        "-f",
-        "--server",
-        server.url,
-        env={**os.environ, "SHIPYARD_DATA_DIR": str(tmp_path / "cli"), "COLUMNS": "200"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
-    text = out.decode()
+    args = ("logs", wid, "-f", "--server", server.url)
+    done = await asyncio.wait_for(asyncio.to_thread(shipyard, tmp_path / "cli", *args), 60)
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
     lines = [line.split("line=", 1)[1] for line in text.splitlines() if "line=" in line]
     assert lines == [f"line {i}" for i in range(1, 51)]
     assert text.rstrip().splitlines()[-1].split()[2] == "workflow.completed"

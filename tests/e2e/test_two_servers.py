@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -34,12 +35,11 @@ async def _healthy(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 async def test_a_client_of_one_server_sees_events_of_work_another_server_runs(
-    make_repo: MakeRepo, tmp_path: Path, pg_databases: PgDatabases
+    make_repo: MakeRepo, tmp_path: Path, pg_databases: PgDatabases, temporal: DevServer
 ) -> None:
     repo = make_repo()
-    database_url = await pg_databases.create()
-    temporal = DevServer()
-    await temporal.start()
+    database_url = await pg_databases.migrated()  # at head (racing migrations: test_store_migrate)
+    queue = f"test-{secrets.token_hex(6)}"  # the Temporal server is shared; the queue is this test's
     servers: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
     try:
         for name, extra in (("a", []), ("b", ["--no-worker"])):
@@ -49,6 +49,7 @@ async def test_a_client_of_one_server_sees_events_of_work_another_server_runs(
                 "SHIPYARD_DATA_DIR": str(tmp_path / name),
                 "SHIPYARD_DATABASE_URL": database_url,
                 "SHIPYARD_TEMPORAL_ADDRESS": temporal.address,
+                "SHIPYARD_TASK_QUEUE": queue,
                 "SHIPYARD_AGENT": "shell",
             }
             cmd = [SHIPYARD, "serve", "--port", str(port), *extra]
@@ -76,7 +77,6 @@ async def test_a_client_of_one_server_sees_events_of_work_another_server_runs(
         outputs = {
             name: process.communicate(timeout=30)[0].decode() for name, (process, _) in servers.items()
         }
-        await temporal.stop()
     for name, out in outputs.items():
         assert "Traceback" not in out and "error" not in out.lower(), f"server {name}:\n{out}"
 

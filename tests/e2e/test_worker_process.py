@@ -12,27 +12,27 @@ import httpx
 import yaml
 
 from shipyard.api.app import create_app
-from shipyard.config import Settings
-from shipyard.engine.devserver import DevServer
 from shipyard.engine.worker import open_engine
 from shipyard.service.work_orders import WorkOrderService
-from support import MakeRepo, wait_done
+from support import MakeRepo, MakeSettings, wait_done
 
 SHIPYARD = str(Path(sys.executable).parent / "shipyard")
 
 
-async def test_separate_worker_process_runs_the_work_order(make_repo: MakeRepo, tmp_path: Path) -> None:
+async def test_separate_worker_process_runs_the_work_order(
+    make_repo: MakeRepo, tmp_path: Path, make_settings: MakeSettings
+) -> None:
     repo = make_repo()
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
-    temporal = DevServer()
-    await temporal.start()
-    api_settings = Settings(
-        data_dir=tmp_path / "api", temporal_address=temporal.address, database_url=database_url
+    api_settings = make_settings(
+        data_dir=tmp_path / "api", database_url=database_url, agent="claude", heartbeat_timeout_s=30
     )
+    assert api_settings.temporal_address is not None
     env = {
         **os.environ,
         "SHIPYARD_DATA_DIR": str(tmp_path / "worker"),
-        "SHIPYARD_TEMPORAL_ADDRESS": temporal.address,
+        "SHIPYARD_TEMPORAL_ADDRESS": api_settings.temporal_address,
+        "SHIPYARD_TASK_QUEUE": api_settings.task_queue,
         "SHIPYARD_DATABASE_URL": database_url,
     }
     worker = subprocess.Popen([SHIPYARD, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -55,6 +55,5 @@ async def test_separate_worker_process_runs_the_work_order(make_repo: MakeRepo, 
     finally:
         worker.send_signal(signal.SIGINT)
         out, _ = worker.communicate(timeout=30)
-        await temporal.stop()
     assert worker.returncode == 0, out.decode()
     assert b"worker ready" in out

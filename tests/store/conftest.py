@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from shipyard.store import Store, WorkOrderCreate, WorkOrderRecord
-from shipyard.store.migrate import upgrade
 from support import PgDatabases
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -30,12 +30,11 @@ async def fresh_url(backend: str, tmp_path: Path, pg_databases: PgDatabases) -> 
 
 
 @pytest.fixture
-async def store_url(backend: str, tmp_path: Path, pg_databases: PgDatabases) -> str:
+async def store_url(backend: str, tmp_path: Path, pg_databases: PgDatabases, sqlite_template: Path) -> str:
     """A migrated, empty database of the backend."""
     if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'shipyard.db'}"
-        await upgrade(url)
-        return url
+        shutil.copyfile(sqlite_template, tmp_path / "shipyard.db")  # migrated once for the session
+        return f"sqlite+aiosqlite:///{tmp_path / 'shipyard.db'}"
     return await pg_databases.emptied_shared()
 
 

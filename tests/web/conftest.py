@@ -16,12 +16,12 @@ from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import WorkOrderCreate, WorkOrderRecord
 from shipyard.store.store import Store
 from shipyard.web.app import create_app
-from support import serving
+from support import Migrated, serving
 
 
 @pytest.fixture
-async def dashboard(tmp_path: Path) -> AsyncIterator[Dashboard]:
-    settings = Settings(data_dir=tmp_path / "data", agent="shell")
+async def dashboard(tmp_path: Path, migrated: Migrated) -> AsyncIterator[Dashboard]:
+    settings = migrated(Settings(data_dir=tmp_path / "data", agent="shell"))
     store = await Store.open(settings.resolved_database_url)
     try:
         app = create_app(WorkOrderService(settings, store, None))

@@ -10,14 +10,14 @@ import pytest
 from pydantic import SecretStr
 
 from shipyard.config import Settings
-from support import api_only
+from support import Migrated, api_only
 
 TOKEN = "dashboard-canary-token-4f1c"
 
 
 @pytest.fixture
-async def guarded(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_only(Settings(data_dir=tmp_path, api_token=SecretStr(TOKEN))) as client:
+async def guarded(tmp_path: Path, migrated: Migrated) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_only(migrated(Settings(data_dir=tmp_path, api_token=SecretStr(TOKEN)))) as client:
         yield client
 
 

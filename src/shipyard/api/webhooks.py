@@ -37,7 +37,7 @@ async def github_webhook(request: Request, service: ServiceDep) -> JSONResponse:
     answer: dict[str, Any] = {"delivery_id": record.delivery_id, "event": record.event}
     if duplicate:
         return JSONResponse({**answer, "duplicate": True}, status_code=200)
-    await start_processing(service, record.id)
+    await start_processing(service, record)
     return JSONResponse({**answer, "accepted": True}, status_code=202)
 
 

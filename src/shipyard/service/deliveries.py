@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from datetime import timedelta
 
 import structlog
@@ -20,6 +21,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from shipyard.domain.errors import ShipyardError
+from shipyard.store.records import DeliveryRecord
 
 with workflow.unsafe.imports_passed_through():
     from shipyard.service.intake import Intake
@@ -37,30 +39,35 @@ class ProcessDeliveryInput(BaseModel):
     heartbeat_timeout_s: float
 
 
-def workflow_id(delivery_id: int) -> str:
-    return f"delivery-{delivery_id}"
+def workflow_id(delivery: DeliveryRecord) -> str:
+    """One per stored delivery, and unlike its row id unique beyond this database (Shipyards and
+    test runs may share a Temporal namespace): the row id, then a digest of where it came from,
+    its own id and when it was stored."""
+    origin = "\x00".join(
+        (delivery.source, delivery.hook_id, delivery.delivery_id, delivery.received_at.isoformat())
+    )
+    return f"delivery-{delivery.id}-{hashlib.sha256(origin.encode()).hexdigest()[:12]}"
 
 
-async def start_processing(service: WorkOrderService, delivery_id: int) -> bool:
+async def start_processing(service: WorkOrderService, delivery: DeliveryRecord) -> bool:
     """Start processing a stored delivery; False when it cannot start now (no engine here, or
     Temporal unreachable): it stays `received` and is taken up when a server starts."""
     if service.client is None:
         return False
-    inp = ProcessDeliveryInput(
-        delivery_id=delivery_id, heartbeat_timeout_s=service.settings.heartbeat_timeout_s
-    )
+    heartbeat_timeout_s = service.settings.heartbeat_timeout_s
+    inp = ProcessDeliveryInput(delivery_id=delivery.id, heartbeat_timeout_s=heartbeat_timeout_s)
     try:
         await service.client.start_workflow(
             DeliveryWorkflow.run,
             inp,
-            id=workflow_id(delivery_id),
+            id=workflow_id(delivery),
             task_queue=service.settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     except WorkflowAlreadyStartedError:
         pass  # another server (or an earlier start) has it
     except RPCError as err:
-        log.warning("webhook_processing_not_started", delivery=delivery_id, error=str(err))
+        log.warning("webhook_processing_not_started", delivery=delivery.delivery_id, error=str(err))
         return False
     return True
 
@@ -71,7 +78,7 @@ async def resume_received(service: WorkOrderService) -> int:
     pending = await service.store.list_deliveries(status="received", limit=500)
     started = 0
     for delivery in reversed(pending):  # oldest first
-        started += await start_processing(service, delivery.id)
+        started += await start_processing(service, delivery)
     return started
 
 
