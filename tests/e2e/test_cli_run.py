@@ -143,6 +143,7 @@ def test_bad_input_from_the_cli(
         ),
         (["run", str(repo), "--workflow", "agent_workflow_plan", "-i", "novalue"], "key=value"),
         (["show", "wo-00000000"], "not found"),
+        (["workflows", "show", "no_such_flow"], "unknown built-in workflow 'no_such_flow'"),
     ]
     for args, expected in cases:
         done = shipyard(data, *args, **engine)

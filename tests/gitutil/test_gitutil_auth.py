@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,9 +46,15 @@ def watching_argv(secret: str) -> Iterator[list[str]]:
 
     def poll() -> None:
         while not done.is_set():
-            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-                with contextlib.suppress(OSError):
-                    text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            # listdir, not glob: glob stats each entry, and a process may end in between.
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                with contextlib.suppress(OSError):  # it ended meanwhile
+                    text = (
+                        Path(f"/proc/{pid}/cmdline")
+                        .read_bytes()
+                        .replace(b"\0", b" ")
+                        .decode(errors="replace")
+                    )
                     if secret in text:
                         seen.append(text)
 
