@@ -9,9 +9,10 @@ import pytest
 
 from shipyard.config import Settings
 from shipyard.domain.errors import Conflict, ForgeError, InvalidInput, NotFound
+from shipyard.domain.work_orders import WorkOrderCreate
 from shipyard.forge.base import Forge
 from shipyard.forge.registry import forge_for
-from shipyard.store import Store, WorkOrderCreate
+from shipyard.store import Store
 from shipyard.store.migrate import upgrade
 from support import MakeRepo, git
 

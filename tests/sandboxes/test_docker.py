@@ -15,9 +15,9 @@ from fakes.docker_engine import FakeDockerEngine, fake_docker
 from shipyard.config import Settings
 from shipyard.domain.errors import SandboxError
 from shipyard.domain.models import SandboxSpec
+from shipyard.domain.work_orders import WorkOrderChange, WorkOrderCreate
 from shipyard.engine.gc import collect
 from shipyard.sandboxes.docker import DockerSandbox
-from shipyard.store.records import WorkOrderCreate
 from shipyard.store.store import Store
 
 IMAGE = "python:3.12-bookworm"
@@ -156,9 +156,9 @@ async def test_gc_removes_the_containers_of_ended_work_orders_only(
                 id=wid, repository_url=str(origin), workflow_type="w", sandbox_type="docker", agent="shell"
             )
             await store.create_work_order(record)
-            await store.update_work_order(wid, status="running")
+            await store.update_work_order(wid, WorkOrderChange(status="running"))
             if status == "completed":
-                await store.update_work_order(wid, status="completed")
+                await store.update_work_order(wid, WorkOrderChange(status="completed"))
             handles[wid] = await sandbox.setup(spec(origin, n))
             assert (await sandbox.workspace(handles[wid]).exec("true")).ok  # its container now exists
         done = await collect(docker_settings, store, None)

@@ -16,11 +16,11 @@ from fakes.git_http import GitHttpServer
 from shipyard.config import Settings
 from shipyard.domain.errors import SandboxError
 from shipyard.domain.models import REMOTE_ID, SandboxHandle, SandboxSpec
+from shipyard.domain.work_orders import WorkOrderChange, WorkOrderCreate
 from shipyard.engine.gc import collect
 from shipyard.gitutil import commit_all
 from shipyard.sandboxes.e2b import MADE_BY, REPO, E2BSandbox
 from shipyard.sandboxes.git_worktree import sandbox_dir
-from shipyard.store.records import WorkOrderCreate
 from shipyard.store.store import Store
 
 KEY = "e2b_f4ke_api_key_0123456789"
@@ -176,9 +176,9 @@ async def test_gc_kills_the_sandboxes_of_ended_work_orders_even_without_a_handle
                 id=wid, repository_url=str(origin), workflow_type="w", sandbox_type="e2b", agent="shell"
             )
             await store.create_work_order(record)
-            await store.update_work_order(wid, status="running")
+            await store.update_work_order(wid, WorkOrderChange(status="running"))
             if status != "running":
-                await store.update_work_order(wid, status=status)
+                await store.update_work_order(wid, WorkOrderChange(status=status))
             metadata = {**MADE_BY, "shipyard_work_order_id": wid}
             made[wid] = (await service.sdk.create(metadata=metadata, api_key=KEY)).sandbox_id
         stranger = await service.sdk.create(

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.store import Store, WorkOrderCreate, WorkOrderRecord
+from shipyard.domain.work_orders import WorkOrder, WorkOrderCreate
+from shipyard.store import Store
 from support import PgDatabases
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -46,10 +47,10 @@ async def store(store_url: str) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-def make_work_order(store: Store) -> Callable[..., Awaitable[WorkOrderRecord]]:
+def make_work_order(store: Store) -> Callable[..., Awaitable[WorkOrder]]:
     """Create a work order with sensible defaults; keyword arguments override them."""
 
-    async def make(**overrides: object) -> WorkOrderRecord:
+    async def make(**overrides: object) -> WorkOrder:
         fields: dict[str, object] = {
             "id": "wo-" + secrets.token_hex(4),
             "repository_url": "https://github.com/acme/widgets",

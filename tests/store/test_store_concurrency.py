@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from shipyard.store import Store, WorkOrderCreate
+from shipyard.domain.work_orders import BranchProgress, StepChange, WorkOrderChange, WorkOrderCreate
+from shipyard.store import Store
 
 WRITES = 40
 
@@ -26,11 +27,12 @@ async def _busy_writer(store: Store, name: str, shared_id: str) -> None:
     """Interleave every kind of write the engine and the CLI make."""
     own = f"wo-{name}0000"
     await store.create_work_order(_order(own))
-    await store.update_work_order(own, status="running")
+    await store.update_work_order(own, WorkOrderChange(status="running"))
     for i in range(WRITES):
         await store.append_event(shared_id, "log", {"writer": name, "n": i})
-        await store.upsert_step(own, f"s{i % 4}", position=i % 4, kind="run", attempt=i)
-        await store.update_work_order(own, git_commit_count=i, current_phase=f"p{i}")
+        await store.upsert_step(own, f"s{i % 4}", StepChange(position=i % 4, kind="run", attempt=i))
+        progress = BranchProgress(commit_count=i)
+        await store.update_work_order(own, WorkOrderChange(progress=progress, current_phase=f"p{i}"))
 
 
 async def test_two_stores_on_one_sqlite_file_write_at_once(tmp_path: Path) -> None:

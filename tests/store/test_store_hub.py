@@ -10,12 +10,13 @@ import pytest
 
 from shipyard.api import hub as hub_module
 from shipyard.api.hub import EventHub
+from shipyard.domain.work_orders import WorkOrder, WorkOrderCreate
 from shipyard.service.events import EventFeed
-from shipyard.store import Store, WorkOrderCreate, WorkOrderRecord
+from shipyard.store import Store
 from shipyard.store.records import EventRecord
 from support import PgDatabases
 
-Make = Callable[..., Awaitable[WorkOrderRecord]]
+Make = Callable[..., Awaitable[WorkOrder]]
 
 
 async def collect(

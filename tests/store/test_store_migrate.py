@@ -15,7 +15,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from shipyard.domain.errors import InvalidInput
-from shipyard.store import Store, WorkOrderCreate, current_revision, head_revision, upgrade
+from shipyard.domain.work_orders import WorkOrderCreate
+from shipyard.store import Store, current_revision, head_revision, upgrade
 from shipyard.store.engine import async_url, create_engine
 from shipyard.store.tables import Base
 

@@ -13,11 +13,12 @@ from sqlalchemy.engine import Connection
 from shipyard.domain.budget import Budget
 from shipyard.domain.errors import Conflict, InvalidInput, NotFound
 from shipyard.domain.projects import ProjectCreate, Source
-from shipyard.store import ProjectRecord, Store, WorkOrderRecord, current_revision, upgrade
+from shipyard.domain.work_orders import WorkOrder
+from shipyard.store import ProjectRecord, Store, current_revision, upgrade
 from shipyard.store.engine import WRITE_OPTION, create_engine
 from shipyard.store.migrate import downgrade
 
-MakeWorkOrder = Callable[..., Awaitable[WorkOrderRecord]]
+MakeWorkOrder = Callable[..., Awaitable[WorkOrder]]
 
 FIX_ISSUES = Source(
     on="issues",

@@ -7,9 +7,10 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from shipyard.domain.errors import NotFound
-from shipyard.store import Store, WorkOrderRecord
+from shipyard.domain.work_orders import WorkOrder
+from shipyard.store import Store
 
-Make = Callable[..., Awaitable[WorkOrderRecord]]
+Make = Callable[..., Awaitable[WorkOrder]]
 
 
 async def test_first_save_inserts_numbered_by_row_id_with_work_order_defaults(

@@ -6,12 +6,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
-from shipyard.domain.errors import InvalidInput, NotFound
+from shipyard.domain.errors import NotFound
 from shipyard.domain.models import StepStatus, Usage
-from shipyard.store import Store, WorkOrderRecord
+from shipyard.domain.work_orders import StepChange, WorkOrder
+from shipyard.store import Store
 
-Make = Callable[..., Awaitable[WorkOrderRecord]]
+Make = Callable[..., Awaitable[WorkOrder]]
 
 
 async def test_upsert_creates_then_updates_only_the_given_fields(store: Store, make_work_order: Make) -> None:
@@ -19,19 +21,20 @@ async def test_upsert_creates_then_updates_only_the_given_fields(store: Store, m
     started = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
 
     created = await store.upsert_step(
-        wo.id, "plan", position=0, kind="prompt", phase="planning", agent="claude"
+        wo.id, "plan", StepChange(position=0, kind="prompt", phase="planning", agent="claude")
     )
-    running = await store.upsert_step(wo.id, "plan", status="running", started_at=started)
+    running = await store.upsert_step(wo.id, "plan", StepChange(status="running", started_at=started))
     done = await store.upsert_step(
         wo.id,
         "plan",
-        status=StepStatus.COMPLETED,
-        attempt=1,
-        exit_code=0,
-        output="wrote specs/plan.md ✓",
-        commit_sha="b" * 40,
-        usage_turns=3,
-        usage_cost_usd=0.1,
+        StepChange(
+            status=StepStatus.COMPLETED,
+            attempt=1,
+            exit_code=0,
+            output="wrote specs/plan.md ✓",
+            commit_sha="b" * 40,
+            usage=Usage(turns=3, cost_usd=0.1),
+        ),
     )
 
     assert (created.status, created.attempt, created.started_at) == (StepStatus.PENDING, 0, None)
@@ -46,8 +49,8 @@ async def test_upsert_creates_then_updates_only_the_given_fields(store: Store, m
 async def test_steps_list_in_position_order_per_work_order(store: Store, make_work_order: Make) -> None:
     wo, other = await make_work_order(), await make_work_order()
     for position, step_id in [(2, "test"), (0, "plan"), (1, "build")]:
-        await store.upsert_step(wo.id, step_id, position=position, kind="run")
-    await store.upsert_step(other.id, "lint", position=0, kind="run")
+        await store.upsert_step(wo.id, step_id, StepChange(position=position, kind="run"))
+    await store.upsert_step(other.id, "lint", StepChange(position=0, kind="run"))
 
     assert [s.step_id for s in await store.list_steps(wo.id)] == ["plan", "build", "test"]
     assert [s.step_id for s in await store.list_steps(other.id)] == ["lint"]
@@ -57,12 +60,15 @@ async def test_steps_list_in_position_order_per_work_order(store: Store, make_wo
 async def test_bad_step_writes_are_rejected(store: Store, make_work_order: Make) -> None:
     wo = await make_work_order()
 
-    with pytest.raises(TypeError, match="unknown step field\\(s\\): colour"):
-        await store.upsert_step(wo.id, "plan", colour="red")
-    with pytest.raises(InvalidInput, match="unknown step status 'exploded'"):
-        await store.upsert_step(wo.id, "plan", status="exploded")
+    # A change names only fields a step has, with values of their types.
+    with pytest.raises(ValidationError, match="colour\n  Extra inputs are not permitted"):
+        StepChange(colour="red")  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="status\n  Input should be 'pending'"):
+        StepChange(status="exploded")
+    with pytest.raises(ValidationError, match="kind, position cannot be emptied"):
+        StepChange(position=None, kind=None)
     with pytest.raises(NotFound, match="work order 'wo-nothere' not found"):
-        await store.upsert_step("wo-nothere", "plan")
+        await store.upsert_step("wo-nothere", "plan", StepChange())
     assert await store.list_steps(wo.id) == []
 
 

@@ -7,12 +7,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
-from shipyard.domain.errors import Conflict, InvalidInput, NotFound
+from shipyard.domain.errors import Conflict, NotFound
 from shipyard.domain.models import SandboxHandle, Usage, WorkOrderStatus
-from shipyard.store import Store, WorkOrderCreate, WorkOrderRecord
+from shipyard.domain.work_orders import BranchProgress, WorkOrder, WorkOrderChange, WorkOrderCreate
+from shipyard.store import Store
 
-Make = Callable[..., Awaitable[WorkOrderRecord]]
+Make = Callable[..., Awaitable[WorkOrder]]
 
 
 async def test_created_work_order_reads_back_pending_with_its_inputs(store: Store) -> None:
@@ -71,7 +73,7 @@ async def test_list_is_newest_first_with_status_filter_pages_and_totals(
 ) -> None:
     ids = [(await make_work_order(id=f"wo-0000000{i}")).id for i in range(5)]
     for running in ids[1:4]:
-        await store.update_work_order(running, status=WorkOrderStatus.RUNNING)
+        await store.update_work_order(running, WorkOrderChange(status=WorkOrderStatus.RUNNING))
 
     everything, total = await store.list_work_orders()
     running, running_total = await store.list_work_orders(status=WorkOrderStatus.RUNNING)
@@ -88,22 +90,27 @@ async def test_update_sets_fields_and_moves_updated_at(store: Store, make_work_o
     created = await make_work_order()
     started = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
+    progress = BranchProgress(
+        commit_count=3, files_changed=2, lines_added=10, lines_removed=1, latest_commit_sha="c" * 40,
+        latest_commit_message="build: \x00 said hello",
+    )  # fmt: skip
     updated = await store.update_work_order(
         created.id,
-        status="running",
-        current_phase="planning",
-        execution_started_at=started,
-        git_commit_count=3,
-        usage_turns=4,
-        usage_input_tokens=1000,
-        usage_output_tokens=200,
-        usage_cost_usd=0.25,
-        error_message="first try failed: \x00 in output",
+        WorkOrderChange(
+            status="running",
+            current_phase="planning",
+            execution_started_at=started,
+            progress=progress,
+            usage=Usage(turns=4, input_tokens=1000, output_tokens=200, cost_usd=0.25),
+            error_message="first try failed: \x00 in output",
+        ),
     )
 
     assert updated == await store.get_work_order(created.id)
     assert updated.status is WorkOrderStatus.RUNNING
     assert (updated.current_phase, updated.git_commit_count) == ("planning", 3)
+    cleaned = progress.model_copy(update={"latest_commit_message": "build: \ufffd said hello"})
+    assert updated.progress == cleaned
     assert updated.execution_started_at == started
     assert updated.usage == Usage(turns=4, input_tokens=1000, output_tokens=200, cost_usd=0.25)
     assert updated.updated_at > created.updated_at
@@ -124,25 +131,26 @@ async def test_sandbox_handle_round_trips_and_clears(store: Store, make_work_ord
         extra={"worker_queue": "shipyard-host-1"},
     )
 
-    stored = await store.update_work_order(created.id, sandbox=handle)
-    cleared = await store.update_work_order(created.id, sandbox=None)
+    stored = await store.update_work_order(created.id, WorkOrderChange(sandbox=handle))
+    cleared = await store.update_work_order(created.id, WorkOrderChange(sandbox=None))
 
     assert stored.sandbox == handle
     assert (await store.get_work_order(created.id)).sandbox is None
     assert cleared.sandbox is None
-    with pytest.raises(InvalidInput, match="invalid sandbox handle"):
-        await store.update_work_order(created.id, sandbox={"path": "/x"})
+    with pytest.raises(ValidationError, match="sandbox"):
+        WorkOrderChange(sandbox={"path": "/x"})
 
 
 async def test_illegal_transition_is_a_conflict_and_changes_nothing(
     store: Store, make_work_order: Make
 ) -> None:
     created = await make_work_order()
-    await store.update_work_order(created.id, status="running")
-    done = await store.update_work_order(created.id, status="completed", current_phase="done")
+    await store.update_work_order(created.id, WorkOrderChange(status="running"))
+    finished = WorkOrderChange(status="completed", current_phase="done")
+    done = await store.update_work_order(created.id, finished)
 
     with pytest.raises(Conflict) as caught:
-        await store.update_work_order(created.id, status="running", current_phase="again")
+        await store.update_work_order(created.id, WorkOrderChange(status="running", current_phase="again"))
 
     assert caught.value.message == f"work order {created.id} is completed; cannot move to running"
     assert await store.get_work_order(created.id) == done
@@ -151,19 +159,19 @@ async def test_illegal_transition_is_a_conflict_and_changes_nothing(
 async def test_racing_terminal_transitions_let_exactly_one_win(store: Store, make_work_order: Make) -> None:
     ids = [(await make_work_order()).id for _ in range(4)]
     for id in ids:
-        await store.update_work_order(id, status="running")
+        await store.update_work_order(id, WorkOrderChange(status="running"))
     finals = ["completed", "failed", "cancelled"]
     # Open the pooled connections first, so the updates really run side by side.
     await asyncio.gather(*(store.ping() for _ in range(len(ids) * len(finals))))
 
     results = await asyncio.gather(
-        *(store.update_work_order(id, status=final) for id in ids for final in finals),
+        *(store.update_work_order(id, WorkOrderChange(status=final)) for id in ids for final in finals),
         return_exceptions=True,
     )
 
     for n, id in enumerate(ids):
         mine = results[n * len(finals) : (n + 1) * len(finals)]
-        winners = [r for r in mine if isinstance(r, WorkOrderRecord)]
+        winners = [r for r in mine if isinstance(r, WorkOrder)]
         assert len(winners) == 1, mine
         assert sorted(type(r).__name__ for r in mine if r not in winners) == ["Conflict"] * 2
         assert (await store.get_work_order(id)).status == winners[0].status
@@ -172,12 +180,15 @@ async def test_racing_terminal_transitions_let_exactly_one_win(store: Store, mak
 async def test_bad_update_arguments_are_rejected(store: Store, make_work_order: Make) -> None:
     created = await make_work_order()
 
-    with pytest.raises(TypeError, match="unknown work order field\\(s\\): colour"):
-        await store.update_work_order(created.id, colour="blue")
-    with pytest.raises(TypeError, match="created_at"):
-        await store.update_work_order(created.id, created_at=datetime.now(UTC))
-    with pytest.raises(InvalidInput, match="unknown work order status 'sideways'"):
-        await store.update_work_order(created.id, status="sideways")
+    # A change names only fields a work order may change, with values of their types.
+    with pytest.raises(ValidationError, match="colour\n  Extra inputs are not permitted"):
+        WorkOrderChange(colour="blue")  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="created_at\n  Extra inputs are not permitted"):
+        WorkOrderChange(created_at=datetime.now(UTC))  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="status\n  Input should be 'pending'"):
+        WorkOrderChange(status="sideways")
+    with pytest.raises(ValidationError, match="status cannot be emptied"):
+        WorkOrderChange(status=None)
     with pytest.raises(NotFound, match="wo-nothere"):
-        await store.update_work_order("wo-nothere", current_phase="x")
+        await store.update_work_order("wo-nothere", WorkOrderChange(current_phase="x"))
     assert await store.get_work_order(created.id) == created

@@ -12,8 +12,8 @@ from dashboard_kit import Dashboard, Seed
 
 from shipyard.config import Settings
 from shipyard.domain.ids import new_work_order_id
+from shipyard.domain.work_orders import StepChange, WorkOrder, WorkOrderChange, WorkOrderCreate
 from shipyard.service.work_orders import WorkOrderService
-from shipyard.store.records import WorkOrderCreate, WorkOrderRecord
 from shipyard.store.store import Store
 from shipyard.web.app import create_app
 from support import Migrated, serving
@@ -41,7 +41,7 @@ def seed(dashboard: Dashboard) -> Seed:
         status: str = "completed",
         steps: list[dict[str, Any]] | None = None,
         **fields: Any,
-    ) -> WorkOrderRecord:
+    ) -> WorkOrder:
         store = dashboard.store
         wid = new_work_order_id()
         await store.create_work_order(
@@ -49,13 +49,14 @@ def seed(dashboard: Dashboard) -> Seed:
                             sandbox_type="git_worktree", agent="shell", git_branch_name=f"wo/{wid}-demo")
         )  # fmt: skip
         for position, step in enumerate(steps or []):
-            await store.upsert_step(wid, step.pop("step_id"), position=position, kind="run", **step)
+            step_id = step.pop("step_id")
+            await store.upsert_step(wid, step_id, StepChange(position=position, kind="run", **step))
         if status != "pending":
-            await store.update_work_order(wid, status="running")
+            await store.update_work_order(wid, WorkOrderChange(status="running"))
         if status not in ("pending", "running"):
-            await store.update_work_order(wid, status=status)
+            await store.update_work_order(wid, WorkOrderChange(status=status))
         if fields:
-            await store.update_work_order(wid, **fields)
+            await store.update_work_order(wid, WorkOrderChange(**fields))
         return await store.get_work_order(wid)
 
     return make

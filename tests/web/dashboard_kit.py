@@ -11,7 +11,7 @@ from sqlalchemy import insert
 
 from shipyard.config import Settings
 from shipyard.domain.models import SandboxHandle
-from shipyard.store.records import WorkOrderRecord
+from shipyard.domain.work_orders import WorkOrder
 from shipyard.store.store import Store
 from shipyard.store.tables import Event, utc_now
 from support import MakeRepo, git
@@ -24,7 +24,7 @@ class Dashboard:
     settings: Settings
 
 
-Seed = Callable[..., Awaitable[WorkOrderRecord]]
+Seed = Callable[..., Awaitable[WorkOrder]]
 
 
 def branch_with_change(make_repo: MakeRepo, name: str = "repo") -> tuple[Path, SandboxHandle]:

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 
 from shipyard.config import Settings
+from shipyard.domain.work_orders import WorkOrder
 from shipyard.service.projects import ProjectService
 from shipyard.service.work_orders import WorkOrderService
-from shipyard.store.records import WorkOrderRecord
 
 
 def get_service(request: Request) -> WorkOrderService:
@@ -64,8 +64,8 @@ async def read_limited(request: Request, limit: int, too_big: str) -> bytes:
     return b"".join(chunks)
 
 
-async def get_work_order(work_order_id: str, service: ServiceDep) -> WorkOrderRecord:
+async def get_work_order(work_order_id: str, service: ServiceDep) -> WorkOrder:
     return await service.get(work_order_id)
 
 
-WorkOrderDep = Annotated[WorkOrderRecord, Depends(get_work_order)]
+WorkOrderDep = Annotated[WorkOrder, Depends(get_work_order)]

@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field
 from shipyard.api.deps import ServiceDep, WorkOrderDep, bearer, is_api_token, read_limited, require_token
 from shipyard.domain.errors import Forbidden, InvalidInput
 from shipyard.domain.tokens import sandbox_token_subject
-from shipyard.store.records import ArtifactRecord, WorkOrderRecord
+from shipyard.domain.work_orders import WorkOrder
+from shipyard.store.records import ArtifactRecord
 
 router = APIRouter(prefix="/api/agent-work-orders", tags=["reports"])
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -22,7 +23,7 @@ _LEVELS = ("debug", "info", "warning", "error")
 
 async def reporter(
     wo: WorkOrderDep, service: ServiceDep, authorization: Annotated[str | None, Header()] = None
-) -> WorkOrderRecord:
+) -> WorkOrder:
     """The work order, once the caller has shown the API token or this work order's sandbox token."""
     given = bearer(authorization)
     if is_api_token(service.settings, given):
@@ -38,7 +39,7 @@ async def reporter(
     return wo
 
 
-ReporterDep = Annotated[WorkOrderRecord, Depends(reporter)]
+ReporterDep = Annotated[WorkOrder, Depends(reporter)]
 
 
 class ReportRequest(BaseModel):

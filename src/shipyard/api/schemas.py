@@ -8,13 +8,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from shipyard.domain.models import Usage
-from shipyard.store.records import (
-    EventRecord,
-    ProjectRecord,
-    PullRequestRecord,
-    StepRecord,
-    WorkOrderRecord,
-)
+from shipyard.domain.work_orders import Step, WorkOrder
+from shipyard.store.records import EventRecord, ProjectRecord, PullRequestRecord
 
 
 class AgentWorkOrder(BaseModel):
@@ -50,7 +45,7 @@ class AgentWorkOrder(BaseModel):
     trigger: dict[str, Any] | None = None  # what started it: {"source", "event", "delivery_id", ...}
 
     @classmethod
-    def of(cls, wo: WorkOrderRecord) -> AgentWorkOrder:
+    def of(cls, wo: WorkOrder) -> AgentWorkOrder:
         sandbox = wo.sandbox.identifier if wo.sandbox else None
         return cls(agent_work_order_id=wo.id, sandbox_identifier=sandbox, usage=wo.usage, **wo.model_dump())
 
@@ -60,7 +55,7 @@ class AgentWorkOrderResponse(BaseModel):
     logs_url: str
 
     @classmethod
-    def of(cls, wo: WorkOrderRecord) -> AgentWorkOrderResponse:
+    def of(cls, wo: WorkOrder) -> AgentWorkOrderResponse:
         return cls(agent_work_order=AgentWorkOrder.of(wo), logs_url=f"/api/agent-work-orders/{wo.id}/logs")
 
 
@@ -122,7 +117,7 @@ class LogEntries(BaseModel):
 
 class StepList(BaseModel):
     agent_work_order_id: str
-    steps: list[StepRecord]
+    steps: list[Step]
 
 
 class PullRequestResponse(BaseModel):

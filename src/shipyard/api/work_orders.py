@@ -19,8 +19,8 @@ from shipyard.api.schemas import (
     StepList,
 )
 from shipyard.domain.models import CreateWorkOrderRequest, WorkOrderStatus
+from shipyard.domain.work_orders import BranchProgress, Step
 from shipyard.gitutil.progress import GitProgress
-from shipyard.store.records import StepRecord
 
 router = APIRouter(prefix="/api/agent-work-orders", tags=["work orders"])
 
@@ -81,12 +81,7 @@ async def get_git_progress(wo: WorkOrderDep, service: ServiceDep) -> GitProgress
     return GitProgressSnapshot(
         agent_work_order_id=wo.id,
         current_phase=wo.current_phase,
-        git_commit_count=stats.commit_count,
-        git_files_changed=stats.files_changed,
-        git_lines_added=stats.lines_added,
-        git_lines_removed=stats.lines_removed,
-        latest_commit_message=stats.latest_commit_message,
-        latest_commit_sha=stats.latest_commit_sha,
+        **BranchProgress.of(stats).fields(),
         snapshot_timestamp=datetime.now(UTC),
         phase_history=phase_history(steps, stats),
         commits=[CommitEntry.model_validate(c.model_dump()) for c in stats.commits],
@@ -98,7 +93,7 @@ async def get_diff(wo: WorkOrderDep, service: ServiceDep) -> str:
     return await service.diff(wo)
 
 
-def phase_history(steps: list[StepRecord], stats: GitProgress) -> list[PhaseEntry]:
+def phase_history(steps: list[Step], stats: GitProgress) -> list[PhaseEntry]:
     """One entry per phase in order: when its first step started, its last ended, its commits."""
     entries: dict[str, PhaseEntry] = {}
     for step in steps:

@@ -16,9 +16,10 @@ from shipyard.config import Settings
 from shipyard.domain.errors import BudgetExceeded, InvalidInput, NotFound, ShipyardError
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import SandboxHandle, SandboxSpec, StepStatus, Usage, WorkOrderStatus
+from shipyard.domain.work_orders import BranchProgress, StepChange, WorkOrder, WorkOrderChange
 from shipyard.engine import steps
 from shipyard.engine.guard import BudgetGuard
-from shipyard.engine.publish import Publisher, progress_fields
+from shipyard.engine.publish import Publisher, read_progress
 from shipyard.engine.sandbox_env import sandbox_token, step_env
 from shipyard.engine.sink import StoreSink, sink_for
 from shipyard.engine.types import (
@@ -32,7 +33,6 @@ from shipyard.engine.types import (
 )
 from shipyard.logging import Redactor
 from shipyard.sandboxes.registry import build_sandbox
-from shipyard.store.records import WorkOrderRecord, usage_columns
 from shipyard.store.store import Store
 from shipyard.store.vault import reveal_secrets
 from shipyard.workflows.loader import bind_inputs, resolve_definition
@@ -80,7 +80,7 @@ class WorkOrderActivities:
         self.beat_s = min(settings.heartbeat_timeout_s / 3, 1.0)
         self.publish = Publisher(settings, store)
 
-    def sink(self, wo: WorkOrderRecord, step_id: str | None = None, *secrets: str) -> StoreSink:
+    def sink(self, wo: WorkOrder, step_id: str | None = None, *secrets: str) -> StoreSink:
         """The work order's (or step's) events, with every secret we hold and `secrets` redacted."""
         redactor = self.redactor.including(*secrets) if secrets else self.redactor
         return sink_for(self.settings, self.store, wo, step_id, redactor)
@@ -89,9 +89,8 @@ class WorkOrderActivities:
     async def prepare(self, inp: StartWorkOrderInput) -> PrepareResult:
         wo = await self.store.get_work_order(inp.work_order_id)
         events = self.sink(wo)
-        wo = await self.store.update_work_order(
-            wo.id, status=WorkOrderStatus.RUNNING, execution_started_at=now()
-        )
+        started = WorkOrderChange(status=WorkOrderStatus.RUNNING, execution_started_at=now())
+        wo = await self.store.update_work_order(wo.id, started)
         await events.emit("workflow.started", {"workflow": inp.workflow_name, "agent": inp.agent})
         await self.publish.update_thread(wo, events)
         try:
@@ -109,19 +108,20 @@ class WorkOrderActivities:
         )
 
     async def _resolve_in_repository(
-        self, inp: StartWorkOrderInput, wo: WorkOrderRecord, handle: SandboxHandle
+        self, inp: StartWorkOrderInput, wo: WorkOrder, handle: SandboxHandle
     ) -> tuple[WorkflowDefinition, dict[str, Any]]:
         """A workflow the cloned repository defines, and the inputs bound to it; recorded."""
         definition = resolve_definition(
             inp.workflow_name, text=inp.workflow_text, source=inp.workflow_source, repo_path=Path(handle.path)
         )
         inputs = bind_inputs(definition, inp.inputs, inp.implicit_inputs)
-        await self.store.update_work_order(
-            wo.id, workflow_type=definition.name, definition=definition.model_dump(mode="json")
+        resolved = WorkOrderChange(
+            workflow_type=definition.name, definition=definition.model_dump(mode="json")
         )
+        await self.store.update_work_order(wo.id, resolved)
         return definition, inputs
 
-    async def _setup_sandbox(self, inp: StartWorkOrderInput, wo: WorkOrderRecord) -> SandboxHandle:
+    async def _setup_sandbox(self, inp: StartWorkOrderInput, wo: WorkOrder) -> SandboxHandle:
         if wo.sandbox and Path(wo.sandbox.path).exists():  # a retried attempt: reuse its tree
             return wo.sandbox
         sandbox = build_sandbox(inp.sandbox_type, self.settings)
@@ -133,12 +133,8 @@ class WorkOrderActivities:
             git_token=await self.publish.forge(wo).git_token(required=True),
         )
         handle = await sandbox.setup(spec)
-        await self.store.update_work_order(
-            wo.id,
-            git_branch_name=handle.branch,
-            base_branch=handle.base_branch,
-            sandbox=handle,
-        )
+        ready = WorkOrderChange(git_branch_name=handle.branch, base_branch=handle.base_branch, sandbox=handle)
+        await self.store.update_work_order(wo.id, ready)
         await self.sink(wo).emit(
             "sandbox.ready", {"sandbox_type": handle.sandbox_type, "branch": handle.branch}
         )
@@ -155,7 +151,8 @@ class WorkOrderActivities:
             result = await self._attempt(inp, wo, events, token)
         except asyncio.CancelledError:
             await events.flush()
-            await self.store.upsert_step(wo.id, inp.step.id, status=StepStatus.CANCELLED, completed_at=now())
+            cancelled = StepChange(status=StepStatus.CANCELLED, completed_at=now())
+            await self.store.upsert_step(wo.id, inp.step.id, cancelled)
             await events.emit("workflow.step.cancelled", {}, level="warning")
             raise
         if result is None:
@@ -169,7 +166,7 @@ class WorkOrderActivities:
         return await self._report(inp, result, events)
 
     async def _attempt(
-        self, inp: RunStepInput, wo: WorkOrderRecord, events: StoreSink, token: str
+        self, inp: RunStepInput, wo: WorkOrder, events: StoreSink, token: str
     ) -> steps.StepRun | None:
         """Run the step with its secrets, under its budget, and commit what it changed; None when
         its `when` skips it. A failure is a result, not an exception."""
@@ -209,25 +206,26 @@ class WorkOrderActivities:
         return out
 
     async def _skip(self, inp: RunStepInput, events: StoreSink) -> None:
-        await self.store.upsert_step(
-            inp.work_order_id, inp.step.id, position=inp.position, kind=inp.step.kind,
-            phase=inp.step.phase, status=StepStatus.SKIPPED,
-        )  # fmt: skip
+        skipped = StepChange(
+            position=inp.position, kind=inp.step.kind, phase=inp.step.phase, status=StepStatus.SKIPPED
+        )
+        await self.store.upsert_step(inp.work_order_id, inp.step.id, skipped)
         await events.emit("workflow.step.skipped", {"when": inp.step.when})
 
-    async def _mark_started(self, inp: RunStepInput, wo: WorkOrderRecord) -> None:
+    async def _mark_started(self, inp: RunStepInput, wo: WorkOrder) -> None:
         step = inp.step
-        await self.store.upsert_step(
-            wo.id, step.id, position=inp.position, kind=step.kind, phase=step.phase,
+        started = StepChange(
+            position=inp.position, kind=step.kind, phase=step.phase,
             agent=(step.agent or inp.agent) if step.kind == "prompt" else None,
             status=StepStatus.RUNNING, attempt=activity.info().attempt, started_at=now(),
             completed_at=None, error=None,
         )  # fmt: skip
+        await self.store.upsert_step(wo.id, step.id, started)
         if step.phase:
-            await self.store.update_work_order(wo.id, current_phase=step.phase)
+            await self.store.update_work_order(wo.id, WorkOrderChange(current_phase=step.phase))
 
     async def _execute(
-        self, inp: RunStepInput, wo: WorkOrderRecord, events: EventSink, env: dict[str, str]
+        self, inp: RunStepInput, wo: WorkOrder, events: EventSink, env: dict[str, str]
     ) -> steps.StepRun:
         sandbox = build_sandbox(inp.handle.sandbox_type, self.settings)
         workspace = sandbox.workspace(inp.handle, network=inp.network, env=env)
@@ -243,7 +241,7 @@ class WorkOrderActivities:
                 return await self.publish.pr_body(wo.id, inp.handle)
 
             run, url = await steps.open_pr(inp, forge, events, body)
-            await self.store.update_work_order(wo.id, github_pull_request_url=url)
+            await self.store.update_work_order(wo.id, WorkOrderChange(github_pull_request_url=url))
             return run
         raise InvalidInput(f"step '{inp.step.id}': '{inp.step.kind}' steps are not supported yet")
 
@@ -254,30 +252,34 @@ class WorkOrderActivities:
         )
         return await steps.commit_changes(inp.handle, message, inp.step.phase, events)
 
-    async def _record(self, inp: RunStepInput, wo: WorkOrderRecord, out: StepOutput) -> int:
+    async def _record(self, inp: RunStepInput, wo: WorkOrder, out: StepOutput) -> int:
         """Store the step's result and the branch's progress; the branch's commit count."""
-        await self.store.upsert_step(
-            wo.id, inp.step.id, status=out.status, completed_at=now(), exit_code=out.exit_code,
-            output=out.output, error=out.error, commit_sha=out.commit_sha, **usage_columns(out.usage),
+        ended = StepChange(
+            status=out.status, completed_at=now(), exit_code=out.exit_code, output=out.output,
+            error=out.error, commit_sha=out.commit_sha, usage=out.usage,
         )  # fmt: skip
-        fields = await progress_fields(inp.handle)
+        await self.store.upsert_step(wo.id, inp.step.id, ended)
+        progress = await read_progress(inp.handle)
+        change = WorkOrderChange(progress=progress)
         if out.usage != Usage():
-            fields |= usage_columns(wo.usage + out.usage)
+            change.usage = wo.usage + out.usage
         if out.session_id:
-            fields["agent_session_id"] = out.session_id
-        await self.store.update_work_order(wo.id, **fields)
-        return int(fields["git_commit_count"])
+            change.agent_session_id = out.session_id
+        await self.store.update_work_order(wo.id, change)
+        return progress.commit_count
 
     @activity.defn(name="record_gate")
     async def record_gate(self, inp: GateInput) -> None:
         """A gate step as it waits and as it is answered."""
         waiting = inp.status == StepStatus.WAITING
-        when = {"started_at": now(), "completed_at": None} if waiting else {"completed_at": now()}
         error = inp.output if inp.status == StepStatus.FAILED else None
-        await self.store.upsert_step(
-            inp.work_order_id, inp.step_id, position=inp.position, kind="gate", phase=inp.phase,
-            status=inp.status, output=inp.output, error=error, **when,
+        gate = StepChange(
+            position=inp.position, kind="gate", phase=inp.phase, status=inp.status, output=inp.output,
+            error=error, completed_at=None if waiting else now(),
         )  # fmt: skip
+        if waiting:
+            gate.started_at = now()
+        await self.store.upsert_step(inp.work_order_id, inp.step_id, gate)
         wo = await self.store.get_work_order(inp.work_order_id)
         event = "workflow.gate.waiting" if waiting else f"workflow.gate.{inp.status.value}"
         await self.sink(wo, inp.step_id).emit(event, {"message": inp.message, "response": inp.output})
@@ -285,7 +287,7 @@ class WorkOrderActivities:
     @activity.defn(name="set_work_order_status")
     async def set_status(self, inp: SetStatusInput) -> None:
         """Pause and resume as they take effect (between steps)."""
-        wo = await self.store.update_work_order(inp.work_order_id, status=inp.status)
+        wo = await self.store.update_work_order(inp.work_order_id, WorkOrderChange(status=inp.status))
         event = "workflow.paused" if inp.status == WorkOrderStatus.PAUSED else "workflow.resumed"
         await self.sink(wo).emit(event, {"step_id": None})
 
@@ -293,37 +295,37 @@ class WorkOrderActivities:
     async def finish(self, inp: FinishInput) -> None:
         wo = await self.store.get_work_order(inp.work_order_id)
         events = self.sink(wo)
-        fields: dict[str, Any] = {}
+        ending = WorkOrderChange(status=inp.status, error_message=inp.error)
         handle = inp.handle or wo.sandbox  # a cancelled set-up may have left a tree behind
         if handle is not None and Path(handle.path).exists():
-            fields = await self._wrap_up_sandbox(handle, wo, inp, events)
+            ending.progress = await self._wrap_up_sandbox(handle, wo, ending, events)
         if wo.status.is_terminal:
             return  # a retried finish: the first attempt got this far
         for prompt in inp.dropped_prompts:
             reason = f"the work order was {inp.status.value} before this prompt could run"
             await events.emit("agent.prompt_dropped", {"prompt": prompt, "reason": reason}, level="warning")
         if inp.status == WorkOrderStatus.COMPLETED:
-            fields["current_phase"] = "completed"
-        fields |= {"status": inp.status, "error_message": inp.error, "execution_completed_at": now()}
+            ending.current_phase = "completed"
+        ending.execution_completed_at = now()
         latest = await self.store.get_work_order(wo.id)  # the pull request may have opened meanwhile
-        await self.publish.update_thread(latest.model_copy(update=fields), events)
-        await self.store.update_work_order(wo.id, **fields)
+        await self.publish.update_thread(latest.changed(ending), events)
+        await self.store.update_work_order(wo.id, ending)
         level = "info" if inp.status == WorkOrderStatus.COMPLETED else "error"
         await events.emit(f"workflow.{inp.status.value}", {"error": inp.error}, level=level)
 
     async def _wrap_up_sandbox(
-        self, handle: SandboxHandle, wo: WorkOrderRecord, inp: FinishInput, events: StoreSink
-    ) -> dict[str, Any]:
+        self, handle: SandboxHandle, wo: WorkOrder, ending: WorkOrderChange, events: StoreSink
+    ) -> BranchProgress:
         """Commit leftovers, read progress, push the branch, bring the pull request's description
-        up to date, remove the working tree."""
+        up to date (as the work order will be after `ending`), remove the working tree."""
         message = f"chore: uncommitted changes of {wo.id}"
         await steps.commit_changes(handle, message, wo.current_phase, events)
-        fields = await progress_fields(handle)
-        if fields["git_commit_count"]:
+        progress = await read_progress(handle)
+        if progress.commit_count:
             await self.publish.push(wo, handle, events)
             if not wo.status.is_terminal:  # a retried finish: the first attempt wrote it
-                ending = wo.model_copy(update={"status": inp.status, "error_message": inp.error, **fields})
-                await self.publish.final_pr_body(ending, handle, events)
+                final = wo.changed(ending.model_copy(update={"progress": progress}))
+                await self.publish.final_pr_body(final, handle, events)
         await build_sandbox(handle.sandbox_type, self.settings).cleanup(handle)
         await events.emit("sandbox.removed", {"path": handle.path})
-        return fields
+        return progress

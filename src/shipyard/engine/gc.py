@@ -18,9 +18,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from shipyard.config import Settings
 from shipyard.domain.errors import Conflict, NotFound, SandboxError, ShipyardError
 from shipyard.domain.models import WorkOrderStatus
+from shipyard.domain.work_orders import WorkOrder, WorkOrderChange
 from shipyard.gitutil import run_git
 from shipyard.sandboxes.registry import build_sandbox
-from shipyard.store.records import WorkOrderRecord
 from shipyard.store.store import Store
 
 log = structlog.get_logger()
@@ -120,11 +120,12 @@ async def _verdict(
     done.marked_failed.append(wo.id)
     if not dry_run:
         with contextlib.suppress(Conflict):  # it finished meanwhile
-            await store.update_work_order(wo.id, status=WorkOrderStatus.FAILED, error_message=LOST)
+            lost = WorkOrderChange(status=WorkOrderStatus.FAILED, error_message=LOST)
+            await store.update_work_order(wo.id, lost)
     return None
 
 
-async def _workflow_running(client: Client, wo: WorkOrderRecord) -> bool:
+async def _workflow_running(client: Client, wo: WorkOrder) -> bool:
     try:
         described = await client.get_workflow_handle(wo.id).describe()
     except RPCError as err:

@@ -5,32 +5,23 @@ are reported as events, never fatal: a later step or the finish tries again."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from shipyard.config import Settings
 from shipyard.domain.errors import ForgeError, GitError, ShipyardError
 from shipyard.domain.models import SandboxHandle
+from shipyard.domain.work_orders import BranchProgress, WorkOrder, WorkOrderChange
 from shipyard.engine.sink import StoreSink
 from shipyard.forge.base import Forge, PullRequestSpec
 from shipyard.forge.issue_thread import IssueThread
 from shipyard.forge.pr_body import PrContext, compose, draft_title, read_plan
 from shipyard.forge.registry import forge_for
 from shipyard.gitutil import progress
-from shipyard.store.records import WorkOrderRecord
 from shipyard.store.store import Store
 
 
-async def progress_fields(handle: SandboxHandle) -> dict[str, Any]:
-    """The branch's progress as the work order's columns."""
-    stats = await progress(Path(handle.path), handle.base_sha)
-    return {
-        "git_commit_count": stats.commit_count,
-        "git_files_changed": stats.files_changed,
-        "git_lines_added": stats.lines_added,
-        "git_lines_removed": stats.lines_removed,
-        "latest_commit_sha": stats.latest_commit_sha,
-        "latest_commit_message": stats.latest_commit_message,
-    }
+async def read_progress(handle: SandboxHandle) -> BranchProgress:
+    """The branch's progress, read from the sandbox's working tree."""
+    return BranchProgress.of(await progress(Path(handle.path), handle.base_sha))
 
 
 class Publisher:
@@ -41,17 +32,15 @@ class Publisher:
         self.store = store
         self.thread = IssueThread(settings, store)
 
-    def forge(self, wo: WorkOrderRecord) -> Forge:
+    def forge(self, wo: WorkOrder) -> Forge:
         """The work order's forge, for its repository."""
         return forge_for(wo.forge, self.settings, wo.repository_url, self.store)
 
-    async def update_thread(self, wo: WorkOrderRecord, events: StoreSink) -> None:
+    async def update_thread(self, wo: WorkOrder, events: StoreSink) -> None:
         """The issue's one comment, as `wo` stands."""
         await self.thread.update(wo, self.forge(wo), events)
 
-    async def pr_body(
-        self, work_order_id: str, handle: SandboxHandle, final: WorkOrderRecord | None = None
-    ) -> str:
+    async def pr_body(self, work_order_id: str, handle: SandboxHandle, final: WorkOrder | None = None) -> str:
         """The pull request's description as things stand (`final`: the work order as it ends)."""
         wo = final or await self.store.get_work_order(work_order_id)
         stats = await progress(Path(handle.path), handle.base_sha)
@@ -60,7 +49,7 @@ class Publisher:
         plan = read_plan(Path(handle.path))
         return compose(PrContext(work_order=wo, steps=steps, progress=stats, link=link, plan=plan))
 
-    async def follow_along(self, wo: WorkOrderRecord, handle: SandboxHandle, events: StoreSink) -> None:
+    async def follow_along(self, wo: WorkOrder, handle: SandboxHandle, events: StoreSink) -> None:
         """Push the branch after a step that left commits, and open its draft pull request with
         the first, so people can follow along."""
         forge = self.forge(wo)
@@ -72,13 +61,14 @@ class Publisher:
                 body = await self.pr_body(wo.id, handle)
                 spec = PullRequestSpec(work_order_id=wo.id, title=draft_title(wo), body=body, draft=True)
                 pr = await forge.open_or_update_pr(handle, spec)
-                wo = await self.store.update_work_order(wo.id, github_pull_request_url=pr.url)
+                change = WorkOrderChange(github_pull_request_url=pr.url)
+                wo = await self.store.update_work_order(wo.id, change)
                 await events.emit("pr.opened", pr.model_dump(mode="json"))
                 await self.thread.update(wo, forge, events)
         except (ForgeError, GitError) as err:
             await events.emit("pr.failed", {"error": err.message}, level="warning")
 
-    async def push(self, wo: WorkOrderRecord, handle: SandboxHandle, events: StoreSink) -> None:
+    async def push(self, wo: WorkOrder, handle: SandboxHandle, events: StoreSink) -> None:
         """Push the branch to the repository it came from."""
         try:
             await self.forge(wo).push(handle)
@@ -86,7 +76,7 @@ class Publisher:
         except ShipyardError as err:
             await events.emit("git.push_failed", {"error": err.message}, level="warning")
 
-    async def final_pr_body(self, wo: WorkOrderRecord, handle: SandboxHandle, events: StoreSink) -> None:
+    async def final_pr_body(self, wo: WorkOrder, handle: SandboxHandle, events: StoreSink) -> None:
         """The description as the work order ends; kept as written when the `pr` step had its own."""
         if not (wo.github_pull_request_url and self.forge(wo).hosted):
             return

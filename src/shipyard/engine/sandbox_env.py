@@ -11,10 +11,10 @@ from pathlib import Path
 
 from shipyard.config import Settings
 from shipyard.domain.tokens import mint_sandbox_token
-from shipyard.store.records import WorkOrderRecord
+from shipyard.domain.work_orders import WorkOrder
 
 
-def sandbox_token(settings: Settings, wo: WorkOrderRecord) -> str:
+def sandbox_token(settings: Settings, wo: WorkOrder) -> str:
     """A token for this work order that expires when its time is up (and is refused once it ends)."""
     timeout_s = (wo.definition or {}).get("timeout_s") or settings.work_order_timeout_s
     started = wo.execution_started_at or datetime.now(UTC)
@@ -22,7 +22,7 @@ def sandbox_token(settings: Settings, wo: WorkOrderRecord) -> str:
     return mint_sandbox_token(settings.signing_key(), wo.id, started + timedelta(seconds=float(timeout_s)))
 
 
-def step_env(settings: Settings, wo: WorkOrderRecord, step_id: str, token: str) -> dict[str, str]:
+def step_env(settings: Settings, wo: WorkOrder, step_id: str, token: str) -> dict[str, str]:
     """The variables every command and agent of the step gets."""
     cli_dir = str(Path(sys.executable).parent)  # where `shipyard` was installed, beside its Python
     path = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")

@@ -9,8 +9,8 @@ from typing import Any
 import structlog
 
 from shipyard.config import Settings
+from shipyard.domain.work_orders import WorkOrder
 from shipyard.logging import Redactor, append_jsonl, work_order_log_path
-from shipyard.store.records import WorkOrderRecord
 from shipyard.store.store import Store
 
 log = structlog.get_logger()
@@ -118,7 +118,7 @@ def redactor_for(settings: Settings) -> Redactor:
 def sink_for(
     settings: Settings,
     store: Store,
-    wo: WorkOrderRecord,
+    wo: WorkOrder,
     step_id: str | None = None,
     redactor: Redactor | None = None,
 ) -> StoreSink:

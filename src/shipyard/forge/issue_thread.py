@@ -4,14 +4,14 @@ so the thread shows where the work stands and, at the end, what happened and why
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from shipyard.config import Settings
 from shipyard.domain.errors import ShipyardError
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import StepStatus, WorkOrderStatus
+from shipyard.domain.work_orders import Step, WorkOrder, WorkOrderChange
 from shipyard.forge.base import Forge
-from shipyard.forge.views import StepView, WorkOrderView
 
 TAIL_LINES = 20
 RUNNING_LABEL = "shipyard:running"
@@ -25,24 +25,15 @@ _HEADLINES = {
 }
 
 
-class ThreadedWorkOrder(WorkOrderView, Protocol):
-    """A work order about an issue, with the comment it keeps there."""
-
-    @property
-    def github_issue_number(self) -> str | None: ...
-    @property
-    def github_comment_id(self) -> str | None: ...
-
-
 class ThreadRows(Protocol):
     """The part of the store the thread reads (steps) and writes (the comment's id)."""
 
-    async def list_steps(self, work_order_id: str) -> Sequence[StepView]: ...
+    async def list_steps(self, work_order_id: str) -> Sequence[Step]: ...
 
-    async def update_work_order(self, id: str, **fields: Any) -> object: ...
+    async def update_work_order(self, id: str, change: WorkOrderChange) -> object: ...
 
 
-def comment_body(wo: WorkOrderView, link: str, steps: Sequence[StepView]) -> str:
+def comment_body(wo: WorkOrder, link: str, steps: Sequence[Step]) -> str:
     """Where the work order stands, for the issue's thread."""
     lines = [f"<!-- shipyard:work-order {wo.id} -->", f"{_HEADLINES[wo.status]}."]
     trigger = wo.trigger or {}
@@ -64,7 +55,7 @@ def comment_body(wo: WorkOrderView, link: str, steps: Sequence[StepView]) -> str
     return "\n".join(lines) + "\n"
 
 
-def _failure_tail(steps: Sequence[StepView]) -> list[str]:
+def _failure_tail(steps: Sequence[Step]) -> list[str]:
     failed = [s for s in steps if s.status == StepStatus.FAILED]
     if not failed:
         return []
@@ -84,7 +75,7 @@ class IssueThread:
         self.settings = settings
         self.rows = rows
 
-    async def update(self, wo: ThreadedWorkOrder, forge: Forge, events: EventSink) -> None:
+    async def update(self, wo: WorkOrder, forge: Forge, events: EventSink) -> None:
         number = wo.github_issue_number
         if not forge.hosted or number is None or not number.isdigit():
             return
@@ -98,7 +89,7 @@ class IssueThread:
                 await forge.edit_comment(int(wo.github_comment_id), body)
                 return
             comment = await forge.comment(int(number), body)
-            await self.rows.update_work_order(wo.id, github_comment_id=str(comment.id))
+            await self.rows.update_work_order(wo.id, WorkOrderChange(github_comment_id=str(comment.id)))
             await events.emit("github.commented", {"url": comment.html_url})
         except ShipyardError as err:
             await events.emit("github.comment_failed", {"error": err.message}, level="warning")

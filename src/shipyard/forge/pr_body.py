@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipyard.forge.views import StepView, WorkOrderView
+from shipyard.domain.work_orders import Step, WorkOrder
 from shipyard.gitutil.progress import GitProgress
 
 PLAN_FILE = "specs/plan.md"
@@ -20,14 +20,14 @@ MARKER = "<!-- shipyard:work-order {id} -->"  # lets people (and tools) find the
 
 @dataclass
 class PrContext:
-    work_order: WorkOrderView
-    steps: Sequence[StepView]
+    work_order: WorkOrder
+    steps: Sequence[Step]
     progress: GitProgress
     link: str  # where the work order can be read
     plan: str | None = None  # the plan file's text, when the branch has one
 
 
-def draft_title(wo: WorkOrderView) -> str:
+def draft_title(wo: WorkOrder) -> str:
     """The draft's title until the `pr` step names it: the task, else the workflow."""
     task = str(wo.inputs.get("prompt") or "") or f"{wo.workflow_type} on {wo.git_branch_name}"
     return _one_line(task, 70)
@@ -77,13 +77,13 @@ def _plan(ctx: PrContext) -> str:
     return f"## Plan\n\n{_last_lines(planning.output or '', PLAN_LINES)}" if planning else ""
 
 
-def _duration(step: StepView) -> str:
+def _duration(step: Step) -> str:
     if step.started_at is None or step.completed_at is None:
         return ""
     return f"{(step.completed_at - step.started_at).total_seconds():.1f} s"
 
 
-def _steps(steps: Sequence[StepView]) -> str:
+def _steps(steps: Sequence[Step]) -> str:
     if not steps:
         return ""
     rows = ["## Steps", "", "| step | phase | status | duration |", "| --- | --- | --- | --- |"]
@@ -106,7 +106,7 @@ def _changes(progress: GitProgress) -> str:
     return "\n".join(lines).rstrip()
 
 
-def _tests(steps: Sequence[StepView]) -> str:
+def _tests(steps: Sequence[Step]) -> str:
     tests = [s for s in steps if s.phase == "testing"]
     if not tests:
         return ""

@@ -14,12 +14,13 @@ from shipyard.domain.errors import Conflict, ShipyardError
 from shipyard.domain.ids import derived_work_order_id
 from shipyard.domain.models import CreateWorkOrderRequest
 from shipyard.domain.projects import Source
+from shipyard.domain.work_orders import WorkOrder
 from shipyard.engine.sink import sink_for
 from shipyard.forge.base import CommentRef, Forge
 from shipyard.forge.registry import forge_for, hosted_forge_for
 from shipyard.gitutil import default_branch, ensure_mirror, git, run_git
 from shipyard.service.work_orders import WorkOrderService
-from shipyard.store.records import DeliveryRecord, ProjectRecord, WorkOrderRecord
+from shipyard.store.records import DeliveryRecord, ProjectRecord
 from shipyard.store.store import Store
 from shipyard.triggers.chatops import USAGE, WRITE_PERMISSIONS, is_command, parse_command
 from shipyard.triggers.events import CI_EVENTS, TriggerEvent, normalise
@@ -134,7 +135,7 @@ class Intake:
                     await self.service.client.get_workflow_handle(wo.id).signal("ci_status", data)
         return "processed", {"ci_status_for": [wo.id for wo in targets]}
 
-    async def _work_order(self, work_order_id: str) -> WorkOrderRecord | None:
+    async def _work_order(self, work_order_id: str) -> WorkOrder | None:
         try:
             return await self.store.get_work_order(work_order_id)
         except ShipyardError:

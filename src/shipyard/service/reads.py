@@ -11,14 +11,13 @@ from temporalio.client import Client
 
 from shipyard.config import Settings
 from shipyard.domain.models import WorkOrderStatus
+from shipyard.domain.work_orders import Step, WorkOrder
 from shipyard.engine.sink import sink_for
 from shipyard.service.events import EventFeed
 from shipyard.store.records import (
     ArtifactRecord,
     EventRecord,
     PullRequestRecord,
-    StepRecord,
-    WorkOrderRecord,
 )
 from shipyard.store.store import Store
 
@@ -38,7 +37,7 @@ class WorkOrderReads:
     store: Store
     client: Client | None
 
-    async def get(self, work_order_id: str) -> WorkOrderRecord:
+    async def get(self, work_order_id: str) -> WorkOrder:
         """The work order; NotFound naming it when there is none."""
         return await self.store.get_work_order(work_order_id)
 
@@ -50,7 +49,7 @@ class WorkOrderReads:
         search: str | None = None,
         limit: int = 50,
         offset: int = 0,
-    ) -> tuple[list[WorkOrderRecord], int]:
+    ) -> tuple[list[WorkOrder], int]:
         """A page of work orders, newest first, and how many match in all."""
         return await self.store.list_work_orders(
             status=status, repository=repository, search=search, limit=limit, offset=offset
@@ -60,7 +59,7 @@ class WorkOrderReads:
         """Every repository some work order was for, in order."""
         return await self.store.repositories()
 
-    async def steps(self, work_order_id: str) -> list[StepRecord]:
+    async def steps(self, work_order_id: str) -> list[Step]:
         """The work order's steps in position order."""
         return await self.store.list_steps(work_order_id)
 
@@ -97,14 +96,12 @@ class WorkOrderReads:
         return await self.store.read_artifact(work_order_id, name)
 
     async def report(
-        self, wo: WorkOrderRecord, event_type: str, data: dict[str, Any], level: str, step_id: str | None
+        self, wo: WorkOrder, event_type: str, data: dict[str, Any], level: str, step_id: str | None
     ) -> None:
         """Append an event a sandbox sent about its work order (secrets redacted, as for every event)."""
         await sink_for(self.settings, self.store, wo, step_id).emit(event_type, data, level)
 
-    async def save_artifact(
-        self, wo: WorkOrderRecord, name: str, kind: str, content: bytes
-    ) -> ArtifactRecord:
+    async def save_artifact(self, wo: WorkOrder, name: str, kind: str, content: bytes) -> ArtifactRecord:
         """Keep `content` as the artifact `name` (replacing one of that name) and say so in an event."""
         saved = await self.store.save_artifact(wo.id, name, kind, content)
         data = {"name": name, "size": saved.size, "sha256": saved.sha256}

@@ -25,6 +25,7 @@ from shipyard.domain.models import (
     WorkOrderStatus,
 )
 from shipyard.domain.untrusted import clean, quote
+from shipyard.domain.work_orders import Step, WorkOrder, WorkOrderChange, WorkOrderCreate
 from shipyard.engine.sink import sink_for
 from shipyard.engine.types import StartWorkOrderInput, StepOutput
 from shipyard.forge.base import Forge, RepositoryCheck
@@ -34,7 +35,6 @@ from shipyard.gitutil import diff, is_git_repo, progress
 from shipyard.gitutil.progress import GitProgress
 from shipyard.sandboxes.registry import SANDBOX_NAMES, build_sandbox
 from shipyard.service.reads import WorkOrderReads
-from shipyard.store.records import StepRecord, WorkOrderCreate, WorkOrderRecord
 from shipyard.store.store import Store
 from shipyard.workflows.loader import bind_inputs, builtin_names, resolve_definition
 from shipyard.workflows.schema import WorkflowDefinition
@@ -80,7 +80,7 @@ class WorkOrderService(WorkOrderReads):
         comment_id: str | None = None,
         branch: str | None = None,
         work_order_id: str | None = None,
-    ) -> WorkOrderRecord:
+    ) -> WorkOrder:
         """Validate, record and start a work order; `trigger` records what started it (a webhook),
         `comment_id` the issue comment it is to keep up to date (ChatOps' answer), `branch` an
         earlier work order's branch to continue on (a follow-up on the same issue). With
@@ -138,7 +138,7 @@ class WorkOrderService(WorkOrderReads):
             await self._start_workflow(record.id, start)
         return record
 
-    async def _record(self, data: WorkOrderCreate) -> tuple[WorkOrderRecord, bool]:
+    async def _record(self, data: WorkOrderCreate) -> tuple[WorkOrder, bool]:
         """The work order recorded, and whether by this call: one with the same id and trigger
         was recorded by an earlier attempt at the same work (a delivery processed again)."""
         try:
@@ -205,9 +205,7 @@ class WorkOrderService(WorkOrderReads):
             repo_path=repo,
         )
 
-    def _start_input(
-        self, record: WorkOrderRecord, inputs: dict[str, Any], **extra: Any
-    ) -> StartWorkOrderInput:
+    def _start_input(self, record: WorkOrder, inputs: dict[str, Any], **extra: Any) -> StartWorkOrderInput:
         return StartWorkOrderInput(
             work_order_id=record.id,
             workflow_name=record.workflow_type or None,
@@ -234,12 +232,11 @@ class WorkOrderService(WorkOrderReads):
             return  # an earlier attempt at the same work started it
         except Exception as err:
             message = f"could not start the workflow: {err}"
-            await self.store.update_work_order(
-                work_order_id, status=WorkOrderStatus.FAILED, error_message=message
-            )
+            failed = WorkOrderChange(status=WorkOrderStatus.FAILED, error_message=message)
+            await self.store.update_work_order(work_order_id, failed)
             raise ShipyardError(message) from err
 
-    async def retry(self, wo: WorkOrderRecord, req: RetryRequest) -> WorkOrderRecord:
+    async def retry(self, wo: WorkOrder, req: RetryRequest) -> WorkOrder:
         """Run a failed or cancelled work order again from a step, keeping what completed before it."""
         if self.client is None:
             raise Conflict("this process has no engine; start `shipyard serve` to retry work orders")
@@ -254,9 +251,10 @@ class WorkOrderService(WorkOrderReads):
         start_at = retry_start(definition, rows, req.step_id, wo.id)
         ids = [step.id for step in definition.steps]
         previous = {sid: step_output(rows[sid]) for sid in ids[: ids.index(start_at)] if sid in rows}
-        await self.store.update_work_order(
-            wo.id, status=WorkOrderStatus.PENDING, error_message=None, execution_completed_at=None
+        again = WorkOrderChange(
+            status=WorkOrderStatus.PENDING, error_message=None, execution_completed_at=None
         )
+        await self.store.update_work_order(wo.id, again)
         implicit = ["issue", "prompt"] if wo.github_issue_number else []
         start = self._start_input(
             wo,
@@ -269,7 +267,7 @@ class WorkOrderService(WorkOrderReads):
         await self._start_workflow(wo.id, start)
         return await self.store.get_work_order(wo.id)
 
-    async def interrupt(self, wo: WorkOrderRecord, req: InterruptRequest) -> str:
+    async def interrupt(self, wo: WorkOrder, req: InterruptRequest) -> str:
         """Signal pause, resume or cancel; raise Conflict when the work order's state forbids it."""
         if self.client is None:
             raise Conflict("this process has no engine; start `shipyard serve` to control work orders")
@@ -288,7 +286,7 @@ class WorkOrderService(WorkOrderReads):
             InterruptAction.CANCEL: "cancel requested: the running step is being stopped",
         }[req.action]
 
-    async def prompt(self, wo: WorkOrderRecord, req: PromptRequest) -> None:
+    async def prompt(self, wo: WorkOrder, req: PromptRequest) -> None:
         """Queue a follow-up for the agent; it runs when the current step ends."""
         if self.client is None:
             raise Conflict("this process has no engine; start `shipyard serve` to prompt work orders")
@@ -297,7 +295,7 @@ class WorkOrderService(WorkOrderReads):
         await self.client.get_workflow_handle(wo.id).signal("prompt", req.prompt_text)
         await sink_for(self.settings, self.store, wo).emit("agent.prompt_queued", {"prompt": req.prompt_text})
 
-    async def answer_gate(self, wo: WorkOrderRecord, response: str | None) -> str:
+    async def answer_gate(self, wo: WorkOrder, response: str | None) -> str:
         """Approve the gate a work order waits at (`response` None: advance past it); its step id."""
         if self.client is None:
             raise Conflict("this process has no engine; start `shipyard serve` to approve work orders")
@@ -313,23 +311,22 @@ class WorkOrderService(WorkOrderReads):
             await handle.signal("approve", response)
         return str(gate)
 
-    async def _state(self, handle: WorkflowHandle[Any, Any], wo: WorkOrderRecord) -> dict[str, Any]:
+    async def _state(self, handle: WorkflowHandle[Any, Any], wo: WorkOrder) -> dict[str, Any]:
         try:
             state: dict[str, Any] = await handle.query("state")
         except RPCError as err:
             raise Conflict(f"work order {wo.id} cannot be asked for its state: {err.message}") from err
         return state
 
-    async def _pause_held(self, handle: WorkflowHandle[Any, Any], wo: WorkOrderRecord) -> bool:
+    async def _pause_held(self, handle: WorkflowHandle[Any, Any], wo: WorkOrder) -> bool:
         if wo.status == WorkOrderStatus.PAUSED:
             return True
         return bool((await self._state(handle, wo)).get("paused"))
 
     async def abandon(self, work_order_id: str, reason: str) -> None:
         """Mark a work order no engine will finish as cancelled, and remove its working tree."""
-        wo = await self.store.update_work_order(
-            work_order_id, status=WorkOrderStatus.CANCELLED, error_message=reason
-        )
+        abandoned = WorkOrderChange(status=WorkOrderStatus.CANCELLED, error_message=reason)
+        wo = await self.store.update_work_order(work_order_id, abandoned)
         if wo.sandbox is not None:
             await build_sandbox(wo.sandbox.sandbox_type, self.settings).cleanup(wo.sandbox)
 
@@ -345,15 +342,15 @@ class WorkOrderService(WorkOrderReads):
             for wo in rows
         )  # fmt: skip
 
-    async def git_progress(self, wo: WorkOrderRecord) -> GitProgress:
+    async def git_progress(self, wo: WorkOrder) -> GitProgress:
         repo, base_sha, ref = self._git_location(wo)
         return await progress(repo, base_sha, ref)
 
-    async def diff(self, wo: WorkOrderRecord) -> str:
+    async def diff(self, wo: WorkOrder) -> str:
         repo, base_sha, ref = self._git_location(wo)
         return await diff(repo, base_sha, ref)
 
-    def _git_location(self, wo: WorkOrderRecord) -> tuple[Path, str, str]:
+    def _git_location(self, wo: WorkOrder) -> tuple[Path, str, str]:
         """Where the branch can be read: the working tree while it exists, else the mirror."""
         if not wo.sandbox:
             raise NotFound(f"work order {wo.id} has no branch yet")
@@ -370,7 +367,7 @@ class WorkOrderService(WorkOrderReads):
 
 
 def retry_start(
-    definition: WorkflowDefinition, rows: dict[str, StepRecord], step_id: str | None, work_order_id: str
+    definition: WorkflowDefinition, rows: dict[str, Step], step_id: str | None, work_order_id: str
 ) -> str:
     """The step a retry starts from: the one named, else the first that did not complete."""
     ids = [step.id for step in definition.steps]
@@ -387,7 +384,7 @@ def retry_start(
     raise Conflict(f"every step of work order {work_order_id} completed; name a step to run again")
 
 
-def step_output(row: StepRecord) -> StepOutput:
+def step_output(row: Step) -> StepOutput:
     """A stored step as later steps' templates see it."""
     return StepOutput(
         status=row.status,

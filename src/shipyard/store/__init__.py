@@ -2,29 +2,21 @@
 PostgreSQL.
 
 Temporal is the source of truth for execution; activities write here so the API, CLI and
-dashboard can list, filter and tail. `Store.open(url)` migrates the database to head first.
+dashboard can list, filter and tail. `Store.open(url)` migrates the database to head first. Work
+orders and steps come back as the domain's `WorkOrder` and `Step`; `WorkOrderChange` and
+`StepChange` are what is written to them.
 `vault` encrypts project secrets at rest. Imports only `domain`.
 """
 
 from shipyard.store.migrate import current_revision, head_revision, upgrade
-from shipyard.store.records import (
-    EventRecord,
-    ProjectRecord,
-    PullRequestRecord,
-    StepRecord,
-    WorkOrderCreate,
-    WorkOrderRecord,
-)
+from shipyard.store.records import EventRecord, ProjectRecord, PullRequestRecord
 from shipyard.store.store import Store
 
 __all__ = [
     "EventRecord",
     "ProjectRecord",
     "PullRequestRecord",
-    "StepRecord",
     "Store",
-    "WorkOrderCreate",
-    "WorkOrderRecord",
     "current_revision",
     "head_revision",
     "upgrade",

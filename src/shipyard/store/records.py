@@ -1,105 +1,21 @@
-"""The pydantic records the store takes and returns; callers never see ORM objects."""
+"""The pydantic records the store takes and returns besides the domain's work orders and steps;
+callers never see ORM objects."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shipyard.domain.budget import Budget
 from shipyard.domain.errors import InvalidInput
-from shipyard.domain.models import SandboxHandle, StepStatus, Usage, WorkOrderStatus
 from shipyard.domain.projects import ForgeName, ProjectCreate, ProjectUpdate, Source
+from shipyard.domain.work_orders import WorkOrderChange
 
 
 class _Record(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-
-
-class _WithUsage(_Record):
-    usage_turns: int
-    usage_input_tokens: int
-    usage_output_tokens: int
-    usage_cost_usd: float | None
-
-    @property
-    def usage(self) -> Usage:
-        """The usage columns as one `Usage`."""
-        return Usage(
-            turns=self.usage_turns,
-            input_tokens=self.usage_input_tokens,
-            output_tokens=self.usage_output_tokens,
-            cost_usd=self.usage_cost_usd,
-        )
-
-
-def usage_columns(usage: Usage) -> dict[str, Any]:
-    """A `Usage` as the `usage_*` column values that update_work_order and upsert_step take."""
-    return {
-        "usage_turns": usage.turns,
-        "usage_input_tokens": usage.input_tokens,
-        "usage_output_tokens": usage.output_tokens,
-        "usage_cost_usd": usage.cost_usd,
-    }
-
-
-class WorkOrderCreate(BaseModel):
-    """What a new work order is created from; it starts `pending`."""
-
-    id: str
-    repository_url: str
-    workflow_type: str
-    sandbox_type: str
-    agent: str
-    inputs: dict[str, Any] = Field(default_factory=dict)
-    base_branch: str | None = None
-    github_issue_number: str | None = None
-    parent_id: str | None = None
-    git_branch_name: str | None = None
-    budget: dict[str, Any] | None = None
-    project_id: str | None = None
-    forge: ForgeName = "local"
-    trigger: dict[str, Any] | None = None  # what started it: {"source", "event", "delivery_id", ...}
-    github_comment_id: str | None = None  # a comment already posted for it (ChatOps' answer)
-    definition: dict[str, Any] | None = None  # resolved at creation, unless the repository holds it
-
-
-class WorkOrderRecord(_WithUsage):
-    """One work order as stored."""
-
-    id: str
-    repository_url: str
-    workflow_type: str
-    sandbox_type: str
-    agent: str
-    status: WorkOrderStatus
-    current_phase: str | None
-    git_branch_name: str | None
-    base_branch: str | None
-    agent_session_id: str | None
-    github_issue_number: str | None
-    inputs: dict[str, Any]
-    error_message: str | None
-    parent_id: str | None
-    sandbox: SandboxHandle | None
-    definition: dict[str, Any] | None = None  # the resolved workflow definition, once prepared
-    budget: dict[str, Any] | None = None  # the work order's own limits (a workflow's apply otherwise)
-    created_at: datetime
-    updated_at: datetime
-    execution_started_at: datetime | None
-    execution_completed_at: datetime | None
-    git_commit_count: int
-    git_files_changed: int
-    git_lines_added: int
-    git_lines_removed: int
-    latest_commit_sha: str | None
-    latest_commit_message: str | None
-    github_pull_request_url: str | None
-    github_comment_id: str | None = None
-    project_id: str | None = None
-    forge: ForgeName = "local"
-    trigger: dict[str, Any] | None = None
 
 
 class ProjectRecord(_Record):
@@ -116,25 +32,6 @@ class ProjectRecord(_Record):
     sources: list[Source]
     created_at: datetime
     updated_at: datetime
-
-
-class StepRecord(_WithUsage):
-    """One step of a work order, as last reported."""
-
-    work_order_id: str
-    step_id: str
-    position: int
-    kind: str
-    phase: str | None
-    agent: str | None
-    status: StepStatus
-    attempt: int
-    started_at: datetime | None
-    completed_at: datetime | None
-    exit_code: int | None
-    output: str | None
-    error: str | None
-    commit_sha: str | None
 
 
 class EventRecord(_Record):
@@ -233,29 +130,13 @@ def _lowered(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def work_order_status(value: Any) -> WorkOrderStatus:
-    """`value` as a status; InvalidInput if it is not one."""
-    try:
-        return WorkOrderStatus(value)
-    except ValueError:
-        raise InvalidInput(f"unknown work order status '{value}'") from None
-
-
-def step_status(value: Any) -> str:
-    """`value` as a step status string; InvalidInput if it is not one."""
-    try:
-        return StepStatus(value).value
-    except ValueError:
-        raise InvalidInput(f"unknown step status '{value}'") from None
-
-
-def sandbox_dump(value: Any) -> dict[str, Any]:
-    """A SandboxHandle (or its dict) as the JSON the `sandbox` column keeps."""
-    try:
-        handle = SandboxHandle.model_validate(value.model_dump() if isinstance(value, BaseModel) else value)
-    except ValidationError as exc:
-        raise InvalidInput(f"invalid sandbox handle: {exc.errors()[0]['msg']}") from None
-    return handle.model_dump(mode="json")
+def work_order_columns(change: WorkOrderChange) -> dict[str, Any]:
+    """The `work_order` columns a change sets: the domain's fields (progress and usage spread over
+    theirs), the sandbox handle as the JSON its column keeps."""
+    values = change.fields()
+    if values.get("sandbox") is not None:
+        values["sandbox"] = values["sandbox"].model_dump(mode="json")
+    return values
 
 
 class ArtifactRecord(_Record):

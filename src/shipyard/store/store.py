@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shipyard.domain.errors import Conflict, NotFound
 from shipyard.domain.models import WorkOrderStatus, can_transition
+from shipyard.domain.work_orders import Step, StepChange, WorkOrder, WorkOrderChange, WorkOrderCreate
 from shipyard.store.artifacts import ArtifactRows
 from shipyard.store.base import columns, count, stored
 from shipyard.store.doorbell import CHANNEL, Doorbell, listen
@@ -18,37 +19,21 @@ from shipyard.store.engine import create_engine, is_sqlite
 from shipyard.store.github_rows import GitHubRows
 from shipyard.store.migrate import upgrade
 from shipyard.store.projects import ProjectRows, project_row
-from shipyard.store.records import (
-    EventRecord,
-    PullRequestRecord,
-    StepRecord,
-    WorkOrderCreate,
-    WorkOrderRecord,
-    checked_fields,
-    sandbox_dump,
-    step_status,
-    work_order_status,
-)
+from shipyard.store.records import EventRecord, PullRequestRecord, checked_fields, work_order_columns
 from shipyard.store.secrets import SecretRows
-from shipyard.store.tables import (
-    Event,
-    PullRequest,
-    Step,
-    WorkOrder,
-    utc_now,
-)
+from shipyard.store.tables import Event, PullRequest, utc_now
+from shipyard.store.tables import Step as StepRow
+from shipyard.store.tables import WorkOrder as WorkOrderRow
 
-_WORK_ORDER_FIELDS = columns(WorkOrder, "id", "created_at", "updated_at")
-_STEP_FIELDS = columns(Step, "work_order_id", "step_id")
 _PR_FIELDS = columns(PullRequest, "id", "work_order_id", "created_at", "updated_at")
 # What a work-order search looks in.
 _SEARCHED = (
-    WorkOrder.id,
-    WorkOrder.workflow_type,
-    WorkOrder.repository_url,
-    WorkOrder.git_branch_name,
-    WorkOrder.error_message,
-    WorkOrder.latest_commit_message,
+    WorkOrderRow.id,
+    WorkOrderRow.workflow_type,
+    WorkOrderRow.repository_url,
+    WorkOrderRow.git_branch_name,
+    WorkOrderRow.error_message,
+    WorkOrderRow.latest_commit_message,
 )
 
 
@@ -79,10 +64,10 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
 
     # -- work orders --------------------------------------------------------------------------
 
-    async def create_work_order(self, data: WorkOrderCreate) -> WorkOrderRecord:
+    async def create_work_order(self, data: WorkOrderCreate) -> WorkOrder:
         """Insert a `pending` work order."""
         now = utc_now()
-        row = WorkOrder(
+        row = WorkOrderRow(
             **data.model_dump(),
             status=WorkOrderStatus.PENDING.value,
             created_at=now,
@@ -98,15 +83,15 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
                 await session.flush()
             except IntegrityError:
                 raise Conflict(f"work order '{data.id}' already exists") from None
-            return WorkOrderRecord.model_validate(row)
+            return _work_order(row)
 
-    async def get_work_order(self, id: str) -> WorkOrderRecord:
+    async def get_work_order(self, id: str) -> WorkOrder:
         """The work order `id`; NotFound if there is none."""
         async with self._read() as session:
-            row = await session.get(WorkOrder, id)
+            row = await session.get(WorkOrderRow, id)
             if row is None:
                 raise NotFound(f"work order '{id}' not found")
-            return WorkOrderRecord.model_validate(row)
+            return _work_order(row)
 
     async def list_work_orders(
         self,
@@ -116,95 +101,92 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
         search: str | None = None,
         limit: int = 50,
         offset: int = 0,
-    ) -> tuple[list[WorkOrderRecord], int]:
+    ) -> tuple[list[WorkOrder], int]:
         """A page of work orders, newest first, and how many match in all. `search` matches a
         part of the id, workflow, repository, branch, error or latest commit message."""
-        query = select(WorkOrder)
+        query = select(WorkOrderRow)
         if status is not None:
-            query = query.where(WorkOrder.status == WorkOrderStatus(status).value)
+            query = query.where(WorkOrderRow.status == WorkOrderStatus(status).value)
         if repository:
-            query = query.where(WorkOrder.repository_url == repository)
+            query = query.where(WorkOrderRow.repository_url == repository)
         if search and search.strip():
             pattern = _contains(search.strip())
             query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in _SEARCHED)))
-        page = query.order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
+        page = query.order_by(WorkOrderRow.created_at.desc(), WorkOrderRow.id.desc())
         async with self._read() as session:
             total = await count(session, query)
             rows = await session.scalars(page.limit(limit).offset(offset))
-            return [WorkOrderRecord.model_validate(r) for r in rows], total
+            return [_work_order(r) for r in rows], total
 
     async def repositories(self) -> list[str]:
         """Every repository some work order was for, in order."""
-        query = select(WorkOrder.repository_url).distinct().order_by(WorkOrder.repository_url)
+        query = select(WorkOrderRow.repository_url).distinct().order_by(WorkOrderRow.repository_url)
         async with self._read() as session:
             return list(await session.scalars(query))
 
-    async def finished_work_orders(self, limit: int = 10_000) -> list[WorkOrderRecord]:
+    async def finished_work_orders(self, limit: int = 10_000) -> list[WorkOrder]:
         """The newest work orders that ended (completed, failed or cancelled), for metrics."""
         ended = [s.value for s in WorkOrderStatus if s.is_terminal]
-        query = select(WorkOrder).where(WorkOrder.status.in_(ended))
+        query = select(WorkOrderRow).where(WorkOrderRow.status.in_(ended))
         async with self._read() as session:
-            rows = await session.scalars(query.order_by(WorkOrder.created_at.desc()).limit(limit))
-            return [WorkOrderRecord.model_validate(r) for r in rows]
+            rows = await session.scalars(query.order_by(WorkOrderRow.created_at.desc()).limit(limit))
+            return [_work_order(r) for r in rows]
 
-    async def work_orders_on_branch(self, branch: str) -> list[WorkOrderRecord]:
+    async def work_orders_on_branch(self, branch: str) -> list[WorkOrder]:
         """The work orders whose git branch is `branch`, oldest first."""
-        query = select(WorkOrder).where(WorkOrder.git_branch_name == branch)
+        query = select(WorkOrderRow).where(WorkOrderRow.git_branch_name == branch)
         async with self._read() as session:
-            rows = await session.scalars(query.order_by(WorkOrder.created_at, WorkOrder.id))
-            return [WorkOrderRecord.model_validate(r) for r in rows]
+            rows = await session.scalars(query.order_by(WorkOrderRow.created_at, WorkOrderRow.id))
+            return [_work_order(r) for r in rows]
 
-    async def latest_work_order_about(self, repository_url: str, number: int) -> WorkOrderRecord | None:
+    async def latest_work_order_about(self, repository_url: str, number: int) -> WorkOrder | None:
         """The newest work order on `repository_url` about issue or pull request `number`: the
         issue it was started for, or the pull request it opened."""
         about = or_(
-            WorkOrder.github_issue_number == str(number),
-            WorkOrder.github_pull_request_url.like(f"%/pull/{number}"),
+            WorkOrderRow.github_issue_number == str(number),
+            WorkOrderRow.github_pull_request_url.like(f"%/pull/{number}"),
         )
-        query = select(WorkOrder).where(WorkOrder.repository_url == repository_url, about)
+        query = select(WorkOrderRow).where(WorkOrderRow.repository_url == repository_url, about)
         async with self._read() as session:
-            row = await session.scalar(query.order_by(WorkOrder.created_at.desc(), WorkOrder.id).limit(1))
-            return None if row is None else WorkOrderRecord.model_validate(row)
+            row = await session.scalar(
+                query.order_by(WorkOrderRow.created_at.desc(), WorkOrderRow.id).limit(1)
+            )
+            return None if row is None else _work_order(row)
 
-    async def update_work_order(self, id: str, **fields: Any) -> WorkOrderRecord:
-        """Set `fields` on the work order; a status change must be a legal transition."""
-        values = checked_fields(fields, _WORK_ORDER_FIELDS, "work order")
-        if "status" in values:
-            values["status"] = work_order_status(values["status"])
-        if values.get("sandbox") is not None:
-            values["sandbox"] = sandbox_dump(values["sandbox"])
+    async def update_work_order(self, id: str, change: WorkOrderChange) -> WorkOrder:
+        """Write `change` to the work order; a status change must be a legal transition."""
+        values = work_order_columns(change)
+        new = change.status
         async with self._writing() as session:
             row = await _lock_work_order(session, id)
-            new = values.get("status")
             if new is not None and not can_transition(WorkOrderStatus(row.status), new):
                 raise Conflict(f"work order {id} is {row.status}; cannot move to {new.value}")
             for key, value in values.items():
                 setattr(row, key, value)
             row.updated_at = utc_now()
-            return WorkOrderRecord.model_validate(await stored(session, row))
+            return _work_order(await stored(session, row))
 
     # -- steps --------------------------------------------------------------------------------
 
-    async def upsert_step(self, work_order_id: str, step_id: str, **fields: Any) -> StepRecord:
-        """Create the step or update the given fields of it."""
-        values = checked_fields(fields, _STEP_FIELDS, "step")
-        if "status" in values:
-            values["status"] = step_status(values["status"])
+    async def upsert_step(self, work_order_id: str, step_id: str, change: StepChange) -> Step:
+        """Create the step or write `change` to it."""
+        values = change.fields()
         async with self._writing() as session:
             await _lock_id(session, work_order_id)
-            row = await session.get(Step, (work_order_id, step_id))
+            row = await session.get(StepRow, (work_order_id, step_id))
             if row is None:
-                row = Step(work_order_id=work_order_id, step_id=step_id)
+                row = StepRow(work_order_id=work_order_id, step_id=step_id)
                 session.add(row)
             for key, value in values.items():
                 setattr(row, key, value)
-            return StepRecord.model_validate(await stored(session, row))
+            return _step(await stored(session, row))
 
-    async def list_steps(self, work_order_id: str) -> list[StepRecord]:
+    async def list_steps(self, work_order_id: str) -> list[Step]:
         """The work order's steps in workflow order."""
-        query = select(Step).where(Step.work_order_id == work_order_id).order_by(Step.position, Step.step_id)
+        query = select(StepRow).where(StepRow.work_order_id == work_order_id)
+        query = query.order_by(StepRow.position, StepRow.step_id)
         async with self._read() as session:
-            return [StepRecord.model_validate(r) for r in await session.scalars(query)]
+            return [_step(r) for r in await session.scalars(query)]
 
     # -- events -------------------------------------------------------------------------------
 
@@ -341,6 +323,14 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
             return None if row is None else PullRequestRecord.model_validate(row)
 
 
+def _work_order(row: WorkOrderRow) -> WorkOrder:
+    return WorkOrder.model_validate(row, from_attributes=True)
+
+
+def _step(row: StepRow) -> Step:
+    return Step.model_validate(row, from_attributes=True)
+
+
 def _contains(text: str) -> str:
     """A LIKE pattern (escape character `\\`) matching values that contain `text` literally."""
     for special in ("\\", "%", "_"):
@@ -348,9 +338,9 @@ def _contains(text: str) -> str:
     return f"%{text}%"
 
 
-async def _lock_work_order(session: AsyncSession, id: str) -> WorkOrder:
+async def _lock_work_order(session: AsyncSession, id: str) -> WorkOrderRow:
     """Load the work order with a row lock (FOR NO KEY UPDATE; SQLite holds its write lock)."""
-    query = select(WorkOrder).where(WorkOrder.id == id).with_for_update(key_share=True)
+    query = select(WorkOrderRow).where(WorkOrderRow.id == id).with_for_update(key_share=True)
     row = await session.scalar(query)
     if row is None:
         raise NotFound(f"work order '{id}' not found")
@@ -359,7 +349,7 @@ async def _lock_work_order(session: AsyncSession, id: str) -> WorkOrder:
 
 async def _lock_id(session: AsyncSession, id: str) -> None:
     """Like _lock_work_order, without loading the row."""
-    query = select(WorkOrder.id).where(WorkOrder.id == id).with_for_update(key_share=True)
+    query = select(WorkOrderRow.id).where(WorkOrderRow.id == id).with_for_update(key_share=True)
     if await session.scalar(query) is None:
         raise NotFound(f"work order '{id}' not found")
 
@@ -368,7 +358,7 @@ def _pr_of(work_order_id: str) -> Select[PullRequest]:
     return select(PullRequest).where(PullRequest.work_order_id == work_order_id)
 
 
-def _new_pull_request(owner: WorkOrder, now: datetime) -> PullRequest:
+def _new_pull_request(owner: WorkOrderRow, now: datetime) -> PullRequest:
     return PullRequest(
         work_order_id=owner.id,
         repository_url=owner.repository_url,

@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse
 from shipyard.agents.registry import describe_agents
 from shipyard.domain.errors import InvalidInput, NotFound
 from shipyard.domain.models import WorkOrderStatus
+from shipyard.domain.work_orders import WorkOrder
 from shipyard.service.work_orders import WorkOrderService
-from shipyard.store.records import WorkOrderRecord
 from shipyard.web import views
 from shipyard.web.diff import parse_diff
 from shipyard.web.render import Service, is_htmx, page
@@ -64,7 +64,7 @@ async def work_orders(
     return page(request, "work_orders.html", statuses=statuses, repositories=repositories, **context)
 
 
-async def _part_context(service: WorkOrderService, wo: WorkOrderRecord, part: str) -> dict[str, Any]:
+async def _part_context(service: WorkOrderService, wo: WorkOrder, part: str) -> dict[str, Any]:
     """What the template of one part of the detail page needs."""
     if part in ("head", "steps"):
         steps = await service.steps(wo.id)
@@ -80,7 +80,7 @@ async def _part_context(service: WorkOrderService, wo: WorkOrderRecord, part: st
         return {"wo": wo, "files": [], "diff_note": err.message}
 
 
-async def _log_context(service: WorkOrderService, wo: WorkOrderRecord, before: int | None) -> dict[str, Any]:
+async def _log_context(service: WorkOrderService, wo: WorkOrder, before: int | None) -> dict[str, Any]:
     """The last page of the log (before event `before`) and how many events come earlier."""
     events = await service.last_events(wo.id, limit=views.LOG_PAGE, before_id=before)
     earlier = await service.count_events(wo.id, before_id=events[0].id) if events else 0

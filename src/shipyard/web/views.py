@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shipyard.store.records import EventRecord, StepRecord, WorkOrderRecord
+from shipyard.domain.work_orders import Step, WorkOrder
+from shipyard.store.records import EventRecord
 
 LOG_PAGE = 200  # events drawn at once in a log tail; earlier ones load on demand
 # Events that change what the header, the step timeline or the list show (the rest are log lines).
@@ -54,11 +55,11 @@ def duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def work_order_duration(wo: WorkOrderRecord) -> str:
+def work_order_duration(wo: WorkOrder) -> str:
     return duration(seconds_between(wo.execution_started_at, wo.execution_completed_at))
 
 
-def step_duration(step: StepRecord) -> str:
+def step_duration(step: Step) -> str:
     return duration(seconds_between(step.started_at, step.completed_at))
 
 
@@ -146,7 +147,7 @@ class TimelineStep:
     commit_sha: str
 
 
-def timeline(wo: WorkOrderRecord, steps: list[StepRecord]) -> list[TimelineStep]:
+def timeline(wo: WorkOrder, steps: list[Step]) -> list[TimelineStep]:
     """The work order's steps in order: the ones that ran as stored, the planned rest `pending`,
     follow-up prompts after them."""
     ran = {step.step_id: _ran(step) for step in steps}
@@ -155,7 +156,7 @@ def timeline(wo: WorkOrderRecord, steps: list[StepRecord]) -> list[TimelineStep]
     return out + list(ran.values())  # list_steps gives them in position order
 
 
-def _ran(row: StepRecord) -> TimelineStep:
+def _ran(row: Step) -> TimelineStep:
     return TimelineStep(
         id=row.step_id, kind=row.kind, phase=row.phase or "", status=row.status.value,
         duration=step_duration(row), attempt=row.attempt, output=row.output or "",
@@ -177,7 +178,7 @@ class Gate:
     message: str
 
 
-def waiting_gate(wo: WorkOrderRecord, steps: list[StepRecord]) -> Gate | None:
+def waiting_gate(wo: WorkOrder, steps: list[Step]) -> Gate | None:
     """The gate the work order waits at, with its message, if it waits at one."""
     row = next((s for s in steps if s.status.value == "waiting"), None)
     if row is None:
