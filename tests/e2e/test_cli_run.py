@@ -142,6 +142,8 @@ def test_bad_input_from_the_cli(
             "unknown agent 'gpt9'",
         ),
         (["run", str(repo), "--workflow", "agent_workflow_plan", "-i", "novalue"], "key=value"),
+        (["run", str(repo), "--workflow", "agent_workflow_plan"], "needs input 'prompt'"),
+        (["run", str(repo), "--workflow", "agent_workflow_plan", "-i", "promt=x"], "has no input 'promt'"),
         (["show", "wo-00000000"], "not found"),
         (["workflows", "show", "no_such_flow"], "unknown built-in workflow 'no_such_flow'"),
     ]
@@ -150,6 +152,7 @@ def test_bad_input_from_the_cli(
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert expected in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr
+        assert "starting an embedded engine" not in done.stdout, args  # refused before any engine
 
 
 def test_workflows_and_agents_commands(tmp_path: Path) -> None:

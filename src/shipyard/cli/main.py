@@ -145,6 +145,7 @@ async def _run_embedded(s: Settings, body: dict[str, Any]) -> int:
     from shipyard.cli.client import ApiClient
     from shipyard.cli.server import running_server
 
+    await _check_before_starting(s, body)
     console().print("[dim]no server running: starting an embedded engine (Temporal in memory)[/]")
     async with running_server(s, persistent=False, port=0, announce=False) as srv:
         started: list[str] = []
@@ -155,6 +156,29 @@ async def _run_embedded(s: Settings, body: dict[str, Any]) -> int:
                 await srv.service.abandon(work_order_id, "interrupted (Ctrl-C)")
             console().print("[yellow]interrupted: the embedded work order was cancelled[/]")
             raise
+
+
+async def _check_before_starting(s: Settings, body: dict[str, Any]) -> None:
+    """Refuse bad input (workflow, inputs, repository, agent, sandbox) before an engine starts."""
+    from pydantic import ValidationError
+
+    from shipyard.domain.errors import ShipyardError
+    from shipyard.domain.models import CreateWorkOrderRequest
+    from shipyard.service.requests import check_request
+    from shipyard.store.store import Store
+
+    try:
+        req = CreateWorkOrderRequest.model_validate(body)
+    except ValidationError as err:
+        raise CliError(f"invalid request: {err.errors()[0]['msg']}", exit_code=2) from None
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    store = await Store.open(s.resolved_database_url)
+    try:
+        await check_request(s, store, req)
+    except ShipyardError as err:
+        raise CliError(err.message, exit_code=2) from None
+    finally:
+        await store.close()
 
 
 async def _submit_and_follow(

@@ -11,7 +11,8 @@ from shipyard.domain.projects import ProjectCreate, ProjectUpdate, is_local_path
 from shipyard.forge.registry import repository_name
 from shipyard.gitutil import is_git_repo
 from shipyard.sandboxes.registry import SANDBOX_NAMES
-from shipyard.service.work_orders import WorkOrderService, local_repository
+from shipyard.service.requests import local_repository
+from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import ProjectRecord
 from shipyard.store.store import Store
 from shipyard.store.vault import store_secret

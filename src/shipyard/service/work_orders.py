@@ -9,10 +9,9 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from shipyard.agents.registry import AGENT_NAMES
 from shipyard.config import Settings
 from shipyard.domain.budget import Budget
-from shipyard.domain.errors import Conflict, ForgeError, InvalidInput, NotFound, ShipyardError
+from shipyard.domain.errors import Conflict, InvalidInput, NotFound, ShipyardError
 from shipyard.domain.ids import branch_name, new_work_order_id
 from shipyard.domain.metrics import Finished, Metrics, compute_metrics
 from shipyard.domain.models import (
@@ -24,44 +23,19 @@ from shipyard.domain.models import (
     StepStatus,
     WorkOrderStatus,
 )
-from shipyard.domain.untrusted import clean, quote
 from shipyard.domain.work_orders import Step, WorkOrder, WorkOrderChange, WorkOrderCreate
 from shipyard.engine.sink import sink_for
 from shipyard.engine.types import StartWorkOrderInput, StepOutput
-from shipyard.forge.base import Forge, RepositoryCheck
-from shipyard.forge.local_git import repository_path
-from shipyard.forge.registry import default_forge_name, forge_for, hosted_forge_for
-from shipyard.gitutil import diff, is_git_repo, progress
+from shipyard.forge.base import RepositoryCheck
+from shipyard.forge.registry import forge_for, hosted_forge_for
+from shipyard.gitutil import diff, progress
 from shipyard.gitutil.progress import GitProgress
-from shipyard.sandboxes.registry import SANDBOX_NAMES, build_sandbox
+from shipyard.sandboxes.registry import build_sandbox
 from shipyard.service.reads import WorkOrderReads
+from shipyard.service.requests import CheckedRequest, check_request, local_repository
 from shipyard.store.store import Store
-from shipyard.workflows.loader import bind_inputs, builtin_names, resolve_definition
+from shipyard.workflows.loader import bind_inputs
 from shipyard.workflows.schema import WorkflowDefinition
-
-
-def _inputs_of(req: CreateWorkOrderRequest) -> dict[str, Any]:
-    inputs = dict(req.inputs)
-    if req.initial_prompt is not None:
-        inputs.setdefault("prompt", req.initial_prompt)
-    if req.github_issue_number is not None:
-        inputs.setdefault("issue", req.github_issue_number)
-    return inputs
-
-
-def _implicit_inputs(req: CreateWorkOrderRequest, inputs: dict[str, Any]) -> list[str]:
-    """Inputs Shipyard filled in from the issue, which a workflow that does not declare them ignores."""
-    if req.github_issue_number is None:
-        return []
-    filled = ["issue"] if "issue" not in req.inputs else []
-    if "prompt" in inputs and "prompt" not in req.inputs and req.initial_prompt is None:
-        filled.append("prompt")
-    return filled
-
-
-def local_repository(url: str) -> Path | None:
-    """The directory of a repository given as a path or file:// URL; None for remote URLs."""
-    return repository_path(url)
 
 
 class WorkOrderService(WorkOrderReads):
@@ -87,56 +61,38 @@ class WorkOrderService(WorkOrderReads):
         `work_order_id` (derived from what started it) creating it again is creating it once."""
         if self.client is None:
             raise Conflict("this process has no engine; start `shipyard serve` to run work orders")
-        project = await self.store.get_project(req.project) if req.project else None
-        repository_url = await self._check_repository(req.repository_url)
-        agent = req.agent or (project and project.agent) or self.settings.agent
-        sandbox_type = req.sandbox_type or (project and project.sandbox_type) or self.settings.sandbox
-        if agent not in AGENT_NAMES:
-            raise InvalidInput(f"unknown agent '{agent}'; known: {', '.join(AGENT_NAMES)}")
-        if sandbox_type not in SANDBOX_NAMES:
-            raise InvalidInput(f"unknown sandbox '{sandbox_type}'; known: {', '.join(SANDBOX_NAMES)}")
-        name = (
-            req.forge
-            or (project.forge if project else None)
-            or default_forge_name(self.settings, repository_url)
-        )
-        forge = self._forge(name, repository_url)
-        await forge.require_access()
-        inputs = _inputs_of(req)
-        if forge.hosted and req.github_issue_number is not None:
-            inputs = await self._with_issue(forge, req.github_issue_number, inputs)
-        implicit = _implicit_inputs(req, inputs)
-        budget = req.budget or (project.budget if project else None)
-        definition = self._definition(req, repository_url)
-        bound = bind_inputs(definition, inputs, implicit) if definition is not None else None
+        checked = await check_request(self.settings, self.store, req)
         work_order_id = work_order_id or new_work_order_id()
-        title = req.title or str(inputs.get("prompt") or (definition.name if definition else ""))
+        definition = checked.definition
+        title = req.title or str(checked.inputs.get("prompt") or (definition.name if definition else ""))
         record, created = await self._record(
             WorkOrderCreate(
                 id=work_order_id,
-                repository_url=repository_url,
+                repository_url=checked.repository_url,
                 workflow_type=definition.name if definition else (req.workflow_type or ""),
-                sandbox_type=sandbox_type,
-                agent=agent,
-                inputs=inputs,
+                sandbox_type=checked.sandbox_type,
+                agent=checked.agent,
+                inputs=checked.inputs,
                 base_branch=req.base_branch,
                 github_issue_number=req.github_issue_number,
                 git_branch_name=branch or branch_name(work_order_id, title),
-                budget=budget.model_dump(mode="json") if budget else None,
-                project_id=project.id if project else None,
-                forge=name,
+                budget=checked.budget.model_dump(mode="json") if checked.budget else None,
+                project_id=checked.project.id if checked.project else None,
+                forge=checked.forge,
                 trigger=trigger,
                 github_comment_id=comment_id,
                 definition=definition.model_dump(mode="json") if definition else None,
             )
         )
         if created or record.status is WorkOrderStatus.PENDING:  # recorded, maybe never started
-            if definition is not None and bound is not None:
-                start = self._start_input(record, bound, definition=definition, budget=budget)
-            else:  # named by a workflow of the remote repository: resolved once it is cloned
-                start = self._start_input(record, inputs, implicit_inputs=implicit, budget=budget)
-            await self._start_workflow(record.id, start)
+            await self._start_workflow(record.id, self._first_start(record, checked))
         return record
+
+    def _first_start(self, record: WorkOrder, req: CheckedRequest) -> StartWorkOrderInput:
+        if req.definition is not None and req.bound is not None:
+            return self._start_input(record, req.bound, definition=req.definition, budget=req.budget)
+        # Named by a workflow of the remote repository: resolved once it is cloned.
+        return self._start_input(record, req.inputs, implicit_inputs=req.implicit, budget=req.budget)
 
     async def _record(self, data: WorkOrderCreate) -> tuple[WorkOrder, bool]:
         """The work order recorded, and whether by this call: one with the same id and trigger
@@ -149,26 +105,6 @@ class WorkOrderService(WorkOrderReads):
                 raise
             return existing, False
 
-    def _forge(self, name: str, repository_url: str) -> Forge:
-        """Forge `name` for the repository; InvalidInput for a name no forge has."""
-        try:
-            return forge_for(name, self.settings, repository_url, self.store)
-        except ForgeError as err:
-            raise InvalidInput(err.message) from None
-
-    async def _with_issue(self, forge: Forge, number: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        """The issue's title, labels and body in the inputs, cleaned and quoted as data."""
-        if not number.isdigit():
-            raise InvalidInput(f"github_issue_number must be a number, not '{number}'")
-        issue = await forge.get_issue(int(number))
-        title = clean(issue.title)
-        labels = f"Labels: {', '.join(issue.labels)}\n" if issue.labels else ""
-        text = f"Title: {issue.title}\n{labels}\n{issue.body}"
-        inputs = dict(inputs)
-        inputs["issue"] = f"#{issue.number} {title} ({issue.html_url})\n\n" + quote(f"issue #{number}", text)
-        inputs.setdefault("prompt", f"Resolve GitHub issue #{issue.number}: {title}")
-        return inputs
-
     async def verify_repository(self, url: str) -> tuple[RepositoryCheck, str | None]:
         """Whether Shipyard can work on the repository (a local path or a hosted forge's URL), and if
         not, why; InvalidInput when `url` names neither."""
@@ -179,31 +115,6 @@ class WorkOrderService(WorkOrderReads):
         if forge is None:
             raise InvalidInput(f"'{url}' is neither a local directory nor a GitHub repository URL")
         return await forge.check_repository()
-
-    async def _check_repository(self, url: str) -> str:
-        path = local_repository(url)
-        if path is None:
-            return url
-        path = path.resolve()
-        if not path.exists():
-            raise InvalidInput(f"repository '{url}' not found: no such directory")
-        if not await is_git_repo(path):
-            raise InvalidInput(f"repository '{url}' is not a git repository")
-        return str(path)
-
-    def _definition(self, req: CreateWorkOrderRequest, repository_url: str) -> WorkflowDefinition | None:
-        """The definition when it can be known before the sandbox exists; None to resolve it there."""
-        if req.workflow_definition is None and not req.workflow_type:
-            raise InvalidInput("give a workflow: `workflow_type` (a name) or `workflow_definition` (YAML)")
-        repo = local_repository(repository_url)
-        if req.workflow_definition is None and repo is None and req.workflow_type not in builtin_names():
-            return None  # maybe defined in the remote repository's .shipyard/workflows
-        return resolve_definition(
-            req.workflow_type,
-            text=req.workflow_definition,
-            source=req.workflow_source or "<inline>",
-            repo_path=repo,
-        )
 
     def _start_input(self, record: WorkOrder, inputs: dict[str, Any], **extra: Any) -> StartWorkOrderInput:
         return StartWorkOrderInput(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from shipyard.domain.errors import NotFound
-from shipyard.service.work_orders import local_repository
+from shipyard.service.requests import local_repository
 from shipyard.workflows.loader import builtin_names, load_builtin, scan_repository
 from shipyard.workflows.schema import InputSpec, WorkflowDefinition
 

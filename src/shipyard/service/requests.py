@@ -1,0 +1,147 @@
+"""A request for a work order, checked before anything is recorded or started: its project, the
+repository, agent, sandbox and forge, the issue it is about, the workflow and its inputs. The
+service checks every create this way; an embedded `shipyard run` checks before it starts an engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shipyard.agents.registry import AGENT_NAMES
+from shipyard.config import Settings
+from shipyard.domain.budget import Budget
+from shipyard.domain.errors import ForgeError, InvalidInput
+from shipyard.domain.models import CreateWorkOrderRequest
+from shipyard.domain.untrusted import clean, quote
+from shipyard.forge.base import Forge
+from shipyard.forge.local_git import repository_path
+from shipyard.forge.registry import default_forge_name, forge_for
+from shipyard.gitutil import is_git_repo
+from shipyard.sandboxes.registry import SANDBOX_NAMES
+from shipyard.store.records import ProjectRecord
+from shipyard.store.store import Store
+from shipyard.workflows.loader import bind_inputs, builtin_names, resolve_definition
+from shipyard.workflows.schema import WorkflowDefinition
+
+
+def local_repository(url: str) -> Path | None:
+    """The directory of a repository given as a path or file:// URL; None for remote URLs."""
+    return repository_path(url)
+
+
+@dataclass
+class CheckedRequest:
+    """What the work order will be. `definition` is None only for a workflow the remote
+    repository defines (resolved once it is cloned); otherwise `bound` holds its inputs."""
+
+    project: ProjectRecord | None
+    repository_url: str
+    agent: str
+    sandbox_type: str
+    forge: str
+    inputs: dict[str, Any]  # as given, with what the issue filled in
+    implicit: list[str]  # inputs Shipyard filled in, dropped if the workflow does not declare them
+    budget: Budget | None
+    definition: WorkflowDefinition | None
+    bound: dict[str, Any] | None
+
+
+async def check_request(settings: Settings, store: Store, req: CreateWorkOrderRequest) -> CheckedRequest:
+    """The request checked and completed from its project and the settings; InvalidInput (or
+    NotFound, ForgeError) saying what is wrong."""
+    project = await store.get_project(req.project) if req.project else None
+    repository_url = await _checked_repository(req.repository_url)
+    agent = req.agent or (project and project.agent) or settings.agent
+    sandbox_type = req.sandbox_type or (project and project.sandbox_type) or settings.sandbox
+    _check_names(agent, sandbox_type)
+    name = req.forge or (project.forge if project else None) or default_forge_name(settings, repository_url)
+    forge = _forge(settings, store, name, repository_url)
+    await forge.require_access()
+    inputs = _inputs_of(req)
+    if forge.hosted and req.github_issue_number is not None:
+        inputs = await _with_issue(forge, req.github_issue_number, inputs)
+    implicit = _implicit_inputs(req, inputs)
+    definition = _definition(req, repository_url)
+    bound = bind_inputs(definition, inputs, implicit) if definition is not None else None
+    budget = req.budget or (project.budget if project else None)
+    return CheckedRequest(
+        project, repository_url, agent, sandbox_type, name, inputs, implicit, budget, definition, bound
+    )
+
+
+def _check_names(agent: str, sandbox_type: str) -> None:
+    if agent not in AGENT_NAMES:
+        raise InvalidInput(f"unknown agent '{agent}'; known: {', '.join(AGENT_NAMES)}")
+    if sandbox_type not in SANDBOX_NAMES:
+        raise InvalidInput(f"unknown sandbox '{sandbox_type}'; known: {', '.join(SANDBOX_NAMES)}")
+
+
+def _forge(settings: Settings, store: Store, name: str, repository_url: str) -> Forge:
+    """Forge `name` for the repository; InvalidInput for a name no forge has."""
+    try:
+        return forge_for(name, settings, repository_url, store)
+    except ForgeError as err:
+        raise InvalidInput(err.message) from None
+
+
+async def _checked_repository(url: str) -> str:
+    """A remote URL as given; a local repository as its absolute path, which must be a git repository."""
+    path = local_repository(url)
+    if path is None:
+        return url
+    path = path.resolve()
+    if not path.exists():
+        raise InvalidInput(f"repository '{url}' not found: no such directory")
+    if not await is_git_repo(path):
+        raise InvalidInput(f"repository '{url}' is not a git repository")
+    return str(path)
+
+
+def _inputs_of(req: CreateWorkOrderRequest) -> dict[str, Any]:
+    inputs = dict(req.inputs)
+    if req.initial_prompt is not None:
+        inputs.setdefault("prompt", req.initial_prompt)
+    if req.github_issue_number is not None:
+        inputs.setdefault("issue", req.github_issue_number)
+    return inputs
+
+
+def _implicit_inputs(req: CreateWorkOrderRequest, inputs: dict[str, Any]) -> list[str]:
+    """Inputs Shipyard filled in from the issue, which a workflow that does not declare them ignores."""
+    if req.github_issue_number is None:
+        return []
+    filled = ["issue"] if "issue" not in req.inputs else []
+    if "prompt" in inputs and "prompt" not in req.inputs and req.initial_prompt is None:
+        filled.append("prompt")
+    return filled
+
+
+async def _with_issue(forge: Forge, number: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The issue's title, labels and body in the inputs, cleaned and quoted as data."""
+    if not number.isdigit():
+        raise InvalidInput(f"github_issue_number must be a number, not '{number}'")
+    issue = await forge.get_issue(int(number))
+    title = clean(issue.title)
+    labels = f"Labels: {', '.join(issue.labels)}\n" if issue.labels else ""
+    text = f"Title: {issue.title}\n{labels}\n{issue.body}"
+    inputs = dict(inputs)
+    inputs["issue"] = f"#{issue.number} {title} ({issue.html_url})\n\n" + quote(f"issue #{number}", text)
+    inputs.setdefault("prompt", f"Resolve GitHub issue #{issue.number}: {title}")
+    return inputs
+
+
+def _definition(req: CreateWorkOrderRequest, repository_url: str) -> WorkflowDefinition | None:
+    """The definition when it can be known before the sandbox exists; None to resolve it there."""
+    if req.workflow_definition is None and not req.workflow_type:
+        raise InvalidInput("give a workflow: `workflow_type` (a name) or `workflow_definition` (YAML)")
+    repo = local_repository(repository_url)
+    if req.workflow_definition is None and repo is None and req.workflow_type not in builtin_names():
+        return None  # maybe defined in the remote repository's .shipyard/workflows
+    return resolve_definition(
+        req.workflow_type,
+        text=req.workflow_definition,
+        source=req.workflow_source or "<inline>",
+        repo_path=repo,
+    )
