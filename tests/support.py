@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import secrets
 import shutil
+import signal
 import sqlite3
 import subprocess
 from collections.abc import AsyncIterator, Callable
@@ -29,6 +30,12 @@ MakeRepo = Callable[..., Path]
 MakeSettings = Callable[..., Settings]
 Migrated = Callable[[Settings], Settings]
 TERMINAL = {"completed", "failed", "cancelled"}
+
+
+def interruptible() -> None:
+    """preexec_fn for a child that must answer Ctrl-C: a shell without job control starts its
+    background jobs with SIGINT ignored, and that would carry over to the child."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def git(cwd: Path, *args: str) -> str:

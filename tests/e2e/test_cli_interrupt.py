@@ -14,7 +14,7 @@ import httpx
 import yaml
 
 from shipyard.cli.server import RunningServer
-from support import MakeRepo, wait_done
+from support import MakeRepo, interruptible, wait_done
 
 SHIPYARD = str(Path(sys.executable).parent / "shipyard")
 
@@ -31,6 +31,7 @@ async def start_run(
     proc = await asyncio.create_subprocess_exec(
         SHIPYARD, "run", str(repo), "--workflow-file", str(flow), "--server", server.url,
         stdin=stdin, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env,
+        preexec_fn=interruptible,
     )  # fmt: skip
     async with asyncio.timeout(60):
         while not marker.exists():

@@ -16,7 +16,7 @@ import yaml
 
 from cli_kit import shipyard
 from shipyard.config import Settings
-from support import MakeRepo, git, nap, napping
+from support import MakeRepo, git, interruptible, nap, napping
 
 SHIPYARD = str(Path(sys.executable).parent / "shipyard")
 
@@ -188,7 +188,11 @@ def test_ctrl_c_on_an_embedded_run_cancels_the_work_order(make_repo: MakeRepo, t
     data = tmp_path / "data"
     env = {**os.environ, "SHIPYARD_DATA_DIR": str(data)}
     proc = subprocess.Popen(
-        [SHIPYARD, "run", str(repo), "--workflow-file", str(flow)], env=env, stdout=subprocess.PIPE, text=True
+        [SHIPYARD, "run", str(repo), "--workflow-file", str(flow)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=interruptible,
     )
     deadline = time.monotonic() + 60
     while not marker.exists():
