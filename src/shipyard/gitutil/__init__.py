@@ -14,7 +14,14 @@ from shipyard.gitutil.mirror import (
 )
 from shipyard.gitutil.progress import CommitInfo, GitProgress, diff, parse_shortstat, progress
 from shipyard.gitutil.run import GitResult, failure, git, redact, run_git, strip_credentials
-from shipyard.gitutil.worktree import add_worktree, remove_worktree, resolve_commit, worktrees
+from shipyard.gitutil.worktree import (
+    add_worktree,
+    branch_exists,
+    is_branch_name,
+    remove_worktree,
+    resolve_commit,
+    worktrees,
+)
 
 __all__ = [
     "PHASE_TRAILER",
@@ -22,6 +29,7 @@ __all__ = [
     "GitProgress",
     "GitResult",
     "add_worktree",
+    "branch_exists",
     "clone_source",
     "commit_all",
     "default_branch",
@@ -30,6 +38,7 @@ __all__ = [
     "failure",
     "git",
     "head_sha",
+    "is_branch_name",
     "is_git_repo",
     "mirror_path",
     "origin_branches",
