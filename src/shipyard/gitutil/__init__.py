@@ -3,7 +3,15 @@ progress and diffs read back from a branch. Imports nothing of Shipyard but `dom
 """
 
 from shipyard.gitutil.auth import token_env
-from shipyard.gitutil.commit import PHASE_TRAILER, commit_all, head_sha, is_git_repo, push
+from shipyard.gitutil.commit import (
+    PHASE_TRAILER,
+    commit_all,
+    commit_staged,
+    head_sha,
+    is_git_repo,
+    push,
+)
+from shipyard.gitutil.leftovers import commit_leftovers, note_command_leftovers, uncommitted
 from shipyard.gitutil.mirror import (
     clone_source,
     default_branch,
@@ -32,6 +40,8 @@ __all__ = [
     "branch_exists",
     "clone_source",
     "commit_all",
+    "commit_leftovers",
+    "commit_staged",
     "default_branch",
     "diff",
     "ensure_mirror",
@@ -41,6 +51,7 @@ __all__ = [
     "is_branch_name",
     "is_git_repo",
     "mirror_path",
+    "note_command_leftovers",
     "origin_branches",
     "parse_shortstat",
     "progress",
@@ -52,5 +63,6 @@ __all__ = [
     "run_git",
     "strip_credentials",
     "token_env",
+    "uncommitted",
     "worktrees",
 ]
