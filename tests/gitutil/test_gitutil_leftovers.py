@@ -85,6 +85,7 @@ async def test_awkward_names_are_names(origin: Path, sh: Sh) -> None:
 def test_what_counts_as_a_cache() -> None:
     cached = ["a/__pycache__/b.pyc", "x.pyc", "node_modules/a/b.js", "web/dist/app.js", ".venv/bin/python",
               "pkg.egg-info/PKG-INFO", ".coverage", ".coverage.host.1", ".pytest_cache/v/x"]  # fmt: skip
+    cached.append("crate/target/debug/app")
     kept = ["dist", "build.py", "src/builder/x.py", "coverage.md", "notes/distance.txt", "venvs.txt"]
     assert all(is_cache(name) for name in cached)
     assert not any(is_cache(name) for name in kept)

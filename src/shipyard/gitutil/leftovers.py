@@ -23,10 +23,11 @@ from shipyard.gitutil.run import git
 CACHE_DIRS = frozenset({
     "__pycache__", "node_modules", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis",
     ".tox", ".nox", ".venv", "venv", ".eggs", "dist", "build", "htmlcov", ".next", ".parcel-cache",
-    ".gradle",
+    ".gradle", "target",
 })  # fmt: skip
 CACHE_FILES = ("*.pyc", "*.pyo", ".coverage", ".coverage.*", ".DS_Store")
 _LITERAL = ("--literal-pathspecs",)  # file names are names, not patterns (a file may be called `*`)
+_HASHED_BYTES = 8 << 20  # a bigger file is known by its size and mtime: hashing it each step costs
 _RECORD = "shipyard-command-leftovers.json"  # in the working tree's git dir, never committed
 
 
@@ -104,6 +105,8 @@ def _fingerprints(path: Path, names: list[str]) -> Fingerprints:
         file = path / name
         if file.is_symlink():
             found[name] = "link:" + str(file.readlink())
+        elif file.is_file() and file.stat().st_size > _HASHED_BYTES:
+            found[name] = f"stat:{file.stat().st_size}:{file.stat().st_mtime_ns}"
         elif file.is_file():
             found[name] = hashlib.sha256(file.read_bytes()).hexdigest()
         else:
