@@ -110,3 +110,19 @@ def test_a_refusal_without_json_shows_what_came_back(api: FakeApi) -> None:
     done = report(api, "event", "tests")
     assert done.exit_code == 1
     assert "Shipyard refused the report (502): bad gateway" in done.stderr
+
+
+def test_a_page_instead_of_an_answer_is_one_line(api: FakeApi, tmp_path: Path) -> None:
+    page = b"<!DOCTYPE html>\n<html>\n<head><title>404</title></head>\n<h1>Not Found</h1>\n</html>\n"
+    api.answers.append((404, page))
+    (tmp_path / "cov.xml").write_text("<coverage/>")
+    done = report(api, "artifact", str(tmp_path / "cov.xml"))
+    assert done.exit_code == 1
+    where = f"{api.url}/api/agent-work-orders/wo-abcd1234/artifacts/cov.xml"
+    assert done.stderr == f"error: Shipyard refused the report (404): Not Found at {where}\n"
+
+
+def test_brackets_in_a_message_are_shown_not_taken_as_markup(api: FakeApi) -> None:
+    api.answers.append((422, b'{"error": {"code": "invalid", "message": "data: [bold] and [/] [x=1]"}}'))
+    done = report(api, "event", "tests")
+    assert "(422): data: [bold] and [/] [x=1]" in done.stderr

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import re
 import secrets
 import time
@@ -91,6 +92,7 @@ class FakeGitHub:
     token_requests: list[int] = field(default_factory=list)  # installation id of each token request
     installation_lookups: list[str] = field(default_factory=list)  # "owner/name" of each lookup
     holds: list[Hold] = field(default_factory=list)
+    left_out: set[str] = field(default_factory=set)  # keys dropped, at any depth, from every answer
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001), repr=False)
 
     def hold(self, method: str, path: str) -> Hold:
@@ -417,6 +419,22 @@ def _graphql(fake: FakeGitHub, query: str, variables: dict[str, Any]) -> dict[st
     return {"data": {"markPullRequestReadyForReview": {"pullRequest": {"isDraft": False}}}}
 
 
+async def _leaving_out(answer: Any, keys: set[str]) -> Response:
+    """The answer without `keys`, as GitHub answers under an older API version or for older data."""
+    body = b"".join([chunk async for chunk in answer.body_iterator])
+    if not answer.headers.get("content-type", "").startswith("application/json"):
+        return Response(body, answer.status_code, headers=dict(answer.headers))
+    return _json(_without(json.loads(body), keys), answer.status_code, answer.headers.get("location"))
+
+
+def _without(value: Any, keys: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_without(item, keys) for item in value]
+    return value
+
+
 def build_app(fake: FakeGitHub) -> FastAPI:
     app = FastAPI()
 
@@ -431,7 +449,8 @@ def build_app(fake: FakeGitHub) -> FastAPI:
         refusal = _refusal(fake, request)
         if refusal is not None:
             return _json(error_json(401, refusal), 401)
-        return await call_next(request)
+        answer = await call_next(request)
+        return await _leaving_out(answer, fake.left_out) if fake.left_out else answer
 
     @app.exception_handler(GitHubError)
     async def github_error(request: Request, err: GitHubError) -> JSONResponse:

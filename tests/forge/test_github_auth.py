@@ -257,3 +257,12 @@ def test_the_private_key_is_redacted(settings: Settings, app_key: tuple[str, str
     for redactor in (inline, from_file):
         assert redactor.text(f"key: {pem}") == "key: ***"
         assert body_line not in redactor.text(f"part of it: {body_line}")
+
+
+async def test_app_answers_without_fields_shipyard_does_not_use_are_read(
+    settings: Settings, github: FakeGitHub, app_key: tuple[str, str]
+) -> None:
+    github.left_out = {"permissions", "repository_selection", "client_id", "type", "app_slug", "events"}
+    looked_up = app_settings(settings, github, app_key[0], github_app_installation_id=None)
+    token = await app_token(looked_up, WIDGETS)
+    assert token.get_secret_value().startswith("ghs_") and github.installation_lookups == ["acme/widgets"]

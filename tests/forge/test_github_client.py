@@ -230,3 +230,34 @@ def test_a_token_that_github_echoes_back_is_scrubbed(settings: Settings) -> None
     raw = httpx.Response(422, json=body, request=httpx.Request("POST", "https://api.github.com/x"))
     told = client.describe(RequestFailed(Response(raw, Any)), "a pull request")
     assert told == "GitHub answered 422 for a pull request (Validation Failed: title may not contain ***)"
+
+
+LEFT_OUT = {
+    "archived_by",
+    "archived_at",
+    "has_discussions",
+    "type",
+    "author_association",
+    "_links",
+    "site_admin",
+}
+
+
+async def test_answers_without_fields_shipyard_does_not_use_are_read(
+    client: GitHubClient, github: FakeGitHub
+) -> None:
+    """GitHub's answers under API version 2022-11-28 lack fields githubkit's newer schema requires."""
+    github.left_out = LEFT_OUT
+    github.set_permission("acme/widgets", "octocat", "write")
+    pull = await client.create_pull(REPO, "shipyard/wo-1", "main", "Add widgets", "Body", draft=True)
+    assert (pull.number, pull.head_branch, pull.draft) == (1, "shipyard/wo-1", True)
+    assert await client.find_open_pull(REPO, "shipyard/wo-1") == pull
+    assert (await client.update_pull(REPO, 1, body="New")).body == "New"
+    assert await client.add_labels(REPO, 1, ["shipyard"]) == ["shipyard"]
+    await client.remove_label(REPO, 1, "shipyard")
+    comment = await client.create_comment(REPO, 1, "Hello")
+    assert (await client.update_comment(REPO, comment.id, "Bye")).id == comment.id
+    assert (await client.get_issue(REPO, 1)).is_pull_request
+    assert await client.permission(REPO, "octocat") == "write"
+    check, why = await client.check_repository("https://github.com/acme/widgets", REPO)
+    assert why is None and check.default_branch == "main"

@@ -75,3 +75,14 @@ async def test_diff_is_the_unified_diff(origin: Path, sh: Sh) -> None:
     text = await diff(origin, base)
     assert text == sh(origin, "diff", base, "HEAD")
     assert "-print('hello')\n+print('changed')" in text
+
+
+async def test_files_git_quotes_are_counted(origin: Path) -> None:
+    names = ["café.txt", "tab\there.txt", 'q"uote.txt', "new\nline.txt"]
+    for name in names:
+        (origin / name).write_text("x\n")
+    await commit_all(origin, "awkward names")
+    got = await progress(origin, "HEAD~1")
+    assert (got.files_changed, got.lines_added) == (4, 4)
+    text = await diff(origin, "HEAD~1")
+    assert "diff --git a/café.txt b/café.txt" in text  # named as is, not as octal escapes

@@ -114,9 +114,18 @@ async def test_a_command_over_its_time_is_stopped(
 async def test_without_an_engine_it_says_so(origin: Path, settings: Settings, tmp_path: Path) -> None:
     nowhere = settings.model_copy(update={"docker_host": f"unix://{tmp_path / 'no.sock'}"})
     availability = DockerSandbox.check(nowhere)
-    assert not availability.available and availability.reason
+    assert not availability.available
+    assert availability.reason == f"no Docker engine answers at {nowhere.docker_host}"  # no Python repr
     with pytest.raises(SandboxError, match="no Docker engine answers"):
         await DockerSandbox(nowhere).setup(spec(origin, 4))
+
+
+def test_without_an_address_it_names_the_default_socket(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    reason = DockerSandbox.check(settings.model_copy(update={"docker_host": None})).reason
+    assert reason in (None, "no Docker engine answers at unix:///var/run/docker.sock")  # None: one answers
 
 
 def _real_engine() -> str | None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
+from shipyard.gitutil import diff
 from shipyard.web.diff import parse_diff
 
 DIFF = """diff --git a/app.py b/app.py
@@ -70,3 +75,33 @@ def test_only_so_many_lines_are_drawn_and_the_rest_counted() -> None:
     assert len(only.lines) == 20 and only.hidden_lines == 31 and only.added == 50
     files = parse_diff(big + DIFF, max_lines=20)
     assert all(not f.lines for f in files[1:]) and files[1].hidden_lines == 6  # the budget is spent
+
+
+_AWKWARD = ("café.txt", "tab\there.txt", 'q"uote.txt', "sp ace.txt", "back\\slash.txt")
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@x.test"}
+    env |= {"GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@x.test"}
+    done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, check=True)
+    return done.stdout.decode()
+
+
+async def test_paths_git_quotes_are_files_of_their_own(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "--quiet")
+    _git(repo, "config", "diff.noprefix", "true")  # a user's setting must not change the headers
+    (repo / "renamed\tfrom.txt").write_text("same\n" * 5)
+    _git(repo, "add", "--all")
+    _git(repo, "commit", "--quiet", "-m", "base")
+    for name in _AWKWARD:
+        (repo / name).write_text(f"{name}\n")
+    _git(repo, "mv", "renamed\tfrom.txt", "renamed é.txt")
+    _git(repo, "add", "--all")
+    _git(repo, "commit", "--quiet", "-m", "awkward names")
+    files = parse_diff(await diff(repo, "HEAD~1"))
+    assert sorted((f.path, f.status, f.added) for f in files) == sorted(
+        [(name, "added", 1) for name in _AWKWARD] + [("renamed é.txt", "renamed", 0)]
+    )
+    assert next(f.old_path for f in files if f.status == "renamed") == "renamed\tfrom.txt"

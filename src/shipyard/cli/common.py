@@ -90,6 +90,8 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
 def fail(err: CliError) -> NoReturn:
     """Print the error as one line on stderr and exit with its code."""
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True).print(f"[red]error:[/] {err.message}", highlight=False)
+    # Escaped: a message may quote `[...]` that Rich would take as markup; soft-wrapped: one line.
+    Console(stderr=True).print(f"[red]error:[/] {escape(err.message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(err.exit_code)

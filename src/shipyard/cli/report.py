@@ -7,9 +7,12 @@ import json
 import mimetypes
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    import urllib.error
 
 from shipyard.cli.common import CliError, fail
 
@@ -52,7 +55,7 @@ def _send(method: str, path: str, body: bytes, content_type: str) -> dict[str, A
         with urllib.request.urlopen(request, timeout=60) as resp:
             text = resp.read()
     except urllib.error.HTTPError as err:
-        raise CliError(f"Shipyard refused the report ({err.code}): {_refusal(err.read())}") from None
+        raise CliError(f"Shipyard refused the report ({err.code}): {_refusal(err)}") from None
     except (OSError, ValueError, http.client.HTTPException) as err:
         reason = err.reason if isinstance(err, urllib.error.URLError) else err
         raise CliError(
@@ -62,12 +65,18 @@ def _send(method: str, path: str, body: bytes, content_type: str) -> dict[str, A
     return answer
 
 
-def _refusal(body: bytes) -> str:
-    """The message of the API's `{"error": …}` answer, or the start of whatever it answered."""
+def _refusal(err: urllib.error.HTTPError) -> str:
+    """The message of the API's `{"error": …}` answer, else one line saying what came back."""
+    body = err.read()
     try:
         return str(json.loads(body)["error"]["message"])
     except (ValueError, KeyError, TypeError):
-        return body.decode(errors="replace")[:200]
+        pass
+    # A page (a proxy's, or the dashboard's when SHIPYARD_URL has a path): its status says enough.
+    if err.headers.get_content_type() == "text/html" or body.lstrip().startswith(b"<"):
+        return f"{err.reason} at {err.url}"
+    lines = body.decode(errors="replace").strip().splitlines()
+    return lines[0][:200] if lines else str(err.reason)
 
 
 def _fields(pairs: list[str]) -> dict[str, Any]:

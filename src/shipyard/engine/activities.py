@@ -316,10 +316,11 @@ class WorkOrderActivities:
     async def _wrap_up_sandbox(
         self, handle: SandboxHandle, wo: WorkOrder, ending: WorkOrderChange, events: StoreSink
     ) -> BranchProgress:
-        """Commit leftovers, read progress, push the branch, bring the pull request's description
-        up to date (as the work order will be after `ending`), remove the working tree."""
+        """Commit what agents left (not what `run` steps left, nor caches), read progress, push the
+        branch, bring the pull request's description up to date (as the work order will be after
+        `ending`), remove the working tree."""
         message = f"chore: uncommitted changes of {wo.id}"
-        await steps.commit_changes(handle, message, wo.current_phase, events)
+        await steps.commit_leftovers(handle, message, wo.current_phase, events)
         progress = await read_progress(handle)
         if progress.commit_count:
             await self.publish.push(wo, handle, events)

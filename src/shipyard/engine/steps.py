@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shipyard import gitutil
 from shipyard.agents.registry import build_agent
 from shipyard.config import Settings
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentRequest, SandboxHandle, StepStatus
 from shipyard.engine.types import RunStepInput, StepOutput
 from shipyard.forge.base import Forge, PullRequestSpec
-from shipyard.gitutil import commit_all
+from shipyard.gitutil import commit_all, note_command_leftovers, uncommitted
 from shipyard.sandboxes.base import Workspace
 from shipyard.workflows.templating import render
 
@@ -62,7 +63,9 @@ async def run_command(
     async def on_line(stream: str, line: str) -> None:
         await events.emit("log", {"stream": stream, "line": line})
 
+    before = await uncommitted(Path(inp.handle.path))
     result = await workspace.exec(command, timeout_s=timeout_s, on_line=on_line)
+    await note_command_leftovers(Path(inp.handle.path), before)  # so the end does not commit them
     output = tail(result.stdout.strip())
     if result.timed_out:
         return failed(
@@ -127,6 +130,16 @@ async def commit_changes(
     return sha
 
 
+async def commit_leftovers(
+    handle: SandboxHandle, message: str, phase: str | None, events: EventSink
+) -> str | None:
+    """Commit what agents left uncommitted (not commands, not caches), announced as `git.commit`."""
+    sha = await gitutil.commit_leftovers(Path(handle.path), message, phase)
+    if sha is not None:
+        await events.emit("git.commit", {"sha": sha, "message": message, "phase": phase})
+    return sha
+
+
 def pr_title(inp: RunStepInput) -> str:
     assert inp.step.pr is not None
     title_t = inp.step.pr.title or "{{ work_order.id }}: {{ work_order.branch }}"
@@ -140,7 +153,7 @@ async def open_pr(
     The body is the step's template, else `default_body()` (read after the last commit)."""
     assert inp.step.pr is not None
     handle = inp.handle
-    await commit_changes(handle, f"chore: remaining changes of {inp.work_order_id}", inp.step.phase, events)
+    await commit_leftovers(handle, f"chore: remaining changes of {inp.work_order_id}", inp.step.phase, events)
     body = render(inp.step.pr.body, template_context(inp)) if inp.step.pr.body else await default_body()
     await forge.push(handle)
     spec = PullRequestSpec(

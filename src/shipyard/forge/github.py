@@ -1,18 +1,19 @@
 """The GitHub API calls Shipyard makes, through githubkit, each returning our small models.
 
-Answers a work order must get past are read tolerantly (`_raw`: a field GitHub leaves out gets
-a default), the others through githubkit's validated models. Imported only when a GitHub call
-is made (forge.github_forge imports it inside its methods), so naming a forge loads no SDK.
+Every answer is read as JSON, unvalidated (`_raw`): githubkit's models follow the newest API
+version and refuse an answer that lacks a field GitHub leaves out under an older one (a label's
+`archived_by`, a team's `type`); each reader takes what it needs, with defaults. Imported only
+when a GitHub call is made (forge.github_forge imports it inside its methods), so naming a forge
+loads no SDK.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 
 from githubkit.utils import UNSET
-from githubkit_schemas.latest.models import Label, PullRequest, PullRequestSimple
 from pydantic import BaseModel
 
 from shipyard.domain.errors import Conflict, ForgeError
@@ -54,17 +55,18 @@ class PullRef(BaseModel):
     body: str
 
 
-def _pull_ref(pull: PullRequest | PullRequestSimple) -> PullRef:
+def _pull_ref(pull: dict[str, Any]) -> PullRef:
+    """A pull request from GitHub's JSON (full or simple), fields it leaves out defaulted."""
     return PullRef(
-        number=pull.number,
-        node_id=pull.node_id,
-        html_url=pull.html_url,
-        state=pull.state,
-        draft=pull.draft is True,
-        head_branch=pull.head.ref,
-        base_branch=pull.base.ref,
-        title=pull.title,
-        body=pull.body or "",
+        number=int(pull["number"]),
+        node_id=str(pull.get("node_id") or ""),
+        html_url=str(pull.get("html_url") or ""),
+        state=str(pull.get("state") or "open"),
+        draft=pull.get("draft") is True,
+        head_branch=str((pull.get("head") or {}).get("ref") or ""),
+        base_branch=str((pull.get("base") or {}).get("ref") or ""),
+        title=str(pull.get("title") or ""),
+        body=str(pull.get("body") or ""),
     )
 
 
@@ -126,8 +128,7 @@ class GitHubClient(GitHubApi):
         request = self._github.rest.pulls.async_list(
             ref.owner, ref.name, state="open", head=f"{ref.owner}:{head_branch}", base=base_branch or UNSET
         )
-        # githubkit's `list[...]` return types clash with its `list` methods under mypy: name the type.
-        pulls = cast("list[PullRequestSimple]", await self._parsed(what, request))
+        pulls = await self._raw(what, request)
         return _pull_ref(pulls[0]) if pulls else None
 
     async def create_pull(
@@ -139,8 +140,7 @@ class GitHubClient(GitHubApi):
             ref.owner, ref.name, title=title, head=head_branch, base=base_branch, body=body, draft=draft
         )
         try:
-            created = await self._parsed(what, request)
-            return _pull_ref(created)
+            return _pull_ref(await self._raw(what, request))
         except GitHubFailed as err:
             if err.status != 422 or not any(_ALREADY_EXISTS in detail for detail in err.details):
                 raise
@@ -160,8 +160,7 @@ class GitHubClient(GitHubApi):
             title=UNSET if title is None else title,
             body=UNSET if body is None else body,
         )
-        updated = await self._parsed(f"pull request #{number} of {ref.full_name}", request)
-        return _pull_ref(updated)
+        return _pull_ref(await self._raw(f"pull request #{number} of {ref.full_name}", request))
 
     async def mark_ready(self, node_id: str) -> None:
         """Turn a draft pull request (by GraphQL node id) ready for review; REST cannot."""
@@ -245,7 +244,7 @@ class GitHubClient(GitHubApi):
             ref.owner, ref.name, username
         )
         try:
-            return (await self._parsed(what, request)).permission
+            return str((await self._raw(what, request)).get("permission") or "none")
         except GitHubFailed as err:
             if err.status == 404:
                 return "none"
@@ -264,8 +263,8 @@ class GitHubClient(GitHubApi):
         """Add labels to an issue or pull request; the names it carries afterwards."""
         what = f"the labels of #{number} of {ref.full_name}"
         request = self._github.rest.issues.async_add_labels(ref.owner, ref.name, number, labels=labels)
-        carried = cast("list[Label]", await self._parsed(what, request))
-        return [label.name for label in carried]
+        carried = await self._raw(what, request)
+        return [str(label.get("name")) for label in carried if isinstance(label, dict) and label.get("name")]
 
     async def remove_label(self, ref: RepoRef, number: int, label: str) -> None:
         """Take a label off an issue or pull request; a label it does not carry is fine."""
@@ -274,7 +273,7 @@ class GitHubClient(GitHubApi):
             ref.owner, ref.name, number, quote(label, safe="")
         )
         try:
-            await self._parsed(what, request)
+            await self._raw(what, request)
         except GitHubFailed as err:
             if err.status != 404:
                 raise

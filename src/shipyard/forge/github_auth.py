@@ -119,14 +119,20 @@ class AppTokens:
         )
         with self._translated(f"a token for GitHub App installation {installation_id}", missing):
             answer = await self._github.rest.apps.async_create_installation_access_token(installation_id)
-            created = answer.parsed_data
-        return _Token(SecretStr(created.token), _expiry(created.expires_at))
+            created = answer.json()  # unvalidated: githubkit's schema refuses fields GitHub leaves out
+        token = created.get("token") if isinstance(created, dict) else None
+        if not isinstance(token, str) or not token:
+            raise ForgeError(f"GitHub answered no token for GitHub App installation {installation_id}")
+        return _Token(SecretStr(token), _expiry(str(created.get("expires_at") or "")))
 
     async def _find_installation(self, repo: RepoRef) -> int:
         missing = f"the GitHub App is not installed on {repo.full_name} (404)"
         with self._translated(f"the GitHub App's installation on {repo.full_name}", missing):
             answer = await self._github.rest.apps.async_get_repo_installation(repo.owner, repo.name)
-            return answer.parsed_data.id
+            found = answer.json()
+        if not isinstance(found, dict) or not isinstance(found.get("id"), int):
+            raise ForgeError(f"GitHub answered no installation id for {repo.full_name}")
+        return int(found["id"])
 
     def _lock(self, key: str) -> asyncio.Lock:
         locks = self._locks.setdefault(asyncio.get_running_loop(), {})

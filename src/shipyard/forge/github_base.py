@@ -69,13 +69,9 @@ class GitHubApi:
             token.get_secret_value(), base_url=self.api_url, http_cache=False, auto_retry=False, timeout=15
         )
 
-    async def _parsed(self, what: str, request: Awaitable[Response[T, Any]]) -> T:
-        with self._translated(what):
-            return (await request).parsed_data
-
     async def _raw(self, what: str, request: Awaitable[Response[Any, Any]]) -> Any:
-        """GitHub's answer as JSON, unvalidated: for calls whose answer must not fail on a field
-        GitHub leaves out (each reader picks what it needs with defaults)."""
+        """GitHub's answer as JSON, unvalidated: githubkit's models (of the newest API version)
+        refuse answers lacking fields GitHub leaves out, so each reader picks what it needs."""
         with self._translated(what):
             return (await request).json()
 

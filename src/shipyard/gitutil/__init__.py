@@ -3,7 +3,15 @@ progress and diffs read back from a branch. Imports nothing of Shipyard but `dom
 """
 
 from shipyard.gitutil.auth import token_env
-from shipyard.gitutil.commit import PHASE_TRAILER, commit_all, head_sha, is_git_repo, push
+from shipyard.gitutil.commit import (
+    PHASE_TRAILER,
+    commit_all,
+    commit_staged,
+    head_sha,
+    is_git_repo,
+    push,
+)
+from shipyard.gitutil.leftovers import commit_leftovers, note_command_leftovers, uncommitted
 from shipyard.gitutil.mirror import (
     clone_source,
     default_branch,
@@ -14,7 +22,14 @@ from shipyard.gitutil.mirror import (
 )
 from shipyard.gitutil.progress import CommitInfo, GitProgress, diff, parse_shortstat, progress
 from shipyard.gitutil.run import GitResult, failure, git, redact, run_git, strip_credentials
-from shipyard.gitutil.worktree import add_worktree, remove_worktree, resolve_commit, worktrees
+from shipyard.gitutil.worktree import (
+    add_worktree,
+    branch_exists,
+    is_branch_name,
+    remove_worktree,
+    resolve_commit,
+    worktrees,
+)
 
 __all__ = [
     "PHASE_TRAILER",
@@ -22,16 +37,21 @@ __all__ = [
     "GitProgress",
     "GitResult",
     "add_worktree",
+    "branch_exists",
     "clone_source",
     "commit_all",
+    "commit_leftovers",
+    "commit_staged",
     "default_branch",
     "diff",
     "ensure_mirror",
     "failure",
     "git",
     "head_sha",
+    "is_branch_name",
     "is_git_repo",
     "mirror_path",
+    "note_command_leftovers",
     "origin_branches",
     "parse_shortstat",
     "progress",
@@ -43,5 +63,6 @@ __all__ = [
     "run_git",
     "strip_credentials",
     "token_env",
+    "uncommitted",
     "worktrees",
 ]

@@ -15,6 +15,7 @@ _FALLBACK_IDENTITY = (
     ("user.email", "shipyard@localhost", ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL")),
 )
 _PUSH_TIMEOUT_S = 3600.0
+_LISTED_FILES = 100  # named in a commit message; the rest are counted
 
 
 async def commit_all(path: Path, message: str, phase: str | None = None) -> str | None:
@@ -28,6 +29,18 @@ async def commit_all(path: Path, message: str, phase: str | None = None) -> str 
     # Workflow steps (lint, tests) are explicit; a checkpoint commit must not run user hooks.
     options = await _identity_options(path)
     await git(*options, "commit", "--quiet", "--no-verify", "-m", _message(message, phase), cwd=path)
+    return await head_sha(path)
+
+
+async def commit_staged(path: Path, message: str, phase: str | None = None) -> str | None:
+    """Commit the index alone, its files listed in the message; None if nothing is staged."""
+    out = await git("diff", "--cached", "--name-only", "--no-renames", "-z", cwd=path)
+    staged = [name for name in out.split("\0") if name]
+    if not staged:
+        return None
+    options = await _identity_options(path)
+    text = _message(f"{message.strip()}\n\n{_listing(staged)}", phase)
+    await git(*options, "commit", "--quiet", "--no-verify", "-m", text, cwd=path)  # as commit_all
     return await head_sha(path)
 
 
@@ -71,6 +84,13 @@ def _is_dir(path: Path) -> bool:
 
 def _same_path(a: Path | str, b: Path | str) -> bool:
     return Path(a).resolve() == Path(b).resolve()
+
+
+def _listing(names: list[str]) -> str:
+    shown = [f"- {name}" for name in names[:_LISTED_FILES]]
+    if len(names) > _LISTED_FILES:
+        shown.append(f"- … and {len(names) - _LISTED_FILES} more")
+    return "Left uncommitted by agents:\n" + "\n".join(shown)
 
 
 def _message(message: str, phase: str | None) -> str:

@@ -14,6 +14,8 @@ from shipyard.gitutil.run import git
 _RECORD = "\x1e"
 _FIELD = "\x1f"
 _LOG_FORMAT = f"{_RECORD}%H{_FIELD}%s{_FIELD}%cI{_FIELD}%(trailers:key={PHASE_TRAILER},valueonly){_FIELD}"
+_PLAIN_PATHS = ("-c", "core.quotepath=off")
+_PREFIXES = ("--src-prefix=a/", "--dst-prefix=b/")
 _FILES = re.compile(r"(\d+) files? changed")
 _ADDED = re.compile(r"(\d+) insertions?\(\+\)")
 _REMOVED = re.compile(r"(\d+) deletions?\(-\)")
@@ -64,8 +66,14 @@ async def progress(path: Path, base_sha: str, ref: str = "HEAD") -> GitProgress:
 
 
 async def diff(path: Path, base_sha: str, ref: str = "HEAD") -> str:
-    """The unified diff from `base_sha` to `ref` (binary files as `Binary files … differ`)."""
-    return await git("diff", "--no-color", "--no-ext-diff", base_sha, ref, cwd=path)
+    """The unified diff from `base_sha` to `ref` (binary files as `Binary files … differ`).
+
+    Paths are quoted only where they must be (tabs, newlines, quotes), not for being non-ASCII,
+    and carry the `a/` `b/` prefixes whatever the user's `diff.noprefix` says.
+    """
+    return await git(
+        *_PLAIN_PATHS, "diff", "--no-color", "--no-ext-diff", *_PREFIXES, base_sha, ref, cwd=path
+    )
 
 
 def parse_shortstat(text: str) -> tuple[int, int, int]:

@@ -60,8 +60,9 @@ async def run_git(
     cwd: Path | str | None = None,
     env: Mapping[str, str] | None = None,
     timeout_s: float = 300,
+    stdin: str | None = None,
 ) -> GitResult:
-    """Run git and return its exit code and output; raises GitError only if it cannot run."""
+    """Run git (given `stdin`) and return its exit code and output; GitError only if it cannot run."""
     if cwd is not None and not _is_dir(cwd):
         raise GitError(f"{describe(args)}: directory {cwd} does not exist")
     try:
@@ -70,7 +71,7 @@ async def run_git(
             *args,
             cwd=cwd,
             env={**os.environ, **(env or {}), **_FIXED_ENV},
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
@@ -78,7 +79,8 @@ async def run_git(
     except FileNotFoundError as exc:
         raise GitError("git is not installed or not on PATH") from exc
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
+        given = None if stdin is None else stdin.encode()
+        out, err = await asyncio.wait_for(proc.communicate(given), timeout_s)
     except TimeoutError:
         await _kill(proc)
         raise GitError(f"{describe(args)} timed out after {timeout_s:g} s") from None
@@ -93,9 +95,10 @@ async def git(
     cwd: Path | str | None = None,
     env: Mapping[str, str] | None = None,
     timeout_s: float = 300,
+    stdin: str | None = None,
 ) -> str:
     """Run git and return its stdout; a non-zero exit raises GitError with command and stderr."""
-    result = await run_git(*args, cwd=cwd, env=env, timeout_s=timeout_s)
+    result = await run_git(*args, cwd=cwd, env=env, timeout_s=timeout_s, stdin=stdin)
     if not result.ok:
         raise failure(result)
     return result.stdout

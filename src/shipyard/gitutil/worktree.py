@@ -34,7 +34,7 @@ async def add_worktree(mirror: Path, path: Path, branch: str, base_ref: str) -> 
         await _catch_up_with_origin(mirror, branch)
         if (await worktrees(mirror)).get(target) == branch:
             return await _merge_base(mirror, branch, base_sha)
-        if await _branch_exists(mirror, branch):
+        if await branch_exists(mirror, branch):
             await git("worktree", "add", "--quiet", str(target), branch, cwd=mirror)
             return await _merge_base(mirror, branch, base_sha)
         await git("worktree", "add", "--quiet", "-b", branch, str(target), base_sha, cwd=mirror)
@@ -75,6 +75,13 @@ async def resolve_commit(repo: Path, ref: str) -> str:
     return result.stdout.strip()
 
 
+async def is_branch_name(name: str) -> bool:
+    """Whether git accepts `name` as a branch name (`check-ref-format`; no leading dash)."""
+    if not name or name.startswith("-"):
+        return False
+    return (await run_git("check-ref-format", f"refs/heads/{name}")).ok
+
+
 def _resolved(path: Path) -> Path:
     return path.resolve()
 
@@ -86,7 +93,8 @@ def _prepare(path: Path) -> Path:
     return target
 
 
-async def _branch_exists(repo: Path, branch: str) -> bool:
+async def branch_exists(repo: Path, branch: str) -> bool:
+    """Whether the repository at `repo` has a local branch `branch`."""
     result = await run_git("show-ref", "--verify", "--quiet", f"refs/heads/{branch}", cwd=repo)
     return result.ok
 
@@ -98,7 +106,7 @@ async def _catch_up_with_origin(mirror: Path, branch: str) -> None:
     if not (await run_git("rev-parse", "--verify", "--quiet", remote, cwd=mirror)).ok:
         return
     local = f"refs/heads/{branch}"
-    if await _branch_exists(mirror, branch):
+    if await branch_exists(mirror, branch):
         behind = await run_git("merge-base", "--is-ancestor", local, remote, cwd=mirror)
         if not behind.ok or branch in (await worktrees(mirror)).values():  # ahead, or checked out
             return

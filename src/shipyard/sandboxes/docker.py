@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ from shipyard.sandboxes.lines import Lines
 WORKDIR = "/workspace"
 CONTAINER_LABEL = "shipyard.work_order_id"  # on every container, naming its work order (gc finds them so)
 _STOP_GRACE_S = 2.0
+_DEFAULT_ADDRESS = "unix:///var/run/docker.sock"  # where the SDK looks without DOCKER_HOST
 
 
 @functools.cache
@@ -212,5 +214,13 @@ class DockerSandbox:
             )
             version = probe.version().get("Version", "")
         except DockerException as err:
-            return Availability(available=False, reason=f"no Docker engine answers: {str(err)[:160]}")
+            return Availability(available=False, reason=_unanswered(settings, err))
         return Availability(available=True, version=f"Docker {version}")
+
+
+def _unanswered(settings: Settings, err: DockerException) -> str:
+    """Why no engine answered, in words: the SDK's own message is a nest of Python reprs."""
+    address = settings.docker_host or os.environ.get("DOCKER_HOST") or _DEFAULT_ADDRESS
+    if "Permission denied" in str(err) or "PermissionError" in str(err):
+        return f"not allowed to reach the Docker engine at {address} (is this user in the docker group?)"
+    return f"no Docker engine answers at {address}"

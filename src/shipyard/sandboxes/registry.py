@@ -49,10 +49,11 @@ def build_sandbox(name: str, settings: Settings) -> Sandbox:
 
 def describe_sandboxes(settings: Settings) -> list[tuple[str, str, Availability]]:
     """(name, description, availability) of every sandbox."""
-    return [(name, _DESCRIPTIONS.get(name, ""), _availability(name, settings)) for name in SANDBOX_NAMES]
+    return [(name, _DESCRIPTIONS.get(name, ""), availability(name, settings)) for name in SANDBOX_NAMES]
 
 
-def _availability(name: str, settings: Settings) -> Availability:
+def availability(name: str, settings: Settings) -> Availability:
+    """Whether sandbox `name` can run here, and why not (blocking: it may run a probe)."""
     if name not in _CHECKED:
         return Availability(available=True)
     check: Callable[[Settings], Availability] = _adapter(name).check

@@ -5,6 +5,7 @@ service checks every create this way; an embedded `shipyard run` checks before i
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,8 @@ from shipyard.domain.untrusted import clean, quote
 from shipyard.forge.base import Forge
 from shipyard.forge.local_git import repository_path
 from shipyard.forge.registry import default_forge_name, forge_for
-from shipyard.gitutil import is_git_repo
-from shipyard.sandboxes.registry import SANDBOX_NAMES
+from shipyard.gitutil import branch_exists, git, is_branch_name, is_git_repo
+from shipyard.sandboxes.registry import SANDBOX_NAMES, availability
 from shipyard.store.records import ProjectRecord
 from shipyard.store.store import Store
 from shipyard.workflows.loader import bind_inputs, builtin_names, resolve_definition
@@ -56,6 +57,8 @@ async def check_request(settings: Settings, store: Store, req: CreateWorkOrderRe
     agent = req.agent or (project and project.agent) or settings.agent
     sandbox_type = req.sandbox_type or (project and project.sandbox_type) or settings.sandbox
     _check_names(agent, sandbox_type)
+    await _check_sandbox(settings, sandbox_type)
+    await _check_base_branch(req.base_branch, repository_url)
     name = req.forge or (project.forge if project else None) or default_forge_name(settings, repository_url)
     forge = _forge(settings, store, name, repository_url)
     await forge.require_access()
@@ -76,6 +79,31 @@ def _check_names(agent: str, sandbox_type: str) -> None:
         raise InvalidInput(f"unknown agent '{agent}'; known: {', '.join(AGENT_NAMES)}")
     if sandbox_type not in SANDBOX_NAMES:
         raise InvalidInput(f"unknown sandbox '{sandbox_type}'; known: {', '.join(SANDBOX_NAMES)}")
+
+
+async def _check_sandbox(settings: Settings, sandbox_type: str) -> None:
+    """A sandbox that cannot run here (bwrap not installed, no Docker engine) is refused, saying why."""
+    # The check may run a program or ask an engine: off the event loop.
+    found = await asyncio.to_thread(availability, sandbox_type, settings)
+    if not found.available:
+        raise InvalidInput(f"sandbox '{sandbox_type}' is not available here: {found.reason}")
+
+
+async def _check_base_branch(base: str | None, repository_url: str) -> None:
+    """A base branch git would refuse to name, or one a local repository lacks, is refused now
+    rather than at the first step. A remote's branches are not asked for: that takes the network,
+    and a cached mirror may not have a branch pushed since."""
+    if not base:
+        return  # the repository's default branch
+    if not await is_branch_name(base):
+        raise InvalidInput(f"base_branch '{base}' is not a valid branch name")
+    repo = local_repository(repository_url)
+    if repo is not None and not await branch_exists(repo, base):
+        names = (await git("for-each-ref", "--format=%(refname:strip=2)", "refs/heads/", cwd=repo)).split()
+        known = ", ".join(names[:20]) or "none"
+        raise InvalidInput(
+            f"base branch '{base}' does not exist in {repository_url}; existing branches: {known}"
+        )
 
 
 def _forge(settings: Settings, store: Store, name: str, repository_url: str) -> Forge:

@@ -12,7 +12,12 @@ from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_for_filename
 from pygments.util import ClassNotFound
 
-_HEADER = re.compile(r"^diff --git a/(.*) b/(.*)$")
+_HEADER = "diff --git "
+_RENAMED = ("rename from ", "rename to ", "copy from ", "copy to ")
+# git's C-style quoting of a path (quote_c_style): these letters, otherwise three octal digits.
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13}
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_ESCAPE = re.compile(rb"\\([0-7]{1,3}|.)", re.DOTALL)
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@(.*)$")
 _FORMATTER = HtmlFormatter(nowrap=True, classprefix="tok-")
 MAX_LINES = 4000  # lines drawn in a page; the rest is counted, and the raw diff has it all
@@ -42,9 +47,9 @@ def parse_diff(text: str, max_lines: int = MAX_LINES) -> list[FileDiff]:
     files: list[FileDiff] = []
     raw: list[list[str]] = []
     for line in text.splitlines():
-        header = _HEADER.match(line)
-        if header:
-            files.append(FileDiff(path=header.group(2), old_path=header.group(1)))
+        if line.startswith(_HEADER):
+            old_path, path = _header_paths(line.removeprefix(_HEADER))
+            files.append(FileDiff(path=path, old_path=old_path))
             raw.append([])
         elif files:
             raw[-1].append(line)
@@ -74,11 +79,53 @@ def _meta(diff: FileDiff, lines: list[str]) -> list[str]:
             diff.status = "added"
         elif line.startswith("deleted file"):
             diff.status = "deleted"
-        elif line.startswith("rename from"):
-            diff.status = "renamed"
+        elif line.startswith(_RENAMED):
+            _rename(diff, line)
         elif line.startswith("Binary files"):
             diff.status = "binary"
     return []
+
+
+def _header_paths(rest: str) -> tuple[str, str]:
+    """(old, new) path of a `diff --git` header, each quoted by git if it has to be."""
+    if rest.startswith('"'):
+        old, after = _unquote(rest)
+        new = _unquote(after[1:])[0] if after.startswith(' "') else after[1:]
+        return old.removeprefix("a/"), new.removeprefix("b/")
+    # Unquoted and unrenamed, both halves name the same path: `a/P b/P`, spaces and all.
+    half = (len(rest) - 5) // 2
+    if rest[2 : 2 + half] == rest[5 + half :]:
+        return rest[2 : 2 + half], rest[5 + half :]
+    old, _, new = rest.partition(" b/")  # a rename: its `rename from/to` lines correct this
+    return old.removeprefix("a/"), new
+
+
+def _rename(diff: FileDiff, line: str) -> None:
+    """`rename from/to` (and copy) lines name the paths unambiguously: take them."""
+    verb, end, path = line.split(" ", 2)
+    name = _unquote(path)[0] if path.startswith('"') else path
+    if verb == "rename":
+        diff.status = "renamed"
+    if end == "from":
+        diff.old_path = name
+    else:
+        diff.path = name
+
+
+def _unquote(text: str) -> tuple[str, str]:
+    """The C-quoted string that `text` starts with, decoded, and the text after it."""
+    quoted = _QUOTED.match(text)
+    if not quoted:
+        return text, ""
+    raw = _ESCAPE.sub(_unescape, quoted.group(1).encode())
+    return raw.decode("utf-8", errors="replace"), text[quoted.end() :]
+
+
+def _unescape(escape: re.Match[bytes]) -> bytes:
+    code = escape.group(1)
+    if code[:1].isdigit():
+        return bytes([int(code, 8) & 0xFF])
+    return bytes([_ESCAPES.get(code.decode("latin-1"), code[0])])
 
 
 def _numbered(body: list[str], lexer: Lexer) -> list[DiffLine]:
