@@ -7,12 +7,14 @@ these checks, with lone surrogates as U+FFFD and anything nested past READ_DEPTH
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from typing import Any
 
 MAX_TEXT_CHARS = 100_000  # a prompt, an input, any one string of a request
 MAX_DEPTH = 32  # arrays and objects inside each other in a request
-READ_DEPTH = 64  # stored values are cut below this (pydantic cannot serialise past ~250)
+READ_DEPTH = 64  # stored values are cut below this (pydantic serialises ~250 levels at most)
 MAX_SQL_INT = 2**63 - 1  # SQLite's INTEGER, PostgreSQL's BIGINT
 MAX_SQL_INT32 = 2**31 - 1  # PostgreSQL's INTEGER
 CUT = "… (nested too deep)"
@@ -66,19 +68,39 @@ def json_problem(value: Any) -> str | None:
     return None
 
 
-def readable(value: Any, depth: int = 0) -> Any:
-    """A stored JSON value as every reader can show it: lone surrogates replaced, deep parts cut."""
+def readable(value: Any) -> Any:
+    """A stored JSON value with its lone surrogates replaced, so every reader can encode it."""
     if isinstance(value, str):
         return value if _encodable(value) else _replaced(value)
     if isinstance(value, list):
-        return CUT if depth >= READ_DEPTH else [readable(v, depth + 1) for v in value]
+        return [readable(v) for v in value]
     if isinstance(value, dict):
-        if depth >= READ_DEPTH:
-            return CUT
-        return {readable(k): readable(v, depth + 1) for k, v in value.items()}
+        return {readable(k): readable(v) for k, v in value.items()}
     return value
 
 
 def _replaced(value: str) -> str:
     # UTF-16 pairs up what can be paired; each surrogate left alone becomes U+FFFD.
     return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+# A JSON string (escapes and all), or one bracket.
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def cut_deep(text: str, limit: int = READ_DEPTH) -> str:
+    """JSON text with each array or object nested deeper than `limit` replaced by the string CUT:
+    text-level, so that text too deep for `json.loads` (a recursive parser) can be read at all."""
+    parts, depth, start, kept = [], 0, -1, 0
+    for token in _TOKEN.finditer(text):
+        mark = token.group()
+        if mark in ("[", "{"):
+            depth += 1
+            if depth == limit + 1:
+                start = token.start()
+        elif mark in ("]", "}"):
+            if depth == limit + 1:
+                parts += [text[kept:start], json.dumps(CUT)]
+                kept = token.end()
+            depth -= 1
+    return "".join([*parts, text[kept:]])

@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shipyard.domain.errors import InvalidInput
-from shipyard.domain.jsontext import READ_DEPTH, readable
+from shipyard.domain.jsontext import READ_DEPTH, cut_deep, readable
 
 # A connection carrying this execution option opens its transactions with BEGIN IMMEDIATE on
 # SQLite, so a read-then-write transaction holds the write lock from its first statement.
@@ -89,11 +89,11 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 def read_json(text: str) -> Any:
     """A JSON column's value; one that could break a reader (a lone surrogate, deep nesting) is
-    read as `domain.jsontext.readable` makes it. Plain values skip the walk."""
+    read as `domain.jsontext` makes it. Most values skip both passes."""
+    if text.count("[") + text.count("{") > READ_DEPTH:
+        text = cut_deep(text)
     value = json.loads(text)
-    if _SURROGATE_ESCAPE.search(text) or text.count("[") + text.count("{") > READ_DEPTH:
-        return readable(value)
-    return value
+    return readable(value) if _SURROGATE_ESCAPE.search(text) else value
 
 
 async def _connect_sqlite_file(path: Path) -> aiosqlite.Connection:
