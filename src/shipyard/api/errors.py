@@ -3,6 +3,7 @@ page (when the dashboard gives a renderer) everywhere else."""
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from collections.abc import Callable
 
@@ -93,7 +94,8 @@ class UnexpectedErrors:
             await self.app(scope, receive, tracked)
         except Exception as err:
             request = Request(scope)
-            log_unexpected(request, err)
+            with contextlib.suppress(Exception):  # a log that cannot be written must not cost the answer
+                log_unexpected(request, err)
             if not started:  # else the answer is half sent: the connection just ends
                 await self._answer(request)(scope, receive, send)
 
