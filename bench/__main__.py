@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import api, cancel, concurrency, events, overhead, sandbox_setup, startup, webhooks
+from bench import api, bad_input, cancel, concurrency, events, overhead, sandbox_setup, startup, webhooks
 from bench.harness import commit, machine
 
 BENCHMARKS: dict[str, Callable[[bool], Coroutine[Any, Any, dict[str, Any]]]] = {
@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, Callable[[bool], Coroutine[Any, Any, dict[str, Any]]]] = {
     "cancel": cancel.run,
     "webhooks": webhooks.run,
     "startup": startup.run,
+    "bad_input": bad_input.run,
 }
 RESULTS = Path(__file__).parent / "results"
 
@@ -108,6 +109,7 @@ TARGETS: list[tuple[str, str, tuple[str, ...], float]] = [
     ("shipyard --help p50, ms", "startup", ("help", "p50_ms"), 300),
     ("shipyard report event --help p50, ms", "startup", ("report_help", "p50_ms"), 300),
     ("shipyard report (refused) p50, ms", "startup", ("report_unreachable", "p50_ms"), 300),
+    ("health p50 with 20 bad requests in flight over idle, times", "bad_input", ("ratio_p50",), 3),
 ]
 
 

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     # server of a fleet the same one.
     secret_key: SecretStr | None = None
     artifact_max_bytes: int = 10 * 1024 * 1024  # one artifact `shipyard report` may upload
+    max_body_bytes: int = 1024 * 1024  # a JSON request body (webhooks and artifacts have their own)
     secrets_key: SecretStr | None = None  # a Fernet key: project secrets are stored encrypted with it
     agent: str = "claude"
     sandbox: str = "git_worktree"

@@ -51,16 +51,21 @@ def configure_logging(
     def _redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
         return dict(redact.data(event_dict))
 
+    # Tracebacks are plain text: Rich's default renders every frame's locals, which took seconds
+    # and hundreds of KB per error, on the event loop.
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if json_output
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
             _redact,
             renderer,
         ],

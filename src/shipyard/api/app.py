@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Path
 
 import shipyard
 from shipyard.api.control import router as control_router
@@ -11,11 +13,13 @@ from shipyard.api.errors import PageRenderer, install_error_handlers
 from shipyard.api.events import router as events_router
 from shipyard.api.github import router as github_router
 from shipyard.api.hub import EventHub
+from shipyard.api.limits import BodyLimit
 from shipyard.api.projects import router as projects_router
 from shipyard.api.reports import router as reports_router
 from shipyard.api.schemas import Health, PullRequestResponse
 from shipyard.api.webhooks import router as webhooks_router
 from shipyard.api.work_orders import router as work_orders_router
+from shipyard.domain.jsontext import MAX_SQL_INT32
 from shipyard.domain.metrics import Metrics
 from shipyard.service.work_orders import WorkOrderService
 
@@ -39,7 +43,9 @@ async def get_metrics(service: ServiceDep) -> Metrics:
 
 
 @misc.get("/pull-requests/{number}")
-async def get_pull_request(number: int, service: ServiceDep) -> PullRequestResponse:
+async def get_pull_request(
+    number: Annotated[int, Path(ge=1, le=MAX_SQL_INT32)], service: ServiceDep
+) -> PullRequestResponse:
     return PullRequestResponse(pull_request=await service.pull_request(number))
 
 
@@ -49,6 +55,7 @@ def create_app(service: WorkOrderService, error_page: PageRenderer | None = None
     app = FastAPI(title="Shipyard", version=shipyard.__version__)
     app.state.service = service
     app.state.hub = EventHub(service.event_feed())
+    app.add_middleware(BodyLimit, limit_bytes=service.settings.max_body_bytes)
     install_error_handlers(app, error_page)
     token = [Depends(require_token)]
     routers = (work_orders_router, control_router, events_router, github_router, projects_router, misc)

@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from shipyard.api.deps import ServiceDep, WorkOrderDep
 from shipyard.api.hub import POLL_S, EventHub
 from shipyard.domain.errors import InvalidInput
+from shipyard.domain.jsontext import MAX_SQL_INT
 from shipyard.store.records import EventRecord
 
 router = APIRouter(prefix="/api", tags=["events"])
@@ -89,9 +90,12 @@ def resume_point(after: int | None, last_event_id: str | None) -> int | None:
     if last_event_id is None or not last_event_id.strip():
         return None
     try:
-        return int(last_event_id)
+        event_id = int(last_event_id)
     except ValueError:
-        raise InvalidInput(f"Last-Event-ID must be an event id (an integer), got '{last_event_id}'") from None
+        event_id = -1
+    if not 0 <= event_id <= MAX_SQL_INT:
+        raise InvalidInput(f"Last-Event-ID must be an event id (an integer), got '{last_event_id[:40]}'")
+    return event_id
 
 
 def sse_response(body: AsyncIterator[str]) -> StreamingResponse:
@@ -99,7 +103,7 @@ def sse_response(body: AsyncIterator[str]) -> StreamingResponse:
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)
 
 
-AfterQuery = Annotated[int | None, Query(ge=0, description="Resume after this event id.")]
+AfterQuery = Annotated[int | None, Query(ge=0, le=MAX_SQL_INT, description="Resume after this event id.")]
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
 
 

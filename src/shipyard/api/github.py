@@ -8,13 +8,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from shipyard.api.deps import ServiceDep
+from shipyard.domain.models import RequestModel
 from shipyard.forge.models import RepositoryCheck
 from shipyard.service.dispatch import DispatchRequest, send_dispatch
 
 router = APIRouter(prefix="/api/github", tags=["github"])
 
 
-class VerifyRepositoryRequest(BaseModel):
+class VerifyRepositoryRequest(RequestModel):
     repository_url: str
 
 

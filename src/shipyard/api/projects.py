@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from shipyard.api.deps import ProjectsDep
 from shipyard.api.schemas import ProjectList, ProjectResponse
+from shipyard.domain.models import RequestModel
 from shipyard.domain.projects import ProjectCreate, ProjectUpdate
 from shipyard.store.records import ProjectRecord
 
@@ -54,7 +55,7 @@ async def delete_project(project: ProjectDep, projects: ProjectsDep) -> Response
     return Response(status_code=204)
 
 
-class SecretValue(BaseModel):
+class SecretValue(RequestModel):
     value: str = Field(min_length=1)
 
 

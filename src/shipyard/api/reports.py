@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from shipyard.api.deps import ServiceDep, WorkOrderDep, bearer, is_api_token, read_limited, require_token
 from shipyard.domain.errors import Forbidden, InvalidInput
+from shipyard.domain.models import RequestModel
 from shipyard.domain.tokens import sandbox_token_subject
 from shipyard.domain.work_orders import WorkOrder
 from shipyard.store.records import ArtifactRecord
@@ -42,7 +43,7 @@ async def reporter(
 ReporterDep = Annotated[WorkOrder, Depends(reporter)]
 
 
-class ReportRequest(BaseModel):
+class ReportRequest(RequestModel):
     """An event from the sandbox: it is stored as `report.<type>`."""
 
     type: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", examples=["progress", "tests.summary"])

@@ -18,6 +18,7 @@ from shipyard.api.schemas import (
     PhaseEntry,
     StepList,
 )
+from shipyard.domain.jsontext import MAX_SQL_INT
 from shipyard.domain.models import CreateWorkOrderRequest, WorkOrderStatus
 from shipyard.domain.work_orders import BranchProgress, Step
 from shipyard.gitutil.progress import GitProgress
@@ -38,7 +39,7 @@ async def list_work_orders(
     repository: str | None = Query(None, description="Only work orders on this repository_url."),
     q: str | None = Query(None, description="Text in the id, workflow, repository, branch or error."),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_SQL_INT),
 ) -> AgentWorkOrderList:
     rows, total = await service.search(
         status=status, repository=repository, search=q, limit=limit, offset=offset
@@ -62,7 +63,7 @@ async def get_logs(
     wo: WorkOrderDep,
     service: ServiceDep,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_SQL_INT),
 ) -> LogEntries:
     events, total = await service.events(wo.id, limit=limit, offset=offset)
     entries = [LogEntries.entry(e) for e in events]

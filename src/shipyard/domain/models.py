@@ -5,9 +5,23 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_core import PydanticCustomError
 
 from shipyard.domain.budget import Budget
+from shipyard.domain.jsontext import json_problem
+
+
+class RequestModel(BaseModel):
+    """A request from outside: its text and JSON must pass `domain.jsontext`'s checks (422)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _checked_json(cls, data: Any) -> Any:
+        problem = json_problem(data)
+        if problem is not None:
+            raise PydanticCustomError("invalid_text", problem)
+        return data
 
 
 class WorkOrderStatus(StrEnum):
@@ -156,33 +170,33 @@ class InterruptAction(StrEnum):
     CANCEL = "cancel"
 
 
-class InterruptRequest(BaseModel):
+class InterruptRequest(RequestModel):
     """`POST …/interrupt`: pause (between steps), resume, or cancel a work order."""
 
     action: InterruptAction
     reason: str | None = None
 
 
-class PromptRequest(BaseModel):
+class PromptRequest(RequestModel):
     """`POST …/prompt` (seed 003): a user message for the agent, delivered as a follow-up turn."""
 
     prompt_text: str = Field(min_length=1)
     agent_work_order_id: str | None = None  # seed 003 repeats the id in the body; ignored
 
 
-class ApproveRequest(BaseModel):
+class ApproveRequest(RequestModel):
     """`POST …/approve`: let a work order waiting at a gate go on; `response` is the gate's output."""
 
     response: str = ""
 
 
-class RetryRequest(BaseModel):
+class RetryRequest(RequestModel):
     """`POST …/retry`: run again from `step_id`, or from the first step that did not complete."""
 
     step_id: str | None = None
 
 
-class CreateWorkOrderRequest(BaseModel):
+class CreateWorkOrderRequest(RequestModel):
     """A request for a work order, from the API, the CLI or a trigger (seed-003 shape, widened)."""
 
     repository_url: str

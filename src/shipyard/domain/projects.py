@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shipyard.domain.budget import Budget
 from shipyard.domain.errors import InvalidInput
+from shipyard.domain.models import RequestModel
 
 ForgeName = Literal["github", "local"]
 
@@ -156,7 +157,7 @@ def _check_url(value: str) -> str:
     return value
 
 
-class ProjectCreate(BaseModel):
+class ProjectCreate(RequestModel):
     """What a new project is made of."""
 
     model_config = ConfigDict(extra="forbid")
@@ -175,7 +176,7 @@ class ProjectCreate(BaseModel):
     _full_name = field_validator("github_repository")(_check_full_name)
 
 
-class ProjectUpdate(BaseModel):
+class ProjectUpdate(RequestModel):
     """A change to a project: only the fields given change (None clears an optional one)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shipyard.domain.errors import ForgeError, InvalidInput
 from shipyard.domain.ids import new_dispatch_id
+from shipyard.domain.models import RequestModel
 from shipyard.engine.sink import sink_for
 from shipyard.forge.registry import NO_TOKEN, hosted_forge_for
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import DispatchRecord
 
 
-class DispatchRequest(BaseModel):
+class DispatchRequest(RequestModel):
     repository: str  # owner/name or a GitHub URL
     event_type: str
     client_payload: dict[str, Any] = Field(default_factory=dict)

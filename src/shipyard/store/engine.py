@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import sqlite3
 import time
 from functools import partial
@@ -15,6 +17,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shipyard.domain.errors import InvalidInput
+from shipyard.domain.jsontext import READ_DEPTH, cut_deep, readable
 
 # A connection carrying this execution option opens its transactions with BEGIN IMMEDIATE on
 # SQLite, so a read-then-write transaction holds the write lock from its first statement.
@@ -66,17 +69,31 @@ def create_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     old one, and that drop must not cascade to the rows that refer to it."""
     parsed = async_url(url)
     if not is_sqlite(parsed):
-        return create_async_engine(parsed, pool_pre_ping=True)
+        return create_async_engine(parsed, pool_pre_ping=True, json_deserializer=read_json)
     path = sqlite_path(parsed)
     if path is None:
-        engine = create_async_engine(parsed)
+        engine = create_async_engine(parsed, json_deserializer=read_json)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(parsed, async_creator=partial(_connect_sqlite_file, path))
+        creator = partial(_connect_sqlite_file, path)
+        engine = create_async_engine(parsed, async_creator=creator, json_deserializer=read_json)
     pragmas = _SQLITE_PRAGMAS if foreign_keys else _SQLITE_PRAGMAS[:-1]
     event.listen(engine.sync_engine, "connect", partial(_on_sqlite_connect, pragmas))
     event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
     return engine
+
+
+# An escaped surrogate (a pair, or a lone one only a row stored before the checks can hold).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def read_json(text: str) -> Any:
+    """A JSON column's value; one that could break a reader (a lone surrogate, deep nesting) is
+    read as `domain.jsontext` makes it. Most values skip both passes."""
+    if text.count("[") + text.count("{") > READ_DEPTH:
+        text = cut_deep(text)
+    value = json.loads(text)
+    return readable(value) if _SURROGATE_ESCAPE.search(text) else value
 
 
 async def _connect_sqlite_file(path: Path) -> aiosqlite.Connection:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from shipyard.api.events import HubDep, sse_response, stream
+from shipyard.domain.jsontext import MAX_SQL_INT
 from shipyard.store.records import EventRecord
 from shipyard.web import views
 from shipyard.web.render import Service, templates
@@ -50,13 +51,15 @@ async def work_order_live(
     work_order_id: str,
     service: Service,
     hub: HubDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """A work order's events after `after` (or the reconnecting browser's Last-Event-ID)."""
     wo = await service.get(work_order_id)
     resumed = last_event_id or ""
-    start = max(after, int(resumed) if resumed.isdigit() else 0)
+    # A browser sends back an id we gave it; anything else (digits beyond an event id) is ignored.
+    known = resumed.isascii() and resumed.isdigit() and int(resumed) <= MAX_SQL_INT
+    start = max(after, int(resumed) if known else 0)
     heartbeat_s = service.settings.sse_heartbeat_s
     return sse_response(stream(hub, start, wo.id, heartbeat_s, render=detail_frames))
 

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from shipyard.agents.registry import describe_agents
 from shipyard.domain.errors import InvalidInput, NotFound
+from shipyard.domain.jsontext import MAX_SQL_INT
 from shipyard.domain.models import WorkOrderStatus
 from shipyard.domain.work_orders import WorkOrder
 from shipyard.service.work_orders import WorkOrderService
@@ -42,7 +43,7 @@ async def work_orders(
     status: str | None = None,
     repository: str | None = None,
     q: str | None = None,
-    page_no: int = Query(1, alias="page", ge=1),
+    page_no: int = Query(1, alias="page", ge=1, le=MAX_SQL_INT // PAGE_SIZE),
     part: str | None = None,
 ) -> HTMLResponse:
     """Every work order, newest first, filtered and paged; `part=rows` is the table alone."""
@@ -117,7 +118,10 @@ async def work_order_part(request: Request, work_order_id: str, part: str, servi
 
 @router.get("/work-orders/{work_order_id}/log")
 async def work_order_log(
-    request: Request, work_order_id: str, service: Service, before: int | None = Query(None, ge=1)
+    request: Request,
+    work_order_id: str,
+    service: Service,
+    before: int | None = Query(None, ge=1, le=MAX_SQL_INT),
 ) -> HTMLResponse:
     """A page of the log before an event: lines for htmx to put on top, or a page of its own."""
     wo = await service.get(work_order_id)
