@@ -9,21 +9,25 @@ from shipyard.api.control import router as control_router
 from shipyard.api.deps import ServiceDep, require_token
 from shipyard.api.errors import PageRenderer, install_error_handlers
 from shipyard.api.events import router as events_router
+from shipyard.api.front_door import FrontDoor
 from shipyard.api.github import router as github_router
 from shipyard.api.hub import EventHub
 from shipyard.api.projects import router as projects_router
 from shipyard.api.reports import router as reports_router
 from shipyard.api.schemas import Health, PullRequestResponse
+from shipyard.api.throttle import Throttle
 from shipyard.api.webhooks import router as webhooks_router
 from shipyard.api.work_orders import router as work_orders_router
 from shipyard.domain.metrics import Metrics
 from shipyard.service.work_orders import WorkOrderService
 
 misc = APIRouter(prefix="/api", tags=["misc"])
+open_misc = APIRouter(prefix="/api", tags=["misc"])  # no token: load balancers ask it
 
 
-@misc.get("/health")
+@open_misc.get("/health")
 async def health(service: ServiceDep) -> Health:
+    """Whether the database and Temporal answer; open without the token, and nothing secret in it."""
     check = await service.check_health()
     status = "ok" if check.database == check.temporal == "ok" else "degraded"
     return Health(
@@ -49,6 +53,8 @@ def create_app(service: WorkOrderService, error_page: PageRenderer | None = None
     app = FastAPI(title="Shipyard", version=shipyard.__version__)
     app.state.service = service
     app.state.hub = EventHub(service.event_feed())
+    app.state.throttle = Throttle()
+    app.add_middleware(FrontDoor, trusted_hosts=service.settings.trusted_hosts)
     install_error_handlers(app, error_page)
     token = [Depends(require_token)]
     routers = (work_orders_router, control_router, events_router, github_router, projects_router, misc)
@@ -56,4 +62,5 @@ def create_app(service: WorkOrderService, error_page: PageRenderer | None = None
         app.include_router(router, dependencies=token)
     app.include_router(webhooks_router)  # signed by GitHub with its own secret instead
     app.include_router(reports_router)  # a sandbox's own token will do (each route checks)
+    app.include_router(open_misc)  # status and version only, nothing secret
     return app
