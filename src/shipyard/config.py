@@ -9,14 +9,19 @@ import contextlib
 import os
 import secrets
 from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+MIN_API_TOKEN_CHARS = 16
 
 
 def _default_data_dir() -> Path:
@@ -39,6 +44,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8420
     api_token: SecretStr | None = None
+    # Host names (or addresses) people reach this server by, besides loopback, the bind address
+    # and SHIPYARD_PUBLIC_URL's host; any other Host header is refused (DNS rebinding).
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Signs sandbox tokens; default: a random key kept in <data dir>/secret.key. Give every
     # server of a fleet the same one.
     secret_key: SecretStr | None = None
@@ -97,6 +105,14 @@ class Settings(BaseSettings):
     github_labels: bool = False  # label issues shipyard:running, then shipyard:completed|failed|cancelled
     public_url: str | None = None  # how people reach this server, for links in PRs and comments
 
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        """`a.example, b.example` in the environment; a list in shipyard.toml."""
+        return (
+            [name.strip() for name in value.split(",") if name.strip()] if isinstance(value, str) else value
+        )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -121,6 +137,28 @@ class Settings(BaseSettings):
         if self.github_app_private_key_path is not None:
             return self.github_app_private_key_path.expanduser().read_text(encoding="utf-8")
         return None
+
+    def api_token_problem(self) -> str | None:
+        """Why SHIPYARD_API_TOKEN cannot guard a server (None when it can, or when none is set)."""
+        if self.api_token is None:
+            return None
+        length = len(self.api_token.get_secret_value().strip())
+        if length >= MIN_API_TOKEN_CHARS:
+            return None
+        said = "is empty" if length == 0 else f"has {length} characters"
+        return (
+            f"SHIPYARD_API_TOKEN {said}; use at least {MIN_API_TOKEN_CHARS} (e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`) or unset it"
+        )
+
+    @property
+    def trusted_hosts(self) -> frozenset[str]:
+        """Names this server answers to besides loopback: its bind address, SHIPYARD_PUBLIC_URL's
+        host and SHIPYARD_ALLOWED_HOSTS, lower-case."""
+        names = {self.host, *self.allowed_hosts}
+        if self.public_url:
+            names.add(urlsplit(self.public_url).hostname or "")
+        return frozenset(name.strip().lower().rstrip(".").strip("[]") for name in names) - {""}
 
     @property
     def resolved_database_url(self) -> str:

@@ -26,7 +26,9 @@ async def store(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Store]:
 
 def client_for(settings: Settings, store: Store, **headers: str) -> httpx.AsyncClient:
     app = create_app(WorkOrderService(settings, store, None))
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://localhost", headers=headers
+    )
 
 
 async def test_token_is_required_when_configured(store: Store, tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ async def test_separate_worker_process_runs_the_work_order(
         async with open_engine(api_settings, run_worker=False) as engine:
             app = create_app(WorkOrderService(api_settings, engine.store, engine.client))
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
+            async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as api:
                 flow = {"name": "where", "steps": [{"id": "s", "run": "pwd", "commit": "x"}]}
                 body = {
                     "repository_url": str(repo),

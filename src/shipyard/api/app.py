@@ -11,12 +11,14 @@ from shipyard.api.control import router as control_router
 from shipyard.api.deps import ServiceDep, require_token
 from shipyard.api.errors import PageRenderer, install_error_handlers
 from shipyard.api.events import router as events_router
+from shipyard.api.front_door import FrontDoor
 from shipyard.api.github import router as github_router
 from shipyard.api.hub import EventHub
 from shipyard.api.limits import BodyLimit
 from shipyard.api.projects import router as projects_router
 from shipyard.api.reports import router as reports_router
 from shipyard.api.schemas import Health, PullRequestResponse
+from shipyard.api.throttle import Throttle
 from shipyard.api.webhooks import router as webhooks_router
 from shipyard.api.work_orders import router as work_orders_router
 from shipyard.domain.jsontext import MAX_SQL_INT32
@@ -24,10 +26,12 @@ from shipyard.domain.metrics import Metrics
 from shipyard.service.work_orders import WorkOrderService
 
 misc = APIRouter(prefix="/api", tags=["misc"])
+open_misc = APIRouter(prefix="/api", tags=["misc"])  # no token: load balancers ask it
 
 
-@misc.get("/health")
+@open_misc.get("/health")
 async def health(service: ServiceDep) -> Health:
+    """Whether the database and Temporal answer; open without the token, and nothing secret in it."""
     check = await service.check_health()
     status = "ok" if check.database == check.temporal == "ok" else "degraded"
     return Health(
@@ -56,11 +60,16 @@ def create_app(service: WorkOrderService, error_page: PageRenderer | None = None
     app.state.service = service
     app.state.hub = EventHub(service.event_feed())
     app.add_middleware(BodyLimit, limit_bytes=service.settings.max_body_bytes)
+    app.state.throttle = Throttle()
     install_error_handlers(app, error_page)
+    # Outermost: a foreign Host is refused before anything else runs, and every answer, a 500
+    # included, leaves with the security headers.
+    app.add_middleware(FrontDoor, trusted_hosts=service.settings.trusted_hosts)
     token = [Depends(require_token)]
     routers = (work_orders_router, control_router, events_router, github_router, projects_router, misc)
     for router in routers:
         app.include_router(router, dependencies=token)
     app.include_router(webhooks_router)  # signed by GitHub with its own secret instead
     app.include_router(reports_router)  # a sandbox's own token will do (each route checks)
+    app.include_router(open_misc)  # status and version only, nothing secret
     return app

@@ -35,6 +35,8 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
+    421: "misdirected_request",
+    429: "too_many_requests",
 }
 
 
@@ -127,7 +129,9 @@ def install_error_handlers(app: FastAPI, page: PageRenderer | None = None) -> No
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, err: HTTPException) -> Response:
         code = _HTTP_CODES.get(err.status_code, "http_error")
-        return respond(request, err.status_code, code, str(err.detail))
+        response = respond(request, err.status_code, code, str(err.detail))
+        response.headers.update(err.headers or {})  # Retry-After, WWW-Authenticate
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, err: Exception) -> Response:

@@ -10,7 +10,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
 
-from shipyard.api.deps import ServiceDep, WorkOrderDep, bearer, is_api_token, read_limited, require_token
+from shipyard.api.deps import (
+    ServiceDep,
+    WorkOrderDep,
+    bearer,
+    count_failure,
+    is_api_token,
+    read_limited,
+    refuse_if_throttled,
+    require_token,
+)
 from shipyard.domain.errors import Forbidden, InvalidInput
 from shipyard.domain.models import RequestModel
 from shipyard.domain.tokens import sandbox_token_subject
@@ -23,9 +32,13 @@ _LEVELS = ("debug", "info", "warning", "error")
 
 
 async def reporter(
-    wo: WorkOrderDep, service: ServiceDep, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    wo: WorkOrderDep,
+    service: ServiceDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> WorkOrder:
     """The work order, once the caller has shown the API token or this work order's sandbox token."""
+    refuse_if_throttled(request)
     given = bearer(authorization)
     if is_api_token(service.settings, given):
         return wo
@@ -33,7 +46,12 @@ async def reporter(
         if service.settings.api_token is None:
             return wo  # an open API (loopback, no token set) is open here too
         raise Forbidden("send the work order's SHIPYARD_TOKEN (or the API token) as a bearer token")
-    if sandbox_token_subject(service.settings.signing_key(), given) != wo.id:
+    try:
+        subject = sandbox_token_subject(service.settings.signing_key(), given)
+    except Forbidden:
+        count_failure(request)  # neither token: a guess at the API token counts here too
+        raise
+    if subject != wo.id:
         raise Forbidden(f"this sandbox token is for another work order, not {wo.id}")
     if wo.status.is_terminal:
         raise Forbidden(f"work order {wo.id} has ended ({wo.status.value}); its sandbox token with it")
@@ -89,5 +107,20 @@ async def list_artifacts(wo: WorkOrderDep, service: ServiceDep) -> dict[str, lis
 @router.get("/{work_order_id}/artifacts/{name}", dependencies=[Depends(require_token)])
 async def download_artifact(name: str, wo: WorkOrderDep, service: ServiceDep) -> Response:
     record, content = await service.read_artifact(wo.id, name)
-    headers = {"Content-Disposition": f'attachment; filename="{record.name}"'}
-    return Response(content, media_type=record.content_type, headers=headers)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{record.name}"',
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
+    return Response(content, media_type=safe_content_type(content), headers=headers)
+
+
+def safe_content_type(content: bytes) -> str:
+    """Text as plain text, anything else as bytes: never the type the uploader claimed, which a
+    browser would obey (HTML, SVG with scripts) on this server's origin."""
+    if b"\0" in content:
+        return "application/octet-stream"
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return "application/octet-stream"
+    return "text/plain; charset=utf-8"

@@ -16,7 +16,7 @@ from shipyard.cli.common import CliError
 if TYPE_CHECKING:
     from shipyard.config import Settings
 
-IN_PROCESS_URL = "http://shipyard.local"  # the API served inside the CLI over ASGI
+IN_PROCESS_URL = "http://shipyard.localhost"  # the API served inside the CLI over ASGI (a loopback name)
 
 
 def server_file(settings: Settings) -> Path:

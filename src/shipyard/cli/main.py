@@ -81,6 +81,9 @@ def worker() -> None:
     from shipyard.logging import configure_logging
 
     s = settings()
+    problem = s.api_token_problem()  # a worker redacts the token from every log: it must be a real one
+    if problem is not None:
+        fail(CliError(f"refusing to start: {problem}", exit_code=2))
     address = s.temporal_address or local_temporal_address(s)
     if address is None:
         err_console().print("[red]error:[/] set SHIPYARD_TEMPORAL_ADDRESS or start `shipyard serve` first")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from shipyard.api.front_door import is_loopback
 from shipyard.cli.client import server_file
 from shipyard.composition import worker_parts
 from shipyard.config import Settings
@@ -19,8 +20,6 @@ from shipyard.engine.worker import Engine, open_engine
 from shipyard.service.deliveries import resume_received
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.web.app import create_app
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass
@@ -45,8 +44,7 @@ async def running_server(
     run_worker: bool = True,
 ) -> AsyncIterator[RunningServer]:
     """Engine + worker (unless `run_worker` is False) + API on `settings.host`; `port=0` picks a free one."""
-    if settings.host not in LOOPBACK and settings.api_token is None:
-        raise SystemExit(f"refusing to listen on {settings.host} without SHIPYARD_API_TOKEN")
+    refuse_unsafe_settings(settings)
     # Bound before anything else starts, so nothing (the dev server's own ports) can take it meanwhile.
     listener = _listen(settings.host, 0 if port == 0 else (port or settings.port))
     chosen = listener.getsockname()[1]
@@ -78,6 +76,15 @@ async def running_server(
                 await task
             if announce:
                 server_file(settings).unlink(missing_ok=True)
+
+
+def refuse_unsafe_settings(settings: Settings) -> None:
+    """SystemExit, in one line, when the settings would leave a server unguarded."""
+    problem = settings.api_token_problem()
+    if problem is not None:
+        raise SystemExit(f"refusing to start: {problem}")
+    if not is_loopback(settings.host) and settings.api_token is None:
+        raise SystemExit(f"refusing to listen on {settings.host} without SHIPYARD_API_TOKEN")
 
 
 class _Server(uvicorn.Server):

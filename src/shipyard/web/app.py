@@ -12,11 +12,11 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from fastapi.staticfiles import StaticFiles
 
 from shipyard.api.app import create_app as create_api_app
-from shipyard.api.deps import token_accepted
+from shipyard.api.deps import check_token
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.web import actions, live, pages, projects
 from shipyard.web.diff import highlight_css
-from shipyard.web.render import HERE, TOKEN_COOKIE, get_service, page, same_origin, signed_in
+from shipyard.web.render import HERE, TOKEN_COOKIE, page, same_origin, signed_in
 
 
 def error_page(request: Request, status: int, code: str, message: str) -> Response:
@@ -37,7 +37,7 @@ async def login_form(request: Request, next: str = "/") -> HTMLResponse:
 async def login(
     request: Request, token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"
 ) -> Response:
-    if not token_accepted(get_service(request).settings, token):
+    if not check_token(request, token):
         return page(request, "login.html", status_code=401, next=_local(next), error="That is not the token.")
     done = RedirectResponse(_local(next), status_code=303)
     done.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")

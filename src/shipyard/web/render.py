@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
-from shipyard.api.deps import bearer, token_accepted
+from shipyard.api.deps import bearer, check_token
+from shipyard.api.front_door import host_trusted
 from shipyard.service.projects import ProjectService
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.web import views
@@ -56,16 +57,23 @@ Projects = Annotated[ProjectService, Depends(get_projects)]
 async def signed_in(request: Request) -> None:
     """Pages need the API token when one is set: as the sign-in cookie or a bearer header."""
     given = request.cookies.get(TOKEN_COOKIE) or bearer(request.headers.get("authorization"))
-    if not token_accepted(get_service(request).settings, given):
+    if not check_token(request, given):
         raise HTTPException(401, "sign in with the API token")  # a GET goes to /login instead
 
 
 async def same_origin(request: Request) -> None:
-    """Forms that change something must come from this dashboard, not another site."""
+    """Forms that change something must come from this dashboard, not another site: the page that
+    sent them (Origin, else Referer) is on this server, under a name this server is reached by."""
     if request.method in ("GET", "HEAD"):
         return
-    origin = request.headers.get("origin")
-    if origin and urlsplit(origin).netloc != request.url.netloc:
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if source and not _is_here(request, urlsplit(source).netloc):
         raise HTTPException(403, "this form was sent from another site")
     if request.headers.get("sec-fetch-site") == "cross-site":
         raise HTTPException(403, "this form was sent from another site")
+
+
+def _is_here(request: Request, netloc: str) -> bool:
+    """Whether a page at `netloc` is this server, named as it is reached (a rebinding page is not)."""
+    trusted = get_service(request).settings.trusted_hosts
+    return netloc == request.url.netloc and host_trusted(netloc, trusted)
