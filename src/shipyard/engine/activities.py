@@ -147,6 +147,9 @@ class WorkOrderActivities:
         wo = await self.store.get_work_order(inp.work_order_id)
         token = sandbox_token(self.settings, wo)
         events = self.sink(wo, inp.step.id, token)
+        recorded = await self._recorded(inp, wo)
+        if recorded is not None:
+            return await self._report_recorded(inp, wo, recorded, events)
         try:
             result = await self._attempt(inp, wo, events, token)
         except asyncio.CancelledError:
@@ -164,6 +167,31 @@ class WorkOrderActivities:
         if await self._record(inp, wo, out) and inp.step.kind != "pr":
             await self.publish.follow_along(wo, inp.handle, events)
         return await self._report(inp, result, events)
+
+    async def _recorded(self, inp: RunStepInput, wo: WorkOrder) -> StepOutput | None:
+        """The step's result when this execution of the work order already recorded it completed:
+        a retried attempt whose first one finished the step but could not tell the workflow (its
+        worker or Temporal died in between) must not run it, nor commit, again."""
+        if activity.info().attempt == 1 or wo.execution_started_at is None:
+            return None
+        row = next((s for s in await self.store.list_steps(wo.id) if s.step_id == inp.step.id), None)
+        if row is None or row.status != StepStatus.COMPLETED or row.completed_at is None:
+            return None
+        if row.completed_at < wo.execution_started_at:
+            return None  # completed by an earlier execution (a retried work order runs it again)
+        session = wo.agent_session_id if inp.step.kind == "prompt" else None
+        return StepOutput.recorded(row, session)
+
+    async def _report_recorded(
+        self, inp: RunStepInput, wo: WorkOrder, out: StepOutput, events: StoreSink
+    ) -> StepOutput:
+        """Finish what the attempt that completed the step may not have: its last event."""
+        recent = await self.store.last_events(wo.id, limit=50)
+        if not any(e.type == "workflow.step.completed" and e.step_id == inp.step.id for e in recent):
+            await events.emit("workflow.step.completed", {"commit_sha": out.commit_sha})
+        attempt = activity.info().attempt
+        await events.emit("workflow.step.reused", {"attempt": attempt, "commit_sha": out.commit_sha})
+        return out
 
     async def _attempt(
         self, inp: RunStepInput, wo: WorkOrder, events: StoreSink, token: str

@@ -297,10 +297,4 @@ def retry_start(
 
 def step_output(row: Step) -> StepOutput:
     """A stored step as later steps' templates see it."""
-    return StepOutput(
-        status=row.status,
-        output=row.output or "",
-        exit_code=row.exit_code,
-        commit_sha=row.commit_sha,
-        error=row.error,
-    )
+    return StepOutput.recorded(row)
