@@ -1,8 +1,11 @@
 """Faults mid-work-order: a step whose completion was stored before its process died is not run
-(nor committed) again when its activity is retried."""
+(nor committed) again when its activity is retried; a dev server killed mid-step is restarted on
+its port and database, says so, and the work order completes."""
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -11,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import yaml
-from test_durability import start_serve, wait_for
+from test_durability import answers, start_serve, wait_for
 
 from shipyard.engine.devserver import free_port
 from support import MakeRepo, git
@@ -92,6 +95,82 @@ def test_step_completed_before_a_kill_is_not_run_again(make_repo: MakeRepo, tmp_
         assert wo["git_commit_count"] == 3
         for sid in ("s1", "s2", "s3"):
             assert (counts / sid).read_text().count("run") == 1, sid
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        try:
+            serve.wait(30)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+
+
+def devserver_pid(parent_pid: int) -> int:
+    """The `temporal server start-dev` child of `parent_pid`."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat, argv = (entry / "stat").read_text(), (entry / "cmdline").read_bytes()
+        except OSError:  # ended meanwhile
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent_pid and b"start-dev" in argv:
+            return int(entry.name)
+    raise AssertionError(f"no dev server under {parent_pid}")
+
+
+def watch_health(url: str, timeout_s: float) -> list[str]:
+    """The `temporal` states health reports, in order, until it is ok after something else."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not (len(seen) > 1 and seen[-1] == "ok"):
+        try:
+            state = httpx.get(f"{url}/api/health", timeout=10).json()["temporal"]
+        except httpx.TransportError:
+            continue
+        if not seen or seen[-1] != state:
+            seen.append(state)
+        time.sleep(0.05)
+    return seen
+
+
+def test_dev_server_killed_mid_step_is_restarted_and_the_work_order_completes(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    repo = make_repo()
+    data, port, log = tmp_path / "data", free_port(), tmp_path / "serve.log"
+    counts = tmp_path / "counts"
+    counts.mkdir()
+    flow = three_steps(counts)
+    flow["steps"][1]["run"] = f"echo run >> {counts}/s2 && sleep 2 && echo s2 >> s2.txt"  # type: ignore[index]
+    url = f"http://127.0.0.1:{port}"
+    serve = start_serve(data, port, log)
+    try:
+        wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to start")
+        body = {"repository_url": str(repo), "workflow_definition": yaml.safe_dump(flow), "agent": "shell"}
+        created = httpx.post(f"{url}/api/agent-work-orders", json=body).json()
+        wid = created["agent_work_order"]["agent_work_order_id"]
+        wait_for(lambda: (counts / "s2").exists(), 60, "step s2 to start")
+        temporal = json.loads((data / "server.json").read_text())["temporal"]
+        os.kill(devserver_pid(serve.pid), signal.SIGKILL)
+
+        states = watch_health(url, 60)
+        assert states[0] == "restarting" and states[-1] == "ok", states
+
+        def finished() -> bool:
+            wo = httpx.get(f"{url}/api/agent-work-orders/{wid}").json()["agent_work_order"]
+            return wo["status"] in ("completed", "failed")
+
+        wait_for(finished, 120, "the work order to finish")
+        wo = httpx.get(f"{url}/api/agent-work-orders/{wid}").json()["agent_work_order"]
+        assert wo["status"] == "completed", (wo["error_message"], log.read_text()[-3000:])
+        subjects = git(repo, "log", "--format=%s", wo["git_branch_name"]).split("\n")
+        assert [subjects.count(sid) for sid in ("s1", "s2", "s3")] == [1, 1, 1], subjects
+        assert (counts / "s1").read_text().count("run") == 1
+        assert (counts / "s3").read_text().count("run") == 1
+        health = httpx.get(f"{url}/api/health").json()
+        assert health["temporal"] == "ok" and health["temporal_restarts"] == 1
+        assert answers(temporal)  # on the same port as before
+        assert "was restarted (once" in httpx.get(f"{url}/").text
+        assert "temporal_died" in log.read_text() and "temporal_restarted" in log.read_text()
     finally:
         serve.send_signal(signal.SIGTERM)
         try:

@@ -132,6 +132,7 @@ async def open_engine(
             devserver = DevServer(db_path, log_path=settings.data_dir / "temporal.log")
             await devserver.start()
             stack.push_async_callback(devserver.stop)
+            devserver.supervise()
             address = devserver.address
         client = await connect(address, settings.temporal_namespace)
         if run_worker:
