@@ -4,6 +4,7 @@ its port and database, says so, and the work order completes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -16,8 +17,10 @@ import httpx
 import yaml
 from test_durability import answers, start_serve, wait_for
 
+from shipyard.cli.server import RunningServer
+from shipyard.config import Settings
 from shipyard.engine.devserver import free_port
-from support import MakeRepo, git
+from support import MakeRepo, git, wait_done
 
 
 def three_steps(counts: Path) -> dict[str, object]:
@@ -177,3 +180,39 @@ def test_dev_server_killed_mid_step_is_restarted_and_the_work_order_completes(
             serve.wait(30)
         except subprocess.TimeoutExpired:
             serve.kill()
+
+
+async def test_step_committed_but_not_stored_is_not_run_again(
+    api: httpx.AsyncClient, server: RunningServer, settings: Settings, make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """The store refuses the step's completion once (a full disk): the retried attempt finds the
+    step's commit on the branch and records it instead of running the step again."""
+    repo, counts = make_repo(), tmp_path / "counts"
+    counts.mkdir()
+    db = settings.data_dir / "shipyard.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TRIGGER full BEFORE UPDATE OF status ON step"
+            " WHEN NEW.step_id = 's2' AND NEW.status = 'completed'"
+            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    body = {"repository_url": str(repo), "workflow_definition": yaml.safe_dump(three_steps(counts))}
+    wid = (await api.post("/api/agent-work-orders", json=body)).json()["agent_work_order"][
+        "agent_work_order_id"
+    ]
+    handle = server.engine.client.get_workflow_handle(wid)
+
+    async def refused() -> bool:
+        pending = (await handle.describe()).raw_description.pending_activities
+        return any("disk is full" in str(p.last_failure) for p in pending)
+
+    async with asyncio.timeout(60):
+        while not await refused():
+            await asyncio.sleep(0.05)
+    with sqlite3.connect(db) as conn:  # room again, before the retry (a second later)
+        conn.execute("DROP TRIGGER full")
+    done = await wait_done(api, wid, timeout_s=90)
+    assert done["status"] == "completed", done["error_message"]
+    subjects = git(repo, "log", "--format=%s", done["git_branch_name"]).split("\n")
+    assert [subjects.count(sid) for sid in ("s1", "s2", "s3")] == [1, 1, 1], subjects
+    assert [(counts / sid).read_text().count("run") for sid in ("s1", "s2", "s3")] == [1, 1, 1]

@@ -20,6 +20,7 @@ from shipyard.domain.work_orders import BranchProgress, StepChange, WorkOrder, W
 from shipyard.engine import steps
 from shipyard.engine.guard import BudgetGuard
 from shipyard.engine.publish import Publisher, read_progress
+from shipyard.engine.recovery import completed_earlier
 from shipyard.engine.sandbox_env import sandbox_token, step_env
 from shipyard.engine.sink import StoreSink, sink_for
 from shipyard.engine.types import (
@@ -147,9 +148,12 @@ class WorkOrderActivities:
         wo = await self.store.get_work_order(inp.work_order_id)
         token = sandbox_token(self.settings, wo)
         events = self.sink(wo, inp.step.id, token)
-        recorded = await self._recorded(inp, wo)
-        if recorded is not None:
-            return await self._report_recorded(inp, wo, recorded, events)
+        message = self._commit_message(inp) if inp.step.commit else None
+        earlier = await completed_earlier(self.store, inp, wo, activity.info().attempt, message)
+        if earlier is not None:
+            if not earlier.stored:
+                await self._record(inp, wo, earlier.output)
+            return await self._report_earlier(inp, wo, earlier.output, events)
         try:
             result = await self._attempt(inp, wo, events, token)
         except asyncio.CancelledError:
@@ -168,21 +172,7 @@ class WorkOrderActivities:
             await self.publish.follow_along(wo, inp.handle, events)
         return await self._report(inp, result, events)
 
-    async def _recorded(self, inp: RunStepInput, wo: WorkOrder) -> StepOutput | None:
-        """The step's result when this execution of the work order already recorded it completed:
-        a retried attempt whose first one finished the step but could not tell the workflow (its
-        worker or Temporal died in between) must not run it, nor commit, again."""
-        if activity.info().attempt == 1 or wo.execution_started_at is None:
-            return None
-        row = next((s for s in await self.store.list_steps(wo.id) if s.step_id == inp.step.id), None)
-        if row is None or row.status != StepStatus.COMPLETED or row.completed_at is None:
-            return None
-        if row.completed_at < wo.execution_started_at:
-            return None  # completed by an earlier execution (a retried work order runs it again)
-        session = wo.agent_session_id if inp.step.kind == "prompt" else None
-        return StepOutput.recorded(row, session)
-
-    async def _report_recorded(
+    async def _report_earlier(
         self, inp: RunStepInput, wo: WorkOrder, out: StepOutput, events: StoreSink
     ) -> StepOutput:
         """Finish what the attempt that completed the step may not have: its last event."""
@@ -273,11 +263,14 @@ class WorkOrderActivities:
             return run
         raise InvalidInput(f"step '{inp.step.id}': '{inp.step.kind}' steps are not supported yet")
 
-    async def _commit(self, inp: RunStepInput, events: StoreSink) -> str | None:
+    def _commit_message(self, inp: RunStepInput) -> str:
         assert inp.step.commit is not None
-        message = (
+        return (
             inp.step.commit if inp.literal else render(inp.step.commit, steps.template_context(inp)).strip()
         )
+
+    async def _commit(self, inp: RunStepInput, events: StoreSink) -> str | None:
+        message = self._commit_message(inp)
         return await steps.commit_changes(inp.handle, message, inp.step.phase, events)
 
     async def _record(self, inp: RunStepInput, wo: WorkOrder, out: StepOutput) -> int:
