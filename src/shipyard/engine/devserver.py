@@ -46,6 +46,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_free(port: int) -> bool:
+    """Whether `port` on 127.0.0.1 can be listened on now."""
+    with socket.socket() as sock:
+        # As the server binds: connections its killed predecessor left in TIME_WAIT do not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def temporal_binary() -> str:
     """The `temporal` CLI: next to our Python (a venv's bin), else on PATH."""
     beside = Path(sys.executable).parent / "temporal"
@@ -64,10 +76,12 @@ class DevServer:
     server keeps everything in memory (an embedded `shipyard run`).
     """
 
-    def __init__(self, db_path: Path | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self, db_path: Path | None = None, log_path: Path | None = None, port: int | None = None
+    ) -> None:
         self.db_path = db_path
         self.log_path = log_path
-        self.port = free_port()
+        self.port = port if port is not None and port_free(port) else free_port()
         self.address = f"127.0.0.1:{self.port}"
         self._proc: asyncio.subprocess.Process | None = None
         self._watcher: asyncio.Task[None] | None = None

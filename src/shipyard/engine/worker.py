@@ -108,6 +108,23 @@ class Engine:
     devserver: DevServer | None
 
 
+async def _start_devserver(settings: Settings, persistent: bool) -> DevServer:
+    """The embedded dev server, supervised. A persistent one takes the port it had last time when
+    that is free, so that workers still connected to it (`shipyard worker`) find it again."""
+    port_file = settings.data_dir / "temporal.port"
+    previous = None
+    if persistent and port_file.exists():
+        with contextlib.suppress(ValueError):
+            previous = int(port_file.read_text().strip())
+    db_path = settings.data_dir / "temporal.db" if persistent else None
+    devserver = DevServer(db_path, log_path=settings.data_dir / "temporal.log", port=previous)
+    await devserver.start()
+    devserver.supervise()
+    if persistent:
+        port_file.write_text(f"{devserver.port}\n")
+    return devserver
+
+
 @contextlib.asynccontextmanager
 async def open_engine(
     settings: Settings,
@@ -128,11 +145,8 @@ async def open_engine(
         devserver = None
         address = settings.temporal_address
         if address is None:
-            db_path = settings.data_dir / "temporal.db" if persistent else None
-            devserver = DevServer(db_path, log_path=settings.data_dir / "temporal.log")
-            await devserver.start()
+            devserver = await _start_devserver(settings, persistent)
             stack.push_async_callback(devserver.stop)
-            devserver.supervise()
             address = devserver.address
         client = await connect(address, settings.temporal_namespace)
         if run_worker:
