@@ -5,6 +5,7 @@ its port and database, says so, and the work order completes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -182,6 +183,19 @@ def test_dev_server_killed_mid_step_is_restarted_and_the_work_order_completes(
             serve.kill()
 
 
+FULL_AT_S2 = (
+    "CREATE TRIGGER full BEFORE UPDATE OF status ON step WHEN NEW.step_id = 's2' AND NEW.status = 'completed'"
+    " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+)
+
+
+def execute(db: Path, sql: str) -> None:
+    """One statement on the store's database, from outside (in a thread when the server is in-process:
+    it may hold the write lock across an await)."""
+    with contextlib.closing(sqlite3.connect(db, timeout=30)) as conn:
+        conn.execute(sql)
+
+
 async def test_step_committed_but_not_stored_is_not_run_again(
     api: httpx.AsyncClient, server: RunningServer, settings: Settings, make_repo: MakeRepo, tmp_path: Path
 ) -> None:
@@ -190,12 +204,7 @@ async def test_step_committed_but_not_stored_is_not_run_again(
     repo, counts = make_repo(), tmp_path / "counts"
     counts.mkdir()
     db = settings.data_dir / "shipyard.db"
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            "CREATE TRIGGER full BEFORE UPDATE OF status ON step"
-            " WHEN NEW.step_id = 's2' AND NEW.status = 'completed'"
-            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-        )
+    await asyncio.to_thread(execute, db, FULL_AT_S2)
     body = {"repository_url": str(repo), "workflow_definition": yaml.safe_dump(three_steps(counts))}
     wid = (await api.post("/api/agent-work-orders", json=body)).json()["agent_work_order"][
         "agent_work_order_id"
@@ -209,8 +218,7 @@ async def test_step_committed_but_not_stored_is_not_run_again(
     async with asyncio.timeout(60):
         while not await refused():
             await asyncio.sleep(0.05)
-    with sqlite3.connect(db) as conn:  # room again, before the retry (a second later)
-        conn.execute("DROP TRIGGER full")
+    await asyncio.to_thread(execute, db, "DROP TRIGGER full")  # room again, before the retry
     done = await wait_done(api, wid, timeout_s=90)
     assert done["status"] == "completed", done["error_message"]
     subjects = git(repo, "log", "--format=%s", done["git_branch_name"]).split("\n")

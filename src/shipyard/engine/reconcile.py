@@ -4,6 +4,7 @@ real cause, as soon as the store can be written; gc's sweep calls this before re
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from shipyard.store.store import Store
 
 log = structlog.get_logger()
 UNFINISHED = (WorkOrderStatus.PENDING, WorkOrderStatus.RUNNING, WorkOrderStatus.PAUSED)
+EVERY_S = 60.0  # how soon an end the store missed is recorded (gc's own interval when shorter)
 _PAGE = 500
 
 
@@ -95,3 +97,13 @@ async def _record(store: Store, wo: WorkOrder, ending: Ending) -> None:
         data = {"error": ending.error, "recorded_by": "gc"}
         await store.append_event(wo.id, f"workflow.{ending.status.value}", data, level=level)
         log.warning("work_order_reconciled", work_order_id=wo.id, status=ending.status.value)
+
+
+async def reconcile_forever(store: Store, client: Client, interval_s: float) -> None:
+    """Reconcile every `interval_s` until cancelled; failures (a store still full) are logged, not raised."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await reconcile(store, client)
+        except Exception as err:  # the next round tries again
+            log.warning("reconcile_failed", error=f"{type(err).__name__}: {err}")

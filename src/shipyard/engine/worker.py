@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from shipyard.config import Settings
+from shipyard.engine import reconcile
 from shipyard.engine.activities import WorkOrderActivities
 from shipyard.engine.devserver import DevServer
 from shipyard.engine.gc import sweep_forever
@@ -125,6 +126,13 @@ async def _start_devserver(settings: Settings, persistent: bool) -> DevServer:
     return devserver
 
 
+def _keep_tidy(settings: Settings, store: Store, client: Client, stack: contextlib.AsyncExitStack) -> None:
+    """gc's sweep, and the more frequent recording of ends the store missed, until the stack closes."""
+    every_s = min(settings.gc_interval_s, reconcile.EVERY_S)
+    for job in (sweep_forever(settings, store, client), reconcile.reconcile_forever(store, client, every_s)):
+        stack.callback(asyncio.create_task(job).cancel)
+
+
 @contextlib.asynccontextmanager
 async def open_engine(
     settings: Settings,
@@ -154,7 +162,6 @@ async def open_engine(
             for worker in build_workers(client, settings, store, extra):
                 await stack.enter_async_context(worker)
             if settings.gc_interval_s > 0:
-                sweeper = asyncio.create_task(sweep_forever(settings, store, client))
-                stack.callback(sweeper.cancel)
+                _keep_tidy(settings, store, client, stack)
         log.info("engine_started", temporal=address, worker=run_worker)
         yield Engine(settings, store, client, address, devserver)
