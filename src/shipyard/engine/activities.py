@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,11 +149,11 @@ class WorkOrderActivities:
         wo = await self.store.get_work_order(inp.work_order_id)
         token = sandbox_token(self.settings, wo)
         events = self.sink(wo, inp.step.id, token)
-        message = self._commit_message(inp) if inp.step.commit else None
+        message = functools.partial(self._commit_message, inp) if inp.step.commit else None
         earlier = await completed_earlier(self.store, inp, wo, activity.info().attempt, message)
         if earlier is not None:
-            if not earlier.stored:
-                await self._record(inp, wo, earlier.output)
+            if not earlier.stored and await self._record(inp, wo, earlier.output):
+                await self.publish.follow_along(wo, inp.handle, events)
             return await self._report_earlier(inp, wo, earlier.output, events)
         try:
             result = await self._attempt(inp, wo, events, token)

@@ -3,9 +3,11 @@ in the same execution of the work order must not run, nor commit, a step that al
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from shipyard.domain.errors import ShipyardError
 from shipyard.domain.models import StepStatus
 from shipyard.domain.work_orders import Step, WorkOrder
 from shipyard.engine.types import RunStepInput, StepOutput
@@ -24,10 +26,14 @@ class Earlier:
 
 
 async def completed_earlier(
-    store: Store, inp: RunStepInput, wo: WorkOrder, attempt: int, commit_message: str | None
+    store: Store,
+    inp: RunStepInput,
+    wo: WorkOrder,
+    attempt: int,
+    commit_message: Callable[[], str] | None,
 ) -> Earlier | None:
     """The step's result when an earlier attempt of this execution completed it: stored as
-    completed, or stored as running with its commit (`commit_message`) already on the branch."""
+    completed, or stored as running with its commit (`commit_message()`) already on the branch."""
     started = wo.execution_started_at
     if attempt == 1 or started is None:
         return None
@@ -50,13 +56,24 @@ def _running_since(row: Step, wo: WorkOrder) -> bool:
     return row.status == StepStatus.RUNNING and bool(row.started_at and started and row.started_at >= started)
 
 
-async def _commit_of_step(inp: RunStepInput, wo: WorkOrder, message: str) -> str | None:
+async def _commit_of_step(inp: RunStepInput, wo: WorkOrder, message: Callable[[], str]) -> str | None:
     """The branch's newest commit when the step made it: new since the last stored progress, with
     the step's message. Steps run one after another in the sandbox, so nothing else made it."""
     path = Path(inp.handle.path)
     if not path.is_dir():
         return None
-    sha, _, subject = (await git("log", "-1", "--format=%H%x00%s", cwd=path)).strip().partition("\0")
+    try:
+        head = await git("log", "-1", "--format=%H%x00%s", cwd=path)
+        wanted = message()
+    except ShipyardError:  # a broken tree, or a template that cannot render (so made no commit)
+        return None
+    sha, _, subject = head.strip().partition("\0")
     if sha in (wo.latest_commit_sha, inp.handle.base_sha):
         return None
-    return sha if subject == message.strip().splitlines()[0] else None
+    return sha if subject == subject_of(wanted) else None
+
+
+def subject_of(message: str) -> str:
+    """A commit message's subject as git shows it (`%s`): its first paragraph on one line."""
+    first = message.strip().split("\n\n", 1)[0]
+    return " ".join(line.rstrip() for line in first.splitlines())  # git trims line ends only
