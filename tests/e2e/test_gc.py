@@ -4,18 +4,22 @@ worker), gc leaves no sandbox, no worktree record and no process behind."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
+from temporalio.client import WorkflowFailureError
 
 from cli_kit import shipyard
-from shipyard.cli.server import RunningServer
+from shipyard.cli.server import RunningServer, running_server
 from shipyard.config import Settings
 from shipyard.engine.gc import LOST, collect
-from support import MakeRepo, git, nap, napping, wait_done
+from support import MakeRepo, MakeSettings, git, nap, napping, wait_done
 
 
 async def start(api: httpx.AsyncClient, repo: Path, run: str, name: str = "job") -> str:
@@ -91,3 +95,65 @@ def test_shipyard_gc_by_hand_without_a_server(make_repo: MakeRepo, tmp_path: Pat
     real = shipyard(data, "gc", PATH=path)
     assert real.returncode == 0 and "removed 1 sandbox(es): wo-deadbeef" in real.stdout
     assert not (data / "sandboxes" / "wo-deadbeef").exists()
+
+
+async def refuse_endings(db: Path, refuse: bool = True) -> None:
+    """Make the store refuse to record any work order's end, as a full disk would (or stop it).
+    In a thread: the in-process server may hold the write lock across an await."""
+    await asyncio.to_thread(_refuse_endings, db, refuse)
+
+
+def _refuse_endings(db: Path, refuse: bool) -> None:
+    with contextlib.closing(sqlite3.connect(db, timeout=30)) as conn:
+        if not refuse:
+            conn.execute("DROP TRIGGER refuse_endings")
+            return
+        conn.execute(
+            "CREATE TRIGGER refuse_endings BEFORE UPDATE OF status ON work_order"
+            " WHEN NEW.status IN ('completed', 'failed', 'cancelled')"
+            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+
+
+async def test_a_failure_the_store_could_not_record_is_recorded_once_it_can_be(
+    api: httpx.AsyncClient, server: RunningServer, settings: Settings, make_repo: MakeRepo
+) -> None:
+    db = settings.data_dir / "shipyard.db"
+    await refuse_endings(db)
+    wid = await start(api, make_repo(), "echo no room left >&2; exit 3")
+    handle = server.engine.client.get_workflow_handle(wid)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await asyncio.wait_for(handle.result(), 120)
+    assert "recording it failed: " in str(failed.value.cause)  # the finish kept failing
+    record = (await api.get(f"/api/agent-work-orders/{wid}")).json()["agent_work_order"]
+    assert record["status"] == "running"
+
+    await refuse_endings(db, refuse=False)  # room again
+    done = await collect(settings, server.service.store, server.engine.client)
+    assert done.marked_failed == [wid]
+    record = (await api.get(f"/api/agent-work-orders/{wid}")).json()["agent_work_order"]
+    assert record["status"] == "failed", record
+    assert record["error_message"].startswith("step 'job' failed: ") and "exit" in record["error_message"]
+    events = (await api.get(f"/api/agent-work-orders/{wid}/logs")).json()["log_entries"]
+    assert events[-1]["event"] == "workflow.failed" and events[-1]["error"] == record["error_message"]
+
+
+async def test_a_running_engine_records_a_missed_end_as_soon_as_the_store_takes_it(
+    make_settings: MakeSettings, make_repo: MakeRepo
+) -> None:
+    settings = make_settings(gc_interval_s=1)
+    db = settings.data_dir / "shipyard.db"
+    async with (
+        running_server(settings, persistent=False, port=0, announce=False) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=30) as api,
+    ):
+        await refuse_endings(db)
+        wid = await start(api, make_repo(), "exit 3")
+        with pytest.raises(WorkflowFailureError):
+            await asyncio.wait_for(srv.engine.client.get_workflow_handle(wid).result(), 120)
+        await asyncio.sleep(2)  # rounds of the reconciler that the store refused
+        record = (await api.get(f"/api/agent-work-orders/{wid}")).json()["agent_work_order"]
+        assert record["status"] == "running"
+        await refuse_endings(db, refuse=False)
+        done = await wait_done(api, wid, timeout_s=30)
+    assert done["status"] == "failed" and done["error_message"].startswith("step 'job' failed: ")

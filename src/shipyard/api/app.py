@@ -31,11 +31,19 @@ open_misc = APIRouter(prefix="/api", tags=["misc"])  # no token: load balancers 
 
 @open_misc.get("/health")
 async def health(service: ServiceDep) -> Health:
-    """Whether the database and Temporal answer; open without the token, and nothing secret in it."""
+    """Whether the database, Temporal (`ok`, `restarting`, `down`) and the data dir's disk (`ok`,
+    `low`: under 1 GiB or 5 % free) are fine; `degraded` when one is not.
+    Open without the token (load balancers ask it), and nothing secret in it."""
     check = await service.check_health()
-    status = "ok" if check.database == check.temporal == "ok" else "degraded"
     return Health(
-        status=status, version=shipyard.__version__, database=check.database, temporal=check.temporal
+        status="ok" if check.healthy else "degraded",
+        version=shipyard.__version__,
+        database=check.database,
+        temporal=check.temporal,
+        temporal_restarts=check.temporal_restarts,
+        disk=check.disk.state,
+        disk_free_bytes=check.disk.free_bytes,
+        disk_total_bytes=check.disk.total_bytes,
     )
 
 

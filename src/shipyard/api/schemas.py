@@ -137,3 +137,7 @@ class Health(BaseModel):
     version: str
     database: str
     temporal: str
+    temporal_restarts: int = 0  # the embedded dev server's restarts since `serve` started
+    disk: str = "ok"  # ok | low | unknown: the data dir's file system
+    disk_free_bytes: int | None = None
+    disk_total_bytes: int | None = None

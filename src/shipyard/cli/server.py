@@ -54,7 +54,8 @@ async def running_server(
         engine = await stack.enter_async_context(
             open_engine(settings, persistent=persistent, run_worker=run_worker, parts=worker_parts)
         )
-        service = WorkOrderService(settings, engine.store, engine.client)
+        watch = engine.devserver.watch if engine.devserver else None
+        service = WorkOrderService(settings, engine.store, engine.client, watch)
         app = create_app(service)
         config = uvicorn.Config(
             app, host=settings.host, port=chosen, log_level="warning", lifespan="off",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from shipyard.domain.work_orders import BranchProgress, StepChange, WorkOrder, W
 from shipyard.engine import steps
 from shipyard.engine.guard import BudgetGuard
 from shipyard.engine.publish import Publisher, read_progress
+from shipyard.engine.recovery import completed_earlier
 from shipyard.engine.sandbox_env import sandbox_token, step_env
 from shipyard.engine.sink import StoreSink, sink_for
 from shipyard.engine.types import (
@@ -147,6 +149,12 @@ class WorkOrderActivities:
         wo = await self.store.get_work_order(inp.work_order_id)
         token = sandbox_token(self.settings, wo)
         events = self.sink(wo, inp.step.id, token)
+        message = functools.partial(self._commit_message, inp) if inp.step.commit else None
+        earlier = await completed_earlier(self.store, inp, wo, activity.info().attempt, message)
+        if earlier is not None:
+            if not earlier.stored and await self._record(inp, wo, earlier.output):
+                await self.publish.follow_along(wo, inp.handle, events)
+            return await self._report_earlier(inp, wo, earlier.output, events)
         try:
             result = await self._attempt(inp, wo, events, token)
         except asyncio.CancelledError:
@@ -164,6 +172,17 @@ class WorkOrderActivities:
         if await self._record(inp, wo, out) and inp.step.kind != "pr":
             await self.publish.follow_along(wo, inp.handle, events)
         return await self._report(inp, result, events)
+
+    async def _report_earlier(
+        self, inp: RunStepInput, wo: WorkOrder, out: StepOutput, events: StoreSink
+    ) -> StepOutput:
+        """Finish what the attempt that completed the step may not have: its last event."""
+        recent = await self.store.last_events(wo.id, limit=50)
+        if not any(e.type == "workflow.step.completed" and e.step_id == inp.step.id for e in recent):
+            await events.emit("workflow.step.completed", {"commit_sha": out.commit_sha})
+        attempt = activity.info().attempt
+        await events.emit("workflow.step.reused", {"attempt": attempt, "commit_sha": out.commit_sha})
+        return out
 
     async def _attempt(
         self, inp: RunStepInput, wo: WorkOrder, events: StoreSink, token: str
@@ -245,11 +264,14 @@ class WorkOrderActivities:
             return run
         raise InvalidInput(f"step '{inp.step.id}': '{inp.step.kind}' steps are not supported yet")
 
-    async def _commit(self, inp: RunStepInput, events: StoreSink) -> str | None:
+    def _commit_message(self, inp: RunStepInput) -> str:
         assert inp.step.commit is not None
-        message = (
+        return (
             inp.step.commit if inp.literal else render(inp.step.commit, steps.template_context(inp)).strip()
         )
+
+    async def _commit(self, inp: RunStepInput, events: StoreSink) -> str | None:
+        message = self._commit_message(inp)
         return await steps.commit_changes(inp.handle, message, inp.step.phase, events)
 
     async def _record(self, inp: RunStepInput, wo: WorkOrder, out: StepOutput) -> int:

@@ -1,7 +1,8 @@
 """Reclaiming what work orders leave on this machine: the sandboxes of work orders that ended (or
 that the store does not know), of work orders whose Temporal workflow is gone without finishing
-them (a lost worker), and stale worktree records in the mirrors. `shipyard gc` runs it by hand;
-every worker runs it now and then (SHIPYARD_GC_INTERVAL_S)."""
+them (a lost worker), and stale worktree records in the mirrors. Work orders whose workflow ended
+while the store could not be written are first given that end (engine/reconcile.py). `shipyard gc`
+runs it by hand; every worker runs it now and then (SHIPYARD_GC_INTERVAL_S)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from shipyard.config import Settings
 from shipyard.domain.errors import Conflict, NotFound, SandboxError, ShipyardError
 from shipyard.domain.models import WorkOrderStatus
 from shipyard.domain.work_orders import WorkOrder, WorkOrderChange
+from shipyard.engine.reconcile import reconcile
 from shipyard.gitutil import run_git
 from shipyard.sandboxes.registry import build_sandbox
 from shipyard.store.store import Store
@@ -41,6 +43,8 @@ async def collect(
 ) -> Collected:
     """Remove every sandbox no work order will use again; say which were kept and why."""
     done = Collected()
+    if client is not None:  # first, so that the sandboxes of the work orders it ends go too
+        done.marked_failed += await reconcile(store, client, dry_run)
     root = settings.sandboxes_dir
     entries = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     for entry in entries:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from shipyard.domain.budget import Budget
 from shipyard.domain.models import SandboxHandle, StepStatus, Usage, WorkOrderStatus
+from shipyard.domain.work_orders import Step
 from shipyard.workflows.schema import StepDef, WorkflowDefinition
 
 
@@ -54,6 +55,18 @@ class StepOutput(BaseModel):
     error: str | None = None
     session_id: str | None = None
     usage: Usage = Field(default_factory=Usage)
+
+    @classmethod
+    def recorded(cls, row: Step, session_id: str | None = None) -> StepOutput:
+        """A stored step as later steps' templates (and the workflow) see it."""
+        return cls(
+            status=row.status,
+            output=row.output or "",
+            exit_code=row.exit_code,
+            commit_sha=row.commit_sha,
+            error=row.error,
+            session_id=session_id,
+        )
 
 
 class RunStepInput(BaseModel):

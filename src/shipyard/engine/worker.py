@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from shipyard.config import Settings
+from shipyard.engine import reconcile
 from shipyard.engine.activities import WorkOrderActivities
 from shipyard.engine.devserver import DevServer
 from shipyard.engine.gc import sweep_forever
@@ -108,6 +109,30 @@ class Engine:
     devserver: DevServer | None
 
 
+async def _start_devserver(settings: Settings, persistent: bool) -> DevServer:
+    """The embedded dev server, supervised. A persistent one takes the port it had last time when
+    that is free, so that workers still connected to it (`shipyard worker`) find it again."""
+    port_file = settings.data_dir / "temporal.port"
+    previous = None
+    if persistent and port_file.exists():
+        with contextlib.suppress(ValueError):
+            previous = int(port_file.read_text().strip())
+    db_path = settings.data_dir / "temporal.db" if persistent else None
+    devserver = DevServer(db_path, log_path=settings.data_dir / "temporal.log", port=previous)
+    await devserver.start()
+    devserver.supervise()
+    if persistent:
+        port_file.write_text(f"{devserver.port}\n")
+    return devserver
+
+
+def _keep_tidy(settings: Settings, store: Store, client: Client, stack: contextlib.AsyncExitStack) -> None:
+    """gc's sweep, and the more frequent recording of ends the store missed, until the stack closes."""
+    every_s = min(settings.gc_interval_s, reconcile.EVERY_S)
+    for job in (sweep_forever(settings, store, client), reconcile.reconcile_forever(store, client, every_s)):
+        stack.callback(asyncio.create_task(job).cancel)
+
+
 @contextlib.asynccontextmanager
 async def open_engine(
     settings: Settings,
@@ -128,9 +153,7 @@ async def open_engine(
         devserver = None
         address = settings.temporal_address
         if address is None:
-            db_path = settings.data_dir / "temporal.db" if persistent else None
-            devserver = DevServer(db_path, log_path=settings.data_dir / "temporal.log")
-            await devserver.start()
+            devserver = await _start_devserver(settings, persistent)
             stack.push_async_callback(devserver.stop)
             address = devserver.address
         client = await connect(address, settings.temporal_namespace)
@@ -139,7 +162,6 @@ async def open_engine(
             for worker in build_workers(client, settings, store, extra):
                 await stack.enter_async_context(worker)
             if settings.gc_interval_s > 0:
-                sweeper = asyncio.create_task(sweep_forever(settings, store, client))
-                stack.callback(sweeper.cancel)
+                _keep_tidy(settings, store, client, stack)
         log.info("engine_started", temporal=address, worker=run_worker)
         yield Engine(settings, store, client, address, devserver)

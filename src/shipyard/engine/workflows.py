@@ -37,6 +37,7 @@ NON_RETRYABLE = ["invalid_input", "workflow_invalid", "not_found"]
 LOST_WORKER_ATTEMPTS = 3
 PASSING = ("success", "neutral", "skipped")
 FAILING = ("failure", "cancelled", "timed_out", "action_required", "startup_failure", "error")
+UNRECORDED_END = "unrecorded_end"  # the failure type of a workflow whose finish could not write
 FOLLOWUP_POSITION = 10_000  # follow-up prompts are listed after the workflow's own steps
 
 
@@ -46,6 +47,20 @@ def failure_message(err: BaseException) -> str:
     while isinstance(cause, ActivityError) and cause.cause is not None:
         cause = cause.cause
     return cause.message if isinstance(cause, ApplicationError) else str(cause)
+
+
+def unrecorded_end(status: WorkOrderStatus, error: str | None, err: ActivityError) -> ApplicationError:
+    """The workflow's failure when the store could not be told how the work order ended: it keeps
+    the real outcome (in its details) for the reconciler to record once the store can be written."""
+    why = failure_message(err)
+    return ApplicationError(
+        f"{error or status.value}; recording it failed: {why}",
+        status.value,
+        error,
+        why,
+        type=UNRECORDED_END,
+        non_retryable=True,
+    )
 
 
 def effective_budget(inp: StartWorkOrderInput, prep: PrepareResult) -> Budget | None:
@@ -374,17 +389,20 @@ class WorkOrderWorkflow:
         status: WorkOrderStatus,
         error: str | None,
     ) -> WorkOrderOutcome:
-        await workflow.execute_activity(
-            "finish_work_order",
-            FinishInput(
-                work_order_id=inp.work_order_id,
-                status=status,
-                handle=prep.handle if prep else None,
-                error=error,
-                dropped_prompts=self._prompts,  # queued, but the work order stopped first
-            ),
-            task_queue=prep.task_queue if prep else inp.task_queue,
-            start_to_close_timeout=FINISH_TIMEOUT,
-            retry_policy=RetryPolicy(maximum_attempts=5),
-        )
+        try:
+            await workflow.execute_activity(
+                "finish_work_order",
+                FinishInput(
+                    work_order_id=inp.work_order_id,
+                    status=status,
+                    handle=prep.handle if prep else None,
+                    error=error,
+                    dropped_prompts=self._prompts,  # queued, but the work order stopped first
+                ),
+                task_queue=prep.task_queue if prep else inp.task_queue,
+                start_to_close_timeout=FINISH_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_attempts=5),
+            )
+        except ActivityError as err:
+            raise unrecorded_end(status, error, err) from err
         return WorkOrderOutcome(status=status, error=error)

@@ -3,17 +3,17 @@ and what a sandbox reports back about its own: WorkOrderService's side that only
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from shipyard.config import Settings
 from shipyard.domain.models import WorkOrderStatus
 from shipyard.domain.work_orders import Step, WorkOrder
+from shipyard.engine.devserver import TemporalWatch
 from shipyard.engine.sink import sink_for
 from shipyard.service.events import EventFeed
+from shipyard.service.health import HealthCheck, check_database, check_disk, check_temporal
 from shipyard.store.records import (
     ArtifactRecord,
     EventRecord,
@@ -22,20 +22,13 @@ from shipyard.store.records import (
 from shipyard.store.store import Store
 
 
-@dataclass
-class HealthCheck:
-    """How the database and the engine answered: `ok`, `not connected` or `error: <type>`."""
-
-    database: str
-    temporal: str
-
-
 class WorkOrderReads:
     """Reads and sandbox reports; WorkOrderService holds the settings, store and client they use."""
 
     settings: Settings
     store: Store
     client: Client | None
+    temporal_watch: TemporalWatch | None  # the embedded dev server's supervision, if any
 
     async def get(self, work_order_id: str) -> WorkOrder:
         """The work order; NotFound naming it when there is none."""
@@ -109,16 +102,11 @@ class WorkOrderReads:
         return saved
 
     async def check_health(self) -> HealthCheck:
-        """Whether the database and the engine answer; failures are reported, never raised."""
-        database = "ok"
-        try:
-            await self.store.ping()
-        except Exception as err:  # a health check reports, it does not raise
-            database = f"error: {type(err).__name__}"
-        temporal = "ok" if self.client else "not connected"
-        try:
-            if self.client is not None:
-                await self.client.workflow_service.get_system_info(GetSystemInfoRequest())
-        except Exception as err:  # reported, not raised
-            temporal = f"error: {type(err).__name__}"
-        return HealthCheck(database=database, temporal=temporal)
+        """Whether the database and the engine answer and the data dir has room; never raises."""
+        watch = self.temporal_watch
+        return HealthCheck(
+            database=await check_database(self.store),
+            temporal=await check_temporal(self.client, watch),
+            disk=check_disk(self.settings.data_dir),
+            temporal_restarts=watch.restarts if watch else 0,
+        )

@@ -24,6 +24,7 @@ from shipyard.domain.models import (
     WorkOrderStatus,
 )
 from shipyard.domain.work_orders import Step, WorkOrder, WorkOrderChange, WorkOrderCreate
+from shipyard.engine.devserver import TemporalWatch
 from shipyard.engine.sink import sink_for
 from shipyard.engine.types import StartWorkOrderInput, StepOutput
 from shipyard.forge.base import RepositoryCheck
@@ -41,10 +42,17 @@ from shipyard.workflows.schema import WorkflowDefinition
 class WorkOrderService(WorkOrderReads):
     """Validates requests up front, records work orders and starts their workflows."""
 
-    def __init__(self, settings: Settings, store: Store, client: Client | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        client: Client | None,
+        temporal_watch: TemporalWatch | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.client = client
+        self.temporal_watch = temporal_watch
 
     async def create(
         self,
@@ -297,10 +305,4 @@ def retry_start(
 
 def step_output(row: Step) -> StepOutput:
     """A stored step as later steps' templates see it."""
-    return StepOutput(
-        status=row.status,
-        output=row.output or "",
-        exit_code=row.exit_code,
-        commit_sha=row.commit_sha,
-        error=row.error,
-    )
+    return StepOutput.recorded(row)

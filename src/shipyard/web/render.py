@@ -20,8 +20,19 @@ from shipyard.web import views
 HERE = Path(__file__).parent
 TOKEN_COOKIE = "shipyard_token"
 
+
+def engine_notice(request: Request) -> str | None:
+    """A line for the top of every page when the embedded Temporal died (being restarted, or down)."""
+    service = getattr(request.app.state, "service", None)
+    watch = service.temporal_watch if service is not None else None
+    if watch is None:
+        return None
+    return views.engine_notice(watch.state, watch.restarts, watch.changed_at)
+
+
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals.update(
+    engine_notice=engine_notice,
     duration=views.duration,
     when=views.when,
     repository_name=views.repository_name,

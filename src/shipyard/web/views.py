@@ -73,6 +73,19 @@ def when(at: datetime | None) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
+def engine_notice(state: str, restarts: int, changed_at: datetime | None) -> str | None:
+    """What to say about the embedded Temporal: nothing while it never died."""
+    engine = "The engine (Temporal)"
+    if state == "restarting":
+        return f"{engine} stopped and is being restarted; running work orders resume once it is back."
+    if state == "down":
+        return f"{engine} is down and restarting it keeps failing (see temporal.log in the data dir)."
+    if restarts:
+        times = "once" if restarts == 1 else f"{restarts} times"
+        return f"{engine} stopped and was restarted ({times}, last at {when(changed_at)}); work orders go on."
+    return None
+
+
 def repository_name(url: str) -> str:
     """`acme/widgets` for a GitHub URL, the directory name for a local path."""
     trimmed = url.rstrip("/").removesuffix(".git")

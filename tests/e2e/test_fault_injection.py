@@ -1,0 +1,140 @@
+"""Fault injection: at a random point of a three-step work order, `serve`, the worker process or the
+Temporal dev server is SIGKILLed; what died is started again (the dev server by its supervisor).
+The work order completes, no completed step runs again, no commit is doubled, no event is lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from test_durability import answers, wait_for
+from test_faults import devserver_pid
+
+from shipyard.engine.devserver import free_port
+from support import MakeRepo, git
+
+SHIPYARD = str(Path(sys.executable).parent / "shipyard")
+STEPS = ("s1", "s2", "s3")
+
+
+def spawn(data: Path, port: int, log: Path, *argv: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "SHIPYARD_DATA_DIR": str(data),
+        "SHIPYARD_PORT": str(port),
+        "SHIPYARD_HEARTBEAT_TIMEOUT_S": "3",
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen([SHIPYARD, *argv], env=env, stdout=out, stderr=out)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+class Shipyard:
+    """`serve --no-worker` and one `shipyard worker` on the same data dir, restartable."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.data, self.port, self.log = tmp_path / "data", free_port(), tmp_path / "shipyard.log"
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.serve = self.start_serve()
+        self.worker = self.start_worker()
+
+    def start_serve(self) -> subprocess.Popen[bytes]:
+        serve = spawn(self.data, self.port, self.log, "serve", "--no-worker")
+        wait_for(lambda: httpx.get(f"{self.url}/api/health").status_code == 200, 60, "serve to start")
+        return serve
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        return spawn(self.data, self.port, self.log, "worker")
+
+    @property
+    def temporal(self) -> str:
+        return str(json.loads((self.data / "server.json").read_text())["temporal"])
+
+    def kill(self, target: str) -> None:
+        """SIGKILL `target` and start again what does not come back by itself."""
+        if target == "temporal":
+            os.kill(devserver_pid(self.serve.pid), signal.SIGKILL)
+        elif target == "worker":
+            self.worker.send_signal(signal.SIGKILL)
+            self.worker.wait(10)
+            self.worker = self.start_worker()
+        else:
+            temporal = self.temporal
+            self.serve.send_signal(signal.SIGKILL)
+            self.serve.wait(10)
+            wait_for(lambda: not answers(temporal), 30, "the dev server to exit with serve")
+            self.serve = self.start_serve()
+            assert self.temporal == temporal  # the same port: the worker finds it again
+
+    def close(self) -> None:
+        stop(self.worker)
+        stop(self.serve)
+
+
+def flow(counts: Path) -> dict[str, object]:
+    steps = [
+        {
+            "id": sid,
+            "run": f"echo run >> {counts}/{sid} && sleep 1 && echo {sid} >> {sid}.txt",
+            "commit": sid,
+        }
+        for sid in STEPS
+    ]
+    return {"name": "three", "steps": steps}
+
+
+@pytest.mark.parametrize(("target", "seed"), [("serve", 1), ("worker", 2), ("temporal", 3)])
+def test_a_kill_at_a_random_point_loses_nothing(
+    target: str, seed: int, make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    repo, counts = make_repo(), tmp_path / "counts"
+    counts.mkdir()
+    shipyard = Shipyard(tmp_path)
+    try:
+        body = {
+            "repository_url": str(repo),
+            "workflow_definition": yaml.safe_dump(flow(counts)),
+            "agent": "shell",
+        }
+        created = httpx.post(f"{shipyard.url}/api/agent-work-orders", json=body)
+        wid = created.json()["agent_work_order"]["agent_work_order_id"]
+        wait_for(lambda: (counts / "s1").exists(), 60, "the first step to start")
+        time.sleep(random.Random(seed).uniform(0.0, 3.5))  # somewhere in the three steps
+        shipyard.kill(target)
+
+        def finished() -> bool:
+            wo = httpx.get(f"{shipyard.url}/api/agent-work-orders/{wid}").json()["agent_work_order"]
+            return wo["status"] in ("completed", "failed")
+
+        wait_for(finished, 150, "the work order to finish")
+        wo = httpx.get(f"{shipyard.url}/api/agent-work-orders/{wid}").json()["agent_work_order"]
+        logs = httpx.get(f"{shipyard.url}/api/agent-work-orders/{wid}/logs", params={"limit": 1000}).json()
+    finally:
+        shipyard.close()
+    assert wo["status"] == "completed", (wo["error_message"], shipyard.log.read_text()[-3000:])
+    subjects = git(repo, "log", "--format=%s", wo["git_branch_name"]).split("\n")
+    assert [subjects.count(sid) for sid in STEPS] == [1, 1, 1], subjects  # no commit doubled
+    runs = [(counts / sid).read_text().count("run") for sid in STEPS]
+    assert sum(runs) <= len(STEPS) + 1, runs  # only the step the kill interrupted ran again
+    events = logs["log_entries"]
+    completed = [e["step_id"] for e in events if e["event"] == "workflow.step.completed"]
+    assert sorted(completed) == list(STEPS), completed  # each step's end told once
+    assert events[-1]["event"] == "workflow.completed"
+    assert [e["id"] for e in events] == sorted(e["id"] for e in events)
