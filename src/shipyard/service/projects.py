@@ -9,9 +9,8 @@ from shipyard.agents.registry import AGENT_NAMES
 from shipyard.domain.errors import InvalidInput
 from shipyard.domain.projects import ProjectCreate, ProjectUpdate, is_local_path, with_defaults
 from shipyard.forge.registry import repository_name
-from shipyard.gitutil import is_git_repo
 from shipyard.sandboxes.registry import SANDBOX_NAMES
-from shipyard.service.requests import local_repository
+from shipyard.service.requests import checked_repository
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import ProjectRecord
 from shipyard.store.store import Store
@@ -45,7 +44,7 @@ async def _checked(data: ProjectCreate) -> ProjectCreate:
     """`data` with known agents and sandboxes, a local repository resolved to its directory, and
     github_repository and forge filled in; InvalidInput naming what is wrong."""
     _check_names(data)
-    url = await _checked_repository(data.repository_url)
+    url = await checked_repository(data.repository_url)
     named = None if is_local_path(url) else repository_name(url)
     data = data.model_copy(update={"repository_url": url})
     return with_defaults(data, named)
@@ -60,21 +59,6 @@ def _check_names(data: ProjectCreate) -> None:
         if sandbox is not None and sandbox not in SANDBOX_NAMES:
             known = ", ".join(SANDBOX_NAMES)
             raise InvalidInput(f"{where}sandbox_type: unknown sandbox '{sandbox}'; known: {known}")
-
-
-async def _checked_repository(url: str) -> str:
-    """A remote URL as given; a local one as the absolute path of an existing git repository."""
-    path = local_repository(url)
-    if path is None:
-        return url
-    path = path.resolve()
-    if not path.exists():
-        named = None if url.startswith((".", "/", "~")) else repository_name(url)
-        hint = f"; for a GitHub repository give its URL: https://github.com/{named}" if named else ""
-        raise InvalidInput(f"repository '{url}' not found: no such directory{hint}")
-    if not await is_git_repo(path):
-        raise InvalidInput(f"repository '{url}' is not a git repository")
-    return str(path)
 
 
 class ProjectService:

@@ -18,7 +18,7 @@ from shipyard.domain.models import CreateWorkOrderRequest
 from shipyard.domain.untrusted import clean, quote
 from shipyard.forge.base import Forge
 from shipyard.forge.local_git import repository_path
-from shipyard.forge.registry import default_forge_name, forge_for
+from shipyard.forge.registry import default_forge_name, forge_for, repository_name
 from shipyard.gitutil import branch_exists, git, is_branch_name, is_git_repo
 from shipyard.sandboxes.registry import SANDBOX_NAMES, availability
 from shipyard.store.records import ProjectRecord
@@ -53,7 +53,7 @@ async def check_request(settings: Settings, store: Store, req: CreateWorkOrderRe
     """The request checked and completed from its project and the settings; InvalidInput (or
     NotFound, ForgeError) saying what is wrong."""
     project = await store.get_project(req.project) if req.project else None
-    repository_url = await _checked_repository(req.repository_url)
+    repository_url = await checked_repository(req.repository_url)
     agent = req.agent or (project and project.agent) or settings.agent
     sandbox_type = req.sandbox_type or (project and project.sandbox_type) or settings.sandbox
     _check_names(agent, sandbox_type)
@@ -114,14 +114,17 @@ def _forge(settings: Settings, store: Store, name: str, repository_url: str) -> 
         raise InvalidInput(err.message) from None
 
 
-async def _checked_repository(url: str) -> str:
-    """A remote URL as given; a local repository as its absolute path, which must be a git repository."""
+async def checked_repository(url: str) -> str:
+    """A remote URL as given; a local one as the absolute path of an existing git repository;
+    InvalidInput saying which it is not (with a hint when it looks like `owner/name`)."""
     path = local_repository(url)
     if path is None:
         return url
     path = path.resolve()
     if not path.exists():
-        raise InvalidInput(f"repository '{url}' not found: no such directory")
+        named = None if url.startswith((".", "/", "~")) else repository_name(url)
+        hint = f"; for a GitHub repository give its URL: https://github.com/{named}" if named else ""
+        raise InvalidInput(f"repository '{url}' not found: no such directory{hint}")
     if not await is_git_repo(path):
         raise InvalidInput(f"repository '{url}' is not a git repository")
     return str(path)
