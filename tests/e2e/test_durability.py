@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -51,6 +52,18 @@ def wait_for(predicate: object, timeout_s: float, what: str) -> None:
             pass
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def finished_work_order(url: str, work_order_id: str, timeout_s: float) -> dict[str, Any]:
+    """The work order once it has completed or failed (polled over the API)."""
+
+    def get() -> dict[str, Any]:
+        answer = httpx.get(f"{url}/api/agent-work-orders/{work_order_id}").json()
+        wo: dict[str, Any] = answer["agent_work_order"]
+        return wo
+
+    wait_for(lambda: get()["status"] in ("completed", "failed"), timeout_s, "the work order to finish")
+    return get()
 
 
 def test_sigkill_serve_mid_step_then_restart_completes(make_repo: MakeRepo, tmp_path: Path) -> None:
@@ -95,12 +108,7 @@ def test_sigkill_serve_mid_step_then_restart_completes(make_repo: MakeRepo, tmp_
         serve = start_serve(data, port, log)
         wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to restart")
 
-        def finished() -> bool:
-            wo = httpx.get(f"{url}/api/agent-work-orders/{wid}").json()["agent_work_order"]
-            return wo["status"] in ("completed", "failed")
-
-        wait_for(finished, 90, "the work order to finish")
-        wo = httpx.get(f"{url}/api/agent-work-orders/{wid}").json()["agent_work_order"]
+        wo = finished_work_order(url, wid, 90)
         assert wo["status"] == "completed", (wo["error_message"], log.read_text()[-3000:])
         assert wo["git_commit_count"] == 2
         assert (counts / "first").read_text().count("run") == 1  # the completed step never re-ran

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import yaml
-from test_durability import answers, start_serve, wait_for
+from test_durability import answers, finished_work_order, start_serve, wait_for
 
 from shipyard.cli.server import RunningServer
 from shipyard.config import Settings
@@ -87,12 +87,7 @@ def test_step_completed_before_a_kill_is_not_run_again(make_repo: MakeRepo, tmp_
         serve = start_serve(data, port, log)
         wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to restart")
 
-        def finished() -> bool:
-            wo = httpx.get(f"{url}/api/agent-work-orders/{wid}").json()["agent_work_order"]
-            return wo["status"] in ("completed", "failed")
-
-        wait_for(finished, 120, "the work order to finish")
-        wo = httpx.get(f"{url}/api/agent-work-orders/{wid}").json()["agent_work_order"]
+        wo = finished_work_order(url, wid, 120)
         assert wo["status"] == "completed", (wo["error_message"], log.read_text()[-3000:])
         subjects = git(repo, "log", "--format=%s", wo["git_branch_name"]).split("\n")
         assert subjects.count("s2") == 1, subjects
@@ -159,12 +154,7 @@ def test_dev_server_killed_mid_step_is_restarted_and_the_work_order_completes(
         states = watch_health(url, 60)
         assert states[0] == "restarting" and states[-1] == "ok", states
 
-        def finished() -> bool:
-            wo = httpx.get(f"{url}/api/agent-work-orders/{wid}").json()["agent_work_order"]
-            return wo["status"] in ("completed", "failed")
-
-        wait_for(finished, 120, "the work order to finish")
-        wo = httpx.get(f"{url}/api/agent-work-orders/{wid}").json()["agent_work_order"]
+        wo = finished_work_order(url, wid, 120)
         assert wo["status"] == "completed", (wo["error_message"], log.read_text()[-3000:])
         subjects = git(repo, "log", "--format=%s", wo["git_branch_name"]).split("\n")
         assert [subjects.count(sid) for sid in ("s1", "s2", "s3")] == [1, 1, 1], subjects

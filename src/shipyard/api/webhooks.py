@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
 
 from shipyard.api.deps import ServiceDep, read_limited, require_token
 from shipyard.domain.errors import InvalidInput
@@ -20,8 +21,8 @@ router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
 @router.post("/github", status_code=202)
 async def github_webhook(request: Request, service: ServiceDep) -> JSONResponse:
-    """Verify the signature, store the delivery (a redelivery is answered and ignored), hand it
-    to a worker and answer: GitHub waits at most 10 s for an answer."""
+    """Verify the signature, store the delivery (a redelivery is answered and ignored), answer
+    (GitHub waits at most 10 s), then hand the delivery to a worker."""
     secret = service.settings.github_webhook_secret
     if secret is None:
         raise HTTPException(401, "webhooks are off: set SHIPYARD_GITHUB_WEBHOOK_SECRET")
@@ -37,8 +38,10 @@ async def github_webhook(request: Request, service: ServiceDep) -> JSONResponse:
     answer: dict[str, Any] = {"delivery_id": record.delivery_id, "event": record.event}
     if duplicate:
         return JSONResponse({**answer, "duplicate": True}, status_code=200)
-    await start_processing(service, record)
-    return JSONResponse({**answer, "accepted": True}, status_code=202)
+    # Started once the answer is sent: the ack does not wait on Temporal, and a delivery whose
+    # start a crash cut off is still `received`, which the next server's start takes up.
+    started = BackgroundTask(start_processing, service, record)
+    return JSONResponse({**answer, "accepted": True}, status_code=202, background=started)
 
 
 @router.get("/deliveries", dependencies=[Depends(require_token)])

@@ -43,15 +43,16 @@ async def uncommitted(path: Path) -> Fingerprints:
 async def note_command_leftovers(path: Path, before: Fingerprints) -> None:
     """Remember what a command changed (`before`: `uncommitted` as it started), as it left it."""
     after = await uncommitted(path)
-    record = await _read_record(path)
+    file = await _record_file(path)
+    record = await _read_record(file)
     record.update({name: print_ for name, print_ in after.items() if before.get(name, "") != print_})
-    await asyncio.to_thread((await _record_file(path)).write_text, json.dumps(record))
+    await asyncio.to_thread(file.write_text, json.dumps(record))
 
 
 async def commit_leftovers(path: Path, message: str, phase: str | None = None) -> str | None:
     """Commit what agents left, not what commands left nor new caches; None if that is nothing."""
     changes = await _changes(path)
-    record = await _read_record(path)
+    record = await _read_record(await _record_file(path))
     now = await asyncio.to_thread(_fingerprints, path, [name for name in record])
     fresh = [(untracked, name) for untracked, name in changes if record.get(name, "") != now.get(name)]
     tracked = await _tracked_folders(path, {_cache_folder(name) for _, name in fresh})
@@ -118,8 +119,7 @@ async def _record_file(path: Path) -> Path:
     return path / (await git("rev-parse", "--git-path", _RECORD, cwd=path)).strip()
 
 
-async def _read_record(path: Path) -> Fingerprints:
-    file = await _record_file(path)
+async def _read_record(file: Path) -> Fingerprints:
     text = await asyncio.to_thread(file.read_text) if file.exists() else "{}"
     record: Fingerprints = json.loads(text)
     return record
