@@ -116,9 +116,8 @@ def test_a_kill_at_a_random_point_loses_nothing(
         created = httpx.post(f"{shipyard.url}/api/agent-work-orders", json=body)
         wid = created.json()["agent_work_order"]["agent_work_order_id"]
         wait_for(lambda: (counts / "s1").exists(), 60, "the first step to start")
-        # Somewhere in the three steps (each about a second). Not later: a worker lost during the
-        # finish activity, which has no heartbeat timeout, is only retried after FINISH_TIMEOUT.
-        time.sleep(random.Random(seed).uniform(0.0, 2.5))
+        # Somewhere in the three steps (each about a second) or the finish after them.
+        time.sleep(random.Random(seed).uniform(0.0, 4.0))
         shipyard.kill(target)
 
         wo = finished_work_order(shipyard.url, wid, 150)
@@ -135,3 +134,28 @@ def test_a_kill_at_a_random_point_loses_nothing(
     assert sorted(completed) == list(STEPS), completed  # each step's end told once
     assert events[-1]["event"] == "workflow.completed"
     assert [e["id"] for e in events] == sorted(e["id"] for e in events)
+
+
+def test_a_worker_killed_in_the_finish_is_replaced_within_the_heartbeat_timeout(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """The finish pushes the branch; the origin's hook holds that push while the worker is killed.
+    The finish's retry runs on the restarted worker within seconds (the heartbeat timeout is 3 s
+    here), not after the finish's 10-minute limit."""
+    repo, pushing = make_repo(), tmp_path / "pushing"
+    hook = repo / ".git" / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\ntouch {pushing}\nsleep 3\n")
+    hook.chmod(0o755)
+    shipyard = Shipyard(tmp_path)
+    try:
+        definition = {"name": "one", "steps": [{"id": "s1", "run": "echo 1 > one.txt", "commit": "s1"}]}
+        body = {"repository_url": str(repo), "workflow_definition": yaml.safe_dump(definition)}
+        created = httpx.post(f"{shipyard.url}/api/agent-work-orders", json=body)
+        wid = created.json()["agent_work_order"]["agent_work_order_id"]
+        wait_for(pushing.exists, 60, "the finish to push")
+        shipyard.kill("worker")
+        wo = finished_work_order(shipyard.url, wid, 90)
+    finally:
+        shipyard.close()
+    assert wo["status"] == "completed", (wo["error_message"], shipyard.log.read_text()[-3000:])
+    assert git(repo, "log", "--format=%s", wo["git_branch_name"]).split("\n")[0] == "s1"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -68,6 +68,22 @@ async def heartbeating(interval_s: float) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+T = TypeVar("T")
+
+
+def beating(
+    method: Callable[[WorkOrderActivities, T], Awaitable[None]],
+) -> Callable[[WorkOrderActivities, T], Awaitable[None]]:
+    """A bookkeeping activity that heartbeats while it runs (its workflow sets a heartbeat timeout)."""
+
+    @functools.wraps(method)
+    async def run(self: WorkOrderActivities, inp: T) -> None:
+        async with heartbeating(self.beat_s):
+            await method(self, inp)
+
+    return run
 
 
 class WorkOrderActivities:
@@ -291,6 +307,7 @@ class WorkOrderActivities:
         return progress.commit_count
 
     @activity.defn(name="record_gate")
+    @beating
     async def record_gate(self, inp: GateInput) -> None:
         """A gate step as it waits and as it is answered."""
         waiting = inp.status == StepStatus.WAITING
@@ -307,6 +324,7 @@ class WorkOrderActivities:
         await self.sink(wo, inp.step_id).emit(event, {"message": inp.message, "response": inp.output})
 
     @activity.defn(name="set_work_order_status")
+    @beating
     async def set_status(self, inp: SetStatusInput) -> None:
         """Pause and resume as they take effect (between steps)."""
         wo = await self.store.update_work_order(inp.work_order_id, WorkOrderChange(status=inp.status))
@@ -314,6 +332,7 @@ class WorkOrderActivities:
         await self.sink(wo).emit(event, {"step_id": None})
 
     @activity.defn(name="finish_work_order")
+    @beating
     async def finish(self, inp: FinishInput) -> None:
         wo = await self.store.get_work_order(inp.work_order_id)
         events = self.sink(wo)

@@ -263,7 +263,7 @@ class WorkOrderWorkflow:
             status=StepStatus.WAITING, message=message,
         )  # fmt: skip
         self._gate = step.id
-        await self._record_gate(gate)
+        await self._record_gate(inp, gate)
 
         def answered() -> bool:
             decided = self._gate_answer is not None or self._stop is not None
@@ -280,16 +280,25 @@ class WorkOrderWorkflow:
         answer = self._gate_answer or (StepStatus.CANCELLED, "")
         self._gate, self._gate_answer = None, None
         status, text = answer
-        await self._record_gate(gate.model_copy(update={"status": status, "output": text}))
+        await self._record_gate(inp, gate.model_copy(update={"status": status, "output": text}))
         if status == StepStatus.FAILED:
             return StepOutput(status=status, error=text)
         return StepOutput(status=status, output=text)
 
-    async def _record_gate(self, gate: GateInput) -> None:
+    async def _record_gate(self, inp: StartWorkOrderInput, gate: GateInput) -> None:
+        await self._bookkeeping(inp, "record_gate", gate)
+
+    async def _bookkeeping(
+        self, inp: StartWorkOrderInput, activity: str, arg: Any, task_queue: str | None = None
+    ) -> None:
+        """A short activity that records where the work order is. It heartbeats, so a worker lost
+        in it is noticed within the heartbeat timeout and the activity retried, not after FINISH_TIMEOUT."""
         await workflow.execute_activity(
-            "record_gate",
-            gate,
+            activity,
+            arg,
+            task_queue=task_queue,
             start_to_close_timeout=FINISH_TIMEOUT,
+            heartbeat_timeout=timedelta(seconds=inp.heartbeat_timeout_s),
             retry_policy=RetryPolicy(maximum_attempts=5),
         )
 
@@ -323,11 +332,8 @@ class WorkOrderWorkflow:
             await self._set_status(inp, WorkOrderStatus.RUNNING)
 
     async def _set_status(self, inp: StartWorkOrderInput, status: WorkOrderStatus) -> None:
-        await workflow.execute_activity(
-            "set_work_order_status",
-            SetStatusInput(work_order_id=inp.work_order_id, status=status),
-            start_to_close_timeout=FINISH_TIMEOUT,
-            retry_policy=RetryPolicy(maximum_attempts=5),
+        await self._bookkeeping(
+            inp, "set_work_order_status", SetStatusInput(work_order_id=inp.work_order_id, status=status)
         )
 
     async def _run_step(
@@ -390,7 +396,8 @@ class WorkOrderWorkflow:
         error: str | None,
     ) -> WorkOrderOutcome:
         try:
-            await workflow.execute_activity(
+            await self._bookkeeping(
+                inp,
                 "finish_work_order",
                 FinishInput(
                     work_order_id=inp.work_order_id,
@@ -400,8 +407,6 @@ class WorkOrderWorkflow:
                     dropped_prompts=self._prompts,  # queued, but the work order stopped first
                 ),
                 task_queue=prep.task_queue if prep else inp.task_queue,
-                start_to_close_timeout=FINISH_TIMEOUT,
-                retry_policy=RetryPolicy(maximum_attempts=5),
             )
         except ActivityError as err:
             raise unrecorded_end(status, error, err) from err
