@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import time
@@ -214,3 +215,70 @@ async def test_step_committed_but_not_stored_is_not_run_again(
     subjects = git(repo, "log", "--format=%s", done["git_branch_name"]).split("\n")
     assert [subjects.count(sid) for sid in ("s1", "s2", "s3")] == [1, 1, 1], subjects
     assert [(counts / sid).read_text().count("run") for sid in ("s1", "s2", "s3")] == [1, 1, 1]
+
+
+def hold_port_after_kill(serve_pid: int, address: str) -> socket.socket:
+    """SIGKILL serve's dev server and bind its port before the supervisor starts it again (killing
+    the replacement when the supervisor was quicker), so that it stays down until released."""
+    port = int(address.rsplit(":", 1)[1])
+    for _ in range(20):
+        os.kill(devserver_pid(serve_pid), signal.SIGKILL)
+        holder = socket.socket()
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            try:
+                holder.bind(("127.0.0.1", port))
+                holder.listen()  # listening: a server binding with SO_REUSEADDR is refused too
+                return holder
+            except OSError:
+                time.sleep(0.001)
+        holder.close()
+        wait_for(lambda: answers(address), 30, "the supervisor's replacement to answer")
+    raise AssertionError("the dev server's port could not be held")
+
+
+def test_while_temporal_is_down_creates_and_controls_answer_503_and_store_nothing(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    repo = make_repo()
+    data, port, log = tmp_path / "data", free_port(), tmp_path / "serve.log"
+    url = f"http://127.0.0.1:{port}"
+    waiting = {"name": "gated", "steps": [{"id": "hold", "gate": {"message": "hold"}}]}
+    body = {"repository_url": str(repo), "workflow_definition": yaml.safe_dump(waiting)}
+    serve = start_serve(data, port, log)
+    try:
+        wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to start")
+        created = httpx.post(f"{url}/api/agent-work-orders", json=body).json()
+        wid = created["agent_work_order"]["agent_work_order_id"]
+        status = lambda: httpx.get(f"{url}/api/agent-work-orders/{wid}").json()["agent_work_order"]["status"]  # noqa: E731
+        wait_for(lambda: status() == "running", 60, "the work order to wait at its gate")
+        temporal = json.loads((data / "server.json").read_text())["temporal"]
+        holder = hold_port_after_kill(serve.pid, temporal)
+        try:
+            wait_for(
+                lambda: httpx.get(f"{url}/api/health").json()["temporal"] == "down", 30, "a failed restart"
+            )
+            refused = httpx.post(f"{url}/api/agent-work-orders", json=body)
+            paused = httpx.post(f"{url}/api/agent-work-orders/{wid}/interrupt", json={"action": "pause"})
+            listed = httpx.get(f"{url}/api/agent-work-orders").json()
+        finally:
+            holder.close()
+        for answer in (refused, paused):
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["retry-after"] == "5"
+            error = answer.json()["error"]
+            assert error["code"] == "unavailable" and "Temporal is not answering" in error["message"]
+        assert [w["agent_work_order_id"] for w in listed["agent_work_orders"]] == [wid]  # nothing recorded
+
+        wait_for(lambda: httpx.get(f"{url}/api/health").json()["temporal"] == "ok", 60, "Temporal back")
+        again = httpx.post(f"{url}/api/agent-work-orders/{wid}/interrupt", json={"action": "cancel"})
+        assert again.status_code == 200, again.text
+        wait_for(lambda: status() == "cancelled", 60, "the work order to be cancelled")
+        assert httpx.post(f"{url}/api/agent-work-orders", json=body).status_code == 201
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        try:
+            serve.wait(30)
+        except subprocess.TimeoutExpired:
+            serve.kill()

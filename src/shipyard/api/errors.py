@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shipyard.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, ShipyardError
+from shipyard.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, ShipyardError, Unavailable
 
 log = structlog.get_logger()
 
@@ -27,7 +27,9 @@ _STATUS: list[tuple[type[ShipyardError], int]] = [
     (Forbidden, 403),
     (Conflict, 409),
     (InvalidInput, 422),
+    (Unavailable, 503),
 ]
+RETRY_AFTER_S = 5  # what a 503 asks: the embedded Temporal restarts within a few seconds
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -120,7 +122,10 @@ def install_error_handlers(app: FastAPI, page: PageRenderer | None = None) -> No
 
     @app.exception_handler(ShipyardError)
     async def shipyard_error(request: Request, err: ShipyardError) -> Response:
-        return respond(request, status_of(err), err.code, err.message)
+        response = respond(request, status_of(err), err.code, err.message)
+        if isinstance(err, Unavailable):
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, err: RequestValidationError) -> Response:

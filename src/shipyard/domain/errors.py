@@ -6,6 +6,7 @@ ShipyardError
 ├── NotFound              an id or repository that does not exist                          (404)
 ├── Forbidden             a credential that is not good for this object (a sandbox token)  (403)
 ├── Conflict              the object's state does not allow the action                     (409)
+├── Unavailable           the engine (Temporal) does not answer now; nothing was changed   (503)
 ├── SandboxError          a sandbox could not be set up, used or cleaned
 ├── GitError              a git command failed (message carries git's own stderr)
 ├── AgentError            an agent run failed; `retryable` says whether to try again
@@ -45,6 +46,10 @@ class Forbidden(ShipyardError):
 
 class Conflict(ShipyardError):
     code = "conflict"
+
+
+class Unavailable(ShipyardError):
+    code = "unavailable"
 
 
 class SandboxError(ShipyardError):

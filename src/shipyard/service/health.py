@@ -62,10 +62,12 @@ async def check_temporal(client: Client | None, watch: TemporalWatch | None) -> 
     """`ok` when Temporal answers; else `restarting` while its supervisor brings it back, `down` otherwise."""
     if client is None:
         return "not connected"
+    if watch is not None and watch.state != "ok":
+        return watch.state  # its supervisor knows; creates and controls answer 503 meanwhile
     try:
         await client.workflow_service.get_system_info(
             GetSystemInfoRequest(), timeout=timedelta(seconds=_TEMPORAL_ANSWER_S)
         )
     except Exception:  # reported, not raised
-        return "restarting" if watch is not None and watch.state == "restarting" else "down"
+        return "down"
     return "ok"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from shipyard.config import Settings
 from shipyard.domain.budget import Budget
-from shipyard.domain.errors import Conflict, InvalidInput, NotFound, ShipyardError
+from shipyard.domain.errors import Conflict, InvalidInput, NotFound, ShipyardError, Unavailable
 from shipyard.domain.ids import branch_name, new_work_order_id
 from shipyard.domain.metrics import Finished, Metrics, compute_metrics
 from shipyard.domain.models import (
@@ -37,6 +39,20 @@ from shipyard.service.requests import CheckedRequest, check_request, local_repos
 from shipyard.store.store import Store
 from shipyard.workflows.loader import bind_inputs
 from shipyard.workflows.schema import WorkflowDefinition
+
+TEMPORAL_DOWN = "Temporal is not answering (restarting, or down); nothing was changed: try again shortly"
+_UNREACHABLE = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
+
+
+@contextlib.contextmanager
+def engine_calls(work_order_id: str) -> Iterator[None]:
+    """Temporal's refusals in words: Unavailable when it does not answer, Conflict when it answers no."""
+    try:
+        yield
+    except RPCError as err:
+        if err.status in _UNREACHABLE:
+            raise Unavailable(TEMPORAL_DOWN) from err
+        raise Conflict(f"work order {work_order_id}: Temporal refused: {err.message}") from err
 
 
 class WorkOrderService(WorkOrderReads):
@@ -69,6 +85,7 @@ class WorkOrderService(WorkOrderReads):
         `work_order_id` (derived from what started it) creating it again is creating it once."""
         if self.client is None:
             raise Conflict("this process has no engine; start `shipyard serve` to run work orders")
+        self._engine_answers()
         checked = await check_request(self.settings, self.store, req)
         work_order_id = work_order_id or new_work_order_id()
         definition = checked.definition
@@ -93,8 +110,19 @@ class WorkOrderService(WorkOrderReads):
             )
         )
         if created or record.status is WorkOrderStatus.PENDING:  # recorded, maybe never started
-            await self._start_workflow(record.id, self._first_start(record, checked))
+            try:
+                await self._start_workflow(record.id, self._first_start(record, checked))
+            except Unavailable:
+                if created:  # nothing else refers to it yet: the caller tries again, or the delivery does
+                    await self.store.forget_work_order(record.id)
+                raise
         return record
+
+    def _engine_answers(self) -> None:
+        """Unavailable while the embedded Temporal restarts: answered at once, before anything is
+        recorded (a call to it would wait out the client's retries, then fail)."""
+        if self.temporal_watch is not None and self.temporal_watch.state != "ok":
+            raise Unavailable(TEMPORAL_DOWN)
 
     def _first_start(self, record: WorkOrder, req: CheckedRequest) -> StartWorkOrderInput:
         if req.definition is not None and req.bound is not None:
@@ -149,11 +177,19 @@ class WorkOrderService(WorkOrderReads):
             )
         except WorkflowAlreadyStartedError:
             return  # an earlier attempt at the same work started it
+        except RPCError as err:
+            if err.status in _UNREACHABLE:
+                raise Unavailable(TEMPORAL_DOWN) from err
+            await self._start_failed(work_order_id, err)
         except Exception as err:
-            message = f"could not start the workflow: {err}"
-            failed = WorkOrderChange(status=WorkOrderStatus.FAILED, error_message=message)
-            await self.store.update_work_order(work_order_id, failed)
-            raise ShipyardError(message) from err
+            await self._start_failed(work_order_id, err)
+
+    async def _start_failed(self, work_order_id: str, err: Exception) -> None:
+        """Temporal answered, and refused: the work order fails, saying why."""
+        message = f"could not start the workflow: {err}"
+        failed = WorkOrderChange(status=WorkOrderStatus.FAILED, error_message=message)
+        await self.store.update_work_order(work_order_id, failed)
+        raise ShipyardError(message) from err
 
     async def retry(self, wo: WorkOrder, req: RetryRequest) -> WorkOrder:
         """Run a failed or cancelled work order again from a step, keeping what completed before it."""
@@ -170,6 +206,7 @@ class WorkOrderService(WorkOrderReads):
         start_at = retry_start(definition, rows, req.step_id, wo.id)
         ids = [step.id for step in definition.steps]
         previous = {sid: step_output(rows[sid]) for sid in ids[: ids.index(start_at)] if sid in rows}
+        self._engine_answers()
         again = WorkOrderChange(
             status=WorkOrderStatus.PENDING, error_message=None, execution_completed_at=None
         )
@@ -183,7 +220,12 @@ class WorkOrderService(WorkOrderReads):
             previous=previous,
             budget=Budget.model_validate(wo.budget) if wo.budget else None,
         )
-        await self._start_workflow(wo.id, start)
+        try:
+            await self._start_workflow(wo.id, start)
+        except Unavailable:
+            as_was = WorkOrderChange(status=wo.status, error_message=wo.error_message)
+            await self.store.update_work_order(wo.id, as_was)
+            raise
         return await self.store.get_work_order(wo.id)
 
     async def interrupt(self, wo: WorkOrder, req: InterruptRequest) -> str:
@@ -198,7 +240,9 @@ class WorkOrderService(WorkOrderReads):
             raise Conflict(f"work order {wo.id} is already paused")
         if req.action == InterruptAction.RESUME and not await self._pause_held(handle, wo):
             raise Conflict(f"work order {wo.id} is not paused")
-        await handle.signal(action, req.reason)
+        self._engine_answers()
+        with engine_calls(wo.id):
+            await handle.signal(action, req.reason)
         return {
             InterruptAction.PAUSE: "pause requested: it takes effect when the running step ends",
             InterruptAction.RESUME: "resumed",
@@ -211,7 +255,9 @@ class WorkOrderService(WorkOrderReads):
             raise Conflict("this process has no engine; start `shipyard serve` to prompt work orders")
         if wo.status.is_terminal:
             raise Conflict(f"work order {wo.id} is {wo.status.value}; it takes no more prompts")
-        await self.client.get_workflow_handle(wo.id).signal("prompt", req.prompt_text)
+        self._engine_answers()
+        with engine_calls(wo.id):
+            await self.client.get_workflow_handle(wo.id).signal("prompt", req.prompt_text)
         await sink_for(self.settings, self.store, wo).emit("agent.prompt_queued", {"prompt": req.prompt_text})
 
     async def answer_gate(self, wo: WorkOrder, response: str | None) -> str:
@@ -224,17 +270,17 @@ class WorkOrderService(WorkOrderReads):
         gate = (await self._state(handle, wo)).get("gate")
         if not gate:
             raise Conflict(f"work order {wo.id} is not waiting at a gate")
-        if response is None:
-            await handle.signal("advance")
-        else:
-            await handle.signal("approve", response)
+        with engine_calls(wo.id):
+            if response is None:
+                await handle.signal("advance")
+            else:
+                await handle.signal("approve", response)
         return str(gate)
 
     async def _state(self, handle: WorkflowHandle[Any, Any], wo: WorkOrder) -> dict[str, Any]:
-        try:
+        self._engine_answers()
+        with engine_calls(wo.id):
             state: dict[str, Any] = await handle.query("state")
-        except RPCError as err:
-            raise Conflict(f"work order {wo.id} cannot be asked for its state: {err.message}") from err
         return state
 
     async def _pause_held(self, handle: WorkflowHandle[Any, Any], wo: WorkOrder) -> bool:

@@ -85,6 +85,13 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
                 raise Conflict(f"work order '{data.id}' already exists") from None
             return _work_order(row)
 
+    async def forget_work_order(self, id: str) -> None:
+        """Delete a work order that never started (its start was refused before it began)."""
+        async with self._writing() as session:
+            row = await session.get(WorkOrderRow, id)
+            if row is not None and row.status == WorkOrderStatus.PENDING.value:
+                await session.delete(row)
+
     async def get_work_order(self, id: str) -> WorkOrder:
         """The work order `id`; NotFound if there is none."""
         async with self._read() as session:
