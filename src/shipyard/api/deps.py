@@ -14,7 +14,7 @@ from shipyard.service.projects import ProjectService
 from shipyard.service.work_orders import WorkOrderService
 
 
-def get_service(request: Request) -> WorkOrderService:
+async def get_service(request: Request) -> WorkOrderService:
     service: WorkOrderService = request.app.state.service
     return service
 
@@ -22,7 +22,7 @@ def get_service(request: Request) -> WorkOrderService:
 ServiceDep = Annotated[WorkOrderService, Depends(get_service)]
 
 
-def get_projects(service: ServiceDep) -> ProjectService:
+async def get_projects(service: ServiceDep) -> ProjectService:
     return ProjectService(service)
 
 

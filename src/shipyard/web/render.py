@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
-from shipyard.api.deps import bearer, check_token
+from shipyard.api.deps import ProjectsDep, ServiceDep, bearer, check_token
 from shipyard.api.front_door import host_trusted
-from shipyard.service.projects import ProjectService
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.web import views
 
@@ -50,19 +49,8 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def get_service(request: Request) -> WorkOrderService:
-    service: WorkOrderService = request.app.state.service
-    return service
-
-
-Service = Annotated[WorkOrderService, Depends(get_service)]
-
-
-def get_projects(service: Service) -> ProjectService:
-    return ProjectService(service)
-
-
-Projects = Annotated[ProjectService, Depends(get_projects)]
+Service = ServiceDep
+Projects = ProjectsDep
 
 
 async def signed_in(request: Request) -> None:
@@ -86,5 +74,6 @@ async def same_origin(request: Request) -> None:
 
 def _is_here(request: Request, netloc: str) -> bool:
     """Whether a page at `netloc` is this server, named as it is reached (a rebinding page is not)."""
-    trusted = get_service(request).settings.trusted_hosts
+    service: WorkOrderService = request.app.state.service
+    trusted = service.settings.trusted_hosts
     return netloc == request.url.netloc and host_trusted(netloc, trusted)
