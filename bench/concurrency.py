@@ -26,6 +26,7 @@ from bench.harness import (
     serve,
     shell_step_body,
     summary,
+    tree_cpu_s,
     wait_ended,
 )
 
@@ -72,10 +73,12 @@ async def _round(database_url: str | None, n: int, workers: int, slots: int) -> 
         httpx.AsyncClient(base_url=server.url, timeout=300, limits=limits) as http,
         peak_memory(server.pids) as memory,
     ):
+        cpu_before = tree_cpu_s(server.pids)
         responses = await asyncio.gather(*(http.post("/api/agent-work-orders", json=body) for _ in range(n)))
         created = [resp.raise_for_status().json()["agent_work_order"] for resp in responses]
         ids = [wo["agent_work_order_id"] for wo in created]
         ended = await wait_ended(http, ids, timeout_s=1200)
+        cpu_ms = (tree_cpu_s(server.pids) - cpu_before) * 1000 / n
         waits = []
         for wo_id in ids:
             step = (await http.get(f"/api/agent-work-orders/{wo_id}/steps")).json()["steps"]
@@ -91,4 +94,6 @@ async def _round(database_url: str | None, n: int, workers: int, slots: int) -> 
         "queue_wait": summary(waits),
         "failed": sum(wo["status"] != "completed" for wo in ended.values()),
         "peak_memory_mb": memory["peak_mb"],
+        # every Shipyard process (API, workers, Temporal) and what they ran, `sleep` included (~1 ms)
+        "cpu_ms_per_work_order": round(cpu_ms, 1),
     }

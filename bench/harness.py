@@ -87,8 +87,9 @@ async def serve(database_url: str | None = None, *, workers: int = 0, **env: str
     url = f"http://127.0.0.1:{port}"
     try:
         await _healthy(url, procs[0], data_dir)
+        one = {**full_env, "SHIPYARD_WORKERS": "1"}  # each `shipyard worker` one process, as counted
         for _ in range(workers):
-            procs.append(subprocess.Popen([SHIPYARD, "worker"], env=full_env, stdout=log, stderr=log))  # noqa: ASYNC220
+            procs.append(subprocess.Popen([SHIPYARD, "worker"], env=one, stdout=log, stderr=log))  # noqa: ASYNC220
         await _workers_ready(data_dir, workers)
         yield Server(url, data_dir, [proc.pid for proc in procs])
     finally:
@@ -113,17 +114,35 @@ async def _workers_ready(data_dir: Path, workers: int) -> None:
     )
 
 
-def tree_rss_mb(pids: list[int]) -> float:
-    """Resident memory of `pids` and all their descendants (the embedded Temporal, commands), in MB."""
+def _tree(pids: list[int]) -> list[int]:
+    """`pids` and all their descendants."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, ValueError, IndexError):
             fields = stat.read_text().rsplit(")", 1)[1].split()
             children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total_kb, todo = 0, list(pids)
+    found, todo = [], list(pids)
     while todo:
         pid = todo.pop()
+        found.append(pid)
         todo.extend(children.get(pid, []))
+    return found
+
+
+def tree_cpu_s(pids: list[int]) -> float:
+    """CPU seconds used by `pids`, their descendants, and the children they reaped (git, commands)."""
+    ticks = 0
+    for pid in _tree(pids):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_rss_mb(pids: list[int]) -> float:
+    """Resident memory of `pids` and all their descendants (the embedded Temporal, commands), in MB."""
+    total_kb = 0
+    for pid in _tree(pids):
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):

@@ -21,12 +21,14 @@ from support import MakeRepo
 SHIPYARD = str(Path(sys.executable).parent / "shipyard")
 
 
-def start_serve(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_serve(data: Path, port: int, log: Path, workers: int = 2) -> subprocess.Popen[bytes]:
+    """`shipyard serve` with `workers` worker processes (0: the worker in serve's own process)."""
     env = {
         **os.environ,
         "SHIPYARD_DATA_DIR": str(data),
         "SHIPYARD_PORT": str(port),
         "SHIPYARD_HEARTBEAT_TIMEOUT_S": "3",
+        "SHIPYARD_WORKERS": str(workers),
     }
     with log.open("ab") as out:
         return subprocess.Popen([SHIPYARD, "serve"], env=env, stdout=out, stderr=out)

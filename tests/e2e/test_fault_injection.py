@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from test_durability import answers, finished_work_order, wait_for
+from test_durability import answers, finished_work_order, start_serve, wait_for
 from test_faults import devserver_pid
 
 from shipyard.engine.devserver import free_port
@@ -159,3 +159,58 @@ def test_a_worker_killed_in_the_finish_is_replaced_within_the_heartbeat_timeout(
         shipyard.close()
     assert wo["status"] == "completed", (wo["error_message"], shipyard.log.read_text()[-3000:])
     assert git(repo, "log", "--format=%s", wo["git_branch_name"]).split("\n")[0] == "s1"
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def worker_running(serve_pid: int, marker: bytes) -> int:
+    """The worker process under `serve_pid` whose descendants include a command line with `marker`."""
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or marker not in (entry / "cmdline").read_bytes():
+                continue
+            pid = int(entry.name)
+            while pid > 1:
+                parent = parent_of(pid)
+                if parent == serve_pid and b" worker" in Path(f"/proc/{pid}/cmdline").read_bytes().replace(
+                    b"\0", b" "
+                ):
+                    return pid
+                pid = parent
+        except OSError:  # ended meanwhile
+            continue
+    raise AssertionError(f"no worker of {serve_pid} runs {marker!r}")
+
+
+def test_one_of_several_worker_processes_killed_mid_step_is_replaced_and_nothing_runs_twice(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    repo, counts = make_repo(), tmp_path / "counts"
+    counts.mkdir()
+    data, port, log = tmp_path / "data", free_port(), tmp_path / "serve.log"
+    url = f"http://127.0.0.1:{port}"
+    definition = flow(counts)
+    definition["steps"][1]["run"] = f"echo run >> {counts}/s2 && sleep 3 && echo s2 >> s2.txt"  # type: ignore[index]
+    serve = start_serve(data, port, log, workers=2)
+    try:
+        wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to start")
+        body = {"repository_url": str(repo), "workflow_definition": yaml.safe_dump(definition)}
+        created = httpx.post(f"{url}/api/agent-work-orders", json=body)
+        wid = created.json()["agent_work_order"]["agent_work_order_id"]
+        wait_for(lambda: (counts / "s2").exists(), 60, "step s2 to start")
+        victim = worker_running(serve.pid, b"sleep 3")
+        os.kill(victim, signal.SIGKILL)
+        wo = finished_work_order(url, wid, 120)
+        logs = httpx.get(f"{url}/api/agent-work-orders/{wid}/logs", params={"limit": 1000}).json()
+    finally:
+        stop(serve)
+    assert wo["status"] == "completed", (wo["error_message"], log.read_text()[-3000:])
+    subjects = git(repo, "log", "--format=%s", wo["git_branch_name"]).split("\n")
+    assert [subjects.count(sid) for sid in STEPS] == [1, 1, 1], subjects
+    runs = [(counts / sid).read_text().count("run") for sid in STEPS]
+    assert runs == [1, 2, 1], runs  # s2, interrupted, ran again; the completed s1 did not
+    completed = [e["step_id"] for e in logs["log_entries"] if e["event"] == "workflow.step.completed"]
+    assert sorted(completed) == list(STEPS), completed
+    assert "worker_died" in log.read_text() and "worker_restarted" in log.read_text()

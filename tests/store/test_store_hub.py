@@ -13,6 +13,7 @@ from shipyard.api.hub import EventHub
 from shipyard.domain.work_orders import WorkOrder, WorkOrderCreate
 from shipyard.service.events import EventFeed
 from shipyard.store import Store
+from shipyard.store.engine import create_engine
 from shipyard.store.records import EventRecord
 from support import PgDatabases
 
@@ -124,3 +125,23 @@ async def test_postgres_notify_wakes_a_reader_in_another_process(pg_databases: P
             await listener
         await writer.close()
         await reader.close()
+
+
+async def test_an_append_by_another_store_on_the_same_database_rings_this_ones_doorbell(
+    store: Store, store_url: str, make_work_order: Make
+) -> None:
+    """As a worker process's appends wake the serving process's streams: PostgreSQL by NOTIFY,
+    SQLite by a datagram on the bell socket named after its file. Only the listener rings the
+    ticket here: this store appends nothing itself."""
+    wo = await make_work_order()
+    elsewhere = Store(create_engine(store_url))  # another process's store, in all but the process
+    listening = asyncio.create_task(store.listen())
+    try:
+        ticket = store.doorbell.ticket(wo.id)
+        async with asyncio.timeout(30):
+            while not ticket.is_set():  # until the listener is up, appends may go unheard
+                await elsewhere.append_event(wo.id, "log", {"from": "elsewhere"})
+                await asyncio.sleep(0.05)
+    finally:
+        listening.cancel()
+        await elsewhere.close()

@@ -54,7 +54,9 @@ def serve(
     configure_logging(s.log_level)
 
     async def main() -> None:
-        async with running_server(s, persistent=True, run_worker=worker) as srv:
+        async with running_server(
+            s, persistent=True, run_worker=worker, worker_processes=s.worker_processes
+        ) as srv:
             render.print_banner(console(), s, srv, worker)
             await _until_signal()
 
@@ -74,7 +76,8 @@ async def _until_signal() -> None:
 
 @app.command()
 def worker() -> None:
-    """Run a worker alone, against SHIPYARD_TEMPORAL_ADDRESS or the local `shipyard serve`'s Temporal."""
+    """Run workers alone, against SHIPYARD_TEMPORAL_ADDRESS or the local `shipyard serve`'s Temporal:
+    SHIPYARD_WORKERS processes (default one per core), restarted when one dies."""
     from shipyard.cli.client import local_temporal_address
     from shipyard.composition import worker_parts
     from shipyard.engine.worker import open_engine
@@ -92,9 +95,24 @@ def worker() -> None:
     configure_logging(s.log_level)
 
     async def main() -> None:
-        async with open_engine(s, parts=worker_parts):
-            console().print(f"worker ready on {address}, {s.worker_slots} slots; Ctrl-C stops")
-            await _until_signal()
+        processes = s.worker_processes
+        if processes <= 1:
+            async with open_engine(s, parts=worker_parts):
+                console().print(f"worker ready on {address}, {s.worker_slots} slots; Ctrl-C stops")
+                await _until_signal()
+            return
+        from shipyard.engine.processes import WorkerProcesses
+
+        async with open_engine(s, run_worker=False, tidy=True):  # the children work; this one sweeps
+            workers = WorkerProcesses(s, address, processes)
+            await workers.start()
+            try:
+                console().print(
+                    f"{processes} worker processes on {address}, {s.worker_slots} slots each; Ctrl-C stops"
+                )
+                await _until_signal()
+            finally:
+                await workers.stop()
 
     run_async(main)
 

@@ -62,7 +62,10 @@ def print_banner(console: Console, settings: Settings, srv: RunningServer, worke
     mode = f"embedded dev server {engine.temporal_address}" if engine.devserver else engine.temporal_address
     console.print(f"  temporal   {mode}")
     if worker:
-        console.print(f"  worker     ready, {settings.worker_slots} slots;  agents: {agents_line(settings)}")
+        where = f"{len(srv.workers.pids)} processes" if srv.workers else "in this process"
+        console.print(
+            f"  worker     {where}, {settings.worker_slots} slots each;  agents: {agents_line(settings)}"
+        )
     else:
         console.print("  worker     none here (--no-worker): `shipyard worker` processes run the work")
     console.print(f"  dashboard  {srv.url}      API docs  {srv.url}/docs")

@@ -16,6 +16,7 @@ from shipyard.api.front_door import is_loopback
 from shipyard.cli.client import server_file
 from shipyard.composition import worker_parts
 from shipyard.config import Settings
+from shipyard.engine.processes import WorkerProcesses
 from shipyard.engine.worker import Engine, open_engine
 from shipyard.service.deliveries import resume_received
 from shipyard.service.work_orders import WorkOrderService
@@ -28,6 +29,7 @@ class RunningServer:
     engine: Engine
     service: WorkOrderService
     uvicorn: uvicorn.Server
+    workers: WorkerProcesses | None = None  # child worker processes, when the worker is not in this one
 
 
 # Event streams (dashboard tabs, `logs -f`) never end by themselves: on stop they get this long.
@@ -42,8 +44,10 @@ async def running_server(
     port: int | None = None,
     announce: bool = True,
     run_worker: bool = True,
+    worker_processes: int = 0,
 ) -> AsyncIterator[RunningServer]:
-    """Engine + worker (unless `run_worker` is False) + API on `settings.host`; `port=0` picks a free one."""
+    """Engine + worker (unless `run_worker` is False) + API on `settings.host`; `port=0` picks a free
+    one. The worker runs in this process, on the API's loop, or in `worker_processes` children."""
     refuse_unsafe_settings(settings)
     # Bound before anything else starts, so nothing (the dev server's own ports) can take it meanwhile.
     listener = _listen(settings.host, 0 if port == 0 else (port or settings.port))
@@ -51,9 +55,17 @@ async def running_server(
     settings = settings.model_copy(update={"port": chosen})  # sandboxes are told where the API is
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(listener.close)
+        in_process = run_worker and worker_processes == 0
         engine = await stack.enter_async_context(
-            open_engine(settings, persistent=persistent, run_worker=run_worker, parts=worker_parts)
+            open_engine(
+                settings, persistent=persistent, run_worker=in_process, parts=worker_parts, tidy=run_worker
+            )
         )
+        workers = None
+        if run_worker and not in_process:
+            workers = WorkerProcesses(settings, engine.temporal_address, worker_processes)
+            await workers.start()
+            stack.push_async_callback(workers.stop)
         watch = engine.devserver.watch if engine.devserver else None
         service = WorkOrderService(settings, engine.store, engine.client, watch)
         app = create_app(service)
@@ -69,7 +81,7 @@ async def running_server(
             url = f"http://{settings.host}:{chosen}"
             if announce:
                 _announce(settings, url, engine)
-            yield RunningServer(url, engine, service, server)
+            yield RunningServer(url, engine, service, server, workers)
         finally:
             app.state.hub.close()  # open event streams end, so uvicorn can stop at once
             server.should_exit = True

@@ -14,7 +14,7 @@ from pathlib import Path
 import structlog
 from temporalio.client import Client
 
-from shipyard.sandboxes.workspace import _die_with_parent
+from shipyard.sandboxes.workspace import die_with_parent
 
 _READY_TIMEOUT_S = 60.0
 _START_ATTEMPTS = 3
@@ -126,7 +126,7 @@ class DevServer:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
 
     async def _wait_ready(self) -> None:

@@ -140,11 +140,13 @@ async def open_engine(
     persistent: bool = True,
     run_worker: bool = True,
     parts: PartsFactory | None = None,
+    tidy: bool | None = None,
 ) -> AsyncIterator[Engine]:
     """Store (migrated), Temporal (given address or an embedded dev server) and, optionally, workers
     that also run what `parts` adds.
 
-    `persistent=False` keeps an embedded Temporal in memory (an embedded `shipyard run`).
+    `persistent=False` keeps an embedded Temporal in memory (an embedded `shipyard run`). `tidy`
+    (default: where a worker runs) sweeps ended work orders' sandboxes and records missed ends.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     async with contextlib.AsyncExitStack() as stack:
@@ -161,7 +163,7 @@ async def open_engine(
             extra = parts(settings, store, client) if parts else WorkerParts()
             for worker in build_workers(client, settings, store, extra):
                 await stack.enter_async_context(worker)
-            if settings.gc_interval_s > 0:
-                _keep_tidy(settings, store, client, stack)
+        if (run_worker if tidy is None else tidy) and settings.gc_interval_s > 0:
+            _keep_tidy(settings, store, client, stack)
         log.info("engine_started", temporal=address, worker=run_worker)
         yield Engine(settings, store, client, address, devserver)

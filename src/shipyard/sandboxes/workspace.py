@@ -44,7 +44,7 @@ def sandbox_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     # Runs in the child before exec: if the worker dies (even by SIGKILL) the child is killed too.
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -90,7 +90,7 @@ class LocalWorkspace:
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
                 limit=_LINE_LIMIT_BYTES,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         except OSError as exc:  # the program is missing or not executable: a failed command
             code = 127 if isinstance(exc, FileNotFoundError) else 126

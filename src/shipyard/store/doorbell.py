@@ -2,13 +2,19 @@
 
 Appends in this process ring it directly; with PostgreSQL a LISTEN connection rings it for
 appends made anywhere else (another `shipyard serve`, a worker on another machine). With SQLite
-other processes' appends are found by the readers' short poll.
+(on Linux) each append also sends the work order's id as a datagram to an abstract Unix socket
+named after the database file, where the serving process listens: worker processes on the same
+machine ring its readers at once. Anything missed is found by the readers' short poll.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import socket
+import sys
+from pathlib import Path
 
 import structlog
 from sqlalchemy.engine import URL
@@ -75,3 +81,56 @@ async def listen(url: URL, bell: Doorbell) -> None:
             if connection is not None and not connection.is_closed():
                 await connection.close()
         await asyncio.sleep(RECONNECT_S)
+
+
+def bell_address(url: URL) -> bytes | None:
+    """The abstract Unix socket that carries a SQLite file's appends to its readers in other
+    processes; None where there is no such socket (not Linux, an in-memory database)."""
+    if not sys.platform.startswith("linux") or not url.database or url.database == ":memory:":
+        return None
+    digest = hashlib.sha1(str(Path(url.database).resolve()).encode()).hexdigest()[:20]
+    return b"\0shipyard-bell-" + digest.encode()
+
+
+class BellSender:
+    """Sends each append's work order id to the bell's listener, if one listens; never blocks or raises."""
+
+    def __init__(self, address: bytes) -> None:
+        self._address = address
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.setblocking(False)
+
+    def ring(self, work_order_id: str) -> None:
+        with contextlib.suppress(OSError):  # nobody listens, or its queue is full: readers poll
+            self._sock.sendto(work_order_id.encode(), self._address)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+async def listen_for_bells(address: bytes, bell: Doorbell) -> None:
+    """Ring `bell` for every datagram on `address` until cancelled. One process per database
+    listens; when another already does, this one's readers rely on their poll."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        log.info("event_bell_taken", note="another process listens; this one's event streams poll")
+        return
+    sock.setblocking(False)
+
+    def drain() -> None:
+        while True:
+            try:
+                bell.ring(sock.recv(256).decode(errors="replace"))
+            except BlockingIOError:
+                return
+
+    loop = asyncio.get_running_loop()
+    loop.add_reader(sock.fileno(), drain)
+    try:
+        await asyncio.Event().wait()  # until cancelled
+    finally:
+        loop.remove_reader(sock.fileno())
+        sock.close()

@@ -14,7 +14,7 @@ from shipyard.domain.models import WorkOrderStatus, can_transition
 from shipyard.domain.work_orders import Step, StepChange, WorkOrder, WorkOrderChange, WorkOrderCreate
 from shipyard.store.artifacts import ArtifactRows
 from shipyard.store.base import columns, count, stored
-from shipyard.store.doorbell import CHANNEL, Doorbell, listen
+from shipyard.store.doorbell import CHANNEL, BellSender, Doorbell, bell_address, listen, listen_for_bells
 from shipyard.store.engine import create_engine, is_sqlite
 from shipyard.store.github_rows import GitHubRows
 from shipyard.store.migrate import upgrade
@@ -46,6 +46,8 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
         super().__init__(engine)
         self.doorbell = Doorbell()  # rung after each append; see listen()
         self._notify = not is_sqlite(engine.url)
+        self._bell = None if self._notify else bell_address(engine.url)
+        self._bell_sender = BellSender(self._bell) if self._bell else None
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -55,6 +57,8 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
 
     async def close(self) -> None:
         """Close every pooled connection."""
+        if self._bell_sender is not None:
+            self._bell_sender.close()
         await self.engine.dispose()
 
     async def ping(self) -> None:
@@ -225,15 +229,17 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
                 await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": work_order_id})
             record = EventRecord.model_validate(row)
         self.doorbell.ring(work_order_id)  # after the commit, so woken readers can see it
+        if self._bell_sender is not None:
+            self._bell_sender.ring(work_order_id)  # and the serving process's, when it is another
         return record
 
     async def listen(self) -> None:
-        """Ring the doorbell for events other processes append (PostgreSQL); runs until cancelled.
-
-        With SQLite there is nothing to listen to: it returns at once and readers poll.
-        """
+        """Ring the doorbell for events other processes append; runs until cancelled (returns at
+        once where nothing can be listened to: readers poll)."""
         if self._notify:
             await listen(self.engine.url, self.doorbell)
+        elif self._bell is not None:
+            await listen_for_bells(self._bell, self.doorbell)
 
     async def tail_events(
         self,
