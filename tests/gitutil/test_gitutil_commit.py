@@ -99,5 +99,6 @@ async def test_is_git_repo(origin: Path, tmp_path: Path, sh: Sh) -> None:
     assert await is_git_repo(origin)
     assert await is_git_repo(tmp_path / "bare.git")
     assert not await is_git_repo(origin / "sub")
+    assert not await is_git_repo(origin / ".git")  # a git dir, not a working tree or a bare repository
     assert not await is_git_repo(tmp_path / "plain")
     assert not await is_git_repo(tmp_path / "missing")

@@ -68,14 +68,14 @@ async def is_git_repo(path: Path) -> bool:
     """Whether `path` is the top of a working tree or a bare repository (not merely inside one)."""
     if not _is_dir(path):
         return False
-    probe = await run_git("rev-parse", "--is-bare-repository", "--absolute-git-dir", cwd=path)
+    # --show-cdup: "" at the top of a working tree, "../" below it, no line at all in a git dir.
+    probe = await run_git("rev-parse", "--is-bare-repository", "--absolute-git-dir", "--show-cdup", cwd=path)
     if not probe.ok:
         return False
-    is_bare, git_dir = probe.stdout.splitlines()[:2]
+    is_bare, git_dir, *cdup = probe.stdout.splitlines()[:3]
     if is_bare == "true":
         return _same_path(git_dir, path)
-    top = await run_git("rev-parse", "--show-toplevel", cwd=path)
-    return top.ok and _same_path(top.stdout.strip(), path)
+    return cdup == [""]
 
 
 def _is_dir(path: Path) -> bool:

@@ -52,6 +52,8 @@ async def note_command_leftovers(path: Path, before: Fingerprints) -> None:
 async def commit_leftovers(path: Path, message: str, phase: str | None = None) -> str | None:
     """Commit what agents left, not what commands left nor new caches; None if that is nothing."""
     changes = await _changes(path)
+    if not changes:  # nothing changed, staged or not: nothing to take
+        return None
     record = await _read_record(await _record_file(path))
     now = await asyncio.to_thread(_fingerprints, path, [name for name in record])
     fresh = [(untracked, name) for untracked, name in changes if record.get(name, "") != now.get(name)]
@@ -116,7 +118,25 @@ def _fingerprints(path: Path, names: list[str]) -> Fingerprints:
 
 
 async def _record_file(path: Path) -> Path:
-    return path / (await git("rev-parse", "--git-path", _RECORD, cwd=path)).strip()
+    return (
+        await asyncio.to_thread(_git_dir, path)
+        or path / (await git("rev-parse", "--git-path", _RECORD, cwd=path)).strip()
+    )
+
+
+def _git_dir(path: Path) -> Path | None:
+    """The record's place in the working tree's git dir, read as git reads it: `.git` is that dir,
+    or (a linked worktree) a file saying `gitdir: <dir>`. None for anything else (git is asked)."""
+    dot_git = path / ".git"
+    if dot_git.is_dir():
+        return dot_git / _RECORD
+    try:
+        text = dot_git.read_text()
+    except OSError:
+        return None
+    if not text.startswith("gitdir: "):
+        return None
+    return (path / text.removeprefix("gitdir: ").strip()) / _RECORD
 
 
 async def _read_record(file: Path) -> Fingerprints:

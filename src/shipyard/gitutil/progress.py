@@ -34,7 +34,8 @@ class CommitInfo(BaseModel):
 
 
 class GitProgress(BaseModel):
-    """What a branch holds beyond its base; totals match `git diff --shortstat base ref`."""
+    """What a branch holds beyond its base; totals match `git diff --shortstat base ref` (none
+    while it has no commits beyond the base)."""
 
     commit_count: int = 0
     files_changed: int = 0
@@ -46,16 +47,17 @@ class GitProgress(BaseModel):
 
 
 async def progress(path: Path, base_sha: str, ref: str = "HEAD") -> GitProgress:
-    """Commits, files and lines changed from `base_sha` to `ref` in the repository at `path`."""
-    span = f"{base_sha}..{ref}"
-    count = int((await git("rev-list", "--count", span, cwd=path)).strip())
-    files, added, removed = parse_shortstat(
-        await git("diff", "--shortstat", "--no-ext-diff", base_sha, ref, cwd=path)
-    )
-    commits = await _commits(path, span) if count else []
+    """Commits, files and lines changed from `base_sha` to `ref` in the repository at `path`: one
+    git call while the branch has no commits of its own (nothing changed then), two after."""
+    commits = await _commits(path, f"{base_sha}..{ref}")
+    files = added = removed = 0
+    if commits:
+        files, added, removed = parse_shortstat(
+            await git("diff", "--shortstat", "--no-ext-diff", base_sha, ref, cwd=path)
+        )
     latest = commits[-1] if commits else None
     return GitProgress(
-        commit_count=count,
+        commit_count=len(commits),
         files_changed=files,
         lines_added=added,
         lines_removed=removed,

@@ -46,11 +46,12 @@ async def remove_worktree(mirror: Path, path: Path) -> None:
     if not _resolved(mirror).is_dir():
         return
     async with mirror_lock(mirror, shared=True):
-        if _resolved(path) in await worktrees(mirror):
-            result = await run_git("worktree", "remove", "--force", "--force", str(path), cwd=mirror)
-            if not result.ok:  # e.g. files it cannot delete; take the directory away ourselves
-                await asyncio.to_thread(shutil.rmtree, path, ignore_errors=True)
-        await git("worktree", "prune", cwd=mirror)
+        removed = await run_git("worktree", "remove", "--force", "--force", str(path), cwd=mirror)
+        if removed.ok:
+            return  # git removed the directory and its own record of it
+        if _resolved(path) in await worktrees(mirror):  # e.g. files it cannot delete: ours to take away
+            await asyncio.to_thread(shutil.rmtree, path, ignore_errors=True)
+        await git("worktree", "prune", cwd=mirror)  # forget worktrees whose directory is gone
 
 
 async def worktrees(mirror: Path) -> dict[Path, str | None]:
