@@ -108,6 +108,19 @@ async def test_a_command_over_its_time_is_stopped_and_the_container_goes_on(
     await sandbox.cleanup(handle)
 
 
+async def test_an_image_the_engine_cannot_get_fails_the_command_naming_it(
+    origin: Path, docker_settings: Settings, podman: Podman
+) -> None:
+    absent = docker_settings.model_copy(update={"docker_image": "shipyard-test-absent:none"})
+    sandbox = DockerSandbox(absent)
+    handle = await sandbox.setup(spec(origin, 5))
+    with pytest.raises(SandboxError, match="image shipyard-test-absent:none is not on the engine"):
+        await sandbox.workspace(handle).exec(["cat"], stdin="for nothing")  # podman here has no registry
+    assert containers_of(podman, handle.work_order_id) == {}
+    assert not list(Path(handle.path).glob(".shipyard-stdin-*"))  # nothing left in the clone to commit
+    await sandbox.cleanup(handle)
+
+
 async def test_without_an_engine_it_says_so(origin: Path, settings: Settings, tmp_path: Path) -> None:
     nowhere = settings.model_copy(update={"docker_host": f"unix://{tmp_path / 'no.sock'}"})
     availability = DockerSandbox.check(nowhere)
