@@ -5,19 +5,22 @@ The session creates its own `shipyard_test_<random>` databases there and drops t
 An unreachable server fails the tests that need it; it never skips them.
 
 Each pytest process (one per xdist worker) runs one Temporal dev server and migrates one SQLite
-template; a test gets its own task queue on that server and its own copy of the template.
+template; a test gets its own task queue on that server and its own copy of the template. The
+docker sandbox's tests share one podman service per process, started when first asked for
+(tests/podman_kit.py).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from podman_kit import Podman, running_podman, unavailable
 from shipyard.config import Settings
 from shipyard.engine.devserver import DevServer
 from support import (
@@ -64,6 +67,17 @@ async def temporal() -> AsyncIterator[DevServer]:
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture(scope="session")
+def podman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Podman]:
+    """Podman serving the Docker Engine API for this pytest process, with a small image of its own.
+    Without podman it fails the tests that need it, saying what to install; it never skips them."""
+    reason = unavailable()
+    if reason is not None:
+        pytest.fail(reason, pytrace=False)
+    with running_podman(tmp_path_factory.mktemp("podman")) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Sandboxes through the real engine: a workflow that writes, commits and tests completes alike
-under git_worktree, bwrap, docker (against the fake Docker engine) and e2b (against the fake E2B
-SDK); an e2b work order keeps its sandbox's id and cancelling it kills the sandbox; under bwrap,
+under git_worktree, bwrap, docker (against podman's Docker Engine API) and e2b (against the fake
+E2B SDK); an e2b work order keeps its sandbox's id and cancelling it kills the sandbox; under bwrap,
 each way out of the sandbox fails."""
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ import yaml
 from pydantic import SecretStr
 
 import shipyard.sandboxes.e2b as e2b_sandbox
-from fakes.docker_engine import fake_docker
 from fakes.e2b_sdk import FakeE2B
+from podman_kit import Podman
 from shipyard.cli.server import RunningServer
 from shipyard.config import Settings
+from shipyard.sandboxes.docker import CONTAINER_LABEL
 from support import MakeRepo, MakeSettings, git, wait_done
 
 CHECK = "import sys; sys.path.insert(0, 'src'); import calc; assert calc.add(2, 3) == 5"
@@ -49,9 +50,8 @@ E2B_KEY = "e2b_e2e_f4ke_key_0123"
 
 
 @pytest.fixture
-def settings(tmp_path: Path, make_settings: MakeSettings) -> Settings:
-    docker_host = f"unix://{tmp_path / 'docker.sock'}"  # where the test's fake engine listens
-    return make_settings(docker_host=docker_host, e2b_api_key=SecretStr(E2B_KEY))
+def settings(make_settings: MakeSettings, podman: Podman) -> Settings:
+    return make_settings(docker_host=podman.url, docker_image=podman.image, e2b_api_key=SecretStr(E2B_KEY))
 
 
 @pytest.fixture
@@ -62,13 +62,14 @@ def e2b(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeE2B:
 
 
 async def test_the_same_work_completes_alike_under_each_sandbox(
-    api: httpx.AsyncClient, make_repo: MakeRepo, settings: Settings, tmp_path: Path, e2b: FakeE2B
+    api: httpx.AsyncClient, make_repo: MakeRepo, podman: Podman, e2b: FakeE2B
 ) -> None:
     results: dict[str, tuple[int, list[str], str]] = {}
-    async with fake_docker(tmp_path, images={settings.docker_image}) as engine:
-        for sandbox in ("git_worktree", "bwrap", "docker", "e2b"):
-            results[sandbox] = await _outcome(api, make_repo, sandbox)
-        assert engine.containers == {}  # removed at the end
+    ids: dict[str, str] = {}
+    for sandbox in ("git_worktree", "bwrap", "docker", "e2b"):
+        ids[sandbox], results[sandbox] = await _outcome(api, make_repo, sandbox)
+    mine = {"label": f"{CONTAINER_LABEL}={ids['docker']}"}
+    assert podman.client.containers.list(all=True, filters=mine) == []  # removed at the end
     assert e2b.vms and e2b.alive == []  # killed at the end
     assert results["bwrap"] == results["git_worktree"] == results["docker"] == results["e2b"]
     commits, files, subjects = results["bwrap"]
@@ -98,14 +99,17 @@ async def test_an_e2b_work_order_keeps_its_sandbox_id_and_cancelling_kills_it(
     assert "key=***" in logs and E2B_KEY not in logs  # the E2B key is redacted like every key we hold
 
 
-async def _outcome(api: httpx.AsyncClient, make_repo: MakeRepo, sandbox: str) -> tuple[int, list[str], str]:
+async def _outcome(
+    api: httpx.AsyncClient, make_repo: MakeRepo, sandbox: str
+) -> tuple[str, tuple[int, list[str], str]]:
+    """The work order's id, and what it left on its branch: commits, files, subjects."""
     repo = make_repo(f"repo-{sandbox}")
     wo = await run(api, repo, sandbox, WORK)
     assert wo["status"] == "completed", wo["error_message"]
     branch = wo["git_branch_name"]
     files = git(repo, "ls-tree", "-r", "--name-only", branch).split()
     subjects = git(repo, "log", "--format=%s", f"main..{branch}").replace(wo["agent_work_order_id"], "ID")
-    return wo["git_commit_count"], files, subjects
+    return wo["agent_work_order_id"], (wo["git_commit_count"], files, subjects)
 
 
 async def test_under_bwrap_each_way_out_fails(

@@ -1,26 +1,24 @@
-"""The docker sandbox through the Docker SDK, against a fake Docker Engine API on a Unix socket
-(tests/fakes/docker_engine.py); and against a real engine when one answers (none does here)."""
+"""The docker sandbox through the Docker SDK against a real engine: podman serving the Docker Engine
+API (tests/podman_kit.py). What podman here cannot do (pull an image) is tested against a fake
+engine on a Unix socket (tests/fakes/docker_engine.py); an engine that does not answer, against none."""
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import docker
 import pytest
+from docker.models.containers import Container
 
-from fakes.docker_engine import FakeDockerEngine, fake_docker
+from fakes.docker_engine import fake_docker
+from podman_kit import Podman
 from shipyard.config import Settings
 from shipyard.domain.errors import SandboxError
 from shipyard.domain.models import SandboxSpec
 from shipyard.domain.work_orders import WorkOrderChange, WorkOrderCreate
 from shipyard.engine.gc import collect
-from shipyard.sandboxes.docker import DockerSandbox
+from shipyard.sandboxes.docker import CONTAINER_LABEL, DockerSandbox
 from shipyard.store.store import Store
-
-IMAGE = "python:3.12-bookworm"
+from support import nap, napping
 
 
 def spec(origin: Path, n: int = 1) -> SandboxSpec:
@@ -28,22 +26,24 @@ def spec(origin: Path, n: int = 1) -> SandboxSpec:
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[FakeDockerEngine]:
-    async with fake_docker(tmp_path) as fake:
-        yield fake
+def docker_settings(settings: Settings, podman: Podman) -> Settings:
+    update = {"docker_host": podman.url, "docker_image": podman.image, "sandbox_memory_mb": 512}
+    return settings.model_copy(update=update)
 
 
-@pytest.fixture
-def docker_settings(settings: Settings, engine: FakeDockerEngine) -> Settings:
-    return settings.model_copy(update={"docker_host": engine.base_url, "sandbox_memory_mb": 512})
+def containers_of(podman: Podman, work_order_id: str) -> dict[str, Container]:
+    """The engine's containers labelled with this work order, by name."""
+    found = podman.client.containers.list(all=True, filters={"label": f"{CONTAINER_LABEL}={work_order_id}"})
+    return {container.name: container for container in found}
 
 
 async def test_commands_run_in_a_container_on_the_clone_with_output_streamed(
-    origin: Path, docker_settings: Settings, engine: FakeDockerEngine
+    origin: Path, docker_settings: Settings, podman: Podman
 ) -> None:
     sandbox = DockerSandbox(docker_settings)
     handle = await sandbox.setup(spec(origin))
     assert handle.sandbox_type == "docker" and Path(handle.path, "README.md").exists()
+    assert containers_of(podman, handle.work_order_id) == {}  # made by the first command, not before
     lines: list[tuple[str, str]] = []
 
     async def seen(stream: str, line: str) -> None:
@@ -55,59 +55,69 @@ async def test_commands_run_in_a_container_on_the_clone_with_output_streamed(
     )
     result = await work.exec(script, on_line=seen)
     assert result.exit_code == 3 and not result.ok
-    assert (
-        result.stdout == f"in {Path(handle.path)} as {handle.work_order_id}\ntail"
-    )  # /workspace is the clone
-    assert result.stderr == "oops\n"
+    assert result.stdout == f"in /workspace as {handle.work_order_id}\ntail" and result.stderr == "oops\n"
     assert ("stdout", "tail") in lines and ("stderr", "oops") in lines
-    assert Path(handle.path, "made.txt").read_text() == "made\n"
+    assert Path(handle.path, "made.txt").read_text() == "made\n"  # /workspace is the clone
     fed = await work.exec(["cat"], stdin="from stdin\n")
     assert fed.ok and fed.stdout == "from stdin\n" and not list(Path(handle.path).glob(".shipyard-stdin-*"))
+    limits = await work.exec(  # cgroup v2's file, else v1's
+        "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes\n"
+        "cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max\n"
+        "cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_{quota,period}_us\n"
+    )
+    assert limits.stdout.split() == [str(512 * 1024 * 1024), "1024", "200000", "100000"]  # 2 CPUs
 
-    (created,) = engine.created()
-    host = created["HostConfig"]
-    assert (
-        created["Image"] == IMAGE
-        and created["Cmd"] == ["sleep", "infinity"]
-        and created["WorkingDir"] == "/workspace"
-    )
-    assert host["Binds"] == [f"{handle.path}:/workspace:rw"] and host["NetworkMode"] == "none"
-    assert (
-        host["Memory"] == 512 * 1024 * 1024
-        and host["NanoCpus"] == 2_000_000_000
-        and host["PidsLimit"] == 1024
-    )
-    assert any(r.path.endswith("/images/create") for r in engine.received)  # pulled, as it was missing
+    (container,) = containers_of(podman, handle.work_order_id).values()  # one, kept between commands
+    assert container.name == "shipyard-wo-d0cker01" and container.status == "running"
     await sandbox.cleanup(handle)
-    assert engine.containers == {} and not Path(handle.path).exists()
+    assert containers_of(podman, handle.work_order_id) == {} and not Path(handle.path).exists()
     await sandbox.cleanup(handle)  # twice is fine
 
 
 async def test_a_step_that_asks_for_the_network_gets_a_container_with_it(
-    origin: Path, docker_settings: Settings, engine: FakeDockerEngine
+    origin: Path, docker_settings: Settings, podman: Podman
 ) -> None:
     sandbox = DockerSandbox(docker_settings)
     handle = await sandbox.setup(spec(origin, 2))
-    assert (await sandbox.workspace(handle).exec("true")).ok
-    assert (await sandbox.workspace(handle, network=True).exec("true")).ok
-    assert (await sandbox.workspace(handle).exec("true")).ok  # the first one again, not a third
-    names = sorted(c.name for c in engine.containers.values())
-    assert names == ["shipyard-wo-d0cker02", "shipyard-wo-d0cker02-net"]
-    assert [c["HostConfig"]["NetworkMode"] for c in engine.created()] == ["none", "bridge"]
+    offline = await sandbox.workspace(handle).exec("ls /sys/class/net")
+    online = await sandbox.workspace(handle, network=True).exec("ls /sys/class/net")
+    again = await sandbox.workspace(handle).exec("ls /sys/class/net")  # the first one again, not a third
+    assert offline.stdout.split() == again.stdout.split() == ["lo"]
+    assert online.ok and len(online.stdout.split()) == 2  # loopback and a way out
+    modes = {
+        name: c.attrs["HostConfig"]["NetworkMode"]
+        for name, c in containers_of(podman, handle.work_order_id).items()
+    }
+    assert modes == {"shipyard-wo-d0cker02": "none", "shipyard-wo-d0cker02-net": "bridge"}
     await sandbox.cleanup(handle)
-    assert engine.containers == {}
+    assert containers_of(podman, handle.work_order_id) == {}
 
 
-async def test_a_command_over_its_time_is_stopped(
-    origin: Path, docker_settings: Settings, tmp_path: Path
+async def test_a_command_over_its_time_is_stopped_and_the_container_goes_on(
+    origin: Path, docker_settings: Settings
 ) -> None:
     sandbox = DockerSandbox(docker_settings)
     handle = await sandbox.setup(spec(origin, 3))
-    marker = f"sleep 30.{tmp_path.stat().st_ino % 1000}"
-    result = await sandbox.workspace(handle).exec(marker, timeout_s=1)
-    assert result.timed_out and not result.ok
-    await asyncio.sleep(0.2)
-    assert subprocess.run(["pgrep", "-f", marker], capture_output=True, check=False).returncode == 1
+    work = sandbox.workspace(handle)
+    marker = nap(30)
+    result = await work.exec(f"echo started; {marker}", timeout_s=2)
+    assert result.timed_out and not result.ok and result.stdout == "started\n"
+    assert not napping(marker)  # the container's processes are this machine's too
+    after = await work.exec("echo still here")
+    assert after.ok and after.stdout == "still here\n"
+    await sandbox.cleanup(handle)
+
+
+async def test_an_image_the_engine_cannot_get_fails_the_command_naming_it(
+    origin: Path, docker_settings: Settings, podman: Podman
+) -> None:
+    absent = docker_settings.model_copy(update={"docker_image": "shipyard-test-absent:none"})
+    sandbox = DockerSandbox(absent)
+    handle = await sandbox.setup(spec(origin, 5))
+    with pytest.raises(SandboxError, match="image shipyard-test-absent:none is not on the engine"):
+        await sandbox.workspace(handle).exec(["cat"], stdin="for nothing")  # podman here has no registry
+    assert containers_of(podman, handle.work_order_id) == {}
+    assert not list(Path(handle.path).glob(".shipyard-stdin-*"))  # nothing left in the clone to commit
     await sandbox.cleanup(handle)
 
 
@@ -128,32 +138,8 @@ def test_without_an_address_it_names_the_default_socket(
     assert reason in (None, "no Docker engine answers at unix:///var/run/docker.sock")  # None: one answers
 
 
-def _real_engine() -> str | None:
-    """Why there is no real engine to test against, or None when one answers."""
-    try:
-        docker.from_env(timeout=5).ping()
-    except Exception as err:  # any failure to reach it is the answer
-        return f"{type(err).__name__}: {err}"
-    return None
-
-
-async def test_against_a_real_engine_when_one_answers(origin: Path, settings: Settings) -> None:
-    missing = _real_engine()
-    if missing is not None:
-        pytest.skip(
-            f"no Docker engine answers here ({missing[:120]}); the fake engine tests above cover the sandbox"
-        )
-    sandbox = DockerSandbox(settings.model_copy(update={"docker_image": "alpine:3.20"}))
-    handle = await sandbox.setup(spec(origin, 5))
-    try:
-        result = await sandbox.workspace(handle).exec("echo hello > hi.txt && cat hi.txt")
-        assert result.ok and result.stdout == "hello\n" and Path(handle.path, "hi.txt").exists()
-    finally:
-        await sandbox.cleanup(handle)
-
-
 async def test_gc_removes_the_containers_of_ended_work_orders_only(
-    origin: Path, docker_settings: Settings, engine: FakeDockerEngine
+    origin: Path, docker_settings: Settings, podman: Podman
 ) -> None:
     store = await Store.open(docker_settings.resolved_database_url)
     try:
@@ -171,9 +157,25 @@ async def test_gc_removes_the_containers_of_ended_work_orders_only(
             handles[wid] = await sandbox.setup(spec(origin, n))
             assert (await sandbox.workspace(handles[wid]).exec("true")).ok  # its container now exists
         done = await collect(docker_settings, store, None)
-        assert done.containers == ["shipyard-wo-d0cker06"]
-        assert [c.name for c in engine.containers.values()] == ["shipyard-wo-d0cker07"]
+        assert "shipyard-wo-d0cker06" in done.containers and "shipyard-wo-d0cker07" not in done.containers
+        assert containers_of(podman, "wo-d0cker06") == {}
+        assert list(containers_of(podman, "wo-d0cker07")) == ["shipyard-wo-d0cker07"]
         assert done.kept == [("wo-d0cker07", "running; Temporal was not asked (no server running)")]
         await sandbox.cleanup(handles["wo-d0cker07"])
     finally:
         await store.close()
+
+
+async def test_an_image_the_engine_lacks_is_pulled_before_the_container_is_made(
+    origin: Path, settings: Settings, tmp_path: Path
+) -> None:
+    """Against the fake engine (tests/fakes/docker_engine.py): podman here has no registry to pull from."""
+    async with fake_docker(tmp_path) as engine:
+        sandbox = DockerSandbox(settings.model_copy(update={"docker_host": engine.base_url}))
+        handle = await sandbox.setup(spec(origin, 8))
+        assert (await sandbox.workspace(handle).exec("true")).ok
+        pulls = [r.query for r in engine.received if r.path.endswith("/images/create")]
+        assert pulls == [{"fromImage": ["python"], "tag": ["3.12-bookworm"]}]
+        assert [created["Image"] for created in engine.created()] == ["python:3.12-bookworm"]
+        await sandbox.cleanup(handle)
+        assert engine.containers == {}

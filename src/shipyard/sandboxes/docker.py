@@ -4,7 +4,8 @@ container per work order, commands run in it with `docker exec`, output streamed
 The container (image SHIPYARD_DOCKER_IMAGE) is made when the first command runs, with no network
 (`shipyard-<id>`); a step that says `network: true` runs in a second one that has it
 (`shipyard-<id>-net`). Both have memory, CPU and process limits and are removed with the sandbox.
-Talks to the engine through the Docker SDK for Python (DOCKER_HOST or SHIPYARD_DOCKER_HOST).
+Talks to the engine through the Docker SDK for Python (DOCKER_HOST or SHIPYARD_DOCKER_HOST); what
+the engine refuses (an image it cannot get, a container it will not make) is a SandboxError.
 """
 
 from __future__ import annotations
@@ -76,19 +77,15 @@ class DockerWorkspace:
         on_line: LineCallback | None = None,
     ) -> ExecResult:
         argv = argv_of(command)
+        name = f".shipyard-stdin-{time.monotonic_ns()}"
         if stdin is not None:  # docker exec without an attached stdin: hand it over as a file
-            name = f".shipyard-stdin-{time.monotonic_ns()}"
-            (self.path / name).write_text(stdin)
             argv = ["bash", "-c", f'trap "rm -f {name}" EXIT; "$@" < {name}', "_", *argv]  # in /workspace
         started = time.monotonic()
-        cid = await asyncio.to_thread(self._container)
-        environment = [f"{k}={v}" for k, v in {**self._env, **(env or {})}.items()]
+        api, cid, exec_id = await self._created(argv, env)
+        if stdin is not None:  # written once the exec exists: a refused one leaves no file in the clone
+            (self.path / name).write_text(stdin)
         queue: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
         loop = asyncio.get_running_loop()
-        api = engine(self._settings).api
-        exec_id = (
-            await asyncio.to_thread(api.exec_create, cid, argv, environment=environment, workdir=WORKDIR)
-        )["Id"]
         reader = loop.run_in_executor(None, _pump, api, exec_id, queue, loop)
         lines = Lines(on_line)
         timed_out = False
@@ -110,6 +107,19 @@ class DockerWorkspace:
             stdout=lines.text("stdout"), stderr=lines.text("stderr"),
             duration_s=time.monotonic() - started, timed_out=timed_out,
         )  # fmt: skip
+
+    async def _created(self, argv: list[str], env: Mapping[str, str] | None) -> tuple[Any, str, str]:
+        """The engine's API, the container's id and an exec of `argv` made in it, not started."""
+        environment = [f"{k}={v}" for k, v in {**self._env, **(env or {})}.items()]
+        api = engine(self._settings).api
+        try:
+            cid = await asyncio.to_thread(self._container)
+            made = await asyncio.to_thread(
+                api.exec_create, cid, argv, environment=environment, workdir=WORKDIR
+            )
+        except DockerException as err:  # a refusal, Docker's or podman's: the step fails, saying so
+            raise SandboxError(f"the Docker engine could not run the command: {_said(err)}") from None
+        return api, cid, made["Id"]
 
     async def stop(self, cid: str) -> None:
         """End every command running in the container (its first process, which holds it up, stays)."""
@@ -141,7 +151,10 @@ def _create(
         client.images.get(image)
     except ImageNotFound:
         repository, _, tag = image.partition(":")
-        client.images.pull(repository, tag=tag or "latest")
+        try:
+            client.images.pull(repository, tag=tag or "latest")
+        except DockerException as err:
+            raise SandboxError(f"image {image} is not on the engine and not pulled: {_said(err)}") from None
     return client.containers.create(
         image, ["sleep", "infinity"], name=name, working_dir=WORKDIR, detach=True,
         volumes={handle.path: {"bind": WORKDIR, "mode": "rw"}},
@@ -150,6 +163,11 @@ def _create(
         nano_cpus=int(settings.docker_cpus * 1e9) if settings.docker_cpus > 0 else None,
         pids_limit=settings.docker_pids_limit, labels={CONTAINER_LABEL: handle.work_order_id},
     )  # fmt: skip
+
+
+def _said(err: DockerException) -> str:
+    """What the engine said (an APIError's explanation), not the SDK's nest of reprs around it."""
+    return str(getattr(err, "explanation", None) or err)
 
 
 def _pump(
