@@ -47,7 +47,8 @@ class AgentWorkOrder(BaseModel):
     @classmethod
     def of(cls, wo: WorkOrder) -> AgentWorkOrder:
         sandbox = wo.sandbox.identifier if wo.sandbox else None
-        return cls(agent_work_order_id=wo.id, sandbox_identifier=sandbox, usage=wo.usage, **wo.model_dump())
+        fields = wo.model_dump(exclude={"definition", "sandbox"})  # not answered: not dumped
+        return cls(agent_work_order_id=wo.id, sandbox_identifier=sandbox, usage=wo.usage, **fields)
 
 
 class AgentWorkOrderResponse(BaseModel):

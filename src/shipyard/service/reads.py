@@ -3,6 +3,7 @@ and what a sandbox reports back about its own: WorkOrderService's side that only
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from temporalio.client import Client
@@ -104,9 +105,12 @@ class WorkOrderReads:
     async def check_health(self) -> HealthCheck:
         """Whether the database and the engine answer and the data dir has room; never raises."""
         watch = self.temporal_watch
+        database, temporal = await asyncio.gather(  # at once: each waits on its own peer
+            check_database(self.store), check_temporal(self.client, watch)
+        )
         return HealthCheck(
-            database=await check_database(self.store),
-            temporal=await check_temporal(self.client, watch),
+            database=database,
+            temporal=temporal,
             disk=check_disk(self.settings.data_dir),
             temporal_restarts=watch.restarts if watch else 0,
         )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import defer
 
 from shipyard.domain.errors import Conflict, NotFound
 from shipyard.domain.models import WorkOrderStatus, can_transition
@@ -114,20 +115,29 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
         offset: int = 0,
     ) -> tuple[list[WorkOrder], int]:
         """A page of work orders, newest first, and how many match in all. `search` matches a
-        part of the id, workflow, repository, branch, error or latest commit message."""
-        query = select(WorkOrderRow)
+        part of the id, workflow, repository, branch, error or latest commit message. Their
+        `definition` is not read (None): a page has no use for it, and it is most of a row."""
+        matching = []
         if status is not None:
-            query = query.where(WorkOrderRow.status == WorkOrderStatus(status).value)
+            matching.append(WorkOrderRow.status == WorkOrderStatus(status).value)
         if repository:
-            query = query.where(WorkOrderRow.repository_url == repository)
+            matching.append(WorkOrderRow.repository_url == repository)
         if search and search.strip():
             pattern = _contains(search.strip())
-            query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in _SEARCHED)))
-        page = query.order_by(WorkOrderRow.created_at.desc(), WorkOrderRow.id.desc())
+            matching.append(or_(*(column.ilike(pattern, escape="\\") for column in _SEARCHED)))
+        page = (
+            select(WorkOrderRow)
+            .options(defer(WorkOrderRow.definition, raiseload=True))
+            .where(*matching)
+            .order_by(WorkOrderRow.created_at.desc(), WorkOrderRow.id.desc())
+        )
+        # Counted straight from the table (an index, when one covers the filters), not over a
+        # subquery of whole rows, which read every row's definition.
+        counted = select(func.count()).select_from(WorkOrderRow).where(*matching)
         async with self._read() as session:
-            total = await count(session, query)
+            total = int(await session.scalar(counted) or 0)
             rows = await session.scalars(page.limit(limit).offset(offset))
-            return [_work_order(r) for r in rows], total
+            return [_listed_work_order(r) for r in rows], total
 
     async def repositories(self) -> list[str]:
         """Every repository some work order was for, in order."""
@@ -338,6 +348,14 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
 
 def _work_order(row: WorkOrderRow) -> WorkOrder:
     return WorkOrder.model_validate(row, from_attributes=True)
+
+
+_LISTED = tuple(name for name in WorkOrder.model_fields if name != "definition")
+
+
+def _listed_work_order(row: WorkOrderRow) -> WorkOrder:
+    """A work order of a page, read without its (deferred) definition."""
+    return WorkOrder.model_validate({name: getattr(row, name) for name in _LISTED})
 
 
 def _step(row: StepRow) -> Step:
