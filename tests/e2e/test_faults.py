@@ -65,7 +65,9 @@ def test_step_completed_before_a_kill_is_not_run_again(make_repo: MakeRepo, tmp_
     counts = tmp_path / "counts"
     counts.mkdir()
     url = f"http://127.0.0.1:{port}"
-    serve = start_serve(data, port, log)
+    # The worker in serve's own process: the lock below must be taken between two writes of the
+    # activity, and a worker process of its own makes them too close together to catch.
+    serve = start_serve(data, port, log, workers=0)
     try:
         wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to start")
         body = {
@@ -85,7 +87,7 @@ def test_step_completed_before_a_kill_is_not_run_again(make_repo: MakeRepo, tmp_
             lock.execute("ROLLBACK")
             lock.close()
 
-        serve = start_serve(data, port, log)
+        serve = start_serve(data, port, log)  # restarted with worker processes
         wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to restart")
 
         wo = finished_work_order(url, wid, 120)

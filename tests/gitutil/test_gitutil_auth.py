@@ -38,9 +38,19 @@ def served(git_http: GitHttpServer, origin: Path) -> str:
     return git_http.add_repo("acme/widgets", origin)
 
 
+def _descends_from(pid: int, ancestor: int) -> bool:
+    """Whether `pid` was started by `ancestor` (or its children): not by another pytest worker's test."""
+    while pid > 1:
+        if pid == ancestor:
+            return True
+        pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    return False
+
+
 @contextlib.contextmanager
 def watching_argv(secret: str) -> Iterator[list[str]]:
-    """Collects, while the block runs, the command line of every process that contains `secret`."""
+    """Collects, while the block runs, the command line of every process this test started that
+    contains `secret`."""
     seen: list[str] = []
     done = threading.Event()
 
@@ -55,7 +65,7 @@ def watching_argv(secret: str) -> Iterator[list[str]]:
                         .replace(b"\0", b" ")
                         .decode(errors="replace")
                     )
-                    if secret in text:
+                    if secret in text and _descends_from(int(pid), os.getpid()):
                         seen.append(text)
 
     thread = threading.Thread(target=poll, daemon=True)

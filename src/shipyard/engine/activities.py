@@ -57,9 +57,9 @@ async def heartbeating(interval_s: float) -> AsyncIterator[None]:
     """Heartbeat in the background so a dead worker is noticed and the step retried elsewhere."""
 
     async def beat() -> None:
-        while True:
-            activity.heartbeat()
+        while True:  # the first after an interval: most bookkeeping activities end before it
             await asyncio.sleep(interval_s)
+            activity.heartbeat()
 
     task = asyncio.create_task(beat())
     try:

@@ -10,6 +10,8 @@ from shipyard.domain.errors import GitError
 from shipyard.gitutil.lock import mirror_lock
 from shipyard.gitutil.run import failure, git, run_git
 
+_BRANCHES = ("refs/heads/", "refs/remotes/")
+
 
 async def add_worktree(mirror: Path, path: Path, branch: str, base_ref: str) -> str:
     """Check out new branch `branch` at `base_ref` into `path`; returns the base commit sha.
@@ -21,10 +23,15 @@ async def add_worktree(mirror: Path, path: Path, branch: str, base_ref: str) -> 
     """
     target = _prepare(path)
     async with mirror_lock(mirror, shared=True):  # other work orders add theirs meanwhile
-        base_sha = await resolve_commit(mirror, base_ref)
         local, remote = f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"
-        found = await git("for-each-ref", "--format=%(refname)", local, remote, cwd=mirror)
-        if not found.strip():  # a new work order: nothing of its branch anywhere yet
+        # One call for the base's commit and whatever of the branch exists (a branch given as a
+        # full ref name points at a commit; anything else is resolved on its own).
+        refs = (base_ref, local, remote)
+        listed = await git("for-each-ref", "--format=%(refname) %(objectname)", *refs, cwd=mirror)
+        found = dict(line.split(" ", 1) for line in listed.splitlines() if " " in line)
+        base_sha = found.pop(base_ref, None) if base_ref.startswith(_BRANCHES) else None
+        base_sha = base_sha or await resolve_commit(mirror, base_ref)
+        if not found:  # a new work order: nothing of its branch anywhere yet
             added = await run_git(
                 "worktree", "add", "--quiet", "-b", branch, str(target), base_sha, cwd=mirror
             )
