@@ -137,6 +137,9 @@ class WorkOrder(Base):
     forge: Mapped[str] = mapped_column(String, default="local", server_default="local")
     trigger: Mapped[dict[str, Any] | None] = mapped_column()  # what started it: source, event, delivery
 
+    # The list's repository filter, newest first (status has its own index).
+    __table_args__ = (Index("ix_work_order_repository_url_created_at", "repository_url", "created_at"),)
+
 
 class Step(Base):
     __tablename__ = "step"
