@@ -43,8 +43,9 @@ def serve(
         ),
     ] = True,
 ) -> None:
-    """Run the dashboard and API (http://HOST:PORT/), a worker and (unless SHIPYARD_TEMPORAL_ADDRESS
-    is set) an embedded Temporal."""
+    """Run the dashboard and API (http://HOST:PORT/), the worker (in SHIPYARD_WORKERS processes, by
+    default one per core above two cores, else in this process) and, unless SHIPYARD_TEMPORAL_ADDRESS
+    is set, an embedded Temporal."""
     from shipyard.cli import render
     from shipyard.cli.server import running_server
     from shipyard.logging import configure_logging
