@@ -34,6 +34,16 @@ def start_serve(data: Path, port: int, log: Path, workers: int = 2) -> subproces
         return subprocess.Popen([SHIPYARD, "serve"], env=env, stdout=out, stderr=out)
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL when it has not ended within 30 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def answers(address: str) -> bool:
     """Whether something accepts connections on host:port."""
     host, port = address.rsplit(":", 1)
@@ -116,11 +126,7 @@ def test_sigkill_serve_mid_step_then_restart_completes(make_repo: MakeRepo, tmp_
         assert (counts / "first").read_text().count("run") == 1  # the completed step never re-ran
         assert (counts / "nap").read_text().count("run") == 2  # the interrupted one ran again
     finally:
-        serve.send_signal(signal.SIGTERM)
-        try:
-            serve.wait(30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
+        stop(serve)
     assert (
         not (data / "server.json").exists()
         or json.loads((data / "server.json").read_text())["pid"] != serve.pid

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from test_durability import answers, finished_work_order, start_serve, wait_for
+from test_durability import answers, finished_work_order, start_serve, stop, wait_for
 from test_faults import devserver_pid
 
 from shipyard.engine.devserver import free_port
@@ -35,15 +35,6 @@ def spawn(data: Path, port: int, log: Path, *argv: str) -> subprocess.Popen[byte
     }
     with log.open("ab") as out:
         return subprocess.Popen([SHIPYARD, *argv], env=env, stdout=out, stderr=out)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 class Shipyard:

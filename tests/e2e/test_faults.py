@@ -11,13 +11,12 @@ import os
 import signal
 import socket
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import yaml
-from test_durability import answers, finished_work_order, start_serve, wait_for
+from test_durability import answers, finished_work_order, start_serve, stop, wait_for
 
 from shipyard.cli.server import RunningServer
 from shipyard.config import Settings
@@ -98,11 +97,7 @@ def test_step_completed_before_a_kill_is_not_run_again(make_repo: MakeRepo, tmp_
         for sid in ("s1", "s2", "s3"):
             assert (counts / sid).read_text().count("run") == 1, sid
     finally:
-        serve.send_signal(signal.SIGTERM)
-        try:
-            serve.wait(30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
+        stop(serve)
 
 
 def devserver_pid(parent_pid: int) -> int:
@@ -169,11 +164,7 @@ def test_dev_server_killed_mid_step_is_restarted_and_the_work_order_completes(
         assert "was restarted (once" in httpx.get(f"{url}/").text
         assert "temporal_died" in log.read_text() and "temporal_restarted" in log.read_text()
     finally:
-        serve.send_signal(signal.SIGTERM)
-        try:
-            serve.wait(30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
+        stop(serve)
 
 
 FULL_AT_S2 = (
@@ -279,8 +270,4 @@ def test_while_temporal_is_down_creates_and_controls_answer_503_and_store_nothin
         wait_for(lambda: status() == "cancelled", 60, "the work order to be cancelled")
         assert httpx.post(f"{url}/api/agent-work-orders", json=body).status_code == 201
     finally:
-        serve.send_signal(signal.SIGTERM)
-        try:
-            serve.wait(30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
+        stop(serve)

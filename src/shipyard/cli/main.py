@@ -104,16 +104,12 @@ def worker() -> None:
             return
         from shipyard.engine.processes import WorkerProcesses
 
-        async with open_engine(s, run_worker=False, tidy=True):  # the children work; this one sweeps
-            workers = WorkerProcesses(s, address, processes)
-            await workers.start()
-            try:
-                console().print(
-                    f"{processes} worker processes on {address}, {s.worker_slots} slots each; Ctrl-C stops"
-                )
-                await _until_signal()
-            finally:
-                await workers.stop()
+        # The children work; this process sweeps.
+        async with open_engine(s, run_worker=False, tidy=True), WorkerProcesses(s, address, processes):
+            console().print(
+                f"{processes} worker processes on {address}, {s.worker_slots} slots each; Ctrl-C stops"
+            )
+            await _until_signal()
 
     run_async(main)
 

@@ -63,9 +63,9 @@ async def running_server(
         )
         workers = None
         if run_worker and not in_process:
-            workers = WorkerProcesses(settings, engine.temporal_address, worker_processes)
-            await workers.start()
-            stack.push_async_callback(workers.stop)
+            workers = await stack.enter_async_context(
+                WorkerProcesses(settings, engine.temporal_address, worker_processes)
+            )
         watch = engine.devserver.watch if engine.devserver else None
         service = WorkOrderService(settings, engine.store, engine.client, watch)
         app = create_app(service)

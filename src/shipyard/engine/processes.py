@@ -51,6 +51,13 @@ class WorkerProcesses:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
+    async def __aenter__(self) -> WorkerProcesses:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
     @property
     def pids(self) -> list[int]:
         return [proc.pid for proc in self._procs if proc is not None and proc.returncode is None]
