@@ -129,6 +129,16 @@ async def test_numbers_past_sqlite_integer_are_refused(api: Api) -> None:
     assert resp.status_code == 422 and "Last-Event-ID" in resp.json()["error"]["message"]
 
 
+async def test_a_project_under_an_unknown_users_home_is_refused_with_the_name(api: Api) -> None:
+    # `~name` expands to that user's home; with no such user, pathlib raised and the create gave a 500.
+    # (The create's own case is in tests/e2e/test_refused_at_creation.py: it needs an engine.)
+    body = {"name": "p", "repository_url": "~no-such-user-here/app"}
+    resp = await api.client.post("/api/projects", json=body)
+    assert resp.status_code == 422, resp.text
+    assert "no home directory is known for '~no-such-user-here'" in resp.json()["error"]["message"]
+    assert (await api.client.get("/api/projects")).json()["projects"] == []
+
+
 async def test_numbers_nesting_and_lengths_are_bounded_with_their_names(api: Api) -> None:
     cases = [
         ({"inputs": {"prompt": "x" * 100_001}}, "inputs.prompt is longer than 100000 characters"),

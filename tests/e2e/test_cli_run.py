@@ -128,6 +128,7 @@ def test_bad_input_from_the_cli(
         (["run", str(repo), "--workflow", "no_such_flow"], "unknown workflow 'no_such_flow'"),
         (["run", str(repo), "--workflow-file", str(bad_yaml)], "bad.yaml"),
         (["run", str(tmp_path / "missing"), "--workflow", "agent_workflow_plan"], "not found"),
+        (["run", "~no-such-user-here/app", "--workflow", "x"], "no home directory is known for"),
         (
             [
                 "run",

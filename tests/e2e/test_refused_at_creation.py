@@ -1,5 +1,6 @@
 """Requests the engine could not run are refused at creation (422) and nothing is recorded: a
-sandbox that cannot run here, a base branch the repository does not have."""
+sandbox that cannot run here, a base branch the repository does not have, a home directory
+nobody has."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ def settings(make_settings: MakeSettings, tmp_path: Path) -> Settings:
          " at unix://{tmp}/none.sock"),
         ({"base_branch": "nope"}, "base branch 'nope' does not exist in {repo}; existing branches: main"),
         ({"base_branch": "a..b"}, "base_branch 'a..b' is not a valid branch name"),
+        ({"repository_url": "~no-such-user-here/app"},
+         "'~no-such-user-here/app': no home directory is known for '~no-such-user-here'"),
     ],
 )  # fmt: skip
 async def test_refused_with_the_reason_and_nothing_recorded(

@@ -115,9 +115,14 @@ def projects_delete(
 
 def _repository(repository: str) -> str:
     """A local path made absolute (the server may run elsewhere); anything else as given."""
+    from shipyard.domain.errors import InvalidInput
     from shipyard.domain.projects import is_local_path
+    from shipyard.gitutil import local_path
 
-    path = Path(repository).expanduser()
+    try:
+        path = local_path(repository)
+    except InvalidInput:
+        return repository  # the server says what is wrong with it
     if is_local_path(repository) and not repository.startswith("file:") and path.exists():
         return str(path.resolve())
     return repository

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.cli.common import CliError
+from shipyard.domain.errors import InvalidInput
+from shipyard.gitutil import local_path
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -37,7 +39,7 @@ def create_body(
     if (workflow is None) == (workflow_file is None):
         raise CliError("give exactly one of --workflow NAME or --workflow-file FILE", exit_code=2)
     body: dict[str, Any] = {
-        "repository_url": repository if "://" in repository else str(Path(repository).expanduser().resolve()),
+        "repository_url": repository if "://" in repository else _absolute(repository),
         "workflow_type": workflow,
         "agent": agent,
         "sandbox_type": sandbox,
@@ -51,6 +53,13 @@ def create_body(
             raise CliError(f"cannot read workflow file {workflow_file}: {err.strerror}", exit_code=2) from err
         body["workflow_source"] = str(workflow_file)
     return {k: v for k, v in body.items() if v is not None}
+
+
+def _absolute(path: str) -> str:
+    try:
+        return str(local_path(path).resolve())
+    except InvalidInput as err:
+        raise CliError(str(err), exit_code=2) from None
 
 
 def print_banner(console: Console, settings: Settings, srv: RunningServer, worker: bool = True) -> None:

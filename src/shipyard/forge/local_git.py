@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 from shipyard.domain.errors import Conflict, ForgeError, InvalidInput
 from shipyard.forge.models import MergeMethod
-from shipyard.gitutil import git, resolve_commit, run_git, worktrees
+from shipyard.gitutil import git, local_path, resolve_commit, run_git, worktrees
 
 _FALLBACK_IDENTITY = ("-c", "user.name=Shipyard", "-c", "user.email=shipyard@localhost")
 
@@ -20,7 +20,7 @@ def repository_path(url: str) -> Path | None:
         return Path(parsed.path)
     if "://" in url or url.startswith("git@"):
         return None
-    return Path(url).expanduser()
+    return local_path(url)
 
 
 def on_disk(url: str) -> Path:

@@ -16,7 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
-from shipyard.domain.errors import GitError
+from shipyard.domain.errors import GitError, InvalidInput
 from shipyard.gitutil.auth import token_env
 from shipyard.gitutil.lock import mirror_lock
 from shipyard.gitutil.run import failure, git, redact, run_git, strip_credentials
@@ -35,7 +35,16 @@ def clone_source(repository_url: str) -> str:
     url = repository_url.strip()
     if "://" in url or _SCP_LIKE.match(url):
         return url
-    return str(Path(url).expanduser().resolve())
+    return str(local_path(url).resolve())
+
+
+def local_path(text: str) -> Path:
+    """A path on this machine as a user wrote it, `~` and `~user` expanded; InvalidInput when the
+    home directory it names is unknown (`~nobody-here/app`)."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # pathlib's way of saying there is no such user or home
+        raise InvalidInput(f"{text!r}: no home directory is known for {text.split('/', 1)[0]!r}") from None
 
 
 def mirror_path(repository_url: str, mirrors_dir: Path) -> Path:
