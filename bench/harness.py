@@ -114,7 +114,7 @@ async def _workers_ready(data_dir: Path, workers: int) -> None:
     )
 
 
-def _tree(pids: list[int]) -> list[int]:
+def tree(pids: list[int]) -> list[int]:
     """`pids` and all their descendants."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -132,7 +132,7 @@ def _tree(pids: list[int]) -> list[int]:
 def tree_cpu_s(pids: list[int]) -> float:
     """CPU seconds used by `pids`, their descendants, and the children they reaped (git, commands)."""
     ticks = 0
-    for pid in _tree(pids):
+    for pid in tree(pids):
         with contextlib.suppress(OSError, ValueError, IndexError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             ticks += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
@@ -142,7 +142,7 @@ def tree_cpu_s(pids: list[int]) -> float:
 def tree_rss_mb(pids: list[int]) -> float:
     """Resident memory of `pids` and all their descendants (the embedded Temporal, commands), in MB."""
     total_kb = 0
-    for pid in _tree(pids):
+    for pid in tree(pids):
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
