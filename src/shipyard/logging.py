@@ -80,8 +80,9 @@ def work_order_log_path(logs_dir: Path, work_order_id: str, created_at: datetime
     return logs_dir / created_at.strftime("%Y-%m-%d") / f"{work_order_id}.jsonl"
 
 
-def append_jsonl(path: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line (creating the folder); small writes are atomic with O_APPEND."""
+def append_jsonl(path: Path, *records: dict[str, Any]) -> None:
+    """Append JSON lines, one per record (creating the folder), in one write: atomic with O_APPEND
+    while small."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
+        fh.write("".join(json.dumps(r, default=str, ensure_ascii=False) + "\n" for r in records))

@@ -99,9 +99,10 @@ class WorkOrderActivities:
         self.publish = Publisher(settings, store)
 
     def sink(self, wo: WorkOrder, step_id: str | None = None, *secrets: str) -> StoreSink:
-        """The work order's (or step's) events, with every secret we hold and `secrets` redacted."""
+        """The work order's (or step's) events, with every secret we hold and `secrets` redacted;
+        a step's are written in batches."""
         redactor = self.redactor.including(*secrets) if secrets else self.redactor
-        return sink_for(self.settings, self.store, wo, step_id, redactor)
+        return sink_for(self.settings, self.store, wo, step_id, redactor, batched=step_id is not None)
 
     @activity.defn(name="prepare_work_order")
     async def prepare(self, inp: StartWorkOrderInput) -> PrepareResult:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import structlog
 from shipyard.config import Settings
 from shipyard.domain.work_orders import WorkOrder
 from shipyard.logging import Redactor, append_jsonl, work_order_log_path
+from shipyard.store.records import EventRecord, NewEvent
 from shipyard.store.store import Store
 
 log = structlog.get_logger()
@@ -18,7 +21,15 @@ _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 
 
 class StoreSink:
-    """Records events of one work order (and step), with secrets redacted."""
+    """Records events of one work order (and step), with secrets redacted.
+
+    A `batched` sink (a running step's: its output lines and agent events come in bursts) does not
+    wait for each event's transaction: an event is written at once when no write is under way, else
+    with everything that came in meanwhile, in the next transaction (at most BATCH_MAX; past that,
+    emit waits). A `workflow.*` event, which readers wait for, returns only once it and everything
+    before it is written, as `flush()` does. Other sinks write each event before emit returns."""
+
+    BATCH_MAX = 500
 
     def __init__(
         self,
@@ -28,8 +39,10 @@ class StoreSink:
         redactor: Redactor,
         step_id: str | None = None,
         max_log_lines: int = 10_000,
+        batched: bool = False,
     ) -> None:
         self._store = store
+        self._batched = batched
         self._work_order_id = work_order_id
         self._jsonl_path = jsonl_path
         self._redactor = redactor
@@ -40,6 +53,9 @@ class StoreSink:
             maxlen=max_log_lines - max_log_lines // 2
         )
         self._cut = 0
+        self._waiting: list[NewEvent] = []  # redacted, in order, not yet written
+        self._one_writer = asyncio.Lock()  # batches commit, and reach the JSONL log, in order
+        self._drain: asyncio.Task[None] | None = None  # writing what waits, batch after batch
 
     def hide(self, *secrets: str) -> None:
         """Redact `secrets` too, from here on."""
@@ -56,41 +72,72 @@ class StoreSink:
                 self._tail.append((data, level))
                 return
             self._head_left -= 1
-        await self._write(type, data, level)
+        self._wait(type, data, level)
+        if not self._batched or type.startswith("workflow.") or len(self._waiting) >= self.BATCH_MAX:
+            await self._write()
+        elif self._drain is None:
+            self._drain = asyncio.create_task(self._write_all())
 
     async def flush(self) -> None:
-        """Write the held-back tail of a long output, after a `log.truncated` event saying what was cut."""
+        """Write what waits, and the held-back tail of a long output after a `log.truncated` event
+        saying what was cut."""
         if self._cut:
             message = f"{self._cut} lines of output were cut; the first and last lines are kept"
-            await self._write("log.truncated", {"lines_cut": self._cut, "message": message}, "warning")
+            self._wait("log.truncated", {"lines_cut": self._cut, "message": message}, "warning")
             self._cut = 0
         while self._tail:
-            data, level = self._tail.popleft()
-            await self._write("log", data, level)
+            self._wait("log", *self._tail.popleft())
+        await self._write()
 
-    async def _write(self, type: str, data: dict[str, Any] | None, level: str) -> None:
-        clean = self._redactor.data(dict(data or {}))
-        event = await self._store.append_event(
-            self._work_order_id, type, clean, level=level, step_id=self._step_id
-        )
-        record = {
+    def _wait(self, type: str, data: dict[str, Any] | None, level: str) -> None:
+        self._waiting.append(NewEvent(type, self._redactor.data(dict(data or {})), level, datetime.now(UTC)))
+
+    async def _write_all(self) -> None:
+        """Batch after batch until nothing waits. A failure is logged here and raised by the next
+        flush or `workflow.*` event (the events wait, in order, for that attempt)."""
+        try:
+            while self._waiting:  # what came in while a write was under way
+                await self._write()
+        except Exception as err:
+            log.warning("events_not_written_yet", work_order_id=self._work_order_id, error=str(err))
+        finally:
+            self._drain = None
+
+    async def _write(self) -> None:
+        """Write everything that waits, BATCH_MAX events a transaction."""
+        async with self._one_writer:
+            while self._waiting:
+                batch, self._waiting = self._waiting[: self.BATCH_MAX], self._waiting[self.BATCH_MAX :]
+                try:
+                    records = await self._store.append_events(self._work_order_id, self._step_id, batch)
+                except BaseException:
+                    self._waiting[:0] = batch  # kept, in order, for the next attempt
+                    raise
+                append_jsonl(self._jsonl_path, *(self._line(record) for record in records))
+                self._to_console(records)
+
+    def _to_console(self, records: list[EventRecord]) -> None:
+        # Seed 003's noun_verb_past style: workflow.step.started → workflow_step_started. Not lines.
+        for record in records:
+            if record.type != "log":
+                level = _LEVELS.get(record.level, 20)
+                log.log(
+                    level,
+                    record.type.replace(".", "_"),
+                    work_order_id=self._work_order_id,
+                    step_id=self._step_id,
+                )
+
+    def _line(self, event: EventRecord) -> dict[str, Any]:
+        return {
             "id": event.id,
             "timestamp": event.ts.isoformat(),
-            "level": level,
-            "event": type,
+            "level": event.level,
+            "event": event.type,
             "agent_work_order_id": self._work_order_id,
             "step_id": self._step_id,
-            **clean,
+            **event.data,
         }
-        append_jsonl(self._jsonl_path, record)
-        if type != "log":
-            # Console names in seed 003's noun_verb_past style: workflow.step.started → workflow_step_started.
-            log.log(
-                _LEVELS.get(level, 20),
-                type.replace(".", "_"),
-                work_order_id=self._work_order_id,
-                step_id=self._step_id,
-            )
 
 
 def redactor_for(settings: Settings) -> Redactor:
@@ -121,9 +168,10 @@ def sink_for(
     wo: WorkOrder,
     step_id: str | None = None,
     redactor: Redactor | None = None,
+    *,
+    batched: bool = False,
 ) -> StoreSink:
     """The sink for the work order's events (of one step, when given), wherever they are written."""
     path = work_order_log_path(settings.logs_dir, wo.id, wo.created_at)
-    return StoreSink(
-        store, wo.id, path, redactor or redactor_for(settings), step_id, settings.max_log_lines_per_step
-    )
+    redactor = redactor or redactor_for(settings)
+    return StoreSink(store, wo.id, path, redactor, step_id, settings.max_log_lines_per_step, batched)

@@ -9,11 +9,12 @@ orders and steps come back as the domain's `WorkOrder` and `Step`; `WorkOrderCha
 """
 
 from shipyard.store.migrate import current_revision, head_revision, upgrade
-from shipyard.store.records import EventRecord, ProjectRecord, PullRequestRecord
+from shipyard.store.records import EventRecord, NewEvent, ProjectRecord, PullRequestRecord
 from shipyard.store.store import Store
 
 __all__ = [
     "EventRecord",
+    "NewEvent",
     "ProjectRecord",
     "PullRequestRecord",
     "Store",

@@ -3,6 +3,7 @@ callers never see ORM objects."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,16 @@ class ProjectRecord(_Record):
     sources: list[Source]
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append: its type, data and level, and when it happened (else: when written)."""
+
+    type: str
+    data: dict[str, Any]
+    level: str = "info"
+    ts: datetime | None = None
 
 
 class EventRecord(_Record):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,13 @@ from shipyard.store.engine import create_engine, is_sqlite
 from shipyard.store.github_rows import GitHubRows
 from shipyard.store.migrate import upgrade
 from shipyard.store.projects import ProjectRows, project_row
-from shipyard.store.records import EventRecord, PullRequestRecord, checked_fields, work_order_columns
+from shipyard.store.records import (
+    EventRecord,
+    NewEvent,
+    PullRequestRecord,
+    checked_fields,
+    work_order_columns,
+)
 from shipyard.store.secrets import SecretRows
 from shipyard.store.tables import Event, PullRequest, utc_now
 from shipyard.store.tables import Step as StepRow
@@ -221,27 +228,38 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
         step_id: str | None = None,
     ) -> EventRecord:
         """Append one event; its id is greater than that of every event before it."""
-        row = Event(
-            work_order_id=work_order_id,
-            step_id=step_id,
-            type=type,
-            level=level,
-            ts=utc_now(),
-            data=dict(data or {}),
-        )
+        [record] = await self.append_events(work_order_id, step_id, [NewEvent(type, data or {}, level)])
+        return record
+
+    async def append_events(
+        self, work_order_id: str, step_id: str | None, events: Sequence[NewEvent]
+    ) -> list[EventRecord]:
+        """Append a work order's (step's) events in one transaction, ids increasing in their order
+        and above those of every event before them."""
+        rows = [
+            Event(
+                work_order_id=work_order_id,
+                step_id=step_id,
+                type=e.type,
+                level=e.level,
+                ts=e.ts or utc_now(),
+                data=dict(e.data),
+            )
+            for e in events
+        ]
         async with self._writing() as session:
             # The row lock orders a work order's appends, so ids commit in increasing order
             # and a reader resuming after an id never misses a later-committed smaller one.
             await _lock_id(session, work_order_id)
-            session.add(row)
+            session.add_all(rows)  # inserted in this order (the unit of work keeps it for one table)
             await session.flush()
             if self._notify:  # delivered to listeners when the transaction commits
                 await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": work_order_id})
-            record = EventRecord.model_validate(row)
+            records = [EventRecord.model_validate(row) for row in rows]
         self.doorbell.ring(work_order_id)  # after the commit, so woken readers can see it
         if self._bell_sender is not None:
             self._bell_sender.ring(work_order_id)  # and the serving process's, when it is another
-        return record
+        return records
 
     async def listen(self) -> None:
         """Ring the doorbell for events other processes append; runs until cancelled (returns at
