@@ -18,13 +18,14 @@ from shipyard.domain.errors import InvalidInput
 from shipyard.domain.work_orders import WorkOrderCreate
 from shipyard.store import Store, current_revision, head_revision, upgrade
 from shipyard.store.engine import async_url, create_engine
+from shipyard.store.migrate import in_models
 from shipyard.store.tables import Base
 
 TABLES = {"work_order", "step", "event", "pull_request", "alembic_version"}
 
 
 def _schema_diff(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": in_models})
     return list(compare_metadata(context, Base.metadata))
 
 

@@ -28,21 +28,13 @@ from shipyard.store.records import (
     checked_fields,
     work_order_columns,
 )
+from shipyard.store.search import matching as search_matching
 from shipyard.store.secrets import SecretRows
 from shipyard.store.tables import Event, PullRequest, utc_now
 from shipyard.store.tables import Step as StepRow
 from shipyard.store.tables import WorkOrder as WorkOrderRow
 
 _PR_FIELDS = columns(PullRequest, "id", "work_order_id", "created_at", "updated_at")
-# What a work-order search looks in.
-_SEARCHED = (
-    WorkOrderRow.id,
-    WorkOrderRow.workflow_type,
-    WorkOrderRow.repository_url,
-    WorkOrderRow.git_branch_name,
-    WorkOrderRow.error_message,
-    WorkOrderRow.latest_commit_message,
-)
 
 
 class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
@@ -53,7 +45,8 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine)
         self.doorbell = Doorbell()  # rung after each append; see listen()
-        self._notify = not is_sqlite(engine.url)
+        self._sqlite = is_sqlite(engine.url)
+        self._notify = not self._sqlite
         self._bell = None if self._notify else bell_address(engine.url)
         self._bell_sender = BellSender(self._bell) if self._bell else None
 
@@ -130,8 +123,7 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
         if repository:
             matching.append(WorkOrderRow.repository_url == repository)
         if search and search.strip():
-            pattern = _contains(search.strip())
-            matching.append(or_(*(column.ilike(pattern, escape="\\") for column in _SEARCHED)))
+            matching.append(search_matching(search.strip(), sqlite=self._sqlite))
         page = (
             select(WorkOrderRow)
             .options(defer(WorkOrderRow.definition, raiseload=True))
@@ -378,13 +370,6 @@ def _listed_work_order(row: WorkOrderRow) -> WorkOrder:
 
 def _step(row: StepRow) -> Step:
     return Step.model_validate(row, from_attributes=True)
-
-
-def _contains(text: str) -> str:
-    """A LIKE pattern (escape character `\\`) matching values that contain `text` literally."""
-    for special in ("\\", "%", "_"):
-        text = text.replace(special, "\\" + special)
-    return f"%{text}%"
 
 
 async def _lock_work_order(session: AsyncSession, id: str) -> WorkOrderRow:

@@ -137,7 +137,10 @@ class WorkOrder(Base):
     forge: Mapped[str] = mapped_column(String, default="local", server_default="local")
     trigger: Mapped[dict[str, Any] | None] = mapped_column()  # what started it: source, event, delivery
 
-    # The list's repository filter, newest first (status has its own index).
+    # The list's repository filter, newest first (status has its own index). The search's index
+    # is outside the models (migration 0011): on SQLite, an FTS5 table of rowids kept by triggers,
+    # so a migration that copies this table (batch mode) must make the triggers again and rebuild
+    # work_order_search, whose rowids the copy renumbers.
     __table_args__ = (Index("ix_work_order_repository_url_created_at", "repository_url", "created_at"),)
 
 

@@ -12,6 +12,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from shipyard.store.engine import create_engine
+from shipyard.store.migrate import in_models
 from shipyard.store.tables import Base
 
 
@@ -21,6 +22,7 @@ def _migrate(connection: Connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=in_models,
     )
     with context.begin_transaction():
         context.run_migrations()
