@@ -155,6 +155,8 @@ async def test_errors_are_pages_with_the_reason(dashboard: Dashboard) -> None:
     bad = await client.get("/", params={"status": "sideways"})
     assert bad.status_code == 422 and "unknown status &#39;sideways&#39;" in bad.text
     assert (await client.get("/", params={"page": 0})).status_code == 422
+    nul = await client.get("/", params={"q": "a\x00b"})
+    assert nul.status_code == 422 and "q contains a NUL character" in nul.text
     assert (await client.get("/no/such/page")).status_code == 404
     api = await client.get("/api/agent-work-orders/wo-00000000")  # the API keeps its JSON errors
     assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"

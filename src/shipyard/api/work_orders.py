@@ -37,7 +37,9 @@ async def list_work_orders(
     service: ServiceDep,
     status: WorkOrderStatus | None = None,
     repository: str | None = Query(None, description="Only work orders on this repository_url."),
-    q: str | None = Query(None, description="Text in the id, workflow, repository, branch or error."),
+    q: str | None = Query(
+        None, description="Text in the id, workflow, repository, branch, error or latest commit message."
+    ),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=MAX_SQL_INT),
 ) -> AgentWorkOrderList:

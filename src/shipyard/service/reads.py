@@ -9,6 +9,8 @@ from typing import Any
 from temporalio.client import Client
 
 from shipyard.config import Settings
+from shipyard.domain.errors import InvalidInput
+from shipyard.domain.jsontext import text_problem
 from shipyard.domain.models import WorkOrderStatus
 from shipyard.domain.work_orders import Step, WorkOrder
 from shipyard.engine.devserver import TemporalWatch
@@ -44,7 +46,11 @@ class WorkOrderReads:
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[WorkOrder], int]:
-        """A page of work orders, newest first, and how many match in all."""
+        """A page of work orders, newest first, and how many match in all. InvalidInput for text
+        no database can take (a NUL, a lone surrogate)."""
+        for value, name in ((repository, "repository"), (search, "q")):
+            if value is not None and (problem := text_problem(value, name)):
+                raise InvalidInput(problem)
         return await self.store.list_work_orders(
             status=status, repository=repository, search=search, limit=limit, offset=offset
         )
