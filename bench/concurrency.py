@@ -2,7 +2,8 @@
 
 Per round: the makespan (first creation to last completion, server clocks), the queue wait of each
 work order (creation to its step starting), how many did not complete, and the peak resident
-memory of the Shipyard processes (server, workers, embedded Temporal, the commands). Rounds run on
+memory of the Shipyard processes (server, workers, embedded Temporal, git; beside it, with the
+steps' `sleep` commands, and the peak by process name). Rounds run on
 SQLite (the embedded default) and PostgreSQL, with the server's own worker or two `shipyard
 worker` processes. A worker runs SHIPYARD_WORKER_SLOTS activities at once (default 8): the rounds
 give the workers slots for all N, so they measure Shipyard, not the slot limit; one round keeps
@@ -71,7 +72,7 @@ async def _round(database_url: str | None, n: int, workers: int, slots: int) -> 
     async with (
         serve(database_url, workers=workers, SHIPYARD_WORKER_SLOTS=str(slots)) as server,
         httpx.AsyncClient(base_url=server.url, timeout=300, limits=limits) as http,
-        peak_memory(server.pids) as memory,
+        peak_memory(server.pids, commands=frozenset({"sleep"})) as memory,
     ):
         cpu_before = tree_cpu_s(server.pids)
         responses = await asyncio.gather(*(http.post("/api/agent-work-orders", json=body) for _ in range(n)))
@@ -93,7 +94,9 @@ async def _round(database_url: str | None, n: int, workers: int, slots: int) -> 
         "makespan_s": round(seconds_between(first, last), 1),
         "queue_wait": summary(waits),
         "failed": sum(wo["status"] != "completed" for wo in ended.values()),
-        "peak_memory_mb": memory["peak_mb"],
+        "peak_memory_mb": memory["peak_mb"],  # Shipyard's processes, not the steps' `sleep`s
+        "peak_memory_with_commands_mb": memory["peak_with_commands_mb"],
+        "memory_at_peak_mb": memory["at_peak_mb"],
         # every Shipyard process (API, workers, Temporal) and what they ran, `sleep` included (~1 ms)
         "cpu_ms_per_work_order": round(cpu_ms, 1),
     }

@@ -139,15 +139,21 @@ def tree_cpu_s(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def tree_rss_mb(pids: list[int]) -> float:
-    """Resident memory of `pids` and all their descendants (the embedded Temporal, commands), in MB."""
-    total_kb = 0
+def tree_rss_mb(pids: list[int]) -> dict[str, float]:
+    """Resident memory of `pids` and all their descendants (the embedded Temporal, git, commands),
+    in MB, by command name."""
+    by_name: dict[str, float] = {}
     for pid in tree(pids):
         with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
-    return round(total_kb / 1024, 1)
+            status = dict(
+                line.split(":", 1)
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                if ":" in line
+            )
+            if "VmRSS" in status:
+                name = status["Name"].strip()
+                by_name[name] = by_name.get(name, 0.0) + int(status["VmRSS"].split()[0]) / 1024
+    return by_name
 
 
 PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"  # trust auth, as on the CI machine
@@ -168,15 +174,29 @@ async def fresh_postgres(name: str) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def peak_memory(pids: list[int], every_s: float = 0.25) -> AsyncIterator[dict[str, float]]:
-    """Samples tree_rss_mb(pids) while the block runs; the dict's `peak_mb` is the highest seen."""
-    seen = {"peak_mb": tree_rss_mb(pids)}
+async def peak_memory(
+    pids: list[int], commands: frozenset[str] = frozenset(), every_s: float = 0.25
+) -> AsyncIterator[dict[str, Any]]:
+    """Samples tree_rss_mb(pids) while the block runs. The dict: `peak_mb`, the highest total seen
+    of Shipyard's own processes (all but the `commands` the steps ran), `peak_with_commands_mb`,
+    and `at_peak_mb`, that peak by process name."""
+    seen: dict[str, Any] = {"peak_mb": 0.0, "peak_with_commands_mb": 0.0, "at_peak_mb": {}}
+
+    def look(by_name: dict[str, float]) -> None:
+        own = sum(mb for name, mb in by_name.items() if name not in commands)
+        if own > seen["peak_mb"]:
+            seen["peak_mb"] = round(own, 1)
+            seen["at_peak_mb"] = {
+                name: round(mb, 1) for name, mb in sorted(by_name.items(), key=lambda i: -i[1])
+            }
+        seen["peak_with_commands_mb"] = max(seen["peak_with_commands_mb"], round(sum(by_name.values()), 1))
 
     async def sample() -> None:
         while True:
-            seen["peak_mb"] = max(seen["peak_mb"], await asyncio.to_thread(tree_rss_mb, pids))
+            look(await asyncio.to_thread(tree_rss_mb, pids))
             await asyncio.sleep(every_s)
 
+    look(tree_rss_mb(pids))
     task = asyncio.create_task(sample())
     try:
         yield seen
