@@ -57,11 +57,15 @@ _SQLITE_DOWNGRADE = (
 )
 
 
-def _trigram_index(column: str) -> str:
-    return f"ix_work_order_{column}_trgm"
+# PostgreSQL: one trigram index over the six columns joined by U+001F, a character no search
+# holds (one that does runs the per-column ILIKEs), so one index lookup answers a search and no
+# match spans two columns. shipyard.store.search.JOINED is the same expression: the query must
+# say it exactly so for the planner to use the index.
+_JOINED = " || E'\\x1f' || ".join(f"coalesce({column}, '')" for column in _SEARCHED)
+_TRIGRAM_INDEX = "ix_work_order_search_trgm"
 
 
-def _create_trigram_indexes() -> None:
+def _create_trigram_index() -> None:
     bind = op.get_bind()
     try:
         with bind.begin_nested():  # a failure rolls back to here, not the whole migration
@@ -71,14 +75,7 @@ def _create_trigram_indexes() -> None:
         # the search's ILIKEs are just as right, only unindexed: the migration goes on.
         log.warning("search_unindexed", reason="pg_trgm could not be installed", error=str(exc.orig))
         return
-    for column in _SEARCHED:
-        op.create_index(
-            _trigram_index(column),
-            "work_order",
-            [column],
-            postgresql_using="gin",
-            postgresql_ops={column: "gin_trgm_ops"},
-        )
+    op.execute(f"CREATE INDEX {_TRIGRAM_INDEX} ON work_order USING gin (({_JOINED}) gin_trgm_ops)")
 
 
 def upgrade() -> None:
@@ -86,7 +83,7 @@ def upgrade() -> None:
         for statement in _SQLITE_UPGRADE:
             op.execute(statement)
     else:
-        _create_trigram_indexes()
+        _create_trigram_index()
 
 
 def downgrade() -> None:
@@ -95,5 +92,4 @@ def downgrade() -> None:
             op.execute(statement)
         return
     # The extension stays: something else may use it, and dropping it takes its owner.
-    for column in _SEARCHED:
-        op.drop_index(_trigram_index(column), table_name="work_order", if_exists=True)
+    op.execute(f"DROP INDEX IF EXISTS {_TRIGRAM_INDEX}")
