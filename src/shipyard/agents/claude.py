@@ -21,7 +21,14 @@ from shipyard.domain.models import AgentRequest, AgentResult, Availability
 from shipyard.sandboxes.base import Workspace
 
 # Read from the worker's environment and handed to the CLI, which gets no other variables.
-_PASSTHROUGH_ENV = ("CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CONFIG_DIR", "ANTHROPIC_BASE_URL")
+# CLAUDE_CODE_MAX_RETRIES bounds the CLI's own retries of API errors (401s and 429s included;
+# about ten by default, minutes of backoff), for a worker that would rather the step's retries decide.
+_PASSTHROUGH_ENV = (
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "CLAUDE_CONFIG_DIR",
+    "ANTHROPIC_BASE_URL",
+    "CLAUDE_CODE_MAX_RETRIES",
+)
 _NOT_FOUND = "claude CLI not found (install claude-agent-sdk, or set SHIPYARD_CLAUDE_BINARY)"
 
 

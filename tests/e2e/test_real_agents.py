@@ -1,0 +1,101 @@
+"""Work orders run by real agent CLIs against the scripted model server, through the whole of
+Shipyard: the engine, a git worktree sandbox, the step's commit and the pull request at the end."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scripted_model import ScriptedModel, ToolCall, Turn
+from shipyard.agents.claude import bundled_claude
+from shipyard.cli.server import RunningServer, running_server
+from shipyard.config import Settings
+from support import MakeRepo, MakeSettings, git, serving, wait_done
+
+KEY = "sk-ant-scripted-e2e-0123456789"
+
+
+@pytest.fixture
+async def model() -> AsyncIterator[tuple[ScriptedModel, str]]:
+    scripted = ScriptedModel([])
+    async with serving(scripted.app) as url:
+        yield scripted, url
+
+
+@pytest.fixture
+def settings(
+    make_settings: MakeSettings,
+    model: tuple[ScriptedModel, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    claude = bundled_claude()
+    assert claude, "claude-agent-sdk ships its CLI in the wheel for this platform; it is missing"
+    # What an operator sets in the worker's environment for the CLI: the endpoint, a config dir of
+    # its own, and one retry of an API error.
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", model[1])
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude-config"))
+    monkeypatch.setenv("CLAUDE_CODE_MAX_RETRIES", "1")
+    return make_settings(
+        agent="claude", claude_binary=claude, anthropic_api_key=KEY, claude_model="claude-sonnet-4-5"
+    )
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    server: RunningServer
+    async with (
+        running_server(settings, persistent=False, port=0, announce=False) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=30) as client,
+    ):
+        yield client
+
+
+async def test_claude_fixes_a_file_and_the_work_order_commits_it_and_opens_a_pull_request(
+    api: httpx.AsyncClient, model: tuple[ScriptedModel, str], make_repo: MakeRepo
+) -> None:
+    scripted, _ = model
+    repo = make_repo()
+    (repo / "README.md").write_text("# Greeting\nhelo world\n")
+    git(repo, "add", "README.md")
+    git(repo, "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", "readme")
+    scripted.turns = [
+        Turn(text="Reading it.", tool_calls=[ToolCall("Read", {"file_path": "{cwd}/README.md"})],
+             input_tokens=120, output_tokens=10),
+        Turn(tool_calls=[ToolCall("Edit", {"file_path": "{cwd}/README.md", "old_string": "helo",
+                                           "new_string": "hello"})], input_tokens=220, output_tokens=20),
+        Turn(tool_calls=[ToolCall("Bash", {"command": "grep -c hello README.md", "description": "Check"})],
+             input_tokens=320, output_tokens=30),
+        Turn(text="Fixed the greeting.", input_tokens=420, output_tokens=40),
+    ]  # fmt: skip
+    body = {
+        "repository_url": str(repo),
+        "workflow_type": "agent_workflow_build",
+        "inputs": {"prompt": "Fix the typo in the greeting"},
+    }
+    created = (await api.post("/api/agent-work-orders", json=body)).raise_for_status().json()
+    wo = await wait_done(api, created["agent_work_order"]["agent_work_order_id"], timeout_s=180)
+
+    assert wo["status"] == "completed", wo["error_message"]
+    assert scripted.turns == []
+    branch = wo["git_branch_name"]
+    assert git(repo, "show", f"{branch}:README.md") == "# Greeting\nhello world\n"
+    assert git(repo, "log", "-1", "--format=%s", branch).startswith("build: Fix the typo in the greeting")
+    steps = (await api.get(f"/api/agent-work-orders/{wo['agent_work_order_id']}/steps")).json()["steps"]
+    build = next(s for s in steps if s["step_id"] == "build")
+    assert build["status"] == "completed"
+    assert wo["agent_session_id"]
+    assert wo["github_pull_request_url"]
+    usage = wo["usage"]
+    assert (usage["input_tokens"], usage["output_tokens"]) == (1080, 100)
+    assert {r["model"] for r in scripted.requests} == {"claude-sonnet-4-5"}
+    # The CLI prices the run from its own table for the model: $3/M input, $15/M output.
+    assert usage["cost_usd"] == pytest.approx(1080 * 3e-6 + 100 * 15e-6)
+    logs = (
+        await api.get(f"/api/agent-work-orders/{wo['agent_work_order_id']}/logs", params={"limit": 500})
+    ).json()
+    calls = [e["name"] for e in logs["log_entries"] if e["event"] == "agent.tool_call"]
+    assert calls == ["Read", "Edit", "Bash"]

@@ -1,0 +1,216 @@
+"""A scripted model server: a real HTTP server on loopback that speaks a provider's API (today the
+Anthropic Messages API, streamed or not) and answers from a script, so that a real agent CLI runs
+its own tool loop, file edits and output format end to end with no outside service.
+
+A script is a list of turns; each request of the agent's main loop takes the next one. A turn is
+text, tool calls to make, the usage to report, or an error to answer with (status and message,
+e.g. 401 or 429). Requests that are not the main loop's (a CLI's side calls: titles, summaries,
+token counts) are answered with a short text and take no turn: a main-loop request is one that
+offers tools. Every request is kept (`requests`), so a test can read the tool results the agent
+sent back. `{cwd}` in a tool call's input stands for the agent's working directory, as the request
+tells it (Claude Code: "Primary working directory: …"; Codex: `<cwd>…</cwd>`), for the tools that
+want absolute paths.
+
+By hand: `python tests/scripted_model.py script.json --port 8765`, then point the CLI there
+(`ANTHROPIC_BASE_URL=http://127.0.0.1:8765`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import re
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+@dataclass
+class ToolCall:
+    name: str
+    input: dict[str, Any]
+
+
+@dataclass
+class Turn:
+    """One answer of the model: text and tool calls (in that order), with the usage it reports;
+    or, with `error_status`, an error answer instead."""
+
+    text: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    input_tokens: int = 10
+    output_tokens: int = 5
+    cache_read_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    error_status: int | None = None
+    error_message: str = ""
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Turn:
+        calls = [ToolCall(c["name"], c.get("input", {})) for c in data.get("tool_calls", [])]
+        return cls(**{**data, "tool_calls": calls})
+
+
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+
+
+_CWD = re.compile(r"Primary working directory: ([^\s\\]+)|<cwd>([^<]+)</cwd>")
+
+
+def _with_cwd(value: Any, cwd: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{cwd}", cwd)
+    if isinstance(value, dict):
+        return {k: _with_cwd(v, cwd) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_cwd(v, cwd) for v in value]
+    return value
+
+
+class ScriptedModel:
+    """The server's state: the script still to answer, and every request seen."""
+
+    def __init__(self, turns: Iterable[Turn], model: str = "claude-sonnet-4-5") -> None:
+        self.turns = list(turns)
+        self.model = model
+        self.requests: list[dict[str, Any]] = []  # main-loop requests, in order
+        self.side_requests: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+        self.app = Starlette(
+            routes=[
+                Route("/v1/messages", self._messages, methods=["POST"]),
+                Route("/v1/messages/count_tokens", self._count_tokens, methods=["POST"]),
+            ]
+        )
+
+    @property
+    def unused(self) -> list[Turn]:
+        return self.turns
+
+    async def _messages(self, request: Request) -> Response:
+        body = await request.json()
+        if not body.get("tools"):  # a side call: a title, a summary, a check
+            self.side_requests.append(body)
+            return self._answer(body, Turn(text="ok", input_tokens=1, output_tokens=1))
+        self.requests.append(body)
+        if not self.turns:
+            return _error(500, "the script has no turn left for this request")
+        turn = self.turns.pop(0)
+        if turn.error_status is not None:
+            return _error(turn.error_status, turn.error_message or "scripted error")
+        if found := _CWD.search(json.dumps(body)):
+            cwd = found[1] or found[2]
+            turn.tool_calls = [ToolCall(c.name, _with_cwd(c.input, cwd)) for c in turn.tool_calls]
+        return self._answer(body, turn)
+
+    async def _count_tokens(self, request: Request) -> Response:
+        return JSONResponse({"input_tokens": 10})
+
+    def _answer(self, body: dict[str, Any], turn: Turn) -> Response:
+        message = self._message(turn)
+        if not body.get("stream"):
+            return JSONResponse(message)
+        return StreamingResponse(self._stream(message), media_type="text/event-stream")
+
+    def _message(self, turn: Turn) -> dict[str, Any]:
+        content: list[dict[str, Any]] = [{"type": "text", "text": turn.text}] if turn.text else []
+        for call in turn.tool_calls:
+            content.append(
+                {
+                    "type": "tool_use",
+                    "id": f"toolu_{next(self._ids):04d}",
+                    "name": call.name,
+                    "input": call.input,
+                }
+            )
+        return {
+            "id": f"msg_{next(self._ids):04d}",
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": content,
+            "stop_reason": "tool_use" if turn.tool_calls else "end_turn",
+            "stop_sequence": None,
+            "usage": {
+                "input_tokens": turn.input_tokens,
+                "output_tokens": turn.output_tokens,
+                "cache_read_input_tokens": turn.cache_read_input_tokens,
+                "cache_creation_input_tokens": turn.cache_creation_input_tokens,
+            },
+        }
+
+    async def _stream(self, message: dict[str, Any]) -> AsyncIterator[bytes]:
+        """The message as the Messages API streams it: start, each block (text in two deltas, a
+        tool's input as JSON deltas), the stop reason with the output tokens, stop."""
+        usage = message["usage"]
+        start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
+        yield _event("message_start", {"type": "message_start", "message": start})
+        for index, block in enumerate(message["content"]):
+            if block["type"] == "text":
+                empty, deltas = {"type": "text", "text": ""}, _halves(block["text"])
+                parts = [{"type": "text_delta", "text": d} for d in deltas]
+            else:
+                empty = {**block, "input": {}}
+                parts = [
+                    {"type": "input_json_delta", "partial_json": d}
+                    for d in _halves(json.dumps(block["input"]))
+                ]
+            yield _event(
+                "content_block_start", {"type": "content_block_start", "index": index, "content_block": empty}
+            )
+            for delta in parts:
+                yield _event(
+                    "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+                )
+            yield _event("content_block_stop", {"type": "content_block_stop", "index": index})
+        stop = {"stop_reason": message["stop_reason"], "stop_sequence": None}
+        yield _event("message_delta", {"type": "message_delta", "delta": stop, "usage": usage})
+        yield _event("message_stop", {"type": "message_stop"})
+
+
+def _halves(text: str) -> list[str]:
+    middle = len(text) // 2
+    return [part for part in (text[:middle], text[middle:]) if part]
+
+
+def _event(name: str, data: dict[str, Any]) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def _error(status: int, message: str) -> Response:
+    kind = _ERROR_TYPES.get(status, "api_error")
+    headers = {"retry-after": "0"} if status == 429 else {}
+    body = {"type": "error", "error": {"type": kind, "message": message}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("script", help="a JSON file: a list of turns (text, tool_calls, usage, error_status)")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    with open(args.script, encoding="utf-8") as fh:
+        turns = [Turn.of(t) for t in json.load(fh)]
+    uvicorn.run(ScriptedModel(turns).app, host="127.0.0.1", port=args.port)
+
+
+if __name__ == "__main__":
+    main()
