@@ -396,6 +396,52 @@ def test_check_reports_version_and_missing_credentials(
     assert agent.check().reason == ""
 
 
+JAPANESE = "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。\n"
+
+
+def japanese(chars: int) -> str:
+    return (JAPANESE * (chars // len(JAPANESE) + 1))[:chars]
+
+
+async def test_non_ascii_tool_inputs_and_raw_lines_are_kept_as_text(
+    fake_cli: Callable[..., FakeCli], workdir: Path
+) -> None:
+    small = {"file_path": "README.ja.md", "content": japanese(2970)}
+    big = {"file_path": "GUIDE.ja.md", "content": japanese(5000)}
+    hook = {
+        "type": "system",
+        "subtype": "hook_response",
+        "session_id": SESSION,
+        "hook_name": "SessionStart:startup",
+        "hook_event": "SessionStart",
+        "stdout": japanese(3000),
+        "stderr": "",
+        "exit_code": 0,
+        "uuid": str(uuid.uuid4()),
+    }
+    write = [{"type": "tool_use", "id": "toolu_01", "name": "Write", "input": small}]
+    write_big = [{"type": "tool_use", "id": "toolu_02", "name": "Write", "input": big}]
+    lines = [
+        INIT,
+        hook,
+        assistant("msg_01A", write, U1),
+        tool_result("toolu_01", "File created successfully at: README.ja.md"),
+        assistant("msg_02B", write_big, U2),
+        tool_result("toolu_02", "File created successfully at: GUIDE.ja.md"),
+        result_line(result="書きました。"),
+    ]
+    cli = fake_cli(stdout=lines)
+    result, sink = await run(ClaudeAgent(Settings(claude_binary=str(cli.binary)), environ={}), workdir)
+
+    assert result.ok, result.error
+    assert [r["data"] for r in of_type(sink, "agent.raw")] == [hook]
+    calls = of_type(sink, "agent.tool_call")
+    assert calls[0]["input"] == small
+    shown = json.dumps(big, ensure_ascii=False)
+    cut = calls[1]["input"]
+    assert cut == shown[:4000] + f"… [{len(shown) - 4000} more characters]"
+
+
 class SessionSignal(ListSink):
     """A ListSink that signals when the agent reports its session (it is running by then)."""
 

@@ -206,3 +206,27 @@ async def test_missing_codex_is_unavailable(workdir: Path) -> None:
     )
     result = await agent.run(AgentRequest(prompt="x"), LocalWorkspace(workdir), ListSink())
     assert (result.ok, result.error_kind) == (False, "unavailable")
+
+
+async def test_non_ascii_commands_and_raw_items_are_kept_as_text(
+    fake_cli: Callable[..., FakeCli], workdir: Path
+) -> None:
+    heredoc = "cat > README.ja.md <<'EOF'\n" + "吾輩は猫である。名前はまだ無い。\n" * 180 + "EOF"
+    command = {"id": "item_1", "type": "command_execution", "command": f'bash -lc "{heredoc}"'}
+    todo = {
+        "id": "item_2",
+        "type": "todo_list",
+        "items": [{"text": "日本語の説明を書く" * 200, "completed": False}],
+    }
+    lines = [
+        {"type": "thread.started", "thread_id": THREAD},
+        {"type": "turn.started"},
+        completed({**command, "aggregated_output": "", "exit_code": 0, "status": "completed"}),
+        completed(todo),
+        completed({"id": "item_3", "type": "agent_message", "text": "書きました。"}),
+        turn_completed(100, 0, 10),
+    ]
+    result, sink = await run(fake_cli("codex", stdout=lines), workdir)
+    assert result.ok, result.error
+    assert of_type(sink, "agent.tool_call")[0]["input"] == {"command": command["command"]}
+    assert [r["data"] for r in of_type(sink, "agent.raw")] == [completed(todo)]

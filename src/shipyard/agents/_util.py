@@ -43,9 +43,14 @@ def last_lines(text: str, count: int = 10, limit: int = 2000) -> str:
     return tail("\n".join(lines[-count:]), limit)
 
 
+def as_text(value: Any) -> str:
+    """`value`'s JSON as it is shown: non-ASCII characters as themselves, not `\\uXXXX` escapes."""
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
 def preview(value: Any, limit: int = PREVIEW_CHARS) -> Any:
     """`value` itself when its JSON is small, else its JSON cut to `limit` characters."""
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = value if isinstance(value, str) else as_text(value)
     if len(text) <= limit:
         return value
     return clip(text, limit)
@@ -58,7 +63,7 @@ def content_text(content: Any) -> str:
     if isinstance(content, list):
         parts = [b.get("text", "") if isinstance(b, dict) else str(b) for b in content]
         return "\n".join(p for p in parts if p)
-    return "" if content is None else json.dumps(content, default=str)
+    return "" if content is None else as_text(content)
 
 
 class PathEscape(ValueError):
@@ -97,7 +102,7 @@ def binary_version(binary: str, timeout_s: float = 20.0) -> str | None:
 
 async def emit_raw(events: EventSink, data: dict[str, Any], level: str = "debug") -> None:
     """Pass a JSON line of a type we do not interpret through as `agent.raw`."""
-    text = json.dumps(data, default=str)
+    text = as_text(data)
     if len(text) <= RAW_CHARS:
         await events.emit("agent.raw", {"data": data}, level)
     else:
