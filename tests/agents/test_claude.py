@@ -442,6 +442,53 @@ async def test_non_ascii_tool_inputs_and_raw_lines_are_kept_as_text(
     assert cut == shown[:4000] + f"… [{len(shown) - 4000} more characters]"
 
 
+async def test_token_totals_come_from_model_usage_over_all_models(
+    fake_cli: Callable[..., FakeCli], workdir: Path
+) -> None:
+    sonnet = {
+        "inputTokens": 40,
+        "outputTokens": 3200,
+        "cacheReadInputTokens": 410000,
+        "cacheCreationInputTokens": 52000,
+        "webSearchRequests": 0,
+        "costUSD": 0.41,
+        "contextWindow": 200000,
+    }
+    haiku = {
+        "inputTokens": 9000,
+        "outputTokens": 700,
+        "cacheReadInputTokens": 0,
+        "cacheCreationInputTokens": 1500,
+        "webSearchRequests": 0,
+        "costUSD": 0.02,
+        "contextWindow": 200000,
+    }
+    # After a compaction the result's `usage` counts only the main model's calls since it.
+    after_compaction = {
+        "input_tokens": 12,
+        "cache_creation_input_tokens": 9000,
+        "cache_read_input_tokens": 250000,
+        "output_tokens": 2100,
+    }
+    last = result_line(
+        result="Done.",
+        usage=after_compaction,
+        total_cost_usd=0.43,
+        modelUsage={"claude-sonnet-4-5-20250929": sonnet, "claude-haiku-4-5-20251001": haiku},
+    )
+    cli = fake_cli(stdout=[*SUCCESS_LINES[:-1], last])
+    result, sink = await run(ClaudeAgent(Settings(claude_binary=str(cli.binary)), environ={}), workdir)
+
+    assert result.ok, result.error
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (
+        40 + 410000 + 52000 + 9000 + 1500,
+        3200 + 700,
+    )
+    assert result.usage.cost_usd == pytest.approx(0.43)
+    final = of_type(sink, "agent.usage")[-1]
+    assert (final["input_tokens"], final["output_tokens"], final["final"]) == (472540, 3900, True)
+
+
 class SessionSignal(ListSink):
     """A ListSink that signals when the agent reports its session (it is running by then)."""
 

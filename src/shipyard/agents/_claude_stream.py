@@ -1,7 +1,8 @@
 """Parses Claude Code's `--output-format stream-json` lines into events and an outcome.
 
 Token counts: Anthropic reports cache reads and writes apart from `input_tokens`; we count all
-three as input. `agent.usage` events carry running totals (`final: true` on the last one).
+three as input. `agent.usage` events carry running totals (`final: true` on the last one); the
+final totals are the result line's `modelUsage` summed over all models, else its `usage`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentResult, ExecResult, Usage
 
 _INPUT_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+_MODEL_INPUT_FIELDS = ("inputTokens", "cacheCreationInputTokens", "cacheReadInputTokens")
 
 
 def _tokens(usage: Any) -> tuple[int, int]:
@@ -23,6 +25,20 @@ def _tokens(usage: Any) -> tuple[int, int]:
         return 0, 0
     given = sum(int(usage.get(f) or 0) for f in _INPUT_FIELDS)
     return given, int(usage.get("output_tokens") or 0)
+
+
+def _model_tokens(model_usage: Any) -> tuple[int, int] | None:
+    """(input, output) tokens summed over the models of a result's `modelUsage`, None without it.
+
+    The result's `usage` leaves out other models (Haiku) and can leave out what came before a
+    compaction; `modelUsage` counts every call of every model.
+    """
+    entries = model_usage.values() if isinstance(model_usage, dict) else []
+    models = [m for m in entries if isinstance(m, dict) and "outputTokens" in m]
+    if not models:
+        return None
+    given = sum(int(m.get(f) or 0) for m in models for f in _MODEL_INPUT_FIELDS)
+    return given, sum(int(m.get("outputTokens") or 0) for m in models)
 
 
 def _number(value: Any) -> float | None:
@@ -117,11 +133,13 @@ class ClaudeStream:
                 await self._events.emit("agent.tool_result", data)
 
     def usage(self) -> Usage:
-        """Totals: the result line's figures where it has them, else what the stream summed."""
+        """Totals: the result line's figures where it has them (`modelUsage` first, then `usage`),
+        else what the stream summed."""
         summed, result = self.summed, self.result or {}
         tokens_in, tokens_out = summed.input_tokens, summed.output_tokens
         if isinstance(result.get("usage"), dict):
             tokens_in, tokens_out = _tokens(result["usage"])
+        tokens_in, tokens_out = _model_tokens(result.get("modelUsage")) or (tokens_in, tokens_out)
         turns = result.get("num_turns")
         return Usage(
             turns=turns if isinstance(turns, int) else summed.turns,
