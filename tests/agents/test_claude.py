@@ -489,6 +489,18 @@ async def test_token_totals_come_from_model_usage_over_all_models(
     assert (final["input_tokens"], final["output_tokens"], final["final"]) == (472540, 3900, True)
 
 
+async def test_exit_without_result_line_never_reports_stdout_json(
+    fake_cli: Callable[..., FakeCli], workdir: Path
+) -> None:
+    write = [{"type": "tool_use", "id": "toolu_01", "name": "Bash", "input": {"command": "make"}}]
+    lines = [INIT, assistant("msg_01A", write, U1), tool_result("toolu_01", "ok")]
+    cli = fake_cli(stdout=lines, stderr=["", "   "], exit_code=137)
+    result, _ = await run(ClaudeAgent(Settings(claude_binary=str(cli.binary)), environ={}), workdir)
+    assert not result.ok
+    assert result.error == "claude exited with code 137 without a result"
+    assert result.session_id == SESSION
+
+
 class SessionSignal(ListSink):
     """A ListSink that signals when the agent reports its session (it is running by then)."""
 

@@ -230,3 +230,32 @@ async def test_non_ascii_commands_and_raw_items_are_kept_as_text(
     assert result.ok, result.error
     assert of_type(sink, "agent.tool_call")[0]["input"] == {"command": command["command"]}
     assert [r["data"] for r in of_type(sink, "agent.raw")] == [completed(todo)]
+
+
+async def test_cut_off_after_a_reconnect_notice_reports_the_exit_not_the_notice(
+    fake_cli: Callable[..., FakeCli], workdir: Path
+) -> None:
+    lines = [
+        {"type": "thread.started", "thread_id": THREAD},
+        {"type": "turn.started"},
+        {"type": "error", "message": "Re-connecting... 1/5"},
+        completed({"id": "item_0", "type": "reasoning", "text": "**Reading the tests**"}),
+        {
+            "type": "item.started",
+            "item": {**COMMAND, "aggregated_output": "", "exit_code": None, "status": "in_progress"},
+        },
+    ]
+    result, _ = await run(fake_cli("codex", stdout=lines, exit_code=137), workdir)
+    assert not result.ok
+    assert result.error == "codex exited with code 137 without completing its turn"
+    assert result.session_id == THREAD
+
+
+async def test_cut_off_reports_the_tail_of_stderr(fake_cli: Callable[..., FakeCli], workdir: Path) -> None:
+    lines = [{"type": "thread.started", "thread_id": THREAD}, {"type": "turn.started"}]
+    stderr = ["Reading prompt from stdin...", "thread 'main' panicked at core/src/codex.rs:1:1:", "boom"]
+    result, _ = await run(fake_cli("codex", stdout=lines, stderr=stderr, exit_code=101), workdir)
+    assert result.error == (
+        "codex exited with code 101 without completing its turn:"
+        " thread 'main' panicked at core/src/codex.rs:1:1:\nboom"
+    )

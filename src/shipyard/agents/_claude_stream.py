@@ -156,7 +156,7 @@ class ClaudeStream:
             message = f"claude timed out after {timeout_s or 0:g} s"
             return failure(message, kind="timeout", retryable=False, output=self._last_text, **common)
         if result is None:
-            stderr = last_lines(done.stderr) or last_lines(done.stdout)
+            stderr = last_lines(done.stderr)  # stdout is the JSON lines, already passed on as events
             message = f"claude exited with code {done.exit_code} without a result" + (
                 f": {stderr}" if stderr else ""
             )

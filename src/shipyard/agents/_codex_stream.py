@@ -15,6 +15,7 @@ from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentResult, ExecResult, Usage
 
 _TOOL_ITEMS = ("command_execution", "file_change", "mcp_tool_call", "web_search")
+_STDERR_NOTICES = frozenset({"Reading prompt from stdin..."})
 
 
 def _tool_call(item: dict[str, Any]) -> dict[str, Any]:
@@ -62,6 +63,8 @@ class CodexStream:
         """Dispatch one JSON line; unknown types pass through as `agent.raw`."""
         kind = obj.get("type")
         item = obj.get("item")
+        if kind not in ("error", "turn.failed"):
+            self._last_error = ""  # an error notice followed by progress was not fatal
         if kind == "thread.started":
             await self._thread(obj.get("thread_id"))
         elif kind in ("item.started", "item.updated", "item.completed") and isinstance(item, dict):
@@ -138,5 +141,11 @@ class CodexStream:
             return failure(self.failed, **common)
         if self.completed:
             return AgentResult(ok=True, **common)
-        detail = self._last_error or last_lines(done.stderr) or "no turn completed"
-        return failure(f"codex exited with code {done.exit_code}: {detail}", **common)
+        message = f"codex exited with code {done.exit_code} without completing its turn"
+        detail = self._last_error or last_lines(_without_notices(done.stderr))
+        return failure(message + (f": {detail}" if detail else ""), **common)
+
+
+def _without_notices(stderr: str) -> str:
+    """`stderr` without the lines codex prints on every run."""
+    return "\n".join(line for line in stderr.splitlines() if line.strip() not in _STDERR_NOTICES)
