@@ -501,6 +501,27 @@ async def test_exit_without_result_line_never_reports_stdout_json(
     assert result.session_id == SESSION
 
 
+async def test_error_max_turns_keeps_the_last_assistant_text(
+    fake_cli: Callable[..., FakeCli], workdir: Path
+) -> None:
+    lines = [
+        INIT,
+        assistant("msg_1", [{"type": "text", "text": "I'll run the tests first."}], U1),
+        assistant(
+            "msg_1",
+            [{"type": "tool_use", "id": "toolu_01", "name": "Bash", "input": {"command": "pytest"}}],
+            U1,
+        ),
+        tool_result("toolu_01", "3 failed, 12 passed"),
+        assistant("msg_2", [{"type": "text", "text": "Two of the failures are in the parser."}], U2),
+        result_line(subtype="error_max_turns", num_turns=2, usage=TOTAL),
+    ]
+    cli = fake_cli(stdout=lines)
+    result, _ = await run(ClaudeAgent(Settings(claude_binary=str(cli.binary)), environ={}), workdir)
+    assert (result.ok, result.error_kind) == (False, "max_turns")
+    assert result.output == "Two of the failures are in the parser."
+
+
 class SessionSignal(ListSink):
     """A ListSink that signals when the agent reports its session (it is running by then)."""
 

@@ -170,7 +170,7 @@ class ClaudeStream:
     def _failed(self, result: dict[str, Any], subtype: str, text: str, common: dict[str, Any]) -> AgentResult:
         if subtype == "error_max_turns":
             message = text or f"claude stopped after reaching its turn limit ({result.get('num_turns')})"
-            return failure(message, kind="max_turns", retryable=False, **common)
+            return failure(message, kind="max_turns", retryable=False, output=self._last_text, **common)
         errors = result.get("errors")
         details = "; ".join(str(e) for e in errors) if isinstance(errors, list) else ""
         message = text or details or f"claude failed ({subtype or 'is_error'})"
