@@ -522,6 +522,19 @@ async def test_error_max_turns_keeps_the_last_assistant_text(
     assert result.output == "Two of the failures are in the parser."
 
 
+def test_a_symlinked_binary_is_run_by_the_path_configured(tmp_path: Path) -> None:
+    target = tmp_path / "versions" / "claude-2.1.330"
+    target.parent.mkdir()
+    target.write_text('#!/bin/sh\necho "2.1.330 (Claude Code) as $0"\n')
+    target.chmod(0o755)
+    link = tmp_path / "bin" / "claude"
+    link.parent.mkdir()
+    link.symlink_to(target)
+    agent = ClaudeAgent(Settings(claude_binary=str(link)), environ={})
+    assert agent.binary() == str(link)
+    assert agent.check().version == f"2.1.330 (Claude Code) as {link}"
+
+
 class SessionSignal(ListSink):
     """A ListSink that signals when the agent reports its session (it is running by then)."""
 

@@ -80,10 +80,14 @@ def inside(root: Path, path: str) -> Path:
 
 
 def find_binary(name_or_path: str) -> str | None:
-    """An executable's absolute path: a path that exists, or a name looked up on PATH."""
+    """An executable's absolute path: a path that exists, or a name looked up on PATH.
+
+    Symlinks are kept, not resolved: a CLI may behave by the name it is called with, and the
+    version `agents ls` shows must be that of the path configured.
+    """
     if os.sep in name_or_path:
         path = Path(name_or_path).expanduser()
-        return str(path.resolve()) if path.is_file() and os.access(path, os.X_OK) else None
+        return str(path.absolute()) if path.is_file() and os.access(path, os.X_OK) else None
     return shutil.which(name_or_path)
 
 
