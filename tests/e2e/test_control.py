@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 import yaml
 
+from agents.agent_testkit import make_fake_cli
+from shipyard.cli.server import running_server
 from shipyard.config import Settings
-from support import MakeRepo, git, nap, napping, wait_done
+from support import MakeRepo, MakeSettings, git, nap, napping, wait_done
 
 
 async def start(api: httpx.AsyncClient, repo: Path, steps: list[dict[str, Any]]) -> str:
@@ -368,6 +370,44 @@ async def test_max_turns_stops_the_agent_and_fails_with_budget_exceeded(
     assert (await api.post(f"/api/agent-work-orders/{wid}/retry", json={})).status_code == 200
     again = await wait_done(api, wid)  # a retry keeps the work order's own budget
     assert again["status"] == "failed" and "budget_exceeded: max_turns 2" in again["error_message"]
+
+
+async def test_a_budget_stop_keeps_the_agent_session_for_resuming(
+    make_settings: MakeSettings, make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    session = "5f0c7f0e-8d1e-4d5b-9a4e-2b7e6c1d9a10"
+    usage = {"input_tokens": 3, "cache_read_input_tokens": 10000, "output_tokens": 90}
+
+    def assistant(message_id: str, text: str) -> dict[str, Any]:
+        message = {"id": message_id, "type": "message", "role": "assistant", "model": "claude-sonnet-4-5"}
+        content = [{"type": "text", "text": text}]
+        return {
+            "type": "assistant",
+            "message": {**message, "content": content, "usage": usage},
+            "parent_tool_use_id": None,
+            "session_id": session,
+        }
+
+    init = {"type": "system", "subtype": "init", "session_id": session, "model": "claude-sonnet-4-5"}
+    lines = [init, assistant("msg_01", "Looking around."), assistant("msg_02", "Now the tests.")]
+    claude = make_fake_cli(tmp_path / "fake-claude", "claude", {"stdout": lines, "sleep_s": 60})
+    settings = make_settings(claude_binary=str(claude.binary))
+    body = {
+        "repository_url": str(make_repo()),
+        "workflow_definition": yaml.safe_dump({"name": "long", "steps": [{"id": "work", "prompt": "go"}]}),
+        "agent": "claude",
+        "budget": {"max_turns": 1},
+    }
+    async with (
+        running_server(settings, persistent=False, port=0, announce=False) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=30) as api,
+    ):
+        wid = (await api.post("/api/agent-work-orders", json=body)).json()["agent_work_order"][
+            "agent_work_order_id"
+        ]
+        done = await wait_done(api, wid)
+    assert done["status"] == "failed" and "budget_exceeded: max_turns 1" in done["error_message"]
+    assert done["agent_session_id"] == session
 
 
 async def test_workflow_budget_on_cost_counts_earlier_steps(

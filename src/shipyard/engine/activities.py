@@ -225,8 +225,10 @@ class WorkOrderActivities:
                     result.output.commit_sha = await self._commit(inp, events)
             return result
         except BudgetExceeded as err:
-            spent = guard.run_usage if guard else Usage()
-            return steps.failed(err.message, retryable=False, error_type=err.code, usage=spent)
+            spent, session_id = (guard.run_usage, guard.session_id) if guard else (Usage(), None)
+            return steps.failed(
+                err.message, retryable=False, error_type=err.code, usage=spent, session_id=session_id
+            )
         except ShipyardError as err:
             retryable = not isinstance(err, InvalidInput)
             return steps.failed(err.message, retryable=retryable, error_type=err.code)

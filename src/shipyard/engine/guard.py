@@ -15,16 +15,20 @@ _USAGE_KEYS = ("turns", "input_tokens", "output_tokens", "cost_usd")
 class BudgetGuard:
     """An EventSink around a step's sink. Agents report running totals as `agent.usage` events;
     when earlier steps' usage plus this run's crosses a limit, `emit` raises BudgetExceeded,
-    which unwinds through the agent's output reader and kills its process group."""
+    which unwinds through the agent's output reader and kills its process group. It keeps what the
+    run reported so far, which the agent's own result would have carried: usage and session."""
 
     def __init__(self, inner: EventSink, budget: Budget, spent_before: Usage) -> None:
         self._inner = inner
         self._budget = budget
         self._spent_before = spent_before
         self.run_usage = Usage()  # this run's usage as last reported
+        self.session_id: str | None = None  # the agent's session, to resume after a budget stop
 
     async def emit(self, type: str, data: dict[str, Any] | None = None, level: str = "info") -> None:
         await self._inner.emit(type, data, level)
+        if type == "agent.session" and data:
+            self.session_id = data.get("session_id") or self.session_id
         if type != "agent.usage" or not data:
             return
         self.run_usage = Usage.model_validate({k: data[k] for k in _USAGE_KEYS if k in data})
