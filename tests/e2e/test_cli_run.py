@@ -98,6 +98,25 @@ def test_run_exits_nonzero_when_the_work_order_fails(
     assert "failed" in done.stdout and "exit code 7" in done.stdout
 
 
+def test_a_failed_step_is_reported_without_a_traceback(
+    make_repo: MakeRepo, tmp_path: Path, settings: Settings, engine: dict[str, str]
+) -> None:
+    repo = make_repo()
+    flow = write_flow(tmp_path, [{"id": "broken", "run": "echo nope >&2; exit 7"}])
+    env = {**os.environ, "SHIPYARD_DATA_DIR": str(settings.data_dir), **engine}
+    done = subprocess.run(
+        [SHIPYARD, "run", str(repo), "--workflow-file", str(flow)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "error: step 'broken' failed: exit code 7: nope" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
 def test_claude_without_credentials_fails_fast_with_its_own_error(
     make_repo: MakeRepo, tmp_path: Path, settings: Settings, engine: dict[str, str]
 ) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from shipyard.config import Settings
 from shipyard.domain.errors import BudgetExceeded, InvalidInput, NotFound, ShipyardError
@@ -239,7 +239,14 @@ class WorkOrderActivities:
         if out.status == StepStatus.FAILED:
             await events.emit("workflow.step.failed", {"error": out.error}, level="error")
             final = not result.retryable or activity.info().attempt > inp.step.retries
-            raise ApplicationError(out.error or "failed", type=result.error_type, non_retryable=final)
+            # BENIGN: a failed step is an outcome, already logged as the event above; Temporal
+            # would otherwise log this exception's traceback as a warning at every failure.
+            raise ApplicationError(
+                out.error or "failed",
+                type=result.error_type,
+                non_retryable=final,
+                category=ApplicationErrorCategory.BENIGN,
+            )
         await events.emit("workflow.step.completed", {"commit_sha": out.commit_sha})
         return out
 
