@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from agents.agent_testkit import make_fake_cli
 from cli_kit import shipyard
 from shipyard.config import Settings
 from support import MakeRepo, git, interruptible, nap, napping
@@ -115,6 +116,55 @@ def test_a_failed_step_is_reported_without_a_traceback(
     assert done.returncode == 1, done.stdout + done.stderr
     assert "error: step 'broken' failed: exit code 7: nope" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_show_prints_the_agent_steps_usage_cost_session_and_output(
+    make_repo: MakeRepo, tmp_path: Path, settings: Settings, engine: dict[str, str]
+) -> None:
+    session = "5f0c7f0e-8d1e-4d5b-9a4e-2b7e6c1d9a10"
+    answer = "Added CHANGELOG.md with the 1.2.0 entry.\nThe [Unreleased] section is empty now."
+    usage = {"input_tokens": 10, "cache_creation_input_tokens": 1300, "cache_read_input_tokens": 32700}
+    message = {"id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5"}
+    lines = [
+        {"type": "system", "subtype": "init", "session_id": session, "model": "claude-sonnet-4-5"},
+        {
+            "type": "assistant",
+            "message": {**message, "content": [{"type": "text", "text": answer}], "usage": usage},
+            "parent_tool_use_id": None,
+            "session_id": session,
+        },
+        {
+            "type": "result",
+            "subtype": "success",
+            "is_error": False,
+            "num_turns": 3,
+            "result": answer,
+            "session_id": session,
+            "total_cost_usd": 0.0123,
+            "usage": {**usage, "output_tokens": 150},
+        },
+    ]
+    claude = make_fake_cli(tmp_path / "fake-claude", "claude", {"stdout": lines})
+    flow = write_flow(
+        tmp_path,
+        [
+            {"id": "changelog", "prompt": "Add a changelog entry", "commit": "docs: changelog"},
+            {"id": "review", "prompt": "Review it"},
+            {"id": "check", "run": "true"},
+        ],
+    )
+    data = settings.data_dir
+    args = ["run", str(make_repo()), "--workflow-file", str(flow), "--agent", "claude"]
+    done = shipyard(data, *args, SHIPYARD_CLAUDE_BINARY=str(claude.binary), **engine)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    shown = shipyard(data, "show", work_order_id(done.stdout)).stdout
+    assert f"session            {session}" in shown
+    assert "usage              6 turns, 68,320 tokens (68,020 in, 300 out), $0.02" in shown
+    step_usage = "claude  3 turns, 34,160 tokens (34,010 in, 150 out), $0.01"
+    assert shown.count(step_usage) == 2
+    assert shown.count("Added CHANGELOG.md with the 1.2.0 entry.") == 2
+    assert shown.count("The [Unreleased] section is empty now.") == 2
 
 
 def test_claude_without_credentials_fails_fast_with_its_own_error(

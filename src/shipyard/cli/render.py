@@ -9,6 +9,8 @@ from shipyard.cli.common import CliError
 from shipyard.domain.errors import InvalidInput
 from shipyard.gitutil import local_path
 
+OUTPUT_LINES = 20  # of an agent step's output in `shipyard show`
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -104,6 +106,8 @@ def print_work_orders(console: Console, page: dict[str, Any]) -> None:
 
 
 def print_work_order(console: Console, wo: dict[str, Any], steps: list[dict[str, Any]]) -> None:
+    from rich.markup import escape
+
     console.print(f"[bold]{wo['agent_work_order_id']}[/]  {wo['status']}  {wo['current_phase'] or ''}")
     for key in (
         "repository_url",
@@ -118,12 +122,46 @@ def print_work_order(console: Console, wo: dict[str, Any], steps: list[dict[str,
         f"  git                {wo['git_commit_count']} commits, {wo['git_files_changed']} files,"
         f" +{wo['git_lines_added']} -{wo['git_lines_removed']}"
     )
+    usage = wo["usage"]
+    if usage["turns"] or usage["input_tokens"] or usage["output_tokens"]:
+        console.print(f"  usage              {usage_text(usage)}")
+    if wo.get("agent_session_id"):
+        console.print(f"  session            {wo['agent_session_id']}")
     if wo.get("github_pull_request_url"):
         console.print(f"  pull request       {wo['github_pull_request_url']}")
     if wo.get("error_message"):
-        console.print(f"  [red]error[/]              {wo['error_message']}")
+        console.print(f"  [red]error[/]              {escape(wo['error_message'])}")
     for step in steps:
-        console.print(f"    {step['status']:<10} {step['step_id']:<14} {step.get('phase') or ''}")
+        print_step(console, step)
+
+
+def print_step(console: Console, step: dict[str, Any]) -> None:
+    """A step's line; under it a failed step's error, an agent step's usage and its output's start."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    console.print(Text(f"    {step['status']:<10} {step['step_id']:<14} {step.get('phase') or ''}".rstrip()))
+    below = Text()
+    if step.get("error"):
+        below.append(f"error: {step['error']}\n", style="red")
+    if step.get("agent"):  # an agent step that ran
+        usage = {key: step[f"usage_{key}"] for key in ("turns", "input_tokens", "output_tokens", "cost_usd")}
+        below.append(f"{step['agent']}  {usage_text(usage)}\n", style="dim")
+        lines = (step.get("output") or "").strip().splitlines()
+        below.append("\n".join(lines[:OUTPUT_LINES]))
+        if len(lines) > OUTPUT_LINES:
+            below.append(f"\n… {len(lines) - OUTPUT_LINES} more lines (--json shows all)", style="dim")
+    below.rstrip()
+    if below:
+        console.print(Padding(below, (0, 0, 0, 15), expand=False))
+
+
+def usage_text(usage: dict[str, Any]) -> str:
+    """`3 turns, 34,160 tokens (34,010 in, 150 out), $0.01`: the cost only when the agent reports it."""
+    tokens_in, tokens_out = usage["input_tokens"], usage["output_tokens"]
+    text = f"{usage['turns']} turns, {tokens_in + tokens_out:,} tokens ({tokens_in:,} in, {tokens_out:,} out)"
+    cost = usage.get("cost_usd")
+    return text + (f", ${cost:.2f}" if cost is not None else "")
 
 
 def format_log_entry(entry: dict[str, Any]) -> str:
