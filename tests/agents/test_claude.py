@@ -387,13 +387,10 @@ def test_check_reports_version_and_missing_credentials(
         environ={"CLAUDE_CONFIG_DIR": str(config)},
     )
     availability = agent.check()
-    assert (availability.available, availability.reason, availability.version) == (
-        True,
-        "no credentials",
-        "2.1.330 (Claude Code)",
-    )
+    assert (availability.state, availability.version) == ("no credentials", "2.1.330 (Claude Code)")
+    assert "ANTHROPIC_API_KEY" in availability.reason
     (config / ".credentials.json").write_text("{}")
-    assert agent.check().reason == ""
+    assert (agent.check().state, agent.check().reason) == ("ready", "")
 
 
 JAPANESE = "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。\n"

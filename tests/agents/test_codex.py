@@ -192,7 +192,7 @@ async def test_several_turns_are_summed(fake_cli: Callable[..., FakeCli], workdi
 def test_check_runs_the_binary_for_its_version(fake_cli: Callable[..., FakeCli]) -> None:
     cli = fake_cli("codex", stdout=["codex-cli 0.150.0"])
     availability = CodexAgent(Settings(codex_binary=str(cli.binary), openai_api_key=KEY)).check()
-    assert (availability.available, availability.reason) == (True, "")
+    assert (availability.state, availability.reason) == ("ready", "")
     assert availability.version == "codex-cli 0.150.0"
     assert cli.record()["argv"] == ["--version"]
 
@@ -200,8 +200,9 @@ def test_check_runs_the_binary_for_its_version(fake_cli: Callable[..., FakeCli])
 async def test_missing_codex_is_unavailable(workdir: Path) -> None:
     agent = CodexAgent(Settings(codex_binary="definitely-not-codex-xyz"))
     availability = agent.check()
-    assert (availability.available, availability.reason) == (
+    assert (availability.available, availability.state, availability.reason) == (
         False,
+        "not installed",
         "codex not installed (npm i -g @openai/codex)",
     )
     result = await agent.run(AgentRequest(prompt="x"), LocalWorkspace(workdir), ListSink())

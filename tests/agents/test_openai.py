@@ -224,7 +224,9 @@ async def test_connection_refused_is_a_retryable_error(workdir: Path) -> None:
 
 def test_check_needs_a_key_or_a_custom_endpoint() -> None:
     default = "https://api.openai.com/v1"
-    assert OpenAIAgent(Settings(openai_base_url=default, openai_api_key=None)).check().reason == "no API key"
+    assert (
+        OpenAIAgent(Settings(openai_base_url=default, openai_api_key=None)).check().state == "no credentials"
+    )
     assert not OpenAIAgent(Settings(openai_base_url=default, openai_api_key=None)).check().available
     assert OpenAIAgent(Settings(openai_base_url=default, openai_api_key=KEY)).check().available
     assert (

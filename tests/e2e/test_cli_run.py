@@ -242,10 +242,19 @@ def test_workflows_and_agents_commands(tmp_path: Path) -> None:
     assert (
         validated.returncode == 1 and "steps[0] (one)" in validated.stdout and "timeout" in validated.stdout
     )
-    agents = shipyard(data, "agents", "ls")
+    # Claude Code installed (the bundled CLI) without credentials, codex not installed, shell ready.
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "SHIPYARD_CODEX_BINARY": "no-such-codex", "ANTHROPIC_API_KEY": None}
+    agents = shipyard(data, "agents", "ls", **env, CLAUDE_CODE_OAUTH_TOKEN=None, CLAUDE_CONFIG_DIR=None)
     assert agents.returncode == 0
-    for name in ("shell", "claude", "codex", "openai", "replay"):
-        assert name in agents.stdout
+    names = ("shell", "claude", "codex", "openai", "replay")
+    lines = [line for line in agents.stdout.splitlines() if line.strip()]
+    rows = {line.split()[0]: line for line in lines if line.split()[0] in names}
+    assert list(rows) == list(names)
+    assert rows["shell"].split()[1] == "ready"
+    assert " no credentials " in rows["claude"] and "(Claude Code)" in rows["claude"]
+    assert " not installed " in rows["codex"] and "npm i -g @openai/codex" in rows["codex"]
     doctor = shipyard(data, "doctor")
     assert "git" in doctor.stdout and "temporal" in doctor.stdout and "database" in doctor.stdout
 

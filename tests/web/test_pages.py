@@ -247,7 +247,8 @@ async def test_workflows_agents_and_metrics_pages(dashboard: Dashboard, seed: Se
     assert "Plan a change into specs/plan.md" in one and "inputs.prompt" in one  # the YAML as written
     assert (await client.get("/workflows/nope")).status_code == 404
     agents = (await client.get("/agents")).text
-    assert "shell" in agents and "claude" in agents and "unavailable" in agents  # codex is not installed
+    assert "shell" in agents and "claude" in agents and "not installed" in agents  # codex is not
+    assert "ready" in agents
     now = utc_now()
     for seconds, status, error in [
         (60, "completed", None),

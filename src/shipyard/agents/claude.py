@@ -76,12 +76,14 @@ class ClaudeAgent:
         """Binary present and runnable; `no credentials` when it would fail to log in."""
         binary = self.binary()
         if binary is None:
-            return Availability(available=False, reason=_NOT_FOUND)
+            return Availability(available=False, installed=False, reason=_NOT_FOUND)
         version = binary_version(binary)
         if version is None:
             return Availability(available=False, reason=f"{binary} --version failed")
-        reason = "" if self.has_credentials() else "no credentials"
-        return Availability(available=True, reason=reason, version=version)
+        if not self.has_credentials():
+            why = "set ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN, or log in with `claude`"
+            return Availability(available=True, credentials=False, reason=why, version=version)
+        return Availability(available=True, version=version)
 
     def command(self, binary: str, request: AgentRequest) -> list[str]:
         """The argv of one run; the prompt goes on stdin."""

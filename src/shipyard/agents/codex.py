@@ -38,13 +38,15 @@ class CodexAgent:
         """Binary present and runnable; `no credentials` without an API key or a codex login."""
         binary = self.binary()
         if binary is None:
-            return Availability(available=False, reason=_NOT_FOUND)
+            return Availability(available=False, installed=False, reason=_NOT_FOUND)
         version = binary_version(binary)
         if version is None:
             return Availability(available=False, reason=f"{binary} --version failed")
         logged_in = (Path.home() / ".codex" / "auth.json").is_file()
-        reason = "" if self._settings.openai_api_key or logged_in else "no credentials"
-        return Availability(available=True, reason=reason, version=version)
+        if not (self._settings.openai_api_key or logged_in):
+            why = "set OPENAI_API_KEY, or log in with `codex login`"
+            return Availability(available=True, credentials=False, reason=why, version=version)
+        return Availability(available=True, version=version)
 
     def command(self, binary: str, request: AgentRequest) -> list[str]:
         """The argv of one run; options precede `resume`, and `-` reads the prompt from stdin."""

@@ -57,7 +57,7 @@ class OpenAIAgent:
         """Available with an API key, or with a non-default (e.g. local) endpoint."""
         custom = self._settings.openai_base_url.rstrip("/") != DEFAULT_BASE_URL
         if self._settings.openai_api_key is None and not custom:
-            return Availability(available=False, reason="no API key")
+            return Availability(available=False, credentials=False, reason="set OPENAI_API_KEY")
         return Availability(
             available=True,
             reason=f"{self._settings.openai_model} at {self._settings.openai_base_url}",

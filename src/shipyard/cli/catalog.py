@@ -78,17 +78,22 @@ def workflows_validate(files: list[Path]) -> None:
 
 @agents_app.command("ls")
 def agents_ls() -> None:
-    """List agent adapters, whether each can run here, and why not."""
+    """List agent adapters and their state here: ready, no credentials, not installed or unavailable."""
+    from rich.markup import escape
     from rich.table import Table
 
     from shipyard.agents.registry import describe_agents
 
-    table = Table("agent", "available", "note", "description", box=None)
+    table = Table("agent", "state", "version", "note", "description", box=None)
     for name, description, avail in describe_agents(settings()):
-        mark = "[green]yes[/]" if avail.available else "[red]no[/]"
-        note = " ".join(x for x in (avail.version or "", avail.reason) if x)
-        table.add_row(name, mark, note, description)
+        color = _STATE_COLORS.get(avail.state, "red")
+        table.add_row(
+            name, f"[{color}]{avail.state}[/]", avail.version or "", escape(avail.reason), description
+        )
     console().print(table)
+
+
+_STATE_COLORS = {"ready": "green", "no credentials": "yellow"}
 
 
 def gc(
@@ -169,8 +174,8 @@ def doctor() -> None:
         detail = " ".join(x for x in (avail.version or "", avail.reason) if x)
         check(f"sandbox {name}", avail.available, detail, required=False)  # git_worktree is enough
     for name, _, avail in describe_agents(s):
-        detail = " ".join(x for x in (avail.version or "", avail.reason) if x)
-        check(f"agent {name}", avail.available, detail, required=False)  # agents are optional
+        detail = ", ".join(x for x in (avail.state, avail.version or "", avail.reason) if x)
+        check(f"agent {name}", avail.state == "ready", detail, required=False)  # agents are optional
     raise typer.Exit(0 if problems == 0 else 1)
 
 

@@ -87,8 +87,7 @@ def agents_line(settings: Settings) -> str:
 
     parts = []
     for name, _, avail in describe_agents(settings):
-        mark = "✓" if avail.available else "✗"
-        parts.append(f"{name} {mark}" + (f" ({avail.reason})" if avail.reason else ""))
+        parts.append(f"{name} ✓" if avail.state == "ready" else f"{name} ✗ ({avail.state})")
     return "  ".join(parts)
 
 

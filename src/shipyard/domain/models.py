@@ -157,11 +157,23 @@ class AgentResult(BaseModel):
 
 
 class Availability(BaseModel):
-    """Whether an adapter can run here, and why not."""
+    """Whether an adapter can run here, and why not. An agent CLI that is not there is not
+    `installed`; one that would start but cannot log in lacks `credentials`."""
 
     available: bool
     reason: str = ""
     version: str | None = None
+    installed: bool = True
+    credentials: bool = True
+
+    @property
+    def state(self) -> str:
+        """`ready`, `no credentials`, `not installed` or `unavailable` (there, but it does not run)."""
+        if not self.installed:
+            return "not installed"
+        if not self.credentials:
+            return "no credentials"
+        return "ready" if self.available else "unavailable"
 
 
 class InterruptAction(StrEnum):
