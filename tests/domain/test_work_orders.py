@@ -47,7 +47,7 @@ def test_a_change_sets_only_its_fields_spreading_progress_and_usage() -> None:
 
     assert change.fields() == {
         "current_phase": "build", "sandbox": None, "usage_turns": 3, "usage_input_tokens": 0,
-        "usage_output_tokens": 0, "usage_cost_usd": 0.5,
+        "usage_output_tokens": 0, "usage_cost_usd": 0.5, "usage_cost_estimated": False,
     }  # fmt: skip
     assert WorkOrderChange().fields() == {}
     one = Usage(turns=1)

@@ -3,12 +3,14 @@ Shipyard: the engine, a git worktree sandbox, the step's commit and the pull req
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from cli_kit import shipyard
 from scripted_model import ScriptedModel, ToolCall, Turn
 from shipyard.agents.claude import bundled_claude
 from shipyard.cli.server import RunningServer, running_server
@@ -99,3 +101,32 @@ async def test_claude_fixes_a_file_and_the_work_order_commits_it_and_opens_a_pul
     ).json()
     calls = [e["name"] for e in logs["log_entries"] if e["event"] == "agent.tool_call"]
     assert calls == ["Read", "Edit", "Bash"]
+
+
+async def test_a_cost_budget_stops_claude_at_the_message_that_crosses_it_and_keeps_the_session(
+    api: httpx.AsyncClient, model: tuple[ScriptedModel, str], make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    scripted, _ = model
+    # Each turn costs $0.03 at Sonnet 4.5's $3/M input: the second crosses a $0.05 budget. The CLI
+    # gives its own total only at the end, so Shipyard prices each message as it streams.
+    check = ToolCall("Bash", {"command": "true", "description": "Check"})
+    scripted.turns = [Turn(tool_calls=[check], input_tokens=10_000, output_tokens=1) for _ in range(4)]
+    scripted.turns.append(Turn(text="Done."))
+    body = {
+        "repository_url": str(make_repo()),
+        "workflow_type": "agent_workflow_build",
+        "inputs": {"prompt": "Check things"},
+        "budget": {"max_cost_usd": 0.05},
+    }
+    created = (await api.post("/api/agent-work-orders", json=body)).raise_for_status().json()
+    wo = await wait_done(api, created["agent_work_order"]["agent_work_order_id"], timeout_s=180)
+
+    assert wo["status"] == "failed"
+    assert "budget_exceeded" in wo["error_message"] and "max_cost_usd" in wo["error_message"]
+    assert len(scripted.requests) <= 3  # stopped at the second answer (the CLI may have asked once more)
+    assert wo["agent_session_id"]  # kept, to resume from
+    assert wo["usage"]["cost_usd"] == pytest.approx(2 * (10_000 * 3e-6 + 1 * 15e-6))
+    assert wo["usage"]["cost_estimated"] is True
+    wo_id, server = wo["agent_work_order_id"], str(api.base_url)
+    shown = await asyncio.to_thread(shipyard, tmp_path / "cli", "show", wo_id, SHIPYARD_SERVER=server)
+    assert "~$0.06 (estimated)" in shown.stdout, shown.stdout

@@ -1,8 +1,10 @@
 """Parses Claude Code's `--output-format stream-json` lines into events and an outcome.
 
 Token counts: Anthropic reports cache reads and writes apart from `input_tokens`; we count all
-three as input. `agent.usage` events carry running totals (`final: true` on the last one); the
-final totals are the result line's `modelUsage` summed over all models, else its `usage`.
+three as input. `agent.usage` events carry running totals (`final: true` on the last one), their
+cost priced per message from genai-prices' table as the messages stream (`cost_estimated`), so a
+budget stops the run when it crosses its limit and not after; the final totals are the result
+line's: its `modelUsage` summed over all models, else its `usage`, and its `total_cost_usd`.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import asyncio
 from typing import Any
 
 from shipyard.agents._classify import classify, failure
+from shipyard.agents._prices import estimate_usd
 from shipyard.agents._util import content_text, emit_raw, last_lines, preview
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentResult, ExecResult, Usage
 
 _INPUT_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+_FIELDS = (*_INPUT_FIELDS, "output_tokens")
 _MODEL_INPUT_FIELDS = ("inputTokens", "cacheCreationInputTokens", "cacheReadInputTokens")
 
 
@@ -41,6 +45,13 @@ def _model_tokens(model_usage: Any) -> tuple[int, int] | None:
     return given, sum(int(m.get("outputTokens") or 0) for m in models)
 
 
+def _cost(reported: float | None, summed: Usage) -> dict[str, Any]:
+    """The agent's own cost where it gave one, else the estimate."""
+    if reported is not None:
+        return {"cost_usd": reported, "cost_estimated": False}
+    return {"cost_usd": summed.cost_usd, "cost_estimated": summed.cost_usd is not None}
+
+
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
@@ -53,23 +64,40 @@ class ClaudeStream:
         self.session_id: str | None = None
         self.result: dict[str, Any] | None = None
         self.finished = asyncio.Event()  # set by the result line
-        self._per_message: dict[str, tuple[int, int]] = {}  # message id → (input, output)
+        self._per_message: dict[str, dict[str, int]] = {}  # message id → its usage's token counts
+        self._models: dict[str, str | None] = {}  # message id → its model
+        self._model: str | None = None  # the session's, from the init line
         self._last_text = ""
         self._api_error = ""  # the `error` field of a synthetic assistant message
 
     @property
     def summed(self) -> Usage:
-        """Usage summed once per assistant message id."""
+        """Usage summed once per assistant message id, its cost estimated from a price table."""
+        counts = self._per_message.values()
+        priced = [
+            estimate_usd(
+                self._models[message_id] or self._model,
+                "anthropic",
+                input_tokens=tokens["input_tokens"],
+                output_tokens=tokens["output_tokens"],
+                cache_read_tokens=tokens["cache_read_input_tokens"],
+                cache_write_tokens=tokens["cache_creation_input_tokens"],
+            )
+            for message_id, tokens in self._per_message.items()
+        ]
         return Usage(
             turns=len(self._per_message),
-            input_tokens=sum(i for i, _ in self._per_message.values()),
-            output_tokens=sum(o for _, o in self._per_message.values()),
+            input_tokens=sum(t[f] for t in counts for f in _INPUT_FIELDS),
+            output_tokens=sum(t["output_tokens"] for t in counts),
+            cost_usd=sum(p for p in priced if p is not None) if any(p is not None for p in priced) else None,
+            cost_estimated=True,
         )
 
     async def handle(self, obj: dict[str, Any]) -> None:
         """Dispatch one JSON line; unknown types pass through as `agent.raw`."""
         kind = obj.get("type")
         if kind == "system" and obj.get("subtype") == "init":
+            self._model = obj["model"] if isinstance(obj.get("model"), str) else None
             await self._session(obj.get("session_id"))
         elif kind == "assistant":
             await self._assistant(obj)
@@ -114,10 +142,11 @@ class ClaudeStream:
         if not isinstance(message_id, str) or "usage" not in message:
             return
         seen = message_id in self._per_message
-        old_in, old_out = self._per_message.get(message_id, (0, 0))
-        new_in, new_out = _tokens(message["usage"])
+        usage = message["usage"] if isinstance(message["usage"], dict) else {}
+        old = self._per_message.get(message_id, dict.fromkeys(_FIELDS, 0))
         # Blocks of one message repeat its usage: keep one figure per id, never add them up.
-        self._per_message[message_id] = (max(old_in, new_in), max(old_out, new_out))
+        self._per_message[message_id] = {f: max(old[f], int(usage.get(f) or 0)) for f in _FIELDS}
+        self._models[message_id] = message["model"] if isinstance(message.get("model"), str) else None
         if not seen:
             await self._events.emit("agent.usage", {**self.summed.model_dump(mode="json"), "final": False})
 
@@ -145,7 +174,7 @@ class ClaudeStream:
             turns=turns if isinstance(turns, int) else summed.turns,
             input_tokens=tokens_in,
             output_tokens=tokens_out,
-            cost_usd=_number(result.get("total_cost_usd")),
+            **_cost(_number(result.get("total_cost_usd")), summed),
         )
 
     def outcome(self, done: ExecResult, timeout_s: float | None) -> AgentResult:

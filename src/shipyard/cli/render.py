@@ -144,7 +144,8 @@ def print_step(console: Console, step: dict[str, Any]) -> None:
     if step.get("error"):
         below.append(f"error: {step['error']}\n", style="red")
     if step.get("agent"):  # an agent step that ran
-        usage = {key: step[f"usage_{key}"] for key in ("turns", "input_tokens", "output_tokens", "cost_usd")}
+        keys = ("turns", "input_tokens", "output_tokens", "cost_usd", "cost_estimated")
+        usage = {key: step.get(f"usage_{key}") for key in keys}
         below.append(f"{step['agent']}  {usage_text(usage)}\n", style="dim")
         lines = (step.get("output") or "").strip().splitlines()
         below.append("\n".join(lines[:OUTPUT_LINES]))
@@ -156,11 +157,14 @@ def print_step(console: Console, step: dict[str, Any]) -> None:
 
 
 def usage_text(usage: dict[str, Any]) -> str:
-    """`3 turns, 34,160 tokens (34,010 in, 150 out), $0.01`: the cost only when the agent reports it."""
+    """`3 turns, 34,160 tokens (34,010 in, 150 out), $0.01`: the cost when the agent reported it or a
+    price table knew its model, `~$0.01 (estimated)` in the second case."""
     tokens_in, tokens_out = usage["input_tokens"], usage["output_tokens"]
     text = f"{usage['turns']} turns, {tokens_in + tokens_out:,} tokens ({tokens_in:,} in, {tokens_out:,} out)"
     cost = usage.get("cost_usd")
-    return text + (f", ${cost:.2f}" if cost is not None else "")
+    if cost is None:
+        return text
+    return text + (f", ~${cost:.2f} (estimated)" if usage.get("cost_estimated") else f", ${cost:.2f}")
 
 
 def format_log_entry(entry: dict[str, Any]) -> str:

@@ -65,12 +65,15 @@ class StepStatus(StrEnum):
 
 
 class Usage(BaseModel):
-    """What an agent run consumed. `cost_usd` is None when the agent does not report it."""
+    """What an agent run consumed. `cost_usd` is None when neither the agent reports it nor a price
+    table knows its model; `cost_estimated` says it is Shipyard's estimate from a price table (per
+    message, as the agent streams), not yet the agent's own figure."""
 
     turns: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float | None = None
+    cost_estimated: bool = False
 
     def __add__(self, other: Usage) -> Usage:
         cost = None
@@ -81,6 +84,7 @@ class Usage(BaseModel):
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             cost_usd=cost,
+            cost_estimated=self.cost_estimated or other.cost_estimated,
         )
 
 

@@ -74,6 +74,7 @@ def usage_fields(usage: Usage) -> dict[str, Any]:
         "usage_input_tokens": usage.input_tokens,
         "usage_output_tokens": usage.output_tokens,
         "usage_cost_usd": usage.cost_usd,
+        "usage_cost_estimated": usage.cost_estimated,
     }
 
 
@@ -82,6 +83,7 @@ class _WithUsage(BaseModel):
     usage_input_tokens: int
     usage_output_tokens: int
     usage_cost_usd: float | None
+    usage_cost_estimated: bool = False
 
     @property
     def usage(self) -> Usage:
@@ -91,6 +93,7 @@ class _WithUsage(BaseModel):
             input_tokens=self.usage_input_tokens,
             output_tokens=self.usage_output_tokens,
             cost_usd=self.usage_cost_usd,
+            cost_estimated=self.usage_cost_estimated,
         )
 
 

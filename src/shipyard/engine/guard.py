@@ -9,7 +9,7 @@ from shipyard.domain.errors import BudgetExceeded
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import Usage
 
-_USAGE_KEYS = ("turns", "input_tokens", "output_tokens", "cost_usd")
+_USAGE_KEYS = ("turns", "input_tokens", "output_tokens", "cost_usd", "cost_estimated")
 
 
 class BudgetGuard:

@@ -133,6 +133,7 @@ class WorkOrder(Base):
     usage_input_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     usage_output_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     usage_cost_usd: Mapped[float | None] = mapped_column(Float)
+    usage_cost_estimated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     project_id: Mapped[str | None] = mapped_column(ForeignKey("project.id", ondelete="SET NULL"), index=True)
     forge: Mapped[str] = mapped_column(String, default="local", server_default="local")
     trigger: Mapped[dict[str, Any] | None] = mapped_column()  # what started it: source, event, delivery
@@ -167,6 +168,7 @@ class Step(Base):
     usage_input_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     usage_output_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     usage_cost_usd: Mapped[float | None] = mapped_column(Float)
+    usage_cost_estimated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Event(Base):
