@@ -1,6 +1,7 @@
-"""A scripted model server: a real HTTP server on loopback that speaks a provider's API (today the
-Anthropic Messages API, streamed or not) and answers from a script, so that a real agent CLI runs
-its own tool loop, file edits and output format end to end with no outside service.
+"""A scripted model server: a real HTTP server on loopback that speaks a provider's API (the
+Anthropic Messages API for Claude Code, the OpenAI Responses API for Codex, each streamed or not)
+and answers from a script, so that a real agent CLI runs its own tool loop, file edits and output
+format end to end with no outside service.
 
 A script is a list of turns; each request of the agent's main loop takes the next one. A turn is
 text, tool calls to make, the usage to report, or an error to answer with (status and message,
@@ -11,8 +12,15 @@ sent back. `{cwd}` in a tool call's input stands for the agent's working directo
 tells it (Claude Code: "Primary working directory: …"; Codex: `<cwd>…</cwd>`), for the tools that
 want absolute paths.
 
+In the Responses dialect a tool call is a `function_call` item (its `arguments` a JSON string) or,
+with a string input, a freeform tool's `custom_tool_call` (its `input` that string); the
+usage's `input_tokens` is reported as scripted with `cache_read_input_tokens` as its cached part
+(OpenAI counts cached tokens inside the input), and an error has OpenAI's body
+`{"error": {"message", "type", "code"}}`.
+
 By hand: `python tests/scripted_model.py script.json --port 8765`, then point the CLI there
-(`ANTHROPIC_BASE_URL=http://127.0.0.1:8765`).
+(`ANTHROPIC_BASE_URL=http://127.0.0.1:8765`; Codex: a provider whose `base_url` is
+`http://127.0.0.1:8765/v1`).
 """
 
 from __future__ import annotations
@@ -33,8 +41,11 @@ from starlette.routing import Route
 
 @dataclass
 class ToolCall:
+    """A call of one of the tools the request offers; a string input calls a freeform tool (the
+    Responses API's `custom` tools, such as Codex's `apply_patch`) with that text."""
+
     name: str
-    input: dict[str, Any]
+    input: dict[str, Any] | str
 
 
 @dataclass
@@ -48,6 +59,7 @@ class Turn:
     output_tokens: int = 5
     cache_read_input_tokens: int = 0
     cache_creation_input_tokens: int = 0
+    reasoning_tokens: int = 0
     error_status: int | None = None
     error_message: str = ""
 
@@ -57,7 +69,7 @@ class Turn:
         return cls(**{**data, "tool_calls": calls})
 
 
-_ERROR_TYPES = {
+_ANTHROPIC_ERRORS = {
     400: "invalid_request_error",
     401: "authentication_error",
     403: "permission_error",
@@ -65,6 +77,16 @@ _ERROR_TYPES = {
     429: "rate_limit_error",
     500: "api_error",
     529: "overloaded_error",
+}
+# OpenAI's (type, code) for a status, as its API answers them.
+_OPENAI_ERRORS = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("invalid_request_error", "unsupported_country_region_territory"),
+    404: ("invalid_request_error", "model_not_found"),
+    429: ("requests", "rate_limit_exceeded"),
+    500: ("server_error", None),
+    503: ("server_error", None),
 }
 
 
@@ -94,6 +116,7 @@ class ScriptedModel:
             routes=[
                 Route("/v1/messages", self._messages, methods=["POST"]),
                 Route("/v1/messages/count_tokens", self._count_tokens, methods=["POST"]),
+                Route("/v1/responses", self._responses, methods=["POST"]),
             ]
         )
 
@@ -101,20 +124,27 @@ class ScriptedModel:
     def unused(self) -> list[Turn]:
         return self.turns
 
+    def _take(self, body: dict[str, Any]) -> Turn:
+        """The next turn for a main-loop request, with `{cwd}` filled in from the request."""
+        self.requests.append(body)
+        if not self.turns:
+            return Turn(error_status=500, error_message="the script has no turn left for this request")
+        turn = self.turns.pop(0)
+        if found := _CWD.search(json.dumps(body)):
+            cwd = found[1] or found[2]
+            turn.tool_calls = [ToolCall(c.name, _with_cwd(c.input, cwd)) for c in turn.tool_calls]
+        return turn
+
+    # The Anthropic Messages API (Claude Code).
+
     async def _messages(self, request: Request) -> Response:
         body = await request.json()
         if not body.get("tools"):  # a side call: a title, a summary, a check
             self.side_requests.append(body)
             return self._answer(body, Turn(text="ok", input_tokens=1, output_tokens=1))
-        self.requests.append(body)
-        if not self.turns:
-            return _error(500, "the script has no turn left for this request")
-        turn = self.turns.pop(0)
+        turn = self._take(body)
         if turn.error_status is not None:
-            return _error(turn.error_status, turn.error_message or "scripted error")
-        if found := _CWD.search(json.dumps(body)):
-            cwd = found[1] or found[2]
-            turn.tool_calls = [ToolCall(c.name, _with_cwd(c.input, cwd)) for c in turn.tool_calls]
+            return _anthropic_error(turn.error_status, turn.error_message or "scripted error")
         return self._answer(body, turn)
 
     async def _count_tokens(self, request: Request) -> Response:
@@ -181,6 +211,81 @@ class ScriptedModel:
         yield _event("message_delta", {"type": "message_delta", "delta": stop, "usage": usage})
         yield _event("message_stop", {"type": "message_stop"})
 
+    # The OpenAI Responses API (Codex).
+
+    async def _responses(self, request: Request) -> Response:
+        body = await request.json()
+        if not body.get("tools"):  # a side call
+            self.side_requests.append(body)
+            turn = Turn(text="ok", input_tokens=1, output_tokens=1)
+        else:
+            turn = self._take(body)
+        if turn.error_status is not None:
+            return _openai_error(turn.error_status, turn.error_message or "scripted error")
+        response = self._response(turn)
+        if not body.get("stream"):
+            return JSONResponse(response)
+        return StreamingResponse(self._response_stream(response), media_type="text/event-stream")
+
+    def _response(self, turn: Turn) -> dict[str, Any]:
+        output: list[dict[str, Any]] = []
+        if turn.text:
+            text = {"type": "output_text", "text": turn.text, "annotations": []}
+            output.append(
+                {"type": "message", "id": f"msg_{next(self._ids):04d}", "role": "assistant",
+                 "status": "completed", "content": [text]}
+            )  # fmt: skip
+        for call in turn.tool_calls:
+            number = next(self._ids)
+            ids = {"id": f"fc_{number:04d}", "call_id": f"call_{number:04d}", "name": call.name}
+            if isinstance(call.input, str):
+                output.append({"type": "custom_tool_call", **ids, "input": call.input, "status": "completed"})
+            else:
+                arguments = json.dumps(call.input)
+                output.append({"type": "function_call", **ids, "arguments": arguments, "status": "completed"})
+        usage = {
+            "input_tokens": turn.input_tokens,
+            "input_tokens_details": {"cached_tokens": turn.cache_read_input_tokens},
+            "output_tokens": turn.output_tokens,
+            "output_tokens_details": {"reasoning_tokens": turn.reasoning_tokens},
+            "total_tokens": turn.input_tokens + turn.output_tokens,
+        }
+        return {
+            "id": f"resp_{next(self._ids):04d}",
+            "object": "response",
+            "status": "completed",
+            "model": self.model,
+            "output": output,
+            "usage": usage,
+        }
+
+    async def _response_stream(self, response: dict[str, Any]) -> AsyncIterator[bytes]:
+        """The response as the Responses API streams it: created, each output item (added, its text
+        or arguments in two deltas, done), then completed with the usage."""
+        numbers = itertools.count()
+        started = {**response, "status": "in_progress", "output": [], "usage": None}
+        yield _event("response.created", {"type": "response.created", "response": started})
+        for index, item in enumerate(response["output"]):
+            where = {"output_index": index, "item_id": item["id"]}
+            if item["type"] == "message":
+                empty = {**item, "status": "in_progress", "content": []}
+                kind, deltas = "response.output_text.delta", _halves(item["content"][0]["text"])
+                where["content_index"] = 0
+            elif item["type"] == "custom_tool_call":
+                empty = {**item, "status": "in_progress", "input": ""}
+                kind, deltas = "response.custom_tool_call_input.delta", _halves(item["input"])
+            else:
+                empty = {**item, "status": "in_progress", "arguments": ""}
+                kind, deltas = "response.function_call_arguments.delta", _halves(item["arguments"])
+            added = {"type": "response.output_item.added", "output_index": index, "item": empty}
+            yield _event(added["type"], {**added, "sequence_number": next(numbers)})
+            for delta in deltas:
+                yield _event(kind, {"type": kind, **where, "delta": delta, "sequence_number": next(numbers)})
+            done = {"type": "response.output_item.done", "output_index": index, "item": item}
+            yield _event(done["type"], {**done, "sequence_number": next(numbers)})
+        completed = {"type": "response.completed", "response": response}
+        yield _event(completed["type"], {**completed, "sequence_number": next(numbers)})
+
 
 def _halves(text: str) -> list[str]:
     middle = len(text) // 2
@@ -191,11 +296,20 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
 
 
-def _error(status: int, message: str) -> Response:
-    kind = _ERROR_TYPES.get(status, "api_error")
-    headers = {"retry-after": "0"} if status == 429 else {}
+def _anthropic_error(status: int, message: str) -> Response:
+    kind = _ANTHROPIC_ERRORS.get(status, "api_error")
     body = {"type": "error", "error": {"type": kind, "message": message}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=_retry_now(status))
+
+
+def _openai_error(status: int, message: str) -> Response:
+    kind, code = _OPENAI_ERRORS.get(status, ("server_error", None))
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    return JSONResponse(body, status_code=status, headers=_retry_now(status))
+
+
+def _retry_now(status: int) -> dict[str, str]:
+    return {"retry-after": "0"} if status == 429 else {}
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import shutil
 import signal
@@ -54,6 +55,17 @@ def napping(command: str) -> bool:
     """Whether a process runs exactly `command` (one of `nap`'s) right now."""
     found = subprocess.run(["pgrep", "-f", f"^{command}$"], capture_output=True, check=False)
     return found.returncode == 0
+
+
+def installed_cli(name: str) -> str:
+    """An agent CLI that `./dev test` installs from npm into a cache outside the clone
+    ($SHIPYARD_TEST_CLIS, by default ~/.cache/shipyard-test-clis); fails the test when it is missing."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    root = Path(os.environ.get("SHIPYARD_TEST_CLIS") or Path(cache) / "shipyard-test-clis")
+    binary = root / "node_modules" / ".bin" / name
+    if not os.access(binary, os.X_OK):
+        pytest.fail(f"{name} is not installed in {root}: ./dev test installs it there", pytrace=False)
+    return str(binary)
 
 
 async def wait_done(api: httpx.AsyncClient, work_order_id: str, timeout_s: float = 120) -> dict[str, Any]:
