@@ -71,8 +71,10 @@ async def run_codex(
         codex_home = tmp_path / "codex-home"
         codex_home.mkdir(exist_ok=True)
         (codex_home / "config.toml").write_text(codex_config(url))
-        workspace = LocalWorkspace(workdir, env={"HOME": str(tmp_path), "CODEX_HOME": str(codex_home)})
-        agent = CodexAgent(Settings(codex_binary=codex, openai_api_key=KEY))
+        workspace = LocalWorkspace(workdir, env={"HOME": str(tmp_path)})
+        # CODEX_HOME from the worker's environment, as an operator would set it.
+        settings = Settings(codex_binary=codex, openai_api_key=KEY)
+        agent = CodexAgent(settings, environ={"CODEX_HOME": str(codex_home)})
         sink = ListSink()
         result = await agent.run(AgentRequest(prompt=prompt, timeout_s=120), workspace, sink)
         return result, sink

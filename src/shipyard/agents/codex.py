@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from shipyard.agents._classify import failure
@@ -18,6 +20,9 @@ from shipyard.domain.models import AgentRequest, AgentResult, Availability
 from shipyard.sandboxes.base import Workspace
 
 _NOT_FOUND = "codex not installed (npm i -g @openai/codex)"
+# Read from the worker's environment and handed to the CLI: its config directory, whose
+# config.toml may name another model provider (a Responses API `base_url`) and its retries.
+_PASSTHROUGH_ENV = ("CODEX_HOME",)
 
 
 class CodexAgent:
@@ -26,9 +31,15 @@ class CodexAgent:
     name = "codex"
     description = "OpenAI Codex CLI in non-interactive mode (codex exec --json)."
 
-    def __init__(self, settings: Settings, exit_grace_s: float = EXIT_GRACE_S) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        exit_grace_s: float = EXIT_GRACE_S,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self._settings = settings
         self._exit_grace_s = exit_grace_s
+        self._environ = os.environ if environ is None else environ
 
     def binary(self) -> str | None:
         """`settings.codex_binary` as a path or a name on PATH."""
@@ -42,8 +53,8 @@ class CodexAgent:
         version = binary_version(binary)
         if version is None:
             return Availability(available=False, reason=f"{binary} --version failed")
-        logged_in = (Path.home() / ".codex" / "auth.json").is_file()
-        if not (self._settings.openai_api_key or logged_in):
+        codex_home = Path(self._environ.get("CODEX_HOME") or Path.home() / ".codex")
+        if not (self._settings.openai_api_key or (codex_home / "auth.json").is_file()):
             why = "set OPENAI_API_KEY, or log in with `codex login`"
             return Availability(available=True, credentials=False, reason=why, version=version)
         return Availability(available=True, version=version)
@@ -61,9 +72,11 @@ class CodexAgent:
         return [*argv, "-"]
 
     def env(self) -> dict[str, str]:
-        """The API key from settings, when set (otherwise codex uses its own login)."""
-        key = self._settings.openai_api_key
-        return {"OPENAI_API_KEY": key.get_secret_value()} if key else {}
+        """The API key from settings, when set (otherwise codex uses its own login), and CODEX_HOME."""
+        env = {k: v for k in _PASSTHROUGH_ENV if (v := self._environ.get(k))}
+        if key := self._settings.openai_api_key:
+            env["OPENAI_API_KEY"] = key.get_secret_value()
+        return env
 
     async def run(self, request: AgentRequest, workspace: Workspace, events: EventSink) -> AgentResult:
         """Run codex on the prompt; success is a completed turn without a failed one."""
@@ -79,6 +92,6 @@ class CodexAgent:
             request,
             events,
             env=env,
-            secrets=env.values(),
+            secrets=[env.get("OPENAI_API_KEY")],
             grace_s=self._exit_grace_s,
         )
