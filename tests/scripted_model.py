@@ -19,8 +19,8 @@ usage's `input_tokens` is reported as scripted with `cache_read_input_tokens` as
 `{"error": {"message", "type", "code"}}`.
 
 By hand: `python tests/scripted_model.py script.json --port 8765`, then point the CLI there
-(`ANTHROPIC_BASE_URL=http://127.0.0.1:8765`; Codex: a provider whose `base_url` is
-`http://127.0.0.1:8765/v1`).
+(`ANTHROPIC_BASE_URL=http://127.0.0.1:8765`; Codex: `CODEX_HOME` a directory made by
+`codex_home`).
 """
 
 from __future__ import annotations
@@ -31,12 +31,17 @@ import json
 import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+# A model Codex 0.171 knows that offers plain tools (`exec_command {cmd}`, a freeform
+# `apply_patch`); its newer ones default to a "code mode" that sends no `tools` at all.
+CODEX_MODEL = "gpt-5.5"
 
 
 @dataclass
@@ -310,6 +315,20 @@ def _openai_error(status: int, message: str) -> Response:
 
 def _retry_now(status: int) -> dict[str, str]:
     return {"retry-after": "0"} if status == 429 else {}
+
+
+def codex_home(path: Path, base_url: str, model: str = CODEX_MODEL) -> Path:
+    """A `CODEX_HOME` whose config.toml sends Codex to the server at `base_url`, with the key in
+    OPENAI_API_KEY, retrying a failed request once, not five times with backoff. In Codex 0.171 an
+    error status answering the Responses stream (429 and 401 alike) counts against
+    `stream_max_retries`, not `request_max_retries`."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.toml").write_text(
+        f'model = "{model}"\nmodel_provider = "scripted"\n\n[model_providers.scripted]\n'
+        f'name = "scripted"\nbase_url = "{base_url}/v1"\nenv_key = "OPENAI_API_KEY"\n'
+        'wire_api = "responses"\nrequest_max_retries = 1\nstream_max_retries = 1\n'
+    )
+    return path
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from scripted_model import ScriptedModel, ToolCall, Turn
+from scripted_model import CODEX_MODEL, ScriptedModel, ToolCall, Turn, codex_home
 from shipyard.agents.codex import CodexAgent
 from shipyard.config import Settings
 from shipyard.domain.events import ListSink
@@ -20,8 +20,6 @@ from shipyard.sandboxes.workspace import LocalWorkspace
 from support import installed_cli, serving
 
 KEY = "sk-scripted-codex-0123456789"
-# A model Codex 0.171 knows, offering `exec_command {cmd}` and a freeform `apply_patch`.
-MODEL = "gpt-5.5"
 PATCH = """*** Begin Patch
 *** Update File: README.md
 @@
@@ -29,24 +27,6 @@ PATCH = """*** Begin Patch
 -helo world
 +hello world
 *** End Patch
-"""
-
-
-def codex_config(base_url: str) -> str:
-    """A `$CODEX_HOME/config.toml` that sends Codex to the scripted server, retrying a failed
-    request once, not five times with backoff. In Codex 0.171 an error status answering the
-    Responses stream (429 and 401 alike) counts against `stream_max_retries`, not
-    `request_max_retries`."""
-    return f"""model = "{MODEL}"
-model_provider = "scripted"
-
-[model_providers.scripted]
-name = "scripted"
-base_url = "{base_url}/v1"
-env_key = "OPENAI_API_KEY"
-wire_api = "responses"
-request_max_retries = 1
-stream_max_retries = 1
 """
 
 
@@ -61,20 +41,18 @@ def codex() -> str:
 
 @pytest.fixture
 async def model() -> AsyncIterator[ScriptedModel]:
-    yield ScriptedModel([], model=MODEL)
+    yield ScriptedModel([], model=CODEX_MODEL)
 
 
 async def run_codex(
     codex: str, model: ScriptedModel, workdir: Path, tmp_path: Path, prompt: str = "Fix the greeting."
 ) -> tuple[AgentResult, ListSink]:
     async with serving(model.app) as url:
-        codex_home = tmp_path / "codex-home"
-        codex_home.mkdir(exist_ok=True)
-        (codex_home / "config.toml").write_text(codex_config(url))
+        home = codex_home(tmp_path / "codex-home", url)
         workspace = LocalWorkspace(workdir, env={"HOME": str(tmp_path)})
         # CODEX_HOME from the worker's environment, as an operator would set it.
         settings = Settings(codex_binary=codex, openai_api_key=KEY)
-        agent = CodexAgent(settings, environ={"CODEX_HOME": str(codex_home)})
+        agent = CodexAgent(settings, environ={"CODEX_HOME": str(home)})
         sink = ListSink()
         result = await agent.run(AgentRequest(prompt=prompt, timeout_s=120), workspace, sink)
         return result, sink
@@ -104,7 +82,7 @@ async def test_codex_reads_patches_runs_and_finishes_as_scripted(
     # The command's output went back to the model as the call's output.
     outputs = [i for i in model.requests[1]["input"] if i.get("type") == "function_call_output"]
     assert "helo world" in json.dumps(outputs)
-    assert {r["model"] for r in model.requests} == {MODEL}
+    assert {r["model"] for r in model.requests} == {CODEX_MODEL}
     assert f"Bearer {KEY}" not in json.dumps(model.requests)  # the key goes in a header only
     calls = [c["name"] for c in of_type(sink, "agent.tool_call")]
     assert calls == ["command_execution", "file_change", "command_execution"]

@@ -4,20 +4,23 @@ Shipyard: the engine, a git worktree sandbox, the step's commit and the pull req
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from cli_kit import shipyard
-from scripted_model import ScriptedModel, ToolCall, Turn
+from scripted_model import CODEX_MODEL, ScriptedModel, ToolCall, Turn, codex_home
 from shipyard.agents.claude import bundled_claude
 from shipyard.cli.server import RunningServer, running_server
 from shipyard.config import Settings
-from support import MakeRepo, MakeSettings, git, serving, wait_done
+from support import MakeRepo, MakeSettings, git, installed_cli, serving, wait_done
 
 KEY = "sk-ant-scripted-e2e-0123456789"
+OPENAI_KEY = "sk-scripted-codex-e2e-0123456789"
 
 
 @pytest.fixture
@@ -28,7 +31,7 @@ async def model() -> AsyncIterator[tuple[ScriptedModel, str]]:
 
 
 @pytest.fixture
-def settings(
+def claude_settings(
     make_settings: MakeSettings,
     model: tuple[ScriptedModel, str],
     tmp_path: Path,
@@ -47,7 +50,22 @@ def settings(
 
 
 @pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+def codex_settings(
+    make_settings: MakeSettings,
+    model: tuple[ScriptedModel, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    # What an operator sets in the worker's environment for the CLI: a config dir whose config.toml
+    # names the endpoint as its model provider, with one retry of an API error.
+    monkeypatch.setenv("CODEX_HOME", str(codex_home(tmp_path / "codex-home", model[1])))
+    model[0].model = CODEX_MODEL
+    return make_settings(agent="codex", codex_binary=installed_cli("codex"), openai_api_key=OPENAI_KEY)
+
+
+@contextlib.asynccontextmanager
+async def api_of(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """Shipyard (API, worker, engine) on `settings`, and a client of its API."""
     server: RunningServer
     async with (
         running_server(settings, persistent=False, port=0, announce=False) as server,
@@ -56,23 +74,18 @@ async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def test_claude_fixes_a_file_and_the_work_order_commits_it_and_opens_a_pull_request(
-    api: httpx.AsyncClient, model: tuple[ScriptedModel, str], make_repo: MakeRepo
-) -> None:
-    scripted, _ = model
+def greeting_repo(make_repo: MakeRepo) -> Path:
+    """A repository whose README has a typo in its greeting."""
     repo = make_repo()
     (repo / "README.md").write_text("# Greeting\nhelo world\n")
     git(repo, "add", "README.md")
     git(repo, "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", "readme")
-    scripted.turns = [
-        Turn(text="Reading it.", tool_calls=[ToolCall("Read", {"file_path": "{cwd}/README.md"})],
-             input_tokens=120, output_tokens=10),
-        Turn(tool_calls=[ToolCall("Edit", {"file_path": "{cwd}/README.md", "old_string": "helo",
-                                           "new_string": "hello"})], input_tokens=220, output_tokens=20),
-        Turn(tool_calls=[ToolCall("Bash", {"command": "grep -c hello README.md", "description": "Check"})],
-             input_tokens=320, output_tokens=30),
-        Turn(text="Fixed the greeting.", input_tokens=420, output_tokens=40),
-    ]  # fmt: skip
+    return repo
+
+
+async def fix_the_greeting(api: httpx.AsyncClient, repo: Path) -> dict[str, Any]:
+    """Run the build workflow on `repo`; check that it committed the fix and opened its pull
+    request; return the work order."""
     body = {
         "repository_url": str(repo),
         "workflow_type": "agent_workflow_build",
@@ -82,7 +95,6 @@ async def test_claude_fixes_a_file_and_the_work_order_commits_it_and_opens_a_pul
     wo = await wait_done(api, created["agent_work_order"]["agent_work_order_id"], timeout_s=180)
 
     assert wo["status"] == "completed", wo["error_message"]
-    assert scripted.turns == []
     branch = wo["git_branch_name"]
     assert git(repo, "show", f"{branch}:README.md") == "# Greeting\nhello world\n"
     assert git(repo, "log", "-1", "--format=%s", branch).startswith("build: Fix the typo in the greeting")
@@ -91,20 +103,72 @@ async def test_claude_fixes_a_file_and_the_work_order_commits_it_and_opens_a_pul
     assert build["status"] == "completed"
     assert wo["agent_session_id"]
     assert wo["github_pull_request_url"]
+    return wo
+
+
+async def tool_calls(api: httpx.AsyncClient, wo: dict[str, Any]) -> list[str]:
+    """The names of the agent's tool calls, from the work order's log."""
+    logs = (
+        await api.get(f"/api/agent-work-orders/{wo['agent_work_order_id']}/logs", params={"limit": 500})
+    ).json()
+    return [e["name"] for e in logs["log_entries"] if e["event"] == "agent.tool_call"]
+
+
+async def test_claude_fixes_a_file_and_the_work_order_commits_it_and_opens_a_pull_request(
+    claude_settings: Settings, model: tuple[ScriptedModel, str], make_repo: MakeRepo
+) -> None:
+    scripted, _ = model
+    repo = greeting_repo(make_repo)
+    scripted.turns = [
+        Turn(text="Reading it.", tool_calls=[ToolCall("Read", {"file_path": "{cwd}/README.md"})],
+             input_tokens=120, output_tokens=10),
+        Turn(tool_calls=[ToolCall("Edit", {"file_path": "{cwd}/README.md", "old_string": "helo",
+                                           "new_string": "hello"})], input_tokens=220, output_tokens=20),
+        Turn(tool_calls=[ToolCall("Bash", {"command": "grep -c hello README.md", "description": "Check"})],
+             input_tokens=320, output_tokens=30),
+        Turn(text="Fixed the greeting.", input_tokens=420, output_tokens=40),
+    ]  # fmt: skip
+    async with api_of(claude_settings) as api:
+        wo = await fix_the_greeting(api, repo)
+        calls = await tool_calls(api, wo)
+
+    assert scripted.turns == []
     usage = wo["usage"]
     assert (usage["input_tokens"], usage["output_tokens"]) == (1080, 100)
     assert {r["model"] for r in scripted.requests} == {"claude-sonnet-4-5"}
     # The CLI prices the run from its own table for the model: $3/M input, $15/M output.
     assert usage["cost_usd"] == pytest.approx(1080 * 3e-6 + 100 * 15e-6)
-    logs = (
-        await api.get(f"/api/agent-work-orders/{wo['agent_work_order_id']}/logs", params={"limit": 500})
-    ).json()
-    calls = [e["name"] for e in logs["log_entries"] if e["event"] == "agent.tool_call"]
     assert calls == ["Read", "Edit", "Bash"]
 
 
+async def test_codex_fixes_a_file_and_the_work_order_commits_it_and_opens_a_pull_request(
+    codex_settings: Settings, model: tuple[ScriptedModel, str], make_repo: MakeRepo
+) -> None:
+    scripted, _ = model
+    repo = greeting_repo(make_repo)
+    patch = "*** Begin Patch\n*** Update File: README.md\n@@\n-helo world\n+hello world\n*** End Patch\n"
+    scripted.turns = [
+        Turn(text="Reading it.", tool_calls=[ToolCall("exec_command", {"cmd": "cat README.md"})],
+             input_tokens=120, output_tokens=10),
+        Turn(tool_calls=[ToolCall("apply_patch", patch)], input_tokens=220, output_tokens=20),
+        Turn(tool_calls=[ToolCall("exec_command", {"cmd": "grep -c hello README.md"})],
+             input_tokens=320, output_tokens=30),
+        Turn(text="Fixed the greeting.", input_tokens=420, output_tokens=40),
+    ]  # fmt: skip
+    async with api_of(codex_settings) as api:
+        wo = await fix_the_greeting(api, repo)
+        calls = await tool_calls(api, wo)
+
+    assert scripted.turns == []
+    usage = wo["usage"]
+    assert (usage["input_tokens"], usage["output_tokens"]) == (1080, 100)
+    assert {r["model"] for r in scripted.requests} == {CODEX_MODEL}
+    assert usage["cost_usd"] is None  # Codex reports no price
+    assert calls == ["command_execution", "file_change", "command_execution"]
+
+
 async def test_a_cost_budget_stops_claude_at_the_message_that_crosses_it_and_keeps_the_session(
-    api: httpx.AsyncClient, model: tuple[ScriptedModel, str], make_repo: MakeRepo, tmp_path: Path
+    claude_settings: Settings, model: tuple[ScriptedModel, str], make_repo: MakeRepo, tmp_path: Path
 ) -> None:
     scripted, _ = model
     # Each turn costs $0.03 at Sonnet 4.5's $3/M input: the second crosses a $0.05 budget. The CLI
@@ -118,8 +182,11 @@ async def test_a_cost_budget_stops_claude_at_the_message_that_crosses_it_and_kee
         "inputs": {"prompt": "Check things"},
         "budget": {"max_cost_usd": 0.05},
     }
-    created = (await api.post("/api/agent-work-orders", json=body)).raise_for_status().json()
-    wo = await wait_done(api, created["agent_work_order"]["agent_work_order_id"], timeout_s=180)
+    async with api_of(claude_settings) as api:
+        created = (await api.post("/api/agent-work-orders", json=body)).raise_for_status().json()
+        wo = await wait_done(api, created["agent_work_order"]["agent_work_order_id"], timeout_s=180)
+        wo_id, server = wo["agent_work_order_id"], str(api.base_url)
+        shown = await asyncio.to_thread(shipyard, tmp_path / "cli", "show", wo_id, SHIPYARD_SERVER=server)
 
     assert wo["status"] == "failed"
     assert "budget_exceeded" in wo["error_message"] and "max_cost_usd" in wo["error_message"]
@@ -127,6 +194,4 @@ async def test_a_cost_budget_stops_claude_at_the_message_that_crosses_it_and_kee
     assert wo["agent_session_id"]  # kept, to resume from
     assert wo["usage"]["cost_usd"] == pytest.approx(2 * (10_000 * 3e-6 + 1 * 15e-6))
     assert wo["usage"]["cost_estimated"] is True
-    wo_id, server = wo["agent_work_order_id"], str(api.base_url)
-    shown = await asyncio.to_thread(shipyard, tmp_path / "cli", "show", wo_id, SHIPYARD_SERVER=server)
     assert "~$0.06 (estimated)" in shown.stdout, shown.stdout
