@@ -116,3 +116,16 @@ async def test_rate_limits_past_the_clis_retries_are_retryable(
     assert (result.error_kind, result.retryable) == ("rate_limit", True), result.error
     assert "exceeded retry limit, last status: 429" in (result.error or "")
     assert model.turns == []  # asked, and retried once
+
+
+def test_check_reports_the_version_and_finds_the_login_in_codex_home(codex: str, tmp_path: Path) -> None:
+    home = codex_home(tmp_path / "codex-home", "http://127.0.0.1:9")
+    agent = CodexAgent(Settings(codex_binary=codex, openai_api_key=None), environ={"CODEX_HOME": str(home)})
+
+    before = agent.check()
+    (home / "auth.json").write_text("{}")
+    after = agent.check()
+
+    assert (before.available, before.reason) == (True, "no credentials")
+    assert (before.version or "").startswith("codex-cli ")
+    assert (after.available, after.reason) == (True, "")
