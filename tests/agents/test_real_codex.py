@@ -126,6 +126,9 @@ def test_check_reports_the_version_and_finds_the_login_in_codex_home(codex: str,
     (home / "auth.json").write_text("{}")
     after = agent.check()
 
-    assert (before.available, before.reason) == (True, "no credentials")
+    assert (before.state, before.reason) == (
+        "no credentials",
+        "set OPENAI_API_KEY, or log in with `codex login`",
+    )
     assert (before.version or "").startswith("codex-cli ")
-    assert (after.available, after.reason) == (True, "")
+    assert (after.state, after.reason) == ("ready", "")
