@@ -122,20 +122,30 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
             matching.append(WorkOrderRow.status == WorkOrderStatus(status).value)
         if repository:
             matching.append(WorkOrderRow.repository_url == repository)
-        if search and search.strip():
+        searching = bool(search and search.strip())
+        if search and searching:
             matching.append(search_matching(search.strip(), sqlite=self._sqlite))
         page = (
             select(WorkOrderRow)
             .options(defer(WorkOrderRow.definition, raiseload=True))
             .where(*matching)
             .order_by(WorkOrderRow.created_at.desc(), WorkOrderRow.id.desc())
+            .limit(limit)
+            .offset(offset)
         )
         # Counted straight from the table (an index, when one covers the filters), not over a
         # subquery of whole rows, which read every row's definition.
         counted = select(func.count()).select_from(WorkOrderRow).where(*matching)
         async with self._read() as session:
+            if searching:
+                # One pass through the search index gives the page and, over the same matches,
+                # their count: a second query would search again, and a page walking the
+                # created_at index instead reads every row when the term is rare.
+                found = (await session.execute(page.add_columns(func.count().over()))).all()
+                if found or not offset:
+                    return [_listed_work_order(row) for row, _ in found], int(found[0][1]) if found else 0
             total = int(await session.scalar(counted) or 0)
-            rows = await session.scalars(page.limit(limit).offset(offset))
+            rows = await session.scalars(page)
             return [_listed_work_order(r) for r in rows], total
 
     async def repositories(self) -> list[str]:
