@@ -138,9 +138,9 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
         counted = select(func.count()).select_from(WorkOrderRow).where(*matching)
         async with self._read() as session:
             if searching:
-                # One pass through the search index gives the page and, over the same matches,
-                # their count: a second query would search again, and a page walking the
-                # created_at index instead reads every row when the term is rare.
+                # One query gives the page and, over the same matches, their count: a second
+                # would search all over again. (An offset past the end finds no row to carry
+                # the count: then it is counted apart.)
                 found = (await session.execute(page.add_columns(func.count().over()))).all()
                 if found or not offset:
                     return [_listed_work_order(row) for row, _ in found], int(found[0][1]) if found else 0
