@@ -115,6 +115,8 @@ async def test_search_combines_with_the_filters_and_pages(store: Store, make_wor
 
     page, total = await store.list_work_orders(search="timeout", limit=2, offset=1)
     assert ([wo.id for wo in page], total) == ([alpha[2].id, alpha[1].id], 4)
+    assert await store.list_work_orders(search="timeout", limit=2, offset=10) == ([], 4)  # past the end
+    assert await store.list_work_orders(search="nowhere-at-all") == ([], 0)
     assert await found(store, "TIMEOUT", repository="/src/alpha") == [wo.id for wo in reversed(alpha)]
     assert await found(store, "timeout", status=WorkOrderStatus.RUNNING) == [alpha[1].id]
     assert await found(store, "timeout", repository="/src/beta") == [beta.id]
