@@ -84,6 +84,7 @@ async def test_claude_reads_edits_runs_and_finishes_as_scripted(
     assert result.session_id and of_type(sink, "agent.session") == [{"session_id": result.session_id}]
     # Input counts cache reads and writes too: 1,000 + the 50 read from the cache.
     assert (result.usage.input_tokens, result.usage.output_tokens) == (1050, 140)
+    assert (result.usage.cached_input_tokens, result.usage.cache_write_tokens) == (50, 0)
     # The CLI prices the run from its own table for the model: $3/M input, $15/M output, $0.30/M read.
     assert result.usage.cost_usd == pytest.approx(1000 * 3e-6 + 140 * 15e-6 + 50 * 0.3e-6)
 

@@ -90,6 +90,7 @@ async def test_codex_reads_patches_runs_and_finishes_as_scripted(
     # OpenAI's input counts include the cached part; Codex sums the turn's requests.
     assert (result.usage.input_tokens, result.usage.output_tokens) == (1000, 140)
     assert [u["cached_input_tokens"] for u in of_type(sink, "agent.usage") if not u["final"]] == [50]
+    assert (result.usage.cached_input_tokens, result.usage.reasoning_tokens) == (50, 7)
     assert result.usage.cost_usd is None  # Codex reports no price
 
 

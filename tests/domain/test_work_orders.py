@@ -43,11 +43,12 @@ def test_progress_read_from_git_maps_to_the_work_orders_fields() -> None:
 
 def test_a_change_sets_only_its_fields_spreading_progress_and_usage() -> None:
     change = WorkOrderChange(current_phase="build", sandbox=None)
-    change.usage = Usage(turns=3, cost_usd=0.5)
+    change.usage = Usage(turns=3, input_tokens=100, cached_input_tokens=60, reasoning_tokens=2, cost_usd=0.5)
 
     assert change.fields() == {
-        "current_phase": "build", "sandbox": None, "usage_turns": 3, "usage_input_tokens": 0,
-        "usage_output_tokens": 0, "usage_cost_usd": 0.5, "usage_cost_estimated": False,
+        "current_phase": "build", "sandbox": None, "usage_turns": 3, "usage_input_tokens": 100,
+        "usage_cached_input_tokens": 60, "usage_cache_write_tokens": 0, "usage_output_tokens": 0,
+        "usage_reasoning_tokens": 2, "usage_cost_usd": 0.5, "usage_cost_estimated": False,
     }  # fmt: skip
     assert WorkOrderChange().fields() == {}
     one = Usage(turns=1)

@@ -160,8 +160,11 @@ def test_show_prints_the_agent_steps_usage_cost_session_and_output(
 
     shown = shipyard(data, "show", work_order_id(done.stdout)).stdout
     assert f"session            {session}" in shown
-    assert "usage              6 turns, 68,320 tokens (68,020 in, 300 out), $0.02" in shown
-    step_usage = "claude  3 turns, 34,160 tokens (34,010 in, 150 out), $0.01"
+    assert (
+        "usage              6 turns, 68,320 tokens (68,020 in of which 65,400 cached, 300 out), $0.02"
+        in shown
+    )
+    step_usage = "claude  3 turns, 34,160 tokens (34,010 in of which 32,700 cached, 150 out), $0.01"
     assert shown.count(step_usage) == 2
     assert shown.count("Added CHANGELOG.md with the 1.2.0 entry.") == 2
     assert shown.count("The [Unreleased] section is empty now.") == 2

@@ -20,19 +20,33 @@ from shipyard.domain.models import AgentResult, ExecResult, Usage
 
 _INPUT_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 _FIELDS = (*_INPUT_FIELDS, "output_tokens")
-_MODEL_INPUT_FIELDS = ("inputTokens", "cacheCreationInputTokens", "cacheReadInputTokens")
+# The same four counts as a result's `modelUsage` names them, per model.
+_MODEL_FIELDS = {
+    "input_tokens": "inputTokens",
+    "cache_creation_input_tokens": "cacheCreationInputTokens",
+    "cache_read_input_tokens": "cacheReadInputTokens",
+    "output_tokens": "outputTokens",
+}
 
 
-def _tokens(usage: Any) -> tuple[int, int]:
-    """(input, output) tokens of an Anthropic `usage` object."""
-    if not isinstance(usage, dict):
-        return 0, 0
-    given = sum(int(usage.get(f) or 0) for f in _INPUT_FIELDS)
-    return given, int(usage.get("output_tokens") or 0)
+def _counts(usage: dict[str, int]) -> dict[str, int]:
+    """Anthropic's four token counts as a Usage's: its input counts cache reads and writes too."""
+    return {
+        "input_tokens": sum(usage[f] for f in _INPUT_FIELDS),
+        "cached_input_tokens": usage["cache_read_input_tokens"],
+        "cache_write_tokens": usage["cache_creation_input_tokens"],
+        "output_tokens": usage["output_tokens"],
+    }
 
 
-def _model_tokens(model_usage: Any) -> tuple[int, int] | None:
-    """(input, output) tokens summed over the models of a result's `modelUsage`, None without it.
+def _tokens(usage: Any) -> dict[str, int]:
+    """The counts of an Anthropic `usage` object."""
+    given = usage if isinstance(usage, dict) else {}
+    return _counts({f: int(given.get(f) or 0) for f in _FIELDS})
+
+
+def _model_tokens(model_usage: Any) -> dict[str, int] | None:
+    """The counts summed over the models of a result's `modelUsage`, None without it.
 
     The result's `usage` leaves out other models (Haiku) and can leave out what came before a
     compaction; `modelUsage` counts every call of every model.
@@ -41,8 +55,7 @@ def _model_tokens(model_usage: Any) -> tuple[int, int] | None:
     models = [m for m in entries if isinstance(m, dict) and "outputTokens" in m]
     if not models:
         return None
-    given = sum(int(m.get(f) or 0) for m in models for f in _MODEL_INPUT_FIELDS)
-    return given, sum(int(m.get("outputTokens") or 0) for m in models)
+    return _counts({f: sum(int(m.get(name) or 0) for m in models) for f, name in _MODEL_FIELDS.items()})
 
 
 def _cost(reported: float | None, summed: Usage) -> dict[str, Any]:
@@ -85,10 +98,10 @@ class ClaudeStream:
             )
             for message_id, tokens in self._per_message.items()
         ]
+        totals = _counts({f: sum(t[f] for t in counts) for f in _FIELDS})
         return Usage(
             turns=len(self._per_message),
-            input_tokens=sum(t[f] for t in counts for f in _INPUT_FIELDS),
-            output_tokens=sum(t["output_tokens"] for t in counts),
+            **totals,
             cost_usd=sum(p for p in priced if p is not None) if any(p is not None for p in priced) else None,
             cost_estimated=True,
         )
@@ -165,15 +178,16 @@ class ClaudeStream:
         """Totals: the result line's figures where it has them (`modelUsage` first, then `usage`),
         else what the stream summed."""
         summed, result = self.summed, self.result or {}
-        tokens_in, tokens_out = summed.input_tokens, summed.output_tokens
+        counts = summed.model_dump(
+            include={"input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens"}
+        )
         if isinstance(result.get("usage"), dict):
-            tokens_in, tokens_out = _tokens(result["usage"])
-        tokens_in, tokens_out = _model_tokens(result.get("modelUsage")) or (tokens_in, tokens_out)
+            counts = _tokens(result["usage"])
+        counts = _model_tokens(result.get("modelUsage")) or counts
         turns = result.get("num_turns")
         return Usage(
             turns=turns if isinstance(turns, int) else summed.turns,
-            input_tokens=tokens_in,
-            output_tokens=tokens_out,
+            **counts,
             **_cost(_number(result.get("total_cost_usd")), summed),
         )
 

@@ -113,15 +113,20 @@ class CodexStream:
         self.completed = True
         self.finished.set()
         figures = usage if isinstance(usage, dict) else {}
-        # OpenAI's input_tokens already include cached_input_tokens.
+
+        def count(name: str) -> int:
+            return int(figures.get(name) or 0)
+
+        # OpenAI's input_tokens already include the cached ones, as output_tokens the reasoning.
         self.usage = self.usage + Usage(
             turns=1,
-            input_tokens=int(figures.get("input_tokens") or 0),
-            output_tokens=int(figures.get("output_tokens") or 0),
+            input_tokens=count("input_tokens"),
+            cached_input_tokens=count("cached_input_tokens"),
+            cache_write_tokens=count("cache_write_input_tokens"),
+            output_tokens=count("output_tokens"),
+            reasoning_tokens=count("reasoning_output_tokens"),
         )
-        data = {**self.usage.model_dump(mode="json"), "final": False}
-        data["cached_input_tokens"] = int(figures.get("cached_input_tokens") or 0)
-        await self._events.emit("agent.usage", data)
+        await self._events.emit("agent.usage", {**self.usage.model_dump(mode="json"), "final": False})
 
     def outcome(self, done: ExecResult, timeout_s: float | None) -> AgentResult:
         """Judge the run from its events: a completed turn and no failed one is a success."""

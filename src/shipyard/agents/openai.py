@@ -124,10 +124,13 @@ class OpenAIAgent:
         }
         body = await self._post(client, payload)
         spent = body.get("usage") or {}
+        details = (spent.get("prompt_tokens_details") or {}, spent.get("completion_tokens_details") or {})
         state.usage = state.usage + Usage(
             turns=1,
             input_tokens=int(spent.get("prompt_tokens") or 0),
+            cached_input_tokens=int(details[0].get("cached_tokens") or 0),
             output_tokens=int(spent.get("completion_tokens") or 0),
+            reasoning_tokens=int(details[1].get("reasoning_tokens") or 0),
         )
         await events.emit("agent.usage", {**state.usage.model_dump(mode="json"), "final": False})
         try:

@@ -144,8 +144,7 @@ def print_step(console: Console, step: dict[str, Any]) -> None:
     if step.get("error"):
         below.append(f"error: {step['error']}\n", style="red")
     if step.get("agent"):  # an agent step that ran
-        keys = ("turns", "input_tokens", "output_tokens", "cost_usd", "cost_estimated")
-        usage = {key: step.get(f"usage_{key}") for key in keys}
+        usage = {key[len("usage_") :]: value for key, value in step.items() if key.startswith("usage_")}
         below.append(f"{step['agent']}  {usage_text(usage)}\n", style="dim")
         lines = (step.get("output") or "").strip().splitlines()
         below.append("\n".join(lines[:OUTPUT_LINES]))
@@ -160,7 +159,10 @@ def usage_text(usage: dict[str, Any]) -> str:
     """`3 turns, 34,160 tokens (34,010 in, 150 out), $0.01`: the cost when the agent reported it or a
     price table knew its model, `~$0.01 (estimated)` in the second case."""
     tokens_in, tokens_out = usage["input_tokens"], usage["output_tokens"]
-    text = f"{usage['turns']} turns, {tokens_in + tokens_out:,} tokens ({tokens_in:,} in, {tokens_out:,} out)"
+    cached, reasoning = usage.get("cached_input_tokens") or 0, usage.get("reasoning_tokens") or 0
+    parts = f"{tokens_in:,} in" + (f" of which {cached:,} cached" if cached else "")
+    parts += f", {tokens_out:,} out" + (f" of which {reasoning:,} reasoning" if reasoning else "")
+    text = f"{usage['turns']} turns, {tokens_in + tokens_out:,} tokens ({parts})"
     cost = usage.get("cost_usd")
     if cost is None:
         return text

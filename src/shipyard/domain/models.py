@@ -65,13 +65,18 @@ class StepStatus(StrEnum):
 
 
 class Usage(BaseModel):
-    """What an agent run consumed. `cost_usd` is None when neither the agent reports it nor a price
+    """What an agent run consumed. `input_tokens` counts all input: `cached_input_tokens` of it were
+    read from the provider's prompt cache and `cache_write_tokens` written to it; `reasoning_tokens`
+    are part of `output_tokens`. `cost_usd` is None when neither the agent reports it nor a price
     table knows its model; `cost_estimated` says it is Shipyard's estimate from a price table (per
     message, as the agent streams), not yet the agent's own figure."""
 
     turns: int = 0
     input_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0
     cost_usd: float | None = None
     cost_estimated: bool = False
 
@@ -79,13 +84,19 @@ class Usage(BaseModel):
         cost = None
         if self.cost_usd is not None or other.cost_usd is not None:
             cost = (self.cost_usd or 0.0) + (other.cost_usd or 0.0)
-        return Usage(
-            turns=self.turns + other.turns,
-            input_tokens=self.input_tokens + other.input_tokens,
-            output_tokens=self.output_tokens + other.output_tokens,
-            cost_usd=cost,
-            cost_estimated=self.cost_estimated or other.cost_estimated,
-        )
+        counts = {name: getattr(self, name) + getattr(other, name) for name in TOKEN_COUNTS}
+        return Usage(**counts, cost_usd=cost, cost_estimated=self.cost_estimated or other.cost_estimated)
+
+
+# A Usage's counts, summed across steps and work orders.
+TOKEN_COUNTS = (
+    "turns",
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
 
 
 class ExecResult(BaseModel):

@@ -69,32 +69,23 @@ class BranchProgress(BaseModel):
 
 def usage_fields(usage: Usage) -> dict[str, Any]:
     """A usage as a work order's or step's `usage_*` fields."""
-    return {
-        "usage_turns": usage.turns,
-        "usage_input_tokens": usage.input_tokens,
-        "usage_output_tokens": usage.output_tokens,
-        "usage_cost_usd": usage.cost_usd,
-        "usage_cost_estimated": usage.cost_estimated,
-    }
+    return {f"usage_{name}": value for name, value in usage.model_dump().items()}
 
 
 class _WithUsage(BaseModel):
     usage_turns: int
     usage_input_tokens: int
+    usage_cached_input_tokens: int = 0
+    usage_cache_write_tokens: int = 0
     usage_output_tokens: int
+    usage_reasoning_tokens: int = 0
     usage_cost_usd: float | None
     usage_cost_estimated: bool = False
 
     @property
     def usage(self) -> Usage:
         """The `usage_*` fields as one `Usage`."""
-        return Usage(
-            turns=self.usage_turns,
-            input_tokens=self.usage_input_tokens,
-            output_tokens=self.usage_output_tokens,
-            cost_usd=self.usage_cost_usd,
-            cost_estimated=self.usage_cost_estimated,
-        )
+        return Usage(**{name: getattr(self, f"usage_{name}") for name in Usage.model_fields})
 
 
 class _Change(BaseModel):

@@ -9,8 +9,6 @@ from shipyard.domain.errors import BudgetExceeded
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import Usage
 
-_USAGE_KEYS = ("turns", "input_tokens", "output_tokens", "cost_usd", "cost_estimated")
-
 
 class BudgetGuard:
     """An EventSink around a step's sink. Agents report running totals as `agent.usage` events;
@@ -31,7 +29,7 @@ class BudgetGuard:
             self.session_id = data.get("session_id") or self.session_id
         if type != "agent.usage" or not data:
             return
-        self.run_usage = Usage.model_validate({k: data[k] for k in _USAGE_KEYS if k in data})
+        self.run_usage = Usage.model_validate({k: data[k] for k in Usage.model_fields if k in data})
         total = self._spent_before + self.run_usage
         crossed = self._budget.crossed(total)
         if crossed:

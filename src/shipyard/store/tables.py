@@ -131,7 +131,10 @@ class WorkOrder(Base):
     github_comment_id: Mapped[str | None] = mapped_column(String)  # the issue comment kept up to date
     usage_turns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     usage_input_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    usage_cached_input_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    usage_cache_write_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     usage_output_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    usage_reasoning_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     usage_cost_usd: Mapped[float | None] = mapped_column(Float)
     usage_cost_estimated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     project_id: Mapped[str | None] = mapped_column(ForeignKey("project.id", ondelete="SET NULL"), index=True)
@@ -166,7 +169,10 @@ class Step(Base):
     commit_sha: Mapped[str | None] = mapped_column(String)
     usage_turns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     usage_input_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    usage_cached_input_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    usage_cache_write_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     usage_output_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    usage_reasoning_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     usage_cost_usd: Mapped[float | None] = mapped_column(Float)
     usage_cost_estimated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
