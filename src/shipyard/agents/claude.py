@@ -12,9 +12,9 @@ from shipyard.agents._claude_stream import ClaudeStream
 from shipyard.agents._util import (
     EXIT_GRACE_S,
     binary_version,
-    find_binary,
     run_json_cli,
 )
+from shipyard.agents.install import find_agent_binary
 from shipyard.config import Settings
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentRequest, AgentResult, Availability
@@ -29,7 +29,7 @@ _PASSTHROUGH_ENV = (
     "ANTHROPIC_BASE_URL",
     "CLAUDE_CODE_MAX_RETRIES",
 )
-_NOT_FOUND = "claude CLI not found (install claude-agent-sdk, or set SHIPYARD_CLAUDE_BINARY)"
+_NOT_FOUND = "claude CLI not found (shipyard agents install claude, or set SHIPYARD_CLAUDE_BINARY)"
 
 
 def bundled_claude() -> str | None:
@@ -59,10 +59,10 @@ class ClaudeAgent:
         self._exit_grace_s = exit_grace_s
 
     def binary(self) -> str | None:
-        """`settings.claude_binary`, else `claude` on PATH, else the one claude-agent-sdk ships."""
-        if self._settings.claude_binary:
-            return find_binary(self._settings.claude_binary)
-        return find_binary("claude") or bundled_claude()
+        """`settings.claude_binary`; else the copy `shipyard agents install claude` put in the data
+        dir; else `claude` on PATH; else the one claude-agent-sdk ships."""
+        found = find_agent_binary(self._settings.data_dir, "claude", self._settings.claude_binary)
+        return found if found or self._settings.claude_binary else bundled_claude()
 
     def has_credentials(self) -> bool:
         """Whether an API key, an OAuth token or a logged-in credentials file is configured."""

@@ -11,15 +11,15 @@ from shipyard.agents._codex_stream import CodexStream
 from shipyard.agents._util import (
     EXIT_GRACE_S,
     binary_version,
-    find_binary,
     run_json_cli,
 )
+from shipyard.agents.install import find_agent_binary
 from shipyard.config import Settings
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentRequest, AgentResult, Availability
 from shipyard.sandboxes.base import Workspace
 
-_NOT_FOUND = "codex not installed (npm i -g @openai/codex)"
+_NOT_FOUND = "codex not installed (shipyard agents install codex, or npm i -g @openai/codex)"
 # Read from the worker's environment and handed to the CLI: its config directory, whose
 # config.toml may name another model provider (a Responses API `base_url`) and its retries.
 _PASSTHROUGH_ENV = ("CODEX_HOME",)
@@ -42,8 +42,9 @@ class CodexAgent:
         self._environ = os.environ if environ is None else environ
 
     def binary(self) -> str | None:
-        """`settings.codex_binary` as a path or a name on PATH."""
-        return find_binary(self._settings.codex_binary)
+        """`settings.codex_binary` when it is a path or a name other than `codex`; else the copy
+        `shipyard agents install codex` put in the data dir; else `codex` on PATH."""
+        return find_agent_binary(self._settings.data_dir, "codex", self._settings.codex_binary)
 
     def check(self) -> Availability:
         """Binary present and runnable; `no credentials` without an API key or a codex login."""

@@ -96,6 +96,43 @@ def agents_ls() -> None:
 _STATE_COLORS = {"ready": "green", "no credentials": "yellow"}
 
 
+@agents_app.command("install")
+def agents_install(
+    name: Annotated[
+        str,
+        typer.Argument(metavar="NAME", help="claude, codex, opencode, kilocode, gemini or aider."),
+    ],
+    version: Annotated[
+        str | None, typer.Option("--version", help="The package's version (default: the latest).")
+    ] = None,
+) -> None:
+    """Install an agent's CLI from npm or PyPI into the data dir (again: upgrade or reinstall it).
+
+    npm packages go to DATA_DIR/agents/npm (Node.js and npm must be here); a PyPI one to its own venv.
+
+    An adapter runs the copy installed here before one on PATH, unless its setting names a binary.
+    """
+    from rich.markup import escape
+
+    from shipyard.agents._util import binary_version
+    from shipyard.agents.install import install, installable
+    from shipyard.domain.errors import InvalidInput, ShipyardError
+
+    out = console()
+    try:
+        cli = installable(name)
+        out.print(f"installing {cli.package} from {cli.registry} (it can take a minute)", highlight=False)
+        binary = install(cli, settings().data_dir, version, on_line=lambda line: _progress(escape(line)))
+    except ShipyardError as err:
+        fail(CliError(err.message, exit_code=2 if isinstance(err, InvalidInput) else 1))
+    found = binary_version(binary)
+    out.print(f"installed {name} {found or '(its --version failed)'}: {binary}", highlight=False)
+
+
+def _progress(line: str) -> None:
+    console().print(f"  [dim]{line}[/]", highlight=False, soft_wrap=True)
+
+
 def gc(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go; remove nothing.")] = False,
 ) -> None:

@@ -11,6 +11,7 @@ ShipyardError
 ├── GitError              a git command failed (message carries git's own stderr)
 ├── AgentError            an agent run failed; `retryable` says whether to try again
 ├── ForgeError            pushing or opening a pull request failed
+├── InstallError          an agent's CLI could not be installed (npm missing, npm or pip failed)
 ├── Cancelled             the work order was cancelled
 └── BudgetExceeded        a usage limit was crossed
 """
@@ -71,6 +72,10 @@ class AgentError(ShipyardError):
 
 class ForgeError(ShipyardError):
     code = "forge_error"
+
+
+class InstallError(ShipyardError):
+    code = "install_error"
 
 
 class Cancelled(ShipyardError):
