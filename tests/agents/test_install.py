@@ -1,0 +1,87 @@
+"""Installing agent CLIs into the data dir (real pip into a real venv) and finding them there."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from shipyard.agents._util import binary_version
+from shipyard.agents.codex import CodexAgent
+from shipyard.agents.install import (
+    INSTALLABLE,
+    InstallableCli,
+    cli_path,
+    find_agent_binary,
+    install,
+    installable,
+)
+from shipyard.config import Settings
+from shipyard.domain.errors import InstallError, InvalidInput
+
+COWSAY = InstallableCli("cowsay", "pypi", "cowsay", "cowsay")  # tiny, pure Python, a console script
+
+
+def venv_version(binary: str, package: str) -> str:
+    """The version of `package` installed in the venv `binary` belongs to."""
+    python = Path(binary).parent / "python"
+    code = f"import importlib.metadata as m; print(m.version({package!r}))"
+    return subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def executable(path: Path, version: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\necho '{version}'\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_a_pypi_cli_goes_into_a_venv_of_its_own_and_again_changes_its_version(tmp_path: Path) -> None:
+    lines: list[str] = []
+    binary = install(COWSAY, tmp_path, "6.0", on_line=lines.append)
+    assert binary == str(tmp_path / "agents" / "cowsay" / "bin" / "cowsay")
+    assert venv_version(binary, "cowsay") == "6.0"  # cowsay 6.0 has no --version
+    assert lines[0] == f"creating a virtual environment in {tmp_path / 'agents' / 'cowsay'}"
+    assert f"pip install cowsay==6.0 into {tmp_path / 'agents' / 'cowsay'}" in lines
+    assert importlib.util.find_spec("cowsay") is None  # Shipyard's environment is untouched
+    lines.clear()
+    assert install(COWSAY, tmp_path, on_line=lines.append) == binary  # upgrades in the same venv
+    assert (venv_version(binary, "cowsay"), binary_version(binary)) == ("6.1", "6.1")
+    assert not any(line.startswith("creating") for line in lines)
+
+
+def test_a_failed_pip_install_says_so_with_the_tail_of_its_output(tmp_path: Path) -> None:
+    missing = InstallableCli("nothing", "pypi", "shipyard-no-such-package-xyz", "nothing")
+    with pytest.raises(InstallError) as caught:
+        install(missing, tmp_path, on_line=lambda _: None)
+    assert caught.value.message.startswith("pip failed (exit 1): ")
+    assert "No matching distribution found for shipyard-no-such-package-xyz" in caught.value.message
+
+
+def test_npm_missing_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(InstallError, match=r"codex comes from npm, and npm is not on PATH: install Node\.js"):
+        install(INSTALLABLE["codex"], tmp_path / "data", on_line=lambda _: None)
+
+
+def test_an_unknown_name_lists_the_installable_ones() -> None:
+    with pytest.raises(InvalidInput, match="no installable agent 'nope'; installable: claude, codex, open"):
+        installable("nope")
+
+
+def test_the_data_dir_copy_comes_before_path_unless_the_setting_names_a_binary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    on_path = executable(tmp_path / "bin" / "codex", "codex-cli 0.1.0")
+    monkeypatch.setenv("PATH", f"{on_path.parent}{os.pathsep}{os.environ['PATH']}")
+    assert find_agent_binary(data_dir, "codex", "codex") == str(on_path)  # nothing installed yet
+    installed = executable(cli_path(data_dir, INSTALLABLE["codex"]), "codex-cli 0.2.0")
+    assert find_agent_binary(data_dir, "codex", "codex") == str(installed)
+    assert find_agent_binary(data_dir, "codex", str(on_path)) == str(on_path)  # an explicit path wins
+    agent = CodexAgent(Settings(data_dir=data_dir), environ={"CODEX_HOME": str(tmp_path / "no-home")})
+    assert agent.binary() == str(installed)
+    assert agent.check().version == "codex-cli 0.2.0"
