@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.agents.install import INSTALLABLE, cli_path
 from shipyard.config import Settings
 from shipyard.domain.models import SandboxHandle, SandboxSpec
 from shipyard.sandboxes.bwrap import BwrapSandbox
@@ -127,3 +128,17 @@ async def test_cpu_time_and_memory_are_limited(origin: Path, settings: Settings,
     assert not hog.ok and "MemoryError" in hog.stderr
     fine = await tight.workspace(handle).exec("python3 -c 'print(len(bytearray(10 * 1024 ** 2)))'")
     assert fine.ok and fine.stdout.strip() == str(10 * 1024**2)
+
+
+async def test_agent_clis_installed_in_the_data_dir_run_inside_but_cannot_be_changed(
+    settings: Settings, opened: Opened
+) -> None:
+    binary = cli_path(settings.data_dir, INSTALLABLE["codex"])  # where `shipyard agents install` puts it
+    binary.parent.mkdir(parents=True)
+    binary.write_text("#!/bin/sh\necho 'codex-cli 9.9.9'\n")
+    binary.chmod(0o755)
+    sandbox, handle = opened
+    result = await sandbox.workspace(handle).exec(f"{binary} --version && echo pwned >> {binary}")
+    assert result.stdout.strip() == "codex-cli 9.9.9"
+    assert not result.ok and "Read-only file system" in result.stderr
+    assert binary.read_text() == "#!/bin/sh\necho 'codex-cli 9.9.9'\n"

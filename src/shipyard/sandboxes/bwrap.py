@@ -25,6 +25,7 @@ from shipyard.sandboxes.workspace import LocalWorkspace
 def bwrap_argv(settings: Settings, tree: Path, network: bool) -> list[str]:
     """The bubblewrap command line that runs what follows it inside the sandbox of `tree`."""
     home = Path.home()
+    agents = settings.data_dir.absolute() / "agents"
     argv = [
         settings.bwrap_binary,
         "--ro-bind", "/", "/",
@@ -34,6 +35,7 @@ def bwrap_argv(settings: Settings, tree: Path, network: bool) -> list[str]:
         "--tmpfs", "/run",
         "--tmpfs", str(home),
         "--tmpfs", str(settings.data_dir.absolute()),
+        "--ro-bind-try", str(agents), str(agents),  # the CLIs `shipyard agents install` put there
         "--bind", str(tree), str(tree),
         "--remount-ro", str(settings.data_dir.absolute()),  # empty and read-only but for the tree
         "--chdir", str(tree),
