@@ -203,7 +203,7 @@ async def test_missing_codex_is_unavailable(workdir: Path) -> None:
     assert (availability.available, availability.state, availability.reason) == (
         False,
         "not installed",
-        "codex not installed (shipyard agents install codex, or npm i -g @openai/codex)",
+        "codex not installed (shipyard agents install codex)",
     )
     result = await agent.run(AgentRequest(prompt="x"), LocalWorkspace(workdir), ListSink())
     assert (result.ok, result.error_kind) == (False, "unavailable")

@@ -29,5 +29,5 @@ def test_describe_agents_reports_availability() -> None:
     assert list(described) == list(AGENT_NAMES)
     assert described["shell"][1].available
     assert described["codex"][1].available is False
-    assert "npm i -g @openai/codex" in described["codex"][1].reason
+    assert "shipyard agents install codex" in described["codex"][1].reason
     assert all(description for description, _ in described.values())

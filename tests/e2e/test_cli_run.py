@@ -257,7 +257,7 @@ def test_workflows_and_agents_commands(tmp_path: Path) -> None:
     assert list(rows) == list(names)
     assert rows["shell"].split()[1] == "ready"
     assert " no credentials " in rows["claude"] and "(Claude Code)" in rows["claude"]
-    assert " not installed " in rows["codex"] and "npm i -g @openai/codex" in rows["codex"]
+    assert " not installed " in rows["codex"] and "(shipyard agents install codex)" in rows["codex"]
     doctor = shipyard(data, "doctor")
     assert "git" in doctor.stdout and "temporal" in doctor.stdout and "database" in doctor.stdout
 

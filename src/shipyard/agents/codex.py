@@ -19,7 +19,7 @@ from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentRequest, AgentResult, Availability
 from shipyard.sandboxes.base import Workspace
 
-_NOT_FOUND = "codex not installed (shipyard agents install codex, or npm i -g @openai/codex)"
+_NOT_FOUND = "codex not installed (shipyard agents install codex)"
 # Read from the worker's environment and handed to the CLI: its config directory, whose
 # config.toml may name another model provider (a Responses API `base_url`) and its retries.
 _PASSTHROUGH_ENV = ("CODEX_HOME",)
