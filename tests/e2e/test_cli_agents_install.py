@@ -35,6 +35,7 @@ def test_install_codex_then_ls_shows_it_installed_without_credentials(tmp_path: 
     assert f" no credentials  {last[1]} " in row
     doctor = shipyard(data, "doctor", HOME=str(home), **nothing)
     assert f"agent codex          no credentials, {last[1]}, set OPENAI_API_KEY" in doctor.stdout
+    assert doctor.stdout.split("agent codex", 1)[1].splitlines()[0].endswith(f"`codex login`, {binary}")
 
     again = shipyard(data, "agents", "install", "codex", HOME=str(home), **npm)
     assert again.returncode == 0 and again.stdout.splitlines()[-1] == lines[-1]

@@ -79,11 +79,11 @@ class ClaudeAgent:
             return Availability(available=False, installed=False, reason=_NOT_FOUND)
         version = binary_version(binary)
         if version is None:
-            return Availability(available=False, reason=f"{binary} --version failed")
+            return Availability(available=False, reason=f"{binary} --version failed", binary=binary)
         if not self.has_credentials():
             why = "set ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN, or log in with `claude`"
-            return Availability(available=True, credentials=False, reason=why, version=version)
-        return Availability(available=True, version=version)
+            return Availability(available=True, credentials=False, reason=why, version=version, binary=binary)
+        return Availability(available=True, version=version, binary=binary)
 
     def command(self, binary: str, request: AgentRequest) -> list[str]:
         """The argv of one run; the prompt goes on stdin."""

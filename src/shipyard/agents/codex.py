@@ -53,12 +53,12 @@ class CodexAgent:
             return Availability(available=False, installed=False, reason=_NOT_FOUND)
         version = binary_version(binary)
         if version is None:
-            return Availability(available=False, reason=f"{binary} --version failed")
+            return Availability(available=False, reason=f"{binary} --version failed", binary=binary)
         codex_home = Path(self._environ.get("CODEX_HOME") or Path.home() / ".codex")
         if not (self._settings.openai_api_key or (codex_home / "auth.json").is_file()):
             why = "set OPENAI_API_KEY, or log in with `codex login`"
-            return Availability(available=True, credentials=False, reason=why, version=version)
-        return Availability(available=True, version=version)
+            return Availability(available=True, credentials=False, reason=why, version=version, binary=binary)
+        return Availability(available=True, version=version, binary=binary)
 
     def command(self, binary: str, request: AgentRequest) -> list[str]:
         """The argv of one run; options precede `resume`, and `-` reads the prompt from stdin."""

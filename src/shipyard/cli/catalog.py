@@ -191,7 +191,7 @@ def doctor() -> None:
         nonlocal problems
         problems += 0 if ok or not required else 1
         mark = "[green]✓[/]" if ok else ("[red]✗[/]" if required else "[yellow]-[/]")
-        console().print(f"  {mark} {name:<20} {detail}", highlight=False)
+        console().print(f"  {mark} {name:<20} {detail}", highlight=False, soft_wrap=True)
 
     git = shutil.which("git")
     check("git", git is not None, _version([git, "--version"]) if git else "not found on PATH")
@@ -211,7 +211,7 @@ def doctor() -> None:
         detail = " ".join(x for x in (avail.version or "", avail.reason) if x)
         check(f"sandbox {name}", avail.available, detail, required=False)  # git_worktree is enough
     for name, _, avail in describe_agents(s):
-        detail = ", ".join(x for x in (avail.state, avail.version or "", avail.reason) if x)
+        detail = ", ".join(x for x in (avail.state, avail.version or "", avail.reason, avail.binary) if x)
         check(f"agent {name}", avail.state == "ready", detail, required=False)  # agents are optional
     raise typer.Exit(0 if problems == 0 else 1)
 

@@ -180,6 +180,7 @@ class Availability(BaseModel):
     version: str | None = None
     installed: bool = True
     credentials: bool = True
+    binary: str | None = None  # the executable a CLI agent runs, found where its adapter looks
 
     @property
     def state(self) -> str:
