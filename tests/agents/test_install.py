@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.agents._util import binary_version
+from shipyard.agents.claude import ClaudeAgent, bundled_claude
 from shipyard.agents.codex import CodexAgent
 from shipyard.agents.install import (
     INSTALLABLE,
@@ -85,3 +86,15 @@ def test_the_data_dir_copy_comes_before_path_unless_the_setting_names_a_binary(
     agent = CodexAgent(Settings(data_dir=data_dir), environ={"CODEX_HOME": str(tmp_path / "no-home")})
     assert agent.binary() == str(installed)
     assert agent.check().version == "codex-cli 0.2.0"
+
+
+def test_claude_runs_the_data_dir_copy_before_the_bundled_one_unless_a_binary_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no `claude` on PATH
+    data_dir = tmp_path / "data"
+    assert ClaudeAgent(Settings(data_dir=data_dir)).binary() == bundled_claude() is not None
+    installed = executable(cli_path(data_dir, INSTALLABLE["claude"]), "2.0.0 (Claude Code)")
+    assert ClaudeAgent(Settings(data_dir=data_dir)).binary() == str(installed)
+    chosen = executable(tmp_path / "elsewhere" / "claude", "1.0.0 (Claude Code)")
+    assert ClaudeAgent(Settings(data_dir=data_dir, claude_binary=str(chosen))).binary() == str(chosen)

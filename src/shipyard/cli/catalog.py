@@ -125,6 +125,8 @@ def agents_install(
         binary = install(cli, settings().data_dir, version, on_line=lambda line: _progress(escape(line)))
     except ShipyardError as err:
         fail(CliError(err.message, exit_code=2 if isinstance(err, InvalidInput) else 1))
+    except KeyboardInterrupt:  # npm or pip got the signal too, and has stopped
+        raise typer.Exit(130) from None
     found = binary_version(binary)
     out.print(f"installed {name} {found or '(its --version failed)'}: {binary}", highlight=False)
 
