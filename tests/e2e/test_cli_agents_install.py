@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from cli_kit import shipyard
+from shipyard.agents.install import INSTALLABLE
 
 
 def npm_cache() -> str:
@@ -42,6 +43,8 @@ def test_install_codex_then_ls_shows_it_installed_without_credentials(tmp_path: 
 
 
 def test_an_unknown_agent_lists_the_installable_ones(tmp_path: Path) -> None:
+    helped = shipyard(tmp_path / "data", "agents", "install", "--help")
+    assert f"{', '.join(list(INSTALLABLE)[:-1])} or {list(INSTALLABLE)[-1]}." in helped.stdout  # the table's
     done = shipyard(tmp_path / "data", "agents", "install", "nope")
     assert done.returncode == 2
     assert done.stderr.strip() == (
