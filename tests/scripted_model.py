@@ -9,7 +9,8 @@ e.g. 401 or 429). Requests that are not the main loop's (a CLI's side calls: tit
 token counts) are answered with a short text and take no turn: a main-loop request is one that
 offers tools. Every request is kept (`requests`), so a test can read the tool results the agent
 sent back. `{cwd}` in a tool call's input stands for the agent's working directory, as the request
-tells it (Claude Code: "Primary working directory: …"; Codex: `<cwd>…</cwd>`), for the tools that
+tells it (Claude Code: "Primary working directory: …"; Codex: `<cwd>…</cwd>`; opencode: "Working
+directory: …"), for the tools that
 want absolute paths.
 
 In the Responses dialect a tool call is a `function_call` item (its `arguments` a JSON string) or,
@@ -38,6 +39,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from scripted_dialects import chat
+from scripted_dialects.sse import event, halves
 
 # A model Codex 0.171 knows that offers plain tools (`exec_command {cmd}`, a freeform
 # `apply_patch`); its newer ones default to a "code mode" that sends no `tools` at all.
@@ -95,7 +99,8 @@ _OPENAI_ERRORS = {
 }
 
 
-_CWD = re.compile(r"Primary working directory: ([^\s\\]+)|<cwd>([^<]+)</cwd>")
+# Where each CLI names its working directory: Claude Code, Codex, opencode.
+_CWD = re.compile(r"Primary working directory: ([^\s\\]+)|<cwd>([^<]+)</cwd>|  Working directory: ([^\s\\]+)")
 
 
 def _with_cwd(value: Any, cwd: str) -> Any:
@@ -122,12 +127,21 @@ class ScriptedModel:
                 Route("/v1/messages", self._messages, methods=["POST"]),
                 Route("/v1/messages/count_tokens", self._count_tokens, methods=["POST"]),
                 Route("/v1/responses", self._responses, methods=["POST"]),
+                Route("/v1/chat/completions", self._chat_completions, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"]),
             ]
         )
 
     @property
     def unused(self) -> list[Turn]:
         return self.turns
+
+    def _turn_for(self, body: dict[str, Any], *, offers_tools: bool) -> Turn:
+        """The next turn for a main-loop request (one that offers tools); a side call's short text."""
+        if offers_tools:
+            return self._take(body)
+        self.side_requests.append(body)
+        return Turn(text="ok", input_tokens=1, output_tokens=1)
 
     def _take(self, body: dict[str, Any]) -> Turn:
         """The next turn for a main-loop request, with `{cwd}` filled in from the request."""
@@ -136,7 +150,7 @@ class ScriptedModel:
             return Turn(error_status=500, error_message="the script has no turn left for this request")
         turn = self.turns.pop(0)
         if found := _CWD.search(json.dumps(body)):
-            cwd = found[1] or found[2]
+            cwd = found[1] or found[2] or found[3]
             turn.tool_calls = [ToolCall(c.name, _with_cwd(c.input, cwd)) for c in turn.tool_calls]
         return turn
 
@@ -193,28 +207,40 @@ class ScriptedModel:
         tool's input as JSON deltas), the stop reason with the output tokens, stop."""
         usage = message["usage"]
         start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
-        yield _event("message_start", {"type": "message_start", "message": start})
+        yield event("message_start", {"type": "message_start", "message": start})
         for index, block in enumerate(message["content"]):
             if block["type"] == "text":
-                empty, deltas = {"type": "text", "text": ""}, _halves(block["text"])
+                empty, deltas = {"type": "text", "text": ""}, halves(block["text"])
                 parts = [{"type": "text_delta", "text": d} for d in deltas]
             else:
                 empty = {**block, "input": {}}
                 parts = [
                     {"type": "input_json_delta", "partial_json": d}
-                    for d in _halves(json.dumps(block["input"]))
+                    for d in halves(json.dumps(block["input"]))
                 ]
-            yield _event(
+            yield event(
                 "content_block_start", {"type": "content_block_start", "index": index, "content_block": empty}
             )
             for delta in parts:
-                yield _event(
+                yield event(
                     "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
                 )
-            yield _event("content_block_stop", {"type": "content_block_stop", "index": index})
+            yield event("content_block_stop", {"type": "content_block_stop", "index": index})
         stop = {"stop_reason": message["stop_reason"], "stop_sequence": None}
-        yield _event("message_delta", {"type": "message_delta", "delta": stop, "usage": usage})
-        yield _event("message_stop", {"type": "message_stop"})
+        yield event("message_delta", {"type": "message_delta", "delta": stop, "usage": usage})
+        yield event("message_stop", {"type": "message_stop"})
+
+    # The OpenAI Chat Completions API (opencode): scripted_dialects/chat.py.
+
+    async def _chat_completions(self, request: Request) -> Response:
+        body = await request.json()
+        turn = self._turn_for(body, offers_tools=bool(body.get("tools")))
+        if turn.error_status is not None:
+            return _openai_error(turn.error_status, turn.error_message or "scripted error")
+        return chat.answer(body, turn, self.model, self._ids)
+
+    async def _models(self, request: Request) -> Response:
+        return chat.models(self.model)
 
     # The OpenAI Responses API (Codex).
 
@@ -269,36 +295,27 @@ class ScriptedModel:
         or arguments in two deltas, done), then completed with the usage."""
         numbers = itertools.count()
         started = {**response, "status": "in_progress", "output": [], "usage": None}
-        yield _event("response.created", {"type": "response.created", "response": started})
+        yield event("response.created", {"type": "response.created", "response": started})
         for index, item in enumerate(response["output"]):
             where = {"output_index": index, "item_id": item["id"]}
             if item["type"] == "message":
                 empty = {**item, "status": "in_progress", "content": []}
-                kind, deltas = "response.output_text.delta", _halves(item["content"][0]["text"])
+                kind, deltas = "response.output_text.delta", halves(item["content"][0]["text"])
                 where["content_index"] = 0
             elif item["type"] == "custom_tool_call":
                 empty = {**item, "status": "in_progress", "input": ""}
-                kind, deltas = "response.custom_tool_call_input.delta", _halves(item["input"])
+                kind, deltas = "response.custom_tool_call_input.delta", halves(item["input"])
             else:
                 empty = {**item, "status": "in_progress", "arguments": ""}
-                kind, deltas = "response.function_call_arguments.delta", _halves(item["arguments"])
+                kind, deltas = "response.function_call_arguments.delta", halves(item["arguments"])
             added = {"type": "response.output_item.added", "output_index": index, "item": empty}
-            yield _event(added["type"], {**added, "sequence_number": next(numbers)})
+            yield event(added["type"], {**added, "sequence_number": next(numbers)})
             for delta in deltas:
-                yield _event(kind, {"type": kind, **where, "delta": delta, "sequence_number": next(numbers)})
+                yield event(kind, {"type": kind, **where, "delta": delta, "sequence_number": next(numbers)})
             done = {"type": "response.output_item.done", "output_index": index, "item": item}
-            yield _event(done["type"], {**done, "sequence_number": next(numbers)})
+            yield event(done["type"], {**done, "sequence_number": next(numbers)})
         completed = {"type": "response.completed", "response": response}
-        yield _event(completed["type"], {**completed, "sequence_number": next(numbers)})
-
-
-def _halves(text: str) -> list[str]:
-    middle = len(text) // 2
-    return [part for part in (text[:middle], text[middle:]) if part]
-
-
-def _event(name: str, data: dict[str, Any]) -> bytes:
-    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+        yield event(completed["type"], {**completed, "sequence_number": next(numbers)})
 
 
 def _anthropic_error(status: int, message: str) -> Response:
