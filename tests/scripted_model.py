@@ -21,7 +21,7 @@ usage's `input_tokens` is reported as scripted with `cache_read_input_tokens` as
 
 By hand: `python tests/scripted_model.py script.json --port 8765`, then point the CLI there
 (`ANTHROPIC_BASE_URL=http://127.0.0.1:8765`; Codex: `CODEX_HOME` a directory made by
-`codex_home`).
+`codex_home`; opencode: `OPENCODE_CONFIG_CONTENT` from `opencode_config`).
 """
 
 from __future__ import annotations
@@ -346,6 +346,17 @@ def codex_home(path: Path, base_url: str, model: str = CODEX_MODEL) -> Path:
         'wire_api = "responses"\nrequest_max_retries = 1\nstream_max_retries = 1\n'
     )
     return path
+
+
+def opencode_config(base_url: str, model: str, cost: dict[str, float] | None = None) -> str:
+    """An `OPENCODE_CONFIG_CONTENT` whose provider `scripted` (`@ai-sdk/openai-compatible`) is the
+    server at `base_url`, reading its key from OPENAI_API_KEY; `cost` prices the model (USD per
+    million tokens: input, output, cache_read), or opencode reports a cost of 0."""
+    entry: dict[str, Any] = {"name": model, **({"cost": cost} if cost else {})}
+    options = {"baseURL": f"{base_url}/v1", "apiKey": "{env:OPENAI_API_KEY}"}
+    provider = {"npm": "@ai-sdk/openai-compatible", "name": "Scripted", "options": options}
+    config = {"provider": {"scripted": {**provider, "models": {model: entry}}}, "model": f"scripted/{model}"}
+    return json.dumps(config)
 
 
 def main() -> None:

@@ -86,6 +86,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SHIPYARD_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"),
     )
     codex_binary: str = "codex"
+    opencode_binary: str = "opencode"
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
     openai_api_key: SecretStr | None = Field(

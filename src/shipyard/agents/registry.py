@@ -8,6 +8,7 @@ from shipyard.agents.base import Agent
 from shipyard.agents.claude import ClaudeAgent
 from shipyard.agents.codex import CodexAgent
 from shipyard.agents.openai import OpenAIAgent
+from shipyard.agents.opencode import OpencodeAgent
 from shipyard.agents.replay import ReplayAgent
 from shipyard.agents.shell import ShellAgent
 from shipyard.config import Settings
@@ -19,6 +20,7 @@ _FACTORIES: dict[str, Callable[[Settings], Agent]] = {
     "claude": ClaudeAgent,
     "codex": CodexAgent,
     "openai": OpenAIAgent,
+    "opencode": OpencodeAgent,
     "replay": ReplayAgent,
 }
 AGENT_NAMES: tuple[str, ...] = tuple(_FACTORIES)

@@ -1,0 +1,129 @@
+"""Parses `opencode run --format json` lines into events and an outcome.
+
+Every line is `{type, timestamp, sessionID, …}`: `step_start`; `text {part.text}`; `tool_use
+{part: {tool, callID, state: {status, input, output | error}}}`, printed once the tool has finished;
+`step_finish {part: {reason, cost, tokens}}` per model request; `error {error: {name, data}}`, after
+which opencode exits 1. A run succeeded when a step finished for a reason other than `tool-calls`
+and no error came. opencode splits the tokens: `input` without the cached `cache.read` and
+`cache.write`, `output` without `reasoning`; we count input with its cached part and output with
+its reasoning, as the provider does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from shipyard.agents._classify import failure
+from shipyard.agents._util import emit_raw, last_lines, preview
+from shipyard.domain.events import EventSink
+from shipyard.domain.models import AgentResult, ExecResult, Usage
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _usage(part: dict[str, Any]) -> tuple[Usage, int]:
+    """A step's usage (one turn, with opencode's cost) and its cached input tokens."""
+    tokens = _dict(part.get("tokens"))
+    cache = _dict(tokens.get("cache"))
+    cached = int(cache.get("read") or 0) + int(cache.get("write") or 0)
+    cost = part.get("cost")
+    usage = Usage(
+        turns=1,
+        input_tokens=int(tokens.get("input") or 0) + cached,
+        output_tokens=int(tokens.get("output") or 0) + int(tokens.get("reasoning") or 0),
+        cost_usd=float(cost) if isinstance(cost, int | float) else None,
+    )
+    return usage, cached
+
+
+def _error(error: Any) -> tuple[str, int | None]:
+    """An `error` line's message and HTTP status."""
+    error = _dict(error)
+    data = _dict(error.get("data"))
+    status = data.get("statusCode")
+    message = str(data.get("message") or error.get("name") or "opencode failed")
+    if isinstance(status, int):
+        return f"{error.get('name', 'error')} {status}: {message}", status
+    return message, None
+
+
+class OpencodeStream:
+    """Turns opencode JSON lines into events as they arrive and keeps what decides the outcome."""
+
+    def __init__(self, events: EventSink) -> None:
+        self._events = events
+        self.session_id: str | None = None
+        self.usage = Usage()
+        self.answer = ""
+        self.completed = False
+        self.error: tuple[str, int | None] | None = None
+        self.finished = asyncio.Event()  # set when the last step finished or an error came
+
+    async def handle(self, obj: dict[str, Any]) -> None:
+        """Dispatch one JSON line; unknown types pass through as `agent.raw`."""
+        await self._session(obj.get("sessionID"))
+        kind = obj.get("type")
+        part = _dict(obj.get("part"))
+        if kind == "text":
+            self.answer = str(part.get("text") or "")
+            await self._events.emit("agent.message", {"text": self.answer, "role": "assistant"})
+        elif kind == "reasoning":
+            await self._events.emit(
+                "agent.message", {"text": part.get("text", ""), "role": "thinking"}, "debug"
+            )
+        elif kind == "tool_use":
+            await self._tool(part)
+        elif kind == "step_finish":
+            await self._step_finished(part)
+        elif kind == "error":
+            self.error = _error(obj.get("error"))
+            self.finished.set()
+            await emit_raw(self._events, obj, "warning")
+        elif kind != "step_start":
+            await emit_raw(self._events, obj)
+
+    async def _session(self, session_id: Any) -> None:
+        if self.session_id is None and isinstance(session_id, str) and session_id:
+            self.session_id = session_id
+            await self._events.emit("agent.session", {"session_id": session_id})
+
+    async def _tool(self, part: dict[str, Any]) -> None:
+        state = _dict(part.get("state"))
+        call_id = str(part.get("callID") or part.get("id") or "")
+        call = {"name": str(part.get("tool") or ""), "input": preview(state.get("input")), "id": call_id}
+        await self._events.emit("agent.tool_call", call)
+        if state.get("status") in ("completed", "error"):
+            failed = state.get("status") == "error"
+            content = state.get("error") if failed else state.get("output")
+            metadata = _dict(state.get("metadata"))
+            result = {"is_error": failed, "content": preview(content or ""), "id": call_id}
+            await self._events.emit("agent.tool_result", {**result, "exit_code": metadata.get("exit")})
+
+    async def _step_finished(self, part: dict[str, Any]) -> None:
+        if part.get("reason") != "tool-calls":
+            self.completed = True
+            self.finished.set()
+        step, cached = _usage(part)
+        self.usage = self.usage + step
+        await self._events.emit(
+            "agent.usage",
+            {**self.usage.model_dump(mode="json"), "final": False, "cached_input_tokens": cached},
+        )
+
+    def outcome(self, done: ExecResult, timeout_s: float | None) -> AgentResult:
+        """Judge the run from its events: a finished last step and no error is a success."""
+        common: dict[str, Any] = {"session_id": self.session_id, "usage": self.usage, "output": self.answer}
+        if done.timed_out:
+            message = f"opencode timed out after {timeout_s or 0:g} s"
+            return failure(message, kind="timeout", retryable=False, **common)
+        if self.error is not None:
+            message, status = self.error
+            return failure(message, status=status, **common)
+        if self.completed:
+            return AgentResult(ok=True, **common)
+        message = f"opencode exited with code {done.exit_code} without finishing its last step"
+        detail = last_lines(done.stderr)
+        return failure(message + (f": {detail}" if detail else ""), **common)

@@ -1,0 +1,102 @@
+"""The `opencode` agent: the opencode CLI in non-interactive mode (`opencode run --format json`).
+
+Its provider comes from its own configuration: `OPENCODE_CONFIG_CONTENT` in the worker's
+environment (e.g. an `@ai-sdk/openai-compatible` provider with a `baseURL`, which may read its
+key as `{env:OPENAI_API_KEY}`), a login in its data directory (`opencode auth login`), or the
+provider keys Shipyard holds (OPENAI_API_KEY, ANTHROPIC_API_KEY), which it hands over.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from shipyard.agents._classify import failure
+from shipyard.agents._opencode_stream import OpencodeStream
+from shipyard.agents._util import EXIT_GRACE_S, binary_version, run_json_cli
+from shipyard.agents.install import find_agent_binary
+from shipyard.config import Settings
+from shipyard.domain.events import EventSink
+from shipyard.domain.models import AgentRequest, AgentResult, Availability
+from shipyard.sandboxes.base import Workspace
+
+_NOT_FOUND = "opencode not installed (shipyard agents install opencode)"
+# Read from the worker's environment and handed to the CLI: its configuration as JSON (providers,
+# their base URLs and keys, the default model).
+_PASSTHROUGH_ENV = ("OPENCODE_CONFIG_CONTENT",)
+
+
+class OpencodeAgent:
+    """Runs `opencode run` on the prompt, approving its edits and commands (`--auto`)."""
+
+    name = "opencode"
+    description = "opencode CLI in non-interactive mode (opencode run --format json)."
+
+    def __init__(
+        self,
+        settings: Settings,
+        exit_grace_s: float = EXIT_GRACE_S,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._exit_grace_s = exit_grace_s
+        self._environ = os.environ if environ is None else environ
+
+    def binary(self) -> str | None:
+        """`settings.opencode_binary` when it is a path or a name other than `opencode`; else the copy
+        `shipyard agents install opencode` put in the data dir; else `opencode` on PATH."""
+        return find_agent_binary(self._settings.data_dir, "opencode", self._settings.opencode_binary)
+
+    def check(self) -> Availability:
+        """Binary present and runnable; `no credentials` without a configuration, a key or a login."""
+        binary = self.binary()
+        if binary is None:
+            return Availability(available=False, installed=False, reason=_NOT_FOUND)
+        version = binary_version(binary)
+        if version is None:
+            return Availability(available=False, reason=f"{binary} --version failed", binary=binary)
+        if not (self.env() or self._auth_file().is_file()):
+            why = "set OPENCODE_CONFIG_CONTENT or a provider key, or log in with `opencode auth login`"
+            return Availability(available=True, credentials=False, reason=why, version=version, binary=binary)
+        return Availability(available=True, version=version, binary=binary)
+
+    def _auth_file(self) -> Path:
+        data_home = self._environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+        return Path(data_home) / "opencode" / "auth.json"
+
+    def command(self, binary: str, request: AgentRequest) -> list[str]:
+        """The argv of one run; with no message opencode reads the prompt from stdin."""
+        # The work order's sandbox is the boundary, as for claude's bypassPermissions.
+        argv = [binary, "run", "--format", "json", "--auto"]
+        if request.model:
+            argv += ["-m", request.model]  # provider/model
+        if request.session_id:
+            argv += ["--session", request.session_id]
+        return argv
+
+    def env(self) -> dict[str, str]:
+        """OPENCODE_CONFIG_CONTENT from the worker's environment and the provider keys in settings."""
+        env = {k: v for k in _PASSTHROUGH_ENV if (v := self._environ.get(k))}
+        if key := self._settings.openai_api_key:
+            env["OPENAI_API_KEY"] = key.get_secret_value()
+        if key := self._settings.anthropic_api_key:
+            env["ANTHROPIC_API_KEY"] = key.get_secret_value()
+        return env
+
+    async def run(self, request: AgentRequest, workspace: Workspace, events: EventSink) -> AgentResult:
+        """Run opencode on the prompt; success is a finished last step without an error line."""
+        binary = self.binary()
+        if binary is None:
+            return failure(_NOT_FOUND, kind="unavailable", retryable=False)
+        env = self.env()
+        return await run_json_cli(
+            workspace,
+            self.command(binary, request),
+            OpencodeStream(events),
+            request,
+            events,
+            env=env,
+            secrets=[env.get("OPENAI_API_KEY"), env.get("ANTHROPIC_API_KEY")],
+            grace_s=self._exit_grace_s,
+        )
