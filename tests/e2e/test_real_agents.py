@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from cli_kit import shipyard
-from scripted_model import CODEX_MODEL, ScriptedModel, ToolCall, Turn, codex_home
+from scripted_model import CODEX_MODEL, ScriptedModel, ToolCall, Turn, codex_home, opencode_config
 from shipyard.agents.claude import bundled_claude
 from shipyard.cli.server import RunningServer, running_server
 from shipyard.config import Settings
@@ -61,6 +61,20 @@ def codex_settings(
     monkeypatch.setenv("CODEX_HOME", str(codex_home(tmp_path / "codex-home", model[1])))
     model[0].model = CODEX_MODEL
     return make_settings(agent="codex", codex_binary=installed_cli("codex"), openai_api_key=OPENAI_KEY)
+
+
+@pytest.fixture
+def opencode_settings(
+    make_settings: MakeSettings, model: tuple[ScriptedModel, str], monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    # What an operator sets in the worker's environment for the CLI: its config, whose provider is
+    # the endpoint (its key read from OPENAI_API_KEY) and whose default model is that provider's.
+    model[0].model = "scripted-model"
+    prices = {"input": 3.0, "output": 15.0}
+    monkeypatch.setenv("OPENCODE_CONFIG_CONTENT", opencode_config(model[1], "scripted-model", prices))
+    return make_settings(
+        agent="opencode", opencode_binary=installed_cli("opencode"), openai_api_key=OPENAI_KEY
+    )
 
 
 @contextlib.asynccontextmanager
@@ -165,6 +179,33 @@ async def test_codex_fixes_a_file_and_the_work_order_commits_it_and_opens_a_pull
     assert {r["model"] for r in scripted.requests} == {CODEX_MODEL}
     assert usage["cost_usd"] is None  # Codex reports no price
     assert calls == ["command_execution", "file_change", "command_execution"]
+
+
+async def test_opencode_fixes_a_file_and_the_work_order_commits_it_and_opens_a_pull_request(
+    opencode_settings: Settings, model: tuple[ScriptedModel, str], make_repo: MakeRepo
+) -> None:
+    scripted, _ = model
+    repo = greeting_repo(make_repo)
+    edit = {"filePath": "{cwd}/README.md", "oldString": "helo", "newString": "hello"}
+    scripted.turns = [
+        Turn(text="Reading it.", tool_calls=[ToolCall("read", {"filePath": "{cwd}/README.md"})],
+             input_tokens=120, output_tokens=10),
+        Turn(tool_calls=[ToolCall("edit", edit)], input_tokens=220, output_tokens=20),
+        Turn(tool_calls=[ToolCall("bash", {"command": "grep -c hello README.md", "description": "Check"})],
+             input_tokens=320, output_tokens=30),
+        Turn(text="Fixed the greeting.", input_tokens=420, output_tokens=40),
+    ]  # fmt: skip
+    async with api_of(opencode_settings) as api:
+        wo = await fix_the_greeting(api, repo)
+        calls = await tool_calls(api, wo)
+
+    assert scripted.turns == []
+    usage = wo["usage"]
+    assert (usage["input_tokens"], usage["output_tokens"]) == (1080, 100)
+    assert {r["model"] for r in scripted.requests} == {"scripted-model"}
+    # opencode prices the run itself at the rates its config gives the model: $3/M in, $15/M out.
+    assert usage["cost_usd"] == pytest.approx(1080 * 3e-6 + 100 * 15e-6)
+    assert calls == ["read", "edit", "bash"]
 
 
 async def test_a_cost_budget_stops_claude_at_the_message_that_crosses_it_and_keeps_the_session(
