@@ -96,11 +96,12 @@ class OpencodeStream:
         call = {"name": str(part.get("tool") or ""), "input": preview(state.get("input")), "id": call_id}
         await self._events.emit("agent.tool_call", call)
         if state.get("status") in ("completed", "error"):
-            failed = state.get("status") == "error"
-            content = state.get("error") if failed else state.get("output")
-            metadata = _dict(state.get("metadata"))
+            errored = state.get("status") == "error"  # a tool's failure: its `error`, no output
+            content = state.get("error") if errored else state.get("output")
+            exit_code = _dict(state.get("metadata")).get("exit")  # bash's
+            failed = errored or (isinstance(exit_code, int) and exit_code != 0)
             result = {"is_error": failed, "content": preview(content or ""), "id": call_id}
-            await self._events.emit("agent.tool_result", {**result, "exit_code": metadata.get("exit")})
+            await self._events.emit("agent.tool_result", {**result, "exit_code": exit_code})
 
     async def _step_finished(self, part: dict[str, Any]) -> None:
         if part.get("reason") != "tool-calls":
