@@ -1,7 +1,7 @@
 """A scripted model server: a real HTTP server on loopback that speaks a provider's API (the
-Anthropic Messages API for Claude Code, the OpenAI Responses API for Codex, each streamed or not)
-and answers from a script, so that a real agent CLI runs its own tool loop, file edits and output
-format end to end with no outside service.
+Anthropic Messages API for Claude Code, the OpenAI Responses API for Codex, the OpenAI Chat
+Completions API for opencode, each streamed or not) and answers from a script, so that a real
+agent CLI runs its own tool loop, file edits and output format end to end with no outside service.
 
 A script is a list of turns; each request of the agent's main loop takes the next one. A turn is
 text, tool calls to make, the usage to report, or an error to answer with (status and message,
@@ -10,14 +10,10 @@ token counts) are answered with a short text and take no turn: a main-loop reque
 offers tools. Every request is kept (`requests`), so a test can read the tool results the agent
 sent back. `{cwd}` in a tool call's input stands for the agent's working directory, as the request
 tells it (Claude Code: "Primary working directory: …"; Codex: `<cwd>…</cwd>`; opencode: "Working
-directory: …"), for the tools that
-want absolute paths.
+directory: …"), for the tools that want absolute paths.
 
-In the Responses dialect a tool call is a `function_call` item (its `arguments` a JSON string) or,
-with a string input, a freeform tool's `custom_tool_call` (its `input` that string); the
-usage's `input_tokens` is reported as scripted with `cache_read_input_tokens` as its cached part
-(OpenAI counts cached tokens inside the input), and an error has OpenAI's body
-`{"error": {"message", "type", "code"}}`.
+Each API is a module of scripted_dialects/ (anthropic, responses, chat; their error bodies in
+errors.py); this one holds the script, the routes and what all dialects share.
 
 By hand: `python tests/scripted_model.py script.json --port 8765`, then point the CLI there
 (`ANTHROPIC_BASE_URL=http://127.0.0.1:8765`; Codex: `CODEX_HOME` a directory made by
@@ -30,18 +26,18 @@ import argparse
 import itertools
 import json
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from scripted_dialects import chat
-from scripted_dialects.sse import event, halves
+from scripted_dialects import anthropic, chat, responses
+from scripted_dialects.errors import anthropic_error, openai_error
 
 # A model Codex 0.171 knows that offers plain tools (`exec_command {cmd}`, a freeform
 # `apply_patch`); its newer ones default to a "code mode" that sends no `tools` at all.
@@ -76,27 +72,6 @@ class Turn:
     def of(cls, data: dict[str, Any]) -> Turn:
         calls = [ToolCall(c["name"], c.get("input", {})) for c in data.get("tool_calls", [])]
         return cls(**{**data, "tool_calls": calls})
-
-
-_ANTHROPIC_ERRORS = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    429: "rate_limit_error",
-    500: "api_error",
-    529: "overloaded_error",
-}
-# OpenAI's (type, code) for a status, as its API answers them.
-_OPENAI_ERRORS = {
-    400: ("invalid_request_error", None),
-    401: ("invalid_request_error", "invalid_api_key"),
-    403: ("invalid_request_error", "unsupported_country_region_territory"),
-    404: ("invalid_request_error", "model_not_found"),
-    429: ("requests", "rate_limit_exceeded"),
-    500: ("server_error", None),
-    503: ("server_error", None),
-}
 
 
 # Where each CLI names its working directory: Claude Code, Codex, opencode.
@@ -154,184 +129,34 @@ class ScriptedModel:
             turn.tool_calls = [ToolCall(c.name, _with_cwd(c.input, cwd)) for c in turn.tool_calls]
         return turn
 
-    # The Anthropic Messages API (Claude Code).
+    # Each dialect answers from scripted_dialects/; a request that offers no tools is a side call.
 
     async def _messages(self, request: Request) -> Response:
         body = await request.json()
-        if not body.get("tools"):  # a side call: a title, a summary, a check
-            self.side_requests.append(body)
-            return self._answer(body, Turn(text="ok", input_tokens=1, output_tokens=1))
-        turn = self._take(body)
+        turn = self._turn_for(body, offers_tools=bool(body.get("tools")))
         if turn.error_status is not None:
-            return _anthropic_error(turn.error_status, turn.error_message or "scripted error")
-        return self._answer(body, turn)
+            return anthropic_error(turn.error_status, turn.error_message or "scripted error")
+        return anthropic.answer(body, turn, self.model, self._ids)
 
     async def _count_tokens(self, request: Request) -> Response:
         return JSONResponse({"input_tokens": 10})
 
-    def _answer(self, body: dict[str, Any], turn: Turn) -> Response:
-        message = self._message(turn)
-        if not body.get("stream"):
-            return JSONResponse(message)
-        return StreamingResponse(self._stream(message), media_type="text/event-stream")
-
-    def _message(self, turn: Turn) -> dict[str, Any]:
-        content: list[dict[str, Any]] = [{"type": "text", "text": turn.text}] if turn.text else []
-        for call in turn.tool_calls:
-            content.append(
-                {
-                    "type": "tool_use",
-                    "id": f"toolu_{next(self._ids):04d}",
-                    "name": call.name,
-                    "input": call.input,
-                }
-            )
-        return {
-            "id": f"msg_{next(self._ids):04d}",
-            "type": "message",
-            "role": "assistant",
-            "model": self.model,
-            "content": content,
-            "stop_reason": "tool_use" if turn.tool_calls else "end_turn",
-            "stop_sequence": None,
-            "usage": {
-                "input_tokens": turn.input_tokens,
-                "output_tokens": turn.output_tokens,
-                "cache_read_input_tokens": turn.cache_read_input_tokens,
-                "cache_creation_input_tokens": turn.cache_creation_input_tokens,
-            },
-        }
-
-    async def _stream(self, message: dict[str, Any]) -> AsyncIterator[bytes]:
-        """The message as the Messages API streams it: start, each block (text in two deltas, a
-        tool's input as JSON deltas), the stop reason with the output tokens, stop."""
-        usage = message["usage"]
-        start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
-        yield event("message_start", {"type": "message_start", "message": start})
-        for index, block in enumerate(message["content"]):
-            if block["type"] == "text":
-                empty, deltas = {"type": "text", "text": ""}, halves(block["text"])
-                parts = [{"type": "text_delta", "text": d} for d in deltas]
-            else:
-                empty = {**block, "input": {}}
-                parts = [
-                    {"type": "input_json_delta", "partial_json": d}
-                    for d in halves(json.dumps(block["input"]))
-                ]
-            yield event(
-                "content_block_start", {"type": "content_block_start", "index": index, "content_block": empty}
-            )
-            for delta in parts:
-                yield event(
-                    "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
-                )
-            yield event("content_block_stop", {"type": "content_block_stop", "index": index})
-        stop = {"stop_reason": message["stop_reason"], "stop_sequence": None}
-        yield event("message_delta", {"type": "message_delta", "delta": stop, "usage": usage})
-        yield event("message_stop", {"type": "message_stop"})
-
-    # The OpenAI Chat Completions API (opencode): scripted_dialects/chat.py.
+    async def _responses(self, request: Request) -> Response:
+        body = await request.json()
+        turn = self._turn_for(body, offers_tools=bool(body.get("tools")))
+        if turn.error_status is not None:
+            return openai_error(turn.error_status, turn.error_message or "scripted error")
+        return responses.answer(body, turn, self.model, self._ids)
 
     async def _chat_completions(self, request: Request) -> Response:
         body = await request.json()
         turn = self._turn_for(body, offers_tools=bool(body.get("tools")))
         if turn.error_status is not None:
-            return _openai_error(turn.error_status, turn.error_message or "scripted error")
+            return openai_error(turn.error_status, turn.error_message or "scripted error")
         return chat.answer(body, turn, self.model, self._ids)
 
     async def _models(self, request: Request) -> Response:
         return chat.models(self.model)
-
-    # The OpenAI Responses API (Codex).
-
-    async def _responses(self, request: Request) -> Response:
-        body = await request.json()
-        if not body.get("tools"):  # a side call
-            self.side_requests.append(body)
-            turn = Turn(text="ok", input_tokens=1, output_tokens=1)
-        else:
-            turn = self._take(body)
-        if turn.error_status is not None:
-            return _openai_error(turn.error_status, turn.error_message or "scripted error")
-        response = self._response(turn)
-        if not body.get("stream"):
-            return JSONResponse(response)
-        return StreamingResponse(self._response_stream(response), media_type="text/event-stream")
-
-    def _response(self, turn: Turn) -> dict[str, Any]:
-        output: list[dict[str, Any]] = []
-        if turn.text:
-            text = {"type": "output_text", "text": turn.text, "annotations": []}
-            output.append(
-                {"type": "message", "id": f"msg_{next(self._ids):04d}", "role": "assistant",
-                 "status": "completed", "content": [text]}
-            )  # fmt: skip
-        for call in turn.tool_calls:
-            number = next(self._ids)
-            ids = {"id": f"fc_{number:04d}", "call_id": f"call_{number:04d}", "name": call.name}
-            if isinstance(call.input, str):
-                output.append({"type": "custom_tool_call", **ids, "input": call.input, "status": "completed"})
-            else:
-                arguments = json.dumps(call.input)
-                output.append({"type": "function_call", **ids, "arguments": arguments, "status": "completed"})
-        usage = {
-            "input_tokens": turn.input_tokens,
-            "input_tokens_details": {"cached_tokens": turn.cache_read_input_tokens},
-            "output_tokens": turn.output_tokens,
-            "output_tokens_details": {"reasoning_tokens": turn.reasoning_tokens},
-            "total_tokens": turn.input_tokens + turn.output_tokens,
-        }
-        return {
-            "id": f"resp_{next(self._ids):04d}",
-            "object": "response",
-            "status": "completed",
-            "model": self.model,
-            "output": output,
-            "usage": usage,
-        }
-
-    async def _response_stream(self, response: dict[str, Any]) -> AsyncIterator[bytes]:
-        """The response as the Responses API streams it: created, each output item (added, its text
-        or arguments in two deltas, done), then completed with the usage."""
-        numbers = itertools.count()
-        started = {**response, "status": "in_progress", "output": [], "usage": None}
-        yield event("response.created", {"type": "response.created", "response": started})
-        for index, item in enumerate(response["output"]):
-            where = {"output_index": index, "item_id": item["id"]}
-            if item["type"] == "message":
-                empty = {**item, "status": "in_progress", "content": []}
-                kind, deltas = "response.output_text.delta", halves(item["content"][0]["text"])
-                where["content_index"] = 0
-            elif item["type"] == "custom_tool_call":
-                empty = {**item, "status": "in_progress", "input": ""}
-                kind, deltas = "response.custom_tool_call_input.delta", halves(item["input"])
-            else:
-                empty = {**item, "status": "in_progress", "arguments": ""}
-                kind, deltas = "response.function_call_arguments.delta", halves(item["arguments"])
-            added = {"type": "response.output_item.added", "output_index": index, "item": empty}
-            yield event(added["type"], {**added, "sequence_number": next(numbers)})
-            for delta in deltas:
-                yield event(kind, {"type": kind, **where, "delta": delta, "sequence_number": next(numbers)})
-            done = {"type": "response.output_item.done", "output_index": index, "item": item}
-            yield event(done["type"], {**done, "sequence_number": next(numbers)})
-        completed = {"type": "response.completed", "response": response}
-        yield event(completed["type"], {**completed, "sequence_number": next(numbers)})
-
-
-def _anthropic_error(status: int, message: str) -> Response:
-    kind = _ANTHROPIC_ERRORS.get(status, "api_error")
-    body = {"type": "error", "error": {"type": kind, "message": message}}
-    return JSONResponse(body, status_code=status, headers=_retry_now(status))
-
-
-def _openai_error(status: int, message: str) -> Response:
-    kind, code = _OPENAI_ERRORS.get(status, ("server_error", None))
-    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
-    return JSONResponse(body, status_code=status, headers=_retry_now(status))
-
-
-def _retry_now(status: int) -> dict[str, str]:
-    return {"retry-after": "0"} if status == 429 else {}
 
 
 def codex_home(path: Path, base_url: str, model: str = CODEX_MODEL) -> Path:
