@@ -110,6 +110,24 @@ async def test_a_rejected_key_is_an_auth_failure(
     assert model.turns == []  # asked once: opencode does not retry a 401
 
 
+async def test_an_unknown_model_fails_with_the_cause_opencode_logged(
+    opencode: str, model: ScriptedModel, workdir: Path, tmp_path: Path
+) -> None:
+    async with serving(model.app) as url:
+        environ = {"OPENCODE_CONFIG_CONTENT": opencode_config(url, MODEL)}
+        agent = OpencodeAgent(Settings(opencode_binary=opencode, openai_api_key=KEY), environ=environ)
+        request = AgentRequest(prompt="Hi.", model="scripted/no-such-model", timeout_s=60)
+        workspace = LocalWorkspace(workdir, env={"HOME": str(tmp_path)})
+        result = await agent.run(request, workspace, ListSink())
+
+    assert not result.ok and not result.retryable
+    assert result.error == (
+        "UnknownError: Unexpected server error. Check server logs for details. (ProviderModelNotFoundError: "
+        "Model not found: scripted/no-such-model. Did you mean: scripted-model?)"
+    )
+    assert model.requests == []
+
+
 def test_check_reports_the_version_and_wants_a_provider(opencode: str, tmp_path: Path) -> None:
     bare = OpencodeAgent(
         Settings(opencode_binary=opencode, openai_api_key=None, anthropic_api_key=None),

@@ -3,21 +3,27 @@
 Every line is `{type, timestamp, sessionID, …}`: `step_start`; `text {part.text}`; `tool_use
 {part: {tool, callID, state: {status, input, output | error}}}`, printed once the tool has finished;
 `step_finish {part: {reason, cost, tokens}}` per model request; `error {error: {name, data}}`, after
-which opencode exits 1. A run succeeded when a step finished for a reason other than `tool-calls`
-and no error came. opencode splits the tokens: `input` without the cached `cache.read` and
-`cache.write`, `output` without `reasoning`; we count input with its cached part and output with
-its reasoning, as the provider does.
+which opencode exits 1. An `UnknownError` ("Unexpected server error. Check server logs") has its
+cause only in the log, which `--print-logs --log-level ERROR` sends to stderr as `error="…"`.
+
+A run succeeded when a step finished for a reason other than `tool-calls` and no error came.
+opencode splits the tokens: `input` without the cached `cache.read` and `cache.write`, `output`
+without `reasoning`; we count input with its cached part and output with its reasoning, as the
+provider does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from shipyard.agents._classify import failure
 from shipyard.agents._util import emit_raw, last_lines, preview
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentResult, ExecResult, Usage
+
+_LOGGED_ERROR = re.compile(r'\berror="([^"]+)"')
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -47,7 +53,13 @@ def _error(error: Any) -> tuple[str, int | None]:
     message = str(data.get("message") or error.get("name") or "opencode failed")
     if isinstance(status, int):
         return f"{error.get('name', 'error')} {status}: {message}", status
-    return message, None
+    return (f"{error['name']}: {message}" if error.get("name") else message), None
+
+
+def _logged_cause(stderr: str) -> str:
+    """The last error opencode logged, e.g. `ProviderModelNotFoundError: Model not found: x/y.`"""
+    found = _LOGGED_ERROR.findall(stderr)
+    return str(found[-1]) if found else ""
 
 
 class OpencodeStream:
@@ -122,7 +134,8 @@ class OpencodeStream:
             return failure(message, kind="timeout", retryable=False, **common)
         if self.error is not None:
             message, status = self.error
-            return failure(message, status=status, **common)
+            cause = _logged_cause(done.stderr) if status is None else ""
+            return failure(message + (f" ({cause})" if cause else ""), status=status, **common)
         if self.completed:
             return AgentResult(ok=True, **common)
         message = f"opencode exited with code {done.exit_code} without finishing its last step"

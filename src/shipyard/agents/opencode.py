@@ -68,7 +68,7 @@ class OpencodeAgent:
     def command(self, binary: str, request: AgentRequest) -> list[str]:
         """The argv of one run; with no message opencode reads the prompt from stdin."""
         # The work order's sandbox is the boundary, as for claude's bypassPermissions.
-        argv = [binary, "run", "--format", "json", "--auto"]
+        argv = [binary, "run", "--format", "json", "--auto", "--print-logs", "--log-level", "ERROR"]
         if request.model:
             argv += ["-m", request.model]  # provider/model
         if request.session_id:
