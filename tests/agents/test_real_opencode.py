@@ -110,6 +110,18 @@ async def test_a_rejected_key_is_an_auth_failure(
     assert model.turns == []  # asked once: opencode does not retry a 401
 
 
+async def test_rate_limits_past_the_clis_retries_are_retryable(
+    opencode: str, model: ScriptedModel, workdir: Path, tmp_path: Path
+) -> None:
+    model.turns = [Turn(error_status=429, error_message="Rate limit reached") for _ in range(7)]
+    result, _ = await run_opencode(opencode, model, workdir, tmp_path)
+
+    assert not result.ok
+    assert (result.error_kind, result.retryable) == ("rate_limit", True), result.error
+    assert result.error == "APIError 429: Rate limit reached"
+    assert len(model.requests) == 6  # asked, and retried five times (the server says retry-after: 0)
+
+
 async def test_an_unknown_model_fails_with_the_cause_opencode_logged(
     opencode: str, model: ScriptedModel, workdir: Path, tmp_path: Path
 ) -> None:
