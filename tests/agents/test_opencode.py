@@ -88,6 +88,7 @@ async def test_success_events_usage_and_answer(fake_cli: Callable[..., FakeCli],
     assert outcomes == [(True, "File not found: /w/x.txt", None), (True, "(no output)", 3)]
     usage = of_type(sink, "agent.usage")
     assert [(u["input_tokens"], u["cached_input_tokens"]) for u in usage[:-1]] == [(100, 0), (300, 50)]
+    assert (result.usage.cached_input_tokens, result.usage.cache_write_tokens) == (50, 0)
     assert usage[-1]["final"] is True
 
 

@@ -90,7 +90,8 @@ async def test_opencode_reads_edits_runs_and_finishes_as_scripted(
     # Input with its cached part and output with its reasoning, as scripted, one turn per request.
     assert (result.usage.turns, result.usage.input_tokens, result.usage.output_tokens) == (4, 1000, 140)
     running = [u for u in of_type(sink, "agent.usage") if not u["final"]]
-    assert [u["cached_input_tokens"] for u in running] == [0, 50, 0, 0]
+    assert [u["cached_input_tokens"] for u in running] == [0, 50, 50, 50]  # running totals
+    assert (result.usage.cached_input_tokens, result.usage.reasoning_tokens) == (50, 7)
     assert [u["input_tokens"] for u in running] == [100, 300, 600, 1000]
     # opencode's own price for the model's configured rates: 950 input, 50 cached, 140 output.
     assert result.usage.cost_usd == pytest.approx((950 * 3.0 + 50 * 0.3 + 140 * 15.0) / 1e6)

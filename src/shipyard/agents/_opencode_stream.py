@@ -8,8 +8,8 @@ cause only in the log, which `--print-logs --log-level ERROR` sends to stderr as
 
 A run succeeded when a step finished for a reason other than `tool-calls` and no error came.
 opencode splits the tokens: `input` without the cached `cache.read` and `cache.write`, `output`
-without `reasoning`; we count input with its cached part and output with its reasoning, as the
-provider does.
+without `reasoning`; Usage counts all input, cached and written parts included, and all output,
+reasoning included, as the provider does.
 """
 
 from __future__ import annotations
@@ -30,19 +30,21 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _usage(part: dict[str, Any]) -> tuple[Usage, int]:
-    """A step's usage (one turn, with opencode's cost) and its cached input tokens."""
-    tokens = _dict(part.get("tokens"))
+def _usage(part: dict[str, Any]) -> Usage:
+    """A step's usage: one turn, its tokens and opencode's cost."""
+    tokens, cost = _dict(part.get("tokens")), part.get("cost")
     cache = _dict(tokens.get("cache"))
-    cached = int(cache.get("read") or 0) + int(cache.get("write") or 0)
-    cost = part.get("cost")
-    usage = Usage(
+    read, written = int(cache.get("read") or 0), int(cache.get("write") or 0)
+    reasoning = int(tokens.get("reasoning") or 0)
+    return Usage(
         turns=1,
-        input_tokens=int(tokens.get("input") or 0) + cached,
-        output_tokens=int(tokens.get("output") or 0) + int(tokens.get("reasoning") or 0),
+        input_tokens=int(tokens.get("input") or 0) + read + written,
+        cached_input_tokens=read,
+        cache_write_tokens=written,
+        output_tokens=int(tokens.get("output") or 0) + reasoning,
+        reasoning_tokens=reasoning,
         cost_usd=float(cost) if isinstance(cost, int | float) else None,
     )
-    return usage, cached
 
 
 def _error(error: Any) -> tuple[str, int | None]:
@@ -119,12 +121,8 @@ class OpencodeStream:
         if part.get("reason") != "tool-calls":
             self.completed = True
             self.finished.set()
-        step, cached = _usage(part)
-        self.usage = self.usage + step
-        await self._events.emit(
-            "agent.usage",
-            {**self.usage.model_dump(mode="json"), "final": False, "cached_input_tokens": cached},
-        )
+        self.usage = self.usage + _usage(part)
+        await self._events.emit("agent.usage", {**self.usage.model_dump(mode="json"), "final": False})
 
     def outcome(self, done: ExecResult, timeout_s: float | None) -> AgentResult:
         """Judge the run from its events: a finished last step and no error is a success."""
