@@ -131,3 +131,28 @@ async def test_an_exit_before_the_last_step_finished_is_a_failure_with_stderr(
         "opencode exited with code 1 without finishing its last step: Error: Model not found: scripted/x"
     )
     assert result.usage.turns == 1
+
+
+async def test_a_key_written_into_the_config_is_redacted_like_the_others(
+    fake_cli: Callable[..., FakeCli], workdir: Path
+) -> None:
+    literal = "sk-in-the-config-0123456789abcdef"
+    config = {
+        "provider": {
+            "scripted": {"options": {"baseURL": "http://127.0.0.1:9/v1", "apiKey": literal}},
+            "other": {"options": {"apiKey": "{env:OPENAI_API_KEY}"}},
+        },
+        "model": "scripted/m",
+    }
+    # A failure that quotes the request it made, key and all (as providers' error bodies can).
+    leak = line(
+        "error", error={"name": "APIError", "data": {"message": f"401 for key {literal}", "statusCode": 401}}
+    )
+    cli = fake_cli("opencode", stdout=[line("step_start", part={"type": "step-start"}), leak], exit_code=1)
+    settings = Settings(opencode_binary=str(cli.binary), openai_api_key=None, anthropic_api_key=None)
+    agent = OpencodeAgent(settings, environ={"OPENCODE_CONFIG_CONTENT": json.dumps(config)})
+    sink = ListSink()
+    result = await agent.run(AgentRequest(prompt="x"), LocalWorkspace(workdir), sink)
+
+    assert not result.ok and result.error_kind == "auth"
+    assert literal not in json.dumps(sink.events) and literal not in (result.error or "")

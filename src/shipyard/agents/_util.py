@@ -201,10 +201,22 @@ class JsonStream(Protocol):
     def outcome(self, done: ExecResult, timeout_s: float | None) -> AgentResult: ...
 
 
+class RedactingSink:
+    """An EventSink that hides `secrets` in every event before passing it on: the keys an adapter
+    hands its CLI may come from the worker's environment, which the step's own sink does not know."""
+
+    def __init__(self, inner: EventSink, secrets: Iterable[str | None]) -> None:
+        self._inner = inner
+        self._redactor = Redactor(secrets)
+
+    async def emit(self, type: str, data: dict[str, Any] | None = None, level: str = "info") -> None:
+        await self._inner.emit(type, self._redactor.data(dict(data or {})), level)
+
+
 async def run_json_cli(
     workspace: Workspace,
     argv: Sequence[str],
-    stream: JsonStream,
+    parser: Callable[[EventSink], JsonStream],
     request: AgentRequest,
     events: EventSink,
     *,
@@ -212,7 +224,11 @@ async def run_json_cli(
     secrets: Iterable[str | None],
     grace_s: float,
 ) -> AgentResult:
-    """Run a JSON-lines agent CLI with the prompt on stdin; judge the outcome from its own events."""
+    """Run a JSON-lines agent CLI with the prompt on stdin; judge the outcome from its own events,
+    which `parser` makes of its lines. `secrets` are hidden in the events and the result."""
+    secrets = list(secrets)
+    events = RedactingSink(events, secrets)
+    stream = parser(events)
     try:
         done = await exec_until_finished(
             workspace,

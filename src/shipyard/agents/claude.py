@@ -117,7 +117,7 @@ class ClaudeAgent:
         return await run_json_cli(
             workspace,
             argv,
-            ClaudeStream(events),
+            ClaudeStream,
             request,
             events,
             env=env,

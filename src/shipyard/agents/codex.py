@@ -89,7 +89,7 @@ class CodexAgent:
         return await run_json_cli(
             workspace,
             argv,
-            CodexStream(events),
+            CodexStream,
             request,
             events,
             env=env,

@@ -8,6 +8,7 @@ provider keys Shipyard holds (OPENAI_API_KEY, ANTHROPIC_API_KEY), which it hands
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -93,10 +94,27 @@ class OpencodeAgent:
         return await run_json_cli(
             workspace,
             self.command(binary, request),
-            OpencodeStream(events),
+            OpencodeStream,
             request,
             events,
             env=env,
-            secrets=[env.get("OPENAI_API_KEY"), env.get("ANTHROPIC_API_KEY")],
+            secrets=[env.get("OPENAI_API_KEY"), env.get("ANTHROPIC_API_KEY"), *_config_keys(env)],
             grace_s=self._exit_grace_s,
         )
+
+
+def _config_keys(env: Mapping[str, str]) -> list[str]:
+    """The keys written into OPENCODE_CONFIG_CONTENT itself (each provider's `options.apiKey`),
+    to redact like the others; a `{env:NAME}` reference is no secret."""
+    try:
+        config = json.loads(env.get("OPENCODE_CONFIG_CONTENT") or "{}")
+    except ValueError:
+        return []
+    providers = config.get("provider") if isinstance(config, dict) else None
+    keys = []
+    for provider in providers.values() if isinstance(providers, dict) else []:
+        options = provider.get("options") if isinstance(provider, dict) else None
+        key = options.get("apiKey") if isinstance(options, dict) else None
+        if isinstance(key, str) and key and not key.startswith("{env:"):
+            keys.append(key)
+    return keys
