@@ -1,7 +1,8 @@
 """A scripted model server: a real HTTP server on loopback that speaks a provider's API (the
 Anthropic Messages API for Claude Code, the OpenAI Responses API for Codex, the OpenAI Chat
-Completions API for opencode, each streamed or not) and answers from a script, so that a real
-agent CLI runs its own tool loop, file edits and output format end to end with no outside service.
+Completions API for opencode, the Gemini API for Gemini CLI, each streamed or not) and answers
+from a script, so that a real agent CLI runs its own tool loop, file edits and output format end to
+end with no outside service.
 
 A script is a list of turns; each request of the agent's main loop takes the next one. A turn is
 text, tool calls to make, the usage to report, or an error to answer with (status and message,
@@ -10,14 +11,15 @@ token counts) are answered with a short text and take no turn: a main-loop reque
 offers tools. Every request is kept (`requests`), so a test can read the tool results the agent
 sent back. `{cwd}` in a tool call's input stands for the agent's working directory, as the request
 tells it (Claude Code: "Primary working directory: …"; Codex: `<cwd>…</cwd>`; opencode: "Working
-directory: …"), for the tools that want absolute paths.
+directory: …"; Gemini CLI: "Workspace Directories: - …"), for the tools that want absolute paths.
 
-Each API is a module of scripted_dialects/ (anthropic, responses, chat; their error bodies in
+Each API is a module of scripted_dialects/ (anthropic, responses, chat, gemini; their error bodies in
 errors.py); this one holds the script, the routes and what all dialects share.
 
 By hand: `python tests/scripted_model.py script.json --port 8765`, then point the CLI there
 (`ANTHROPIC_BASE_URL=http://127.0.0.1:8765`; Codex: `CODEX_HOME` a directory made by
-`codex_home`; opencode: `OPENCODE_CONFIG_CONTENT` from `opencode_config`).
+`codex_home`; opencode: `OPENCODE_CONFIG_CONTENT` from `opencode_config`; Gemini CLI:
+`GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8765`).
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from scripted_dialects import anthropic, chat, responses
-from scripted_dialects.errors import anthropic_error, openai_error
+from scripted_dialects import anthropic, chat, gemini, responses
+from scripted_dialects.errors import anthropic_error, google_error, openai_error
 
 # A model Codex 0.171 knows that offers plain tools (`exec_command {cmd}`, a freeform
 # `apply_patch`); its newer ones default to a "code mode" that sends no `tools` at all.
@@ -74,8 +76,11 @@ class Turn:
         return cls(**{**data, "tool_calls": calls})
 
 
-# Where each CLI names its working directory: Claude Code, Codex, opencode.
-_CWD = re.compile(r"Primary working directory: ([^\s\\]+)|<cwd>([^<]+)</cwd>|  Working directory: ([^\s\\]+)")
+# Where each CLI names its working directory: Claude Code, Codex, opencode, Gemini CLI.
+_CWD = re.compile(
+    r"Primary working directory: ([^\s\\]+)|<cwd>([^<]+)</cwd>|  Working directory: ([^\s\\]+)"
+    r"|Workspace Directories:\*\*\\n  - ([^\s\\]+)"
+)
 
 
 def _with_cwd(value: Any, cwd: str) -> Any:
@@ -104,6 +109,7 @@ class ScriptedModel:
                 Route("/v1/responses", self._responses, methods=["POST"]),
                 Route("/v1/chat/completions", self._chat_completions, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
+                Route("/v1beta/models/{target}", self._gemini, methods=["POST"]),
             ]
         )
 
@@ -125,7 +131,7 @@ class ScriptedModel:
             return Turn(error_status=500, error_message="the script has no turn left for this request")
         turn = self.turns.pop(0)
         if found := _CWD.search(json.dumps(body)):
-            cwd = found[1] or found[2] or found[3]
+            cwd = found[1] or found[2] or found[3] or found[4]
             turn.tool_calls = [ToolCall(c.name, _with_cwd(c.input, cwd)) for c in turn.tool_calls]
         return turn
 
@@ -154,6 +160,15 @@ class ScriptedModel:
         if turn.error_status is not None:
             return openai_error(turn.error_status, turn.error_message or "scripted error")
         return chat.answer(body, turn, self.model, self._ids)
+
+    async def _gemini(self, request: Request) -> Response:
+        """`{model}:generateContent` or `{model}:streamGenerateContent`; the model is the one asked for."""
+        model, _, method = request.path_params["target"].partition(":")
+        body = await request.json()
+        turn = self._turn_for(body, offers_tools=bool(body.get("tools")))
+        if turn.error_status is not None:
+            return google_error(turn.error_status, turn.error_message or "scripted error")
+        return gemini.answer(turn, model, stream=method == "streamGenerateContent")
 
     async def _models(self, request: Request) -> Response:
         return chat.models(self.model)

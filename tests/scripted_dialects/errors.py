@@ -24,6 +24,16 @@ OPENAI_ERRORS = {
     500: ("server_error", None),
     503: ("server_error", None),
 }
+# Google's `status` for an HTTP status, as the Gemini API answers them.
+GOOGLE_ERRORS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
 
 
 def anthropic_error(status: int, message: str) -> Response:
@@ -37,6 +47,12 @@ def openai_error(status: int, message: str) -> Response:
     """OpenAI's error body: `{"error": {"message", "type", "param", "code"}}`."""
     kind, code = OPENAI_ERRORS.get(status, ("server_error", None))
     body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    return JSONResponse(body, status_code=status, headers=_retry_now(status))
+
+
+def google_error(status: int, message: str) -> Response:
+    """Google's error body: `{"error": {"code", "message", "status"}}`."""
+    body = {"error": {"code": status, "message": message, "status": GOOGLE_ERRORS.get(status, "UNKNOWN")}}
     return JSONResponse(body, status_code=status, headers=_retry_now(status))
 
 
