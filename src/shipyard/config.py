@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     )
     codex_binary: str = "codex"
     opencode_binary: str = "opencode"
+    gemini_binary: str = "gemini"
+    gemini_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SHIPYARD_GEMINI_API_KEY", "GEMINI_API_KEY")
+    )
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
     openai_api_key: SecretStr | None = Field(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from shipyard.agents.base import Agent
 from shipyard.agents.claude import ClaudeAgent
 from shipyard.agents.codex import CodexAgent
+from shipyard.agents.gemini import GeminiAgent
 from shipyard.agents.openai import OpenAIAgent
 from shipyard.agents.opencode import OpencodeAgent
 from shipyard.agents.replay import ReplayAgent
@@ -19,6 +20,7 @@ _FACTORIES: dict[str, Callable[[Settings], Agent]] = {
     "shell": lambda settings: ShellAgent(),
     "claude": ClaudeAgent,
     "codex": CodexAgent,
+    "gemini": GeminiAgent,
     "openai": OpenAIAgent,
     "opencode": OpencodeAgent,
     "replay": ReplayAgent,
