@@ -112,3 +112,17 @@ def test_check_reports_the_version_and_wants_a_key(gemini: str) -> None:
 
     assert (before.state, before.reason, before.version) == ("no credentials", "set GEMINI_API_KEY", "0.61.0")
     assert keyed.check().state == "ready"
+
+
+async def test_rate_limits_past_the_clis_retries_are_retryable(
+    gemini: str, workdir: Path, tmp_path: Path
+) -> None:
+    model = ScriptedModel([Turn(error_status=429, error_message="Quota exceeded") for _ in range(5)])
+    result, _ = await run_gemini(gemini, model, workdir, tmp_path)
+
+    assert not result.ok
+    assert (result.error_kind, result.retryable) == ("rate_limit", True), result.error
+    assert result.error == "API Error 429: Quota exceeded"
+    # The adapter's settings allow 3 attempts, not the CLI's 10; it waits 5 s, then 10 s, whatever
+    # the server's retry-after, so this test takes some 15 s.
+    assert len(model.requests) == 3

@@ -4,7 +4,8 @@ Lines are `{type, timestamp, …}`: `init {session_id, model}`; `message {role, 
 the model's text in deltas; `tool_use {tool_name, tool_id, parameters}`; `tool_result {tool_id,
 status, output?, error?}`; `error {severity, message}`; `result {status, error?, stats}` last.
 An API failure is `result {status: "error", error: {type, message: "[API Error: {…Google's error
-body…}]"}}`; a failure before the session starts (auth, an untrusted folder) prints no result.
+body…}]"}}`, except a 429 past the CLI's retries: "[API Error: <message>]\nPlease wait and try
+again later…". A failure before the session starts (auth, an untrusted folder) prints no result.
 
 A run succeeded when its result says `success`. `stats` counts per model `input_tokens` with the
 `cached` part and `output_tokens` without the thoughts, which only `total_tokens` includes; Usage
@@ -24,6 +25,8 @@ from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentResult, ExecResult, Usage
 
 _API_ERROR = re.compile(r"\[API Error: (\{.*\})\]", re.DOTALL)
+# After its retries on a 429 the CLI says only "[API Error: <message>]" and its advice.
+_QUOTA = re.compile(r"\[API Error: (.*?)\]\s*Please wait and try again later", re.DOTALL)
 # Exit codes of a run that ends before its result line, and the failure kind each means.
 _EXIT_KINDS = {41: "auth", 53: "max_turns"}
 
@@ -62,6 +65,8 @@ def _error(error: Any) -> tuple[str, int | None]:
     """A result's error message and the HTTP status of the API error inside it, if any."""
     error = _dict(error)
     message = str(error.get("message") or error.get("type") or "gemini failed")
+    if quota := _QUOTA.match(message):
+        return f"API Error 429: {quota[1]}", 429
     found = _API_ERROR.search(message)
     try:
         body = _dict(_dict(json.loads(found[1])).get("error")) if found else {}
