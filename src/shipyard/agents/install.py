@@ -34,7 +34,7 @@ class InstallableCli:
     binary: str
 
 
-# Agents without an adapter yet (kilocode, gemini, aider) install all the same; their
+# Agents without an adapter yet (kilocode, aider) install all the same; their
 # adapters will find them through `find_agent_binary`.
 INSTALLABLE: dict[str, InstallableCli] = {
     cli.name: cli
