@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     codex_binary: str = "codex"
     opencode_binary: str = "opencode"
     gemini_binary: str = "gemini"
+    gemini_model: str | None = None  # default: the CLI's own choice (`auto`, which asks a router model first)
     gemini_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SHIPYARD_GEMINI_API_KEY", "GEMINI_API_KEY")
     )

@@ -21,6 +21,7 @@ from support import MakeRepo, MakeSettings, git, installed_cli, serving, wait_do
 
 KEY = "sk-ant-scripted-e2e-0123456789"
 OPENAI_KEY = "sk-scripted-codex-e2e-0123456789"
+GEMINI_KEY = "scripted-gemini-e2e-0123456789"
 
 
 @pytest.fixture
@@ -74,6 +75,21 @@ def opencode_settings(
     monkeypatch.setenv("OPENCODE_CONFIG_CONTENT", opencode_config(model[1], "scripted-model", prices))
     return make_settings(
         agent="opencode", opencode_binary=installed_cli("opencode"), openai_api_key=OPENAI_KEY
+    )
+
+
+@pytest.fixture
+def gemini_settings(
+    make_settings: MakeSettings, model: tuple[ScriptedModel, str], monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    # What an operator sets in the worker's environment for the CLI: the Gemini API endpoint.
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", model[1])
+    # A model named, so that the CLI does not ask its router model first (a side call per turn).
+    return make_settings(
+        agent="gemini",
+        gemini_binary=installed_cli("gemini"),
+        gemini_api_key=GEMINI_KEY,
+        gemini_model="gemini-2.5-pro",
     )
 
 
@@ -206,6 +222,33 @@ async def test_opencode_fixes_a_file_and_the_work_order_commits_it_and_opens_a_p
     # opencode prices the run itself at the rates its config gives the model: $3/M in, $15/M out.
     assert usage["cost_usd"] == pytest.approx(1080 * 3e-6 + 100 * 15e-6)
     assert calls == ["read", "edit", "bash"]
+
+
+async def test_gemini_fixes_a_file_and_the_work_order_commits_it_and_opens_a_pull_request(
+    gemini_settings: Settings, model: tuple[ScriptedModel, str], make_repo: MakeRepo
+) -> None:
+    scripted, _ = model
+    repo = greeting_repo(make_repo)
+    edit = {"file_path": "{cwd}/README.md", "instruction": "Fix the typo.", "old_string": "helo",
+            "new_string": "hello"}  # fmt: skip
+    check = {"command": "grep -c hello README.md", "description": "Check"}
+    scripted.turns = [
+        Turn(text="Reading it.", tool_calls=[ToolCall("read_file", {"file_path": "{cwd}/README.md"})],
+             input_tokens=120, output_tokens=10),
+        Turn(tool_calls=[ToolCall("replace", edit)], input_tokens=220, output_tokens=20),
+        Turn(tool_calls=[ToolCall("run_shell_command", check)], input_tokens=320, output_tokens=30),
+        Turn(text="Fixed the greeting.", input_tokens=420, output_tokens=40),
+    ]  # fmt: skip
+    async with api_of(gemini_settings) as api:
+        wo = await fix_the_greeting(api, repo)
+        calls = await tool_calls(api, wo)
+
+    assert scripted.turns == []
+    usage = wo["usage"]
+    assert (usage["input_tokens"], usage["output_tokens"]) == (1080, 100)
+    assert scripted.side_requests == []  # the model named: no router call first
+    assert usage["cost_usd"] is None  # Gemini CLI reports no price
+    assert calls == ["read_file", "replace", "run_shell_command"]
 
 
 async def test_a_cost_budget_stops_claude_at_the_message_that_crosses_it_and_keeps_the_session(

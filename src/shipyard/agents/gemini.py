@@ -77,8 +77,9 @@ class GeminiAgent:
         # The work order's sandbox is the boundary, as for claude's bypassPermissions; the
         # workspace is a fresh checkout the CLI has not been told to trust.
         argv = [binary, "-o", "stream-json", "--approval-mode=yolo", "--skip-trust"]
-        if request.model:
-            argv += ["-m", request.model]
+        model = request.model or self._settings.gemini_model
+        if model:
+            argv += ["-m", model]
         if request.session_id:
             argv += ["--resume", request.session_id]
         return argv
