@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from shipyard.agents._classify import failure
 from shipyard.domain.events import EventSink
-from shipyard.domain.models import AgentRequest, AgentResult, ExecResult
+from shipyard.domain.models import AgentRequest, AgentResult, Availability, ExecResult
 from shipyard.logging import Redactor
 from shipyard.sandboxes.base import LineCallback, Workspace
 
@@ -89,6 +89,22 @@ def find_binary(name_or_path: str) -> str | None:
         path = Path(name_or_path).expanduser()
         return str(path.absolute()) if path.is_file() and os.access(path, os.X_OK) else None
     return shutil.which(name_or_path)
+
+
+def cli_availability(binary: str | None, not_found: str, *, missing_credentials: str = "") -> Availability:
+    """An agent CLI's state here: `not_found` says how to install it when `binary` is None; a
+    binary whose `--version` fails is unavailable; `missing_credentials`, when given, says why it
+    could not log in."""
+    if binary is None:
+        return Availability(available=False, installed=False, reason=not_found)
+    version = binary_version(binary)
+    if version is None:
+        return Availability(available=False, reason=f"{binary} --version failed", binary=binary)
+    if missing_credentials:
+        return Availability(
+            available=True, credentials=False, reason=missing_credentials, version=version, binary=binary
+        )
+    return Availability(available=True, version=version, binary=binary)
 
 
 def binary_version(binary: str, timeout_s: float = 20.0) -> str | None:

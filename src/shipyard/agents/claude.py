@@ -11,7 +11,7 @@ from shipyard.agents._classify import failure
 from shipyard.agents._claude_stream import ClaudeStream
 from shipyard.agents._util import (
     EXIT_GRACE_S,
-    binary_version,
+    cli_availability,
     run_json_cli,
 )
 from shipyard.agents.install import find_agent_binary
@@ -74,16 +74,10 @@ class ClaudeAgent:
 
     def check(self) -> Availability:
         """Binary present and runnable; `no credentials` when it would fail to log in."""
-        binary = self.binary()
-        if binary is None:
-            return Availability(available=False, installed=False, reason=_NOT_FOUND)
-        version = binary_version(binary)
-        if version is None:
-            return Availability(available=False, reason=f"{binary} --version failed", binary=binary)
-        if not self.has_credentials():
-            why = "set ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN, or log in with `claude`"
-            return Availability(available=True, credentials=False, reason=why, version=version, binary=binary)
-        return Availability(available=True, version=version, binary=binary)
+        why = "set ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN, or log in with `claude`"
+        return cli_availability(
+            self.binary(), _NOT_FOUND, missing_credentials="" if self.has_credentials() else why
+        )
 
     def command(self, binary: str, request: AgentRequest) -> list[str]:
         """The argv of one run; the prompt goes on stdin."""

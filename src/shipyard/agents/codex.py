@@ -10,7 +10,7 @@ from shipyard.agents._classify import failure
 from shipyard.agents._codex_stream import CodexStream
 from shipyard.agents._util import (
     EXIT_GRACE_S,
-    binary_version,
+    cli_availability,
     run_json_cli,
 )
 from shipyard.agents.install import find_agent_binary
@@ -48,17 +48,10 @@ class CodexAgent:
 
     def check(self) -> Availability:
         """Binary present and runnable; `no credentials` without an API key or a codex login."""
-        binary = self.binary()
-        if binary is None:
-            return Availability(available=False, installed=False, reason=_NOT_FOUND)
-        version = binary_version(binary)
-        if version is None:
-            return Availability(available=False, reason=f"{binary} --version failed", binary=binary)
         codex_home = Path(self._environ.get("CODEX_HOME") or Path.home() / ".codex")
-        if not (self._settings.openai_api_key or (codex_home / "auth.json").is_file()):
-            why = "set OPENAI_API_KEY, or log in with `codex login`"
-            return Availability(available=True, credentials=False, reason=why, version=version, binary=binary)
-        return Availability(available=True, version=version, binary=binary)
+        logged_in = self._settings.openai_api_key or (codex_home / "auth.json").is_file()
+        why = "set OPENAI_API_KEY, or log in with `codex login`"
+        return cli_availability(self.binary(), _NOT_FOUND, missing_credentials="" if logged_in else why)
 
     def command(self, binary: str, request: AgentRequest) -> list[str]:
         """The argv of one run; options precede `resume`, and `-` reads the prompt from stdin."""

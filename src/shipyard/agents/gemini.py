@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from shipyard.agents._classify import failure
 from shipyard.agents._gemini_stream import GeminiStream
-from shipyard.agents._util import EXIT_GRACE_S, binary_version, run_json_cli
+from shipyard.agents._util import EXIT_GRACE_S, cli_availability, run_json_cli
 from shipyard.agents.install import find_agent_binary
 from shipyard.config import Settings
 from shipyard.domain.events import EventSink
@@ -61,16 +61,8 @@ class GeminiAgent:
 
     def check(self) -> Availability:
         """Binary present and runnable; `no credentials` without an API key."""
-        binary = self.binary()
-        if binary is None:
-            return Availability(available=False, installed=False, reason=_NOT_FOUND)
-        version = binary_version(binary)
-        if version is None:
-            return Availability(available=False, reason=f"{binary} --version failed", binary=binary)
-        if not self._settings.gemini_api_key:
-            why = "set GEMINI_API_KEY"
-            return Availability(available=True, credentials=False, reason=why, version=version, binary=binary)
-        return Availability(available=True, version=version, binary=binary)
+        why = "" if self._settings.gemini_api_key else "set GEMINI_API_KEY"
+        return cli_availability(self.binary(), _NOT_FOUND, missing_credentials=why)
 
     def command(self, binary: str, request: AgentRequest) -> list[str]:
         """The argv of one run; without `-p` the CLI reads the prompt from stdin."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from shipyard.agents._classify import failure
 from shipyard.agents._opencode_stream import OpencodeStream
-from shipyard.agents._util import EXIT_GRACE_S, binary_version, run_json_cli
+from shipyard.agents._util import EXIT_GRACE_S, cli_availability, run_json_cli
 from shipyard.agents.install import find_agent_binary
 from shipyard.config import Settings
 from shipyard.domain.events import EventSink
@@ -51,16 +51,9 @@ class OpencodeAgent:
 
     def check(self) -> Availability:
         """Binary present and runnable; `no credentials` without a configuration, a key or a login."""
-        binary = self.binary()
-        if binary is None:
-            return Availability(available=False, installed=False, reason=_NOT_FOUND)
-        version = binary_version(binary)
-        if version is None:
-            return Availability(available=False, reason=f"{binary} --version failed", binary=binary)
-        if not (self.env() or self._auth_file().is_file()):
-            why = "set OPENCODE_CONFIG_CONTENT or a provider key, or log in with `opencode auth login`"
-            return Availability(available=True, credentials=False, reason=why, version=version, binary=binary)
-        return Availability(available=True, version=version, binary=binary)
+        configured = self.env() or self._auth_file().is_file()
+        why = "set OPENCODE_CONFIG_CONTENT or a provider key, or log in with `opencode auth login`"
+        return cli_availability(self.binary(), _NOT_FOUND, missing_credentials="" if configured else why)
 
     def _auth_file(self) -> Path:
         data_home = self._environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"

@@ -122,9 +122,9 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
             matching.append(WorkOrderRow.status == WorkOrderStatus(status).value)
         if repository:
             matching.append(WorkOrderRow.repository_url == repository)
-        searching = bool(search and search.strip())
-        if search and searching:
-            matching.append(search_matching(search.strip(), sqlite=self._sqlite))
+        search = (search or "").strip()
+        if search:
+            matching.append(search_matching(search, sqlite=self._sqlite))
         page = (
             select(WorkOrderRow)
             .options(defer(WorkOrderRow.definition, raiseload=True))
@@ -137,7 +137,7 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
         # subquery of whole rows, which read every row's definition.
         counted = select(func.count()).select_from(WorkOrderRow).where(*matching)
         async with self._read() as session:
-            if searching:
+            if search:
                 # One query gives the page and, over the same matches, their count: a second
                 # would search all over again. (An offset past the end finds no row to carry
                 # the count: then it is counted apart.)
