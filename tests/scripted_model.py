@@ -101,6 +101,7 @@ class ScriptedModel:
         self.model = model
         self.requests: list[dict[str, Any]] = []  # main-loop requests, in order
         self.side_requests: list[dict[str, Any]] = []
+        self.keys: set[str] = set()  # the API keys requests came with (any header a dialect uses)
         self._ids = itertools.count(1)
         self.app = Starlette(
             routes=[
@@ -137,8 +138,16 @@ class ScriptedModel:
 
     # Each dialect answers from scripted_dialects/; a request that offers no tools is a side call.
 
+    async def _body(self, request: Request) -> Any:
+        """The request's JSON; its API key kept in `keys`."""
+        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+        for key in (bearer, request.headers.get("x-api-key"), request.headers.get("x-goog-api-key")):
+            if key:
+                self.keys.add(key)
+        return await request.json()
+
     async def _messages(self, request: Request) -> Response:
-        body = await request.json()
+        body = await self._body(request)
         turn = self._turn_for(body, offers_tools=bool(body.get("tools")))
         if turn.error_status is not None:
             return anthropic_error(turn.error_status, turn.error_message or "scripted error")
@@ -148,14 +157,14 @@ class ScriptedModel:
         return JSONResponse({"input_tokens": 10})
 
     async def _responses(self, request: Request) -> Response:
-        body = await request.json()
+        body = await self._body(request)
         turn = self._turn_for(body, offers_tools=bool(body.get("tools")))
         if turn.error_status is not None:
             return openai_error(turn.error_status, turn.error_message or "scripted error")
         return responses.answer(body, turn, self.model, self._ids)
 
     async def _chat_completions(self, request: Request) -> Response:
-        body = await request.json()
+        body = await self._body(request)
         turn = self._turn_for(body, offers_tools=bool(body.get("tools")))
         if turn.error_status is not None:
             return openai_error(turn.error_status, turn.error_message or "scripted error")
@@ -164,7 +173,7 @@ class ScriptedModel:
     async def _gemini(self, request: Request) -> Response:
         """`{model}:generateContent` or `{model}:streamGenerateContent`; the model is the one asked for."""
         model, _, method = request.path_params["target"].partition(":")
-        body = await request.json()
+        body = await self._body(request)
         turn = self._turn_for(body, offers_tools=bool(body.get("tools")))
         if turn.error_status is not None:
             return google_error(turn.error_status, turn.error_message or "scripted error")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -22,6 +22,20 @@ from pydantic_settings import (
 )
 
 MIN_API_TOKEN_CHARS = 16
+
+
+class AgentProvider(BaseModel):
+    """Where an agent CLI sends its model requests instead of its vendor's default (Shipyard's
+    config per agent): an endpoint of the API the CLI speaks, a default model, and the variable
+    holding the key, which reaches the CLI by that name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = None
+    model: str | None = None
+    # Read from the worker's environment (which sandboxes otherwise never pass on); a project
+    # secret of this name given to the step reaches the CLI the same way.
+    key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _default_data_dir() -> Path:
@@ -99,6 +113,9 @@ class Settings(BaseSettings):
     )
     openai_max_turns: int = 30
     replay_file: Path | None = None
+    # Per agent name, e.g. SHIPYARD_AGENT_PROVIDERS='{"codex": {"base_url": "…", "key_env": "MY_KEY"}}'
+    # or `[agent_providers.codex]` in shipyard.toml.
+    agent_providers: dict[str, AgentProvider] = Field(default_factory=dict)
 
     github_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SHIPYARD_GITHUB_TOKEN", "GITHUB_TOKEN")

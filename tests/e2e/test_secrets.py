@@ -13,8 +13,10 @@ import yaml
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from shipyard.config import Settings
-from support import MakeRepo, MakeSettings, wait_done
+from scripted_model import CODEX_MODEL, ScriptedModel, Turn
+from shipyard.cli.server import running_server
+from shipyard.config import AgentProvider, Settings
+from support import MakeRepo, MakeSettings, installed_cli, serving, wait_done
 
 CANARY = "canary-s3cr3t-9f2d7a61c4"
 
@@ -100,3 +102,37 @@ async def test_secrets_are_refused_clearly_when_they_cannot_be_given(
     assert gone.status_code == 204
     assert (await api.get("/api/projects/widgets/secrets")).json()["secrets"] == []
     assert (await api.delete("/api/projects/widgets/secrets/DEPLOY_TOKEN")).status_code == 404
+
+
+async def test_a_project_secret_is_the_key_of_an_agents_configured_provider(
+    make_settings: MakeSettings, make_repo: MakeRepo
+) -> None:
+    """Codex sent by config to an endpoint whose key variable is not OPENAI_API_KEY: the project
+    secret of that name, named by the workflow, reaches the real CLI by that name."""
+    model = ScriptedModel([Turn(text="Nothing to fix.", input_tokens=10, output_tokens=5)], model=CODEX_MODEL)
+    repo = make_repo()
+    async with serving(model.app) as url:
+        provider = AgentProvider(base_url=f"{url}/v1", model=CODEX_MODEL, key_env="TEAM_LLM_KEY")
+        settings = make_settings(
+            secrets_key=SecretStr(Fernet.generate_key().decode()), codex_binary=installed_cli("codex"),
+            openai_api_key=None, agent_providers={"codex": provider},
+        )  # fmt: skip
+        async with (
+            running_server(settings, persistent=False, port=0, announce=False) as server,
+            httpx.AsyncClient(base_url=server.url, timeout=30) as api,
+        ):
+            await api.post("/api/projects", json={"name": "widgets", "repository_url": str(repo)})
+            stored = await api.put("/api/projects/widgets/secrets/TEAM_LLM_KEY", json={"value": CANARY})
+            assert stored.status_code == 204, stored.text
+            definition = {
+                "name": "keyed",
+                "steps": [
+                    {"id": "look", "prompt": "Look around.", "agent": "codex", "secrets": ["TEAM_LLM_KEY"]}
+                ],
+            }
+            wo = await start(api, repo, definition, project="widgets")
+            events = (await api.get(f"/api/agent-work-orders/{wo['agent_work_order_id']}/events")).text
+
+    assert wo["status"] == "completed", wo["error_message"]
+    assert model.keys == {CANARY} and model.turns == []
+    assert CANARY not in events and "Nothing to fix." in events

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from shipyard.agents._classify import failure
 from shipyard.agents._claude_stream import ClaudeStream
+from shipyard.agents._provider import key_env, missing_key, provider_key, provider_of
 from shipyard.agents._util import (
     EXIT_GRACE_S,
     cli_availability,
@@ -57,6 +58,7 @@ class ClaudeAgent:
         self._settings = settings
         self._environ = os.environ if environ is None else environ
         self._exit_grace_s = exit_grace_s
+        self._provider = provider_of(settings, "claude")
 
     def binary(self) -> str | None:
         """`settings.claude_binary`; else the copy `shipyard agents install claude` put in the data
@@ -73,7 +75,11 @@ class ClaudeAgent:
         return (base / ".credentials.json").is_file()
 
     def check(self) -> Availability:
-        """Binary present and runnable; `no credentials` when it would fail to log in."""
+        """Binary present and runnable; `no credentials` when it would fail to log in, or without
+        the key of the provider configured for it."""
+        if self._provider.key_env:
+            why = missing_key(self._provider, self._environ)
+            return cli_availability(self.binary(), _NOT_FOUND, missing_credentials=why)
         why = "set ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN, or log in with `claude`"
         return cli_availability(
             self.binary(), _NOT_FOUND, missing_credentials="" if self.has_credentials() else why
@@ -83,7 +89,7 @@ class ClaudeAgent:
         """The argv of one run; the prompt goes on stdin."""
         argv = [binary, "-p", "--output-format", "stream-json", "--verbose"]
         argv += ["--permission-mode", "bypassPermissions"]
-        model = request.model or self._settings.claude_model
+        model = request.model or self._provider.model or self._settings.claude_model
         if model:
             argv += ["--model", model]
         if request.session_id:
@@ -98,7 +104,10 @@ class ClaudeAgent:
         env.update({k: v for k in _PASSTHROUGH_ENV if (v := self._environ.get(k))})
         if self._settings.anthropic_api_key:
             env["ANTHROPIC_API_KEY"] = self._settings.anthropic_api_key.get_secret_value()
-        return env
+        if self._provider.base_url:
+            env["ANTHROPIC_BASE_URL"] = self._provider.base_url
+        # The CLI reads its key from ANTHROPIC_API_KEY only.
+        return env | key_env(self._provider, self._environ, "ANTHROPIC_API_KEY")
 
     async def run(self, request: AgentRequest, workspace: Workspace, events: EventSink) -> AgentResult:
         """Run Claude Code on the prompt; the outcome comes from its `result` line."""
@@ -107,6 +116,7 @@ class ClaudeAgent:
             return failure(_NOT_FOUND, kind="unavailable", retryable=False)
         env = self.env()
         secrets = [env.get("ANTHROPIC_API_KEY"), env.get("CLAUDE_CODE_OAUTH_TOKEN")]
+        secrets.append(provider_key(self._provider, self._environ))
         argv = self.command(binary, request)
         return await run_json_cli(
             workspace,

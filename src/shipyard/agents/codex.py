@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from shipyard.agents._classify import failure
 from shipyard.agents._codex_stream import CodexStream
+from shipyard.agents._provider import key_env, missing_key, provider_key, provider_of
 from shipyard.agents._util import (
     EXIT_GRACE_S,
     cli_availability,
@@ -40,6 +42,7 @@ class CodexAgent:
         self._settings = settings
         self._exit_grace_s = exit_grace_s
         self._environ = os.environ if environ is None else environ
+        self._provider = provider_of(settings, "codex")
 
     def binary(self) -> str | None:
         """`settings.codex_binary` when it is a path or a name other than `codex`; else the copy
@@ -47,7 +50,11 @@ class CodexAgent:
         return find_agent_binary(self._settings.data_dir, "codex", self._settings.codex_binary)
 
     def check(self) -> Availability:
-        """Binary present and runnable; `no credentials` without an API key or a codex login."""
+        """Binary present and runnable; `no credentials` without an API key or a codex login, or
+        without the key of the provider configured for it."""
+        if self._provider.key_env:
+            why = missing_key(self._provider, self._environ)
+            return cli_availability(self.binary(), _NOT_FOUND, missing_credentials=why)
         codex_home = Path(self._environ.get("CODEX_HOME") or Path.home() / ".codex")
         logged_in = self._settings.openai_api_key or (codex_home / "auth.json").is_file()
         why = "set OPENAI_API_KEY, or log in with `codex login`"
@@ -59,18 +66,34 @@ class CodexAgent:
         # work order's sandbox is the boundary, as for claude's bypassPermissions.
         argv = [binary, "exec", "--json", "--skip-git-repo-check"]
         argv.append("--dangerously-bypass-approvals-and-sandbox")
-        if request.model:
-            argv += ["-m", request.model]
+        argv += self._provider_overrides()
+        if model := request.model or self._provider.model:
+            argv += ["-m", model]
         if request.session_id:
             argv += ["resume", request.session_id]
         return [*argv, "-"]
 
+    def _provider_overrides(self) -> list[str]:
+        """`-c` options that make the configured endpoint the model provider, reading its key
+        from the configured variable (a Responses API endpoint: Codex no longer speaks Chat)."""
+        url = self._provider.base_url
+        if not url:
+            return []
+        options = {"name": "shipyard", "base_url": url, "wire_api": "responses"}
+        if self._provider.key_env:
+            options["env_key"] = self._provider.key_env
+        pairs = [("model_provider", "shipyard")]
+        pairs += [(f"model_providers.shipyard.{k}", v) for k, v in options.items()]
+        return [arg for k, v in pairs for arg in ("-c", f"{k}={json.dumps(v)}")]
+
     def env(self) -> dict[str, str]:
-        """The API key from settings, when set (otherwise codex uses its own login), and CODEX_HOME."""
+        """The API key from settings, when set (otherwise codex uses its own login), CODEX_HOME,
+        and the configured provider's key (as OPENAI_API_KEY too when the endpoint is OpenAI's)."""
         env = {k: v for k in _PASSTHROUGH_ENV if (v := self._environ.get(k))}
         if key := self._settings.openai_api_key:
             env["OPENAI_API_KEY"] = key.get_secret_value()
-        return env
+        fixed = () if self._provider.base_url else ("OPENAI_API_KEY",)
+        return env | key_env(self._provider, self._environ, *fixed)
 
     async def run(self, request: AgentRequest, workspace: Workspace, events: EventSink) -> AgentResult:
         """Run codex on the prompt; success is a completed turn without a failed one."""
@@ -86,6 +109,6 @@ class CodexAgent:
             request,
             events,
             env=env,
-            secrets=[env.get("OPENAI_API_KEY")],
+            secrets=[env.get("OPENAI_API_KEY"), provider_key(self._provider, self._environ)],
             grace_s=self._exit_grace_s,
         )

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 from shipyard.agents._classify import failure
 from shipyard.agents._gemini_stream import GeminiStream
+from shipyard.agents._provider import key_env, missing_key, provider_of
 from shipyard.agents._util import EXIT_GRACE_S, cli_availability, run_json_cli
 from shipyard.agents.install import find_agent_binary
 from shipyard.config import Settings
@@ -53,6 +54,7 @@ class GeminiAgent:
         self._settings = settings
         self._exit_grace_s = exit_grace_s
         self._environ = os.environ if environ is None else environ
+        self._provider = provider_of(settings, "gemini")
 
     def binary(self) -> str | None:
         """`settings.gemini_binary` when it is a path or a name other than `gemini`; else the copy
@@ -60,8 +62,12 @@ class GeminiAgent:
         return find_agent_binary(self._settings.data_dir, "gemini", self._settings.gemini_binary)
 
     def check(self) -> Availability:
-        """Binary present and runnable; `no credentials` without an API key."""
-        why = "" if self._settings.gemini_api_key else "set GEMINI_API_KEY"
+        """Binary present and runnable; `no credentials` without an API key (or without the key
+        of the provider configured for it)."""
+        if self._provider.key_env:
+            why = missing_key(self._provider, self._environ)
+        else:
+            why = "" if self._settings.gemini_api_key else "set GEMINI_API_KEY"
         return cli_availability(self.binary(), _NOT_FOUND, missing_credentials=why)
 
     def command(self, binary: str, request: AgentRequest) -> list[str]:
@@ -69,7 +75,7 @@ class GeminiAgent:
         # The work order's sandbox is the boundary, as for claude's bypassPermissions; the
         # workspace is a fresh checkout the CLI has not been told to trust.
         argv = [binary, "-o", "stream-json", "--approval-mode=yolo", "--skip-trust"]
-        model = request.model or self._settings.gemini_model
+        model = request.model or self._provider.model or self._settings.gemini_model
         if model:
             argv += ["-m", model]
         if request.session_id:
@@ -82,7 +88,10 @@ class GeminiAgent:
         env.setdefault("GEMINI_CLI_HOME", _home_for(workspace))
         if key := self._settings.gemini_api_key:
             env["GEMINI_API_KEY"] = key.get_secret_value()
-        return env
+        if self._provider.base_url:
+            env["GOOGLE_GEMINI_BASE_URL"] = self._provider.base_url
+        # The CLI reads its key from GEMINI_API_KEY only.
+        return env | key_env(self._provider, self._environ, "GEMINI_API_KEY")
 
     async def run(self, request: AgentRequest, workspace: Workspace, events: EventSink) -> AgentResult:
         """Run gemini on the prompt; success is a result line that says so."""

@@ -1,9 +1,11 @@
 """The `opencode` agent: the opencode CLI in non-interactive mode (`opencode run --format json`).
 
-Its provider comes from its own configuration: `OPENCODE_CONFIG_CONTENT` in the worker's
-environment (e.g. an `@ai-sdk/openai-compatible` provider with a `baseURL`, which may read its
-key as `{env:OPENAI_API_KEY}`), a login in its data directory (`opencode auth login`), or the
-provider keys Shipyard holds (OPENAI_API_KEY, ANTHROPIC_API_KEY), which it hands over.
+Its provider comes from Shipyard's config for it (`agent_providers.opencode`: an OpenAI-compatible
+endpoint, a model and the variable holding the key, made into an `OPENCODE_CONFIG_CONTENT`), else
+from its own configuration: `OPENCODE_CONFIG_CONTENT` in the worker's environment (e.g. an
+`@ai-sdk/openai-compatible` provider with a `baseURL`, which may read its key as
+`{env:OPENAI_API_KEY}`), a login in its data directory (`opencode auth login`), or the provider
+keys Shipyard holds (OPENAI_API_KEY, ANTHROPIC_API_KEY), which it hands over.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from pathlib import Path
 
 from shipyard.agents._classify import failure
 from shipyard.agents._opencode_stream import OpencodeStream
+from shipyard.agents._provider import key_env, missing_key, provider_key, provider_of
 from shipyard.agents._util import EXIT_GRACE_S, cli_availability, run_json_cli
 from shipyard.agents.install import find_agent_binary
-from shipyard.config import Settings
+from shipyard.config import AgentProvider, Settings
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentRequest, AgentResult, Availability
 from shipyard.sandboxes.base import Workspace
@@ -43,6 +46,7 @@ class OpencodeAgent:
         self._settings = settings
         self._exit_grace_s = exit_grace_s
         self._environ = os.environ if environ is None else environ
+        self._provider = provider_of(settings, "opencode")
 
     def binary(self) -> str | None:
         """`settings.opencode_binary` when it is a path or a name other than `opencode`; else the copy
@@ -50,7 +54,11 @@ class OpencodeAgent:
         return find_agent_binary(self._settings.data_dir, "opencode", self._settings.opencode_binary)
 
     def check(self) -> Availability:
-        """Binary present and runnable; `no credentials` without a configuration, a key or a login."""
+        """Binary present and runnable; `no credentials` without a configuration, a key or a login,
+        or without the key of the provider configured for it."""
+        if self._provider.key_env:
+            why = missing_key(self._provider, self._environ)
+            return cli_availability(self.binary(), _NOT_FOUND, missing_credentials=why)
         configured = self.env() or self._auth_file().is_file()
         why = "set OPENCODE_CONFIG_CONTENT or a provider key, or log in with `opencode auth login`"
         return cli_availability(self.binary(), _NOT_FOUND, missing_credentials="" if configured else why)
@@ -64,19 +72,22 @@ class OpencodeAgent:
         # The work order's sandbox is the boundary, as for claude's bypassPermissions.
         argv = [binary, "run", "--format", "json", "--auto", "--print-logs", "--log-level", "ERROR"]
         if request.model:
-            argv += ["-m", request.model]  # provider/model
+            argv += ["-m", request.model]  # provider/model; else the configuration's default
         if request.session_id:
             argv += ["--session", request.session_id]
         return argv
 
     def env(self) -> dict[str, str]:
-        """OPENCODE_CONFIG_CONTENT from the worker's environment and the provider keys in settings."""
+        """OPENCODE_CONFIG_CONTENT (the configured provider's, else the worker's) and the provider
+        keys in settings and config."""
         env = {k: v for k in _PASSTHROUGH_ENV if (v := self._environ.get(k))}
+        if self._provider.base_url:
+            env["OPENCODE_CONFIG_CONTENT"] = provider_config(self._provider)
         if key := self._settings.openai_api_key:
             env["OPENAI_API_KEY"] = key.get_secret_value()
         if key := self._settings.anthropic_api_key:
             env["ANTHROPIC_API_KEY"] = key.get_secret_value()
-        return env
+        return env | key_env(self._provider, self._environ)
 
     async def run(self, request: AgentRequest, workspace: Workspace, events: EventSink) -> AgentResult:
         """Run opencode on the prompt; success is a finished last step without an error line."""
@@ -91,9 +102,28 @@ class OpencodeAgent:
             request,
             events,
             env=env,
-            secrets=[env.get("OPENAI_API_KEY"), env.get("ANTHROPIC_API_KEY"), *_config_keys(env)],
+            secrets=[
+                env.get("OPENAI_API_KEY"),
+                env.get("ANTHROPIC_API_KEY"),
+                provider_key(self._provider, self._environ),
+                *_config_keys(env),
+            ],
             grace_s=self._exit_grace_s,
         )
+
+
+def provider_config(provider: AgentProvider) -> str:
+    """An opencode configuration whose provider `shipyard` is `provider`'s OpenAI-compatible
+    endpoint, its key read from `key_env`, its model (if any) the default."""
+    options = {"baseURL": provider.base_url}
+    if provider.key_env:
+        options["apiKey"] = "{env:" + provider.key_env + "}"
+    entry: dict[str, object] = {"npm": "@ai-sdk/openai-compatible", "name": "Shipyard", "options": options}
+    config: dict[str, object] = {"provider": {"shipyard": entry}}
+    if provider.model:
+        entry["models"] = {provider.model: {"name": provider.model}}
+        config["model"] = f"shipyard/{provider.model}"
+    return json.dumps(config)
 
 
 def _config_keys(env: Mapping[str, str]) -> list[str]:
