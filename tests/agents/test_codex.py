@@ -76,7 +76,10 @@ async def test_success_events_usage_and_answer(fake_cli: Callable[..., FakeCli],
         24763,
         122,
     )
-    assert result.usage.cost_usd is None
+    # Codex reports no cost: Shipyard's estimate at genai-prices' gpt-5-codex rates ($1.25/M input,
+    # $0.125/M cached, $10/M output) for 315 uncached, 24448 cached and 122 output tokens.
+    assert result.usage.cost_usd == pytest.approx((315 * 1.25 + 24448 * 0.125 + 122 * 10) / 1e6)
+    assert result.usage.cost_estimated
     assert of_type(sink, "agent.session") == [{"session_id": THREAD}]
     calls = of_type(sink, "agent.tool_call")
     assert [(c["name"], c["id"]) for c in calls] == [

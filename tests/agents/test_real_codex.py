@@ -91,7 +91,10 @@ async def test_codex_reads_patches_runs_and_finishes_as_scripted(
     assert (result.usage.input_tokens, result.usage.output_tokens) == (1000, 140)
     assert [u["cached_input_tokens"] for u in of_type(sink, "agent.usage") if not u["final"]] == [50]
     assert (result.usage.cached_input_tokens, result.usage.reasoning_tokens) == (50, 7)
-    assert result.usage.cost_usd is None  # Codex reports no price
+    # Codex reports no price: Shipyard's estimate at genai-prices' gpt-5.5 rates (the model of
+    # CODEX_HOME's config.toml): $5/M input, $0.5/M cached, $30/M output.
+    assert result.usage.cost_usd == pytest.approx((950 * 5 + 50 * 0.5 + 140 * 30) / 1e6)
+    assert result.usage.cost_estimated
 
 
 async def test_a_rejected_key_is_an_auth_failure(

@@ -90,7 +90,11 @@ async def test_gemini_reads_edits_runs_and_finishes_as_scripted(
     # Input with its cached part and output with the thoughts, as scripted.
     usage = result.usage
     assert (usage.turns, usage.input_tokens, usage.output_tokens) == (4, 1000, 140)
-    assert (usage.cached_input_tokens, usage.reasoning_tokens, usage.cost_usd) == (50, 7, None)
+    assert (usage.cached_input_tokens, usage.reasoning_tokens) == (50, 7)
+    # The CLI reports no cost: Shipyard's estimate at genai-prices' gemini-2.5-pro rates ($1.25/M
+    # input, $0.125/M cached, $10/M output with the thoughts).
+    assert usage.cost_usd == pytest.approx((950 * 1.25 + 50 * 0.125 + 140 * 10) / 1e6)
+    assert usage.cost_estimated
 
 
 async def test_a_rejected_key_is_an_auth_failure(gemini: str, workdir: Path, tmp_path: Path) -> None:
@@ -126,3 +130,25 @@ async def test_rate_limits_past_the_clis_retries_are_retryable(
     # The adapter's settings allow 3 attempts, not the CLI's 10; it waits 5 s, then 10 s, whatever
     # the server's retry-after, so this test takes some 15 s.
     assert len(model.requests) == 3
+
+
+async def test_a_run_given_the_session_id_resumes_that_chat(
+    gemini: str, workdir: Path, tmp_path: Path
+) -> None:
+    model = ScriptedModel([Turn(text="The first answer.", input_tokens=10, output_tokens=5)], model=MODEL)
+    first, _ = await run_gemini(gemini, model, workdir, tmp_path, prompt="First question.")
+    model.turns = [Turn(text="The second answer.", input_tokens=20, output_tokens=5)]
+    async with serving(model.app) as url:
+        agent = GeminiAgent(
+            Settings(gemini_binary=gemini, gemini_api_key=KEY), environ={"GOOGLE_GEMINI_BASE_URL": url}
+        )
+        request = AgentRequest(
+            prompt="Second question.", model=MODEL, session_id=first.session_id, timeout_s=120
+        )
+        second = await agent.run(request, LocalWorkspace(workdir, env={"HOME": str(tmp_path)}), ListSink())
+
+    assert first.ok and second.ok, (first.error, second.error)
+    assert second.session_id == first.session_id
+    # The resumed chat's history went to the model with the new question.
+    asked = json.dumps(model.requests[-1]["contents"])
+    assert "First question." in asked and "The first answer." in asked and "Second question." in asked

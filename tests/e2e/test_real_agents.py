@@ -193,7 +193,8 @@ async def test_codex_fixes_a_file_and_the_work_order_commits_it_and_opens_a_pull
     usage = wo["usage"]
     assert (usage["input_tokens"], usage["output_tokens"]) == (1080, 100)
     assert {r["model"] for r in scripted.requests} == {CODEX_MODEL}
-    assert usage["cost_usd"] is None  # Codex reports no price
+    # Codex reports no price: Shipyard's estimate at genai-prices' gpt-5.5 rates, $5/M in, $30/M out.
+    assert usage["cost_usd"] == pytest.approx(1080 * 5e-6 + 100 * 30e-6) and usage["cost_estimated"]
     assert calls == ["command_execution", "file_change", "command_execution"]
 
 
@@ -247,7 +248,8 @@ async def test_gemini_fixes_a_file_and_the_work_order_commits_it_and_opens_a_pul
     usage = wo["usage"]
     assert (usage["input_tokens"], usage["output_tokens"]) == (1080, 100)
     assert scripted.side_requests == []  # the model named: no router call first
-    assert usage["cost_usd"] is None  # Gemini CLI reports no price
+    # Gemini CLI reports no price: Shipyard's estimate at gemini-2.5-pro's $1.25/M in, $10/M out.
+    assert usage["cost_usd"] == pytest.approx(1080 * 1.25e-6 + 100 * 10e-6) and usage["cost_estimated"]
     assert calls == ["read_file", "replace", "run_shell_command"]
 
 

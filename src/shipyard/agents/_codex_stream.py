@@ -1,7 +1,9 @@
 """Parses `codex exec --json` lines into events and an outcome.
 
 Codex has no result line: the answer is the last completed `agent_message`, success is a
-`turn.completed` without a `turn.failed`, and `error` lines alone are notices (it retries).
+`turn.completed` without a `turn.failed`, and `error` lines alone are notices (it retries). It
+reports no cost, and its usage only when the turn completes: that usage is priced then from
+genai-prices' table for the model the run asked for (an estimate, `cost_estimated`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 from typing import Any
 
 from shipyard.agents._classify import failure
+from shipyard.agents._prices import estimate_usd
 from shipyard.agents._util import emit_raw, last_lines, preview
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentResult, ExecResult, Usage
@@ -48,8 +51,9 @@ def _tool_result(item: dict[str, Any]) -> dict[str, Any]:
 class CodexStream:
     """Turns codex JSONL objects into events as they arrive and keeps what decides the outcome."""
 
-    def __init__(self, events: EventSink) -> None:
+    def __init__(self, events: EventSink, model: str | None = None) -> None:
         self._events = events
+        self._model = model  # priced from genai-prices' table: Codex reports no cost
         self.session_id: str | None = None
         self.usage = Usage()
         self.answer = ""
@@ -118,7 +122,7 @@ class CodexStream:
             return int(figures.get(name) or 0)
 
         # OpenAI's input_tokens already include the cached ones, as output_tokens the reasoning.
-        self.usage = self.usage + Usage(
+        turn = Usage(
             turns=1,
             input_tokens=count("input_tokens"),
             cached_input_tokens=count("cached_input_tokens"),
@@ -126,6 +130,17 @@ class CodexStream:
             output_tokens=count("output_tokens"),
             reasoning_tokens=count("reasoning_output_tokens"),
         )
+        cost = estimate_usd(
+            self._model,
+            "openai",
+            input_tokens=max(turn.input_tokens - turn.cached_input_tokens - turn.cache_write_tokens, 0),
+            output_tokens=turn.output_tokens,
+            cache_read_tokens=turn.cached_input_tokens,
+            cache_write_tokens=turn.cache_write_tokens,
+        )
+        if cost is not None:
+            turn = turn.model_copy(update={"cost_usd": cost, "cost_estimated": True})
+        self.usage = self.usage + turn
         await self._events.emit("agent.usage", {**self.usage.model_dump(mode="json"), "final": False})
 
     def outcome(self, done: ExecResult, timeout_s: float | None) -> AgentResult:

@@ -9,7 +9,8 @@ again later…". A failure before the session starts (auth, an untrusted folder)
 
 A run succeeded when its result says `success`. `stats` counts per model `input_tokens` with the
 `cached` part and `output_tokens` without the thoughts, which only `total_tokens` includes; Usage
-counts them as output (reasoning), as the provider does. There is no per-request usage.
+counts them as output (reasoning), as the provider does. There is no per-request usage, and no
+cost: each model's tokens are priced from genai-prices' table (an estimate).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 from typing import Any
 
 from shipyard.agents._classify import failure
+from shipyard.agents._prices import estimate_usd
 from shipyard.agents._util import emit_raw, last_lines, preview
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentResult, ExecResult, Usage
@@ -40,24 +42,35 @@ def _count(stats: dict[str, Any], name: str) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _model_usage(stats: dict[str, Any]) -> Usage:
-    """One model's tokens: input with its cached part, output with the thoughts."""
+def _model_usage(stats: dict[str, Any], model: str | None) -> Usage:
+    """One model's tokens: input with its cached part, output with the thoughts; priced from
+    genai-prices' table when it knows `model` (an estimate: the CLI reports no cost)."""
     input_tokens, output_tokens = _count(stats, "input_tokens"), _count(stats, "output_tokens")
     thoughts = max(0, _count(stats, "total_tokens") - input_tokens - output_tokens)
+    cached = _count(stats, "cached")
+    cost = estimate_usd(
+        model,
+        "google",
+        input_tokens=max(input_tokens - cached, 0),
+        output_tokens=output_tokens + thoughts,
+        cache_read_tokens=cached,
+    )
     return Usage(
         input_tokens=input_tokens,
-        cached_input_tokens=_count(stats, "cached"),
+        cached_input_tokens=cached,
         output_tokens=output_tokens + thoughts,
         reasoning_tokens=thoughts,
+        cost_usd=cost,
+        cost_estimated=cost is not None,
     )
 
 
 def usage_of(stats: dict[str, Any], turns: int) -> Usage:
     """The run's usage from `result.stats`: its models' summed (the router's side calls included)."""
-    models = [_dict(m) for m in _dict(stats.get("models")).values()]
+    models = {str(name): _dict(m) for name, m in _dict(stats.get("models")).items()}
     usage = Usage(turns=turns)
-    for part in models or [stats]:
-        usage = usage + _model_usage(part)
+    for name, part in models.items() or [(None, stats)]:
+        usage = usage + _model_usage(part, name)
     return usage
 
 

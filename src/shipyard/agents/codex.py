@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -73,6 +75,16 @@ class CodexAgent:
             argv += ["resume", request.session_id]
         return [*argv, "-"]
 
+    def _configured_model(self) -> str | None:
+        """The `model` of `$CODEX_HOME/config.toml`, which Codex runs unless told otherwise."""
+        codex_home = self._environ.get("CODEX_HOME")
+        try:
+            config = tomllib.loads((Path(codex_home) / "config.toml").read_text()) if codex_home else {}
+        except (OSError, ValueError):
+            return None
+        model = config.get("model")
+        return model if isinstance(model, str) else None
+
     def _provider_overrides(self) -> list[str]:
         """`-c` options that make the configured endpoint the model provider, reading its key
         from the configured variable (a Responses API endpoint: Codex no longer speaks Chat)."""
@@ -102,10 +114,11 @@ class CodexAgent:
             return failure(_NOT_FOUND, kind="unavailable", retryable=False)
         env = self.env()
         argv = self.command(binary, request)
+        model = request.model or self._provider.model or self._configured_model()
         return await run_json_cli(
             workspace,
             argv,
-            CodexStream,
+            functools.partial(CodexStream, model=model),
             request,
             events,
             env=env,
