@@ -10,15 +10,17 @@ e.g. 401 or 429). Requests that are not the main loop's (a CLI's side calls: tit
 token counts) are answered with a short text and take no turn: a main-loop request is one that
 offers tools. Every request is kept (`requests`), so a test can read the tool results the agent
 sent back. `{cwd}` in a tool call's input stands for the agent's working directory, as the request
-tells it (Claude Code: "Primary working directory: …"; Codex: `<cwd>…</cwd>`; opencode: "Working
-directory: …"; Gemini CLI: "Workspace Directories: - …"), for the tools that want absolute paths.
+tells it (Claude Code: "Primary working directory: …"; Codex: `<cwd>…</cwd>`; opencode and Kilo
+Code: "Working directory: …"; Gemini CLI: "Workspace Directories: - …"), for the tools that want
+absolute paths.
 
 Each API is a module of scripted_dialects/ (anthropic, responses, chat, gemini; their error bodies in
 errors.py); this one holds the script, the routes and what all dialects share.
 
 By hand: `python tests/scripted_model.py script.json --port 8765`, then point the CLI there
 (`ANTHROPIC_BASE_URL=http://127.0.0.1:8765`; Codex: `CODEX_HOME` a directory made by
-`codex_home`; opencode: `OPENCODE_CONFIG_CONTENT` from `opencode_config`; Gemini CLI:
+`codex_home`; opencode: `OPENCODE_CONFIG_CONTENT` from `opencode_config`, Kilo Code 7.x:
+`KILO_CONFIG_CONTENT` from the same; Gemini CLI:
 `GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8765`).
 """
 
@@ -76,10 +78,11 @@ class Turn:
         return cls(**{**data, "tool_calls": calls})
 
 
-# Where each CLI names its working directory: Claude Code, Codex, opencode, Gemini CLI.
+# Where each CLI names its working directory: Claude Code, Codex, opencode, Gemini CLI, Kilo Code
+# (`<environment_details>` after the prompt, a JSON-escaped newline before it).
 _CWD = re.compile(
     r"Primary working directory: ([^\s\\]+)|<cwd>([^<]+)</cwd>|  Working directory: ([^\s\\]+)"
-    r"|Workspace Directories:\*\*\\n  - ([^\s\\]+)"
+    r"|Workspace Directories:\*\*\\n  - ([^\s\\]+)|\\nWorking directory: ([^\s\\]+)"
 )
 
 
@@ -132,7 +135,7 @@ class ScriptedModel:
             return Turn(error_status=500, error_message="the script has no turn left for this request")
         turn = self.turns.pop(0)
         if found := _CWD.search(json.dumps(body)):
-            cwd = found[1] or found[2] or found[3] or found[4]
+            cwd = next(group for group in found.groups() if group)
             turn.tool_calls = [ToolCall(c.name, _with_cwd(c.input, cwd)) for c in turn.tool_calls]
         return turn
 

@@ -101,6 +101,7 @@ class Settings(BaseSettings):
     )
     codex_binary: str = "codex"
     opencode_binary: str = "opencode"
+    kilocode_binary: str = "kilocode"  # 7.x also installs it as `kilo`
     gemini_binary: str = "gemini"
     gemini_model: str | None = None  # default: the CLI's own choice (`auto`, which asks a router model first)
     gemini_api_key: SecretStr | None = Field(

@@ -11,7 +11,7 @@ from shipyard.domain.errors import InvalidInput
 
 def test_every_name_builds_its_adapter() -> None:
     settings = Settings(codex_binary="definitely-not-codex-xyz")
-    assert AGENT_NAMES == ("shell", "claude", "codex", "gemini", "openai", "opencode", "replay")
+    assert AGENT_NAMES == ("shell", "claude", "codex", "gemini", "openai", "opencode", "kilocode", "replay")
     for name in AGENT_NAMES:
         assert build_agent(name, settings).name == name
 
@@ -25,6 +25,7 @@ def test_describe_agents_reports_availability() -> None:
     settings = Settings(
         codex_binary="definitely-not-codex-xyz",
         opencode_binary="no-such-opencode",
+        kilocode_binary="no-such-kilocode",
         gemini_binary="no-such-gemini",
         openai_api_key=None,
     )
@@ -37,6 +38,7 @@ def test_describe_agents_reports_availability() -> None:
     assert "shipyard agents install codex" in described["codex"][1].reason
     assert described["opencode"][1].state == "not installed"
     assert "shipyard agents install opencode" in described["opencode"][1].reason
+    assert described["kilocode"][1].state == "not installed"
     assert described["gemini"][1].state == "not installed"
     assert "shipyard agents install gemini" in described["gemini"][1].reason
     assert all(description for description, _ in described.values())

@@ -10,6 +10,9 @@ A run succeeded when a step finished for a reason other than `tool-calls` and no
 opencode splits the tokens: `input` without the cached `cache.read` and `cache.write`, `output`
 without `reasoning`; Usage counts all input, cached and written parts included, and all output,
 reasoning included, as the provider does.
+
+Kilo Code 7.x (`kilo run --format json`), an opencode fork, prints the same lines; `cli` names the
+CLI in the messages.
 """
 
 from __future__ import annotations
@@ -47,12 +50,12 @@ def _usage(part: dict[str, Any]) -> Usage:
     )
 
 
-def _error(error: Any) -> tuple[str, int | None]:
+def _error(error: Any, cli: str) -> tuple[str, int | None]:
     """An `error` line's message and HTTP status."""
     error = _dict(error)
     data = _dict(error.get("data"))
     status = data.get("statusCode")
-    message = str(data.get("message") or error.get("name") or "opencode failed")
+    message = str(data.get("message") or error.get("name") or f"{cli} failed")
     if isinstance(status, int):
         return f"{error.get('name', 'error')} {status}: {message}", status
     return (f"{error['name']}: {message}" if error.get("name") else message), None
@@ -67,8 +70,9 @@ def _logged_cause(stderr: str) -> str:
 class OpencodeStream:
     """Turns opencode JSON lines into events as they arrive and keeps what decides the outcome."""
 
-    def __init__(self, events: EventSink) -> None:
+    def __init__(self, events: EventSink, cli: str = "opencode") -> None:
         self._events = events
+        self._cli = cli
         self.session_id: str | None = None
         self.usage = Usage()
         self.answer = ""
@@ -93,7 +97,7 @@ class OpencodeStream:
         elif kind == "step_finish":
             await self._step_finished(part)
         elif kind == "error":
-            self.error = _error(obj.get("error"))
+            self.error = _error(obj.get("error"), self._cli)
             self.finished.set()
             await emit_raw(self._events, obj, "warning")
         elif kind != "step_start":
@@ -128,7 +132,7 @@ class OpencodeStream:
         """Judge the run from its events: a finished last step and no error is a success."""
         common: dict[str, Any] = {"session_id": self.session_id, "usage": self.usage, "output": self.answer}
         if done.timed_out:
-            message = f"opencode timed out after {timeout_s or 0:g} s"
+            message = f"{self._cli} timed out after {timeout_s or 0:g} s"
             return failure(message, kind="timeout", retryable=False, **common)
         if self.error is not None:
             message, status = self.error
@@ -136,6 +140,6 @@ class OpencodeStream:
             return failure(message + (f" ({cause})" if cause else ""), status=status, **common)
         if self.completed:
             return AgentResult(ok=True, **common)
-        message = f"opencode exited with code {done.exit_code} without finishing its last step"
+        message = f"{self._cli} exited with code {done.exit_code} without finishing its last step"
         detail = last_lines(done.stderr)
         return failure(message + (f": {detail}" if detail else ""), **common)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -23,6 +24,7 @@ OUTPUT_CHARS = 4096  # the tail of stdout a shell run reports as its output
 EXIT_GRACE_S = 10.0  # how long a CLI may linger after reporting its outcome
 
 JsonHandler = Callable[[dict[str, Any]], Awaitable[None]]
+_TERMINAL_TITLE = re.compile(r"^\s*(?:\x1b\][^\x07\x1b]*(?:\x07|\x1b\\))+")
 
 
 def clip(text: str, limit: int = PREVIEW_CHARS) -> str:
@@ -144,7 +146,8 @@ def json_lines(events: EventSink, handle: JsonHandler) -> LineCallback:
 
 
 def _parse_object(line: str) -> dict[str, Any] | None:
-    stripped = line.strip()
+    # Some CLIs set the terminal's title (`ESC ] 0 ; … BEL`) just before their first JSON line.
+    stripped = _TERMINAL_TITLE.sub("", line).strip()
     if not stripped.startswith("{"):
         return None
     try:

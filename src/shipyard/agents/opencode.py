@@ -106,7 +106,7 @@ class OpencodeAgent:
                 env.get("OPENAI_API_KEY"),
                 env.get("ANTHROPIC_API_KEY"),
                 provider_key(self._provider, self._environ),
-                *_config_keys(env),
+                *config_keys(env.get("OPENCODE_CONFIG_CONTENT")),
             ],
             grace_s=self._exit_grace_s,
         )
@@ -126,11 +126,11 @@ def provider_config(provider: AgentProvider) -> str:
     return json.dumps(config)
 
 
-def _config_keys(env: Mapping[str, str]) -> list[str]:
-    """The keys written into OPENCODE_CONFIG_CONTENT itself (each provider's `options.apiKey`),
+def config_keys(content: str | None) -> list[str]:
+    """The keys written into an opencode configuration itself (each provider's `options.apiKey`),
     to redact like the others; a `{env:NAME}` reference is no secret."""
     try:
-        config = json.loads(env.get("OPENCODE_CONFIG_CONTENT") or "{}")
+        config = json.loads(content or "{}")
     except ValueError:
         return []
     providers = config.get("provider") if isinstance(config, dict) else None

@@ -8,6 +8,7 @@ from shipyard.agents.base import Agent
 from shipyard.agents.claude import ClaudeAgent
 from shipyard.agents.codex import CodexAgent
 from shipyard.agents.gemini import GeminiAgent
+from shipyard.agents.kilocode import KilocodeAgent
 from shipyard.agents.openai import OpenAIAgent
 from shipyard.agents.opencode import OpencodeAgent
 from shipyard.agents.replay import ReplayAgent
@@ -23,6 +24,7 @@ _FACTORIES: dict[str, Callable[[Settings], Agent]] = {
     "gemini": GeminiAgent,
     "openai": OpenAIAgent,
     "opencode": OpencodeAgent,
+    "kilocode": KilocodeAgent,
     "replay": ReplayAgent,
 }
 AGENT_NAMES: tuple[str, ...] = tuple(_FACTORIES)

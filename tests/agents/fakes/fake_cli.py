@@ -3,6 +3,7 @@
 Usage: fake_cli.py SCENARIO.json [the CLI's own arguments…]. It records its arguments, stdin and
 environment in the scenario's `record` file, prints the scenario's stdout lines (objects as
 JSON, strings as they are) and stderr lines, optionally sleeps, and exits with `exit_code`.
+With a scenario's `version`, `--version` alone prints it and exits 0, recording nothing.
 """
 
 import json
@@ -14,6 +15,9 @@ import time
 def main() -> int:
     with open(sys.argv[1]) as f:
         scenario = json.load(f)
+    if sys.argv[2:] == ["--version"] and "version" in scenario:
+        print(scenario["version"])
+        return 0
     record = {
         "argv": sys.argv[2:],
         "stdin": sys.stdin.read(),
