@@ -79,6 +79,20 @@ def opencode_settings(
 
 
 @pytest.fixture
+def kilocode_settings(
+    make_settings: MakeSettings, model: tuple[ScriptedModel, str], monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    # What an operator sets in the worker's environment for Kilo Code 7.x: its config, in opencode's
+    # schema, whose provider is the endpoint (its key read from OPENAI_API_KEY).
+    model[0].model = "scripted-model"
+    prices = {"input": 3.0, "output": 15.0}
+    monkeypatch.setenv("KILO_CONFIG_CONTENT", opencode_config(model[1], "scripted-model", prices))
+    return make_settings(
+        agent="kilocode", kilocode_binary=installed_cli("kilocode"), openai_api_key=OPENAI_KEY
+    )
+
+
+@pytest.fixture
 def gemini_settings(
     make_settings: MakeSettings, model: tuple[ScriptedModel, str], monkeypatch: pytest.MonkeyPatch
 ) -> Settings:
@@ -223,6 +237,35 @@ async def test_opencode_fixes_a_file_and_the_work_order_commits_it_and_opens_a_p
     # opencode prices the run itself at the rates its config gives the model: $3/M in, $15/M out.
     assert usage["cost_usd"] == pytest.approx(1080 * 3e-6 + 100 * 15e-6)
     assert calls == ["read", "edit", "bash"]
+
+
+async def test_kilocode_fixes_a_file_and_the_work_order_commits_it_and_opens_a_pull_request(
+    kilocode_settings: Settings, model: tuple[ScriptedModel, str], make_repo: MakeRepo
+) -> None:
+    scripted, _ = model
+    repo = greeting_repo(make_repo)
+    edit = {"filePath": "{cwd}/README.md", "oldString": "helo", "newString": "hello"}
+    scripted.turns = [
+        Turn(text="Reading it.", tool_calls=[ToolCall("read", {"filePath": "{cwd}/README.md"})],
+             input_tokens=130, output_tokens=10),
+        Turn(tool_calls=[ToolCall("edit", edit)], input_tokens=230, output_tokens=20),
+        Turn(tool_calls=[ToolCall("bash", {"command": "grep -c hello README.md", "description": "Check"})],
+             input_tokens=330, output_tokens=30),
+        Turn(text="Fixed the greeting.", input_tokens=430, output_tokens=40),
+    ]  # fmt: skip
+    async with api_of(kilocode_settings) as api:
+        wo = await fix_the_greeting(api, repo)
+        calls = await tool_calls(api, wo)
+
+    assert scripted.turns == []
+    assert "Fix the typo in the greeting" in str(scripted.requests[0]["messages"])
+    usage = wo["usage"]
+    assert (usage["input_tokens"], usage["output_tokens"]) == (1120, 100)
+    assert {r["model"] for r in scripted.requests} == {"scripted-model"}
+    # Kilo prices the run itself at the rates its config gives the model: $3/M in, $15/M out.
+    assert usage["cost_usd"] == pytest.approx(1120 * 3e-6 + 100 * 15e-6)
+    assert calls == ["read", "edit", "bash"]
+    assert wo["agent_session_id"].startswith("ses_")
 
 
 async def test_gemini_fixes_a_file_and_the_work_order_commits_it_and_opens_a_pull_request(
