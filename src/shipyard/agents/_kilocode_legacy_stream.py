@@ -32,8 +32,6 @@ from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentResult, ExecResult, Usage
 
 CLI_TIMEOUT_EXIT = 124
-# Messages that only tell the UI what is going on.
-_QUIET = frozenset({"api_req_retried", "api_req_deleted", "checkpoint_saved", "condense_context"})
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -138,7 +136,7 @@ class KilocodeLegacyStream:
         elif say == "error":
             self.error = text or "kilocode reported an error"
             await emit_raw(self._events, obj, "warning")
-        elif say not in _QUIET:
+        else:
             await emit_raw(self._events, obj)
 
     async def _ask(self, ask: str, obj: dict[str, Any], first: bool) -> None:
