@@ -105,6 +105,8 @@ class ScriptedModel:
         self.requests: list[dict[str, Any]] = []  # main-loop requests, in order
         self.side_requests: list[dict[str, Any]] = []
         self.keys: set[str] = set()  # the API keys requests came with (any header a dialect uses)
+        # Aider offers no tools: with this False, every request of its is the main loop's.
+        self.main_loop_offers_tools = True
         self._ids = itertools.count(1)
         self.app = Starlette(
             routes=[
@@ -168,7 +170,8 @@ class ScriptedModel:
 
     async def _chat_completions(self, request: Request) -> Response:
         body = await self._body(request)
-        turn = self._turn_for(body, offers_tools=bool(body.get("tools")))
+        main_loop = bool(body.get("tools")) or not self.main_loop_offers_tools
+        turn = self._turn_for(body, offers_tools=main_loop)
         if turn.error_status is not None:
             return openai_error(turn.error_status, turn.error_message or "scripted error")
         return chat.answer(body, turn, self.model, self._ids)

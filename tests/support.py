@@ -57,12 +57,13 @@ def napping(command: str) -> bool:
     return found.returncode == 0
 
 
-def installed_cli(name: str) -> str:
-    """An agent CLI that `./dev test` installs from npm into a cache outside the clone
-    ($SHIPYARD_TEST_CLIS, by default ~/.cache/shipyard-test-clis); fails the test when it is missing."""
+def installed_cli(name: str, *, pypi: bool = False) -> str:
+    """An agent CLI that `./dev test` installs from npm (or, `pypi`, into a venv of its own named
+    after it) into a cache outside the clone ($SHIPYARD_TEST_CLIS, by default
+    ~/.cache/shipyard-test-clis); fails the test when it is missing."""
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     root = Path(os.environ.get("SHIPYARD_TEST_CLIS") or Path(cache) / "shipyard-test-clis")
-    binary = root / "node_modules" / ".bin" / name
+    binary = root / name / "bin" / name if pypi else root / "node_modules" / ".bin" / name
     if not os.access(binary, os.X_OK):
         pytest.fail(f"{name} is not installed in {root}: ./dev test installs it there", pytrace=False)
     return str(binary)

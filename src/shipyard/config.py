@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     opencode_binary: str = "opencode"
     kilocode_binary: str = "kilocode"  # 7.x also installs it as `kilo`
     gemini_binary: str = "gemini"
+    aider_binary: str = "aider"
+    aider_model: str | None = None  # litellm's provider/model (openai/gpt-4.1); default: aider's choice
     gemini_model: str | None = None  # default: the CLI's own choice (`auto`, which asks a router model first)
     gemini_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SHIPYARD_GEMINI_API_KEY", "GEMINI_API_KEY")

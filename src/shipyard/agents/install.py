@@ -34,8 +34,7 @@ class InstallableCli:
     binary: str
 
 
-# Agents without an adapter yet (aider) install all the same; their adapters will find
-# them through `find_agent_binary`. @kilocode/cli 7.x installs `kilo` and `kilocode`, 0.x only `kilocode`.
+# @kilocode/cli 7.x installs `kilo` and `kilocode`, 0.x only `kilocode`.
 INSTALLABLE: dict[str, InstallableCli] = {
     cli.name: cli
     for cli in (

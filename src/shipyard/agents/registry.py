@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from shipyard.agents.aider import AiderAgent
 from shipyard.agents.base import Agent
 from shipyard.agents.claude import ClaudeAgent
 from shipyard.agents.codex import CodexAgent
@@ -24,6 +25,7 @@ _FACTORIES: dict[str, Callable[[Settings], Agent]] = {
     "gemini": GeminiAgent,
     "openai": OpenAIAgent,
     "opencode": OpencodeAgent,
+    "aider": AiderAgent,
     "kilocode": KilocodeAgent,
     "replay": ReplayAgent,
 }
