@@ -162,6 +162,22 @@ async def test_rate_limits_past_aiders_retries_are_retryable(
     assert len(retries) == 8
 
 
+async def test_a_request_over_the_context_window_fails_although_aider_counts_it(
+    aider: str, model: ScriptedModel, repo: Path, tmp_path: Path
+) -> None:
+    too_long = "This model's maximum context length is 128000 tokens. However, you requested 130000 tokens."
+    model.turns = [Turn(error_status=400, error_message=too_long)]
+    result, _ = await run_aider(aider, model, repo, tmp_path)
+
+    assert not result.ok
+    assert (result.error_kind, result.retryable) == ("bad_request", False), result.error
+    assert result.error.startswith("Model openai/scripted-model has hit a token limit!; Input tokens: ~")
+    assert len(model.requests) == 1
+    # Aider counts the request as sent, with its own estimate of the tokens, and prices it.
+    assert result.usage.turns == 1 and result.usage.output_tokens == 0
+    assert result.usage.cost_usd == pytest.approx(result.usage.input_tokens * 3e-6)
+
+
 def test_check_reports_the_version_and_wants_a_key(aider: str) -> None:
     keyless = Settings(aider_binary=aider, openai_api_key=None, anthropic_api_key=None, gemini_api_key=None)
     with_key = Settings(aider_binary=aider, openai_api_key=None, anthropic_api_key=KEY, gemini_api_key=None)

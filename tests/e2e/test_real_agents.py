@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,17 @@ from support import MakeRepo, MakeSettings, git, installed_cli, serving, wait_do
 KEY = "sk-ant-scripted-e2e-0123456789"
 OPENAI_KEY = "sk-scripted-codex-e2e-0123456789"
 GEMINI_KEY = "scripted-gemini-e2e-0123456789"
+# What aider's --model-metadata-file says of a model litellm does not know: USD per token.
+AIDER_METADATA = {
+    "openai/scripted-model": {
+        "max_input_tokens": 128000,
+        "max_output_tokens": 4096,
+        "input_cost_per_token": 3e-6,
+        "output_cost_per_token": 15e-6,
+        "litellm_provider": "openai",
+        "mode": "chat",
+    }
+}
 
 
 @pytest.fixture
@@ -107,6 +119,29 @@ def gemini_settings(
     )
 
 
+@pytest.fixture
+def aider_settings(
+    make_settings: MakeSettings,
+    model: tuple[ScriptedModel, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    # What an operator sets in the worker's environment for the CLI: the metadata (prices, context
+    # window) of a model litellm does not know. Aider offers no tools: each request takes a turn.
+    metadata = tmp_path / "aider-models.json"
+    metadata.write_text(json.dumps(AIDER_METADATA))
+    monkeypatch.setenv("AIDER_MODEL_METADATA_FILE", str(metadata))
+    scripted, url = model
+    scripted.model, scripted.main_loop_offers_tools = "scripted-model", False
+    return make_settings(
+        agent="aider",
+        aider_binary=installed_cli("aider", pypi=True),
+        aider_model="openai/scripted-model",
+        openai_api_key=OPENAI_KEY,
+        openai_base_url=f"{url}/v1",
+    )
+
+
 @contextlib.asynccontextmanager
 async def api_of(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """Shipyard (API, worker, engine) on `settings`, and a client of its API."""
@@ -127,9 +162,10 @@ def greeting_repo(make_repo: MakeRepo) -> Path:
     return repo
 
 
-async def fix_the_greeting(api: httpx.AsyncClient, repo: Path) -> dict[str, Any]:
+async def fix_the_greeting(api: httpx.AsyncClient, repo: Path, session: bool = True) -> dict[str, Any]:
     """Run the build workflow on `repo`; check that it committed the fix and opened its pull
-    request; return the work order."""
+    request (and that the agent's session was kept, for an agent that has one); return the work
+    order."""
     body = {
         "repository_url": str(repo),
         "workflow_type": "agent_workflow_build",
@@ -145,7 +181,7 @@ async def fix_the_greeting(api: httpx.AsyncClient, repo: Path) -> dict[str, Any]
     steps = (await api.get(f"/api/agent-work-orders/{wo['agent_work_order_id']}/steps")).json()["steps"]
     build = next(s for s in steps if s["step_id"] == "build")
     assert build["status"] == "completed"
-    assert wo["agent_session_id"]
+    assert bool(wo["agent_session_id"]) == session
     assert wo["github_pull_request_url"]
     return wo
 
@@ -294,6 +330,31 @@ async def test_gemini_fixes_a_file_and_the_work_order_commits_it_and_opens_a_pul
     # Gemini CLI reports no price: Shipyard's estimate at gemini-2.5-pro's $1.25/M in, $10/M out.
     assert usage["cost_usd"] == pytest.approx(1080 * 1.25e-6 + 100 * 10e-6) and usage["cost_estimated"]
     assert calls == ["read_file", "replace", "run_shell_command"]
+
+
+async def test_aider_fixes_a_file_and_the_work_order_commits_it_and_opens_a_pull_request(
+    aider_settings: Settings, model: tuple[ScriptedModel, str], make_repo: MakeRepo
+) -> None:
+    scripted, _ = model
+    repo = greeting_repo(make_repo)
+    # Unknown to aider, the model gets its `whole` edit format: the file's new text in a fence.
+    scripted.turns = [
+        Turn(text="The greeting is in README.md.", input_tokens=120, output_tokens=10),
+        Turn(text="README.md\n```\n# Greeting\nhello world\n```\n\nFixed the greeting.",
+             input_tokens=220, output_tokens=20),
+    ]  # fmt: skip
+    async with api_of(aider_settings) as api:
+        wo = await fix_the_greeting(api, repo, session=False)
+        calls = await tool_calls(api, wo)
+
+    assert scripted.turns == []
+    usage = wo["usage"]
+    assert (usage["turns"], usage["input_tokens"], usage["output_tokens"]) == (2, 340, 30)
+    # Aider prices the run itself, at the rates of its metadata file: $3/M in, $15/M out.
+    assert usage["cost_usd"] == pytest.approx(340 * 3e-6 + 30 * 15e-6)
+    assert calls == ["edit"]
+    # Shipyard committed aider's edit, and nothing of aider's own (its repo map's cache).
+    assert git(repo, "ls-tree", "-r", "--name-only", wo["git_branch_name"]).split() == ["README.md"]
 
 
 async def test_a_cost_budget_stops_claude_at_the_message_that_crosses_it_and_keeps_the_session(

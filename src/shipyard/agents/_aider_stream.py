@@ -11,7 +11,8 @@ request fails and `Retrying in …` while it retries), becomes `log` lines and `
 
 `--message` exits 0 even when its request failed for good: a run succeeded when every request
 it started was answered. Aider retries a failed request itself (about a minute of backoff) unless
-the error is one it does not retry, such as a rejected key.
+the error is one it does not retry, such as a rejected key. A request over the model's context
+window counts as answered, but aider says that the model "has hit a token limit": a failure too.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ _PROMPT_LINE = re.compile(r"(SYSTEM|USER|ASSISTANT|TOOL|FUNCTION)( |$)|-------$"
 _ANSWER_PREFIX = "ASSISTANT"
 _API_ERROR = re.compile(r"litellm\.(\w+): (.*)")
 _APPLIED = re.compile(r"Applied edit to (.+)")
+# After a request over the model's context window or output limit (answered, for aider).
+_EXHAUSTED = re.compile(r"Model \S+ has hit a token limit!|(Input|Output|Total) tokens: ~")
 # litellm's exception classes and the HTTP status each stands for.
 _ERROR_STATUS = {
     "BadRequestError": 400,
@@ -82,6 +85,7 @@ class AiderStream:
         self.api_error: tuple[str, int | None] | None = None
         self.exception: str | None = None
         self.exit_reason: str | None = None
+        self.exhausted: list[str] = []  # what aider said of the token limit the model hit
         self._console: list[str] = []  # stdout and unparsed stderr, for the error message
         self.finished = asyncio.Event()  # set by the `exit` event
 
@@ -145,6 +149,8 @@ class AiderStream:
             return
         if error := _API_ERROR.match(line):
             self.api_error = _api_error(error[1], error[2].strip())
+        if _EXHAUSTED.match(line):
+            self.exhausted.append(line.strip())
         await self._other(line, "stdout", "warning" if error else "info")
 
     async def _other(self, line: str, stream: str, level: str = "info") -> None:
@@ -159,6 +165,8 @@ class AiderStream:
             return failure(
                 f"aider timed out after {timeout_s or 0:g} s", kind="timeout", retryable=False, **common
             )
+        if self.exhausted:
+            return failure("; ".join(self.exhausted), kind="bad_request", retryable=False, **common)
         if self.sent and self.sent == self.started and self.exit_reason == _COMPLETED:
             return AgentResult(ok=True, **common)
         if self.api_error is not None:

@@ -45,15 +45,15 @@ _FLAGS = (
     "--chat-history-file", "/dev/null", "--input-history-file", "/dev/null",
 )  # fmt: skip
 # Runs in the workspace: the prompt (stdin) into a file for --message-file (an argument has a
-# size limit and shows in `ps`), aider with stdin closed, then away with the `.aider*` files it
-# made in the repository (its repo map's cache), so that they are not committed.
+# size limit and shows in `ps`), aider with stdin closed, then away with the cache of its repo map
+# if the run made it (the one file it still writes into the repository), so that it is not committed.
 _WRAPPER = """
 prompt=$(mktemp) && cat > "$prompt" || exit 70
-kept=$(ls -1d .aider* 2>/dev/null)
+kept=$(ls -1d .aider.tags.cache.v* 2>/dev/null)
 "$@" --message-file "$prompt" </dev/null
 code=$?
 rm -f "$prompt"
-for made in .aider*; do
+for made in .aider.tags.cache.v*; do
   [ -e "$made" ] && ! printf '%s\\n' "$kept" | grep -qxF -- "$made" && rm -rf -- "$made"
 done
 exit $code
