@@ -11,14 +11,24 @@ from shipyard.domain.errors import InvalidInput
 
 def test_every_name_builds_its_adapter() -> None:
     settings = Settings(codex_binary="definitely-not-codex-xyz")
-    assert AGENT_NAMES == ("shell", "claude", "codex", "gemini", "openai", "opencode", "kilocode", "replay")
+    assert AGENT_NAMES == (
+        "shell",
+        "claude",
+        "codex",
+        "gemini",
+        "openai",
+        "opencode",
+        "aider",
+        "kilocode",
+        "replay",
+    )
     for name in AGENT_NAMES:
         assert build_agent(name, settings).name == name
 
 
 def test_unknown_name_is_invalid_input_listing_the_known_ones() -> None:
-    with pytest.raises(InvalidInput, match="unknown agent 'aider'; known: shell, claude, codex"):
-        build_agent("aider", Settings())
+    with pytest.raises(InvalidInput, match="unknown agent 'nope'; known: shell, claude, codex"):
+        build_agent("nope", Settings())
 
 
 def test_describe_agents_reports_availability() -> None:
@@ -27,6 +37,7 @@ def test_describe_agents_reports_availability() -> None:
         opencode_binary="no-such-opencode",
         kilocode_binary="no-such-kilocode",
         gemini_binary="no-such-gemini",
+        aider_binary="no-such-aider",
         openai_api_key=None,
     )
     described = {
@@ -41,4 +52,6 @@ def test_describe_agents_reports_availability() -> None:
     assert described["kilocode"][1].state == "not installed"
     assert described["gemini"][1].state == "not installed"
     assert "shipyard agents install gemini" in described["gemini"][1].reason
+    assert described["aider"][1].state == "not installed"
+    assert "shipyard agents install aider" in described["aider"][1].reason
     assert all(description for description, _ in described.values())
