@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     gemini_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SHIPYARD_GEMINI_API_KEY", "GEMINI_API_KEY")
     )
+    cursor_binary: str = "cursor-agent"  # the install script's unambiguous alias of `agent`
+    cursor_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SHIPYARD_CURSOR_API_KEY", "CURSOR_API_KEY")
+    )
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
     openai_api_key: SecretStr | None = Field(

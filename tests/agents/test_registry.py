@@ -15,6 +15,7 @@ def test_every_name_builds_its_adapter() -> None:
         "shell",
         "claude",
         "codex",
+        "cursor",
         "gemini",
         "openai",
         "opencode",

@@ -242,9 +242,11 @@ async def run_json_cli(
     env: Mapping[str, str],
     secrets: Iterable[str | None],
     grace_s: float,
+    stdin: str | None = None,
 ) -> AgentResult:
-    """Run a JSON-lines agent CLI with the prompt on stdin; judge the outcome from its own events,
-    which `parser` makes of its lines. `secrets` are hidden in the events and the result."""
+    """Run a JSON-lines agent CLI with the prompt on stdin (or `stdin` when given); judge the
+    outcome from its own events, which `parser` makes of its lines. `secrets` are hidden in the
+    events and the result."""
     secrets = list(secrets)
     events = RedactingSink(events, secrets)
     stream = parser(events)
@@ -256,7 +258,7 @@ async def run_json_cli(
             grace_s,
             timeout_s=request.timeout_s,
             env=env,
-            stdin=request.prompt,
+            stdin=request.prompt if stdin is None else stdin,
             on_line=json_lines(events, stream.handle),
         )
     except OSError as err:

@@ -8,6 +8,7 @@ from shipyard.agents.aider import AiderAgent
 from shipyard.agents.base import Agent
 from shipyard.agents.claude import ClaudeAgent
 from shipyard.agents.codex import CodexAgent
+from shipyard.agents.cursor import CursorAgent
 from shipyard.agents.gemini import GeminiAgent
 from shipyard.agents.kilocode import KilocodeAgent
 from shipyard.agents.openai import OpenAIAgent
@@ -22,6 +23,7 @@ _FACTORIES: dict[str, Callable[[Settings], Agent]] = {
     "shell": lambda settings: ShellAgent(),
     "claude": ClaudeAgent,
     "codex": CodexAgent,
+    "cursor": CursorAgent,
     "gemini": GeminiAgent,
     "openai": OpenAIAgent,
     "opencode": OpencodeAgent,
