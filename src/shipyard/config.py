@@ -113,6 +113,13 @@ class Settings(BaseSettings):
     cursor_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SHIPYARD_CURSOR_API_KEY", "CURSOR_API_KEY")
     )
+    # The `acp` agent: the command line of an agent speaking the Agent Client Protocol on its stdio,
+    # e.g. `gemini --experimental-acp`; the names of worker environment variables handed to it
+    # (comma-separated; the provider keys above go anyway); a method to authenticate with first.
+    acp_command: str | None = None
+    acp_env: str = ""
+    acp_auth_method: str | None = None
+    acp_python: str | None = None  # runs the ACP client in the sandbox; default: Shipyard's own
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
     openai_api_key: SecretStr | None = Field(

@@ -15,12 +15,13 @@ def test_every_name_builds_its_adapter() -> None:
         "shell",
         "claude",
         "codex",
-        "cursor",
-        "gemini",
-        "openai",
         "opencode",
-        "aider",
         "kilocode",
+        "gemini",
+        "aider",
+        "cursor",
+        "acp",
+        "openai",
         "replay",
     )
     for name in AGENT_NAMES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from shipyard.agents.acp import AcpAgent
 from shipyard.agents.aider import AiderAgent
 from shipyard.agents.base import Agent
 from shipyard.agents.claude import ClaudeAgent
@@ -23,12 +24,13 @@ _FACTORIES: dict[str, Callable[[Settings], Agent]] = {
     "shell": lambda settings: ShellAgent(),
     "claude": ClaudeAgent,
     "codex": CodexAgent,
-    "cursor": CursorAgent,
-    "gemini": GeminiAgent,
-    "openai": OpenAIAgent,
     "opencode": OpencodeAgent,
-    "aider": AiderAgent,
     "kilocode": KilocodeAgent,
+    "gemini": GeminiAgent,
+    "aider": AiderAgent,
+    "cursor": CursorAgent,
+    "acp": AcpAgent,
+    "openai": OpenAIAgent,
     "replay": ReplayAgent,
 }
 AGENT_NAMES: tuple[str, ...] = tuple(_FACTORIES)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import shipyard
 from shipyard.config import Settings
 from shipyard.domain.models import Availability, ExecResult, SandboxHandle, SandboxSpec
 from shipyard.sandboxes.base import LineCallback, argv_of
@@ -36,6 +38,7 @@ def bwrap_argv(settings: Settings, tree: Path, network: bool) -> list[str]:
         "--tmpfs", str(home),
         "--tmpfs", str(settings.data_dir.absolute()),
         "--ro-bind-try", str(agents), str(agents),  # the CLIs `shipyard agents install` put there
+        *_own_python(),
         "--bind", str(tree), str(tree),
         "--remount-ro", str(settings.data_dir.absolute()),  # empty and read-only but for the tree
         "--chdir", str(tree),
@@ -52,6 +55,13 @@ def bwrap_argv(settings: Settings, tree: Path, network: bool) -> list[str]:
     if settings.sandbox_memory_mb > 0:
         limits.append(f"--as={settings.sandbox_memory_mb * 1024 * 1024}")
     return argv + (["prlimit", *limits, "--"] if limits else [])
+
+
+def _own_python() -> list[str]:
+    """Binds of Shipyard's own Python and code, which may live under the home directory hidden
+    inside: the `acp` agent runs its ACP client there with them."""
+    paths = dict.fromkeys([sys.base_prefix, sys.prefix, str(Path(shipyard.__file__).resolve().parent.parent)])
+    return [arg for path in paths for arg in ("--ro-bind-try", path, path)]
 
 
 class BwrapWorkspace:
