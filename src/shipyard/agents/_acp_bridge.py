@@ -46,7 +46,8 @@ from acp.schema import (
     WriteTextFileResponse,
 )
 
-_ALLOW = ("allow_always", "allow_once")
+# This call only: Gemini CLI refuses "always" in a folder it has not been told to trust.
+_ALLOW = ("allow_once", "allow_always")
 _REJECT = ("reject_once", "reject_always")
 
 

@@ -75,6 +75,7 @@ class AcpStream:
         self.answer = ""
         self._text: list[str] = []  # the agent's message, in chunks until something else comes
         self._thought: list[str] = []
+        self._calls: set[str] = set()  # announced as agent.tool_call
         self._finished_calls: set[str] = set()
         self._turns = 0
         self._answering = False
@@ -104,6 +105,8 @@ class AcpStream:
             await emit_raw(self._events, obj, "warning")
             self.finished.set()
         else:  # permission, fs, notice: what the bridge answered; a refusal is worth a look
+            if kind == "permission":
+                await self._announce(_dict(obj.get("toolCall")))
             refused = obj.get("error") or obj.get("outside") or kind == "notice"
             await emit_raw(self._events, obj, "warning" if refused else "debug")
 
@@ -147,17 +150,26 @@ class AcpStream:
             await self._events.emit("agent.message", {"text": text, "role": "assistant"})
 
     async def _tool_call(self, update: dict[str, Any]) -> None:
-        self._answered()
+        await self._announce(update)
+        await self._tool_done(update)
+
+    async def _announce(self, update: dict[str, Any]) -> None:
+        """Emit a tool call the first time it is named: by its start, or (Gemini CLI) by the
+        permission asked for it or its first update."""
         call_id = str(update.get("toolCallId") or "")
+        if call_id in self._calls:
+            return
+        self._calls.add(call_id)
+        self._answered()
         name = str(update.get("title") or update.get("kind") or "tool")
         call = {"name": name, "input": preview(update.get("rawInput")), "id": call_id}
         await self._events.emit("agent.tool_call", {**call, "kind": update.get("kind")})
-        await self._tool_done(update)
 
     async def _tool_done(self, update: dict[str, Any]) -> None:
         call_id = str(update.get("toolCallId") or "")
         if update.get("status") not in _DONE or call_id in self._finished_calls:
             return
+        await self._announce(update)
         self._finished_calls.add(call_id)
         self._answering = False
         failed = update.get("status") == "failed"
