@@ -159,8 +159,13 @@ async def test_a_missing_agent_program_fails_clearly(workdir: Path) -> None:
 
 
 def test_the_bridge_gets_the_session_model_and_the_agents_command_line() -> None:
-    agent = agent_for(acp_auth_method="gemini-api-key", acp_env="GOOGLE_GEMINI_BASE_URL, UNSET_ONE")
-    agent = AcpAgent(agent._settings, environ={"GOOGLE_GEMINI_BASE_URL": "http://127.0.0.1:9/"})
+    settings = Settings(
+        acp_command=shlex.join([sys.executable, str(FAKE_AGENT), "work"]),
+        acp_auth_method="gemini-api-key",
+        acp_env="GOOGLE_GEMINI_BASE_URL, UNSET_ONE",
+        anthropic_api_key=KEY,
+    )
+    agent = AcpAgent(settings, environ={"GOOGLE_GEMINI_BASE_URL": "http://127.0.0.1:9/"})
     argv = agent.command(AgentRequest(prompt="p", session_id="s-1", model="m-2"))
     env = agent.env()
 
