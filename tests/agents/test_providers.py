@@ -1,6 +1,7 @@
 """Providers by config (`agent_providers`): each real CLI sent to the scripted model server by
 Shipyard's config alone (an endpoint, a model, the variable holding the key), its key read from
-a variable the sandbox would otherwise drop and handed to the CLI by that name."""
+a variable the sandbox would otherwise drop and handed to the CLI by that name. (Kilo Code's run
+is test_real_kilocode.py's rejected key: each run of it costs seconds of CPU.)"""
 
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ async def test_gemini_gets_the_endpoint_model_and_key_from_config(workdir: Path,
     assert result.usage.input_tokens == 10
 
 
-@pytest.mark.parametrize("agent", ["claude", "codex", "opencode", "gemini"])
+@pytest.mark.parametrize("agent", ["claude", "codex", "opencode", "kilocode", "gemini"])
 def test_without_the_providers_key_an_agent_lacks_credentials(agent: str) -> None:
     binary = bundled_claude() if agent == "claude" else installed_cli(agent)
     settings = settings_for(agent, "http://127.0.0.1:9", "m", **{f"{agent}_binary": binary})

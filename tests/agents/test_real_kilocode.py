@@ -14,7 +14,7 @@ import pytest
 
 from scripted_model import ScriptedModel, ToolCall, Turn, opencode_config
 from shipyard.agents.kilocode import KilocodeAgent
-from shipyard.config import Settings
+from shipyard.config import AgentProvider, Settings
 from shipyard.domain.events import ListSink
 from shipyard.domain.models import AgentRequest, AgentResult
 from shipyard.sandboxes.workspace import LocalWorkspace
@@ -102,14 +102,23 @@ async def test_kilo_reads_edits_runs_and_finishes_as_scripted(
 async def test_a_rejected_key_is_an_auth_failure(
     kilo: str, model: ScriptedModel, workdir: Path, tmp_path: Path
 ) -> None:
+    """Sent to the endpoint by Shipyard's config (`agent_providers`), its key read from a variable
+    of the operator's naming and handed over by that name."""
     model.turns = [Turn(error_status=401, error_message="Incorrect API key provided")]
-    result, _ = await run_kilo(kilo, model, workdir, tmp_path)
+    async with serving(model.app) as url:
+        provider = AgentProvider(base_url=f"{url}/v1", model=MODEL, key_env="TEAM_LLM_KEY")
+        settings = Settings(kilocode_binary=kilo, openai_api_key=None, agent_providers={"kilocode": provider})
+        agent = KilocodeAgent(settings, environ={"TEAM_LLM_KEY": KEY})
+        workspace = LocalWorkspace(workdir, env={"HOME": str(tmp_path)})
+        request = AgentRequest(prompt="Fix the greeting.", timeout_s=120)
+        result = await agent.run(request, workspace, ListSink())
 
     assert not result.ok
     assert (result.error_kind, result.retryable) == ("auth", False), result.error
     assert result.error == "APIError 401: Incorrect API key provided"
     assert result.session_id and result.session_id.startswith("ses_")
     assert model.turns == []  # asked once: a 401 is not retried
+    assert model.keys == {KEY} and {r["model"] for r in model.requests} == {MODEL}
 
 
 async def test_rate_limits_past_the_clis_retries_are_retryable(

@@ -89,7 +89,7 @@ def test_bad_duration_names_step_and_field() -> None:
     assert message.startswith("my.yaml: steps[1] (build): timeout: invalid duration '3 parsecs'")
 
 
-def test_depends_on_must_name_earlier_steps() -> None:
+def test_depends_on_must_name_other_steps_of_the_workflow() -> None:
     message = invalid(
         """\
         name: w
@@ -99,9 +99,62 @@ def test_depends_on_must_name_earlier_steps() -> None:
         """
     )
     assert message.splitlines() == [
-        "my.yaml: steps[0] (a): depends_on: 'b' is a later step (steps[1]); depend on earlier steps only",
         "my.yaml: steps[1] (b): depends_on: unknown step 'nope'",
         "my.yaml: steps[1] (b): depends_on: a step cannot depend on itself",
+    ]
+
+
+def test_a_dependency_cycle_is_refused_along_its_steps() -> None:
+    message = invalid(
+        """\
+        name: w
+        steps:
+          - {id: a, run: x, depends_on: [c]}
+          - {id: b, run: y}
+          - {id: c, run: z}
+          - {id: d, run: w, depends_on: []}
+        """
+    )
+    assert (
+        message == "my.yaml: steps[0] (a): depends_on: a cycle: a → c → b → a; no step of it could ever start"
+    )
+
+
+def test_a_step_may_wait_for_a_later_one() -> None:
+    text = """\
+        name: w
+        steps:
+          - {id: report, run: "echo {{ steps.build.output }}", depends_on: [build]}
+          - {id: build, run: make, depends_on: []}
+        """
+    defn = load_definition_text(textwrap.dedent(text), "my.yaml")
+    assert [s.id for s in defn.steps] == ["report", "build"]
+
+
+def test_steps_that_may_run_at_once_must_not_both_commit_wait_or_publish() -> None:
+    message = invalid(
+        """\
+        name: w
+        steps:
+          - {id: plan, run: x}
+          - {id: lint, run: l, depends_on: [plan], commit: "lint"}
+          - {id: fix, run: f, depends_on: [plan], commit: "fix"}
+          - {id: ask, gate: {}, depends_on: [plan]}
+          - {id: ok, gate: {}, depends_on: [plan]}
+          - {id: pr, pr: {}, depends_on: [lint]}
+          - {id: test, run: "t {{ steps.lint.output }}", depends_on: [plan]}
+        """
+    )
+    assert message.splitlines() == [
+        "my.yaml: steps[6] (test): run: steps.lint may still be running when this step starts"
+        " (add 'lint' to its depends_on)",
+        "my.yaml: steps[2] (fix): may run at the same time as 'lint' (neither depends on the other) and both"
+        " commit (steps at the same time share the sandbox: at most one may commit); add one to the other's"
+        " depends_on",
+        "my.yaml: steps[5] (pr): may run at the same time as 'fix' (neither depends on the other) and one"
+        " opens the pull request while the other commits; add one to the other's depends_on",
+        "my.yaml: steps[4] (ok): may run at the same time as 'ask' (neither depends on the other) and both"
+        " are gates (one gate waits at a time); add one to the other's depends_on",
     ]
 
 

@@ -25,9 +25,10 @@ from pathlib import Path
 from shipyard.agents._classify import failure
 from shipyard.agents._kilocode_legacy_stream import KilocodeLegacyStream
 from shipyard.agents._opencode_stream import OpencodeStream
+from shipyard.agents._provider import key_env, missing_key, provider_key, provider_of
 from shipyard.agents._util import EXIT_GRACE_S, JsonStream, binary_version, cli_availability, run_json_cli
 from shipyard.agents.install import find_agent_binary
-from shipyard.agents.opencode import config_keys
+from shipyard.agents.opencode import config_keys, provider_config
 from shipyard.config import Settings
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentRequest, AgentResult, Availability
@@ -59,6 +60,7 @@ class KilocodeAgent:
         self._settings = settings
         self._exit_grace_s = exit_grace_s
         self._environ = os.environ if environ is None else environ
+        self._provider = provider_of(settings, "kilocode")
 
     def binary(self) -> str | None:
         """`settings.kilocode_binary` when it is a path or a name other than `kilocode`; else the copy
@@ -66,7 +68,11 @@ class KilocodeAgent:
         return find_agent_binary(self._settings.data_dir, "kilocode", self._settings.kilocode_binary)
 
     def check(self) -> Availability:
-        """Binary present and runnable; `no credentials` without a configuration, a key or a login."""
+        """Binary present and runnable; `no credentials` without a configuration, a key or a login,
+        or without the key of the provider configured for it."""
+        if self._provider.key_env:
+            why = missing_key(self._provider, self._environ)
+            return cli_availability(self.binary(), _NOT_FOUND, missing_credentials=why)
         configured = self.env() or any(path.is_file() for path in self._login_files())
         why = (
             "set KILO_CONFIG_CONTENT (0.x: KILO_PROVIDER_TYPE and its KILO_* fields) or a provider key, "
@@ -96,13 +102,26 @@ class KilocodeAgent:
         return argv
 
     def env(self) -> dict[str, str]:
-        """The CLI's own variables from the worker's environment and the provider keys in settings."""
+        """The CLI's own variables from the worker's environment, the configured provider's (both
+        generations' forms) and the provider keys in settings and config."""
         env = {k: v for k, v in self._environ.items() if k.startswith(_OWN_PREFIXES) and v}
         if key := self._settings.openai_api_key:
             env["OPENAI_API_KEY"] = key.get_secret_value()
         if key := self._settings.anthropic_api_key:
             env["ANTHROPIC_API_KEY"] = key.get_secret_value()
-        return env
+        return env | self._provider_env()
+
+    def _provider_env(self) -> dict[str, str]:
+        """The configured OpenAI-compatible provider: 7.x's KILO_CONFIG_CONTENT (opencode's schema,
+        the key read from `key_env`), 0.x's KILO_PROVIDER_TYPE and its fields."""
+        provider = self._provider
+        if not provider.base_url:
+            return key_env(provider, self._environ)
+        env = {"KILO_CONFIG_CONTENT": provider_config(provider), "KILO_PROVIDER_TYPE": "openai"}
+        env["KILO_OPEN_AI_BASE_URL"] = provider.base_url
+        if provider.model:
+            env["KILO_OPEN_AI_MODEL_ID"] = provider.model
+        return env | key_env(provider, self._environ, "KILO_OPEN_AI_API_KEY")
 
     async def major(self, binary: str) -> int | None:
         """The major version `binary --version` prints; None when it does not say."""
@@ -125,7 +144,7 @@ class KilocodeAgent:
             request,
             events,
             env=env,
-            secrets=_secrets(env),
+            secrets=[*_secrets(env), provider_key(self._provider, self._environ)],
             grace_s=self._exit_grace_s,
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,6 +98,9 @@ class WorkOrderActivities:
         # Cancellation reaches an activity with a heartbeat's answer: beat often so cancel is prompt.
         self.beat_s = min(settings.heartbeat_timeout_s / 3, 1.0)
         self.publish = Publisher(settings, store)
+        # Steps of one work order that run at once record their results one at a time (their
+        # usage adds up); a lock lives while a step holds it or waits for it.
+        self._recording: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def sink(self, wo: WorkOrder, step_id: str | None = None, *secrets: str) -> StoreSink:
         """The work order's (or step's) events, with every secret we hold and `secrets` redacted;
@@ -307,13 +311,15 @@ class WorkOrderActivities:
             error=out.error, commit_sha=out.commit_sha, usage=out.usage,
         )  # fmt: skip
         await self.store.upsert_step(wo.id, inp.step.id, ended)
-        progress = await read_progress(inp.handle)
-        change = WorkOrderChange(progress=progress)
-        if out.usage != Usage():
-            change.usage = wo.usage + out.usage
-        if out.session_id:
-            change.agent_session_id = out.session_id
-        await self.store.update_work_order(wo.id, change)
+        async with self._recording.setdefault(wo.id, asyncio.Lock()):
+            progress = await read_progress(inp.handle)
+            change = WorkOrderChange(progress=progress)
+            if out.usage != Usage():
+                spent = (await self.store.get_work_order(wo.id)).usage  # other steps' since `wo` was read
+                change.usage = spent + out.usage
+            if out.session_id:
+                change.agent_session_id = out.session_id
+            await self.store.update_work_order(wo.id, change)
         return progress.commit_count
 
     @activity.defn(name="record_gate")

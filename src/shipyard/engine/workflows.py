@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         StepOutput,
         WorkOrderOutcome,
     )
+    from shipyard.workflows import graph
     from shipyard.workflows.schema import StepDef
 
 PREPARE_TIMEOUT = timedelta(minutes=30)
@@ -97,11 +98,11 @@ class WorkOrderWorkflow:
     """
 
     def __init__(self) -> None:
-        self._current_step: str | None = None
+        self._started_steps: list[str] = []  # running now, in the order they started
         self._outputs: dict[str, StepOutput] = {}
         self._paused = False
         self._stop: tuple[WorkOrderStatus, str] | None = None  # why the steps must end early
-        self._running: ActivityHandle[Any] | None = None
+        self._running: dict[str, ActivityHandle[Any]] = {}  # activities to cancel on a stop, by step
         self._prompts: list[str] = []  # follow-ups a user sent, delivered after the running step
         self._followups = 0
         self._last_agent: tuple[str, str | None] | None = None  # (agent, session) of the last agent step
@@ -112,7 +113,8 @@ class WorkOrderWorkflow:
     @workflow.query
     def state(self) -> dict[str, Any]:
         return {
-            "current_step": self._current_step,
+            "current_step": self._started_steps[0] if self._started_steps else None,
+            "running_steps": list(self._started_steps),
             "paused": self._paused,
             "gate": self._gate,
             "stopping": self._stop[1] if self._stop else None,
@@ -161,10 +163,10 @@ class WorkOrderWorkflow:
         self._halt(WorkOrderStatus.CANCELLED, f"cancelled: {reason}" if reason else "cancelled")
 
     def _halt(self, status: WorkOrderStatus, reason: str) -> None:
-        """End the work order early: the running activity is cancelled, no further step starts."""
+        """End the work order early: running activities are cancelled, no further step starts."""
         self._stop = self._stop or (status, reason)
-        if self._running is not None:
-            self._running.cancel()
+        for handle in self._running.values():
+            handle.cancel()
 
     async def _deadline(self, inp: StartWorkOrderInput, prep: PrepareResult) -> None:
         limit_s = prep.definition.timeout_s or inp.work_order_timeout_s
@@ -204,7 +206,7 @@ class WorkOrderWorkflow:
             timer.cancel()
 
     async def _prepare(self, inp: StartWorkOrderInput) -> PrepareResult | None:
-        self._running = workflow.start_activity(
+        handle = self._running["prepare"] = workflow.start_activity(
             "prepare_work_order",
             inp,
             result_type=PrepareResult,
@@ -214,43 +216,73 @@ class WorkOrderWorkflow:
             cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
         try:
-            prep: PrepareResult = await self._running
+            prep: PrepareResult = await handle
             return prep
         except ActivityError as err:
             if is_cancellation(err):
                 return None
             raise
         finally:
-            self._running = None
+            del self._running["prepare"]
 
     async def _run_steps(self, inp: StartWorkOrderInput, prep: PrepareResult) -> str | None:
+        """Start each step once every step it depends on has ended, several at once where the
+        graph allows; the first failure (without `continue_on_error`) stops the rest. Steps before
+        `start_at` (a retry) ended in the earlier run, their outputs given; those not given run."""
         self._outputs.update(inp.previous)
-        ids = [step.id for step in prep.definition.steps]
+        steps = prep.definition.steps
+        ids = [step.id for step in steps]
         first = ids.index(inp.start_at) if inp.start_at in ids else 0
-        for position, step in enumerate(prep.definition.steps):
-            if position < first:
-                continue
-            await self._hold_while_paused(inp)
-            if self._stop:
+        deps = graph.dependencies(steps)
+        waiting = {
+            step.id: (position, step)
+            for position, step in enumerate(steps)
+            if position >= first or step.id not in inp.previous
+        }
+        tasks: dict[str, asyncio.Task[str | None]] = {}
+        error: str | None = None
+        while waiting or tasks:
+            if error is None and not self._stop and not tasks:
+                await self._hold_while_paused(inp)  # a pause takes effect once no step runs
+            if error is None and not self._stop and not (self._paused and tasks):
+                for step_id in [s for s in waiting if not (set(deps[s]) & (waiting.keys() | tasks.keys()))]:
+                    position, step = waiting.pop(step_id)
+                    self._started_steps.append(step_id)
+                    tasks[step_id] = asyncio.create_task(self._one_step(inp, prep, step, position))
+            if not tasks:
+                break  # a stop or a failure: what waits never starts
+            await workflow.wait_condition(lambda: any(task.done() for task in tasks.values()))
+            for step_id in [s for s, task in tasks.items() if task.done()]:
+                self._started_steps.remove(step_id)
+                failed = tasks.pop(step_id).result()
+                if failed and error is None:
+                    error = failed
+                    for handle in self._running.values():  # the work order fails: stop the others
+                        handle.cancel()
+            if error is None and not tasks:
+                await self._deliver_prompts(inp, prep, steps[ids.index(step_id)])
+        return None if self._stop else error
+
+    async def _one_step(
+        self, inp: StartWorkOrderInput, prep: PrepareResult, step: StepDef, position: int
+    ) -> str | None:
+        """Run one step and keep its output; the failure that ends the work order, if it does."""
+        try:
+            if step.kind == "gate":
+                gated = self._outputs[step.id] = await self._wait_at_gate(inp, step, position)
+                if gated.status == StepStatus.FAILED and not step.continue_on_error:
+                    return f"step '{step.id}' failed: {gated.error}"
+            else:
+                self._outputs[step.id] = await self._run_step(inp, prep, step, position)
+                self._remember_agent(inp, step, self._outputs[step.id])
+        except ActivityError as err:
+            if is_cancellation(err) or self._stop:
+                self._outputs[step.id] = StepOutput(status=StepStatus.CANCELLED)
                 return None
-            self._current_step = step.id
-            try:
-                if step.kind == "gate":
-                    gated = self._outputs[step.id] = await self._wait_at_gate(inp, step, position)
-                    if gated.status == StepStatus.FAILED and not step.continue_on_error:
-                        return f"step '{step.id}' failed: {gated.error}"
-                else:
-                    self._outputs[step.id] = await self._run_step(inp, prep, step, position)
-                    self._remember_agent(inp, step, self._outputs[step.id])
-                await self._deliver_prompts(inp, prep, step)
-            except ActivityError as err:
-                if is_cancellation(err) or self._stop:
-                    return None
-                message = f"step '{step.id}' failed: {failure_message(err)}"
-                self._outputs[step.id] = StepOutput(status=StepStatus.FAILED, error=message)
-                if not step.continue_on_error:
-                    return message
-        self._current_step = None
+            message = f"step '{step.id}' failed: {failure_message(err)}"
+            self._outputs[step.id] = StepOutput(status=StepStatus.FAILED, error=message)
+            if not step.continue_on_error:
+                return message
         return None
 
     async def _wait_at_gate(self, inp: StartWorkOrderInput, step: StepDef, position: int) -> StepOutput:
@@ -345,7 +377,7 @@ class WorkOrderWorkflow:
         session_id: str | None = None,
     ) -> StepOutput:
         timeout_s = step.timeout_s or inp.step_timeout_s
-        self._running = workflow.start_activity(
+        handle = self._running[step.id] = workflow.start_activity(
             "run_step",
             self._step_input(inp, prep, step, position, session_id, timeout_s),
             result_type=StepOutput,
@@ -358,10 +390,10 @@ class WorkOrderWorkflow:
             cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
         try:
-            output: StepOutput = await self._running
+            output: StepOutput = await handle
             return output
         finally:
-            self._running = None
+            del self._running[step.id]
 
     def _step_input(
         self,

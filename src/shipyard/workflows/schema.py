@@ -14,6 +14,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from shipyard.domain.projects import Source
+from shipyard.workflows import graph
 
 StepKind = Literal["run", "prompt", "pr", "gate", "call"]
 # A project secret, given to steps as the environment variable of that name.
@@ -177,7 +178,8 @@ class StepDef(_Strict):
     retries: int = Field(default=0, ge=0)
     continue_on_error: bool = False
     when: str | None = None  # a Jinja expression over inputs, steps and work_order
-    depends_on: list[str] | None = None  # must name earlier steps; steps still run in order
+    # The steps it waits for; default: the step before it (`[]`: none, it starts at once).
+    depends_on: list[str] | None = None
     network: bool | None = None  # may its commands reach the network (bwrap); None: the workflow's
     secrets: list[SecretName] = Field(default_factory=list)  # project secrets it gets as env vars
 
@@ -270,16 +272,20 @@ def _duplicate_ids(steps: list[StepDef]) -> list[str]:
 
 
 def _bad_dependencies(steps: list[StepDef]) -> list[str]:
-    position = {step.id: index for index, step in reversed(list(enumerate(steps)))}
+    index_of = {step.id: index for index, step in reversed(list(enumerate(steps)))}
     problems = []
     for index, step in enumerate(steps):
         for name in step.depends_on or []:
             where = f"steps[{index}] ({step.id}): depends_on"
             if name == step.id:
                 problems.append(f"{where}: a step cannot depend on itself")
-            elif name not in position:
+            elif name not in index_of:
                 problems.append(f"{where}: unknown step '{name}'")
-            elif position[name] > index:
-                later = f"steps[{position[name]}]"
-                problems.append(f"{where}: '{name}' is a later step ({later}); depend on earlier steps only")
+    if problems or len(index_of) < len(steps):  # unknown or duplicate ids: no graph to walk
+        return problems
+    loop = graph.cycle(graph.dependencies(steps))
+    if loop:
+        first = loop[0]
+        where = f"steps[{index_of[first]}] ({first}): depends_on"
+        problems.append(f"{where}: a cycle: {' → '.join(loop)}; no step of it could ever start")
     return problems

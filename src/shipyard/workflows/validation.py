@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from shipyard.domain.errors import WorkflowInvalid
+from shipyard.workflows import graph
 from shipyard.workflows.schema import InputSpec, PrSpec, StepDef, WorkflowDefinition
 from shipyard.workflows.templating import (
     CONTEXT_NAMES,
@@ -112,17 +113,50 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel]:
 
 
 def check_definition(defn: WorkflowDefinition) -> list[str]:
-    """Problems the schema accepts but a run would hit: reserved kinds, broken templates."""
+    """Problems the schema accepts but a run would hit: reserved kinds, broken templates, steps
+    that may run at the same time but must not."""
     problems: list[str] = []
+    deps = graph.dependencies(defn.steps)
+    before = graph.ancestors(deps)
     for index, step in enumerate(defn.steps):
         where = f"steps[{index}] ({step.id})"
         if step.kind in UNSUPPORTED_KINDS:
             problems.append(f"steps[{index}]: step '{step.id}': '{step.kind}' steps are not supported yet")
             continue
         earlier = {s.id for s in defn.steps[:index]}
-        for field, problem in _template_problems(step, defn, earlier):
+        for field, problem in _template_problems(step, defn, earlier, before.get(step.id, set())):
             problems.append(f"{where}: {field}: {problem}")
+    return problems + _clashes(defn, deps)
+
+
+def _clashes(defn: WorkflowDefinition, deps: dict[str, list[str]]) -> list[str]:
+    """Steps that may run at the same time (neither depends on the other) but must not: they
+    share the sandbox, so at most one may commit; one gate waits at a time; a pull request is
+    opened from a branch no other step is writing."""
+    if graph.cycle(deps):
+        return []  # the schema has said so
+    index_of = {step.id: index for index, step in enumerate(defn.steps)}
+    problems = []
+    for a, b in graph.concurrent(deps):
+        first, second = defn.steps[index_of[a]], defn.steps[index_of[b]]
+        why = _clash(first, second)
+        if why:
+            problems.append(
+                f"steps[{index_of[b]}] ({b}): may run at the same time as '{a}' (neither depends on the"
+                f" other) and {why}; add one to the other's depends_on"
+            )
     return problems
+
+
+def _clash(a: StepDef, b: StepDef) -> str:
+    if a.commit is not None and b.commit is not None:
+        return "both commit (steps at the same time share the sandbox: at most one may commit)"
+    if a.kind == "gate" and b.kind == "gate":
+        return "both are gates (one gate waits at a time)"
+    kinds = {a.kind, b.kind}
+    if "pr" in kinds and (a.commit is not None or b.commit is not None):
+        return "one opens the pull request while the other commits"
+    return ""
 
 
 def _templates(step: StepDef) -> Iterator[tuple[str, str, bool]]:
@@ -141,7 +175,7 @@ def _templates(step: StepDef) -> Iterator[tuple[str, str, bool]]:
 
 
 def _template_problems(
-    step: StepDef, defn: WorkflowDefinition, earlier: set[str]
+    step: StepDef, defn: WorkflowDefinition, earlier: set[str], ended: set[str]
 ) -> Iterator[tuple[str, str]]:
     for field, text, is_expression in _templates(step):
         try:
@@ -149,15 +183,20 @@ def _template_problems(
         except WorkflowInvalid as err:
             yield field, err.message
             continue
-        for problem in _reference_problems(refs, defn, earlier):
+        for problem in _reference_problems(refs, defn, earlier, ended):
             yield field, problem
 
 
-def _reference_problems(refs: TemplateRefs, defn: WorkflowDefinition, earlier: set[str]) -> Iterator[str]:
+def _reference_problems(
+    refs: TemplateRefs, defn: WorkflowDefinition, earlier: set[str], ended: set[str]
+) -> Iterator[str]:
     for name in sorted(refs.names):
         yield f"unknown name '{name}' (templates see {', '.join(CONTEXT_NAMES)} and command())"
     for name in sorted(refs.inputs - set(defn.inputs)):
         declared = ", ".join(defn.inputs) or "none"
         yield f"unknown input '{name}' (declared inputs: {declared})"
-    for name in sorted(refs.steps - earlier):
-        yield f"steps.{name} is not an earlier step of this workflow"
+    for name in sorted(refs.steps - ended):
+        if name in earlier:
+            yield f"steps.{name} may still be running when this step starts (add '{name}' to its depends_on)"
+        else:
+            yield f"steps.{name} is not an earlier step of this workflow"
