@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     gemini_binary: str = "gemini"
     aider_binary: str = "aider"
     aider_model: str | None = None  # litellm's provider/model (openai/gpt-4.1); default: aider's choice
+    # Retries of a failed model request aider may make before the step gives up on it (and the
+    # step's own retries decide); default: aider's own, about a minute of backoff.
+    aider_max_retries: int | None = Field(default=None, ge=0)
     gemini_model: str | None = None  # default: the CLI's own choice (`auto`, which asks a router model first)
     gemini_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SHIPYARD_GEMINI_API_KEY", "GEMINI_API_KEY")

@@ -73,8 +73,11 @@ def _api_error(name: str, text: str) -> tuple[str, int | None]:
 class AiderStream:
     """Turns aider's output into events as it comes and keeps what decides the outcome."""
 
-    def __init__(self, events: EventSink) -> None:
+    def __init__(self, events: EventSink, max_retries: int | None = None) -> None:
         self._events = events
+        self._max_retries = max_retries  # stop aider once it means to retry a request more often
+        self.retries = 0
+        self.given_up = asyncio.Event()  # set when it retries more often than allowed
         self.usage = Usage()
         self.answer = ""
         self._answer_lines: list[str] | None = None  # the answer being read, until its block ends
@@ -151,6 +154,10 @@ class AiderStream:
             self.api_error = _api_error(error[1], error[2].strip())
         if _EXHAUSTED.match(line):
             self.exhausted.append(line.strip())
+        if line.startswith("Retrying in "):
+            self.retries += 1
+            if self._max_retries is not None and self.retries > self._max_retries:
+                self.given_up.set()  # the request failed past the retries allowed: stop aider now
         await self._other(line, "stdout", "warning" if error else "info")
 
     async def _other(self, line: str, stream: str, level: str = "info") -> None:

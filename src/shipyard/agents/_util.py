@@ -174,8 +174,10 @@ async def exec_until_finished(
     env: Mapping[str, str],
     stdin: str,
     on_line: LineCallback,
+    given_up: asyncio.Event | None = None,
 ) -> ExecResult:
-    """Run an agent CLI; once it has reported its outcome, give it `grace_s` to exit, then stop it.
+    """Run an agent CLI; once it has reported its outcome, give it `grace_s` to exit, then stop it;
+    once `given_up` is set (the adapter has seen enough to fail the run), stop it at once.
 
     A CLI that leaves a background process holding its stdout open would otherwise keep the
     step waiting until its timeout although the agent is done.
@@ -190,16 +192,18 @@ async def exec_until_finished(
     run = workspace.exec(argv, timeout_s=timeout_s, env=env, stdin=stdin, on_line=keep_stderr)
     task = asyncio.ensure_future(run)
     waiter = asyncio.ensure_future(finished.wait())
+    stopper = asyncio.ensure_future((given_up or asyncio.Event()).wait())
     try:
-        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        if not task.done():
-            await asyncio.wait({task}, timeout=grace_s)
+        await asyncio.wait({task, waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done() and not stopper.done():
+            await asyncio.wait({task, stopper}, timeout=grace_s, return_when=asyncio.FIRST_COMPLETED)
         if task.done():
             return task.result()
         await _stop(task)
         return ExecResult(exit_code=-1, stderr="\n".join(stderr))
     finally:
         waiter.cancel()
+        stopper.cancel()
         if not task.done():
             await _stop(task)
 

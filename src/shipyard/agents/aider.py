@@ -119,7 +119,7 @@ class AiderAgent:
         # Keys may come in AIDER_* variables too (AIDER_OPENAI_API_KEY, AIDER_API_KEY).
         secrets = [part for k, v in env.items() if k.endswith("KEY") for part in (v, v.partition("=")[2])]
         events = RedactingSink(events, secrets)
-        stream = AiderStream(events)
+        stream = AiderStream(events, max_retries=self._settings.aider_max_retries)
         argv = ["bash", "-c", _WRAPPER, "aider", *self.command(binary, request)]
         try:
             done = await exec_until_finished(
@@ -131,6 +131,7 @@ class AiderAgent:
                 env=env,
                 stdin=request.prompt,
                 on_line=stream.on_line,
+                given_up=stream.given_up,
             )
         except OSError as err:
             return failure(f"cannot start bash for aider: {err}", kind="unavailable", retryable=False)
