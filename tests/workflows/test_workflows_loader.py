@@ -68,14 +68,15 @@ def test_unknown_top_level_key_lists_known_keys() -> None:
 def test_two_kinds_in_one_step() -> None:
     message = invalid("name: w\nsteps:\n  - id: a\n    run: x\n    prompt: y\n")
     assert message == (
-        "my.yaml: steps[0] (a): a step needs exactly one of run, prompt, pr, gate, call; found run, prompt"
+        "my.yaml: steps[0] (a): a step needs exactly one of run, prompt, pr, gate, call, loop;"
+        " found run, prompt"
     )
 
 
 def test_step_without_a_kind() -> None:
     message = invalid("name: w\nsteps:\n  - id: a\n    phase: planning\n")
     assert message.endswith(
-        "steps[0] (a): a step needs exactly one of run, prompt, pr, gate, call; found none"
+        "steps[0] (a): a step needs exactly one of run, prompt, pr, gate, call, loop; found none"
     )
 
 
@@ -353,3 +354,58 @@ def test_a_bad_trigger_makes_a_bad_definition() -> None:
     text = "name: d\non:\n  - on: push\n    labels: [x]\nsteps:\n  - id: a\n    run: echo\n"
     with pytest.raises(WorkflowInvalid, match="'labels' does not apply to 'push'"):
         load_definition_text(text, "d.yaml")
+
+
+def test_loops_are_checked_like_steps() -> None:
+    message = invalid(
+        """\
+        name: w
+        steps:
+          - {id: a, run: "echo {{ loop.iteration }}"}
+          - id: polish
+            loop: {until: "steps.nope.status == 'completed'", max_iterations: 3}
+            steps:
+              - {id: fix, prompt: "Fix what {{ steps.check.output }} says, try {{ loop.iteration }}"}
+              - {id: check, run: "make {{ steps.later.output }}"}
+              - {id: a, run: again}
+          - {id: later, run: x}
+        """
+    )
+    assert message.splitlines() == [
+        "my.yaml: steps[1].steps[2] (a): id 'a' is already used by steps[0]",
+    ]
+    message = invalid(
+        """\
+        name: w
+        steps:
+          - {id: a, run: "echo {{ loop.iteration }}"}
+          - id: polish
+            loop: {until: "steps.nope.status == 'completed'", max_iterations: 3}
+            steps:
+              - {id: fix, prompt: "Fix what {{ steps.check.output }} says, try {{ loop.iteration }}"}
+              - {id: check, run: "make {{ steps.later.output }}"}
+          - {id: later, run: x}
+        """
+    )
+    assert message.splitlines() == [
+        "my.yaml: steps[0] (a): run: unknown name 'loop' (templates see inputs, steps, work_order and"
+        " command(); `loop` is defined inside a loop's steps and until)",
+        "my.yaml: steps[1] (polish): loop.until: steps.nope is not an earlier step of this workflow",
+        "my.yaml: steps[1].steps[1] (check): run: steps.later is not an earlier step of this workflow",
+    ]
+
+
+def test_a_loop_needs_its_steps_and_runs_only_run_and_prompt_steps() -> None:
+    bare = invalid("name: w\nsteps:\n  - {id: p, loop: {until: 'true', max_iterations: 2}}\n")
+    stray = invalid("name: w\nsteps:\n  - {id: p, run: x, steps: [{id: q, run: y}]}\n")
+    nested = invalid(
+        "name: w\nsteps:\n  - {id: p, loop: {until: 'true', max_iterations: 2}, steps: [{id: q, pr: {}}]}\n"
+    )
+    too_many = invalid(
+        "name: w\nsteps:\n  - {id: p, loop: {until: 'true', max_iterations: 101}, steps: [{id: q, run: y}]}\n"
+    )
+
+    assert bare == "my.yaml: steps[0] (p): a loop needs `steps`: the steps each iteration runs"
+    assert stray == "my.yaml: steps[0] (p): only a `loop` step has `steps`"
+    assert nested == "my.yaml: steps[0] (p): step 'q': a loop runs run and prompt steps only"
+    assert too_many == "my.yaml: steps[0] (p): loop.max_iterations: Input should be less than or equal to 100"

@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from shipyard.config import Settings
-from shipyard.domain.errors import BudgetExceeded, InvalidInput, NotFound, ShipyardError
+from shipyard.domain.errors import BudgetExceeded, InvalidInput, NotFound, ShipyardError, WorkflowInvalid
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import SandboxHandle, SandboxSpec, StepStatus, Usage, WorkOrderStatus
 from shipyard.domain.work_orders import BranchProgress, StepChange, WorkOrder, WorkOrderChange
@@ -28,6 +28,7 @@ from shipyard.engine.sink import StoreSink, sink_for
 from shipyard.engine.types import (
     FinishInput,
     GateInput,
+    LoopIterationInput,
     PrepareResult,
     RunStepInput,
     SetStatusInput,
@@ -169,7 +170,7 @@ class WorkOrderActivities:
         progress recorded, the branch pushed along. A failure is raised for the workflow's retries."""
         wo = await self.store.get_work_order(inp.work_order_id)
         token = sandbox_token(self.settings, wo)
-        events = self.sink(wo, inp.step.id, token)
+        events = self.sink(wo, inp.row_id, token)
         message = functools.partial(self._commit_message, inp) if inp.step.commit else None
         earlier = await completed_earlier(self.store, inp, wo, activity.info().attempt, message)
         if earlier is not None:
@@ -181,7 +182,7 @@ class WorkOrderActivities:
         except asyncio.CancelledError:
             await events.flush()
             cancelled = StepChange(status=StepStatus.CANCELLED, completed_at=now())
-            await self.store.upsert_step(wo.id, inp.step.id, cancelled)
+            await self.store.upsert_step(wo.id, inp.row_id, cancelled)
             await events.emit("workflow.step.cancelled", {}, level="warning")
             raise
         if result is None:
@@ -199,7 +200,7 @@ class WorkOrderActivities:
     ) -> StepOutput:
         """Finish what the attempt that completed the step may not have: its last event."""
         recent = await self.store.last_events(wo.id, limit=50)
-        if not any(e.type == "workflow.step.completed" and e.step_id == inp.step.id for e in recent):
+        if not any(e.type == "workflow.step.completed" and e.step_id == inp.row_id for e in recent):
             await events.emit("workflow.step.completed", {"commit_sha": out.commit_sha})
         attempt = activity.info().attempt
         await events.emit("workflow.step.reused", {"attempt": attempt, "commit_sha": out.commit_sha})
@@ -222,7 +223,7 @@ class WorkOrderActivities:
                 self.settings.secrets_key, self.store, wo.project_id, inp.secret_names
             )
             events.hide(*secrets.values())
-            env = step_env(self.settings, wo, inp.step.id, token) | secrets
+            env = step_env(self.settings, wo, inp.row_id, token) | secrets
             async with heartbeating(self.beat_s):
                 result = await self._execute(inp, wo, guard or events, env)
                 if result.output.status == StepStatus.COMPLETED and inp.step.commit:
@@ -247,6 +248,7 @@ class WorkOrderActivities:
             # would otherwise log this exception's traceback as a warning at every failure.
             raise ApplicationError(
                 out.error or "failed",
+                out.model_dump(mode="json"),  # what it printed and its exit code, for later steps
                 type=result.error_type,
                 non_retryable=final,
                 category=ApplicationErrorCategory.BENIGN,
@@ -258,7 +260,7 @@ class WorkOrderActivities:
         skipped = StepChange(
             position=inp.position, kind=inp.step.kind, phase=inp.step.phase, status=StepStatus.SKIPPED
         )
-        await self.store.upsert_step(inp.work_order_id, inp.step.id, skipped)
+        await self.store.upsert_step(inp.work_order_id, inp.row_id, skipped)
         await events.emit("workflow.step.skipped", {"when": inp.step.when})
 
     async def _mark_started(self, inp: RunStepInput, wo: WorkOrder) -> None:
@@ -269,7 +271,7 @@ class WorkOrderActivities:
             status=StepStatus.RUNNING, attempt=activity.info().attempt, started_at=now(),
             completed_at=None, error=None,
         )  # fmt: skip
-        await self.store.upsert_step(wo.id, step.id, started)
+        await self.store.upsert_step(wo.id, inp.row_id, started)
         if step.phase:
             await self.store.update_work_order(wo.id, WorkOrderChange(current_phase=step.phase))
 
@@ -310,7 +312,7 @@ class WorkOrderActivities:
             status=out.status, completed_at=now(), exit_code=out.exit_code, output=out.output,
             error=out.error, commit_sha=out.commit_sha, usage=out.usage,
         )  # fmt: skip
-        await self.store.upsert_step(wo.id, inp.step.id, ended)
+        await self.store.upsert_step(wo.id, inp.row_id, ended)
         async with self._recording.setdefault(wo.id, asyncio.Lock()):
             progress = await read_progress(inp.handle)
             change = WorkOrderChange(progress=progress)
@@ -325,11 +327,12 @@ class WorkOrderActivities:
     @activity.defn(name="record_gate")
     @beating
     async def record_gate(self, inp: GateInput) -> None:
-        """A gate step as it waits and as it is answered."""
+        """A step the workflow runs itself: a gate as it waits and as it is answered, a loop as it
+        starts, goes round and ends."""
         waiting = inp.status == StepStatus.WAITING
         error = inp.output if inp.status == StepStatus.FAILED else None
         gate = StepChange(
-            position=inp.position, kind="gate", phase=inp.phase, status=inp.status, output=inp.output,
+            position=inp.position, kind=inp.kind, phase=inp.phase, status=inp.status, output=inp.output,
             error=error, completed_at=None if waiting else now(),
         )  # fmt: skip
         if waiting:
@@ -337,7 +340,27 @@ class WorkOrderActivities:
         await self.store.upsert_step(inp.work_order_id, inp.step_id, gate)
         wo = await self.store.get_work_order(inp.work_order_id)
         event = "workflow.gate.waiting" if waiting else f"workflow.gate.{inp.status.value}"
+        if inp.kind != "gate":
+            event = f"workflow.{inp.kind}.{inp.status.value}"
         await self.sink(wo, inp.step_id).emit(event, {"message": inp.message, "response": inp.output})
+
+    @activity.defn(name="end_loop_iteration")
+    async def end_loop_iteration(self, inp: LoopIterationInput) -> bool:
+        """Whether the loop's `until` holds after iteration `inp.iteration`; the loop's row says
+        where it stands. A condition that cannot be evaluated fails the loop (not retried)."""
+        assert inp.step.loop is not None
+        try:
+            done = evaluate_condition(inp.step.loop.until, steps.template_context(inp))
+        except WorkflowInvalid as err:
+            raise ApplicationError(
+                f"loop '{inp.step.id}': until: {err.message}", type=err.code, non_retryable=True
+            ) from None
+        state = "until holds" if done else "until does not hold yet"
+        row = StepChange(
+            output=f"iteration {inp.iteration} of at most {inp.step.loop.max_iterations}: {state}"
+        )
+        await self.store.upsert_step(inp.work_order_id, inp.step.id, row)
+        return done
 
     @activity.defn(name="set_work_order_status")
     @beating

@@ -37,7 +37,7 @@ async def completed_earlier(
     started = wo.execution_started_at
     if attempt == 1 or started is None:
         return None
-    row = next((s for s in await store.list_steps(wo.id) if s.step_id == inp.step.id), None)
+    row = next((s for s in await store.list_steps(wo.id) if s.step_id == inp.row_id), None)
     if row is None:
         return None
     if row.status == StepStatus.COMPLETED and row.completed_at and row.completed_at >= started:

@@ -12,7 +12,7 @@ from shipyard.agents.registry import build_agent
 from shipyard.config import Settings
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentRequest, SandboxHandle, StepStatus
-from shipyard.engine.types import RunStepInput, StepOutput
+from shipyard.engine.types import LoopIterationInput, RunStepInput, StepOutput
 from shipyard.forge.base import Forge, PullRequestSpec
 from shipyard.gitutil import commit_all, note_command_leftovers, uncommitted
 from shipyard.sandboxes.base import Workspace
@@ -35,9 +35,10 @@ class StepRun:
     error_type: str = "step_failed"
 
 
-def template_context(inp: RunStepInput) -> dict[str, Any]:
+def template_context(inp: RunStepInput | LoopIterationInput) -> dict[str, Any]:
+    """What templates see: inputs, earlier steps' outputs, the work order, inside a loop `loop`."""
     handle = inp.handle
-    return {
+    context: dict[str, Any] = {
         "inputs": inp.inputs,
         "steps": {k: v.model_dump(mode="json") for k, v in inp.steps.items()},
         "work_order": {
@@ -47,6 +48,10 @@ def template_context(inp: RunStepInput) -> dict[str, Any]:
             "repository_url": handle.repository_url,
         },
     }
+    iteration = inp.iteration if isinstance(inp, LoopIterationInput) else inp.loop_iteration
+    if iteration:
+        context["loop"] = {"iteration": iteration}
+    return context
 
 
 def failed(error: str, *, retryable: bool = True, error_type: str = "step_failed", **kw: Any) -> StepRun:
@@ -104,7 +109,7 @@ async def run_prompt(
         model=inp.step.model,
         session_id=inp.session_id,
         timeout_s=timeout_s,
-        step_id=inp.step.id,
+        step_id=inp.row_id,
     )
     result = await agent.run(request, workspace, events)
     common: dict[str, Any] = {"session_id": result.session_id, "usage": result.usage}

@@ -83,6 +83,13 @@ class RunStepInput(BaseModel):
     session_id: str | None = None  # resume this agent session (follow-up prompts)
     network: bool = False  # the step's commands may reach the network (sandboxes that can forbid it)
     secret_names: list[str] = Field(default_factory=list)  # project secrets to resolve in the activity
+    # A loop's step runs once per iteration, each run a row of its own (`fix#2`).
+    loop_iteration: int | None = None
+
+    @property
+    def row_id(self) -> str:
+        """The step's row: its id, or `<id>#<iteration>` inside a loop."""
+        return f"{self.step.id}#{self.loop_iteration}" if self.loop_iteration else self.step.id
 
 
 class FinishInput(BaseModel):
@@ -94,6 +101,8 @@ class FinishInput(BaseModel):
 
 
 class GateInput(BaseModel):
+    """A step the workflow itself runs (a gate, a loop) as it changes: its row and an event."""
+
     work_order_id: str
     step_id: str
     position: int
@@ -101,6 +110,19 @@ class GateInput(BaseModel):
     status: StepStatus
     output: str = ""
     message: str | None = None
+    kind: str = "gate"
+
+
+class LoopIterationInput(BaseModel):
+    """A loop's iteration has ended: does its `until` hold now?"""
+
+    work_order_id: str
+    handle: SandboxHandle
+    step: StepDef
+    position: int
+    iteration: int
+    inputs: dict[str, Any]
+    steps: dict[str, StepOutput] = Field(default_factory=dict)
 
 
 class SetStatusInput(BaseModel):

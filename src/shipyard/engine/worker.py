@@ -73,6 +73,7 @@ def build_workers(client: Client, settings: Settings, store: Store, extra: Worke
         acts.prepare,
         acts.run_step,
         acts.record_gate,
+        acts.end_loop_iteration,
         acts.set_status,
         acts.finish,
     ]

@@ -7,6 +7,7 @@ database run in activities (engine/activities.py), referenced here by name.
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from shipyard.engine.types import (
         FinishInput,
         GateInput,
+        LoopIterationInput,
         PrepareResult,
         RunStepInput,
         SetStatusInput,
@@ -39,7 +41,10 @@ LOST_WORKER_ATTEMPTS = 3
 PASSING = ("success", "neutral", "skipped")
 FAILING = ("failure", "cancelled", "timed_out", "action_required", "startup_failure", "error")
 UNRECORDED_END = "unrecorded_end"  # the failure type of a workflow whose finish could not write
-FOLLOWUP_POSITION = 10_000  # follow-up prompts are listed after the workflow's own steps
+# Rows are listed by position: step i at i * POSITION_STRIDE, a loop's runs numbered after it,
+# follow-up prompts after every step of the workflow.
+POSITION_STRIDE = 1000
+FOLLOWUP_POSITION = 1_000_000_000
 
 
 def failure_message(err: BaseException) -> str:
@@ -48,6 +53,20 @@ def failure_message(err: BaseException) -> str:
     while isinstance(cause, ActivityError) and cause.cause is not None:
         cause = cause.cause
     return cause.message if isinstance(cause, ApplicationError) else str(cause)
+
+
+def failed_output(err: ActivityError, message: str) -> StepOutput:
+    """A failed step's output as later steps see it: `message`, and what the step printed and its
+    exit code when the activity gave them (a step's own failure does; a lost worker does not)."""
+    cause = err.cause
+    details = cause.details if isinstance(cause, ApplicationError) else ()
+    try:
+        reported = StepOutput.model_validate(details[0]) if details else None
+    except ValueError:
+        reported = None
+    if reported is None:
+        return StepOutput(status=StepStatus.FAILED, error=message)
+    return reported.model_copy(update={"status": StepStatus.FAILED, "error": message})
 
 
 def unrecorded_end(status: WorkOrderStatus, error: str | None, err: ActivityError) -> ApplicationError:
@@ -248,7 +267,8 @@ class WorkOrderWorkflow:
                 for step_id in [s for s in waiting if not (set(deps[s]) & (waiting.keys() | tasks.keys()))]:
                     position, step = waiting.pop(step_id)
                     self._started_steps.append(step_id)
-                    tasks[step_id] = asyncio.create_task(self._one_step(inp, prep, step, position))
+                    row_position = position * POSITION_STRIDE
+                    tasks[step_id] = asyncio.create_task(self._one_step(inp, prep, step, row_position))
             if not tasks:
                 break  # a stop or a failure: what waits never starts
             await workflow.wait_condition(lambda: any(task.done() for task in tasks.values()))
@@ -268,10 +288,15 @@ class WorkOrderWorkflow:
     ) -> str | None:
         """Run one step and keep its output; the failure that ends the work order, if it does."""
         try:
-            if step.kind == "gate":
-                gated = self._outputs[step.id] = await self._wait_at_gate(inp, step, position)
-                if gated.status == StepStatus.FAILED and not step.continue_on_error:
-                    return f"step '{step.id}' failed: {gated.error}"
+            if step.kind in ("gate", "loop"):
+                run = (
+                    self._wait_at_gate
+                    if step.kind == "gate"
+                    else functools.partial(self._run_loop, prep=prep)
+                )
+                ended = self._outputs[step.id] = await run(inp, step, position)
+                if ended.status == StepStatus.FAILED and not step.continue_on_error:
+                    return f"step '{step.id}' failed: {ended.error}"
             else:
                 self._outputs[step.id] = await self._run_step(inp, prep, step, position)
                 self._remember_agent(inp, step, self._outputs[step.id])
@@ -280,10 +305,84 @@ class WorkOrderWorkflow:
                 self._outputs[step.id] = StepOutput(status=StepStatus.CANCELLED)
                 return None
             message = f"step '{step.id}' failed: {failure_message(err)}"
-            self._outputs[step.id] = StepOutput(status=StepStatus.FAILED, error=message)
+            self._outputs[step.id] = failed_output(err, message)
             if not step.continue_on_error:
                 return message
         return None
+
+    async def _run_loop(
+        self, inp: StartWorkOrderInput, step: StepDef, position: int, *, prep: PrepareResult
+    ) -> StepOutput:
+        """Run the loop's steps in order, iteration after iteration, until its `until` holds after
+        one; each run is a row of its own (`fix#2`), and `steps.fix` is the latest."""
+        assert step.loop is not None and step.steps
+        spec, runs = step.loop, 0
+        for inner in step.steps:  # read before their first run: pending and empty
+            self._outputs.setdefault(inner.id, StepOutput(status=StepStatus.PENDING))
+        row = GateInput(
+            work_order_id=inp.work_order_id, step_id=step.id, position=position, phase=step.phase,
+            status=StepStatus.RUNNING, kind="loop", message=f"until {spec.until}",
+        )  # fmt: skip
+        await self._record_gate(inp, row)
+        for iteration in range(1, spec.max_iterations + 1):
+            for inner in step.steps:
+                runs += 1
+                if self._stop:
+                    return await self._end_loop(inp, row, StepStatus.CANCELLED, "cancelled")
+                out = await self._loop_run(inp, prep, inner, position + runs, iteration)
+                if out.status == StepStatus.CANCELLED:
+                    return await self._end_loop(inp, row, StepStatus.CANCELLED, "cancelled")
+                if out.status == StepStatus.FAILED and not inner.continue_on_error:
+                    return await self._end_loop(inp, row, StepStatus.FAILED, out.error or "failed")
+            if await self._loop_done(inp, prep, step, position, iteration):
+                return await self._end_loop(
+                    inp, row, StepStatus.COMPLETED, f"until held after iteration {iteration}"
+                )
+        message = f"ran {spec.max_iterations} iterations and until never held ({spec.until})"
+        status = StepStatus.FAILED if spec.on_max == "fail" else StepStatus.COMPLETED
+        return await self._end_loop(inp, row, status, message)
+
+    async def _loop_run(
+        self, inp: StartWorkOrderInput, prep: PrepareResult, step: StepDef, position: int, iteration: int
+    ) -> StepOutput:
+        """One run of a loop's step; a failure is its output, a cancellation a cancelled one."""
+        try:
+            out = await self._run_step(inp, prep, step, position, iteration=iteration)
+            self._remember_agent(inp, step, out)
+        except ActivityError as err:
+            if is_cancellation(err) or self._stop:
+                return StepOutput(status=StepStatus.CANCELLED)
+            out = failed_output(err, f"step '{step.id}#{iteration}' failed: {failure_message(err)}")
+        self._outputs[step.id] = out
+        return out
+
+    async def _loop_done(
+        self, inp: StartWorkOrderInput, prep: PrepareResult, step: StepDef, position: int, iteration: int
+    ) -> bool:
+        done: bool = await workflow.execute_activity(
+            "end_loop_iteration",
+            LoopIterationInput(
+                work_order_id=inp.work_order_id,
+                handle=prep.handle,
+                step=step,
+                position=position,
+                iteration=iteration,
+                inputs=prep.inputs,
+                steps=dict(self._outputs),
+            ),
+            result_type=bool,
+            start_to_close_timeout=FINISH_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=5, non_retryable_error_types=NON_RETRYABLE),
+        )
+        return done
+
+    async def _end_loop(
+        self, inp: StartWorkOrderInput, row: GateInput, status: StepStatus, text: str
+    ) -> StepOutput:
+        await self._record_gate(inp, row.model_copy(update={"status": status, "output": text}))
+        if status in (StepStatus.FAILED, StepStatus.CANCELLED):
+            return StepOutput(status=status, error=text)
+        return StepOutput(status=status, output=text)
 
     async def _wait_at_gate(self, inp: StartWorkOrderInput, step: StepDef, position: int) -> StepOutput:
         """Wait for approve (its response becomes the output) or advance; a `timeout` fails the step."""
@@ -375,11 +474,12 @@ class WorkOrderWorkflow:
         step: StepDef,
         position: int,
         session_id: str | None = None,
+        iteration: int | None = None,
     ) -> StepOutput:
         timeout_s = step.timeout_s or inp.step_timeout_s
         handle = self._running[step.id] = workflow.start_activity(
             "run_step",
-            self._step_input(inp, prep, step, position, session_id, timeout_s),
+            self._step_input(inp, prep, step, position, session_id, timeout_s, iteration),
             result_type=StepOutput,
             task_queue=prep.task_queue,
             # Room for the activity's own timeout to fire first and report it cleanly.
@@ -403,6 +503,7 @@ class WorkOrderWorkflow:
         position: int,
         session_id: str | None,
         timeout_s: float,
+        iteration: int | None = None,
     ) -> RunStepInput:
         return RunStepInput(
             work_order_id=inp.work_order_id,
@@ -418,6 +519,7 @@ class WorkOrderWorkflow:
             session_id=session_id,
             network=prep.definition.network if step.network is None else step.network,
             secret_names=sorted({*prep.definition.secrets, *step.secrets}),  # names only, never values
+            loop_iteration=iteration,
         )
 
     async def _finish(

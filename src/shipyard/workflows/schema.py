@@ -16,10 +16,13 @@ from pydantic_core import PydanticCustomError
 from shipyard.domain.projects import Source
 from shipyard.workflows import graph
 
-StepKind = Literal["run", "prompt", "pr", "gate", "call"]
+StepKind = Literal["run", "prompt", "pr", "gate", "call", "loop"]
 # A project secret, given to steps as the environment variable of that name.
 SecretName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
-STEP_KINDS: tuple[StepKind, ...] = ("run", "prompt", "pr", "gate", "call")
+STEP_KINDS: tuple[StepKind, ...] = ("run", "prompt", "pr", "gate", "call", "loop")
+LOOP_STEP_KINDS = ("run", "prompt")  # what a loop's own steps may be
+MAX_LOOP_ITERATIONS = 100
+MAX_LOOP_RUNS = 999  # iterations times steps: a loop's rows are numbered within its step's position
 InputType = Literal["string", "number", "boolean"]
 
 _DURATION = re.compile(r"(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?")
@@ -133,6 +136,15 @@ class PrSpec(_Strict):
     body: str | None = None  # a template; default: the commit list
 
 
+class LoopSpec(_Strict):
+    """A loop: its `steps` run in order, again and again, until `until` holds after an iteration
+    or `max_iterations` have run; then the loop fails (`on_max: fail`) or goes on (`continue`)."""
+
+    until: str = Field(min_length=1)  # a condition over inputs, steps and `loop.iteration`
+    max_iterations: int = Field(ge=1, le=MAX_LOOP_ITERATIONS)
+    on_max: Literal["fail", "continue"] = "fail"
+
+
 class BudgetSpec(_Strict):
     """`budget:` in YAML: limits for the whole work order."""
 
@@ -171,6 +183,8 @@ class StepDef(_Strict):
     pr: PrSpec | None = None
     gate: GateSpec | None = None  # wait for approve (its response is the output) or advance
     call: dict[str, Any] | None = None  # reserved: the loader rejects it for now
+    loop: LoopSpec | None = None  # with `steps`: run them until `loop.until` holds
+    steps: list[StepDef] | None = None  # a loop's own steps, run in order each iteration
     commit: str | None = None  # commit message template: commit what changed after the step
     agent: str | None = None
     model: str | None = None
@@ -196,10 +210,40 @@ class StepDef(_Strict):
             raise _custom("step_kind", f"a step needs exactly one of {', '.join(STEP_KINDS)}; found {what}")
         return self
 
+    @model_validator(mode="after")
+    def _steps_only_in_a_loop(self) -> StepDef:
+        if self.loop is not None and not self.steps:
+            raise _custom("loop_steps", "a loop needs `steps`: the steps each iteration runs")
+        if self.loop is None and self.steps is not None:
+            raise _custom("loop_steps", "only a `loop` step has `steps`")
+        if self.loop is not None and self.when is not None:
+            raise _custom("loop_steps", "a loop takes no `when` (its `until` ends it)")
+        for inner in self.steps or []:
+            if inner.kind not in LOOP_STEP_KINDS:
+                raise _custom(
+                    "loop_steps", f"step '{inner.id}': a loop runs {' and '.join(LOOP_STEP_KINDS)} steps only"
+                )
+            if inner.depends_on is not None:
+                raise _custom("loop_steps", f"step '{inner.id}': a loop's steps run in order; no depends_on")
+        if (
+            self.loop is not None
+            and self.steps
+            and self.loop.max_iterations * len(self.steps) > MAX_LOOP_RUNS
+        ):
+            raise _custom(
+                "loop_steps",
+                f"a loop runs at most {MAX_LOOP_RUNS} steps in all (max_iterations times its steps)",
+            )
+        return self
+
     @property
     def kind(self) -> StepKind:
-        """Which of the five step kinds this is."""
+        """Which of the step kinds this is."""
         return next(kind for kind in STEP_KINDS if getattr(self, kind) is not None)
+
+    def all_steps(self) -> list[StepDef]:
+        """This step and, for a loop, its own steps."""
+        return [self, *(self.steps or [])]
 
 
 def _on_key(data: Any) -> Any:
@@ -261,13 +305,16 @@ class WorkflowDefinition(_Strict):
 
 
 def _duplicate_ids(steps: list[StepDef]) -> list[str]:
-    first: dict[str, int] = {}
+    """Ids used twice, a loop's own steps included: every step's row and outputs go by its id."""
+    first: dict[str, str] = {}
     problems = []
-    for index, step in enumerate(steps):
-        if step.id in first:
-            earlier = f"steps[{first[step.id]}]"
-            problems.append(f"steps[{index}] ({step.id}): id '{step.id}' is already used by {earlier}")
-        first.setdefault(step.id, index)
+    for index, outer in enumerate(steps):
+        located = [(f"steps[{index}]", outer)]
+        located += [(f"steps[{index}].steps[{j}]", inner) for j, inner in enumerate(outer.steps or [])]
+        for where, step in located:
+            if step.id in first:
+                problems.append(f"{where} ({step.id}): id '{step.id}' is already used by {first[step.id]}")
+            first.setdefault(step.id, where)
     return problems
 
 

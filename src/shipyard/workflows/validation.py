@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -112,21 +113,60 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel]:
     return WorkflowDefinition
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """What a step's templates may read: `ended` steps surely have, `earlier` ones are listed
+    before it (and may still run); `loop` is defined inside a loop only."""
+
+    earlier: set[str]
+    ended: set[str]
+    in_loop: bool = False
+
+
 def check_definition(defn: WorkflowDefinition) -> list[str]:
     """Problems the schema accepts but a run would hit: reserved kinds, broken templates, steps
     that may run at the same time but must not."""
     problems: list[str] = []
     deps = graph.dependencies(defn.steps)
     before = graph.ancestors(deps)
+    own = {step.id: {inner.id for inner in step.steps or []} for step in defn.steps}  # loops' steps
     for index, step in enumerate(defn.steps):
         where = f"steps[{index}] ({step.id})"
         if step.kind in UNSUPPORTED_KINDS:
             problems.append(f"steps[{index}]: step '{step.id}': '{step.kind}' steps are not supported yet")
             continue
         earlier = {s.id for s in defn.steps[:index]}
-        for field, problem in _template_problems(step, defn, earlier, before.get(step.id, set())):
-            problems.append(f"{where}: {field}: {problem}")
+        ended = before.get(step.id, set())
+        scope = _Scope(earlier | _union(own, earlier), ended | _union(own, ended))
+        problems += [f"{where}: {field}: {p}" for field, p in _template_problems(step, defn, scope)]
+        if step.loop is not None:
+            problems += _loop_problems(step, index, defn, scope, own[step.id])
     return problems + _clashes(defn, deps)
+
+
+def _union(own: dict[str, set[str]], ids: set[str]) -> set[str]:
+    return set().union(*(own[i] for i in ids if i in own))
+
+
+def _loop_problems(
+    step: StepDef, index: int, defn: WorkflowDefinition, outer: _Scope, own: set[str]
+) -> list[str]:
+    """A loop's `until` and its steps' templates read the loop's steps (the latest iteration's;
+    before their first run, pending and empty) and `loop.iteration`."""
+    assert step.loop is not None
+    scope = _Scope(outer.earlier | own, outer.ended | own, in_loop=True)
+    problems = []
+    try:
+        refs = expression_refs(step.loop.until)
+        problems += [
+            f"steps[{index}] ({step.id}): loop.until: {p}" for p in _reference_problems(refs, defn, scope)
+        ]
+    except WorkflowInvalid as err:
+        problems.append(f"steps[{index}] ({step.id}): loop.until: {err.message}")
+    for j, inner in enumerate(step.steps or []):
+        where = f"steps[{index}].steps[{j}] ({inner.id})"
+        problems += [f"{where}: {field}: {p}" for field, p in _template_problems(inner, defn, scope)]
+    return problems
 
 
 def _clashes(defn: WorkflowDefinition, deps: dict[str, list[str]]) -> list[str]:
@@ -149,14 +189,18 @@ def _clashes(defn: WorkflowDefinition, deps: dict[str, list[str]]) -> list[str]:
 
 
 def _clash(a: StepDef, b: StepDef) -> str:
-    if a.commit is not None and b.commit is not None:
+    if _commits(a) and _commits(b):
         return "both commit (steps at the same time share the sandbox: at most one may commit)"
     if a.kind == "gate" and b.kind == "gate":
         return "both are gates (one gate waits at a time)"
-    kinds = {a.kind, b.kind}
-    if "pr" in kinds and (a.commit is not None or b.commit is not None):
+    if "pr" in {a.kind, b.kind} and (_commits(a) or _commits(b)):
         return "one opens the pull request while the other commits"
     return ""
+
+
+def _commits(step: StepDef) -> bool:
+    """Whether the step (or, for a loop, one of its steps) commits."""
+    return any(s.commit is not None for s in step.all_steps())
 
 
 def _templates(step: StepDef) -> Iterator[tuple[str, str, bool]]:
@@ -174,24 +218,22 @@ def _templates(step: StepDef) -> Iterator[tuple[str, str, bool]]:
         yield "when", step.when, True
 
 
-def _template_problems(
-    step: StepDef, defn: WorkflowDefinition, earlier: set[str], ended: set[str]
-) -> Iterator[tuple[str, str]]:
+def _template_problems(step: StepDef, defn: WorkflowDefinition, scope: _Scope) -> Iterator[tuple[str, str]]:
     for field, text, is_expression in _templates(step):
         try:
             refs = expression_refs(text) if is_expression else template_refs(text)
         except WorkflowInvalid as err:
             yield field, err.message
             continue
-        for problem in _reference_problems(refs, defn, earlier, ended):
+        for problem in _reference_problems(refs, defn, scope):
             yield field, problem
 
 
-def _reference_problems(
-    refs: TemplateRefs, defn: WorkflowDefinition, earlier: set[str], ended: set[str]
-) -> Iterator[str]:
-    for name in sorted(refs.names):
-        yield f"unknown name '{name}' (templates see {', '.join(CONTEXT_NAMES)} and command())"
+def _reference_problems(refs: TemplateRefs, defn: WorkflowDefinition, scope: _Scope) -> Iterator[str]:
+    earlier, ended = scope.earlier, scope.ended
+    for name in sorted(refs.names - ({"loop"} if scope.in_loop else set())):
+        where = "; `loop` is defined inside a loop's steps and until" if name == "loop" else ""
+        yield f"unknown name '{name}' (templates see {', '.join(CONTEXT_NAMES)} and command(){where})"
     for name in sorted(refs.inputs - set(defn.inputs)):
         declared = ", ".join(defn.inputs) or "none"
         yield f"unknown input '{name}' (declared inputs: {declared})"
