@@ -46,6 +46,21 @@ async def test_upsert_creates_then_updates_only_the_given_fields(store: Store, m
     assert await store.list_steps(wo.id) == [done]
 
 
+async def test_a_steps_typed_output_round_trips_and_can_be_emptied(
+    store: Store, make_work_order: Make
+) -> None:
+    wo = await make_work_order()
+    data = {"tasks": ["café ✓", "tag"], "count": 2, "ok": True, "none": None, "nested": [{"n": 1.5}]}
+
+    typed = await store.upsert_step(wo.id, "plan", StepChange(position=0, kind="prompt", output_data=data))
+    kept = await store.upsert_step(wo.id, "plan", StepChange(status=StepStatus.RUNNING))
+    emptied = await store.upsert_step(wo.id, "plan", StepChange(output_data=None))
+
+    assert typed.output_data == data and kept.output_data == data
+    assert emptied.output_data is None
+    assert (await store.list_steps(wo.id))[0].output_data is None
+
+
 async def test_steps_list_in_position_order_per_work_order(store: Store, make_work_order: Make) -> None:
     wo, other = await make_work_order(), await make_work_order()
     for position, step_id in [(2, "test"), (0, "plan"), (1, "build")]:

@@ -409,3 +409,43 @@ def test_a_loop_needs_its_steps_and_runs_only_run_and_prompt_steps() -> None:
     assert stray == "my.yaml: steps[0] (p): only a `loop` step has `steps`"
     assert nested == "my.yaml: steps[0] (p): step 'q': a loop runs run and prompt steps only"
     assert too_many == "my.yaml: steps[0] (p): loop.max_iterations: Input should be less than or equal to 100"
+
+
+def test_an_output_schema_that_is_not_a_json_schema_is_refused_naming_the_step() -> None:
+    message = invalid(
+        """\
+        name: w
+        steps:
+          - id: plan
+            prompt: Plan it.
+            output_schema: {type: object, properties: {tasks: {type: lists}}}
+          - id: count
+            run: ./count
+            output_schema: {properties: {n: {minimum: "one"}}}
+          - {id: fine, run: x, output_schema: {$schema: "http://json-schema.org/draft-07/schema#"}}
+        """
+    )
+    assert message.splitlines() == [
+        "my.yaml: steps[0] (plan): output_schema: not a valid JSON Schema: 'lists' is not valid under any"
+        " of the given schemas (at properties.tasks.type)",
+        "my.yaml: steps[1] (count): output_schema: not a valid JSON Schema: 'one' is not of type 'number'"
+        " (at properties.n.minimum)",
+    ]
+
+
+def test_output_schema_is_for_prompt_and_run_steps_only() -> None:
+    message = invalid(
+        """\
+        name: w
+        steps:
+          - {id: plan, prompt: Plan it., output_schema: {type: object}}
+          - {id: ask, gate: {}, output_schema: {type: object}}
+          - {id: open, pr: {}, output_schema: {type: object}}
+        """
+    )
+    assert message.splitlines() == [
+        "my.yaml: steps[1] (ask): output_schema: only prompt and run steps have one; this is a gate step",
+        "my.yaml: steps[2] (open): output_schema: only prompt and run steps have one; this is a pr step",
+    ]
+    not_a_mapping = invalid("name: w\nsteps:\n  - {id: odd, run: x, output_schema: [1, 2]}\n")
+    assert not_a_mapping == "my.yaml: steps[0] (odd): output_schema: Input should be a valid dictionary"

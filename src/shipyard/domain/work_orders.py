@@ -229,6 +229,7 @@ class Step(_WithUsage):
     output: str | None
     error: str | None
     commit_sha: str | None
+    output_data: Any = None  # the parsed JSON of a step with an `output_schema`
 
 
 class StepChange(_Change):
@@ -249,3 +250,4 @@ class StepChange(_Change):
     error: str | None = None
     commit_sha: str | None = None
     usage: Usage | None = None
+    output_data: Any = None

@@ -41,6 +41,7 @@ from shipyard.store.store import Store
 from shipyard.store.vault import reveal_secrets
 from shipyard.workflows.loader import bind_inputs, resolve_definition
 from shipyard.workflows.schema import WorkflowDefinition
+from shipyard.workflows.structured import map_strings
 from shipyard.workflows.templating import evaluate_condition, render
 
 
@@ -191,6 +192,7 @@ class WorkOrderActivities:
         out = result.output  # what the step printed may hold a secret it was given
         out.output = events.redact(out.output)
         out.error = events.redact(out.error) if out.error else None
+        out.output_data = map_strings(out.output_data, events.redact)
         if await self._record(inp, wo, out) and inp.step.kind != "pr":
             await self.publish.follow_along(wo, inp.handle, events)
         return await self._report(inp, result, events)
@@ -310,7 +312,7 @@ class WorkOrderActivities:
         """Store the step's result and the branch's progress; the branch's commit count."""
         ended = StepChange(
             status=out.status, completed_at=now(), exit_code=out.exit_code, output=out.output,
-            error=out.error, commit_sha=out.commit_sha, usage=out.usage,
+            error=out.error, commit_sha=out.commit_sha, usage=out.usage, output_data=out.output_data,
         )  # fmt: skip
         await self.store.upsert_step(wo.id, inp.row_id, ended)
         async with self._recording.setdefault(wo.id, asyncio.Lock()):

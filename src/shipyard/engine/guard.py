@@ -20,8 +20,9 @@ class BudgetGuard:
         self._inner = inner
         self._budget = budget
         self._spent_before = spent_before
-        self.run_usage = Usage()  # this run's usage as last reported
+        self.run_usage = Usage()  # this step's usage as last reported
         self.session_id: str | None = None  # the agent's session, to resume after a budget stop
+        self._ended = Usage()  # what the step's earlier agent runs spent (a correction turn's first)
 
     async def emit(self, type: str, data: dict[str, Any] | None = None, level: str = "info") -> None:
         await self._inner.emit(type, data, level)
@@ -29,7 +30,10 @@ class BudgetGuard:
             self.session_id = data.get("session_id") or self.session_id
         if type != "agent.usage" or not data:
             return
-        self.run_usage = Usage.model_validate({k: data[k] for k in Usage.model_fields if k in data})
+        reported = Usage.model_validate({k: data[k] for k in Usage.model_fields if k in data})
+        self.run_usage = self._ended + reported  # each run reports its own running total
+        if data.get("final"):
+            self._ended = self.run_usage
         total = self._spent_before + self.run_usage
         crossed = self._budget.crossed(total)
         if crossed:

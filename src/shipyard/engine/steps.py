@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from shipyard import gitutil
+from shipyard.agents.base import Agent
 from shipyard.agents.registry import build_agent
 from shipyard.config import Settings
 from shipyard.domain.events import EventSink
-from shipyard.domain.models import AgentRequest, SandboxHandle, StepStatus
+from shipyard.domain.models import AgentRequest, AgentResult, SandboxHandle, StepStatus
 from shipyard.engine.types import LoopIterationInput, RunStepInput, StepOutput
 from shipyard.forge.base import Forge, PullRequestSpec
 from shipyard.gitutil import commit_all, note_command_leftovers, uncommitted
 from shipyard.sandboxes.base import Workspace
+from shipyard.workflows import structured
 from shipyard.workflows.templating import render
 
 OUTPUT_LIMIT_CHARS = 16_000  # step outputs travel through Temporal history: keep them small
+OUTPUT_INVALID = "output_invalid"  # the error type of a step whose output does not match its schema
 
 
 def tail(text: str, limit: int = OUTPUT_LIMIT_CHARS) -> str:
@@ -40,7 +44,7 @@ def template_context(inp: RunStepInput | LoopIterationInput) -> dict[str, Any]:
     handle = inp.handle
     context: dict[str, Any] = {
         "inputs": inp.inputs,
-        "steps": {k: v.model_dump(mode="json") for k, v in inp.steps.items()},
+        "steps": {k: v.in_templates() for k, v in inp.steps.items()},
         "work_order": {
             "id": inp.work_order_id,
             "branch": handle.branch,
@@ -83,7 +87,14 @@ async def run_command(
         stderr = tail(result.stderr.strip(), 2000)
         message = f"exit code {result.exit_code}" + (f": {stderr}" if stderr else "")
         return failed(message, exit_code=result.exit_code, output=output)
-    return StepRun(StepOutput(status=StepStatus.COMPLETED, output=output, exit_code=0))
+    if inp.step.output_schema is None:
+        return StepRun(StepOutput(status=StepStatus.COMPLETED, output=output, exit_code=0))
+    reading = structured.read_output(result.stdout, inp.step.output_schema)
+    if reading.problem is not None:
+        problem = structured.mismatch(reading.problem)
+        return failed(problem, exit_code=0, output=output, error_type=OUTPUT_INVALID)
+    done = StepOutput(status=StepStatus.COMPLETED, output=output, exit_code=0, output_data=reading.data)
+    return StepRun(done)
 
 
 async def run_prompt(
@@ -93,17 +104,18 @@ async def run_prompt(
     settings: Settings,
     timeout_s: float,
 ) -> StepRun:
-    """One agent run: a fresh session for a workflow step, the earlier one resumed for a follow-up."""
+    """One agent run: a fresh session for a workflow step, the earlier one resumed for a follow-up.
+    With an `output_schema`, the answer's JSON is validated; an invalid one gets one correction turn."""
     assert inp.step.prompt is not None
     prompt = (
         inp.step.prompt
         if inp.literal
         else render(inp.step.prompt, template_context(inp), repo_path=workspace.path)
     )
+    schema = inp.step.output_schema
+    if schema is not None:
+        prompt += structured.instruction(schema)
     agent = build_agent(inp.step.agent or inp.agent, settings)
-    await events.emit(
-        "agent.started", {"agent": agent.name, "prompt": tail(prompt, 4000), "resume": inp.session_id}
-    )
     request = AgentRequest(
         prompt=prompt,
         model=inp.step.model,
@@ -111,7 +123,59 @@ async def run_prompt(
         timeout_s=timeout_s,
         step_id=inp.row_id,
     )
-    result = await agent.run(request, workspace, events)
+    deadline = time.monotonic() + timeout_s
+    result = await _run_agent(agent, request, workspace, events)
+    if not result.ok or schema is None:
+        return _agent_outcome(agent, result)
+    reading = structured.read_output(result.output, schema)
+    if reading.problem is not None:
+        await events.emit("workflow.step.output_invalid", {"error": reading.problem, "correction": True})
+        fix = _correction(request, result, reading.problem, schema, deadline - time.monotonic())
+        result = _after(result, await _run_agent(agent, fix, workspace, events))
+        if not result.ok:
+            return _agent_outcome(agent, result)
+        reading = structured.read_output(result.output, schema)
+    if reading.problem is not None:
+        return failed(
+            structured.mismatch(reading.problem),
+            error_type=OUTPUT_INVALID,
+            output=tail(result.output),
+            session_id=result.session_id,
+            usage=result.usage,
+        )
+    return _agent_outcome(agent, result, reading.data)
+
+
+async def _run_agent(
+    agent: Agent, request: AgentRequest, workspace: Workspace, events: EventSink
+) -> AgentResult:
+    if request.timeout_s is not None and request.timeout_s <= 0:
+        return AgentResult(ok=False, error="no time left in the step", error_kind="timeout")
+    started = {"agent": agent.name, "prompt": tail(request.prompt, 4000), "resume": request.session_id}
+    await events.emit("agent.started", started)
+    return await agent.run(request, workspace, events)
+
+
+def _correction(
+    request: AgentRequest, answer: AgentResult, problem: str, schema: dict[str, Any], remaining_s: float
+) -> AgentRequest:
+    """The correction turn: in the agent's session when it gave one, else with the conversation so
+    far in its prompt (an agent that cannot resume, such as the built-in `openai` one)."""
+    if answer.session_id:
+        prompt = structured.correction(problem, schema)
+    else:
+        prompt = structured.correction_in_full(request.prompt, answer.output, problem, schema)
+    change = {"prompt": prompt, "session_id": answer.session_id, "timeout_s": remaining_s}
+    return request.model_copy(update=change)
+
+
+def _after(first: AgentResult, second: AgentResult) -> AgentResult:
+    """The second run's result, with what both spent and the latest session."""
+    session_id = second.session_id or first.session_id
+    return second.model_copy(update={"usage": first.usage + second.usage, "session_id": session_id})
+
+
+def _agent_outcome(agent: Agent, result: AgentResult, data: Any = None) -> StepRun:
     common: dict[str, Any] = {"session_id": result.session_id, "usage": result.usage}
     if not result.ok:
         message = f"{agent.name} agent failed ({result.error_kind or 'error'}): {result.error or ''}"
@@ -122,7 +186,8 @@ async def run_prompt(
             output=tail(result.output),
             **common,
         )
-    return StepRun(StepOutput(status=StepStatus.COMPLETED, output=tail(result.output), **common))
+    done = StepOutput(status=StepStatus.COMPLETED, output=tail(result.output), output_data=data, **common)
+    return StepRun(done)
 
 
 async def commit_changes(

@@ -55,6 +55,14 @@ class StepOutput(BaseModel):
     error: str | None = None
     session_id: str | None = None
     usage: Usage = Field(default_factory=Usage)
+    output_data: Any = None  # the parsed JSON of a step with an `output_schema`
+
+    def in_templates(self) -> dict[str, Any]:
+        """What templates see as `steps.<id>`: `output` is the parsed JSON when there is one."""
+        view = self.model_dump(mode="json")
+        if self.output_data is not None:
+            view["output"] = self.output_data
+        return view
 
     @classmethod
     def recorded(cls, row: Step, session_id: str | None = None) -> StepOutput:
@@ -66,6 +74,7 @@ class StepOutput(BaseModel):
             commit_sha=row.commit_sha,
             error=row.error,
             session_id=session_id,
+            output_data=row.output_data,
         )
 
 

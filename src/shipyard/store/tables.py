@@ -167,6 +167,7 @@ class Step(Base):
     output: Mapped[str | None] = mapped_column(CleanText)
     error: Mapped[str | None] = mapped_column(CleanText)
     commit_sha: Mapped[str | None] = mapped_column(String)
+    output_data: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)  # typed output
     usage_turns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     usage_input_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     usage_cached_input_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -196,6 +196,9 @@ class StepDef(_Strict):
     depends_on: list[str] | None = None
     network: bool | None = None  # may its commands reach the network (bwrap); None: the workflow's
     secrets: list[SecretName] = Field(default_factory=list)  # project secrets it gets as env vars
+    # A JSON Schema (prompt and run steps): the step's output is read as JSON and validated, and
+    # later templates see the parsed value as `steps.<id>.output`. The validator checks it.
+    output_schema: dict[str, Any] | None = None
 
     @field_validator("timeout_s", mode="before")
     @classmethod

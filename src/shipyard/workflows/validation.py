@@ -16,6 +16,7 @@ from pydantic_core import ErrorDetails
 from shipyard.domain.errors import WorkflowInvalid
 from shipyard.workflows import graph
 from shipyard.workflows.schema import InputSpec, PrSpec, StepDef, WorkflowDefinition
+from shipyard.workflows.structured import schema_problem
 from shipyard.workflows.templating import (
     CONTEXT_NAMES,
     TemplateRefs,
@@ -24,6 +25,7 @@ from shipyard.workflows.templating import (
 )
 
 UNSUPPORTED_KINDS = ("call",)
+TYPED_KINDS = ("prompt", "run")  # the kinds whose output can be read against an `output_schema`
 _TEMPLATE_FIELDS = ("run", "prompt", "commit")
 _KEY_ERRORS = ("extra_forbidden", "invalid_key")
 
@@ -139,6 +141,8 @@ def check_definition(defn: WorkflowDefinition) -> list[str]:
         ended = before.get(step.id, set())
         scope = _Scope(earlier | _union(own, earlier), ended | _union(own, ended))
         problems += [f"{where}: {field}: {p}" for field, p in _template_problems(step, defn, scope)]
+        if (wrong := _output_schema_problem(step)) is not None:
+            problems.append(f"{where}: output_schema: {wrong}")
         if step.loop is not None:
             problems += _loop_problems(step, index, defn, scope, own[step.id])
     return problems + _clashes(defn, deps)
@@ -166,7 +170,17 @@ def _loop_problems(
     for j, inner in enumerate(step.steps or []):
         where = f"steps[{index}].steps[{j}] ({inner.id})"
         problems += [f"{where}: {field}: {p}" for field, p in _template_problems(inner, defn, scope)]
+        if (wrong := _output_schema_problem(inner)) is not None:
+            problems.append(f"{where}: output_schema: {wrong}")
     return problems
+
+
+def _output_schema_problem(step: StepDef) -> str | None:
+    if step.output_schema is None:
+        return None
+    if step.kind not in TYPED_KINDS:
+        return f"only prompt and run steps have one; this is a {step.kind} step"
+    return schema_problem(step.output_schema)
 
 
 def _clashes(defn: WorkflowDefinition, deps: dict[str, list[str]]) -> list[str]:
