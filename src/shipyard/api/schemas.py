@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shipyard.domain.models import Usage
 from shipyard.domain.work_orders import Step, WorkOrder
+from shipyard.service.requests import CheckedRequest
 from shipyard.store.records import EventRecord, ProjectRecord, PullRequestRecord
+from shipyard.workflows.plan import WorkflowPlan
 
 
 class AgentWorkOrder(BaseModel):
@@ -58,6 +60,33 @@ class AgentWorkOrderResponse(BaseModel):
     @classmethod
     def of(cls, wo: WorkOrder) -> AgentWorkOrderResponse:
         return cls(agent_work_order=AgentWorkOrder.of(wo), logs_url=f"/api/agent-work-orders/{wo.id}/logs")
+
+
+class WorkOrderPlan(BaseModel):
+    """The answer to a create with `"dry_run": true`: the work order it would make, nothing made."""
+
+    dry_run: Literal[True] = True
+    repository_url: str
+    agent: str
+    sandbox_type: str
+    forge: str
+    base_branch: str | None = Field(description="null: the repository's default branch.")
+    project_id: str | None
+    budget: dict[str, Any] | None
+    workflow: WorkflowPlan
+
+    @classmethod
+    def of(cls, checked: CheckedRequest, base_branch: str | None, plan: WorkflowPlan) -> WorkOrderPlan:
+        return cls(
+            repository_url=checked.repository_url,
+            agent=checked.agent,
+            sandbox_type=checked.sandbox_type,
+            forge=checked.forge,
+            base_branch=base_branch,
+            project_id=checked.project.id if checked.project else None,
+            budget=checked.budget.model_dump(mode="json") if checked.budget else None,
+            workflow=plan,
+        )
 
 
 class AgentWorkOrderList(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse
 
 from shipyard.api.deps import ServiceDep, WorkOrderDep
@@ -17,6 +17,7 @@ from shipyard.api.schemas import (
     LogEntries,
     PhaseEntry,
     StepList,
+    WorkOrderPlan,
 )
 from shipyard.domain.jsontext import MAX_SQL_INT
 from shipyard.domain.models import CreateWorkOrderRequest, WorkOrderStatus
@@ -26,8 +27,22 @@ from shipyard.gitutil.progress import GitProgress
 router = APIRouter(prefix="/api/agent-work-orders", tags=["work orders"])
 
 
-@router.post("", status_code=201)
-async def create_work_order(req: CreateWorkOrderRequest, service: ServiceDep) -> AgentWorkOrderResponse:
+@router.post(
+    "",
+    status_code=201,
+    response_model=None,
+    responses={
+        201: {"model": AgentWorkOrderResponse, "description": "The work order, created and started."},
+        200: {"model": WorkOrderPlan, "description": "`dry_run`: its plan; nothing was created."},
+    },
+)
+async def create_work_order(
+    req: CreateWorkOrderRequest, service: ServiceDep, response: Response
+) -> AgentWorkOrderResponse | WorkOrderPlan:
+    if req.dry_run:
+        checked, plan = await service.plan(req)
+        response.status_code = 200
+        return WorkOrderPlan.of(checked, req.base_branch, plan)
     record = await service.create(req)
     return AgentWorkOrderResponse.of(await service.get(record.id))
 

@@ -129,12 +129,17 @@ def run(
     ] = None,
     server: ServerOpt = None,
     detach: Annotated[bool, typer.Option(help="Print the id and return without waiting.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option(help="Show the plan (steps by layer, rendered commands) and create nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="With --dry-run: print the API's JSON.")] = False,
 ) -> None:
     """Run a workflow on a repository as a work order; exits 0 only if it completed.
 
     Uses the local `shipyard serve` (or --server) when one runs; otherwise runs embedded for its
     own duration (Temporal in memory). Ctrl-C cancels an embedded run; on a server's work order it
-    asks whether to cancel or detach (without a terminal to ask: detach).
+    asks whether to cancel or detach (without a terminal to ask: detach). --dry-run checks the
+    request as a run would and prints the plan; it needs no engine and starts nothing.
     """
     from shipyard.cli import render
     from shipyard.cli.client import ApiClient, local_server_url
@@ -144,8 +149,15 @@ def run(
         body = render.create_body(
             repository, workflow, workflow_file, agent, sandbox, inputs or [], base_branch
         )
+        if as_json and not dry_run:
+            raise CliError("--json goes with --dry-run (a run prints its progress)", exit_code=2)
     except CliError as err:
         fail(err)
+    if dry_run:
+        from shipyard.cli.dry_run import dry_run as plan
+
+        run_async(lambda: plan(server, body, as_json))
+        return
     s = settings()
     url = server or local_server_url(s)
     if url is None:

@@ -241,3 +241,5 @@ class CreateWorkOrderRequest(RequestModel):
     budget: Budget | None = None  # limits for this work order; override the workflow's own
     project: str | None = None  # a project's id or name: its agent, sandbox, budget and forge apply
     forge: Literal["github", "local"] | None = None  # default: the project's, else by repository URL
+    # Resolve, bind and validate, and answer the plan (200) without creating anything.
+    dry_run: bool = False

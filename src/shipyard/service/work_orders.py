@@ -38,6 +38,7 @@ from shipyard.service.reads import WorkOrderReads
 from shipyard.service.requests import CheckedRequest, check_request, local_repository
 from shipyard.store.store import Store
 from shipyard.workflows.loader import bind_inputs
+from shipyard.workflows.plan import WorkflowPlan, plan_workflow
 from shipyard.workflows.schema import WorkflowDefinition
 
 TEMPORAL_DOWN = "Temporal is not answering (restarting, or down); nothing was changed: try again shortly"
@@ -117,6 +118,26 @@ class WorkOrderService(WorkOrderReads):
                     await self.store.forget_work_order(record.id)
                 raise
         return record
+
+    async def plan(self, req: CreateWorkOrderRequest) -> tuple[CheckedRequest, WorkflowPlan]:
+        """What `create` would start, checked as it checks it (the same errors), with nothing
+        recorded or started: no engine is needed."""
+        checked = await check_request(self.settings, self.store, req)
+        if checked.definition is None or checked.bound is None:
+            raise Conflict(
+                f"workflow '{req.workflow_type}' is not built in, so it would be read from the"
+                f" .shipyard/workflows of {checked.repository_url} once it is cloned: a dry run cannot"
+                " show it; pass the definition itself (workflow_definition, or --workflow-file)"
+            )
+        known = {"repository_url": checked.repository_url, "base_branch": req.base_branch}
+        plan = plan_workflow(
+            checked.definition,
+            checked.bound,
+            agent=checked.agent,
+            work_order={key: value for key, value in known.items() if value is not None},
+            repo_path=local_repository(checked.repository_url),
+        )
+        return checked, plan
 
     def _engine_answers(self) -> None:
         """Unavailable while the embedded Temporal restarts: answered at once, before anything is
