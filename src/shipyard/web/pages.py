@@ -18,12 +18,13 @@ from shipyard.domain.work_orders import WorkOrder
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.web import views
 from shipyard.web.diff import parse_diff
+from shipyard.web.pictures import time_chart
 from shipyard.web.render import Service, is_htmx, page
 from shipyard.web.workflows import library, workflow_entry
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 PAGE_SIZE = 25
-DETAIL_PARTS = ("head", "steps", "progress", "diff")
+DETAIL_PARTS = ("head", "chart", "steps", "progress", "diff")
 
 
 def _status(value: str | None) -> WorkOrderStatus | None:
@@ -67,9 +68,12 @@ async def work_orders(
 
 async def _part_context(service: WorkOrderService, wo: WorkOrder, part: str) -> dict[str, Any]:
     """What the template of one part of the detail page needs."""
-    if part in ("head", "steps"):
+    if part in ("head", "chart", "steps"):
         steps = await service.steps(wo.id)
-        return {"wo": wo, "steps": views.timeline(wo, steps), "gate": views.waiting_gate(wo, steps)}
+        return {
+            "wo": wo, "steps": views.timeline(wo, steps), "gate": views.waiting_gate(wo, steps),
+            "chart": time_chart(views.spans(steps), views.now()),
+        }  # fmt: skip
     if part == "progress":
         try:
             return {"wo": wo, "progress": await service.git_progress(wo), "progress_note": None}
@@ -92,7 +96,7 @@ async def detail_context(service: WorkOrderService, work_order_id: str) -> dict[
     """Everything the detail page shows."""
     wo = await service.get(work_order_id)
     context: dict[str, Any] = {"error": None}
-    for part in ("steps", "progress", "diff"):  # the head shares the steps' context
+    for part in ("steps", "progress", "diff"):  # the head and the chart share the steps' context
         context |= await _part_context(service, wo, part)
     context |= await _log_context(service, wo, None)
     # The live stream goes on from the last line drawn (a work order's events commit in id order).

@@ -9,6 +9,7 @@ from typing import Any
 
 from shipyard.domain.work_orders import Step, WorkOrder
 from shipyard.store.records import EventRecord
+from shipyard.web.pictures import Span
 
 LOG_PAGE = 200  # events drawn at once in a log tail; earlier ones load on demand
 # Events that change what the header, the step timeline or the list show (the rest are log lines).
@@ -183,6 +184,16 @@ def _pending(step: dict[str, Any]) -> TimelineStep:
         id=str(step["id"]), kind=kind, phase=str(step.get("phase") or ""), status="pending",
         duration="", attempt=0, output="", error="", commit_sha="",
     )  # fmt: skip
+
+
+def spans(steps: list[Step]) -> list[Span]:
+    """The steps that started, for the time chart."""
+    found = []
+    for row in steps:
+        if row.started_at is not None:
+            end = _aware(row.completed_at) if row.completed_at else None
+            found.append(Span(row.step_id, row.status.value, _aware(row.started_at), end))
+    return found
 
 
 @dataclass

@@ -8,6 +8,7 @@ from importlib import resources
 
 from shipyard.domain.errors import NotFound
 from shipyard.service.requests import local_repository
+from shipyard.web.pictures import GraphPicture, step_graph
 from shipyard.workflows.loader import builtin_names, load_builtin, scan_repository
 from shipyard.workflows.schema import InputSpec, WorkflowDefinition
 
@@ -19,6 +20,7 @@ class WorkflowEntry:
     inputs: dict[str, InputSpec]
     steps: list[tuple[str, str, str]]  # (id, kind, phase)
     yaml: str
+    picture: GraphPicture
     source: str = "built-in"
 
     @property
@@ -28,7 +30,10 @@ class WorkflowEntry:
 
 def _entry(definition: WorkflowDefinition, text: str, source: str = "built-in") -> WorkflowEntry:
     steps = [(step.id, str(step.kind), step.phase or "") for step in definition.steps]
-    return WorkflowEntry(definition.name, definition.description, definition.inputs, steps, text, source)
+    picture = step_graph(definition.steps)
+    return WorkflowEntry(
+        definition.name, definition.description, definition.inputs, steps, text, picture, source
+    )
 
 
 def workflow_entry(name: str) -> WorkflowEntry:
