@@ -9,11 +9,16 @@ from temporalio.client import Client
 from shipyard.config import Settings
 from shipyard.engine.worker import WorkerParts
 from shipyard.service.deliveries import DeliveryActivities, DeliveryWorkflow
+from shipyard.service.firings import ScheduleActivities, ScheduledWorkOrderWorkflow
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.store import Store
 
 
 def worker_parts(settings: Settings, store: Store, client: Client) -> WorkerParts:
-    """Webhook processing (service/deliveries.py)."""
+    """Webhook processing (service/deliveries.py) and schedules' firings (service/firings.py)."""
     service = WorkOrderService(settings, store, client)
-    return WorkerParts(workflows=[DeliveryWorkflow], activities=[DeliveryActivities(service).process])
+    firings = ScheduleActivities(service)
+    return WorkerParts(
+        workflows=[DeliveryWorkflow, ScheduledWorkOrderWorkflow],
+        activities=[DeliveryActivities(service).process, firings.start_work_order, firings.work_order_ended],
+    )

@@ -17,6 +17,7 @@ from shipyard.api.hub import EventHub
 from shipyard.api.limits import BodyLimit
 from shipyard.api.projects import router as projects_router
 from shipyard.api.reports import router as reports_router
+from shipyard.api.schedules import router as schedules_router
 from shipyard.api.schemas import Health, PullRequestResponse
 from shipyard.api.throttle import Throttle
 from shipyard.api.webhooks import router as webhooks_router
@@ -74,7 +75,10 @@ def create_app(service: WorkOrderService, error_page: PageRenderer | None = None
     # included, leaves with the security headers.
     app.add_middleware(FrontDoor, trusted_hosts=service.settings.trusted_hosts)
     token = [Depends(require_token)]
-    routers = (work_orders_router, control_router, events_router, github_router, projects_router, misc)
+    routers = (
+        work_orders_router, control_router, events_router, github_router, projects_router,
+        schedules_router, misc,
+    )  # fmt: skip
     for router in routers:
         app.include_router(router, dependencies=token)
     app.include_router(webhooks_router)  # signed by GitHub with its own secret instead

@@ -17,6 +17,7 @@ from shipyard.cli.catalog import agents_app, db_app, doctor, gc, workflows_app
 from shipyard.cli.common import CliError, ServerOpt, api_for, console, err_console, fail, run_async, settings
 from shipyard.cli.projects import projects_app
 from shipyard.cli.report import report_app
+from shipyard.cli.schedules import schedules_app
 
 if TYPE_CHECKING:
     from shipyard.cli.client import ApiClient
@@ -28,6 +29,7 @@ app.add_typer(agents_app, name="agents")
 app.add_typer(db_app, name="db")
 app.add_typer(projects_app, name="projects")
 app.add_typer(report_app, name="report")
+app.add_typer(schedules_app, name="schedules")
 app.command()(doctor)
 app.command()(gc)
 

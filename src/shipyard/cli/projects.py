@@ -98,12 +98,42 @@ def projects_create(
     )
 
 
+@projects_app.command("update")
+def projects_update(
+    name: Annotated[str, typer.Argument(help="The project's name or id.")],
+    source_file: Annotated[
+        Path | None, typer.Option(help="Replace the sources with this file's (YAML or JSON, as for create).")
+    ] = None,
+    agent: Annotated[str | None, typer.Option(help="Default agent.")] = None,
+    sandbox: Annotated[str | None, typer.Option(help="Default sandbox.")] = None,
+    server: ServerOpt = None,
+) -> None:
+    """Change a project's sources (their schedules follow) or defaults; what is not given stays."""
+    body: dict[str, Any] = {"agent": agent, "sandbox_type": sandbox}
+    try:
+        body["sources"] = load_sources(source_file) if source_file is not None else None
+    except CliError as err:
+        fail(err)
+    body = {key: value for key, value in body.items() if value is not None}
+    if not body:
+        fail(CliError("nothing to change: give --source-file, --agent or --sandbox", exit_code=2))
+
+    async def main() -> dict[str, Any]:
+        async with await api_for(server) as api:
+            answer: dict[str, Any] = (await api.patch(f"/api/projects/{name}", body))["project"]
+            return answer
+
+    project = run_async(main)
+    count = len(project["sources"])
+    console().print(f"updated [bold]{project['name']}[/]: {count} source(s)", highlight=False)
+
+
 @projects_app.command("delete")
 def projects_delete(
     name: Annotated[str, typer.Argument(help="The project's name or id.")],
     server: ServerOpt = None,
 ) -> None:
-    """Delete a project; its work orders stay."""
+    """Delete a project and its schedules; its work orders stay."""
 
     async def main() -> None:
         async with await api_for(server) as api:
@@ -142,10 +172,13 @@ def load_sources(path: Path) -> list[dict[str, Any]]:
     return [source.model_dump(mode="json", exclude_defaults=True) for source in sources]
 
 
+_SCHEDULE_KEYS = ("cron", "timezone", "overlap")
+
+
 def describe_source(source: dict[str, Any]) -> str:
     """One line: `on issues actions=labeled labels=shipyard -> plan_build_test`."""
     parts = [f"on {source['on']}"]
-    for key in ("repository", "branches", "actions", "labels", "command", "types", "paths"):
+    for key in ("repository", "branches", "actions", "labels", "command", "types", "paths", *_SCHEDULE_KEYS):
         value = source.get(key)
         if value:
             parts.append(f"{key}={','.join(value) if isinstance(value, list) else value}")

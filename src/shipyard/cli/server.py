@@ -10,17 +10,22 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
+import structlog
 import uvicorn
 
 from shipyard.api.front_door import is_loopback
 from shipyard.cli.client import server_file
 from shipyard.composition import worker_parts
 from shipyard.config import Settings
+from shipyard.domain.errors import ShipyardError
 from shipyard.engine.processes import WorkerProcesses
 from shipyard.engine.worker import Engine, open_engine
 from shipyard.service.deliveries import resume_received
+from shipyard.service.schedules import ScheduleService
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.web.app import create_app
+
+log = structlog.get_logger()
 
 
 @dataclass
@@ -78,6 +83,7 @@ async def running_server(
         try:
             await _wait_started(server, task)
             await resume_received(service)
+            await _reconcile_schedules(service)
             url = f"http://{settings.host}:{chosen}"
             if announce:
                 _announce(settings, url, engine)
@@ -89,6 +95,14 @@ async def running_server(
                 await task
             if announce:
                 server_file(settings).unlink(missing_ok=True)
+
+
+async def _reconcile_schedules(service: WorkOrderService) -> None:
+    """Temporal's schedules in step with projects' sources (made while no server ran, say)."""
+    try:
+        await ScheduleService(service).reconcile()
+    except ShipyardError as err:  # Temporal down a moment: the server still starts
+        log.warning("schedules_not_reconciled", error=err.message)
 
 
 def refuse_unsafe_settings(settings: Settings) -> None:

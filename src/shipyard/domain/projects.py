@@ -1,5 +1,5 @@
 """Projects: a repository Shipyard works on, its defaults, and the sources (trigger rules) that
-start work orders on it from forge events.
+start work orders on it from forge events, or at times (`on: schedule`, domain/schedules.py).
 
 Pure: which GitHub repository a URL names is decided by the caller (`shipyard.forge.github`) and
 handed to `with_defaults`.
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shipyard.domain.budget import Budget
 from shipyard.domain.errors import InvalidInput
 from shipyard.domain.models import RequestModel
+from shipyard.domain.schedules import Overlap, check_cron, check_timezone
 
 ForgeName = Literal["github", "local"]
 
@@ -32,6 +33,7 @@ SOURCE_EVENTS: tuple[str, ...] = (
     "check_run",
     "check_suite",
     "status",
+    "schedule",  # not a forge event: times of a cron expression (domain/schedules.py)
 )
 
 # Filters that only mean something for some events; anywhere else they would silently match all.
@@ -42,7 +44,8 @@ _FILTER_EVENTS: dict[str, tuple[str, ...]] = {
     "command": ("issue_comment",),
     "types": ("repository_dispatch",),
 }
-_NO_ACTIONS = ("push", "status")  # GitHub sends these without an `action`
+_NO_ACTIONS = ("push", "status", "schedule")  # GitHub sends these without an `action`
+_SCHEDULE_FIELDS = ("cron", "timezone", "overlap")
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _ID = re.compile(r"^prj-[0-9a-f]{8}$")
@@ -95,6 +98,10 @@ class Source(BaseModel):
     inputs: dict[str, str] = Field(default_factory=dict)  # input -> Jinja2 template over `event`
     agent: str | None = None
     sandbox_type: str | None = None
+    # on: schedule
+    cron: str | None = None  # five fields or an alias (@daily)
+    timezone: str | None = None  # IANA name; None: UTC
+    overlap: Overlap | None = None  # a firing while the last work order runs; None: skip
 
     @model_validator(mode="before")
     @classmethod
@@ -123,8 +130,25 @@ class Source(BaseModel):
             raise ValueError("command must not be empty")
         return value
 
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        return None if value is None else check_cron(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
+
     @model_validator(mode="after")
     def _filters_fit_the_event(self) -> Source:
+        if self.on == "schedule" and self.cron is None:
+            raise ValueError("a schedule needs 'cron' (e.g. '0 3 * * *': every day at 03:00)")
+        if self.on == "schedule" and self.repository is not None:
+            raise ValueError("'repository' does not apply to 'schedule' (it runs on the project's)")
+        for field in _SCHEDULE_FIELDS:
+            if getattr(self, field) is not None and self.on != "schedule":
+                raise ValueError(f"'{field}' applies only to 'on: schedule'")
         for field, events in _FILTER_EVENTS.items():
             if getattr(self, field) and self.on not in events:
                 raise ValueError(f"'{field}' does not apply to '{self.on}' events (only {', '.join(events)})")

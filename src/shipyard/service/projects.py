@@ -11,6 +11,7 @@ from shipyard.domain.projects import ProjectCreate, ProjectUpdate, is_local_path
 from shipyard.forge.registry import repository_name
 from shipyard.sandboxes.registry import SANDBOX_NAMES
 from shipyard.service.requests import checked_repository
+from shipyard.service.schedules import ScheduleService, check_schedules
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import ProjectRecord
 from shipyard.store.store import Store
@@ -44,6 +45,7 @@ async def _checked(data: ProjectCreate) -> ProjectCreate:
     """`data` with known agents and sandboxes, a local repository resolved to its directory, and
     github_repository and forge filled in; InvalidInput naming what is wrong."""
     _check_names(data)
+    check_schedules(data.sources)
     url = await checked_repository(data.repository_url)
     named = None if is_local_path(url) else repository_name(url)
     data = data.model_copy(update={"repository_url": url})
@@ -63,11 +65,13 @@ def _check_names(data: ProjectCreate) -> None:
 
 class ProjectService:
     """What front doors do with projects: read, create, change and delete them, and keep their
-    secrets (encrypted with SHIPYARD_SECRETS_KEY; only names are ever given back)."""
+    secrets (encrypted with SHIPYARD_SECRETS_KEY; only names are ever given back). Saving a
+    project makes, changes or deletes its sources' schedules on Temporal."""
 
     def __init__(self, service: WorkOrderService) -> None:
         self._store = service.store
         self._secrets_key = service.settings.secrets_key
+        self._schedules = ScheduleService(service)
 
     async def get(self, id_or_name: str) -> ProjectRecord:
         """The project with this id or name; NotFound naming it when there is none."""
@@ -79,14 +83,19 @@ class ProjectService:
 
     async def create(self, data: ProjectCreate) -> ProjectRecord:
         """A new project; its GitHub repository and forge are derived from its URL unless given."""
-        return await create_project(self._store, data)
+        project = await create_project(self._store, data)
+        await self._schedules.sync(project)
+        return project
 
     async def update(self, project: ProjectRecord, change: ProjectUpdate) -> ProjectRecord:
         """Change the fields given; a new repository_url re-derives github_repository and forge."""
-        return await update_project(self._store, project, change)
+        updated = await update_project(self._store, project, change)
+        await self._schedules.sync(updated, before=project)
+        return updated
 
     async def delete(self, project: ProjectRecord) -> None:
-        """Delete the project; its work orders stay."""
+        """Delete the project and its schedules; its work orders stay."""
+        await self._schedules.remove(project)
         await self._store.delete_project(project.id)
 
     async def secret_names(self, project: ProjectRecord) -> list[str]:
