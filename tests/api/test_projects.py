@@ -74,6 +74,7 @@ def _source_defaults(given: dict[str, Any]) -> dict[str, Any]:
         "command": None,
     }
     defaults |= {"types": [], "paths": [], "inputs": {}, "agent": None, "sandbox_type": None}
+    defaults |= {"cron": None, "timezone": None, "overlap": None}
     return {key: value for key, value in defaults.items() if key not in given}
 
 

@@ -15,6 +15,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from cli_kit import shipyard
 from shipyard.cli.server import RunningServer, running_server
+from shipyard.domain.errors import WorkflowInvalid
+from shipyard.workflows.loader import load_definition_text
 from support import MakeRepo, MakeSettings, wait_done
 
 NIGHTLY = {
@@ -85,6 +87,8 @@ async def test_a_schedule_fires_pauses_and_goes_with_its_source(
     assert wo["inputs"]["when"] == wo["trigger"]["scheduled_at"]  # its input template read the firing
     [listed] = await schedules(api)
     assert (listed["last_work_order_id"], listed["last_status"]) == (wid, "completed")
+    page = await api.get("/projects/nightly")  # the dashboard's project page lists it
+    assert sid in page.text and f'href="/work-orders/{wid}"' in page.text
 
     paused = await api.post(f"/api/schedules/{sid}/pause", json={"note": "holidays"})
     assert (paused.json()["schedule"]["state"], paused.json()["schedule"]["note"]) == ("paused", "holidays")
@@ -194,3 +198,11 @@ def test_a_bad_cron_is_refused_naming_the_field(
         tmp_path / "data", "projects", "create", "x", str(make_repo()), "--source-file", str(sources)
     )
     assert made.returncode == 2 and "source 1: cron: " in made.stderr and says in made.stderr
+
+
+def test_a_workflow_file_cannot_hold_a_schedule() -> None:
+    """A repository's workflow files are read when a webhook arrives: nothing would make a schedule
+    of one, so saying it there is refused rather than silently never firing."""
+    text = yaml.safe_dump({**NIGHTLY, "on": [{"on": "schedule", "cron": "@daily"}]})
+    with pytest.raises(WorkflowInvalid, match="'on: schedule' belongs in a project's sources"):
+        load_definition_text(text, ".shipyard/workflows/nightly.yaml")

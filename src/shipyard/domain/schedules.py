@@ -1,16 +1,21 @@
 """Schedules: a project source `on: schedule` fires its workflow at the times of a cron expression
 (standard five fields, or an `@daily`-style alias) in a time zone (an IANA name; default UTC).
 
-Pure: checking expressions and naming schedules. Running them on Temporal is
-`shipyard.service.schedules`'.
+Pure: checking sources' schedules and naming them. Keeping them on Temporal is
+`shipyard.service.schedule_sync`'s; what a firing does, `shipyard.service.firings`'.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shipyard.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from shipyard.domain.projects import Source
 
 Overlap = Literal["skip", "buffer_one", "allow_all"]
 
@@ -95,3 +100,19 @@ def is_schedule_id(value: str) -> bool:
 def project_of(schedule_id: str) -> str:
     """The id of the project a schedule id belongs to."""
     return "prj-" + schedule_id.split("-")[1]
+
+
+def check_schedules(sources: list[Source]) -> None:
+    """InvalidInput naming the pair when two sources make the same schedule (workflow, cron and
+    timezone), which would be one schedule firing once."""
+    seen: dict[tuple[str, str | None, str | None], int] = {}
+    for index, s in enumerate(sources):
+        if s.on != "schedule":
+            continue
+        key = (s.workflow, s.cron, s.timezone)
+        if key in seen:
+            raise InvalidInput(
+                f"sources[{index}]: the same schedule as sources[{seen[key]}] (workflow, cron and"
+                " timezone); give its inputs to one source, or fire it at another time"
+            )
+        seen[key] = index

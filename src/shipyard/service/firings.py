@@ -115,7 +115,7 @@ class ScheduleActivities:
     @activity.defn(name="start_scheduled_work_order")
     async def start_work_order(self, inp: StartInput) -> str | None:
         """Create the schedule's work order; None when its project or source is gone."""
-        from shipyard.service.schedules import planned_schedules  # (a cycle at import otherwise)
+        from shipyard.service.schedule_sync import planned_schedules  # (a cycle at import otherwise)
 
         try:
             project = await self.service.store.get_project(inp.project_id)

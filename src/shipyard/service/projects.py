@@ -8,10 +8,11 @@ from pydantic import ValidationError
 from shipyard.agents.registry import AGENT_NAMES
 from shipyard.domain.errors import InvalidInput
 from shipyard.domain.projects import ProjectCreate, ProjectUpdate, is_local_path, with_defaults
+from shipyard.domain.schedules import check_schedules
 from shipyard.forge.registry import repository_name
 from shipyard.sandboxes.registry import SANDBOX_NAMES
 from shipyard.service.requests import checked_repository
-from shipyard.service.schedules import ScheduleService, check_schedules
+from shipyard.service.schedules import ScheduleService, ScheduleView
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import ProjectRecord
 from shipyard.store.store import Store
@@ -97,6 +98,10 @@ class ProjectService:
         """Delete the project and its schedules; its work orders stay."""
         await self._schedules.remove(project)
         await self._store.delete_project(project.id)
+
+    async def schedules(self, project: ProjectRecord) -> list[ScheduleView]:
+        """The schedules of the project's `on: schedule` sources, as Temporal runs them."""
+        return await self._schedules.of_project(project)
 
     async def secret_names(self, project: ProjectRecord) -> list[str]:
         """The names of the project's secrets."""

@@ -112,7 +112,9 @@ async def create_project(
 @router.get("/{project_name}")
 async def show_project(request: Request, project_name: str, projects: Projects) -> HTMLResponse:
     project = await projects.get(project_name)
-    return _form(request, _values(project), project, error=None, saved=request.query_params.get("saved"))
+    saved = request.query_params.get("saved")
+    schedules = await projects.schedules(project)
+    return _form(request, _values(project), project, error=None, saved=saved, schedules=schedules)
 
 
 @router.post("/{project_name}")

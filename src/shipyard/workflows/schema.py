@@ -284,7 +284,10 @@ class WorkflowDefinition(_Strict):
 
     def triggers(self) -> list[Source]:
         """The `on:` triggers as sources that start this workflow."""
-        return [Source.model_validate({**entry, "workflow": self.name}) for entry in self.on]
+        sources = [Source.model_validate({**entry, "workflow": self.name}) for entry in self.on]
+        if any(source.on == "schedule" for source in sources):  # files are read when webhooks come
+            raise ValueError("'on: schedule' belongs in a project's sources, not in a workflow file")
+        return sources
 
     @field_validator("timeout_s", mode="before")
     @classmethod
