@@ -5,7 +5,9 @@
 - `intake`: webhook deliveries (stored, listed, processed) → work orders, ChatOps replies;
 - `projects`: projects, their trigger sources and secrets (`ProjectService`);
 - `deliveries`: their processing on a worker, durably (`WebhookDelivery` workflow);
-- `dispatch`: outbound `repository_dispatch`.
+- `dispatch`: outbound `repository_dispatch`;
+- `schedules`, `schedule_sync`, `firings`: `on: schedule` sources on Temporal Schedules (listed,
+  paused, fired now; kept in step with the sources; each firing → a work order).
 
 It talks to the core: the engine (a Temporal client), forges, triggers, the store, workflows.
 """
