@@ -134,6 +134,49 @@ async def test_a_source_edit_keeps_the_schedule_and_deleting_the_project_deletes
     assert await schedules(api) == [] and not await on_temporal(server, before["id"])
 
 
+async def test_under_overlap_skip_a_trigger_waits_for_the_last_work_order_to_end(
+    make_repo: MakeRepo, api: httpx.AsyncClient
+) -> None:
+    held = {"name": "held", "steps": [{"id": "hold", "gate": {"message": "go on?"}}]}
+    repo = make_repo(files={".shipyard/workflows/held.yaml": yaml.safe_dump(held)})
+    source = {"on": "schedule", "cron": "@hourly", "workflow": "held"}
+    assert (
+        await api.post(
+            "/api/projects", json={"name": "held", "repository_url": str(repo), "sources": [source]}
+        )
+    ).status_code == 201
+    [listed] = await schedules(api)
+    sid = listed["id"]
+    first = (await api.post(f"/api/schedules/{sid}/trigger")).json()["work_order_id"]
+
+    refused = await api.post(f"/api/schedules/{sid}/trigger")  # the first waits at its gate
+    assert refused.status_code == 409 and f"its work order {first} is still running" in refused.text
+
+    async with asyncio.timeout(60):
+        while (await api.post(f"/api/agent-work-orders/{first}/approve", json={})).status_code == 409:
+            await asyncio.sleep(0.1)  # not at its gate yet
+    assert (await wait_done(api, first))["status"] == "completed"
+    # its firing may not have noticed yet, and Temporal names firings by their second
+    again = await api.post(f"/api/schedules/{sid}/trigger")
+    assert again.status_code == 202, again.text
+    assert again.json()["work_order_id"] not in (None, first)
+
+
+async def test_a_firing_that_cannot_start_its_work_order_says_why(
+    make_repo: MakeRepo, api: httpx.AsyncClient
+) -> None:
+    source = {"on": "schedule", "cron": "@daily", "workflow": "no_such_flow"}
+    body = {"name": "typo", "repository_url": str(make_repo()), "sources": [source]}
+    assert (await api.post("/api/projects", json=body)).status_code == 201
+    [listed] = await schedules(api)
+
+    fired = await api.post(f"/api/schedules/{listed['id']}/trigger")
+    assert fired.status_code == 202 and fired.json()["work_order_id"] is None
+    shown = fired.json()["schedule"]
+    assert shown["last_status"] == "not started" and "no_such_flow" in shown["last_error"]
+    assert (await api.get("/api/agent-work-orders")).json()["agent_work_orders"] == []
+
+
 def cli(data: Path, *args: str) -> Any:
     """`shipyard ARGS` against whatever serves `data` (in a thread: the server runs on this loop)."""
     return asyncio.to_thread(shipyard, data, *args)
@@ -175,6 +218,12 @@ async def test_a_schedule_made_without_a_server_fires_and_survives_restarts_of_s
     async with running_server(settings, persistent=True, port=0) as srv:
         assert (await cli(data, "schedules", "pause", sid)).returncode == 0
         assert "paused" in (await cli(data, "schedules", "ls")).stdout
+        fired = await cli(data, "schedules", "trigger", sid)  # a paused one still fires when told
+        assert fired.returncode == 0 and "work order wo-" in fired.stdout, fired.stderr
+        async with httpx.AsyncClient(base_url=srv.url, timeout=30) as api:
+            assert (await wait_done(api, fired.stdout.split("work order ")[1].strip()))[
+                "status"
+            ] == "completed"
         assert (await cli(data, "projects", "delete", "nightly")).returncode == 0
         assert "no schedules" in (await cli(data, "schedules", "ls")).stdout
         assert not await on_temporal(srv, sid)

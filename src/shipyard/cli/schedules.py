@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shipyard.cli.common import ServerOpt, api_for, console, run_async
+from shipyard.cli.common import CliError, ServerOpt, api_for, console, fail, run_async
 
 schedules_app = typer.Typer(
     help="Schedules: projects' `on: schedule` sources, firing work orders at cron times.",
@@ -50,6 +50,8 @@ def _time(value: str) -> str:
 def _last(schedule: dict[str, Any]) -> str:
     if schedule["last_work_order_id"]:
         return f"{schedule['last_work_order_id']} {schedule['last_status']}"
+    if schedule["last_error"]:
+        return f"{schedule['last_status']}: {schedule['last_error']}"
     return schedule["last_status"] or "-"
 
 
@@ -78,6 +80,9 @@ def schedules_trigger(schedule: ScheduleArg, server: ServerOpt = None) -> None:
     started = answer["work_order_id"]
     if started:
         console().print(f"triggered {schedule}: work order {started}", highlight=False)
+    elif answer["schedule"]["last_error"]:
+        why = answer["schedule"]["last_error"]
+        fail(CliError(f"triggered {schedule}, which started no work order: {why}"))
     else:
         console().print(f"triggered {schedule}; its work order will show in `shipyard ls`", highlight=False)
 

@@ -26,7 +26,6 @@ import structlog
 from pydantic import BaseModel
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ApplicationError
 
 from shipyard.domain.errors import NotFound, ShipyardError
 
@@ -34,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from shipyard.domain.ids import derived_work_order_id
     from shipyard.domain.models import CreateWorkOrderRequest
     from shipyard.domain.projects import Source
+    from shipyard.engine.activities import to_application_error
     from shipyard.service.work_orders import WorkOrderService
     from shipyard.store.records import ProjectRecord
     from shipyard.workflows.templating import render
@@ -129,7 +129,7 @@ class ScheduleActivities:
             return await self._create(project, found[0].source, inp)
         except ShipyardError as err:
             log.warning("scheduled_work_order_refused", schedule=inp.schedule_id, error=err.message)
-            raise ApplicationError(err.message, type=err.code, non_retryable=True) from None
+            raise to_application_error(err) from None
 
     async def _create(self, project: ProjectRecord, source: Source, inp: StartInput) -> str:
         event = schedule_event(inp, project)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel
@@ -18,6 +18,7 @@ from temporalio.client import (
     ScheduleHandle,
     ScheduleOverlapPolicy,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
 )
 
 from shipyard.domain.errors import Conflict, NotFound, Unavailable
@@ -48,11 +49,21 @@ class ScheduleView(BaseModel):
     last_fired_at: datetime | None = None
     last_work_order_id: str | None = None
     last_status: str | None = None  # the last work order's, or `not started` when it made none
+    last_error: str | None = None  # why the last firing started none
 
 
 def _firing_id(action: ScheduleActionExecution) -> str | None:
     """The id of the workflow a firing started."""
     return action.workflow_id if isinstance(action, ScheduleActionExecutionStartWorkflow) else None
+
+
+async def _after_the_last_firings_second(described: ScheduleDescription) -> None:
+    """Wait until the second of the last firing has passed: Temporal names a firing's workflow
+    after its schedule and its second, so a second firing within it would be refused."""
+    recent = described.info.recent_actions
+    if recent:
+        next_second = recent[-1].scheduled_at.replace(microsecond=0) + timedelta(seconds=1.05)
+        await asyncio.sleep(max((next_second - datetime.now(UTC)).total_seconds(), 0))
 
 
 class ScheduleService(ScheduleSync):
@@ -124,8 +135,23 @@ class ScheduleService(ScheduleSync):
         try:
             wo = await self._store.get_work_order(wid)
         except NotFound:
-            return {"last_status": "not started"}
+            return {"last_status": "not started", "last_error": await self._why_not(firing_id)}
         return {"last_work_order_id": wo.id, "last_status": wo.status.value}
+
+    async def _why_not(self, firing_id: str) -> str | None:
+        """Why a firing started no work order: its failure's innermost message (None while it
+        runs, or when it found its source gone)."""
+        handle = self._client.get_workflow_handle(firing_id)
+        if (await handle.describe()).status != WorkflowExecutionStatus.FAILED:
+            return None
+        try:
+            await handle.result()
+        except WorkflowFailureError as err:
+            cause: BaseException = err
+            while cause.__cause__ is not None:
+                cause = cause.__cause__
+            return getattr(cause, "message", None) or str(cause)
+        return None
 
     async def pause(self, sid: str, note: str | None = None) -> ScheduleView:
         """Stop firing until resumed."""
@@ -151,6 +177,7 @@ class ScheduleService(ScheduleSync):
             described = await handle.describe()
             overlap = await self._overlap_now(sid, described)
             before = {_firing_id(a.action) for a in described.info.recent_actions}
+            await _after_the_last_firings_second(described)
             await handle.trigger(overlap=overlap)
             started = await self._started(handle, before)
         return await self.view(p), started
