@@ -245,6 +245,7 @@ def test_workflows_and_agents_commands(tmp_path: Path) -> None:
     assert (
         validated.returncode == 1 and "steps[0] (one)" in validated.stdout and "timeout" in validated.stdout
     )
+    assert validated.stdout.startswith(f"error {bad}: steps[0] (one)"), validated.stdout  # no markup shown
     # Claude Code installed (the bundled CLI) without credentials, codex not installed, shell ready.
     home = tmp_path / "home"
     home.mkdir()

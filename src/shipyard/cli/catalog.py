@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.text import Text
 
 from shipyard.cli.common import CliError, console, fail, run_async, settings
 
@@ -72,7 +73,8 @@ def workflows_validate(files: list[Path]) -> None:
             console().print(f"[red]error[/] {path}: {err.strerror}", highlight=False)
         except ShipyardError as err:
             bad += 1
-            console().print(f"[red]error[/] {err.message}", highlight=False, markup=False)
+            # The message is printed as it is: a definition's text may hold [brackets].
+            console().print(Text.assemble(("error", "red"), " ", err.message), highlight=False)
     raise typer.Exit(1 if bad else 0)
 
 
