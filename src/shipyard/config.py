@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     )
     openai_max_turns: int = 30
     replay_file: Path | None = None
+    # At most this many steps of an agent run at once across every worker of the install; the
+    # others wait in line. `claude=4,codex=2` in the environment, a table in shipyard.toml.
+    agent_limits: Annotated[dict[str, Annotated[int, Field(ge=1)]], NoDecode] = Field(default_factory=dict)
     # Per agent name, e.g. SHIPYARD_AGENT_PROVIDERS='{"codex": {"base_url": "…", "key_env": "MY_KEY"}}'
     # or `[agent_providers.codex]` in shipyard.toml.
     agent_providers: dict[str, AgentProvider] = Field(default_factory=dict)
@@ -147,6 +150,20 @@ class Settings(BaseSettings):
     webhook_max_bytes: int = 25 * 1024 * 1024  # GitHub caps a payload at 25 MB
     github_labels: bool = False  # label issues shipyard:running, then shipyard:completed|failed|cancelled
     public_url: str | None = None  # how people reach this server, for links in PRs and comments
+
+    @field_validator("agent_limits", mode="before")
+    @classmethod
+    def _parse_limits(cls, value: Any) -> Any:
+        """`claude=4, codex=2` in the environment; a table in shipyard.toml."""
+        if not isinstance(value, str):
+            return value
+        limits = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            name, sep, number = part.partition("=")
+            if not sep or not name.strip():
+                raise ValueError(f"{part!r} is not NAME=COUNT (e.g. claude=4,codex=2)")
+            limits[name.strip()] = number.strip()
+        return limits
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

@@ -62,6 +62,7 @@ class StepStatus(StrEnum):
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
     WAITING = "waiting"  # a gate waiting for approval
+    QUEUED = "queued"  # in line for a slot of its agent (SHIPYARD_AGENT_LIMITS)
 
 
 class Usage(BaseModel):

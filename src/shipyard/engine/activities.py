@@ -25,6 +25,7 @@ from shipyard.engine.publish import Publisher, read_progress
 from shipyard.engine.recovery import completed_earlier
 from shipyard.engine.sandbox_env import sandbox_token, step_env
 from shipyard.engine.sink import StoreSink, sink_for
+from shipyard.engine.slots import agent_slot
 from shipyard.engine.types import (
     FinishInput,
     GateInput,
@@ -218,15 +219,15 @@ class WorkOrderActivities:
             if inp.step.when and not evaluate_condition(inp.step.when, steps.template_context(inp)):
                 await self._skip(inp, events)
                 return None
-            await self._mark_started(inp, wo)
-            attempt = activity.info().attempt
-            await events.emit("workflow.step.started", {"kind": inp.step.kind, "attempt": attempt})
-            secrets = await reveal_secrets(
-                self.settings.secrets_key, self.store, wo.project_id, inp.secret_names
-            )
-            events.hide(*secrets.values())
-            env = step_env(self.settings, wo, inp.row_id, token) | secrets
-            async with heartbeating(self.beat_s):
+            async with heartbeating(self.beat_s), agent_slot(self.store, self.settings, inp, wo, events):
+                await self._mark_started(inp, wo)
+                attempt = activity.info().attempt
+                await events.emit("workflow.step.started", {"kind": inp.step.kind, "attempt": attempt})
+                secrets = await reveal_secrets(
+                    self.settings.secrets_key, self.store, wo.project_id, inp.secret_names
+                )
+                events.hide(*secrets.values())
+                env = step_env(self.settings, wo, inp.row_id, token) | secrets
                 result = await self._execute(inp, wo, guard or events, env)
                 if result.output.status == StepStatus.COMPLETED and inp.step.commit:
                     result.output.commit_sha = await self._commit(inp, events)
@@ -271,7 +272,7 @@ class WorkOrderActivities:
             position=inp.position, kind=step.kind, phase=step.phase,
             agent=(step.agent or inp.agent) if step.kind == "prompt" else None,
             status=StepStatus.RUNNING, attempt=activity.info().attempt, started_at=now(),
-            completed_at=None, error=None,
+            completed_at=None, error=None, output=None,
         )  # fmt: skip
         await self.store.upsert_step(wo.id, inp.row_id, started)
         if step.phase:

@@ -30,6 +30,7 @@ from shipyard.store.records import (
 )
 from shipyard.store.search import matching as search_matching
 from shipyard.store.secrets import SecretRows
+from shipyard.store.slots import SlotRows
 from shipyard.store.tables import Event, PullRequest, utc_now
 from shipyard.store.tables import Step as StepRow
 from shipyard.store.tables import WorkOrder as WorkOrderRow
@@ -37,7 +38,7 @@ from shipyard.store.tables import WorkOrder as WorkOrderRow
 _PR_FIELDS = columns(PullRequest, "id", "work_order_id", "created_at", "updated_at")
 
 
-class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows):
+class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows, SlotRows):
     """The read model: projects and their secrets, work orders, steps, events, artifacts, local
     pull requests, webhook deliveries and dispatches (all but work orders, steps, events and pull
     requests live in their own modules)."""

@@ -285,3 +285,18 @@ class ProjectSecret(Base):
     ciphertext: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
+
+
+class AgentSlot(Base):
+    """A step's place at an agent whose steps are limited (SHIPYARD_AGENT_LIMITS): in line until
+    `granted_at`, then holding one of the agent's slots. A row whose worker stops beating for it
+    (`beat_at`) is given back."""
+
+    __tablename__ = "agent_slot"
+
+    holder: Mapped[str] = mapped_column(String, primary_key=True)  # <work order id>/<step row id>
+    agent: Mapped[str] = mapped_column(String, index=True)
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"), index=True)
+    enqueued_at: Mapped[datetime] = mapped_column()
+    granted_at: Mapped[datetime | None] = mapped_column()
+    beat_at: Mapped[datetime] = mapped_column()
