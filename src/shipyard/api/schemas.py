@@ -45,12 +45,18 @@ class AgentWorkOrder(BaseModel):
     project_id: str | None = None
     forge: str = "local"
     trigger: dict[str, Any] | None = None  # what started it: {"source", "event", "delivery_id", ...}
+    parent_id: str | None = None  # the work order whose `call` step started this one
+    # The work orders its `call` steps started, oldest first (in a single work order's answer;
+    # None in lists, which do not read them).
+    children: list[str] | None = None
 
     @classmethod
-    def of(cls, wo: WorkOrder) -> AgentWorkOrder:
+    def of(cls, wo: WorkOrder, children: list[str] | None = None) -> AgentWorkOrder:
         sandbox = wo.sandbox.identifier if wo.sandbox else None
         fields = wo.model_dump(exclude={"definition", "sandbox"})  # not answered: not dumped
-        return cls(agent_work_order_id=wo.id, sandbox_identifier=sandbox, usage=wo.usage, **fields)
+        return cls(
+            agent_work_order_id=wo.id, sandbox_identifier=sandbox, usage=wo.usage, children=children, **fields
+        )
 
 
 class AgentWorkOrderResponse(BaseModel):
@@ -58,8 +64,10 @@ class AgentWorkOrderResponse(BaseModel):
     logs_url: str
 
     @classmethod
-    def of(cls, wo: WorkOrder) -> AgentWorkOrderResponse:
-        return cls(agent_work_order=AgentWorkOrder.of(wo), logs_url=f"/api/agent-work-orders/{wo.id}/logs")
+    def of(cls, wo: WorkOrder, children: list[str] | None = None) -> AgentWorkOrderResponse:
+        return cls(
+            agent_work_order=AgentWorkOrder.of(wo, children), logs_url=f"/api/agent-work-orders/{wo.id}/logs"
+        )
 
 
 class WorkOrderPlan(BaseModel):

@@ -44,7 +44,7 @@ async def create_work_order(
         response.status_code = 200
         return WorkOrderPlan.of(checked, req.base_branch, plan)
     record = await service.create(req)
-    return AgentWorkOrderResponse.of(await service.get(record.id))
+    return AgentWorkOrderResponse.of(await service.get(record.id), children=[])
 
 
 @router.get("")
@@ -55,19 +55,21 @@ async def list_work_orders(
     q: str | None = Query(
         None, description="Text in the id, workflow, repository, branch, error or latest commit message."
     ),
+    parent_id: str | None = Query(None, description="Only the children of this work order."),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=MAX_SQL_INT),
 ) -> AgentWorkOrderList:
     rows, total = await service.search(
-        status=status, repository=repository, search=q, limit=limit, offset=offset
+        status=status, repository=repository, search=q, parent_id=parent_id, limit=limit, offset=offset
     )
     items = [AgentWorkOrder.of(r) for r in rows]
     return AgentWorkOrderList(agent_work_orders=items, total_count=total, has_more=offset + len(rows) < total)
 
 
 @router.get("/{work_order_id}")
-async def get_work_order(wo: WorkOrderDep) -> AgentWorkOrderResponse:
-    return AgentWorkOrderResponse.of(wo)
+async def get_work_order(wo: WorkOrderDep, service: ServiceDep) -> AgentWorkOrderResponse:
+    children = [child.id for child in await service.children(wo.id)]
+    return AgentWorkOrderResponse.of(wo, children)
 
 
 @router.get("/{work_order_id}/steps")

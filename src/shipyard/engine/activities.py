@@ -316,16 +316,24 @@ class WorkOrderActivities:
             error=out.error, commit_sha=out.commit_sha, usage=out.usage, output_data=out.output_data,
         )  # fmt: skip
         await self.store.upsert_step(wo.id, inp.row_id, ended)
-        async with self._recording.setdefault(wo.id, asyncio.Lock()):
-            progress = await read_progress(inp.handle)
-            change = WorkOrderChange(progress=progress)
-            if out.usage != Usage():
-                spent = (await self.store.get_work_order(wo.id)).usage  # other steps' since `wo` was read
-                change.usage = spent + out.usage
-            if out.session_id:
-                change.agent_session_id = out.session_id
-            await self.store.update_work_order(wo.id, change)
+        progress = await self.note_progress(wo.id, inp.handle, out)
         return progress.commit_count
+
+    async def note_progress(
+        self, work_order_id: str, handle: SandboxHandle, out: StepOutput | None = None
+    ) -> BranchProgress:
+        """Store the branch's progress and what the step `out` spent (steps of a work order that
+        end at once record one at a time, so their usage adds up)."""
+        async with self._recording.setdefault(work_order_id, asyncio.Lock()):
+            progress = await read_progress(handle)
+            change = WorkOrderChange(progress=progress)
+            if out is not None and out.usage != Usage():
+                spent = (await self.store.get_work_order(work_order_id)).usage  # other steps' meanwhile
+                change.usage = spent + out.usage
+            if out is not None and out.session_id:
+                change.agent_session_id = out.session_id
+            await self.store.update_work_order(work_order_id, change)
+        return progress
 
     @activity.defn(name="record_gate")
     @beating
@@ -381,7 +389,7 @@ class WorkOrderActivities:
         ending = WorkOrderChange(status=inp.status, error_message=inp.error)
         handle = inp.handle or wo.sandbox  # a cancelled set-up may have left a tree behind
         if handle is not None and Path(handle.path).exists():
-            ending.progress = await self._wrap_up_sandbox(handle, wo, ending, events)
+            ending.progress = await self._wrap_up_sandbox(handle, wo, ending, events, inp.open_pr)
         if wo.status.is_terminal:
             return  # a retried finish: the first attempt got this far
         for prompt in inp.dropped_prompts:
@@ -397,16 +405,18 @@ class WorkOrderActivities:
         await events.emit(f"workflow.{inp.status.value}", {"error": inp.error}, level=level)
 
     async def _wrap_up_sandbox(
-        self, handle: SandboxHandle, wo: WorkOrder, ending: WorkOrderChange, events: StoreSink
+        self, handle: SandboxHandle, wo: WorkOrder, ending: WorkOrderChange, events: StoreSink, open_pr: bool
     ) -> BranchProgress:
         """Commit what agents left (not what `run` steps left, nor caches), read progress, push the
-        branch, bring the pull request's description up to date (as the work order will be after
-        `ending`), remove the working tree."""
+        branch, open its pull request when asked (`open_pr`), bring the pull request's description
+        up to date (as the work order will be after `ending`), remove the working tree."""
         message = f"chore: uncommitted changes of {wo.id}"
         await steps.commit_leftovers(handle, message, wo.current_phase, events)
         progress = await read_progress(handle)
         if progress.commit_count:
             await self.publish.push(wo, handle, events)
+            if open_pr and (url := await self.publish.open_pr(wo, handle, events)):
+                ending.github_pull_request_url = url
             if not wo.status.is_terminal:  # a retried finish: the first attempt wrote it
                 final = wo.changed(ending.model_copy(update={"progress": progress}))
                 await self.publish.final_pr_body(final, handle, events)

@@ -51,13 +51,13 @@ class Publisher:
 
     async def follow_along(self, wo: WorkOrder, handle: SandboxHandle, events: StoreSink) -> None:
         """Push the branch after a step that left commits, and open its draft pull request with
-        the first, so people can follow along."""
+        the first, so people can follow along (a call's child: only if its call asks, as it ends)."""
         forge = self.forge(wo)
         if not forge.hosted:
             return
         try:
             await forge.push(handle)
-            if wo.github_pull_request_url is None:
+            if wo.github_pull_request_url is None and wo.parent_id is None:
                 body = await self.pr_body(wo.id, handle)
                 spec = PullRequestSpec(work_order_id=wo.id, title=draft_title(wo), body=body, draft=True)
                 pr = await forge.open_or_update_pr(handle, spec)
@@ -67,6 +67,19 @@ class Publisher:
                 await self.thread.update(wo, forge, events)
         except (ForgeError, GitError) as err:
             await events.emit("pr.failed", {"error": err.message}, level="warning")
+
+    async def open_pr(self, wo: WorkOrder, handle: SandboxHandle, events: StoreSink) -> str | None:
+        """Open (or mark ready) the branch's pull request into its base: a call's child with
+        `merge: pr`, as it completes. Its URL; None when the forge refused (said in an event)."""
+        try:
+            body = await self.pr_body(wo.id, handle)
+            spec = PullRequestSpec(work_order_id=wo.id, title=draft_title(wo), body=body, draft=False)
+            pr = await self.forge(wo).open_or_update_pr(handle, spec)
+        except ShipyardError as err:
+            await events.emit("pr.failed", {"error": err.message}, level="warning")
+            return None
+        await events.emit("pr.opened", pr.model_dump(mode="json"))
+        return pr.url
 
     async def push(self, wo: WorkOrder, handle: SandboxHandle, events: StoreSink) -> None:
         """Push the branch to the repository it came from."""

@@ -36,6 +36,7 @@ class StartWorkOrderInput(BaseModel):
     definition: WorkflowDefinition | None = None
     start_at: str | None = None  # a retry: the step to start from
     previous: dict[str, StepOutput] = Field(default_factory=dict)  # outputs of the steps skipped
+    open_pr: bool = False  # a child called with `merge: pr`: open its pull request as it completes
 
 
 class PrepareResult(BaseModel):
@@ -55,7 +56,7 @@ class StepOutput(BaseModel):
     error: str | None = None
     session_id: str | None = None
     usage: Usage = Field(default_factory=Usage)
-    output_data: Any = None  # the parsed JSON of a step with an `output_schema`
+    output_data: Any = None  # the parsed JSON of a step with an `output_schema`, a call's outcome
 
     def in_templates(self) -> dict[str, Any]:
         """What templates see as `steps.<id>`: `output` is the parsed JSON when there is one."""
@@ -107,6 +108,77 @@ class FinishInput(BaseModel):
     handle: SandboxHandle | None = None
     error: str | None = None
     dropped_prompts: list[str] = []
+    open_pr: bool = False  # open the branch's pull request (a child called with `merge: pr`)
+
+
+class CallInput(BaseModel):
+    """A call step as it starts: what its templates see, and where the parent's sandbox is."""
+
+    work_order_id: str
+    handle: SandboxHandle
+    step: StepDef
+    position: int
+    inputs: dict[str, Any]
+    steps: dict[str, StepOutput] = Field(default_factory=dict)
+    run_id: str  # the parent's workflow run: its children's ids derive from it and the item
+
+
+class ChildPlan(BaseModel):
+    """One child a call starts: its item (a fan-out's), its inputs rendered, the branch it starts from."""
+
+    index: int
+    item: Any = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    base: str | None = None  # None: the parent's branch as it is when the child is made
+
+
+class CallPlan(BaseModel):
+    """The children a call starts, in its list's order; none when its `when` skipped it."""
+
+    skipped: bool = False
+    children: list[ChildPlan] = Field(default_factory=list)
+
+
+class ChildInput(BaseModel):
+    """Make one child of a call: its row, and the input its workflow starts with."""
+
+    call: CallInput
+    plan: ChildPlan
+
+
+class ChildResult(BaseModel):
+    """What became of one child: an entry of the call's output (`steps.<id>.output`)."""
+
+    index: int
+    work_order_id: str | None = None
+    status: str  # the child's status; `skipped` for one never started
+    branch: str | None = None
+    pr_url: str | None = None
+    merge_sha: str | None = None  # the merge commit on the parent's branch (`merge: merge`)
+    output: Any = None  # the child's last step's output
+    error: str | None = None  # why it did not succeed (its own failure, a merge conflict, …)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == WorkOrderStatus.COMPLETED.value and self.error is None
+
+
+class ChildEndInput(BaseModel):
+    """A child has ended: bring its commits back (or open its pull request) and say how it went."""
+
+    call: CallInput
+    index: int
+    work_order_id: str
+    status: WorkOrderStatus
+    error: str | None = None
+
+
+class CallEndInput(BaseModel):
+    """Every child of a call has ended (or was never started): the step's row and output."""
+
+    call: CallInput
+    children: list[ChildResult]
+    stopped: bool = False  # the work order was stopping: the call is cancelled
 
 
 class GateInput(BaseModel):

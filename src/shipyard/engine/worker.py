@@ -22,6 +22,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from shipyard.config import Settings
 from shipyard.engine import reconcile
 from shipyard.engine.activities import WorkOrderActivities
+from shipyard.engine.calls import call_activities
 from shipyard.engine.devserver import DevServer
 from shipyard.engine.gc import sweep_forever
 from shipyard.engine.sink import redactor_for
@@ -76,6 +77,7 @@ def build_workers(client: Client, settings: Settings, store: Store, extra: Worke
         acts.end_loop_iteration,
         acts.set_status,
         acts.finish,
+        *call_activities(acts),
     ]
     shared = Worker(
         client,

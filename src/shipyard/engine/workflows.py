@@ -8,18 +8,26 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
-from temporalio.workflow import ActivityCancellationType, ActivityHandle
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
+from temporalio.workflow import ActivityCancellationType, ChildWorkflowCancellationType, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from shipyard.domain.budget import Budget
     from shipyard.domain.models import StepStatus, WorkOrderStatus
     from shipyard.engine.types import (
+        CallEndInput,
+        CallInput,
+        CallPlan,
+        ChildEndInput,
+        ChildInput,
+        ChildPlan,
+        ChildResult,
         FinishInput,
         GateInput,
         LoopIterationInput,
@@ -45,12 +53,13 @@ UNRECORDED_END = "unrecorded_end"  # the failure type of a workflow whose finish
 # follow-up prompts after every step of the workflow.
 POSITION_STRIDE = 1000
 FOLLOWUP_POSITION = 1_000_000_000
+T = TypeVar("T")
 
 
 def failure_message(err: BaseException) -> str:
     """The innermost application error's message (what the activity raised)."""
     cause: BaseException | None = err
-    while isinstance(cause, ActivityError) and cause.cause is not None:
+    while isinstance(cause, ActivityError | ChildWorkflowError) and cause.cause is not None:
         cause = cause.cause
     return cause.message if isinstance(cause, ApplicationError) else str(cause)
 
@@ -104,7 +113,7 @@ def step_retry_policy(step: StepDef) -> RetryPolicy:
 
 def is_cancellation(err: BaseException) -> bool:
     return isinstance(err, asyncio.CancelledError) or (
-        isinstance(err, ActivityError) and isinstance(err.cause, CancelledError)
+        isinstance(err, ActivityError | ChildWorkflowError) and isinstance(err.cause, CancelledError)
     )
 
 
@@ -121,7 +130,8 @@ class WorkOrderWorkflow:
         self._outputs: dict[str, StepOutput] = {}
         self._paused = False
         self._stop: tuple[WorkOrderStatus, str] | None = None  # why the steps must end early
-        self._running: dict[str, ActivityHandle[Any]] = {}  # activities to cancel on a stop, by step
+        self._running: dict[str, asyncio.Task[Any]] = {}  # activities to cancel on a stop, by step
+        self._failing = False  # a step failed: the others are being stopped
         self._prompts: list[str] = []  # follow-ups a user sent, delivered after the running step
         self._followups = 0
         self._last_agent: tuple[str, str | None] | None = None  # (agent, session) of the last agent step
@@ -276,7 +286,7 @@ class WorkOrderWorkflow:
                 self._started_steps.remove(step_id)
                 failed = tasks.pop(step_id).result()
                 if failed and error is None:
-                    error = failed
+                    error, self._failing = failed, True
                     for handle in self._running.values():  # the work order fails: stop the others
                         handle.cancel()
             if error is None and not tasks:
@@ -288,12 +298,13 @@ class WorkOrderWorkflow:
     ) -> str | None:
         """Run one step and keep its output; the failure that ends the work order, if it does."""
         try:
-            if step.kind in ("gate", "loop"):
-                run = (
-                    self._wait_at_gate
-                    if step.kind == "gate"
-                    else functools.partial(self._run_loop, prep=prep)
-                )
+            if step.kind in ("gate", "loop", "call"):
+                runs: dict[str, Callable[[StartWorkOrderInput, StepDef, int], Awaitable[StepOutput]]] = {
+                    "gate": self._wait_at_gate,
+                    "loop": functools.partial(self._run_loop, prep=prep),
+                    "call": functools.partial(self._run_call, prep=prep),
+                }
+                run = runs[step.kind]
                 ended = self._outputs[step.id] = await run(inp, step, position)
                 if ended.status == StepStatus.FAILED and not step.continue_on_error:
                     return f"step '{step.id}' failed: {ended.error}"
@@ -383,6 +394,96 @@ class WorkOrderWorkflow:
         if status in (StepStatus.FAILED, StepStatus.CANCELLED):
             return StepOutput(status=status, error=text)
         return StepOutput(status=status, output=text)
+
+    async def _run_call(
+        self, inp: StartWorkOrderInput, step: StepDef, position: int, *, prep: PrepareResult
+    ) -> StepOutput:
+        """A call: a child work order (a fan-out: one per item, at most `max_parallel` at once), each
+        a child workflow; its commits merged back, or its pull request read, as each ends; the
+        step's output says how each went."""
+        assert step.call is not None
+        call = CallInput(
+            work_order_id=inp.work_order_id, handle=prep.handle, step=step, position=position,
+            inputs=prep.inputs, steps=dict(self._outputs), run_id=workflow.info().run_id,
+        )  # fmt: skip
+        plan = await self._call_activity(inp, prep, "start_call", call, CallPlan)
+        if plan.skipped:
+            return StepOutput(status=StepStatus.SKIPPED)
+        slots = asyncio.Semaphore(step.fan_out.max_parallel if step.fan_out else 1)
+        merging = asyncio.Lock()  # merges into the parent's tree one at a time
+        fail_fast = step.fan_out is None or step.fan_out.join == "all_success"
+        ended: dict[int, ChildResult] = {}
+
+        async def one(child: ChildPlan) -> None:
+            async with slots:
+                hopeless = fail_fast and any(not e.succeeded for e in ended.values())
+                if self._stop or self._failing or hopeless:
+                    ended[child.index] = ChildResult(index=child.index, status=StepStatus.SKIPPED.value)
+                    return
+                ended[child.index] = await self._child(inp, prep, call, child, merging)
+
+        await asyncio.gather(*(one(child) for child in plan.children))
+        results = [ended[child.index] for child in plan.children]
+        stopped = bool(self._stop or self._failing)
+        return await self._call_activity(
+            inp, prep, "end_call", CallEndInput(call=call, children=results, stopped=stopped), StepOutput
+        )
+
+    async def _child(
+        self,
+        inp: StartWorkOrderInput,
+        prep: PrepareResult,
+        call: CallInput,
+        child: ChildPlan,
+        merging: asyncio.Lock,
+    ) -> ChildResult:
+        """Make one child, run it as a child workflow (told to cancel when this work order stops),
+        then bring its commits back."""
+        try:
+            start = await self._call_activity(
+                inp, prep, "create_child", ChildInput(call=call, plan=child), StartWorkOrderInput
+            )
+        except ActivityError as err:
+            failed = WorkOrderStatus.FAILED.value
+            return ChildResult(index=child.index, status=failed, error=failure_message(err))
+        handle = await workflow.start_child_workflow(
+            WorkOrderWorkflow.run,
+            start,
+            id=start.work_order_id,
+            task_queue=inp.task_queue,  # children run on any worker
+            parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+            cancellation_type=ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        await workflow.wait_condition(lambda: handle.done() or bool(self._stop or self._failing))
+        if not handle.done():  # its own cancel: it stops its step and removes its sandbox
+            reason = self._stop[1] if self._stop else "another step failed"
+            await handle.signal(WorkOrderWorkflow.cancel, f"parent {inp.work_order_id}: {reason}")
+        try:
+            outcome: WorkOrderOutcome = await handle
+            status, error = outcome.status, outcome.error
+        except ChildWorkflowError as err:
+            status = WorkOrderStatus.CANCELLED if is_cancellation(err) else WorkOrderStatus.FAILED
+            error = failure_message(err)
+        end = ChildEndInput(
+            call=call, index=child.index, work_order_id=start.work_order_id, status=status, error=error
+        )
+        async with merging:
+            return await self._call_activity(inp, prep, "end_child", end, ChildResult)
+
+    async def _call_activity(
+        self, inp: StartWorkOrderInput, prep: PrepareResult, activity: str, arg: Any, result_type: type[T]
+    ) -> T:
+        """One of a call's activities, on the parent's worker (its sandbox: pushes, merges)."""
+        result: T = await workflow.execute_activity(
+            activity,
+            arg,
+            result_type=result_type,
+            task_queue=prep.task_queue,
+            start_to_close_timeout=PREPARE_TIMEOUT,
+            heartbeat_timeout=timedelta(seconds=inp.heartbeat_timeout_s),
+            retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=NON_RETRYABLE),
+        )
+        return result
 
     async def _wait_at_gate(self, inp: StartWorkOrderInput, step: StepDef, position: int) -> StepOutput:
         """Wait for approve (its response becomes the output) or advance; a `timeout` fails the step."""
@@ -539,6 +640,7 @@ class WorkOrderWorkflow:
                     handle=prep.handle if prep else None,
                     error=error,
                     dropped_prompts=self._prompts,  # queued, but the work order stopped first
+                    open_pr=inp.open_pr and status == WorkOrderStatus.COMPLETED,
                 ),
                 task_queue=prep.task_queue if prep else inp.task_queue,
             )

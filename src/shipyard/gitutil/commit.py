@@ -27,7 +27,7 @@ async def commit_all(path: Path, message: str, phase: str | None = None) -> str 
     if staged.exit_code != 1:
         raise failure(staged)
     # Workflow steps (lint, tests) are explicit; a checkpoint commit must not run user hooks.
-    options = await _identity_options(path)
+    options = await identity_options(path)
     await git(*options, "commit", "--quiet", "--no-verify", "-m", _message(message, phase), cwd=path)
     return await head_sha(path)
 
@@ -38,7 +38,7 @@ async def commit_staged(path: Path, message: str, phase: str | None = None) -> s
     staged = [name for name in out.split("\0") if name]
     if not staged:
         return None
-    options = await _identity_options(path)
+    options = await identity_options(path)
     text = _message(f"{message.strip()}\n\n{_listing(staged)}", phase)
     await git(*options, "commit", "--quiet", "--no-verify", "-m", text, cwd=path)  # as commit_all
     return await head_sha(path)
@@ -100,7 +100,7 @@ def _message(message: str, phase: str | None) -> str:
     return text
 
 
-async def _identity_options(path: Path) -> list[str]:
+async def identity_options(path: Path) -> list[str]:
     """`-c user.x=…` for each part of the identity that neither git config nor env provides."""
     options: list[str] = []
     for key, fallback, env_names in _FALLBACK_IDENTITY:

@@ -43,17 +43,27 @@ class WorkOrderReads:
         status: WorkOrderStatus | None = None,
         repository: str | None = None,
         search: str | None = None,
+        parent_id: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[WorkOrder], int]:
         """A page of work orders, newest first, and how many match in all. InvalidInput for text
         no database can take (a NUL, a lone surrogate)."""
-        for value, name in ((repository, "repository"), (search, "q")):
+        for value, name in ((repository, "repository"), (search, "q"), (parent_id, "parent_id")):
             if value is not None and (problem := text_problem(value, name)):
                 raise InvalidInput(problem)
         return await self.store.list_work_orders(
-            status=status, repository=repository, search=search, limit=limit, offset=offset
+            status=status,
+            repository=repository,
+            search=search,
+            parent_id=parent_id,
+            limit=limit,
+            offset=offset,
         )
+
+    async def children(self, work_order_id: str) -> list[WorkOrder]:
+        """The work orders a work order's `call` steps started, oldest first."""
+        return await self.store.children(work_order_id)
 
     async def repositories(self) -> list[str]:
         """Every repository some work order was for, in order."""

@@ -49,9 +49,12 @@ class CheckedRequest:
     bound: dict[str, Any] | None
 
 
-async def check_request(settings: Settings, store: Store, req: CreateWorkOrderRequest) -> CheckedRequest:
+async def check_request(
+    settings: Settings, store: Store, req: CreateWorkOrderRequest, workflows_from: Path | None = None
+) -> CheckedRequest:
     """The request checked and completed from its project and the settings; InvalidInput (or
-    NotFound, ForgeError) saying what is wrong."""
+    NotFound, ForgeError) saying what is wrong. A workflow named is looked up in `workflows_from`
+    (a working tree of the repository), else in the local repository."""
     project = await store.get_project(req.project) if req.project else None
     repository_url = await checked_repository(req.repository_url)
     agent = req.agent or (project and project.agent) or settings.agent
@@ -66,7 +69,7 @@ async def check_request(settings: Settings, store: Store, req: CreateWorkOrderRe
     if forge.hosted and req.github_issue_number is not None:
         inputs = await _with_issue(forge, req.github_issue_number, inputs)
     implicit = _implicit_inputs(req, inputs)
-    definition = _definition(req, repository_url)
+    definition = _definition(req, workflows_from or local_repository(repository_url))
     bound = bind_inputs(definition, inputs, implicit) if definition is not None else None
     budget = req.budget or (project.budget if project else None)
     return CheckedRequest(
@@ -163,11 +166,11 @@ async def _with_issue(forge: Forge, number: str, inputs: dict[str, Any]) -> dict
     return inputs
 
 
-def _definition(req: CreateWorkOrderRequest, repository_url: str) -> WorkflowDefinition | None:
-    """The definition when it can be known before the sandbox exists; None to resolve it there."""
+def _definition(req: CreateWorkOrderRequest, repo: Path | None) -> WorkflowDefinition | None:
+    """The definition when it can be known before the sandbox exists (`repo`: a tree of the
+    repository on this machine); None to resolve it there."""
     if req.workflow_definition is None and not req.workflow_type:
         raise InvalidInput("give a workflow: `workflow_type` (a name) or `workflow_definition` (YAML)")
-    repo = local_repository(repository_url)
     if req.workflow_definition is None and repo is None and req.workflow_type not in builtin_names():
         return None  # maybe defined in the remote repository's .shipyard/workflows
     return resolve_definition(

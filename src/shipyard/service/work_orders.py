@@ -14,7 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from shipyard.config import Settings
 from shipyard.domain.budget import Budget
 from shipyard.domain.errors import Conflict, InvalidInput, NotFound, ShipyardError, Unavailable
-from shipyard.domain.ids import branch_name, new_work_order_id
+from shipyard.domain.ids import new_work_order_id
 from shipyard.domain.metrics import Finished, Metrics, compute_metrics
 from shipyard.domain.models import (
     CreateWorkOrderRequest,
@@ -25,7 +25,7 @@ from shipyard.domain.models import (
     StepStatus,
     WorkOrderStatus,
 )
-from shipyard.domain.work_orders import Step, WorkOrder, WorkOrderChange, WorkOrderCreate
+from shipyard.domain.work_orders import Step, WorkOrder, WorkOrderChange
 from shipyard.engine.devserver import TemporalWatch
 from shipyard.engine.sink import sink_for
 from shipyard.engine.types import StartWorkOrderInput, StepOutput
@@ -34,6 +34,7 @@ from shipyard.forge.registry import forge_for, hosted_forge_for
 from shipyard.gitutil import diff, progress
 from shipyard.gitutil.progress import GitProgress
 from shipyard.sandboxes.registry import build_sandbox
+from shipyard.service.creation import record_work_order, start_input
 from shipyard.service.reads import WorkOrderReads
 from shipyard.service.requests import CheckedRequest, check_request, local_repository
 from shipyard.store.store import Store
@@ -87,34 +88,21 @@ class WorkOrderService(WorkOrderReads):
         if self.client is None:
             raise Conflict("this process has no engine; start `shipyard serve` to run work orders")
         self._engine_answers()
-        checked = await check_request(self.settings, self.store, req)
-        work_order_id = work_order_id or new_work_order_id()
-        definition = checked.definition
-        title = req.title or str(checked.inputs.get("prompt") or (definition.name if definition else ""))
-        record, created = await self._record(
-            WorkOrderCreate(
-                id=work_order_id,
-                repository_url=checked.repository_url,
-                workflow_type=definition.name if definition else (req.workflow_type or ""),
-                sandbox_type=checked.sandbox_type,
-                agent=checked.agent,
-                inputs=checked.inputs,
-                base_branch=req.base_branch,
-                github_issue_number=req.github_issue_number,
-                git_branch_name=branch or branch_name(work_order_id, title),
-                budget=checked.budget.model_dump(mode="json") if checked.budget else None,
-                project_id=checked.project.id if checked.project else None,
-                forge=checked.forge,
-                trigger=trigger,
-                github_comment_id=comment_id,
-                definition=definition.model_dump(mode="json") if definition else None,
-            )
+        recorded = await record_work_order(
+            self.settings,
+            self.store,
+            req,
+            work_order_id or new_work_order_id(),
+            trigger=trigger,
+            comment_id=comment_id,
+            branch=branch,
         )
-        if created or record.status is WorkOrderStatus.PENDING:  # recorded, maybe never started
+        record = recorded.work_order
+        if recorded.created or record.status is WorkOrderStatus.PENDING:  # recorded, maybe never started
             try:
-                await self._start_workflow(record.id, self._first_start(record, checked))
+                await self._start_workflow(record.id, recorded.start)
             except Unavailable:
-                if created:  # nothing else refers to it yet: the caller tries again, or the delivery does
+                if recorded.created:  # nothing refers to it yet: the caller tries again, or the delivery
                     await self.store.forget_work_order(record.id)
                 raise
         return record
@@ -145,23 +133,6 @@ class WorkOrderService(WorkOrderReads):
         if self.temporal_watch is not None and self.temporal_watch.state != "ok":
             raise Unavailable(TEMPORAL_DOWN)
 
-    def _first_start(self, record: WorkOrder, req: CheckedRequest) -> StartWorkOrderInput:
-        if req.definition is not None and req.bound is not None:
-            return self._start_input(record, req.bound, definition=req.definition, budget=req.budget)
-        # Named by a workflow of the remote repository: resolved once it is cloned.
-        return self._start_input(record, req.inputs, implicit_inputs=req.implicit, budget=req.budget)
-
-    async def _record(self, data: WorkOrderCreate) -> tuple[WorkOrder, bool]:
-        """The work order recorded, and whether by this call: one with the same id and trigger
-        was recorded by an earlier attempt at the same work (a delivery processed again)."""
-        try:
-            return await self.store.create_work_order(data), True
-        except Conflict:
-            existing = await self.store.get_work_order(data.id)
-            if data.trigger is None or existing.trigger != data.trigger:
-                raise
-            return existing, False
-
     async def verify_repository(self, url: str) -> tuple[RepositoryCheck, str | None]:
         """Whether Shipyard can work on the repository (a local path or a hosted forge's URL), and if
         not, why; InvalidInput when `url` names neither."""
@@ -172,23 +143,6 @@ class WorkOrderService(WorkOrderReads):
         if forge is None:
             raise InvalidInput(f"'{url}' is neither a local directory nor a GitHub repository URL")
         return await forge.check_repository()
-
-    def _start_input(self, record: WorkOrder, inputs: dict[str, Any], **extra: Any) -> StartWorkOrderInput:
-        return StartWorkOrderInput(
-            work_order_id=record.id,
-            workflow_name=record.workflow_type or None,
-            repository_url=record.repository_url,
-            branch=record.git_branch_name or branch_name(record.id),
-            sandbox_type=record.sandbox_type,
-            agent=record.agent,
-            inputs=inputs,
-            base_branch=record.base_branch,
-            task_queue=self.settings.task_queue,
-            heartbeat_timeout_s=self.settings.heartbeat_timeout_s,
-            step_timeout_s=self.settings.step_timeout_s,
-            work_order_timeout_s=self.settings.work_order_timeout_s,
-            **extra,
-        )
 
     async def _start_workflow(self, work_order_id: str, start: StartWorkOrderInput) -> None:
         assert self.client is not None
@@ -239,7 +193,8 @@ class WorkOrderService(WorkOrderReads):
         )
         await self.store.update_work_order(wo.id, again)
         implicit = ["issue", "prompt"] if wo.github_issue_number else []
-        start = self._start_input(
+        start = start_input(
+            self.settings,
             wo,
             bind_inputs(definition, wo.inputs, implicit),
             definition=definition,

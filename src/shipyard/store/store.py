@@ -112,6 +112,7 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows, SlotRows):
         status: WorkOrderStatus | None = None,
         repository: str | None = None,
         search: str | None = None,
+        parent_id: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[WorkOrder], int]:
@@ -123,6 +124,8 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows, SlotRows):
             matching.append(WorkOrderRow.status == WorkOrderStatus(status).value)
         if repository:
             matching.append(WorkOrderRow.repository_url == repository)
+        if parent_id:
+            matching.append(WorkOrderRow.parent_id == parent_id)
         search = (search or "").strip()
         if search:
             matching.append(search_matching(search, sqlite=self._sqlite))
@@ -148,6 +151,17 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows, SlotRows):
             total = int(await session.scalar(counted) or 0)
             rows = await session.scalars(page)
             return [_listed_work_order(r) for r in rows], total
+
+    async def children(self, parent_id: str) -> list[WorkOrder]:
+        """The work orders whose parent is `parent_id`, oldest first (their definitions not read)."""
+        query = (
+            select(WorkOrderRow)
+            .options(defer(WorkOrderRow.definition, raiseload=True))
+            .where(WorkOrderRow.parent_id == parent_id)
+            .order_by(WorkOrderRow.created_at, WorkOrderRow.id)
+        )
+        async with self._read() as session:
+            return [_listed_work_order(row) for row in await session.scalars(query)]
 
     async def repositories(self) -> list[str]:
         """Every repository some work order was for, in order."""

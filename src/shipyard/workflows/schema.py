@@ -23,6 +23,9 @@ STEP_KINDS: tuple[StepKind, ...] = ("run", "prompt", "pr", "gate", "call", "loop
 LOOP_STEP_KINDS = ("run", "prompt")  # what a loop's own steps may be
 MAX_LOOP_ITERATIONS = 100
 MAX_LOOP_RUNS = 999  # iterations times steps: a loop's rows are numbered within its step's position
+MAX_FAN_OUT = 100  # children of one fan-out: each is a work order, and the parent's history grows with them
+# Names a fan-out's item cannot take: templates see these already.
+RESERVED_NAMES = frozenset({"inputs", "steps", "work_order", "loop", "command"})
 InputType = Literal["string", "number", "boolean"]
 
 _DURATION = re.compile(r"(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?")
@@ -145,6 +148,41 @@ class LoopSpec(_Strict):
     on_max: Literal["fail", "continue"] = "fail"
 
 
+class CallSpec(_Strict):
+    """A call: run workflow `workflow` as a child work order on a branch of its own, made from the
+    parent's branch as it is then (or from `base`); `merge` says what happens to its commits."""
+
+    workflow: str = Field(min_length=1)  # a workflow's name: the repository's own, else a built-in
+    inputs: dict[str, Any] = Field(default_factory=dict)  # string values are templates
+    agent: str | None = None  # default: the parent's agent
+    sandbox: str | None = None  # default: the parent's sandbox type
+    # merge: onto the parent's branch as the child completes; pr: the child's pull request into
+    # the parent's branch; none: the child's branch is left as it is.
+    merge: Literal["merge", "pr", "none"] = "merge"
+    base: str | None = None  # a template naming the branch to start from; default: the parent's
+
+
+class FanOutSpec(_Strict):
+    """A fan-out on a call: one child per item of the list `over` gives, the item visible to the
+    call's templates as `as`; at most `max_parallel` at once; `join` decides the step's status."""
+
+    over: str = Field(min_length=1)  # an expression (like `when`) giving a list, or text: JSON or lines
+    as_: str = Field(
+        default="item",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        validation_alias=AliasChoices("as", "as_"),
+    )
+    max_parallel: int = Field(default=4, ge=1, le=MAX_FAN_OUT)
+    join: Literal["all_success", "all_done", "any_success"] = "all_success"
+
+    @field_validator("as_")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_NAMES:
+            raise _custom("fan_out_as", f"'{value}' is a name templates already use; pick another")
+        return value
+
+
 class BudgetSpec(_Strict):
     """`budget:` in YAML: limits for the whole work order."""
 
@@ -182,7 +220,8 @@ class StepDef(_Strict):
     prompt: str | None = Field(default=None, min_length=1)
     pr: PrSpec | None = None
     gate: GateSpec | None = None  # wait for approve (its response is the output) or advance
-    call: dict[str, Any] | None = None  # reserved: the loader rejects it for now
+    call: CallSpec | None = None  # run a workflow as a child work order
+    fan_out: FanOutSpec | None = None  # with `call`: one child per item of a list
     loop: LoopSpec | None = None  # with `steps`: run them until `loop.until` holds
     steps: list[StepDef] | None = None  # a loop's own steps, run in order each iteration
     commit: str | None = None  # commit message template: commit what changed after the step
@@ -237,6 +276,14 @@ class StepDef(_Strict):
                 "loop_steps",
                 f"a loop runs at most {MAX_LOOP_RUNS} steps in all (max_iterations times its steps)",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _fan_out_on_a_call(self) -> StepDef:
+        if self.fan_out is not None and self.call is None:
+            raise _custom("fan_out", "fan_out needs a `call`: it starts one child work order per item")
+        if self.call is not None and self.commit is not None:
+            raise _custom("call_commit", "a call takes no `commit`: its child commits; `merge` brings them")
         return self
 
     @property

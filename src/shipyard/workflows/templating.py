@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import missing
 
@@ -114,12 +114,21 @@ def render(
 
 def evaluate_condition(expression: str, context: Mapping[str, Any]) -> bool:
     """Evaluate a `when:` expression (optionally wrapped in `{{ }}`) to a boolean."""
+    return bool(evaluate(expression, context, "when"))
+
+
+def evaluate(expression: str, context: Mapping[str, Any], label: str = "expression") -> Any:
+    """The value of an expression (optionally wrapped in `{{ }}`): a list stays a list.
+    WorkflowInvalid, starting with `label` and the expression, when it cannot be evaluated."""
     env = environment()
     try:
         compiled = env.compile_expression(unwrap_expression(expression), undefined_to_none=False)
-        return bool(compiled(**context))
+        value = compiled(**context)
+        if isinstance(value, _Undefined):  # a bare missing name: said now, not where it is used
+            raise UndefinedError(value._undefined_message)
+        return value
     except (TemplateError, TypeError, ValueError, ArithmeticError) as err:
-        raise WorkflowInvalid(f"when {_snippet(expression)}: {_problem(err)}") from None
+        raise WorkflowInvalid(f"{label} {_snippet(expression)}: {_problem(err)}") from None
 
 
 def unwrap_expression(expression: str) -> str:

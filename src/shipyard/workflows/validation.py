@@ -15,7 +15,15 @@ from pydantic_core import ErrorDetails
 
 from shipyard.domain.errors import WorkflowInvalid
 from shipyard.workflows import graph
-from shipyard.workflows.schema import InputSpec, PrSpec, StepDef, WorkflowDefinition
+from shipyard.workflows.schema import (
+    CallSpec,
+    FanOutSpec,
+    InputSpec,
+    LoopSpec,
+    PrSpec,
+    StepDef,
+    WorkflowDefinition,
+)
 from shipyard.workflows.structured import schema_problem
 from shipyard.workflows.templating import (
     CONTEXT_NAMES,
@@ -24,7 +32,6 @@ from shipyard.workflows.templating import (
     template_refs,
 )
 
-UNSUPPORTED_KINDS = ("call",)
 TYPED_KINDS = ("prompt", "run")  # the kinds whose output can be read against an `output_schema`
 _TEMPLATE_FIELDS = ("run", "prompt", "commit")
 _KEY_ERRORS = ("extra_forbidden", "invalid_key")
@@ -108,8 +115,11 @@ def _unknown_key(loc: tuple[Any, ...]) -> str:
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel]:
     if len(loc) == 2 and loc[0] == "steps":
         return StepDef
-    if len(loc) == 3 and loc[0] == "steps" and loc[2] == "pr":
-        return PrSpec
+    nested: dict[str, type[BaseModel]] = {
+        "pr": PrSpec, "call": CallSpec, "fan_out": FanOutSpec, "loop": LoopSpec,
+    }  # fmt: skip
+    if len(loc) == 3 and loc[0] == "steps" and loc[2] in nested:
+        return nested[loc[2]]
     if len(loc) == 2 and loc[0] == "inputs":
         return InputSpec
     return WorkflowDefinition
@@ -118,25 +128,24 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel]:
 @dataclass(frozen=True)
 class _Scope:
     """What a step's templates may read: `ended` steps surely have, `earlier` ones are listed
-    before it (and may still run); `loop` is defined inside a loop only."""
+    before it (and may still run); `loop` is defined inside a loop only, a fan-out's item name
+    (`names`) in its call's templates only."""
 
     earlier: set[str]
     ended: set[str]
     in_loop: bool = False
+    names: frozenset[str] = frozenset()
 
 
 def check_definition(defn: WorkflowDefinition) -> list[str]:
-    """Problems the schema accepts but a run would hit: reserved kinds, broken templates, steps
-    that may run at the same time but must not."""
+    """Problems the schema accepts but a run would hit: broken templates, steps that may run at
+    the same time but must not."""
     problems: list[str] = []
     deps = graph.dependencies(defn.steps)
     before = graph.ancestors(deps)
     own = {step.id: {inner.id for inner in step.steps or []} for step in defn.steps}  # loops' steps
     for index, step in enumerate(defn.steps):
         where = f"steps[{index}] ({step.id})"
-        if step.kind in UNSUPPORTED_KINDS:
-            problems.append(f"steps[{index}]: step '{step.id}': '{step.kind}' steps are not supported yet")
-            continue
         earlier = {s.id for s in defn.steps[:index]}
         ended = before.get(step.id, set())
         scope = _Scope(earlier | _union(own, earlier), ended | _union(own, ended))
@@ -213,7 +222,10 @@ def _clash(a: StepDef, b: StepDef) -> str:
 
 
 def _commits(step: StepDef) -> bool:
-    """Whether the step (or, for a loop, one of its steps) commits."""
+    """Whether the step (or, for a loop, one of its steps) commits; a call merging its child's
+    commits onto the branch does."""
+    if step.call is not None:
+        return step.call.merge == "merge"
     return any(s.commit is not None for s in step.all_steps())
 
 
@@ -228,24 +240,40 @@ def _templates(step: StepDef) -> Iterator[tuple[str, str, bool]]:
             text = getattr(step.pr, field)
             if text is not None:
                 yield f"pr.{field}", text, False
+    if step.call is not None:
+        for key, value in step.call.inputs.items():
+            if isinstance(value, str):
+                yield f"call.inputs.{key}", value, False
+        if step.call.base is not None:
+            yield "call.base", step.call.base, False
     if step.when is not None:
         yield "when", step.when, True
 
 
 def _template_problems(step: StepDef, defn: WorkflowDefinition, scope: _Scope) -> Iterator[tuple[str, str]]:
-    for field, text, is_expression in _templates(step):
-        try:
-            refs = expression_refs(text) if is_expression else template_refs(text)
-        except WorkflowInvalid as err:
-            yield field, err.message
-            continue
-        for problem in _reference_problems(refs, defn, scope):
-            yield field, problem
+    if step.fan_out is not None:  # its list is read before any item exists; the call's templates see one
+        yield from _checked(("fan_out.over", step.fan_out.over, True), defn, scope)
+        scope = _Scope(scope.earlier, scope.ended, scope.in_loop, scope.names | {step.fan_out.as_})
+    for template in _templates(step):
+        yield from _checked(template, defn, scope)
+
+
+def _checked(
+    template: tuple[str, str, bool], defn: WorkflowDefinition, scope: _Scope
+) -> Iterator[tuple[str, str]]:
+    field, text, is_expression = template
+    try:
+        refs = expression_refs(text) if is_expression else template_refs(text)
+    except WorkflowInvalid as err:
+        yield field, err.message
+        return
+    for problem in _reference_problems(refs, defn, scope):
+        yield field, problem
 
 
 def _reference_problems(refs: TemplateRefs, defn: WorkflowDefinition, scope: _Scope) -> Iterator[str]:
     earlier, ended = scope.earlier, scope.ended
-    for name in sorted(refs.names - ({"loop"} if scope.in_loop else set())):
+    for name in sorted(refs.names - ({"loop"} if scope.in_loop else set()) - scope.names):
         where = "; `loop` is defined inside a loop's steps and until" if name == "loop" else ""
         yield f"unknown name '{name}' (templates see {', '.join(CONTEXT_NAMES)} and command(){where})"
     for name in sorted(refs.inputs - set(defn.inputs)):

@@ -1,0 +1,107 @@
+"""`call` steps and `fan_out`, through the real API, engine, Temporal dev server and git: child work
+orders with parent_id, each on a branch of its own made from the parent's, at most max_parallel at
+once, their commits merged back (or a conflict named), and cancelled with their parent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from support import MakeRepo, git, wait_done
+
+CHILD = """\
+name: child
+inputs:
+  n: {type: string, required: true}
+steps:
+  - id: write
+    run: "sleep 0.2; echo {{ inputs.n }} > file-{{ inputs.n }}.txt"
+    commit: "child {{ inputs.n }}"
+"""
+
+SHARED = """\
+name: shared
+steps:
+  - id: write
+    run: "echo from the child > shared.txt"
+    commit: "child writes shared.txt"
+"""
+
+
+async def start(api: httpx.AsyncClient, repo: Path, steps: list[dict[str, Any]]) -> str:
+    body = {
+        "repository_url": str(repo),
+        "workflow_definition": yaml.safe_dump({"name": "parent", "steps": steps}),
+    }
+    resp = await api.post("/api/agent-work-orders", json=body)
+    assert resp.status_code == 201, resp.text
+    return str(resp.json()["agent_work_order"]["agent_work_order_id"])
+
+
+async def work_order(api: httpx.AsyncClient, wid: str) -> dict[str, Any]:
+    resp = await api.get(f"/api/agent-work-orders/{wid}")
+    assert resp.status_code == 200, resp.text
+    answer: dict[str, Any] = resp.json()["agent_work_order"]
+    return answer
+
+
+async def steps_of(api: httpx.AsyncClient, wid: str) -> dict[str, dict[str, Any]]:
+    rows = (await api.get(f"/api/agent-work-orders/{wid}/steps")).json()["steps"]
+    return {row["step_id"]: row for row in rows}
+
+
+def most_at_once(spans: list[tuple[str, str]]) -> int:
+    """The most spans (start, end) open at one moment; one ending as another starts is not overlap."""
+    edges = sorted([(end, -1) for _, end in spans] + [(begin, 1) for begin, _ in spans])
+    running = most = 0
+    for _, change in edges:
+        running += change
+        most = max(most, running)
+    return most
+
+
+async def test_a_fan_out_runs_one_child_per_item_two_at_a_time_and_merges_all_five(
+    api: httpx.AsyncClient, make_repo: MakeRepo
+) -> None:
+    repo = make_repo(files={"README.md": "# demo\n", ".shipyard/workflows/child.yaml": CHILD})
+    wid = await start(
+        api,
+        repo,
+        [
+            {"id": "seed", "run": "echo parent > parent.txt", "commit": "parent seed"},
+            {
+                "id": "fan",
+                "call": {"workflow": "child", "inputs": {"n": "{{ letter }}"}, "merge": "merge"},
+                "fan_out": {"over": "{{ ['a', 'b', 'c', 'd', 'e'] }}", "as": "letter", "max_parallel": 2},
+            },
+            {"id": "after", "run": "ls file-*.txt; echo {{ steps.fan.output[2].branch }}"},
+        ],
+    )
+    parent = await wait_done(api, wid, timeout_s=180)
+    assert parent["status"] == "completed", parent["error_message"]
+
+    children = [await work_order(api, cid) for cid in parent["children"]]
+    assert len(children) == 5
+    assert {child["parent_id"] for child in children} == {wid}
+    assert all(child["status"] == "completed" for child in children)
+    branches = [child["git_branch_name"] for child in children]
+    assert len(set(branches)) == 5 and parent["git_branch_name"] not in branches
+    assert {child["base_branch"] for child in children} == {parent["git_branch_name"]}
+    spans = []
+    for child in children:
+        write = (await steps_of(api, child["agent_work_order_id"]))["write"]
+        spans.append((write["started_at"], write["completed_at"]))
+        # Made from the parent's branch as it was: its seed commit is in every child's history.
+        assert "parent seed" in git(repo, "log", "--format=%s", child["git_branch_name"])
+    assert most_at_once(spans) <= 2
+
+    branch = parent["git_branch_name"]
+    for letter in "abcde":
+        assert git(repo, "show", f"{branch}:file-{letter}.txt").strip() == letter
+    assert git(repo, "show", f"{branch}:parent.txt").strip() == "parent"
+    after = (await steps_of(api, wid))["after"]["output"].split()
+    third = next(child for child in children if child["inputs"]["n"] == "c")  # the list's order
+    assert after == [*(f"file-{letter}.txt" for letter in "abcde"), third["git_branch_name"]]
