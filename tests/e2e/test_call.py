@@ -4,13 +4,15 @@ once, their commits merged back (or a conflict named), and cancelled with their 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 
-from support import MakeRepo, git, wait_done
+from shipyard.config import Settings
+from support import MakeRepo, git, nap, napping, wait_done
 
 CHILD = """\
 name: child
@@ -105,3 +107,64 @@ async def test_a_fan_out_runs_one_child_per_item_two_at_a_time_and_merges_all_fi
     after = (await steps_of(api, wid))["after"]["output"].split()
     third = next(child for child in children if child["inputs"]["n"] == "c")  # the list's order
     assert after == [*(f"file-{letter}.txt" for letter in "abcde"), third["git_branch_name"]]
+
+
+async def test_a_child_that_conflicts_with_its_parent_fails_the_call_naming_the_file(
+    api: httpx.AsyncClient, make_repo: MakeRepo
+) -> None:
+    repo = make_repo(files={"README.md": "# demo\n", ".shipyard/workflows/shared.yaml": SHARED})
+    wid = await start(
+        api,
+        repo,
+        [
+            {"id": "mine", "run": "echo from the parent > shared.txt", "commit": "parent"},
+            # From main, not the parent's branch: the child writes shared.txt its own way.
+            {"id": "call", "call": {"workflow": "shared", "base": "main", "merge": "merge"}},
+            {"id": "never", "run": "true"},
+        ],
+    )
+    parent = await wait_done(api, wid, timeout_s=120)
+
+    assert parent["status"] == "failed"
+    [child_id] = parent["children"]
+    child = await work_order(api, child_id)
+    assert child["status"] == "completed" and child["parent_id"] == wid and child["base_branch"] == "main"
+    expected = (
+        f"step 'call' failed: merging {child_id} ({child['git_branch_name']}) into"
+        f" {parent['git_branch_name']} conflicts in: shared.txt"
+    )
+    assert parent["error_message"] == expected
+    steps = await steps_of(api, wid)
+    assert "never" not in steps
+    call = steps["call"]
+    assert call["status"] == "failed" and call["error"] == expected.removeprefix("step 'call' failed: ")
+    # Nothing of the child was left on the parent's branch: the merge was undone.
+    assert git(repo, "show", f"{parent['git_branch_name']}:shared.txt").strip() == "from the parent"
+
+
+async def test_cancelling_the_parent_cancels_its_running_child(
+    api: httpx.AsyncClient, make_repo: MakeRepo, tmp_path: Path, settings: Settings
+) -> None:
+    started, sleep = tmp_path / "started", nap(600)
+    napper = f"name: napper\nsteps:\n  - id: nap\n    run: touch {started} && {sleep}\n"
+    repo = make_repo(files={"README.md": "# demo\n", ".shipyard/workflows/napper.yaml": napper})
+    wid = await start(api, repo, [{"id": "call", "call": {"workflow": "napper", "merge": "none"}}])
+    async with asyncio.timeout(60):
+        while not started.exists():
+            await asyncio.sleep(0.1)
+    [child_id] = (await work_order(api, wid))["children"]
+
+    resp = await api.post(
+        f"/api/agent-work-orders/{wid}/interrupt", json={"action": "cancel", "reason": "test"}
+    )
+    assert resp.status_code == 200, resp.text
+    parent = await wait_done(api, wid, timeout_s=60)
+    child = await work_order(api, child_id)
+
+    assert parent["status"] == "cancelled" and parent["error_message"] == "cancelled: test"
+    assert child["status"] == "cancelled"
+    assert child["error_message"] == f"cancelled: parent {wid}: cancelled: test"
+    assert not napping(sleep)  # the child's step was stopped, not left sleeping
+    assert not (settings.sandboxes_dir / child_id).exists()
+    assert (await steps_of(api, child_id))["nap"]["status"] == "cancelled"
+    assert (await steps_of(api, wid))["call"]["status"] == "cancelled"

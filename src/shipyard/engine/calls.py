@@ -32,7 +32,7 @@ from shipyard.engine.types import (
 from shipyard.gitutil.merging import fetch_branch, has_commit, merge_commit
 from shipyard.service.creation import record_work_order
 from shipyard.workflows.schema import MAX_FAN_OUT, CallSpec
-from shipyard.workflows.templating import evaluate, evaluate_condition, render
+from shipyard.workflows.templating import evaluate, evaluate_condition, is_expression, render
 
 _LISTED_PROBLEMS = 5  # children named in a failed fan-out's error; the rest are counted
 
@@ -59,12 +59,20 @@ def fan_out_items(value: Any) -> list[Any]:
         raise WorkflowInvalid(f"fan_out.over gave items that are not plain data: {err}") from None
 
 
+def over(template: str, context: dict[str, Any], tree: Path) -> Any:
+    """What a fan-out's `over` gives: the value of a lone `{{ … }}` (a list stays a list), else
+    the text the template renders to."""
+    if is_expression(template):
+        return evaluate(template, context, "fan_out.over")
+    return render(template, context, repo_path=tree)
+
+
 def plan_children(inp: CallInput) -> list[ChildPlan]:
     """One child per item (one in all without a fan-out), its inputs and base rendered with it."""
     assert inp.step.call is not None
     context = steps.template_context(inp)
     fan_out, spec, tree = inp.step.fan_out, inp.step.call, Path(inp.handle.path)
-    items = fan_out_items(evaluate(fan_out.over, context, "fan_out.over")) if fan_out else [None]
+    items = fan_out_items(over(fan_out.over, context, tree)) if fan_out else [None]
     plans = []
     for index, item in enumerate(items):
         seen = context | {fan_out.as_: item} if fan_out else context

@@ -131,6 +131,11 @@ def evaluate(expression: str, context: Mapping[str, Any], label: str = "expressi
         raise WorkflowInvalid(f"{label} {_snippet(expression)}: {_problem(err)}") from None
 
 
+def is_expression(template: str) -> bool:
+    """Whether the template is one `{{ … }}` and nothing else (its value can be had as it is)."""
+    return unwrap_expression(template) != template.strip()
+
+
 def unwrap_expression(expression: str) -> str:
     """`{{ x }}` → `x`, so `when:` accepts either form."""
     text = expression.strip()

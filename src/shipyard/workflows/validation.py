@@ -29,6 +29,7 @@ from shipyard.workflows.templating import (
     CONTEXT_NAMES,
     TemplateRefs,
     expression_refs,
+    is_expression,
     template_refs,
 )
 
@@ -252,7 +253,8 @@ def _templates(step: StepDef) -> Iterator[tuple[str, str, bool]]:
 
 def _template_problems(step: StepDef, defn: WorkflowDefinition, scope: _Scope) -> Iterator[tuple[str, str]]:
     if step.fan_out is not None:  # its list is read before any item exists; the call's templates see one
-        yield from _checked(("fan_out.over", step.fan_out.over, True), defn, scope)
+        over = step.fan_out.over
+        yield from _checked(("fan_out.over", over, is_expression(over)), defn, scope)
         scope = _Scope(scope.earlier, scope.ended, scope.in_loop, scope.names | {step.fan_out.as_})
     for template in _templates(step):
         yield from _checked(template, defn, scope)
