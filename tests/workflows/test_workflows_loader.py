@@ -159,9 +159,83 @@ def test_steps_that_may_run_at_once_must_not_both_commit_wait_or_publish() -> No
     ]
 
 
-def test_call_steps_are_rejected_for_now() -> None:
-    message = invalid("name: w\nsteps:\n  - {id: fan, call: {}}\n")
-    assert message == "my.yaml: steps[0]: step 'fan': 'call' steps are not supported yet"
+def test_a_call_and_its_fan_out_load_with_their_defaults() -> None:
+    defn = load_definition_text(
+        """\
+        name: w
+        steps:
+          - id: fan
+            call: {workflow: child, inputs: {n: "{{ it }}", size: 3}}
+            fan_out: {over: "{{ [1, 2] }}", as: it}
+        """.replace("        ", ""),
+        "my.yaml",
+    )
+    step = defn.steps[0]
+    assert step.kind == "call" and step.call is not None and step.fan_out is not None
+    assert (step.call.merge, step.call.base, step.call.inputs["size"]) == ("merge", None, 3)
+    assert (step.fan_out.as_, step.fan_out.max_parallel, step.fan_out.join) == ("it", 4, "all_success")
+    again = type(defn).model_validate(defn.model_dump(mode="json"))  # as it travels through Temporal
+    assert again.steps[0].fan_out == step.fan_out
+
+
+@pytest.mark.parametrize(
+    ("step", "problem"),
+    [
+        (
+            "{id: fan, run: x, fan_out: {over: '[1]'}}",
+            "steps[0] (fan): fan_out needs a `call`: it starts one child work order per item",
+        ),
+        ("{id: c, call: {}}", "steps[0] (c): call.workflow: required"),
+        (
+            "{id: c, call: {workflow: w, merge: rebase}}",
+            "steps[0] (c): call.merge: Input should be 'merge', 'pr' or 'none' (got 'rebase')",
+        ),
+        (
+            "{id: c, call: {workflow: w, inputs: {a: '{{ item }}'}}}",
+            "steps[0] (c): call.inputs.a: unknown name 'item'",
+        ),
+        (
+            "{id: c, call: {workflow: w}, fan_out: {over: '[1]', as: steps}}",
+            "steps[0] (c): fan_out.as: 'steps' is a name templates already use; pick another",
+        ),
+        (
+            "{id: c, call: {workflow: w}, fan_out: {over: '{{ inputs.nope }}'}}",
+            "steps[0] (c): fan_out.over: unknown input 'nope' (declared inputs: none)",
+        ),
+        (
+            "{id: c, call: {workflow: w}, fan_out: {over: '[1]', max_parallel: 0}}",
+            "steps[0] (c): fan_out.max_parallel: Input should be greater than or equal to 1",
+        ),
+        (
+            "{id: c, call: {workflow: w}, fan_out: {over: '[1]', limit: 2}}",
+            "steps[0] (c): fan_out: unknown key 'limit' (known keys: over, as, max_parallel, join)",
+        ),
+        (
+            "{id: c, call: {workflow: w}, commit: x}",
+            "steps[0] (c): a call takes no `commit`: its child commits; `merge` brings them",
+        ),
+    ],
+)
+def test_bad_calls_are_refused_naming_the_step(step: str, problem: str) -> None:
+    message = invalid(f"name: w\nsteps:\n  - {step}\n")
+    assert message.startswith(f"my.yaml: {problem}"), message
+
+
+def test_a_merging_call_counts_as_committing_beside_another_step() -> None:
+    message = invalid(
+        """\
+        name: w
+        steps:
+          - {id: edit, run: x, commit: edit}
+          - {id: call, depends_on: [], call: {workflow: child, merge: merge}}
+          - {id: look, depends_on: [], call: {workflow: child, merge: pr}}
+        """.replace("        ", "")
+    )
+    assert message == (
+        "my.yaml: steps[1] (call): may run at the same time as 'edit' (neither depends on the other) and"
+        " both commit (steps at the same time share the sandbox: at most one may commit); add one to the"
+        " other's depends_on"
+    )
 
 
 def test_all_errors_are_reported_one_per_line() -> None:
