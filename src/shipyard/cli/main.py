@@ -305,17 +305,23 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
     server: ServerOpt = None,
 ) -> None:
-    """Show one work order: status, branch, git progress, steps."""
+    """Show one work order: status, branch, git progress, steps, the children its calls started."""
     from shipyard.cli import render
+    from shipyard.cli.client import IN_PROCESS_URL
 
     async def main() -> None:
         async with await api_for(server) as api:
             wo = (await api.get(f"/api/agent-work-orders/{work_order_id}"))["agent_work_order"]
             steps = (await api.get(f"/api/agent-work-orders/{work_order_id}/steps"))["steps"]
+            children = []
+            if wo.get("children"):
+                page = await api.get("/api/agent-work-orders", parent_id=work_order_id, limit=500)
+                children = sorted(page["agent_work_orders"], key=lambda child: child["created_at"])
+            dashboard = None if api.base_url == IN_PROCESS_URL else api.base_url.rstrip("/")
         if as_json:
             sys.stdout.write(json.dumps({**wo, "steps": steps}, indent=2) + "\n")
         else:
-            render.print_work_order(console(), wo, steps)
+            render.print_work_order(console(), wo, steps, children, dashboard)
 
     run_async(main)
 

@@ -104,7 +104,15 @@ def print_work_orders(console: Console, page: dict[str, Any]) -> None:
     console.print(f"[dim]{len(page['agent_work_orders'])} of {page['total_count']}[/]")
 
 
-def print_work_order(console: Console, wo: dict[str, Any], steps: list[dict[str, Any]]) -> None:
+def print_work_order(
+    console: Console,
+    wo: dict[str, Any],
+    steps: list[dict[str, Any]],
+    children: list[dict[str, Any]] | None = None,
+    dashboard: str | None = None,
+) -> None:
+    """A work order, its steps and the children its calls started (linked to the dashboard when
+    there is one to link to)."""
     from rich.markup import escape
 
     console.print(f"[bold]{wo['agent_work_order_id']}[/]  {wo['status']}  {wo['current_phase'] or ''}")
@@ -128,10 +136,18 @@ def print_work_order(console: Console, wo: dict[str, Any], steps: list[dict[str,
         console.print(f"  session            {wo['agent_session_id']}")
     if wo.get("github_pull_request_url"):
         console.print(f"  pull request       {wo['github_pull_request_url']}")
+    if wo.get("parent_id"):
+        console.print(f"  parent             {wo['parent_id']}")
     if wo.get("error_message"):
         console.print(f"  [red]error[/]              {escape(wo['error_message'])}")
     for step in steps:
         print_step(console, step)
+    if children:
+        console.print(f"  children ({len(children)})")
+    for child in children or []:
+        link = f"{dashboard}/work-orders/{child['agent_work_order_id']}" if dashboard else ""
+        where = child.get("github_pull_request_url") or child.get("git_branch_name") or ""
+        console.print(f"    {child['status']:<10} {child['agent_work_order_id']}  {where}  {link}".rstrip())
 
 
 def print_step(console: Console, step: dict[str, Any]) -> None:

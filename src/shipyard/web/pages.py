@@ -73,6 +73,7 @@ async def _part_context(service: WorkOrderService, wo: WorkOrder, part: str) -> 
         return {
             "wo": wo, "steps": views.timeline(wo, steps), "gate": views.waiting_gate(wo, steps),
             "chart": time_chart(views.spans(steps), views.now()),
+            "children": await service.children(wo.id),
         }  # fmt: skip
     if part == "progress":
         try:
