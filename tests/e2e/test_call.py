@@ -88,7 +88,12 @@ async def test_a_fan_out_runs_one_child_per_item_two_at_a_time_and_merges_all_fi
     children = [await work_order(api, cid) for cid in parent["children"]]
     assert len(children) == 5
     assert {child["parent_id"] for child in children} == {wid}
-    assert all(child["status"] == "completed" for child in children)
+    assert all(child["status"] == "completed" and child["children"] == [] for child in children)
+    listed = (await api.get("/api/agent-work-orders", params={"parent_id": wid})).json()
+    assert sorted(row["agent_work_order_id"] for row in listed["agent_work_orders"]) == sorted(
+        parent["children"]
+    )
+    assert listed["total_count"] == 5 and all(row["children"] is None for row in listed["agent_work_orders"])
     branches = [child["git_branch_name"] for child in children]
     assert len(set(branches)) == 5 and parent["git_branch_name"] not in branches
     assert {child["base_branch"] for child in children} == {parent["git_branch_name"]}
