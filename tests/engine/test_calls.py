@@ -8,9 +8,11 @@ import pytest
 
 from shipyard.domain.errors import WorkflowInvalid
 from shipyard.domain.models import SandboxHandle, StepStatus
+from shipyard.domain.work_orders import Step
 from shipyard.engine.calls import call_output, fan_out_items
 from shipyard.engine.types import CallEndInput, CallInput, ChildResult
-from shipyard.workflows.schema import StepDef
+from shipyard.service.work_orders import step_output
+from shipyard.workflows.schema import FanOutSpec, StepDef
 
 
 @pytest.mark.parametrize(
@@ -90,3 +92,26 @@ def test_a_failed_fan_out_names_its_children_and_a_single_call_its_child() -> No
     status, data, error = call_output(ended(None, "failed"))
     assert data["work_order_id"] == "wo-c0" and error == "child wo-c0 failed: boom"
     assert call_output(ended(None, "completed", stopped=True))[0] == StepStatus.CANCELLED
+    never = ended(None)
+    never.children = [ChildResult(index=0, status="failed", error="unknown workflow 'nope'")]
+    assert call_output(never)[2] == "unknown workflow 'nope'"
+    never.call.step.fan_out = FanOutSpec(over="[1]")
+    assert (
+        call_output(never)[2]
+        == "1 of 1 children did not succeed (all_success): item 0: unknown workflow 'nope'"
+    )
+
+
+def test_a_retry_reads_a_calls_stored_output_back_as_data() -> None:
+    row: dict[str, Any] = {
+        "work_order_id": "wo-1", "step_id": "fan", "position": 0, "kind": "call", "phase": None,
+        "agent": None,
+        "status": "completed", "attempt": 1, "started_at": None, "completed_at": None, "exit_code": None,
+        "output": '[{"branch": "wo/wo-c0"}]', "error": None, "commit_sha": None, "usage_turns": 0,
+        "usage_input_tokens": 0, "usage_output_tokens": 0, "usage_cost_usd": None,
+    }  # fmt: skip
+    assert step_output(Step.model_validate(row)).in_templates()["output"] == [{"branch": "wo/wo-c0"}]
+    cut = step_output(Step.model_validate(row | {"output": '[… 9 characters cut]\n"}]'}))
+    assert cut.in_templates()["output"] == '[… 9 characters cut]\n"}]'
+    ran = step_output(Step.model_validate(row | {"kind": "run", "output": "[1]"}))
+    assert ran.in_templates()["output"] == "[1]"

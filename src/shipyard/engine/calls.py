@@ -35,6 +35,8 @@ from shipyard.workflows.schema import MAX_FAN_OUT, CallSpec
 from shipyard.workflows.templating import evaluate, evaluate_condition, is_expression, render
 
 _LISTED_PROBLEMS = 5  # children named in a failed fan-out's error; the rest are counted
+# A child's answer in the call's output: a fan-out of 100 travels through Temporal history whole.
+CHILD_OUTPUT_CHARS = 4000
 
 
 def fan_out_items(value: Any) -> list[Any]:
@@ -99,17 +101,18 @@ def call_output(inp: CallEndInput) -> tuple[StepStatus, Any, str | None]:
     if joined[join]:
         return StepStatus.COMPLETED, data, None
     if fan_out is None:
-        return StepStatus.FAILED, data, problem(children[0])
+        return StepStatus.FAILED, data, problem(children[0], numbered=False)
     listed = "; ".join(problem(child) for child in bad[:_LISTED_PROBLEMS])
     more = f"; and {len(bad) - _LISTED_PROBLEMS} more" if len(bad) > _LISTED_PROBLEMS else ""
     summary = f"{len(bad)} of {len(children)} children did not succeed ({join})"
     return StepStatus.FAILED, data, f"{summary}: {listed}{more}"
 
 
-def problem(child: ChildResult) -> str:
-    """Why a child did not succeed, in words."""
+def problem(child: ChildResult, numbered: bool = True) -> str:
+    """Why a child did not succeed, in words (one never made: `numbered` by its item)."""
     if child.work_order_id is None:
-        return f"item {child.index}: " + (child.error or "not started (an earlier child failed)")
+        why = child.error or "not started (an earlier child failed)"
+        return f"item {child.index}: {why}" if numbered else why
     if child.status == WorkOrderStatus.COMPLETED.value:
         return child.error or "completed"
     return f"child {child.work_order_id} {child.status}" + (f": {child.error}" if child.error else "")
@@ -244,7 +247,7 @@ class CallActivities:
     async def _last_output(self, child: WorkOrder) -> str | None:
         """The output of the child's last step that completed: its answer, where it has one."""
         rows = [row for row in await self.store.list_steps(child.id) if row.status == StepStatus.COMPLETED]
-        return rows[-1].output if rows else None
+        return steps.tail(rows[-1].output or "", CHILD_OUTPUT_CHARS) if rows else None
 
     @activity.defn(name="end_call")
     async def end_call(self, inp: CallEndInput) -> StepOutput:
