@@ -173,3 +173,37 @@ async def test_cancelling_the_parent_cancels_its_running_child(
     assert not (settings.sandboxes_dir / child_id).exists()
     assert (await steps_of(api, child_id))["nap"]["status"] == "cancelled"
     assert (await steps_of(api, wid))["call"]["status"] == "cancelled"
+
+
+async def test_a_child_in_a_clone_of_its_own_is_merged_from_the_repository(
+    api: httpx.AsyncClient, make_repo: MakeRepo
+) -> None:
+    """With `git_branch` each work order clones the repository: the child starts from the parent's
+    branch as pushed there, and its branch is fetched back from there to be merged."""
+    repo = make_repo(files={"README.md": "# demo\n", ".shipyard/workflows/child.yaml": CHILD})
+    steps = [
+        {"id": "seed", "run": "echo parent > parent.txt", "commit": "parent seed"},
+        {"id": "call", "call": {"workflow": "child", "inputs": {"n": "x"}}},
+        {"id": "both", "run": "cat parent.txt file-x.txt"},
+    ]
+    body = {
+        "repository_url": str(repo),
+        "workflow_definition": yaml.safe_dump({"name": "parent", "steps": steps}),
+        "sandbox_type": "git_branch",
+    }
+    resp = await api.post("/api/agent-work-orders", json=body)
+    assert resp.status_code == 201, resp.text
+    parent = await wait_done(api, resp.json()["agent_work_order"]["agent_work_order_id"], timeout_s=120)
+
+    assert parent["status"] == "completed", parent["error_message"]
+    [child_id] = parent["children"]
+    child = await work_order(api, child_id)
+    assert child["sandbox_type"] == "git_branch" and child["base_branch"] == parent["git_branch_name"]
+    steps_by_id = await steps_of(api, parent["agent_work_order_id"])
+    assert steps_by_id["both"]["output"].split() == ["parent", "x"]
+    call = steps_by_id["call"]
+    merged = git(repo, "log", "-1", "--format=%H %s", parent["git_branch_name"]).split(" ", 1)
+    assert merged == [
+        call["commit_sha"],
+        f"Merge {child_id} ({child['git_branch_name']}) into {parent['git_branch_name']}\n",
+    ]
