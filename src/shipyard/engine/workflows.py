@@ -15,7 +15,12 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
-from temporalio.workflow import ActivityCancellationType, ChildWorkflowCancellationType, ParentClosePolicy
+from temporalio.workflow import (
+    ActivityCancellationType,
+    ActivityHandle,
+    ChildWorkflowCancellationType,
+    ParentClosePolicy,
+)
 
 with workflow.unsafe.imports_passed_through():
     from shipyard.domain.budget import Budget
@@ -130,8 +135,8 @@ class WorkOrderWorkflow:
         self._outputs: dict[str, StepOutput] = {}
         self._paused = False
         self._stop: tuple[WorkOrderStatus, str] | None = None  # why the steps must end early
-        self._running: dict[str, asyncio.Task[Any]] = {}  # activities to cancel on a stop, by step
-        self._failing = False  # a step failed: the others are being stopped
+        self._running: dict[str, ActivityHandle[Any]] = {}  # activities to cancel on a stop, by step
+        self._failing = False  # a step failed: the others (and running children) are being stopped
         self._prompts: list[str] = []  # follow-ups a user sent, delivered after the running step
         self._followups = 0
         self._last_agent: tuple[str, str | None] | None = None  # (agent, session) of the last agent step
