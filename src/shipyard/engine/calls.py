@@ -256,7 +256,9 @@ class CallActivities:
         text = json.dumps(data)
         merges = [child.merge_sha for child in inp.children if child.merge_sha]
         wo = await self.store.get_work_order(inp.call.work_order_id)
-        row = StepChange(status=status, completed_at=now(), output=steps.tail(text), error=error)
+        row = StepChange(
+            status=status, completed_at=now(), output=steps.tail(text), error=error, output_data=data
+        )
         if merges:
             row.commit_sha = merges[-1]
         await self.store.upsert_step(wo.id, inp.call.step.id, row)

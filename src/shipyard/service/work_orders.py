@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -333,9 +332,5 @@ def retry_start(
 
 
 def step_output(row: Step) -> StepOutput:
-    """A stored step as later steps' templates see it (a call's output read back as the data it was)."""
-    output = StepOutput.recorded(row)
-    if row.kind == "call" and row.output:
-        with contextlib.suppress(ValueError):  # cut short: its text is all there is
-            output.output_data = json.loads(row.output)
-    return output
+    """A stored step as later steps' templates see it (structured outputs as the data they were)."""
+    return StepOutput.recorded(row)
