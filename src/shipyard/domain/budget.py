@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:  # models imports this module
     from shipyard.domain.models import Usage
+    from shipyard.domain.work_orders import WorkOrder
 
 
 class Budget(BaseModel):
@@ -29,6 +30,12 @@ class Budget(BaseModel):
             if limit is not None and value > limit:
                 return f"{name} {limit:g}"
         return None
+
+
+def stored_budget(work_order: WorkOrder) -> Budget | None:
+    """A recorded work order's budget: its own, else its workflow's."""
+    spec = work_order.budget or (work_order.definition or {}).get("budget")
+    return Budget.model_validate(spec) if spec else None
 
 
 def describe(spent: Usage) -> str:

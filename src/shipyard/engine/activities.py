@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,12 +14,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from shipyard.config import Settings
+from shipyard.domain.budget import Budget, stored_budget
 from shipyard.domain.errors import BudgetExceeded, InvalidInput, NotFound, ShipyardError, WorkflowInvalid
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import SandboxHandle, SandboxSpec, StepStatus, Usage, WorkOrderStatus
 from shipyard.domain.work_orders import BranchProgress, StepChange, WorkOrder, WorkOrderChange
 from shipyard.engine import steps
-from shipyard.engine.guard import BudgetGuard
+from shipyard.engine.guard import BudgetGuard, Limit
 from shipyard.engine.publish import Publisher, read_progress
 from shipyard.engine.recovery import completed_earlier
 from shipyard.engine.sandbox_env import sandbox_token, step_env
@@ -101,9 +101,6 @@ class WorkOrderActivities:
         # Cancellation reaches an activity with a heartbeat's answer: beat often so cancel is prompt.
         self.beat_s = min(settings.heartbeat_timeout_s / 3, 1.0)
         self.publish = Publisher(settings, store)
-        # Steps of one work order that run at once record their results one at a time (their
-        # usage adds up); a lock lives while a step holds it or waits for it.
-        self._recording: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def sink(self, wo: WorkOrder, step_id: str | None = None, *secrets: str) -> StoreSink:
         """The work order's (or step's) events, with every secret we hold and `secrets` redacted;
@@ -214,7 +211,8 @@ class WorkOrderActivities:
     ) -> steps.StepRun | None:
         """Run the step with its secrets, under its budget, and commit what it changed; None when
         its `when` skips it. A failure is a result, not an exception."""
-        guard = BudgetGuard(events, inp.budget, wo.usage) if inp.budget else None
+        limits = await self._limits(inp, wo)
+        guard = BudgetGuard(events, limits) if limits else None
         try:
             if inp.step.when and not evaluate_condition(inp.step.when, steps.template_context(inp)):
                 await self._skip(inp, events)
@@ -240,6 +238,24 @@ class WorkOrderActivities:
         except ShipyardError as err:
             retryable = not isinstance(err, InvalidInput)
             return steps.failed(err.message, retryable=retryable, error_type=err.code)
+
+    async def _limits(self, inp: RunStepInput, wo: WorkOrder) -> list[Limit]:
+        """The budgets the step runs under: the work order's, the step's own, and every ancestor
+        work order's (against what that ancestor has spent, its children's spend included)."""
+        limits = [Limit(inp.budget, wo.usage)] if inp.budget else []
+        if inp.step.budget is not None:
+            limits.append(Limit(Budget.model_validate(inp.step.budget.model_dump()), Usage(), "the step's "))
+        for ancestor in await self._ancestors(wo):
+            if (budget := stored_budget(ancestor)) is not None:
+                limits.append(Limit(budget, ancestor.usage, f"{ancestor.id}'s "))
+        return limits
+
+    async def _ancestors(self, wo: WorkOrder) -> list[WorkOrder]:
+        """The work orders `wo` is a child of, nearest first."""
+        found: list[WorkOrder] = []
+        while (parent_id := (found[-1] if found else wo).parent_id) is not None:
+            found.append(await self.store.get_work_order(parent_id))
+        return found
 
     async def _report(self, inp: RunStepInput, result: steps.StepRun, events: StoreSink) -> StepOutput:
         """The step's last event; a failure raised, final once its retries are used up."""
@@ -322,17 +338,16 @@ class WorkOrderActivities:
     async def note_progress(
         self, work_order_id: str, handle: SandboxHandle, out: StepOutput | None = None
     ) -> BranchProgress:
-        """Store the branch's progress and what the step `out` spent (steps of a work order that
-        end at once record one at a time, so their usage adds up)."""
-        async with self._recording.setdefault(work_order_id, asyncio.Lock()):
-            progress = await read_progress(handle)
-            change = WorkOrderChange(progress=progress)
-            if out is not None and out.usage != Usage():
-                spent = (await self.store.get_work_order(work_order_id)).usage  # other steps' meanwhile
-                change.usage = spent + out.usage
-            if out is not None and out.session_id:
-                change.agent_session_id = out.session_id
-            await self.store.update_work_order(work_order_id, change)
+        """Store the branch's progress and what the step `out` spent, added to the work order's
+        usage and its ancestors' in place (steps that end at once all count, children in parents)."""
+        progress = await read_progress(handle)
+        change = WorkOrderChange(progress=progress)
+        if out is not None and out.session_id:
+            change.agent_session_id = out.session_id
+        wo = await self.store.update_work_order(work_order_id, change)
+        if out is not None and out.usage != Usage():
+            ancestors = [a.id for a in await self._ancestors(wo)]
+            await self.store.add_usage([work_order_id, *ancestors], out.usage)
         return progress
 
     @activity.defn(name="record_gate")

@@ -1,7 +1,9 @@
-"""BudgetGuard: stops an agent as soon as the work order's usage crosses its budget."""
+"""BudgetGuard: stops an agent as soon as a budget it runs under is crossed: its work order's, its
+step's own, or an ancestor work order's (a child's spend counts in its parent's)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from shipyard.domain.budget import Budget, describe
@@ -10,16 +12,25 @@ from shipyard.domain.events import EventSink
 from shipyard.domain.models import Usage
 
 
+@dataclass(frozen=True)
+class Limit:
+    """A budget a step runs under, what was spent against it before the step, and whose it is
+    ("" for the work order's own, as its messages always said)."""
+
+    budget: Budget
+    spent_before: Usage
+    whose: str = ""
+
+
 class BudgetGuard:
     """An EventSink around a step's sink. Agents report running totals as `agent.usage` events;
-    when earlier steps' usage plus this run's crosses a limit, `emit` raises BudgetExceeded,
+    when what was spent before plus this run's crosses a limit, `emit` raises BudgetExceeded,
     which unwinds through the agent's output reader and kills its process group. It keeps what the
     run reported so far, which the agent's own result would have carried: usage and session."""
 
-    def __init__(self, inner: EventSink, budget: Budget, spent_before: Usage) -> None:
+    def __init__(self, inner: EventSink, limits: list[Limit]) -> None:
         self._inner = inner
-        self._budget = budget
-        self._spent_before = spent_before
+        self._limits = limits
         self.run_usage = Usage()  # this step's usage as last reported
         self.session_id: str | None = None  # the agent's session, to resume after a budget stop
         self._ended = Usage()  # what the step's earlier agent runs spent (a correction turn's first)
@@ -34,7 +45,10 @@ class BudgetGuard:
         self.run_usage = self._ended + reported  # each run reports its own running total
         if data.get("final"):
             self._ended = self.run_usage
-        total = self._spent_before + self.run_usage
-        crossed = self._budget.crossed(total)
-        if crossed:
-            raise BudgetExceeded(f"budget_exceeded: {crossed} crossed (spent {describe(total)})")
+        for limit in self._limits:
+            total = limit.spent_before + self.run_usage
+            crossed = limit.budget.crossed(total)
+            if crossed:
+                raise BudgetExceeded(
+                    f"budget_exceeded: {limit.whose}{crossed} crossed (spent {describe(total)})"
+                )

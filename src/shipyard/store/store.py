@@ -12,8 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import defer
 
 from shipyard.domain.errors import Conflict, NotFound
-from shipyard.domain.models import WorkOrderStatus, can_transition
-from shipyard.domain.work_orders import Step, StepChange, WorkOrder, WorkOrderChange, WorkOrderCreate
+from shipyard.domain.models import Usage, WorkOrderStatus, can_transition
+from shipyard.domain.work_orders import (
+    Step,
+    StepChange,
+    WorkOrder,
+    WorkOrderChange,
+    WorkOrderCreate,
+    usage_fields,
+)
 from shipyard.store.artifacts import ArtifactRows
 from shipyard.store.base import columns, count, stored
 from shipyard.store.doorbell import CHANNEL, BellSender, Doorbell, bell_address, listen, listen_for_bells
@@ -210,6 +217,17 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows, SlotRows):
                 setattr(row, key, value)
             row.updated_at = utc_now()
             return _work_order(await stored(session, row))
+
+    async def add_usage(self, ids: list[str], usage: Usage) -> None:
+        """Add `usage` to each of these work orders' (a step's own, and its ancestors'), each row
+        locked while it is read and written, so that steps recording at once all count."""
+        async with self._writing() as session:
+            for id in ids:
+                row = await _lock_work_order(session, id)
+                spent = _work_order(row).usage + usage
+                for key, value in usage_fields(spent).items():
+                    setattr(row, key, value)
+                row.updated_at = utc_now()
 
     # -- steps --------------------------------------------------------------------------------
 

@@ -184,7 +184,8 @@ class FanOutSpec(_Strict):
 
 
 class BudgetSpec(_Strict):
-    """`budget:` in YAML: limits for the whole work order."""
+    """`budget:` in YAML: limits for the whole work order (its children's spend included), or on a
+    step for that step's own agent runs."""
 
     max_cost_usd: float | None = Field(default=None, gt=0)
     max_turns: int | None = Field(default=None, gt=0)
@@ -238,6 +239,7 @@ class StepDef(_Strict):
     # A JSON Schema (prompt and run steps): the step's output is read as JSON and validated, and
     # later templates see the parsed value as `steps.<id>.output`. The validator checks it.
     output_schema: dict[str, Any] | None = None
+    budget: BudgetSpec | None = None  # limits for this step's own agent runs (the work order's apply too)
 
     @field_validator("timeout_s", mode="before")
     @classmethod
