@@ -207,3 +207,34 @@ async def test_a_child_in_a_clone_of_its_own_is_merged_from_the_repository(
         call["commit_sha"],
         f"Merge {child_id} ({child['git_branch_name']}) into {parent['git_branch_name']}\n",
     ]
+
+
+async def test_pausing_the_parent_pauses_its_running_child_and_resuming_resumes_it(
+    api: httpx.AsyncClient, make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    started, go = tmp_path / "started", tmp_path / "go"
+    waiting = f"touch {started}; until [ -e {go} ]; do sleep 0.05; done"
+    stepper = yaml.safe_dump(
+        {"name": "stepper", "steps": [{"id": "one", "run": waiting}, {"id": "two", "run": "echo two"}]}
+    )
+    repo = make_repo(files={"README.md": "# demo\n", ".shipyard/workflows/stepper.yaml": stepper})
+    wid = await start(api, repo, [{"id": "call", "call": {"workflow": "stepper", "merge": "none"}}])
+    async with asyncio.timeout(60):
+        while not started.exists():
+            await asyncio.sleep(0.1)
+    [child_id] = (await work_order(api, wid))["children"]
+
+    paused = await api.post(f"/api/agent-work-orders/{wid}/interrupt", json={"action": "pause"})
+    assert paused.status_code == 200, paused.text
+    go.touch()  # the child's running step ends; with the pause passed on, its next does not start
+    async with asyncio.timeout(60):
+        while (await work_order(api, child_id))["status"] != "paused":
+            await asyncio.sleep(0.1)
+    assert "two" not in await steps_of(api, child_id)
+    resumed = await api.post(f"/api/agent-work-orders/{wid}/interrupt", json={"action": "resume"})
+    assert resumed.status_code == 200, resumed.text
+    parent = await wait_done(api, wid, timeout_s=60)
+
+    assert parent["status"] == "completed", parent["error_message"]
+    assert (await work_order(api, child_id))["status"] == "completed"
+    assert (await steps_of(api, child_id))["two"]["output"].strip() == "two"

@@ -19,6 +19,7 @@ from temporalio.workflow import (
     ActivityCancellationType,
     ActivityHandle,
     ChildWorkflowCancellationType,
+    ChildWorkflowHandle,
     ParentClosePolicy,
 )
 
@@ -137,6 +138,8 @@ class WorkOrderWorkflow:
         self._stop: tuple[WorkOrderStatus, str] | None = None  # why the steps must end early
         self._running: dict[str, ActivityHandle[Any]] = {}  # activities to cancel on a stop, by step
         self._failing = False  # a step failed: the others (and running children) are being stopped
+        self._children: dict[str, ChildWorkflowHandle[Any, Any]] = {}  # running child work orders, by id
+        self._sending: set[asyncio.Task[None]] = set()  # signals on their way to children
         self._prompts: list[str] = []  # follow-ups a user sent, delivered after the running step
         self._followups = 0
         self._last_agent: tuple[str, str | None] | None = None  # (agent, session) of the last agent step
@@ -158,10 +161,21 @@ class WorkOrderWorkflow:
     @workflow.signal
     def pause(self, reason: str | None = None) -> None:
         self._paused = True
+        self._tell_children("pause", reason)
 
     @workflow.signal
     def resume(self, reason: str | None = None) -> None:
         self._paused = False
+        self._tell_children("resume", reason)
+
+    def _tell_children(self, signal: str, reason: str | None, only: str | None = None) -> None:
+        """Pass a pause or resume on to the running child work orders (or child `only`)."""
+        why = f"parent {workflow.info().workflow_id}" + (f": {reason}" if reason else "")
+        for child_id, handle in self._children.items():
+            if only is None or child_id == only:
+                sending = asyncio.create_task(handle.signal(signal, why))
+                self._sending.add(sending)
+                sending.add_done_callback(self._sending.discard)
 
     @workflow.signal
     def approve(self, response: str = "") -> None:
@@ -459,6 +473,9 @@ class WorkOrderWorkflow:
             parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
             cancellation_type=ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
+        self._children[start.work_order_id] = handle
+        if self._paused:  # started while this work order is paused: it pauses too
+            self._tell_children("pause", None, only=start.work_order_id)
         await workflow.wait_condition(lambda: handle.done() or bool(self._stop or self._failing))
         if not handle.done():  # its own cancel: it stops its step and removes its sandbox
             reason = self._stop[1] if self._stop else "another step failed"
@@ -469,6 +486,8 @@ class WorkOrderWorkflow:
         except ChildWorkflowError as err:
             status = WorkOrderStatus.CANCELLED if is_cancellation(err) else WorkOrderStatus.FAILED
             error = failure_message(err)
+        finally:
+            self._children.pop(start.work_order_id, None)
         end = ChildEndInput(
             call=call, index=child.index, work_order_id=start.work_order_id, status=status, error=error
         )
