@@ -12,7 +12,7 @@ import yaml
 from test_durability import finished_work_order, start_serve, stop, wait_for
 
 from shipyard.engine.devserver import free_port
-from support import MakeRepo
+from support import MakeRepo, wait_done
 
 LINE = ("waiting for a shell slot — 1st in line", "waiting for a shell slot — 2nd in line")
 
@@ -65,3 +65,40 @@ def test_one_slot_runs_one_step_at_a_time_across_workers_and_the_rest_wait_in_li
     queued = [e for e in events if e["event"] == "workflow.step.queued"]
     assert {e["place"] for e in queued} == {1, 2}
     assert {e["agent"] for e in queued} == {"shell"}
+
+
+async def test_a_projects_limit_holds_its_work_orders_to_it(
+    api: httpx.AsyncClient, make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    repo, lock = make_repo(), tmp_path / "held"
+    refused = await api.post(
+        "/api/projects", json={"name": "bad", "repository_url": str(repo), "limits": {"shell": 0}}
+    )
+    made = await api.post(
+        "/api/projects", json={"name": "widgets", "repository_url": str(repo), "limits": {"shell": 1}}
+    )
+    hold = f"mkdir {lock} || exit 9; sleep 1; rmdir {lock}"
+    definition = yaml.safe_dump(
+        {"name": "one-at-a-time", "steps": [{"id": "work", "prompt": hold, "agent": "shell"}]}
+    )
+    body = {"repository_url": str(repo), "workflow_definition": definition, "project": "widgets"}
+    ids = [
+        (await api.post("/api/agent-work-orders", json=body)).json()["agent_work_order"][
+            "agent_work_order_id"
+        ]
+        for _ in range(2)
+    ]
+    done = [await wait_done(api, wid) for wid in ids]
+    events = [
+        e
+        for wid in ids
+        for e in (await api.get(f"/api/agent-work-orders/{wid}/logs", params={"limit": 500})).json()[
+            "log_entries"
+        ]
+    ]
+
+    assert refused.status_code == 422 and made.status_code == 201, (refused.text, made.text)
+    assert made.json()["project"]["limits"] == {"shell": 1}
+    assert [wo["status"] for wo in done] == ["completed", "completed"], done  # never both at once
+    queued = [e for e in events if e["event"] == "workflow.step.queued"]
+    assert [(e["place"], e["slot"]) for e in queued] == [(1, f"shell@{made.json()['project']['id']}")]

@@ -40,6 +40,14 @@ def test_create_show_list_and_delete_a_project(make_repo: MakeRepo, tmp_path: Pa
     ]
     assert project["sources"][0]["inputs"] == {"prompt": "{{ event.title }}"}
     assert project["id"] in shipyard(data, "projects", "ls").stdout
+    limited = shipyard(data, "projects", "update", "widgets", "--limit", "claude=2", "--limit", "codex=1")
+    assert limited.returncode == 0, limited.stderr
+    assert json.loads(shipyard(data, "projects", "show", "widgets", "--json").stdout)["limits"] == {
+        "claude": 2,
+        "codex": 1,
+    }
+    wrong = shipyard(data, "projects", "update", "widgets", "--limit", "claude")
+    assert wrong.returncode == 2 and "--limit 'claude': expected AGENT=COUNT, e.g. claude=2" in wrong.stderr
 
     assert shipyard(data, "projects", "delete", "widgets").returncode == 0
     gone = shipyard(data, "projects", "show", "widgets")

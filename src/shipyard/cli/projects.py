@@ -73,12 +73,19 @@ def projects_create(
     github_repository: Annotated[
         str | None, typer.Option(help="owner/name, when REPOSITORY is a local clone of a GitHub repository.")
     ] = None,
+    limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="AGENT=COUNT: at most COUNT prompt steps of AGENT at once in this project (repeatable)."
+        ),
+    ] = None,
     server: ServerOpt = None,
 ) -> None:
     """Create a project; its GitHub repository and forge follow from REPOSITORY unless given."""
     body: dict[str, Any] = {"name": name, "repository_url": _repository(repository)}
     body |= {"agent": agent, "sandbox_type": sandbox, "github_repository": github_repository}
     try:
+        body["limits"] = _limits(limit)
         body["sources"] = load_sources(source_file) if source_file is not None else None
     except CliError as err:
         fail(err)
@@ -106,17 +113,22 @@ def projects_update(
     ] = None,
     agent: Annotated[str | None, typer.Option(help="Default agent.")] = None,
     sandbox: Annotated[str | None, typer.Option(help="Default sandbox.")] = None,
+    limit: Annotated[
+        list[str] | None,
+        typer.Option(help="AGENT=COUNT, as for create (repeatable); replaces the project's limits."),
+    ] = None,
     server: ServerOpt = None,
 ) -> None:
-    """Change a project's sources (their schedules follow) or defaults; what is not given stays."""
+    """Change a project's sources (their schedules follow), defaults or limits; what is not given stays."""
     body: dict[str, Any] = {"agent": agent, "sandbox_type": sandbox}
     try:
+        body["limits"] = _limits(limit)
         body["sources"] = load_sources(source_file) if source_file is not None else None
     except CliError as err:
         fail(err)
     body = {key: value for key, value in body.items() if value is not None}
     if not body:
-        fail(CliError("nothing to change: give --source-file, --agent or --sandbox", exit_code=2))
+        fail(CliError("nothing to change: give --source-file, --agent, --sandbox or --limit", exit_code=2))
 
     async def main() -> dict[str, Any]:
         async with await api_for(server) as api:
@@ -126,6 +138,19 @@ def projects_update(
     project = run_async(main)
     count = len(project["sources"])
     console().print(f"updated [bold]{project['name']}[/]: {count} source(s)", highlight=False)
+
+
+def _limits(given: list[str] | None) -> dict[str, str] | None:
+    """`claude=2` options as a mapping (the API checks the counts); CliError for another form."""
+    if not given:
+        return None
+    limits = {}
+    for text in given:
+        agent, sep, count = text.partition("=")
+        if not sep or not agent.strip() or not count.strip():
+            raise CliError(f"--limit {text!r}: expected AGENT=COUNT, e.g. claude=2", exit_code=2)
+        limits[agent.strip()] = count.strip()
+    return limits
 
 
 @projects_app.command("delete")

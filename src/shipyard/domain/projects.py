@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
 import yaml
@@ -181,6 +181,10 @@ def _check_url(value: str) -> str:
     return value
 
 
+# Agent name → how many of its prompt steps may run at once.
+AgentLimits = dict[str, Annotated[int, Field(ge=1)]]
+
+
 class ProjectCreate(RequestModel):
     """What a new project is made of."""
 
@@ -193,6 +197,9 @@ class ProjectCreate(RequestModel):
     agent: str | None = None
     sandbox_type: str | None = None
     budget: Budget | None = None
+    # At most this many prompt steps of an agent at once across the project's work orders (the
+    # install's SHIPYARD_AGENT_LIMITS apply too).
+    limits: AgentLimits | None = None
     sources: list[Source] = Field(default_factory=list)
 
     _name = field_validator("name")(_check_name)
@@ -212,6 +219,7 @@ class ProjectUpdate(RequestModel):
     agent: str | None = None
     sandbox_type: str | None = None
     budget: Budget | None = None
+    limits: AgentLimits | None = None
     sources: list[Source] | None = None
 
     @model_validator(mode="after")

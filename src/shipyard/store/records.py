@@ -30,6 +30,7 @@ class ProjectRecord(_Record):
     agent: str | None
     sandbox_type: str | None
     budget: Budget | None
+    limits: dict[str, int] | None = None
     sources: list[Source]
     created_at: datetime
     updated_at: datetime

@@ -90,6 +90,7 @@ class Project(Base):
     agent: Mapped[str | None] = mapped_column(String)
     sandbox_type: Mapped[str | None] = mapped_column(String)
     budget: Mapped[dict[str, Any] | None] = mapped_column()
+    limits: Mapped[dict[str, Any] | None] = mapped_column()  # agent → steps at once
     sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
