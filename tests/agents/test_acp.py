@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,8 @@ def raw(sink: ListSink, kind: str) -> list[dict[str, Any]]:
     return [d["data"] for d in of_type(sink, "agent.raw") if d["data"].get("type") == kind]
 
 
-def agent_for(scenario: str = "work", **settings: Any) -> AcpAgent:
-    command = shlex.join([sys.executable, str(FAKE_AGENT), scenario])
+def agent_for(scenario: str = "work", script: Path = FAKE_AGENT, **settings: Any) -> AcpAgent:
+    command = shlex.join([sys.executable, str(script), scenario])
     return AcpAgent(Settings(acp_command=command, anthropic_api_key=KEY, **settings), environ={})
 
 
@@ -42,10 +43,11 @@ async def run(
     workspace: Workspace,
     scenario: str = "work",
     prompt: str = "Write hello.txt from the notes.",
+    script: Path = FAKE_AGENT,
     **request: Any,
 ) -> tuple[AgentResult, ListSink]:
     sink = ListSink()
-    result = await agent_for(scenario).run(
+    result = await agent_for(scenario, script).run(
         AgentRequest(prompt=prompt, timeout_s=60, **request), workspace, sink
     )
     return result, sink
@@ -106,7 +108,10 @@ async def test_the_same_inside_a_bubblewrap_sandbox(notes: Path, tmp_path: Path)
     availability = BwrapSandbox.check(settings)
     if not availability.available:
         pytest.fail(f"bubblewrap cannot run here: {availability.reason}", pytrace=False)
-    result, sink = await run(BwrapWorkspace(settings, notes))
+    # The sandbox shows the workspace but not the tests' own files (a clone under /tmp is hidden).
+    script = notes / ".acp_agent.py"
+    shutil.copyfile(FAKE_AGENT, script)
+    result, sink = await run(BwrapWorkspace(settings, notes), script=script)
 
     await assert_the_work_was_done(notes, result, sink)
 
