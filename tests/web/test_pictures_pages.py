@@ -66,3 +66,18 @@ async def test_before_any_step_starts_there_is_no_chart_yet(dashboard: Dashboard
     wo = await seed(status="pending")
     html = (await dashboard.client.get(f"/work-orders/{wo.id}")).text
     assert "time-chart" not in html and "once the first one starts" in html
+
+
+async def test_a_loops_runs_link_to_their_rows(dashboard: Dashboard, seed: Seed) -> None:
+    t0 = utc_now() - timedelta(minutes=1)
+    steps = [
+        {"step_id": "polish", "status": "running", "started_at": t0},
+        {"step_id": "fix#1", "status": "completed", "started_at": t0,
+         "completed_at": t0 + timedelta(seconds=5)},
+    ]  # fmt: skip
+    wo = await seed(status="running", steps=steps)
+    html = (await dashboard.client.get(f"/work-orders/{wo.id}")).text
+
+    # A fragment is percent-decoded: `#step-fix%231` finds the row whose id is `step-fix#1`.
+    assert '<a href="#step-fix%231" class="bar bar-completed" data-step="fix#1"' in svg(html, "time-chart")
+    assert 'id="step-fix#1"' in html
