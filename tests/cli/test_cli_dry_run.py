@@ -71,3 +71,28 @@ def test_dry_run_refuses_bad_input_as_a_run_does(
     assert done.returncode == 2 and "workflow 'checks' needs input 'who'" in done.stderr
     wrong = shipyard(data, "run", str(repo), "-w", "agent_workflow_plan", "--json")
     assert wrong.returncode == 2 and "--json goes with --dry-run" in wrong.stderr
+
+
+def test_a_fan_out_shows_the_children_it_would_start(
+    make_repo: MakeRepo, migrated: Migrated, tmp_path: Path
+) -> None:
+    settings = migrated(Settings(data_dir=tmp_path / "data"))
+    flow = {
+        "name": "fans",
+        "steps": [
+            {
+                "id": "each",
+                "fan_out": {"over": '["api", "web"]', "as": "mod", "max_parallel": 2},
+                "call": {"workflow": "fix_module", "inputs": {"module": "{{ mod }}"}, "merge": "pr"},
+            }
+        ],
+    }
+    definition = tmp_path / "fans.yaml"
+    definition.write_text(yaml.safe_dump(flow))
+    shown = shipyard(
+        settings.data_dir, "run", str(make_repo()), "--workflow-file", str(definition), "--dry-run"
+    )
+
+    assert shown.returncode == 0, shown.stderr
+    assert "calls fix_module (merge: pr, 2 at once)" in shown.stdout
+    assert 'child: module="api"' in shown.stdout and 'child: module="web"' in shown.stdout

@@ -58,3 +58,42 @@ def test_a_command_the_repository_lacks_is_shown_as_written_with_why() -> None:
     plan = plan_workflow(definition, {"task": "x"}, agent="codex", repo_path=None)
     text = plan.steps[0].text
     assert text is not None and text.rendered is None and "command '/plan' not found" in (text.note or "")
+
+
+def test_a_fan_out_lists_the_children_it_would_start_when_the_inputs_tell() -> None:
+    flow = {
+        "name": "fans",
+        "inputs": {"modules": {"required": True}},
+        "steps": [
+            {"id": "split", "run": "ls"},
+            {
+                "id": "each",
+                "fan_out": {"over": "{{ inputs.modules }}", "as": "mod", "max_parallel": 2},
+                "call": {
+                    "workflow": "fix_module",
+                    "inputs": {"module": "{{ mod }}", "why": "lint"},
+                    "merge": "pr",
+                },
+            },
+            {
+                "id": "later",
+                "fan_out": {"over": "{{ steps.split.output }}", "as": "f"},
+                "call": {"workflow": "touch", "inputs": {"file": "{{ f }}"}},
+            },
+        ],
+    }
+    definition = load_definition_text(yaml.safe_dump(flow), "fans.yaml")
+    plan = plan_workflow(
+        definition, bind_inputs(definition, {"modules": '["api", "web", "cli"]'}), agent="shell"
+    )
+    each, later = plan.steps[1].call, plan.steps[2].call
+
+    assert each is not None and (each.workflow, each.merge, each.max_parallel) == ("fix_module", "pr", 2)
+    assert [(c.item, c.inputs) for c in each.children or []] == [
+        ("api", {"module": "api", "why": "lint"}),
+        ("web", {"module": "web", "why": "lint"}),
+        ("cli", {"module": "cli", "why": "lint"}),
+    ]
+    assert later is not None and later.children is None  # its list is another step's output
+    assert "'steps' is undefined" in (later.note or "")
+    assert plan.steps[0].call is None

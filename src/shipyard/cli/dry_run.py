@@ -69,9 +69,27 @@ def print_planned_step(out: Console, step: dict[str, Any]) -> None:
         below.append(f"commit: {_one_line(message)}\n", style="green")
     if step["secrets"]:
         below.append(f"secrets: {', '.join(step['secrets'])}\n", style="dim")
+    if step.get("call"):
+        below.append_text(_call(step["call"]))
     below.rstrip()
     if below:
         out.print(Padding(below, (0, 0, 0, 4), expand=False))
+
+
+def _call(call: dict[str, Any]) -> Text:
+    """`calls W (merge: M)`, then one line per child it would start, or why they are not known yet."""
+    from rich.text import Text
+
+    at_once = f", {call['max_parallel']} at once" if call["max_parallel"] else ""
+    shown = Text(f"calls {call['workflow']} (merge: {call['merge']}{at_once})\n", style="magenta")
+    if call["children"] is None:
+        shown.append(f"  children known when it runs: {call['note']}\n", style="dim")
+    for child in call["children"] or []:
+        inputs = ", ".join(
+            f"{k}={_one_line(json.dumps(v, ensure_ascii=False))}" for k, v in child["inputs"].items()
+        )
+        shown.append(f"  child: {inputs or 'no inputs'}\n")
+    return shown
 
 
 def _text(kind: str, text: dict[str, Any]) -> Text:

@@ -31,60 +31,22 @@ from shipyard.engine.types import (
 )
 from shipyard.gitutil.merging import fetch_branch, has_commit, merge_commit
 from shipyard.service.creation import record_work_order
-from shipyard.workflows.schema import MAX_FAN_OUT, CallSpec
-from shipyard.workflows.templating import evaluate, evaluate_condition, is_expression, render
+from shipyard.workflows import fanout
+from shipyard.workflows.schema import CallSpec
+from shipyard.workflows.templating import evaluate_condition
 
 _LISTED_PROBLEMS = 5  # children named in a failed fan-out's error; the rest are counted
 # A child's answer in the call's output: a fan-out of 100 travels through Temporal history whole.
 CHILD_OUTPUT_CHARS = 4000
 
 
-def fan_out_items(value: Any) -> list[Any]:
-    """The list a fan-out's `over` gave: a list as it is; text as a JSON list, else its non-empty
-    lines. WorkflowInvalid for anything else, or more than MAX_FAN_OUT items."""
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            parsed = None
-        items = parsed if isinstance(parsed, list) else [line.strip() for line in value.splitlines()]
-        items = [item for item in items if item != ""]
-    elif isinstance(value, list | tuple | range):
-        items = list(value)
-    else:
-        raise WorkflowInvalid(f"fan_out.over gave {type(value).__name__} {value!r:.60}, not a list")
-    if len(items) > MAX_FAN_OUT:
-        raise WorkflowInvalid(f"fan_out.over gave {len(items)} items; a fan-out starts at most {MAX_FAN_OUT}")
-    try:
-        return list(json.loads(json.dumps(items)))  # what travels to each child, as it will arrive
-    except (TypeError, ValueError) as err:
-        raise WorkflowInvalid(f"fan_out.over gave items that are not plain data: {err}") from None
-
-
-def over(template: str, context: dict[str, Any], tree: Path) -> Any:
-    """What a fan-out's `over` gives: the value of a lone `{{ … }}` (a list stays a list), else
-    the text the template renders to."""
-    if is_expression(template):
-        return evaluate(template, context, "fan_out.over")
-    return render(template, context, repo_path=tree)
-
-
 def plan_children(inp: CallInput) -> list[ChildPlan]:
     """One child per item (one in all without a fan-out), its inputs and base rendered with it."""
-    assert inp.step.call is not None
-    context = steps.template_context(inp)
-    fan_out, spec, tree = inp.step.fan_out, inp.step.call, Path(inp.handle.path)
-    items = fan_out_items(over(fan_out.over, context, tree)) if fan_out else [None]
-    plans = []
-    for index, item in enumerate(items):
-        seen = context | {fan_out.as_: item} if fan_out else context
-        inputs = {
-            key: render(value, seen, repo_path=tree) if isinstance(value, str) else value
-            for key, value in spec.inputs.items()
-        }
-        base = render(spec.base, seen, repo_path=tree).strip() if spec.base else None
-        plans.append(ChildPlan(index=index, item=item, inputs=inputs, base=base or None))
-    return plans
+    children = fanout.children(inp.step, steps.template_context(inp), Path(inp.handle.path))
+    return [
+        ChildPlan(index=index, item=child.item, inputs=child.inputs, base=child.base)
+        for index, child in enumerate(children)
+    ]
 
 
 def call_output(inp: CallEndInput) -> tuple[StepStatus, Any, str | None]:

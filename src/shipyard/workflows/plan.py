@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from shipyard.domain.errors import WorkflowInvalid
-from shipyard.workflows import graph
+from shipyard.workflows import fanout, graph
 from shipyard.workflows.schema import StepDef, StepKind, WorkflowDefinition
 from shipyard.workflows.templating import render
 
@@ -28,6 +28,26 @@ class PlannedText(BaseModel):
         description="Rendered with the inputs; null when it reads what only a run knows."
     )
     note: str | None = Field(default=None, description="Why it is not rendered.")
+
+
+class PlannedChild(BaseModel):
+    """A child work order a call would start."""
+
+    item: Any = Field(description="Its fan-out item; null for a call without a fan-out.")
+    inputs: dict[str, Any] = Field(description="Its inputs, rendered.")
+    base: str | None = Field(description="The branch it would start from; null: the parent's.")
+
+
+class PlannedCall(BaseModel):
+    """What a call step would start."""
+
+    workflow: str
+    merge: str
+    max_parallel: int | None = Field(description="Children at once (a fan-out); null for one child.")
+    children: list[PlannedChild] | None = Field(
+        description="One per item of its list; null when the list or inputs read what only a run knows."
+    )
+    note: str | None = Field(default=None, description="Why the children are not listed.")
 
 
 class PlannedStep(BaseModel):
@@ -46,6 +66,7 @@ class PlannedStep(BaseModel):
     )
     commit: PlannedText | None = Field(description="The commit message of what it changed.")
     secrets: list[str] = Field(description="Names of the project secrets it gets (never values).")
+    call: PlannedCall | None = Field(default=None, description="A call step's child work orders.")
 
 
 class WorkflowPlan(BaseModel):
@@ -87,6 +108,7 @@ def plan_workflow(
             text=_text(step, context, repo_path),
             commit=_planned(step.commit, context, repo_path) if step.commit else None,
             secrets=sorted({*definition.secrets, *step.secrets}),
+            call=_call(step, context, repo_path),
         )
         for step in definition.steps
     ]
@@ -111,6 +133,24 @@ def _text(step: StepDef, context: Mapping[str, Any], repo_path: Path | None) -> 
     if step.gate is not None and step.gate.message:  # shown as it is: not a template
         return PlannedText(template=step.gate.message, rendered=step.gate.message)
     return None
+
+
+def _call(step: StepDef, context: Mapping[str, Any], repo_path: Path | None) -> PlannedCall | None:
+    if step.call is None:
+        return None
+    spec = step.call
+    known = PlannedCall(
+        workflow=spec.workflow,
+        merge=spec.merge,
+        max_parallel=step.fan_out.max_parallel if step.fan_out else None,
+        children=None,
+    )
+    try:
+        made = fanout.children(step, dict(context), repo_path)
+    except WorkflowInvalid as err:
+        return known.model_copy(update={"note": err.message})
+    children = [PlannedChild(item=child.item, inputs=child.inputs, base=child.base) for child in made]
+    return known.model_copy(update={"children": children})
 
 
 def _planned(
