@@ -98,3 +98,38 @@ def test_claude_runs_the_data_dir_copy_before_the_bundled_one_unless_a_binary_is
     assert ClaudeAgent(Settings(data_dir=data_dir)).binary() == str(installed)
     chosen = executable(tmp_path / "elsewhere" / "claude", "1.0.0 (Claude Code)")
     assert ClaudeAgent(Settings(data_dir=data_dir, claude_binary=str(chosen))).binary() == str(chosen)
+
+
+def test_an_installer_that_hangs_is_stopped_after_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    executable(bin_dir / "npm", "unused").write_text("#!/bin/sh\necho fetching\nexec sleep 30\n")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    lines: list[str] = []
+
+    with pytest.raises(InstallError) as caught:
+        install(INSTALLABLE["codex"], tmp_path / "data", on_line=lines.append, timeout_s=1)
+
+    assert caught.value.message == "npm did not finish within 1 s and was stopped"
+    assert "fetching" in lines
+
+
+def test_a_second_install_into_one_data_dir_is_refused_while_the_first_runs(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "agents").mkdir(parents=True)
+    holder = subprocess.Popen(  # another process holding the lock, as a running install does
+        ["python3", "-c", "import fcntl,sys,time; f=open(sys.argv[1],'a'); fcntl.flock(f, fcntl.LOCK_EX);"
+         " print('held', flush=True); time.sleep(30)", str(data / "agents" / ".install.lock")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(InstallError) as caught:
+            install(COWSAY, data, on_line=lambda line: None)
+    finally:
+        holder.kill()
+        holder.wait()
+
+    assert caught.value.message.startswith("another `shipyard agents install` is running in")
+    assert not (data / "agents" / "cowsay").exists()  # nothing was started
