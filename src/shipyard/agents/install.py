@@ -100,9 +100,12 @@ def install(
     the binary's path. `on_line` gets progress lines and the installer's output as it comes.
     InstallError when npm is missing, npm or pip fails (with the tail of its output) or runs
     longer than `timeout_s`, or another install into `data_dir` is running."""
+    npm = shutil.which("npm") if cli.registry == "npm" else None
+    if cli.registry == "npm" and npm is None:
+        raise InstallError(f"{cli.name} comes from npm, and npm is not on PATH: install Node.js (with npm)")
     with _one_install_at_a_time(data_dir):
-        if cli.registry == "npm":
-            _install_npm(cli, data_dir, version, on_line, timeout_s)
+        if npm is not None:
+            _install_npm(cli, data_dir, npm, version, on_line, timeout_s)
         else:
             _install_pypi(cli, data_dir, version, on_line, timeout_s)
     path = cli_path(data_dir, cli)
@@ -128,11 +131,13 @@ def _one_install_at_a_time(data_dir: Path) -> Iterator[None]:
 
 
 def _install_npm(
-    cli: InstallableCli, data_dir: Path, version: str | None, on_line: LineCallback, timeout_s: float
+    cli: InstallableCli,
+    data_dir: Path,
+    npm: str,
+    version: str | None,
+    on_line: LineCallback,
+    timeout_s: float,
 ) -> None:
-    npm = shutil.which("npm")
-    if npm is None:
-        raise InstallError(f"{cli.name} comes from npm, and npm is not on PATH: install Node.js (with npm)")
     prefix = data_dir / "agents" / "npm"
     prefix.mkdir(parents=True, exist_ok=True)
     spec = f"{cli.package}@{version or 'latest'}"
@@ -164,7 +169,12 @@ def _run(argv: list[str], on_line: LineCallback, what: str, timeout_s: float) ->
         with subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         ) as proc:
-            watchdog = threading.Timer(timeout_s, lambda: (timed_out.set(), proc.kill()))
+
+            def stop() -> None:
+                timed_out.set()
+                proc.kill()
+
+            watchdog = threading.Timer(timeout_s, stop)
             watchdog.start()
             try:
                 assert proc.stdout is not None
