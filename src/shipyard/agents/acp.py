@@ -13,17 +13,15 @@ with Shipyard's own Python (`SHIPYARD_ACP_PYTHON` to name another, e.g. in a con
 from __future__ import annotations
 
 import importlib.util
-import os
 import shlex
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 
 import shipyard
 from shipyard.agents._acp_stream import AcpStream
 from shipyard.agents._classify import failure
-from shipyard.agents._util import EXIT_GRACE_S, cli_availability, find_binary, run_json_cli
-from shipyard.config import Settings
+from shipyard.agents._cli import CliAgent
+from shipyard.agents._util import cli_availability, find_binary, run_json_cli
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentRequest, AgentResult, Availability
 from shipyard.sandboxes.base import Workspace
@@ -34,22 +32,12 @@ _BRIDGE = "shipyard.agents._acp_bridge"
 _PACKAGE_ROOT = str(Path(shipyard.__file__).resolve().parent.parent)
 
 
-class AcpAgent:
+class AcpAgent(CliAgent):
     """Runs an ACP agent on the prompt through the bridge, approving its tool calls and answering
     its file requests inside the workspace."""
 
     name = "acp"
     description = "Any Agent Client Protocol agent, by its command line (SHIPYARD_ACP_COMMAND)."
-
-    def __init__(
-        self,
-        settings: Settings,
-        exit_grace_s: float = EXIT_GRACE_S,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
-        self._settings = settings
-        self._exit_grace_s = exit_grace_s
-        self._environ = os.environ if environ is None else environ
 
     def agent_argv(self) -> list[str]:
         """The agent's command line, split as a shell would; empty when it is not configured."""
@@ -62,7 +50,12 @@ class AcpAgent:
             return Availability(available=False, installed=False, reason=_UNSET)
         if self._settings.acp_python is None and importlib.util.find_spec("acp") is None:
             return Availability(available=False, reason="the agent-client-protocol package is missing")
-        return cli_availability(find_binary(argv[0]), f"{argv[0]} not found (SHIPYARD_ACP_COMMAND)")
+        return cli_availability(self.binary(), f"{argv[0]} not found (SHIPYARD_ACP_COMMAND)")
+
+    def binary(self) -> str | None:
+        """The configured agent's program: a path, or a name on PATH; None when none is set."""
+        argv = self.agent_argv()
+        return find_binary(argv[0]) if argv else None
 
     def command(self, request: AgentRequest) -> list[str]:
         """The bridge's argv, the agent's after `--`."""

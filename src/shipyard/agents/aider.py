@@ -14,20 +14,15 @@ and context window of a model litellm does not know); the adapter's own flags wi
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-
 from shipyard.agents._aider_stream import AiderStream
 from shipyard.agents._classify import failure
+from shipyard.agents._cli import CliAgent
 from shipyard.agents._util import (
-    EXIT_GRACE_S,
     RedactingSink,
     cli_availability,
     exec_until_finished,
     redact_result,
 )
-from shipyard.agents.install import find_agent_binary
-from shipyard.config import Settings
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentRequest, AgentResult, Availability
 from shipyard.sandboxes.base import Workspace
@@ -63,26 +58,11 @@ exit $code
 _CONSOLE_ENV = {"COLUMNS": "10000", "BROWSER": "true"}
 
 
-class AiderAgent:
+class AiderAgent(CliAgent):
     """Runs `aider --message-file` on the prompt, saying yes to its questions (`--yes-always`)."""
 
     name = "aider"
     description = "aider on one message (aider --message-file), edits in its answers' text."
-
-    def __init__(
-        self,
-        settings: Settings,
-        exit_grace_s: float = EXIT_GRACE_S,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
-        self._settings = settings
-        self._exit_grace_s = exit_grace_s
-        self._environ = os.environ if environ is None else environ
-
-    def binary(self) -> str | None:
-        """`settings.aider_binary` when it is a path or a name other than `aider`; else the copy
-        `shipyard agents install aider` put in the data dir; else `aider` on PATH."""
-        return find_agent_binary(self._settings.data_dir, "aider", self._settings.aider_binary)
 
     def check(self) -> Availability:
         """Binary present and runnable; `no credentials` without a provider's key."""

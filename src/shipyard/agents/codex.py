@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import tomllib
-from collections.abc import Mapping
 from pathlib import Path
 
 from shipyard.agents._classify import failure
+from shipyard.agents._cli import CliAgent
 from shipyard.agents._codex_stream import CodexStream
-from shipyard.agents._provider import key_env, missing_key, provider_key, provider_of
+from shipyard.agents._provider import key_env, missing_key, provider_key
 from shipyard.agents._util import (
-    EXIT_GRACE_S,
     cli_availability,
     run_json_cli,
 )
-from shipyard.agents.install import find_agent_binary
-from shipyard.config import Settings
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentRequest, AgentResult, Availability
 from shipyard.sandboxes.base import Workspace
@@ -29,27 +25,11 @@ _NOT_FOUND = "codex not installed (shipyard agents install codex)"
 _PASSTHROUGH_ENV = ("CODEX_HOME",)
 
 
-class CodexAgent:
+class CodexAgent(CliAgent):
     """Runs `codex exec` on the prompt with permission to edit the workspace and run commands."""
 
     name = "codex"
     description = "OpenAI Codex CLI in non-interactive mode (codex exec --json)."
-
-    def __init__(
-        self,
-        settings: Settings,
-        exit_grace_s: float = EXIT_GRACE_S,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
-        self._settings = settings
-        self._exit_grace_s = exit_grace_s
-        self._environ = os.environ if environ is None else environ
-        self._provider = provider_of(settings, "codex")
-
-    def binary(self) -> str | None:
-        """`settings.codex_binary` when it is a path or a name other than `codex`; else the copy
-        `shipyard agents install codex` put in the data dir; else `codex` on PATH."""
-        return find_agent_binary(self._settings.data_dir, "codex", self._settings.codex_binary)
 
     def check(self) -> Availability:
         """Binary present and runnable; `no credentials` without an API key or a codex login, or

@@ -11,14 +11,12 @@ default is the alias, since other CLIs install an `agent` too.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Mapping
 from pathlib import Path
 
 from shipyard.agents._classify import failure
+from shipyard.agents._cli import CliAgent
 from shipyard.agents._cursor_stream import CursorStream
-from shipyard.agents._util import EXIT_GRACE_S, cli_availability, find_binary, run_json_cli
-from shipyard.config import Settings
+from shipyard.agents._util import cli_availability, find_binary, run_json_cli
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentRequest, AgentResult, Availability
 from shipyard.sandboxes.base import Workspace
@@ -28,21 +26,11 @@ _NOT_FOUND = "cursor-agent not installed (curl https://cursor.com/install -fsS |
 _PASSTHROUGH_ENV = ("CURSOR_CONFIG_DIR",)
 
 
-class CursorAgent:
+class CursorAgent(CliAgent):
     """Runs `cursor-agent -p` on the prompt, approving its commands and edits (`--force`)."""
 
     name = "cursor"
     description = "Cursor CLI in print mode (cursor-agent -p --output-format stream-json)."
-
-    def __init__(
-        self,
-        settings: Settings,
-        exit_grace_s: float = EXIT_GRACE_S,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
-        self._settings = settings
-        self._exit_grace_s = exit_grace_s
-        self._environ = os.environ if environ is None else environ
 
     def binary(self) -> str | None:
         """`settings.cursor_binary`: a path, or a name looked up on PATH."""

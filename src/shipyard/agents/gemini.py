@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from collections.abc import Mapping
 
 from shipyard.agents._classify import failure
+from shipyard.agents._cli import CliAgent
 from shipyard.agents._gemini_stream import GeminiStream
-from shipyard.agents._provider import key_env, missing_key, provider_of
-from shipyard.agents._util import EXIT_GRACE_S, cli_availability, run_json_cli
-from shipyard.agents.install import find_agent_binary
-from shipyard.config import Settings
+from shipyard.agents._provider import key_env, missing_key
+from shipyard.agents._util import cli_availability, run_json_cli
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentRequest, AgentResult, Availability
 from shipyard.sandboxes.base import Workspace
@@ -39,27 +36,11 @@ _WITH_HOME = (
 )
 
 
-class GeminiAgent:
+class GeminiAgent(CliAgent):
     """Runs `gemini` on the prompt (stdin), approving its edits and commands (`--approval-mode=yolo`)."""
 
     name = "gemini"
     description = "Google Gemini CLI in headless mode (gemini -o stream-json)."
-
-    def __init__(
-        self,
-        settings: Settings,
-        exit_grace_s: float = EXIT_GRACE_S,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
-        self._settings = settings
-        self._exit_grace_s = exit_grace_s
-        self._environ = os.environ if environ is None else environ
-        self._provider = provider_of(settings, "gemini")
-
-    def binary(self) -> str | None:
-        """`settings.gemini_binary` when it is a path or a name other than `gemini`; else the copy
-        `shipyard agents install gemini` put in the data dir; else `gemini` on PATH."""
-        return find_agent_binary(self._settings.data_dir, "gemini", self._settings.gemini_binary)
 
     def check(self) -> Availability:
         """Binary present and runnable; `no credentials` without an API key (or without the key

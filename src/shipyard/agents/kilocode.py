@@ -17,19 +17,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
-import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from shipyard.agents._classify import failure
+from shipyard.agents._cli import CliAgent
 from shipyard.agents._kilocode_legacy_stream import KilocodeLegacyStream
 from shipyard.agents._opencode_stream import OpencodeStream
-from shipyard.agents._provider import key_env, missing_key, provider_key, provider_of
-from shipyard.agents._util import EXIT_GRACE_S, JsonStream, binary_version, cli_availability, run_json_cli
-from shipyard.agents.install import find_agent_binary
+from shipyard.agents._provider import key_env, missing_key, provider_key
+from shipyard.agents._util import JsonStream, binary_version, cli_availability, run_json_cli
 from shipyard.agents.opencode import config_keys, provider_config
-from shipyard.config import Settings
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentRequest, AgentResult, Availability
 from shipyard.sandboxes.base import Workspace
@@ -43,29 +41,13 @@ _MAJOR = re.compile(r"(\d+)\.\d+")
 LEGACY_MAJOR = 0  # the Ink CLI; later majors are the opencode fork
 
 
-class KilocodeAgent:
+class KilocodeAgent(CliAgent):
     """Runs Kilo Code on the prompt, approving its edits and commands, in the generation installed."""
 
     name = "kilocode"
     description = (
         "Kilo Code CLI in non-interactive mode (kilo run --format json; 0.x: kilocode --auto --json)."
     )
-
-    def __init__(
-        self,
-        settings: Settings,
-        exit_grace_s: float = EXIT_GRACE_S,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
-        self._settings = settings
-        self._exit_grace_s = exit_grace_s
-        self._environ = os.environ if environ is None else environ
-        self._provider = provider_of(settings, "kilocode")
-
-    def binary(self) -> str | None:
-        """`settings.kilocode_binary` when it is a path or a name other than `kilocode`; else the copy
-        `shipyard agents install kilocode` put in the data dir; else `kilocode` on PATH."""
-        return find_agent_binary(self._settings.data_dir, "kilocode", self._settings.kilocode_binary)
 
     def check(self) -> Availability:
         """Binary present and runnable; `no credentials` without a configuration, a key or a login,

@@ -11,16 +11,14 @@ keys Shipyard holds (OPENAI_API_KEY, ANTHROPIC_API_KEY), which it hands over.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Mapping
 from pathlib import Path
 
 from shipyard.agents._classify import failure
+from shipyard.agents._cli import CliAgent
 from shipyard.agents._opencode_stream import OpencodeStream
-from shipyard.agents._provider import key_env, missing_key, provider_key, provider_of
-from shipyard.agents._util import EXIT_GRACE_S, cli_availability, run_json_cli
-from shipyard.agents.install import find_agent_binary
-from shipyard.config import AgentProvider, Settings
+from shipyard.agents._provider import key_env, missing_key, provider_key
+from shipyard.agents._util import cli_availability, run_json_cli
+from shipyard.config import AgentProvider
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentRequest, AgentResult, Availability
 from shipyard.sandboxes.base import Workspace
@@ -31,27 +29,11 @@ _NOT_FOUND = "opencode not installed (shipyard agents install opencode)"
 _PASSTHROUGH_ENV = ("OPENCODE_CONFIG_CONTENT",)
 
 
-class OpencodeAgent:
+class OpencodeAgent(CliAgent):
     """Runs `opencode run` on the prompt, approving its edits and commands (`--auto`)."""
 
     name = "opencode"
     description = "opencode CLI in non-interactive mode (opencode run --format json)."
-
-    def __init__(
-        self,
-        settings: Settings,
-        exit_grace_s: float = EXIT_GRACE_S,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
-        self._settings = settings
-        self._exit_grace_s = exit_grace_s
-        self._environ = os.environ if environ is None else environ
-        self._provider = provider_of(settings, "opencode")
-
-    def binary(self) -> str | None:
-        """`settings.opencode_binary` when it is a path or a name other than `opencode`; else the copy
-        `shipyard agents install opencode` put in the data dir; else `opencode` on PATH."""
-        return find_agent_binary(self._settings.data_dir, "opencode", self._settings.opencode_binary)
 
     def check(self) -> Availability:
         """Binary present and runnable; `no credentials` without a configuration, a key or a login,

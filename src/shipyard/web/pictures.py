@@ -201,7 +201,8 @@ def tick_seconds(total_s: float) -> list[float]:
 
 
 def tick_label(seconds: float) -> str:
-    """`0 s`, `45 s`, `2:30`, `1:05:00`: an offset from the first step's start."""
+    """`0 s`, `45 s`, `2:30`, `1:05:00`: an offset from the first step's start (and, from 10 s on,
+    how the step list says a duration)."""
     whole = round(seconds)
     if whole < 60:
         return f"{whole} s"

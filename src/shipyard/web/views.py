@@ -9,7 +9,7 @@ from typing import Any
 
 from shipyard.domain.work_orders import Step, WorkOrder
 from shipyard.store.records import EventRecord
-from shipyard.web.pictures import Span
+from shipyard.web.pictures import Span, tick_label
 
 LOG_PAGE = 200  # events drawn at once in a log tail; earlier ones load on demand
 # Events that change what the header, the step timeline or the list show (the rest are log lines).
@@ -48,12 +48,7 @@ def duration(seconds: float | None) -> str:
         return ""
     if seconds < 10:
         return f"{seconds:.1f} s"
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return tick_label(seconds)
 
 
 def work_order_duration(wo: WorkOrder) -> str:
