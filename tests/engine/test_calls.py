@@ -11,7 +11,7 @@ from shipyard.domain.models import SandboxHandle, StepStatus
 from shipyard.domain.work_orders import Step
 from shipyard.engine.calls import call_output
 from shipyard.engine.types import CallEndInput, CallInput, ChildResult
-from shipyard.service.work_orders import step_output
+from shipyard.service.creation import step_output
 from shipyard.workflows.fanout import fan_out_items
 from shipyard.workflows.schema import FanOutSpec, StepDef
 

@@ -392,7 +392,11 @@ def retry(
     step: Annotated[str | None, typer.Option(help="Start from this step (default: the failed one).")] = None,
     server: ServerOpt = None,
 ) -> None:
-    """Run a failed or cancelled work order again from its failed step; completed steps are kept."""
+    """Run a failed or cancelled work order again from its failed step; completed steps are kept.
+
+    A call step runs again keeping its children that completed (their output, their merge) and
+    retrying in place those that failed or were cancelled.
+    """
 
     async def main() -> None:
         async with await api_for(server) as api:

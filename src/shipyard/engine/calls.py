@@ -29,8 +29,8 @@ from shipyard.engine.types import (
     StartWorkOrderInput,
     StepOutput,
 )
-from shipyard.gitutil.merging import fetch_branch, has_commit, merge_commit
-from shipyard.service.creation import record_work_order
+from shipyard.gitutil.merging import fetch_branch, has_commit, merge_commit, merge_of
+from shipyard.service.creation import check_retryable, record_work_order, retry_input, retrying
 from shipyard.workflows import fanout
 from shipyard.workflows.schema import CallSpec
 from shipyard.workflows.templating import evaluate_condition
@@ -100,7 +100,7 @@ class CallActivities:
                 await self.store.upsert_step(wo.id, inp.step.id, skipped)
                 await events.emit("workflow.step.skipped", {"when": inp.step.when})
                 return CallPlan(skipped=True)
-            plans = plan_children(inp)
+            plans = await self._with_earlier(inp, plan_children(inp))
         except WorkflowInvalid as err:
             message = f"call '{inp.step.id}': {err.message}"
             at = now()
@@ -110,8 +110,29 @@ class CallActivities:
             raise ApplicationError(message, type=err.code, non_retryable=True) from None
         running = {"status": StepStatus.RUNNING, "started_at": now(), "attempt": 1}
         await self.store.upsert_step(wo.id, inp.step.id, row.model_copy(update=running))
-        await events.emit("workflow.step.started", {"kind": "call", "children": len(plans)})
+        about: dict[str, Any] = {"kind": "call", "children": len(plans)}
+        if kept := [plan.earlier_id for plan in plans if plan.kept]:
+            about["kept"] = kept
+        if again := [plan.earlier_id for plan in plans if plan.earlier_id and not plan.kept]:
+            about["retried"] = again
+        await events.emit("workflow.step.started", about)
         return CallPlan(children=plans)
+
+    async def _with_earlier(self, inp: CallInput, plans: list[ChildPlan]) -> list[ChildPlan]:
+        """Each plan with the child an earlier run of this step (before the parent was retried)
+        made for its item with the same inputs: the newest, where there are several."""
+        made: dict[int, WorkOrder] = {}
+        for child in await self.store.children(inp.work_order_id):  # oldest first
+            trigger = child.trigger or {}
+            if trigger.get("source") == "call" and trigger.get("step") == inp.step.id:
+                made[trigger.get("item", -1)] = child
+        found = [(plan, made.get(plan.index)) for plan in plans]
+        return [
+            plan.model_copy(update={"earlier_id": child.id, "earlier_status": child.status})
+            if child is not None and child.inputs == plan.inputs
+            else plan
+            for plan, child in found
+        ]
 
     @activity.defn(name="create_child")
     async def create_child(self, inp: ChildInput) -> StartWorkOrderInput:
@@ -141,6 +162,27 @@ class CallActivities:
         about = {"work_order_id": child.id, "branch": child.git_branch_name, "base": child.base_branch}
         await events.emit("workflow.call.child_started", about | {"index": plan.index, "item": plan.item})
         return recorded.start.model_copy(update={"open_pr": spec.merge == "pr"})
+
+    @activity.defn(name="retry_child")
+    async def retry_child(self, inp: ChildInput) -> StartWorkOrderInput:
+        """Run an earlier run's child that failed or was cancelled again in place, as `retry` does:
+        from its first step that did not complete, what completed before it kept."""
+        call, plan = inp.call, inp.plan
+        assert call.step.call is not None and plan.earlier_id is not None
+        child = await self.store.get_work_order(plan.earlier_id)
+        parent = await self.store.get_work_order(call.work_order_id)
+        try:
+            if activity.info().attempt == 1 or child.status != WorkOrderStatus.PENDING:
+                check_retryable(child)  # (a later attempt finds it pending if the first marked it)
+            start = await retry_input(self.acts.settings, self.store, child)
+        except ShipyardError as err:  # its state will not change by trying again
+            raise ApplicationError(err.message, type=err.code, non_retryable=True) from err
+        await self.store.update_work_order(child.id, retrying())
+        about = {"work_order_id": child.id, "branch": child.git_branch_name, "from_step": start.start_at}
+        await self.acts.sink(parent, call.step.id).emit(
+            "workflow.call.child_retried", about | {"index": plan.index, "item": plan.item}
+        )
+        return start.model_copy(update={"open_pr": call.step.call.merge == "pr"})
 
     def _request(
         self, parent: WorkOrder, spec: CallSpec, plan: ChildPlan, branch: str
@@ -194,6 +236,9 @@ class CallActivities:
             token = await self.acts.publish.forge(parent).git_token()
             secret = token.get_secret_value() if token else None
             await fetch_branch(tree, child.repository_url, child.git_branch_name, token=secret)
+        elif earlier := await merge_of(tree, sha):  # a child kept from before the parent's retry
+            result.merge_sha = earlier
+            return
         message = f"Merge {child.id} ({child.git_branch_name}) into {handle.branch}"
         merged = await merge_commit(tree, sha, message)
         if merged.conflicts:
@@ -236,4 +281,4 @@ class CallActivities:
 def call_activities(acts: WorkOrderActivities) -> list[Callable[..., Any]]:
     """The call steps' activities, for the worker to register."""
     calls = CallActivities(acts)
-    return [calls.start_call, calls.create_child, calls.end_child, calls.end_call]
+    return [calls.start_call, calls.create_child, calls.retry_child, calls.end_child, calls.end_call]

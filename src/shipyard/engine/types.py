@@ -130,6 +130,14 @@ class ChildPlan(BaseModel):
     item: Any = None
     inputs: dict[str, Any] = Field(default_factory=dict)
     base: str | None = None  # None: the parent's branch as it is when the child is made
+    # The child an earlier run of this step made for this item with these inputs (the parent was
+    # retried), and how it ended: completed, it is kept; otherwise it is retried in place.
+    earlier_id: str | None = None
+    earlier_status: WorkOrderStatus | None = None
+
+    @property
+    def kept(self) -> bool:
+        return self.earlier_status == WorkOrderStatus.COMPLETED
 
 
 class CallPlan(BaseModel):

@@ -14,7 +14,13 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    ChildWorkflowError,
+    WorkflowAlreadyStartedError,
+)
 from temporalio.workflow import (
     ActivityCancellationType,
     ActivityHandle,
@@ -429,7 +435,9 @@ class WorkOrderWorkflow:
         if plan.skipped:
             return StepOutput(status=StepStatus.SKIPPED)
         slots = asyncio.Semaphore(step.fan_out.max_parallel if step.fan_out else 1)
-        merging = asyncio.Lock()  # merges into the parent's tree one at a time
+        # One at a time: a merge into the parent's tree (which pushes its branch along) and a child's
+        # making (which pushes the branch first); two pushes of one branch at once fail.
+        branch = asyncio.Lock()
         fail_fast = step.fan_out is None or step.fan_out.join == "all_success"
         ended: dict[int, ChildResult] = {}
 
@@ -439,7 +447,7 @@ class WorkOrderWorkflow:
                 if self._stop or self._failing or hopeless:
                     ended[child.index] = ChildResult(index=child.index, status=StepStatus.SKIPPED.value)
                     return
-                ended[child.index] = await self._child(inp, prep, call, child, merging)
+                ended[child.index] = await self._child(inp, prep, call, child, branch)
 
         await asyncio.gather(*(one(child) for child in plan.children))
         results = [ended[child.index] for child in plan.children]
@@ -454,25 +462,38 @@ class WorkOrderWorkflow:
         prep: PrepareResult,
         call: CallInput,
         child: ChildPlan,
-        merging: asyncio.Lock,
+        branch: asyncio.Lock,
     ) -> ChildResult:
         """Make one child, run it as a child workflow (told to cancel when this work order stops),
-        then bring its commits back."""
+        then bring its commits back. After a retry of this work order, the child an earlier run
+        made for the item is kept if it completed (its commits brought back, once), else run again."""
+        if child.kept and child.earlier_id is not None:
+            kept = ChildEndInput(
+                call=call, index=child.index, work_order_id=child.earlier_id, status=WorkOrderStatus.COMPLETED
+            )
+            async with branch:
+                return await self._call_activity(inp, prep, "end_child", kept, ChildResult)
+        making = "retry_child" if child.earlier_id else "create_child"
+        failed = WorkOrderStatus.FAILED.value
         try:
-            start = await self._call_activity(
-                inp, prep, "create_child", ChildInput(call=call, plan=child), StartWorkOrderInput
+            async with branch:
+                start = await self._call_activity(
+                    inp, prep, making, ChildInput(call=call, plan=child), StartWorkOrderInput
+                )
+            handle = await workflow.start_child_workflow(
+                WorkOrderWorkflow.run,
+                start,
+                id=start.work_order_id,
+                task_queue=inp.task_queue,  # children run on any worker
+                parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+                cancellation_type=ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
         except ActivityError as err:
-            failed = WorkOrderStatus.FAILED.value
             return ChildResult(index=child.index, status=failed, error=failure_message(err))
-        handle = await workflow.start_child_workflow(
-            WorkOrderWorkflow.run,
-            start,
-            id=start.work_order_id,
-            task_queue=inp.task_queue,  # children run on any worker
-            parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
-            cancellation_type=ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-        )
+        except WorkflowAlreadyStartedError as err:  # a retried child whose earlier run has not ended
+            return ChildResult(
+                index=child.index, status=failed, error=f"child {err.workflow_id} is still running"
+            )
         self._children[start.work_order_id] = handle
         if self._paused:  # started while this work order is paused: it pauses too
             self._tell_children("pause", None, only=start.work_order_id)
@@ -491,7 +512,7 @@ class WorkOrderWorkflow:
         end = ChildEndInput(
             call=call, index=child.index, work_order_id=start.work_order_id, status=status, error=error
         )
-        async with merging:
+        async with branch:
             return await self._call_activity(inp, prep, "end_child", end, ChildResult)
 
     async def _call_activity(

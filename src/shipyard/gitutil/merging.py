@@ -38,6 +38,17 @@ async def fetch_branch(path: Path, remote_url: str, branch: str, *, token: str |
         raise failure(result, f"cannot fetch branch {branch!r} from {redact(source)}", (token,))
 
 
+async def merge_of(path: Path, sha: str) -> str | None:
+    """The merge commit in the history of HEAD at `path` that brought commit `sha` in (None: none
+    did), so that merging the same commit again is not done twice."""
+    listed = await git("rev-list", "--merges", "--parents", "--ancestry-path", f"{sha}..HEAD", cwd=path)
+    for line in listed.splitlines():
+        merge, _first, *merged = line.split()
+        if sha in merged:
+            return merge
+    return None
+
+
 async def merge_commit(path: Path, sha: str, message: str) -> Merged:
     """Merge commit `sha` into the branch checked out at `path` (always a merge commit, hooks not
     run). On a conflict the merge is undone and the conflicting files named."""

@@ -1,5 +1,6 @@
-"""A work order recorded from a request, and the input its workflow starts with: what the service's
-create does before it starts the workflow, and what a call step does for each child it starts."""
+"""A work order recorded from a request, and the input its workflow starts (or a retry starts again)
+with: what the service's create and retry do before they start the workflow, and what a call step
+does for each child it starts (or retries in place)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.config import Settings
-from shipyard.domain.errors import Conflict
+from shipyard.domain.budget import Budget
+from shipyard.domain.errors import Conflict, InvalidInput
 from shipyard.domain.ids import branch_name
-from shipyard.domain.models import CreateWorkOrderRequest
-from shipyard.domain.work_orders import WorkOrder, WorkOrderCreate
-from shipyard.engine.types import StartWorkOrderInput
+from shipyard.domain.models import CreateWorkOrderRequest, StepStatus, WorkOrderStatus
+from shipyard.domain.work_orders import Step, WorkOrder, WorkOrderChange, WorkOrderCreate
+from shipyard.engine.types import StartWorkOrderInput, StepOutput
 from shipyard.service.requests import CheckedRequest, check_request
 from shipyard.store.store import Store
+from shipyard.workflows.loader import bind_inputs
+from shipyard.workflows.schema import WorkflowDefinition
 
 
 @dataclass
@@ -107,3 +111,62 @@ def start_input(
         work_order_timeout_s=settings.work_order_timeout_s,
         **extra,
     )
+
+
+def check_retryable(wo: WorkOrder) -> None:
+    """Conflict unless `wo` failed or was cancelled: only those run again."""
+    if wo.status not in (WorkOrderStatus.FAILED, WorkOrderStatus.CANCELLED):
+        state = f"work order {wo.id} is {wo.status.value}"
+        raise Conflict(f"{state}; only failed or cancelled ones can be retried")
+
+
+async def retry_input(
+    settings: Settings, store: Store, wo: WorkOrder, step_id: str | None = None
+) -> StartWorkOrderInput:
+    """The input `wo`'s workflow starts again with: from `step_id`, else its first step that did not
+    complete, the outputs of the steps before it kept. Conflict when there is nothing to run again."""
+    if wo.definition is None:
+        raise Conflict(f"work order {wo.id} failed before its workflow was resolved; start a new one")
+    definition = WorkflowDefinition.model_validate(wo.definition)
+    rows = {row.step_id: row for row in await store.list_steps(wo.id)}
+    start_at = retry_start(definition, rows, step_id, wo.id)
+    ids = [step.id for step in definition.steps]
+    previous = {sid: step_output(rows[sid]) for sid in ids[: ids.index(start_at)] if sid in rows}
+    implicit = ["issue", "prompt"] if wo.github_issue_number else []
+    return start_input(
+        settings,
+        wo,
+        bind_inputs(definition, wo.inputs, implicit),
+        definition=definition,
+        start_at=start_at,
+        previous=previous,
+        budget=Budget.model_validate(wo.budget) if wo.budget else None,
+    )
+
+
+def retrying() -> WorkOrderChange:
+    """A retried work order as it waits for its workflow: pending, its last end forgotten."""
+    return WorkOrderChange(status=WorkOrderStatus.PENDING, error_message=None, execution_completed_at=None)
+
+
+def retry_start(
+    definition: WorkflowDefinition, rows: dict[str, Step], step_id: str | None, work_order_id: str
+) -> str:
+    """The step a retry starts from: the one named, else the first that did not complete."""
+    ids = [step.id for step in definition.steps]
+    if step_id is not None:
+        if step_id not in ids:
+            raise InvalidInput(
+                f"step '{step_id}' is not in workflow {definition.name}; its steps: {', '.join(ids)}"
+            )
+        return step_id
+    done = (StepStatus.COMPLETED, StepStatus.SKIPPED)
+    for sid in ids:
+        if sid not in rows or rows[sid].status not in done:
+            return sid
+    raise Conflict(f"every step of work order {work_order_id} completed; name a step to run again")
+
+
+def step_output(row: Step) -> StepOutput:
+    """A stored step as later steps' templates see it (structured outputs as the data they were)."""
+    return StepOutput.recorded(row)

@@ -12,7 +12,6 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from shipyard.config import Settings
-from shipyard.domain.budget import Budget
 from shipyard.domain.errors import Conflict, InvalidInput, NotFound, ShipyardError, Unavailable
 from shipyard.domain.ids import new_work_order_id
 from shipyard.domain.metrics import Finished, Metrics, compute_metrics
@@ -22,25 +21,22 @@ from shipyard.domain.models import (
     InterruptRequest,
     PromptRequest,
     RetryRequest,
-    StepStatus,
     WorkOrderStatus,
 )
-from shipyard.domain.work_orders import Step, WorkOrder, WorkOrderChange
+from shipyard.domain.work_orders import WorkOrder, WorkOrderChange
 from shipyard.engine.devserver import TemporalWatch
 from shipyard.engine.sink import sink_for
-from shipyard.engine.types import StartWorkOrderInput, StepOutput
+from shipyard.engine.types import StartWorkOrderInput
 from shipyard.forge.base import RepositoryCheck
 from shipyard.forge.registry import forge_for, hosted_forge_for
 from shipyard.gitutil import diff, progress
 from shipyard.gitutil.progress import GitProgress
 from shipyard.sandboxes.registry import build_sandbox
-from shipyard.service.creation import record_work_order, start_input
+from shipyard.service.creation import check_retryable, record_work_order, retry_input, retrying
 from shipyard.service.reads import WorkOrderReads
 from shipyard.service.requests import CheckedRequest, check_request, local_repository
 from shipyard.store.store import Store
-from shipyard.workflows.loader import bind_inputs
 from shipyard.workflows.plan import WorkflowPlan, plan_workflow
-from shipyard.workflows.schema import WorkflowDefinition
 
 TEMPORAL_DOWN = "Temporal is not answering (restarting, or down); nothing was changed: try again shortly"
 _UNREACHABLE = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
@@ -173,35 +169,14 @@ class WorkOrderService(WorkOrderReads):
         raise ShipyardError(message) from err
 
     async def retry(self, wo: WorkOrder, req: RetryRequest) -> WorkOrder:
-        """Run a failed or cancelled work order again from a step, keeping what completed before it."""
+        """Run a failed or cancelled work order again from a step, keeping what completed before it
+        (a call step's children that completed are kept too, those that did not are retried)."""
         if self.client is None:
             raise Conflict("this process has no engine; start `shipyard serve` to retry work orders")
-        if wo.status not in (WorkOrderStatus.FAILED, WorkOrderStatus.CANCELLED):
-            raise Conflict(
-                f"work order {wo.id} is {wo.status.value}; only failed or cancelled ones can be retried"
-            )
-        if wo.definition is None:
-            raise Conflict(f"work order {wo.id} failed before its workflow was resolved; start a new one")
-        definition = WorkflowDefinition.model_validate(wo.definition)
-        rows = {row.step_id: row for row in await self.store.list_steps(wo.id)}
-        start_at = retry_start(definition, rows, req.step_id, wo.id)
-        ids = [step.id for step in definition.steps]
-        previous = {sid: step_output(rows[sid]) for sid in ids[: ids.index(start_at)] if sid in rows}
+        check_retryable(wo)
+        start = await retry_input(self.settings, self.store, wo, req.step_id)
         self._engine_answers()
-        again = WorkOrderChange(
-            status=WorkOrderStatus.PENDING, error_message=None, execution_completed_at=None
-        )
-        await self.store.update_work_order(wo.id, again)
-        implicit = ["issue", "prompt"] if wo.github_issue_number else []
-        start = start_input(
-            self.settings,
-            wo,
-            bind_inputs(definition, wo.inputs, implicit),
-            definition=definition,
-            start_at=start_at,
-            previous=previous,
-            budget=Budget.model_validate(wo.budget) if wo.budget else None,
-        )
+        await self.store.update_work_order(wo.id, retrying())
         try:
             await self._start_workflow(wo.id, start)
         except Unavailable:
@@ -311,26 +286,3 @@ class WorkOrderService(WorkOrderReads):
         if local is not None and local.exists():
             return local, handle.base_sha, f"refs/heads/{handle.branch}"
         raise NotFound(f"the branch of work order {wo.id} is no longer on this machine")
-
-
-def retry_start(
-    definition: WorkflowDefinition, rows: dict[str, Step], step_id: str | None, work_order_id: str
-) -> str:
-    """The step a retry starts from: the one named, else the first that did not complete."""
-    ids = [step.id for step in definition.steps]
-    if step_id is not None:
-        if step_id not in ids:
-            raise InvalidInput(
-                f"step '{step_id}' is not in workflow {definition.name}; its steps: {', '.join(ids)}"
-            )
-        return step_id
-    done = (StepStatus.COMPLETED, StepStatus.SKIPPED)
-    for sid in ids:
-        if sid not in rows or rows[sid].status not in done:
-            return sid
-    raise Conflict(f"every step of work order {work_order_id} completed; name a step to run again")
-
-
-def step_output(row: Step) -> StepOutput:
-    """A stored step as later steps' templates see it (structured outputs as the data they were)."""
-    return StepOutput.recorded(row)
