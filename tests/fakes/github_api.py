@@ -7,7 +7,9 @@ App's server (`app_id`, `app_public_key`) it answers the App's routes to a JWT s
 app's key, and issues installation tokens that the other routes then accept until they expire. Issues and
 pull requests share one number sequence per repository, as on GitHub. GraphQL (`POST /graphql`)
 knows one mutation: `markPullRequestReadyForReview`. The JSON shapes live in `github_json`; branches,
-merges, new issues, sub-issues and reviews in `github_git`.
+merges, new issues and sub-issues in `github_git`; reviews, review comments and a pull request's
+files in `github_reviews`, which checks inline comments against a real diff when `git_dirs` holds
+the repository's git data.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -37,6 +40,7 @@ from fakes.github_json import (
     GitHubError,
     Issue,
     Pull,
+    ReviewComment,
     comment_json,
     error_json,
     installation_json,
@@ -49,10 +53,11 @@ from fakes.github_json import (
     repository_json,
     user_json,
 )
+from fakes.github_reviews import NewComment, add_review, add_review_routes
 
 __all__ = [  # the JSON builders and records are re-exported for tests that import only this module
     "API", "Comment", "Dispatch", "FakeGitHub", "FakeRepo", "GitHubError", "Issue", "Pull", "Received",
-    "build_app", "repository_json", "user_json",
+    "ReviewComment", "build_app", "repository_json", "user_json",
 ]  # fmt: skip
 
 
@@ -93,7 +98,16 @@ class FakeGitHub:
     installation_lookups: list[str] = field(default_factory=list)  # "owner/name" of each lookup
     holds: list[Hold] = field(default_factory=list)
     left_out: set[str] = field(default_factory=set)  # keys dropped, at any depth, from every answer
+    git_dirs: dict[str, Path] = field(default_factory=dict)  # "owner/name" → its bare repository (diffs)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001), repr=False)
+
+    def next_id(self) -> int:
+        """A new id, unique across everything the fake holds."""
+        return next(self._ids)
+
+    def git_dir(self, full_name: str) -> Path | None:
+        """The repository's git data, if the test gave it."""
+        return next((path for name, path in self.git_dirs.items() if name.lower() == full_name.lower()), None)
 
     def hold(self, method: str, path: str) -> Hold:
         """Hold requests to `method path` until the returned hold is released."""
@@ -166,9 +180,17 @@ class FakeGitHub:
         return issue
 
     def add_pull(
-        self, full_name: str, head: str, base: str, title: str, body: str | None = None, draft: bool = False
+        self,
+        full_name: str,
+        head: str,
+        base: str,
+        title: str,
+        body: str | None = None,
+        draft: bool = False,
+        user: str | None = None,
     ) -> Pull:
-        """Open a pull request from `head` (`branch` or `owner:branch`); 422 if one is open already."""
+        """Open a pull request from `head` (`branch` or `owner:branch`) by `user` (the token's login
+        unless given); 422 if one is open already."""
         repo = self.repo(full_name)
         owner, _, branch = head.rpartition(":")
         owner = owner or repo.json["owner"]["login"]
@@ -185,7 +207,16 @@ class FakeGitHub:
             )
         id = next(self._ids)
         pull = Pull(
-            repo.take_number(), id, f"PR_kwDO{id:08d}", title, body, owner, branch, base, draft, self.login
+            repo.take_number(),
+            id,
+            f"PR_kwDO{id:08d}",
+            title,
+            body,
+            owner,
+            branch,
+            base,
+            draft,
+            user or self.login,
         )
         repo.pulls[pull.number] = pull
         return pull
@@ -219,6 +250,27 @@ class FakeGitHub:
         self.repo(full_name).comments.append(comment)
         item.comments += 1
         return comment
+
+    def add_review_comment(
+        self,
+        full_name: str,
+        number: int,
+        path: str,
+        line: int,
+        body: str,
+        user: str = "octocat",
+        side: str = "RIGHT",
+    ) -> ReviewComment:
+        """A review by `user` commenting on line `line` of `path` in pull request `number` (checked
+        against the diff when the fake has the repository's git data)."""
+        _, made = add_review(
+            self, full_name, number, user, "COMMENT", "", [NewComment(path, line, side, body)]
+        )
+        return made[0]
+
+    def review_comments(self, full_name: str, number: int) -> list[ReviewComment]:
+        """The review comments of pull request `number`, replies included, oldest first."""
+        return [c for c in self.repo(full_name).review_comments if c.pull_number == number]
 
     def node(self, node_id: str) -> Pull | None:
         """The pull request with this GraphQL node id, in any repository."""
@@ -466,4 +518,5 @@ def build_app(fake: FakeGitHub) -> FastAPI:
     _add_pull_routes(app, fake)
     _add_issue_routes(app, fake)
     add_git_routes(app, fake)
+    add_review_routes(app, fake)
     return app

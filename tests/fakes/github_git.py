@@ -1,5 +1,6 @@
-"""The fake GitHub's branches, merges, new issues, sub-issues and reviews, in GitHub's REST shapes
-("Git references", "Merge a pull request", "Create an issue", "Add sub-issue", "List reviews")."""
+"""The fake GitHub's branches, merges, new issues and sub-issues, in GitHub's REST shapes
+("Git references", "Merge a pull request", "Create an issue", "Add sub-issue"); the JSON of a
+review, whose routes are in `github_reviews`."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def _pull(repo: FakeRepo, number: int) -> Pull:
 def add_git_routes(app: FastAPI, fake: FakeGitHub) -> None:
     """Mount the routes on the fake's app."""
     _add_ref_routes(app, fake)
-    _add_merge_and_review_routes(app, fake)
+    _add_merge_routes(app, fake)
     _add_new_issue_routes(app, fake)
 
 
@@ -86,7 +87,7 @@ def _add_ref_routes(app: FastAPI, fake: FakeGitHub) -> None:
         return JSONResponse(ref_json(repo.json, ref, sha), 201)
 
 
-def _add_merge_and_review_routes(app: FastAPI, fake: FakeGitHub) -> None:
+def _add_merge_routes(app: FastAPI, fake: FakeGitHub) -> None:
     @app.put("/repos/{owner}/{name}/pulls/{number:int}/merge")
     async def merge(owner: str, name: str, number: int, request: Request) -> JSONResponse:
         repo, body = fake.repo(f"{owner}/{name}"), await request.json()
@@ -98,13 +99,8 @@ def _add_merge_and_review_routes(app: FastAPI, fake: FakeGitHub) -> None:
         sha = commit_sha(repo.json["full_name"], pull.base, pull.head, str(number))
         repo.refs[f"refs/heads/{pull.base}"] = sha
         pull.state, pull.updated_at = "closed", now()
+        pull.merged_at = pull.updated_at
         return JSONResponse({"sha": sha, "merged": True, "message": "Pull Request successfully merged"})
-
-    @app.get("/repos/{owner}/{name}/pulls/{number:int}/reviews")
-    async def list_reviews(owner: str, name: str, number: int) -> JSONResponse:
-        repo = fake.repo(f"{owner}/{name}")
-        _pull(repo, number)
-        return JSONResponse(repo.reviews.get(number, []))
 
 
 def _add_new_issue_routes(app: FastAPI, fake: FakeGitHub) -> None:

@@ -67,6 +67,7 @@ class Pull:
     comments: int = 0
     created_at: str = field(default_factory=now)
     updated_at: str = field(default_factory=now)
+    merged_at: str | None = None
 
     @property
     def head_label(self) -> str:
@@ -107,6 +108,26 @@ class Comment:
 
 
 @dataclass
+class ReviewComment:
+    """A review (inline) comment on a line of a pull request's diff, or a reply in its thread."""
+
+    id: int
+    pull_number: int
+    review_id: int
+    path: str
+    line: int | None  # None once the line is gone from the diff (outdated): set it so to test that
+    side: str  # RIGHT | LEFT
+    body: str
+    user: str
+    commit_id: str
+    diff_hunk: str = ""  # the diff's hunk down to the commented line
+    position: int | None = None  # the line's place in the file's diff (GitHub's older way to name it)
+    in_reply_to_id: int | None = None
+    created_at: str = field(default_factory=now)
+    updated_at: str = field(default_factory=now)
+
+
+@dataclass
 class Dispatch:
     """One accepted `POST /repos/{owner}/{repo}/dispatches`."""
 
@@ -127,6 +148,7 @@ class FakeRepo:
     roles: dict[str, str] = field(default_factory=dict)  # login (lower case) → role
     refs: dict[str, str] = field(default_factory=dict)  # "refs/heads/main" → commit sha
     reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # pull number → reviews (JSON)
+    review_comments: list[ReviewComment] = field(default_factory=list)  # every pull's, oldest first
     sub_issues: dict[int, list[int]] = field(default_factory=dict)  # parent number → sub-issue numbers
 
     def take_number(self) -> int:
@@ -137,7 +159,7 @@ class FakeRepo:
 class GitHubError(Exception):
     """Raised by the fake's handlers and helpers; answered with GitHub's error body."""
 
-    def __init__(self, status: int, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, status: int, message: str, errors: list[Any] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.errors = status, message, errors
 
@@ -226,7 +248,7 @@ def pull_json(repo: dict[str, Any], pull: Pull, *, simple: bool = False) -> dict
         "user": user_json(pull.user), "body": pull.body,
         "labels": [label_json(repo, name) for name in pull.labels], "milestone": None,
         "active_lock_reason": None, "created_at": pull.created_at, "updated_at": pull.updated_at,
-        "closed_at": None, "merged_at": None, "merge_commit_sha": None, "assignee": None,
+        "closed_at": pull.merged_at, "merged_at": pull.merged_at, "merge_commit_sha": None, "assignee": None,
         "assignees": [], "requested_reviewers": [], "requested_teams": [],
         "head": _branch_json(repo, pull.head_owner, pull.head),
         "base": _branch_json(repo, repo["owner"]["login"], pull.base), "_links": links,
@@ -235,8 +257,8 @@ def pull_json(repo: dict[str, Any], pull: Pull, *, simple: bool = False) -> dict
     if simple:
         return body
     return body | {
-        "merged": False, "mergeable": True, "rebaseable": True, "mergeable_state": "clean",
-        "merged_by": None, "comments": pull.comments, "review_comments": 0,
+        "merged": pull.merged_at is not None, "mergeable": True, "rebaseable": True,
+        "mergeable_state": "clean", "merged_by": None, "comments": pull.comments, "review_comments": 0,
         "maintainer_can_modify": False, "commits": 1, "additions": 1, "deletions": 0, "changed_files": 1,
     }  # fmt: skip
 
@@ -261,7 +283,7 @@ def issue_json(repo: dict[str, Any], item: Issue | Pull) -> dict[str, Any]:
         body["html_url"], body["draft"] = html, item.draft
         body["pull_request"] = {
             "url": f"{repo['url']}/pulls/{item.number}", "html_url": html,
-            "diff_url": f"{html}.diff", "patch_url": f"{html}.patch", "merged_at": None,
+            "diff_url": f"{html}.diff", "patch_url": f"{html}.patch", "merged_at": item.merged_at,
         }  # fmt: skip
     return body
 
@@ -315,7 +337,8 @@ def installation_token_json(token: str, expires_at: datetime) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def error_json(status: int, message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """GitHub's error body (a `basic-error`, or a `validation-error` when `errors` is given)."""
+def error_json(status: int, message: str, errors: list[Any] | None = None) -> dict[str, Any]:
+    """GitHub's error body (a `basic-error`, or a `validation-error` when `errors` is given: objects,
+    or for some refusals, such as a review's, sentences)."""
     body: dict[str, Any] = {"message": message, "documentation_url": DOCS, "status": str(status)}
     return body if errors is None else body | {"errors": errors}

@@ -16,18 +16,24 @@ from shipyard.domain.models import SandboxHandle
 from shipyard.forge.models import (
     BranchRef,
     CommentRef,
+    DiffSide,
+    InlineComment,
     IssueInfo,
     MergeMethod,
     MergeResult,
     PullRequestInfo,
     PullRequestSpec,
     RepositoryCheck,
+    ReviewComment,
+    ReviewEvent,
     ReviewInfo,
+    ReviewSpec,
 )
 
 __all__ = [
-    "BranchRef", "CommentRef", "Forge", "ForgeIssues", "ForgePulls", "ForgeRepos", "IssueInfo",
-    "MergeMethod", "MergeResult", "PullRequestInfo", "PullRequestSpec", "RepositoryCheck", "ReviewInfo",
+    "BranchRef", "CommentRef", "DiffSide", "Forge", "ForgeIssues", "ForgePulls", "ForgeRepos",
+    "InlineComment", "IssueInfo", "MergeMethod", "MergeResult", "PullRequestInfo", "PullRequestSpec",
+    "RepositoryCheck", "ReviewComment", "ReviewEvent", "ReviewInfo", "ReviewSpec",
 ]  # fmt: skip
 
 
@@ -103,7 +109,13 @@ class ForgeIssues(Protocol):
 
 
 class ForgePulls(Protocol):
-    """Pull requests: one per branch, opened early as a draft, updated, marked ready, merged."""
+    """Pull requests: one per branch, opened early as a draft, updated, marked ready, merged;
+    reviewed, and their review comments answered."""
+
+    async def get_pr(self, number: int) -> PullRequestInfo:
+        """Pull request `number`; when there is none, the forge's not-found error naming it (local:
+        NotFound; GitHub: its 404)."""
+        ...
 
     async def find_pr(self, head_branch: str) -> PullRequestInfo | None:
         """The open pull request from `head_branch`, if there is one."""
@@ -120,6 +132,19 @@ class ForgePulls(Protocol):
 
     async def list_reviews(self, number: int) -> list[ReviewInfo]:
         """The reviews of pull request `number`, oldest first."""
+        ...
+
+    async def list_review_comments(self, number: int) -> list[ReviewComment]:
+        """Every review (inline) comment of pull request `number`, replies included, oldest first."""
+        ...
+
+    async def create_review(self, number: int, spec: ReviewSpec) -> ReviewInfo:
+        """Submit a review of pull request `number` with its inline comments, all or nothing; a comment
+        the forge cannot place (a line not in the diff) fails it with an error naming path:line."""
+        ...
+
+    async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> CommentRef:
+        """Answer review comment `comment_id` of pull request `number` in its thread."""
         ...
 
 

@@ -1,10 +1,8 @@
 """The GitHub API calls Shipyard makes, through githubkit, each returning our small models.
 
-Every answer is read as JSON, unvalidated (`_raw`): githubkit's models follow the newest API
-version and refuse an answer that lacks a field GitHub leaves out under an older one (a label's
-`archived_by`, a team's `type`); each reader takes what it needs, with defaults. Imported only
-when a GitHub call is made (forge.github_forge imports it inside its methods), so naming a forge
-loads no SDK.
+Every answer is read as JSON, unvalidated (`_raw`, `_pages`), by the readers of `github_answers`.
+Imported only when a GitHub call is made (forge.github_forge imports it inside its methods), so
+naming a forge loads no SDK.
 """
 
 from __future__ import annotations
@@ -14,11 +12,19 @@ from typing import Any
 from urllib.parse import quote
 
 from githubkit.utils import UNSET
-from pydantic import BaseModel
 
 from shipyard.domain.errors import Conflict, ForgeError
+from shipyard.forge.github_answers import (
+    PullRef,
+    comment_ref,
+    issue_info,
+    pull_ref,
+    review_comment,
+    review_info,
+)
 from shipyard.forge.github_base import GitHubApi, GitHubFailed
 from shipyard.forge.github_repo import RepoRef, check_dispatch, parse_repository, token_for
+from shipyard.forge.github_reviews import DiffLines, diff_lines, misplaced, refusal
 from shipyard.forge.models import (
     BranchRef,
     CommentRef,
@@ -26,7 +32,9 @@ from shipyard.forge.models import (
     MergeMethod,
     MergeResult,
     RepositoryCheck,
+    ReviewComment,
     ReviewInfo,
+    ReviewSpec,
 )
 
 __all__ = [
@@ -39,69 +47,6 @@ mutation MarkReady($id: ID!) {
   markPullRequestReadyForReview(input: {pullRequestId: $id}) { pullRequest { isDraft } }
 }
 """
-
-
-class PullRef(BaseModel):
-    """A pull request as Shipyard tracks it."""
-
-    number: int
-    node_id: str
-    html_url: str
-    state: str  # open | closed
-    draft: bool
-    head_branch: str
-    base_branch: str
-    title: str
-    body: str
-
-
-def _pull_ref(pull: dict[str, Any]) -> PullRef:
-    """A pull request from GitHub's JSON (full or simple), fields it leaves out defaulted."""
-    return PullRef(
-        number=int(pull["number"]),
-        node_id=str(pull.get("node_id") or ""),
-        html_url=str(pull.get("html_url") or ""),
-        state=str(pull.get("state") or "open"),
-        draft=pull.get("draft") is True,
-        head_branch=str((pull.get("head") or {}).get("ref") or ""),
-        base_branch=str((pull.get("base") or {}).get("ref") or ""),
-        title=str(pull.get("title") or ""),
-        body=str(pull.get("body") or ""),
-    )
-
-
-def _issue_info(issue: dict[str, Any]) -> IssueInfo:
-    """An issue from GitHub's JSON; labels come as objects or, in older answers, as names."""
-    labels = [
-        label if isinstance(label, str) else label.get("name") or "" for label in issue.get("labels") or []
-    ]
-    return IssueInfo(
-        id=int(issue.get("id") or 0),
-        number=int(issue["number"]),
-        title=str(issue.get("title") or ""),
-        body=str(issue.get("body") or ""),
-        labels=[name for name in labels if name],
-        html_url=str(issue.get("html_url") or ""),
-        state=str(issue.get("state") or "open"),
-        is_pull_request=bool(issue.get("pull_request")),
-        author=str((issue.get("user") or {}).get("login") or "ghost"),
-    )
-
-
-def _comment_ref(comment: dict[str, Any]) -> CommentRef:
-    return CommentRef(id=int(comment["id"]), html_url=str(comment.get("html_url") or ""))
-
-
-def _review_info(review: dict[str, Any]) -> ReviewInfo:
-    submitted = review.get("submitted_at")
-    return ReviewInfo(
-        id=int(review["id"]),
-        author=str((review.get("user") or {}).get("login") or "ghost"),
-        state=str(review.get("state") or "COMMENTED"),
-        body=str(review.get("body") or ""),
-        html_url=str(review.get("html_url") or ""),
-        submitted_at=datetime.fromisoformat(submitted) if isinstance(submitted, str) else None,
-    )
 
 
 class GitHubClient(GitHubApi):
@@ -129,7 +74,7 @@ class GitHubClient(GitHubApi):
             ref.owner, ref.name, state="open", head=f"{ref.owner}:{head_branch}", base=base_branch or UNSET
         )
         pulls = await self._raw(what, request)
-        return _pull_ref(pulls[0]) if pulls else None
+        return pull_ref(pulls[0]) if pulls else None
 
     async def create_pull(
         self, ref: RepoRef, head_branch: str, base_branch: str, title: str, body: str, draft: bool = False
@@ -140,7 +85,7 @@ class GitHubClient(GitHubApi):
             ref.owner, ref.name, title=title, head=head_branch, base=base_branch, body=body, draft=draft
         )
         try:
-            return _pull_ref(await self._raw(what, request))
+            return pull_ref(await self._raw(what, request))
         except GitHubFailed as err:
             if err.status != 422 or not any(_ALREADY_EXISTS in detail for detail in err.details):
                 raise
@@ -160,7 +105,7 @@ class GitHubClient(GitHubApi):
             title=UNSET if title is None else title,
             body=UNSET if body is None else body,
         )
-        return _pull_ref(await self._raw(f"pull request #{number} of {ref.full_name}", request))
+        return pull_ref(await self._raw(f"pull request #{number} of {ref.full_name}", request))
 
     async def mark_ready(self, node_id: str) -> None:
         """Turn a draft pull request (by GraphQL node id) ready for review; REST cannot."""
@@ -182,11 +127,80 @@ class GitHubClient(GitHubApi):
             message=str(merged.get("message") or ""),
         )
 
+    async def get_pull(self, ref: RepoRef, number: int) -> PullRef:
+        """Pull request `number`."""
+        request = self._github.rest.pulls.async_get(ref.owner, ref.name, number)
+        return pull_ref(await self._raw(f"pull request #{number} of {ref.full_name}", request))
+
     async def list_reviews(self, ref: RepoRef, number: int) -> list[ReviewInfo]:
-        """The reviews of a pull request, oldest first (GitHub's order; the first hundred)."""
-        request = self._github.rest.pulls.async_list_reviews(ref.owner, ref.name, number, per_page=100)
-        reviews = await self._raw(f"the reviews of pull request #{number} of {ref.full_name}", request)
-        return [_review_info(review) for review in reviews]
+        """The reviews of a pull request, oldest first (GitHub's order), every page."""
+        reviews = await self._pages(
+            f"the reviews of pull request #{number} of {ref.full_name}",
+            lambda page: self._github.rest.pulls.async_list_reviews(
+                ref.owner, ref.name, number, per_page=100, page=page
+            ),
+        )
+        return [review_info(review) for review in reviews]
+
+    async def list_review_comments(self, ref: RepoRef, number: int) -> list[ReviewComment]:
+        """The review comments of a pull request, replies included, oldest first, every page."""
+        comments = await self._pages(
+            f"the review comments of pull request #{number} of {ref.full_name}",
+            lambda page: self._github.rest.pulls.async_list_review_comments(
+                ref.owner, ref.name, number, sort="created", direction="asc", per_page=100, page=page
+            ),
+        )
+        return [review_comment(comment) for comment in comments]
+
+    async def create_review(self, ref: RepoRef, number: int, spec: ReviewSpec) -> ReviewInfo:
+        """Submit a review with its inline comments; when GitHub refuses it (422), the error names
+        the comments that are not on a line of the pull request's diff."""
+        request = self._github.rest.pulls.async_create_review(
+            ref.owner,
+            ref.name,
+            number,
+            event=spec.event,
+            body=spec.body or UNSET,
+            comments=[comment.model_dump() for comment in spec.comments] or UNSET,
+        )
+        try:
+            return review_info(
+                await self._raw(f"the review of pull request #{number} of {ref.full_name}", request)
+            )
+        except GitHubFailed as err:
+            if err.status != 422 or not spec.comments:
+                raise
+            found = await self._misplaced(ref, number, spec)
+            if not found:  # refused for another reason (one's own pull request, say): GitHub's words
+                raise
+            raise refusal(err, found) from None
+
+    async def _misplaced(self, ref: RepoRef, number: int, spec: ReviewSpec) -> list[str]:
+        """The review's inline comments not on a line of the pull request's diff, as `misplaced` says."""
+        try:
+            return misplaced(spec.comments, await self.changed_lines(ref, number))
+        except ForgeError:  # the diff cannot be read: the refusal stays GitHub's
+            return []
+
+    async def changed_lines(self, ref: RepoRef, number: int) -> dict[str, DiffLines | None]:
+        """Each file the pull request changes → the lines its diff shows (None: GitHub shows none)."""
+        files = await self._pages(
+            f"the files of pull request #{number} of {ref.full_name}",
+            lambda page: self._github.rest.pulls.async_list_files(
+                ref.owner, ref.name, number, per_page=100, page=page
+            ),
+        )
+        return {str(file.get("filename")): _patch_lines(file) for file in files if isinstance(file, dict)}
+
+    async def reply_to_review_comment(
+        self, ref: RepoRef, number: int, comment_id: int, body: str
+    ) -> CommentRef:
+        """Answer a review comment in its thread."""
+        what = f"review comment {comment_id} of pull request #{number} of {ref.full_name}"
+        request = self._github.rest.pulls.async_create_reply_for_review_comment(
+            ref.owner, ref.name, number, comment_id, body=body
+        )
+        return comment_ref(await self._raw(what, request))
 
     async def branch_sha(self, ref: RepoRef, branch: str) -> str:
         """The commit branch `branch` points at."""
@@ -210,12 +224,12 @@ class GitHubClient(GitHubApi):
     async def get_issue(self, ref: RepoRef, number: int) -> IssueInfo:
         """Issue `number` (pull requests are issues too: `is_pull_request` tells them apart)."""
         request = self._github.rest.issues.async_get(ref.owner, ref.name, number)
-        return _issue_info(await self._raw(f"issue #{number} of {ref.full_name}", request))
+        return issue_info(await self._raw(f"issue #{number} of {ref.full_name}", request))
 
     async def create_issue(self, ref: RepoRef, title: str, body: str) -> IssueInfo:
         """Open an issue."""
         request = self._github.rest.issues.async_create(ref.owner, ref.name, title=title, body=body)
-        return _issue_info(await self._raw(f"a new issue in {ref.full_name}", request))
+        return issue_info(await self._raw(f"a new issue in {ref.full_name}", request))
 
     async def add_sub_issue(self, ref: RepoRef, parent: int, sub_issue_id: int) -> None:
         """Attach the issue with id (not number) `sub_issue_id` to issue `parent` as its sub-issue."""
@@ -229,13 +243,13 @@ class GitHubClient(GitHubApi):
         """Comment on an issue or pull request."""
         what = f"a comment on #{issue_number} of {ref.full_name}"
         request = self._github.rest.issues.async_create_comment(ref.owner, ref.name, issue_number, body=body)
-        return _comment_ref(await self._raw(what, request))
+        return comment_ref(await self._raw(what, request))
 
     async def update_comment(self, ref: RepoRef, comment_id: int, body: str) -> CommentRef:
         """Replace a comment's body."""
         what = f"comment {comment_id} of {ref.full_name}"
         request = self._github.rest.issues.async_update_comment(ref.owner, ref.name, comment_id, body=body)
-        return _comment_ref(await self._raw(what, request))
+        return comment_ref(await self._raw(what, request))
 
     async def permission(self, ref: RepoRef, username: str) -> str:
         """`username`'s permission on the repository: admin, write, read or none (not a collaborator)."""
@@ -277,3 +291,9 @@ class GitHubClient(GitHubApi):
         except GitHubFailed as err:
             if err.status != 404:
                 raise
+
+
+def _patch_lines(file: dict[str, Any]) -> DiffLines | None:
+    """The lines a changed file's `patch` shows; GitHub sends none for a binary or very large file."""
+    patch = file.get("patch")
+    return diff_lines(patch) if isinstance(patch, str) else None

@@ -8,7 +8,7 @@ become `ForgeError`, `GitHubFailed` when GitHub answered.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -74,6 +74,20 @@ class GitHubApi:
         refuse answers lacking fields GitHub leaves out, so each reader picks what it needs."""
         with self._translated(what):
             return (await request).json()
+
+    async def _pages(self, what: str, page: Callable[[int], Awaitable[Response[Any, Any]]]) -> list[Any]:
+        """Every item of a list GitHub answers a page at a time (`page(n)` asks for page n), read as
+        `_raw` reads, up to the page whose `Link` header names no next one."""
+        items: list[Any] = []
+        number = 1
+        while True:
+            with self._translated(what):
+                answer = await page(number)
+                batch = answer.json()
+            items += batch if isinstance(batch, list) else []
+            if 'rel="next"' not in answer.headers.get("link", ""):
+                return items
+            number += 1
 
     @contextmanager
     def _translated(self, what: str) -> Iterator[None]:

@@ -28,7 +28,9 @@ from shipyard.forge.models import (
     PullRequestInfo,
     PullRequestSpec,
     RepositoryCheck,
+    ReviewComment,
     ReviewInfo,
+    ReviewSpec,
 )
 from shipyard.gitutil import progress, push
 
@@ -123,6 +125,9 @@ class GitHubForge:
         await api.add_sub_issue(ref, parent, issue.id)
         return issue
 
+    async def get_pr(self, number: int) -> PullRequestInfo:
+        return _info(await (await self._api()).get_pull(self._repo(), number))
+
     async def find_pr(self, head_branch: str) -> PullRequestInfo | None:
         pull = await (await self._api()).find_open_pull(self._repo(), head_branch)
         return None if pull is None else _info(pull)
@@ -156,6 +161,15 @@ class GitHubForge:
 
     async def list_reviews(self, number: int) -> list[ReviewInfo]:
         return await (await self._api()).list_reviews(self._repo(), number)
+
+    async def list_review_comments(self, number: int) -> list[ReviewComment]:
+        return await (await self._api()).list_review_comments(self._repo(), number)
+
+    async def create_review(self, number: int, spec: ReviewSpec) -> ReviewInfo:
+        return await (await self._api()).create_review(self._repo(), number, spec)
+
+    async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> CommentRef:
+        return await (await self._api()).reply_to_review_comment(self._repo(), number, comment_id, body)
 
     def _repo(self) -> RepoRef:
         if self.ref is None:

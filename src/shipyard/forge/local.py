@@ -1,6 +1,6 @@
 """The local forge: pull requests as rows in Shipyard's store, for repositories on disk or any git
 remote. It keeps no issues, reviews or automation: those calls say so (ForgeError), or, for
-reviews, answer that there are none."""
+listing reviews, answer that there are none."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ from shipyard.forge.models import (
     PullRequestInfo,
     PullRequestSpec,
     RepositoryCheck,
+    ReviewComment,
     ReviewInfo,
+    ReviewSpec,
 )
 from shipyard.gitutil import is_git_repo, progress, push, run_git
 
@@ -33,11 +35,27 @@ class SavedPullRequest(Protocol):
     @property
     def work_order_id(self) -> str: ...
     @property
+    def url(self) -> str | None: ...
+    @property
     def head_branch(self) -> str: ...
     @property
     def base_branch(self) -> str: ...
     @property
     def title(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def draft(self) -> bool: ...
+    @property
+    def commits(self) -> int: ...
+    @property
+    def files_changed(self) -> int: ...
+    @property
+    def lines_added(self) -> int: ...
+    @property
+    def lines_removed(self) -> int: ...
 
 
 class PullRequestRows(Protocol):
@@ -114,6 +132,24 @@ class LocalForge:
     async def create_sub_issue(self, parent: int, title: str, body: str) -> IssueInfo:
         raise ForgeError(self._lacks("issues"))
 
+    async def get_pr(self, number: int) -> PullRequestInfo:
+        """The stored pull request `number` of this repository (NotFound names it otherwise)."""
+        row = await self._store().get_pull_request(number, self.repository_url)
+        return PullRequestInfo(
+            number=row.number,
+            url=row.url or local_pr_url(row.number),
+            title=row.title,
+            body=row.body,
+            head_branch=row.head_branch,
+            base_branch=row.base_branch,
+            state=row.state,
+            draft=row.draft,
+            commits=row.commits,
+            files_changed=row.files_changed,
+            lines_added=row.lines_added,
+            lines_removed=row.lines_removed,
+        )
+
     async def find_pr(self, head_branch: str) -> PullRequestInfo | None:
         raise ForgeError(self._lacks("a pull request index by branch; read the work order's"))
 
@@ -150,6 +186,15 @@ class LocalForge:
         """None: nobody reviews on the local forge (the dashboard's gates are its approvals)."""
         await self._store().get_pull_request(number, self.repository_url)  # NotFound names it
         return []
+
+    async def list_review_comments(self, number: int) -> list[ReviewComment]:
+        raise ForgeError(self._lacks("review comments"))
+
+    async def create_review(self, number: int, spec: ReviewSpec) -> ReviewInfo:
+        raise ForgeError(self._lacks("reviews to submit"))
+
+    async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> CommentRef:
+        raise ForgeError(self._lacks("review comments"))
 
     def _store(self) -> PullRequestRows:
         if self._rows is None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 MergeMethod = Literal["merge", "squash", "rebase"]
+DiffSide = Literal["RIGHT", "LEFT"]  # RIGHT: the head's lines (added or unchanged); LEFT: the base's
+ReviewEvent = Literal["COMMENT", "REQUEST_CHANGES", "APPROVE"]
 
 
 class RepositoryCheck(BaseModel):
@@ -91,3 +93,34 @@ class ReviewInfo(BaseModel):
     body: str = ""
     html_url: str = ""
     submitted_at: datetime | None = None
+
+
+class ReviewComment(BaseModel):
+    """A review (inline) comment on a line of a pull request's diff, or a reply in its thread."""
+
+    id: int
+    path: str
+    line: int | None  # None when the commented line is gone from the diff (outdated)
+    side: DiffSide = "RIGHT"
+    body: str
+    author: str
+    in_reply_to_id: int | None = None  # the thread's comment this one answers
+    html_url: str = ""
+    created_at: datetime | None = None
+
+
+class InlineComment(BaseModel):
+    """A comment a new review puts on line `line` of `path` (a line of the diff on `side`)."""
+
+    path: str
+    line: int
+    body: str
+    side: DiffSide = "RIGHT"
+
+
+class ReviewSpec(BaseModel):
+    """A review to submit: its verdict, its summary and its inline comments."""
+
+    body: str = ""
+    event: ReviewEvent = "COMMENT"
+    comments: list[InlineComment] = Field(default_factory=list)
