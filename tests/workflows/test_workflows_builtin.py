@@ -119,6 +119,6 @@ def test_builtin_definitions_need_their_required_prompt() -> None:
 def test_unknown_builtin() -> None:
     with pytest.raises(
         InvalidInput,
-        match="unknown built-in workflow 'nope'; built-in workflows: agent_workflow_build",
+        match="unknown built-in workflow 'nope'; built-in workflows: address_review, agent_workflow_build",
     ):
         load_builtin("nope")

@@ -68,7 +68,7 @@ def test_unknown_top_level_key_lists_known_keys() -> None:
 def test_two_kinds_in_one_step() -> None:
     message = invalid("name: w\nsteps:\n  - id: a\n    run: x\n    prompt: y\n")
     assert message == (
-        "my.yaml: steps[0] (a): a step needs exactly one of run, prompt, pr, gate, call, loop;"
+        "my.yaml: steps[0] (a): a step needs exactly one of run, prompt, pr, gate, call, loop, review, reply;"
         " found run, prompt"
     )
 
@@ -76,7 +76,8 @@ def test_two_kinds_in_one_step() -> None:
 def test_step_without_a_kind() -> None:
     message = invalid("name: w\nsteps:\n  - id: a\n    phase: planning\n")
     assert message.endswith(
-        "steps[0] (a): a step needs exactly one of run, prompt, pr, gate, call, loop; found none"
+        "steps[0] (a): a step needs exactly one of run, prompt, pr, gate, call, loop, review, reply; "
+        "found none"
     )
 
 
@@ -328,7 +329,7 @@ def test_unknown_workflow_lists_builtin_and_repository_names(repo: Path, write: 
         builtin_names()
     )
     write(".shipyard/workflows/a.yaml", SIMPLE.format(name="lint"))
-    with pytest.raises(InvalidInput, match=r"agent_workflow_test and in the repository: lint$"):
+    with pytest.raises(InvalidInput, match=r"review_pr and in the repository: lint$"):
         resolve_definition("nope", repo_path=repo)
     with pytest.raises(InvalidInput, match="no workflow given"):
         resolve_definition(None)

@@ -84,13 +84,13 @@ class WorkOrderPlan(BaseModel):
     workflow: WorkflowPlan
 
     @classmethod
-    def of(cls, checked: CheckedRequest, base_branch: str | None, plan: WorkflowPlan) -> WorkOrderPlan:
+    def of(cls, checked: CheckedRequest, plan: WorkflowPlan) -> WorkOrderPlan:
         return cls(
             repository_url=checked.repository_url,
             agent=checked.agent,
             sandbox_type=checked.sandbox_type,
             forge=checked.forge,
-            base_branch=base_branch,
+            base_branch=checked.base_branch,
             project_id=checked.project.id if checked.project else None,
             budget=checked.budget.model_dump(mode="json") if checked.budget else None,
             workflow=plan,

@@ -42,7 +42,7 @@ async def create_work_order(
     if req.dry_run:
         checked, plan = await service.plan(req)
         response.status_code = 200
-        return WorkOrderPlan.of(checked, req.base_branch, plan)
+        return WorkOrderPlan.of(checked, plan)
     record = await service.create(req)
     return AgentWorkOrderResponse.of(await service.get(record.id), children=[])
 

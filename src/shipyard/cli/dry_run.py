@@ -100,7 +100,10 @@ def _text(kind: str, text: dict[str, Any]) -> Text:
     if text["rendered"] is None:
         shown.append("as written (rendered when it runs):\n", style="dim italic")
     lines = body.strip().splitlines() or [""]
-    prefix = {"run": "$ ", "pr": "pull request: ", "gate": "gate: "}.get(kind, "")
+    prefix = {
+        "run": "$ ", "pr": "pull request: ", "gate": "gate: ",
+        "review": "review of #", "reply": "replies on #",
+    }.get(kind, "")  # fmt: skip
     shown.append(prefix + "\n".join(lines[:PROMPT_LINES]) + "\n")
     if len(lines) > PROMPT_LINES:
         shown.append(f"… {len(lines) - PROMPT_LINES} more lines (--json shows all)\n", style="dim")

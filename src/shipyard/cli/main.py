@@ -129,6 +129,19 @@ def run(
     base_branch: Annotated[
         str | None, typer.Option(help="Branch to start from (default: the repository's).")
     ] = None,
+    issue: Annotated[
+        int | None,
+        typer.Option("--issue", min=1, help="A GitHub issue: its text is the `issue` input (fix_issue)."),
+    ] = None,
+    pull_request: Annotated[
+        int | None,
+        typer.Option(
+            "--pr",
+            min=1,
+            help="A pull request to work on: its branch, with the `pr` and `pull_request` inputs "
+            "(review_pr, address_review, resolve_conflicts).",
+        ),
+    ] = None,
     server: ServerOpt = None,
     detach: Annotated[bool, typer.Option(help="Print the id and return without waiting.")] = False,
     dry_run: Annotated[
@@ -151,6 +164,8 @@ def run(
         body = render.create_body(
             repository, workflow, workflow_file, agent, sandbox, inputs or [], base_branch
         )
+        body |= {"github_issue_number": str(issue)} if issue else {}
+        body |= {"github_pull_request_number": pull_request} if pull_request else {}
         if as_json and not dry_run:
             raise CliError("--json goes with --dry-run (a run prints its progress)", exit_code=2)
     except CliError as err:

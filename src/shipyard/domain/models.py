@@ -237,6 +237,8 @@ class CreateWorkOrderRequest(RequestModel):
     inputs: dict[str, Any] = Field(default_factory=dict)
     initial_prompt: str | None = None  # seed 003: becomes the `prompt` input
     github_issue_number: str | None = None  # becomes the `issue` input
+    # Work on this pull request's branch (its base the base); becomes the `pr` and `pull_request` inputs.
+    github_pull_request_number: int | None = Field(default=None, ge=1, le=2**31 - 1)
     base_branch: str | None = None
     title: str | None = None  # names the branch; default: the prompt
     budget: Budget | None = None  # limits for this work order; override the workflow's own

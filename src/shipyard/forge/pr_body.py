@@ -42,6 +42,8 @@ def compose(ctx: PrContext) -> str:
     ]
     if wo.error_message:
         head.append(f"\n> {_one_line(wo.error_message)}")
+    if (wo.github_issue_number or "").isdigit():  # GitHub closes the issue when the PR merges
+        head.append(f"\nCloses #{wo.github_issue_number}")
     sections = [_plan(ctx), _steps(ctx.steps), _changes(ctx.progress), _tests(ctx.steps)]
     return "\n\n".join(["\n".join(head), *[s for s in sections if s]]) + "\n"
 

@@ -15,7 +15,7 @@ from shipyard.domain.ids import branch_name
 from shipyard.domain.models import CreateWorkOrderRequest, StepStatus, WorkOrderStatus
 from shipyard.domain.work_orders import Step, WorkOrder, WorkOrderChange, WorkOrderCreate
 from shipyard.engine.types import StartWorkOrderInput, StepOutput
-from shipyard.service.requests import CheckedRequest, check_request
+from shipyard.service.requests import PULL_REQUEST_INPUTS, CheckedRequest, check_request
 from shipyard.store.store import Store
 from shipyard.workflows.loader import bind_inputs
 from shipyard.workflows.schema import WorkflowDefinition
@@ -58,10 +58,10 @@ async def record_work_order(
             sandbox_type=checked.sandbox_type,
             agent=checked.agent,
             inputs=checked.inputs,
-            base_branch=req.base_branch,
+            base_branch=checked.base_branch,
             github_issue_number=req.github_issue_number,
             parent_id=parent_id,
-            git_branch_name=branch or branch_name(work_order_id, title),
+            git_branch_name=branch or checked.branch or branch_name(work_order_id, title),
             budget=checked.budget.model_dump(mode="json") if checked.budget else None,
             project_id=checked.project.id if checked.project else None,
             forge=checked.forge,
@@ -132,7 +132,8 @@ async def retry_input(
     start_at = retry_start(definition, rows, step_id, wo.id)
     ids = [step.id for step in definition.steps]
     previous = {sid: step_output(rows[sid]) for sid in ids[: ids.index(start_at)] if sid in rows}
-    implicit = ["issue", "prompt"] if wo.github_issue_number else []
+    # Filled in at creation (a workflow that declares none of them ignores them).
+    implicit = (["issue", "prompt"] if wo.github_issue_number else []) + list(PULL_REQUEST_INPUTS)
     return start_input(
         settings,
         wo,

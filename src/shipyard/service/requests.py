@@ -18,6 +18,7 @@ from shipyard.domain.models import CreateWorkOrderRequest
 from shipyard.domain.untrusted import clean, quote
 from shipyard.forge.base import Forge
 from shipyard.forge.local_git import repository_path
+from shipyard.forge.models import PullRequestInfo
 from shipyard.forge.registry import default_forge_name, forge_for, repository_name
 from shipyard.gitutil import branch_exists, git, is_branch_name, is_git_repo
 from shipyard.sandboxes.registry import SANDBOX_NAMES, availability
@@ -47,6 +48,8 @@ class CheckedRequest:
     budget: Budget | None
     definition: WorkflowDefinition | None
     bound: dict[str, Any] | None
+    base_branch: str | None = None  # as asked, else the pull request's base
+    branch: str | None = None  # the pull request's branch, which the work order continues
 
 
 async def check_request(
@@ -68,13 +71,21 @@ async def check_request(
     inputs = _inputs_of(req)
     if forge.hosted and req.github_issue_number is not None:
         inputs = await _with_issue(forge, req.github_issue_number, inputs)
+    base_branch, branch = req.base_branch, None
+    if req.github_pull_request_number is not None:
+        pull = await forge.get_pr(req.github_pull_request_number)
+        if pull.state != "open":
+            raise InvalidInput(f"pull request #{pull.number} is {pull.state}; only an open one is worked on")
+        inputs = await _with_pull_request(forge, pull, inputs)
+        base_branch, branch = base_branch or pull.base_branch, pull.head_branch
     implicit = _implicit_inputs(req, inputs)
     definition = _definition(req, workflows_from or local_repository(repository_url))
     bound = bind_inputs(definition, inputs, implicit) if definition is not None else None
     budget = req.budget or (project.budget if project else None)
     return CheckedRequest(
-        project, repository_url, agent, sandbox_type, name, inputs, implicit, budget, definition, bound
-    )
+        project, repository_url, agent, sandbox_type, name, inputs, implicit, budget, definition, bound,
+        base_branch, branch,
+    )  # fmt: skip
 
 
 def _check_names(agent: str, sandbox_type: str) -> None:
@@ -139,16 +150,21 @@ def _inputs_of(req: CreateWorkOrderRequest) -> dict[str, Any]:
         inputs.setdefault("prompt", req.initial_prompt)
     if req.github_issue_number is not None:
         inputs.setdefault("issue", req.github_issue_number)
+    if req.github_pull_request_number is not None:
+        inputs.setdefault("pr", req.github_pull_request_number)
     return inputs
 
 
 def _implicit_inputs(req: CreateWorkOrderRequest, inputs: dict[str, Any]) -> list[str]:
-    """Inputs Shipyard filled in from the issue, which a workflow that does not declare them ignores."""
-    if req.github_issue_number is None:
-        return []
-    filled = ["issue"] if "issue" not in req.inputs else []
-    if "prompt" in inputs and "prompt" not in req.inputs and req.initial_prompt is None:
-        filled.append("prompt")
+    """Inputs Shipyard filled in from the issue or pull request, which a workflow that does not
+    declare them ignores."""
+    filled = []
+    if req.github_issue_number is not None:
+        filled += ["issue"] if "issue" not in req.inputs else []
+        if "prompt" in inputs and "prompt" not in req.inputs and req.initial_prompt is None:
+            filled.append("prompt")
+    if req.github_pull_request_number is not None:
+        filled += [name for name in PULL_REQUEST_INPUTS if name not in req.inputs]
     return filled
 
 
@@ -163,6 +179,29 @@ async def _with_issue(forge: Forge, number: str, inputs: dict[str, Any]) -> dict
     inputs = dict(inputs)
     inputs["issue"] = f"#{issue.number} {title} ({issue.html_url})\n\n" + quote(f"issue #{number}", text)
     inputs.setdefault("prompt", f"Resolve GitHub issue #{issue.number}: {title}")
+    return inputs
+
+
+PULL_REQUEST_INPUTS = ("pr", "pull_request")  # what `github_pull_request_number` fills in
+_QUOTED_COMMENTS = 50  # review comments quoted in the `pull_request` input, the latest
+
+
+async def _with_pull_request(forge: Forge, pull: PullRequestInfo, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The pull request's number as `pr`; its title, description and (where the forge keeps them)
+    review comments, with the ids a reply names, quoted as data in `pull_request`."""
+    text = f"Title: {pull.title}\nBranch: {pull.head_branch} into {pull.base_branch}\n\n{pull.body}"
+    if forge.hosted:
+        comments = (await forge.list_review_comments(pull.number))[-_QUOTED_COMMENTS:]
+        lines = [
+            f"- comment {c.id} by {c.author} on {c.path}" + (f" line {c.line}" if c.line else " (outdated)")
+            + (f", replying to {c.in_reply_to_id}" if c.in_reply_to_id else "") + f":\n  {c.body}"
+            for c in comments
+        ]  # fmt: skip
+        text += "\n\nReview comments:\n" + ("\n".join(lines) if lines else "none")
+    inputs = dict(inputs)
+    inputs["pull_request"] = f"#{pull.number} {clean(pull.title)} ({pull.url})\n\n" + quote(
+        f"pull request #{pull.number}", text
+    )
     return inputs
 
 

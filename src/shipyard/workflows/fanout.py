@@ -11,7 +11,7 @@ from typing import Any
 
 from shipyard.domain.errors import WorkflowInvalid
 from shipyard.workflows.schema import MAX_FAN_OUT, StepDef
-from shipyard.workflows.templating import evaluate, is_expression, render
+from shipyard.workflows.templating import render, value_of
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def children(step: StepDef, context: dict[str, Any], tree: Path | None) -> list[
     its list or a template cannot be worked out from it."""
     assert step.call is not None
     fan_out, spec = step.fan_out, step.call
-    items = fan_out_items(over(fan_out.over, context, tree)) if fan_out else [None]
+    items = fan_out_items(value_of(fan_out.over, context, "fan_out.over", tree)) if fan_out else [None]
     made = []
     for item in items:
         seen = context | {fan_out.as_: item} if fan_out else context
@@ -61,11 +61,3 @@ def fan_out_items(value: Any) -> list[Any]:
         return list(json.loads(json.dumps(items)))  # what travels to each child, as it will arrive
     except (TypeError, ValueError) as err:
         raise WorkflowInvalid(f"fan_out.over gave items that are not plain data: {err}") from None
-
-
-def over(template: str, context: dict[str, Any], tree: Path | None) -> Any:
-    """What a fan-out's `over` gives: the value of a lone `{{ … }}` (a list stays a list), else
-    the text the template renders to."""
-    if is_expression(template):
-        return evaluate(template, context, "fan_out.over")
-    return render(template, context, repo_path=tree)

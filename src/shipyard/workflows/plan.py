@@ -130,6 +130,10 @@ def _text(step: StepDef, context: Mapping[str, Any], repo_path: Path | None) -> 
     if step.pr is not None:
         title = step.pr.title or "{{ work_order.id }}: {{ work_order.branch }}"  # the engine's default
         return _planned(title, context, repo_path)
+    if step.review is not None:  # the pull request it reviews
+        return _planned(step.review.pull_request, context, repo_path)
+    if step.reply is not None:
+        return _planned(step.reply.pull_request, context, repo_path)
     if step.gate is not None and step.gate.message:  # shown as it is: not a template
         return PlannedText(template=step.gate.message, rendered=step.gate.message)
     return None

@@ -16,10 +16,10 @@ from pydantic_core import PydanticCustomError
 from shipyard.domain.projects import Source
 from shipyard.workflows import graph
 
-StepKind = Literal["run", "prompt", "pr", "gate", "call", "loop"]
+StepKind = Literal["run", "prompt", "pr", "gate", "call", "loop", "review", "reply"]
 # A project secret, given to steps as the environment variable of that name.
 SecretName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
-STEP_KINDS: tuple[StepKind, ...] = ("run", "prompt", "pr", "gate", "call", "loop")
+STEP_KINDS: tuple[StepKind, ...] = ("run", "prompt", "pr", "gate", "call", "loop", "review", "reply")
 LOOP_STEP_KINDS = ("run", "prompt")  # what a loop's own steps may be
 MAX_LOOP_ITERATIONS = 100
 MAX_LOOP_RUNS = 999  # iterations times steps: a loop's rows are numbered within its step's position
@@ -139,6 +139,24 @@ class PrSpec(_Strict):
     body: str | None = None  # a template; default: the commit list
 
 
+class ReviewSpec(_Strict):
+    """A review step: post a review of a pull request through the forge, with inline comments."""
+
+    pull_request: str = Field(default="{{ inputs.pr }}", min_length=1)  # a template: its number
+    event: str = Field(default="COMMENT", min_length=1)  # a template: COMMENT, REQUEST_CHANGES or APPROVE
+    body: str = ""  # a template: the review's summary
+    # An expression (like fan_out.over) giving a list of {path, line, body}: lines of the new
+    # version of each file that the pull request's diff shows.
+    comments: str | None = Field(default=None, min_length=1)
+
+
+class ReplySpec(_Strict):
+    """A reply step: answer review comments of a pull request, each in its own thread."""
+
+    pull_request: str = Field(default="{{ inputs.pr }}", min_length=1)  # a template: its number
+    to: str = Field(min_length=1)  # an expression giving a list of {comment_id, body}
+
+
 class LoopSpec(_Strict):
     """A loop: its `steps` run in order, again and again, until `until` holds after an iteration
     or `max_iterations` have run; then the loop fails (`on_max: fail`) or goes on (`continue`)."""
@@ -213,7 +231,8 @@ InputName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
 class StepDef(_Strict):
-    """One step: exactly one of `run`, `prompt`, `pr`, `gate`, `call`, plus its options."""
+    """One step: exactly one of `run`, `prompt`, `pr`, `gate`, `call`, `loop`, `review`, `reply`,
+    plus its options."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     phase: str | None = None
@@ -222,6 +241,8 @@ class StepDef(_Strict):
     pr: PrSpec | None = None
     gate: GateSpec | None = None  # wait for approve (its response is the output) or advance
     call: CallSpec | None = None  # run a workflow as a child work order
+    review: ReviewSpec | None = None  # post a review of a pull request
+    reply: ReplySpec | None = None  # answer a pull request's review comments
     fan_out: FanOutSpec | None = None  # with `call`: one child per item of a list
     loop: LoopSpec | None = None  # with `steps`: run them until `loop.until` holds
     steps: list[StepDef] | None = None  # a loop's own steps, run in order each iteration

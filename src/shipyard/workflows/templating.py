@@ -131,6 +131,14 @@ def evaluate(expression: str, context: Mapping[str, Any], label: str = "expressi
         raise WorkflowInvalid(f"{label} {_snippet(expression)}: {_problem(err)}") from None
 
 
+def value_of(template: str, context: Mapping[str, Any], label: str, repo_path: Path | None = None) -> Any:
+    """What a field that takes data gives: the value of a lone `{{ … }}` (a list stays a list),
+    else the text the template renders to."""
+    if is_expression(template):
+        return evaluate(template, context, label)
+    return render(template, context, repo_path=repo_path)
+
+
 def is_expression(template: str) -> bool:
     """Whether the template is one `{{ … }}` and nothing else (its value can be had as it is)."""
     return unwrap_expression(template) != template.strip()

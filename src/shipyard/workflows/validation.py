@@ -21,6 +21,8 @@ from shipyard.workflows.schema import (
     InputSpec,
     LoopSpec,
     PrSpec,
+    ReplySpec,
+    ReviewSpec,
     StepDef,
     WorkflowDefinition,
 )
@@ -118,6 +120,7 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel]:
         return StepDef
     nested: dict[str, type[BaseModel]] = {
         "pr": PrSpec, "call": CallSpec, "fan_out": FanOutSpec, "loop": LoopSpec,
+        "review": ReviewSpec, "reply": ReplySpec,
     }  # fmt: skip
     if len(loc) == 3 and loc[0] == "steps" and loc[2] in nested:
         return nested[loc[2]]
@@ -247,6 +250,15 @@ def _templates(step: StepDef) -> Iterator[tuple[str, str, bool]]:
                 yield f"call.inputs.{key}", value, False
         if step.call.base is not None:
             yield "call.base", step.call.base, False
+    if step.review is not None:
+        yield "review.pull_request", step.review.pull_request, False
+        yield "review.event", step.review.event, False
+        yield "review.body", step.review.body, False
+        if step.review.comments is not None:
+            yield "review.comments", step.review.comments, is_expression(step.review.comments)
+    if step.reply is not None:
+        yield "reply.pull_request", step.reply.pull_request, False
+        yield "reply.to", step.reply.to, is_expression(step.reply.to)
     if step.when is not None:
         yield "when", step.when, True
 
