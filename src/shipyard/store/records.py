@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shipyard.domain.budget import Budget
 from shipyard.domain.errors import InvalidInput
+from shipyard.domain.ideas import IssueStatus, IssueType, RunState, new_run_id
 from shipyard.domain.projects import ForgeName, ProjectCreate, ProjectUpdate, Source
 from shipyard.domain.work_orders import WorkOrderChange
 
@@ -160,3 +161,95 @@ class ArtifactRecord(_Record):
     size: int
     sha256: str
     created_at: datetime
+
+
+class IdeaRunCreate(BaseModel):
+    """A new idea run: the idea, where it goes, and the id its log lines carry."""
+
+    id: str = Field(default_factory=new_run_id)
+    idea_text: str
+    repository_url: str
+    project_id: str | None = None
+    forge: str
+    options: dict[str, Any] = {}
+    correlation_id: str
+
+
+class IdeaRunRecord(_Record):
+    """One idea run as stored."""
+
+    id: str
+    idea_text: str
+    repository_url: str
+    project_id: str | None
+    forge: str
+    options: dict[str, Any]
+    state: RunState
+    correlation_id: str
+    root_issue_id: int | None
+    current_issue_id: int | None
+    paused: bool
+    interrupt_reason: str | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PlannedIssue(BaseModel):
+    """An issue to plant with its children; `depends_on` names earlier siblings by position."""
+
+    type: IssueType
+    title: str
+    body: str = ""
+    acceptance_criteria: list[str] = []
+    labels: list[str] = []
+    children: list[PlannedIssue] = []
+    depends_on: list[int] = []
+
+
+class IssueNodeRecord(_Record):
+    """One issue of a run's tree; `dependencies` are the ids of siblings to finish first."""
+
+    id: int
+    run_id: str
+    parent_id: int | None
+    type: IssueType
+    title: str
+    body: str
+    acceptance_criteria: list[str]
+    order_index: int
+    dependencies: list[int]
+    status: IssueStatus
+    branch: str | None
+    pr_number: int | None
+    pr_url: str | None
+    labels: list[str]
+    work_order_id: str | None
+    forge_issue_number: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class RunEventRecord(_Record):
+    """One event of an idea run; `id` increases with every event appended, across all runs."""
+
+    id: int
+    run_id: str
+    type: str
+    phase: str
+    level: str
+    msg: str
+    data: dict[str, Any]
+    ts: datetime
+
+
+def record_changes(current: BaseModel, fields: dict[str, Any], what: str) -> dict[str, Any]:
+    """`fields` validated as fields of `current`'s record, as column values (enums as their
+    values); InvalidInput naming the first bad one."""
+    try:
+        changed = type(current).model_validate({**current.model_dump(), **fields})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        raise InvalidInput(f"invalid {what} {where or 'fields'}: {error['msg']}") from None
+    return changed.model_dump(mode="json", include=set(fields))

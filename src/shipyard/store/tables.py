@@ -1,5 +1,6 @@
 """ORM models of the read model: projects, work orders, their steps, events and artifacts, local
-pull requests, received webhook deliveries and sent dispatches."""
+pull requests, received webhook deliveries and sent dispatches, idea runs with their issue trees
+and events."""
 
 from __future__ import annotations
 
@@ -301,3 +302,70 @@ class AgentSlot(Base):
     enqueued_at: Mapped[datetime] = mapped_column()
     granted_at: Mapped[datetime | None] = mapped_column()
     beat_at: Mapped[datetime] = mapped_column()
+
+
+class IdeaRun(Base):
+    """An idea on its way to a release (seed 002): where it is, and the issue tree it grew."""
+
+    __tablename__ = "idea_run"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)  # run-<8 hex>
+    idea_text: Mapped[str] = mapped_column(CleanText)
+    repository_url: Mapped[str] = mapped_column(String)
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("project.id", ondelete="SET NULL"), index=True)
+    forge: Mapped[str] = mapped_column(String)  # github | local
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String, index=True)  # a RunState
+    correlation_id: Mapped[str] = mapped_column(String)
+    root_issue_id: Mapped[int | None] = mapped_column(Integer)
+    current_issue_id: Mapped[int | None] = mapped_column(Integer)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    interrupt_reason: Mapped[str | None] = mapped_column(String)
+    error: Mapped[str | None] = mapped_column(CleanText)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class IssueNode(Base):
+    """An issue of a run's tree (epic, feature, task or defect), in order among its siblings."""
+
+    __tablename__ = "issue_node"
+    # AUTOINCREMENT: an id names the issue's branch (task/<id>-…), so SQLite must not reuse one
+    # after a run is deleted, as PostgreSQL's sequence never does.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("idea_run.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("issue_node.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String)  # an IssueType
+    title: Mapped[str] = mapped_column(CleanText)
+    body: Mapped[str] = mapped_column(CleanText, default="", server_default="")
+    acceptance_criteria: Mapped[list[str]] = mapped_column(JSON, default=list)
+    order_index: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    dependencies: Mapped[list[int]] = mapped_column(JSON, default=list)  # ids of sibling issues
+    status: Mapped[str] = mapped_column(String, default="NEW", server_default="NEW")  # an IssueStatus
+    branch: Mapped[str | None] = mapped_column(String)
+    pr_number: Mapped[int | None] = mapped_column(Integer)
+    pr_url: Mapped[str | None] = mapped_column(String)
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    work_order_id: Mapped[str | None] = mapped_column(String)  # the latest work order on it
+    forge_issue_number: Mapped[int | None] = mapped_column(Integer)  # its GitHub issue, when mirrored
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class RunEvent(Base):
+    """Something that happened in an idea run; `id` is where a reader of its stream resumes."""
+
+    __tablename__ = "run_event"
+    # AUTOINCREMENT: SQLite never reuses an id, so clients resuming by id miss nothing.
+    __table_args__ = (Index("ix_run_event_run_id_id", "run_id", "id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("idea_run.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String)  # run.state, issue.updated, workflow.step.started, …
+    phase: Mapped[str] = mapped_column(String)  # the run's state then
+    level: Mapped[str] = mapped_column(String)  # info | warning | error
+    msg: Mapped[str] = mapped_column(CleanText)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ts: Mapped[datetime] = mapped_column()
