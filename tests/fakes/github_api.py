@@ -6,10 +6,10 @@ dispatches in memory, checks `Authorization: Bearer|token <token>` against the t
 App's server (`app_id`, `app_public_key`) it answers the App's routes to a JWT signed with the
 app's key, and issues installation tokens that the other routes then accept until they expire. Issues and
 pull requests share one number sequence per repository, as on GitHub. GraphQL (`POST /graphql`)
-knows one mutation: `markPullRequestReadyForReview`. The JSON shapes live in `github_json`; branches,
-merges, new issues and sub-issues in `github_git`; reviews, review comments and a pull request's
-files in `github_reviews`, which checks inline comments against a real diff when `git_dirs` holds
-the repository's git data.
+knows one mutation: `markPullRequestReadyForReview`. The JSON shapes live in `github_json`;
+branches, tags, merges, releases, new issues and sub-issues in `github_git`; reviews, review
+comments and a pull request's files in `github_reviews`, which checks inline comments against a
+real diff when `git_dirs` holds the repository's git data.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from fakes.github_json import (
     GitHubError,
     Issue,
     Pull,
+    Release,
     ReviewComment,
     comment_json,
     error_json,
@@ -51,13 +52,14 @@ from fakes.github_json import (
     permission_json,
     pull_json,
     repository_json,
+    tag_json,
     user_json,
 )
 from fakes.github_reviews import NewComment, add_review, add_review_routes
 
 __all__ = [  # the JSON builders and records are re-exported for tests that import only this module
     "API", "Comment", "Dispatch", "FakeGitHub", "FakeRepo", "GitHubError", "Issue", "Pull", "Received",
-    "ReviewComment", "build_app", "repository_json", "user_json",
+    "Release", "ReviewComment", "build_app", "repository_json", "user_json",
 ]  # fmt: skip
 
 
@@ -271,6 +273,19 @@ class FakeGitHub:
     def review_comments(self, full_name: str, number: int) -> list[ReviewComment]:
         """The review comments of pull request `number`, replies included, oldest first."""
         return [c for c in self.repo(full_name).review_comments if c.pull_number == number]
+
+    def releases(self, full_name: str) -> list[Release]:
+        """The repository's releases, drafts included, oldest first."""
+        return list(self.repo(full_name).releases)
+
+    def add_tag(self, full_name: str, tag: str, sha: str, message: str | None = None) -> None:
+        """Tag commit `sha` as someone pushing a tag would: lightweight, or annotated given `message`."""
+        repo = self.repo(full_name)
+        target = sha
+        if message is not None:
+            target = commit_sha(full_name, "tag", tag, sha)
+            repo.tag_objects[target] = tag_json(repo.json, tag, target, sha, message)
+        repo.refs[f"refs/tags/{tag}"] = target
 
     def node(self, node_id: str) -> Pull | None:
         """The pull request with this GraphQL node id, in any repository."""

@@ -1,6 +1,7 @@
-"""The fake GitHub's branches, merges, new issues and sub-issues, in GitHub's REST shapes
-("Git references", "Merge a pull request", "Create an issue", "Add sub-issue"); the JSON of a
-review, whose routes are in `github_reviews`."""
+"""The fake GitHub's branches, tags, merges, releases, new issues and sub-issues, in GitHub's REST
+shapes ("Git references", "Get a tag", "Merge a pull request", "Create a release", "Get a release by
+tag name", "Create an issue", "Add sub-issue"); the JSON of a review, whose routes are in
+`github_reviews`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from fakes.github_json import FakeRepo, GitHubError, Pull, issue_json, now, stable_id, user_json
+from fakes.github_json import (
+    FakeRepo,
+    GitHubError,
+    Pull,
+    Release,
+    issue_json,
+    now,
+    release_json,
+    stable_id,
+    user_json,
+)
 
 if TYPE_CHECKING:
     from fakes.github_api import FakeGitHub
@@ -21,12 +32,12 @@ def commit_sha(*parts: str) -> str:
     return hashlib.sha1(":".join(("commit", *parts)).encode()).hexdigest()
 
 
-def ref_json(repo: dict[str, Any], ref: str, sha: str) -> dict[str, Any]:
-    """A git reference ("Get a reference")."""
+def ref_json(repo: dict[str, Any], ref: str, sha: str, kind: str = "commit") -> dict[str, Any]:
+    """A git reference ("Get a reference"), to a commit or (`kind` "tag") an annotated tag object."""
     return {
         "ref": ref, "node_id": f"REF_kwDO{stable_id(repo['full_name'] + ref)}",
         "url": f"{repo['url']}/git/{ref}",
-        "object": {"type": "commit", "sha": sha, "url": f"{repo['url']}/git/commits/{sha}"},
+        "object": {"type": kind, "sha": sha, "url": f"{repo['url']}/git/{kind}s/{sha}"},
     }  # fmt: skip
 
 
@@ -55,10 +66,36 @@ def _pull(repo: FakeRepo, number: int) -> Pull:
     return repo.pulls[number]
 
 
+def publish_release(fake: FakeGitHub, repo: FakeRepo, body: dict[str, Any]) -> Release:
+    """A new release as GitHub makes one: it tags `target_commitish` (a branch or a known commit;
+    the default branch if not given) unless the tag exists, which it keeps where it is; a draft
+    gets its tag when published. 422 `already_exists` for a second release of a tag."""
+    tag = body.get("tag_name")
+    if not isinstance(tag, str) or not tag:
+        raise _invalid("Release", "tag_name", "missing_field")
+    if any(r.tag_name == tag for r in repo.releases):
+        raise _invalid("Release", "tag_name", "already_exists")
+    target = str(body.get("target_commitish") or repo.json["default_branch"])
+    sha = repo.refs.get(f"refs/heads/{target}") or (target if target in repo.refs.values() else None)
+    if sha is None:
+        raise _invalid("Release", "target_commitish")
+    draft = body.get("draft") is True
+    name, notes = body.get("name"), body.get("body")
+    release = Release(
+        fake.next_id(), tag, target, name, notes, fake.login, draft, body.get("prerelease") is True
+    )
+    if not draft:
+        repo.refs.setdefault(f"refs/tags/{tag}", sha)
+        release.published_at = release.created_at
+    repo.releases.append(release)
+    return release
+
+
 def add_git_routes(app: FastAPI, fake: FakeGitHub) -> None:
     """Mount the routes on the fake's app."""
     _add_ref_routes(app, fake)
     _add_merge_routes(app, fake)
+    _add_release_routes(app, fake)
     _add_new_issue_routes(app, fake)
 
 
@@ -69,7 +106,15 @@ def _add_ref_routes(app: FastAPI, fake: FakeGitHub) -> None:
         sha = repo.refs.get(f"refs/{ref}")
         if sha is None:
             raise GitHubError(404, "Not Found")
-        return JSONResponse(ref_json(repo.json, f"refs/{ref}", sha))
+        kind = "tag" if sha in repo.tag_objects else "commit"
+        return JSONResponse(ref_json(repo.json, f"refs/{ref}", sha, kind))
+
+    @app.get("/repos/{owner}/{name}/git/tags/{sha}")
+    async def get_tag(owner: str, name: str, sha: str) -> JSONResponse:
+        tag = fake.repo(f"{owner}/{name}").tag_objects.get(sha)
+        if tag is None:
+            raise GitHubError(404, "Not Found")
+        return JSONResponse(tag)
 
     @app.post("/repos/{owner}/{name}/git/refs")
     async def create_ref(owner: str, name: str, request: Request) -> JSONResponse:
@@ -101,6 +146,23 @@ def _add_merge_routes(app: FastAPI, fake: FakeGitHub) -> None:
         pull.state, pull.updated_at = "closed", now()
         pull.merged_at = pull.updated_at
         return JSONResponse({"sha": sha, "merged": True, "message": "Pull Request successfully merged"})
+
+
+def _add_release_routes(app: FastAPI, fake: FakeGitHub) -> None:
+    @app.post("/repos/{owner}/{name}/releases")
+    async def create_release(owner: str, name: str, request: Request) -> JSONResponse:
+        repo = fake.repo(f"{owner}/{name}")
+        release = publish_release(fake, repo, await request.json())
+        location = f"{repo.json['url']}/releases/{release.id}"
+        return JSONResponse(release_json(repo.json, release), 201, headers={"Location": location})
+
+    @app.get("/repos/{owner}/{name}/releases/tags/{tag:path}")
+    async def get_release_by_tag(owner: str, name: str, tag: str) -> JSONResponse:
+        repo = fake.repo(f"{owner}/{name}")
+        release = next((r for r in repo.releases if r.tag_name == tag and not r.draft), None)
+        if release is None:  # GitHub finds published releases only
+            raise GitHubError(404, "Not Found")
+        return JSONResponse(release_json(repo.json, release))
 
 
 def _add_new_issue_routes(app: FastAPI, fake: FakeGitHub) -> None:

@@ -128,6 +128,22 @@ class ReviewComment:
 
 
 @dataclass
+class Release:
+    """A release as the fake holds it; a draft has no tag yet and no `published_at`."""
+
+    id: int
+    tag_name: str
+    target_commitish: str
+    name: str | None
+    body: str | None
+    author: str
+    draft: bool = False
+    prerelease: bool = False
+    created_at: str = field(default_factory=now)
+    published_at: str | None = None
+
+
+@dataclass
 class Dispatch:
     """One accepted `POST /repos/{owner}/{repo}/dispatches`."""
 
@@ -150,6 +166,8 @@ class FakeRepo:
     reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # pull number → reviews (JSON)
     review_comments: list[ReviewComment] = field(default_factory=list)  # every pull's, oldest first
     sub_issues: dict[int, list[int]] = field(default_factory=dict)  # parent number → sub-issue numbers
+    releases: list[Release] = field(default_factory=list)  # oldest first
+    tag_objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # annotated tag sha → its JSON
 
     def take_number(self) -> int:
         number, self.next_number = self.next_number, self.next_number + 1
@@ -297,6 +315,35 @@ def comment_json(repo: dict[str, Any], comment: Comment, on_pull: bool) -> dict[
         "body": comment.body, "user": user_json(comment.user), "created_at": comment.created_at,
         "updated_at": comment.updated_at, "issue_url": f"{repo['url']}/issues/{comment.issue_number}",
         "author_association": "CONTRIBUTOR", "performed_via_github_app": None,
+    }  # fmt: skip
+
+
+def release_json(repo: dict[str, Any], release: Release) -> dict[str, Any]:
+    """A release ("Create a release", "Get a release by tag name")."""
+    url, tag = f"{repo['url']}/releases/{release.id}", release.tag_name
+    uploads = f"https://uploads.github.com/repos/{repo['full_name']}/releases/{release.id}/assets"
+    return {
+        "url": url, "html_url": f"{repo['html_url']}/releases/tag/{tag}", "assets_url": f"{url}/assets",
+        "upload_url": uploads + "{?name,label}", "tarball_url": f"{repo['url']}/tarball/{tag}",
+        "zipball_url": f"{repo['url']}/zipball/{tag}", "id": release.id,
+        "node_id": f"RE_kwDO{release.id:08d}", "tag_name": tag,
+        "target_commitish": release.target_commitish, "name": release.name,
+        "body": release.body, "draft": release.draft, "prerelease": release.prerelease, "immutable": False,
+        "created_at": release.created_at, "updated_at": release.published_at or release.created_at,
+        "published_at": release.published_at, "author": user_json(release.author), "assets": [],
+    }  # fmt: skip
+
+
+def tag_json(repo: dict[str, Any], tag: str, sha: str, commit: str, message: str) -> dict[str, Any]:
+    """An annotated tag object ("Get a tag"), unsigned."""
+    return {
+        "node_id": f"TAG_kwDO{stable_id(sha)}", "tag": tag, "sha": sha,
+        "url": f"{repo['url']}/git/tags/{sha}", "message": message,
+        "tagger": {"name": "Monalisa Octocat", "email": "octocat@github.com", "date": now()},
+        "object": {"type": "commit", "sha": commit, "url": f"{repo['url']}/git/commits/{commit}"},
+        "verification": {
+            "verified": False, "reason": "unsigned", "signature": None, "payload": None, "verified_at": None,
+        },
     }  # fmt: skip
 
 

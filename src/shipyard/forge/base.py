@@ -1,7 +1,8 @@
-"""The Forge protocol: three small protocols one adapter object implements, bound to one repository.
+"""The Forge protocol: four small protocols one adapter object implements, bound to one repository.
 
 `ForgeRepos` (credentials, the repository, branches, dispatches), `ForgeIssues` (issues, their
-threads, labels, sub-issues, permissions) and `ForgePulls` (pull requests and their reviews).
+threads, labels, sub-issues, permissions), `ForgePulls` (pull requests and their reviews) and
+`ForgeReleases` (a tag and its release).
 A caller gets a `Forge` for a name and a repository from `forge.registry` and never asks which
 forge it holds: what differs between forges is what `hosted` says, and what the adapter does.
 """
@@ -23,6 +24,7 @@ from shipyard.forge.models import (
     MergeResult,
     PullRequestInfo,
     PullRequestSpec,
+    ReleaseInfo,
     RepositoryCheck,
     ReviewComment,
     ReviewEvent,
@@ -31,9 +33,10 @@ from shipyard.forge.models import (
 )
 
 __all__ = [
-    "BranchRef", "CommentRef", "DiffSide", "Forge", "ForgeIssues", "ForgePulls", "ForgeRepos",
-    "InlineComment", "IssueInfo", "MergeMethod", "MergeResult", "PullRequestInfo", "PullRequestSpec",
-    "RepositoryCheck", "ReviewComment", "ReviewEvent", "ReviewInfo", "ReviewSpec",
+    "BranchRef", "CommentRef", "DiffSide", "Forge", "ForgeIssues", "ForgePulls", "ForgeReleases",
+    "ForgeRepos", "InlineComment", "IssueInfo", "MergeMethod", "MergeResult", "PullRequestInfo",
+    "PullRequestSpec", "ReleaseInfo", "RepositoryCheck", "ReviewComment", "ReviewEvent", "ReviewInfo",
+    "ReviewSpec",
 ]  # fmt: skip
 
 
@@ -148,5 +151,16 @@ class ForgePulls(Protocol):
         ...
 
 
-class Forge(ForgeRepos, ForgeIssues, ForgePulls, Protocol):
+class ForgeReleases(Protocol):
+    """Releases: a tag on a branch's tip, published with its notes where the forge shows them."""
+
+    async def create_release(self, tag: str, target_branch: str, name: str, notes: str) -> ReleaseInfo:
+        """Tag the tip of `target_branch` as `tag` and publish release `name` with `notes` (local: an
+        annotated tag whose message is `name`, a blank line and `notes`). Idempotent: when `tag`
+        already names that commit, the existing release; Conflict naming both commits when it names
+        another. A branch that does not exist fails with an error naming it."""
+        ...
+
+
+class Forge(ForgeRepos, ForgeIssues, ForgePulls, ForgeReleases, Protocol):
     """Everything Shipyard asks of a forge, for one repository."""

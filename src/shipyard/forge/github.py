@@ -22,7 +22,8 @@ from shipyard.forge.github_answers import (
     review_comment,
     review_info,
 )
-from shipyard.forge.github_base import GitHubApi, GitHubFailed
+from shipyard.forge.github_base import GitHubFailed
+from shipyard.forge.github_releases import GitHubReleases
 from shipyard.forge.github_repo import RepoRef, check_dispatch, parse_repository, token_for
 from shipyard.forge.github_reviews import DiffLines, diff_lines, misplaced, refusal
 from shipyard.forge.models import (
@@ -49,8 +50,8 @@ mutation MarkReady($id: ID!) {
 """
 
 
-class GitHubClient(GitHubApi):
-    """The GitHub API calls Shipyard makes, with one token."""
+class GitHubClient(GitHubReleases):
+    """The GitHub API calls Shipyard makes, with one token (releases: `GitHubReleases`)."""
 
     async def check_repository(self, url: str, ref: RepoRef) -> tuple[RepositoryCheck, str | None]:
         """What GitHub says about the repository, and why it is not accessible when it is not."""

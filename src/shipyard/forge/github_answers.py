@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shipyard.forge.models import CommentRef, IssueInfo, ReviewComment, ReviewInfo
+from shipyard.forge.models import CommentRef, IssueInfo, ReleaseInfo, ReviewComment, ReviewInfo
 
 
 class PullRef(BaseModel):
@@ -95,6 +95,15 @@ def review_comment(comment: dict[str, Any]) -> ReviewComment:
         in_reply_to_id=reply_to if isinstance(reply_to, int) else None,
         html_url=str(comment.get("html_url") or ""),
         created_at=_time(comment.get("created_at")),
+    )
+
+
+def release_info(release: dict[str, Any], sha: str) -> ReleaseInfo:
+    """A release of commit `sha` (GitHub's `target_commitish` may name a branch); a release without
+    a name is shown by its tag."""
+    tag = str(release.get("tag_name") or "")
+    return ReleaseInfo(
+        tag=tag, name=str(release.get("name") or tag), sha=sha, url=str(release.get("html_url") or "")
     )
 
 

@@ -27,6 +27,7 @@ from shipyard.forge.models import (
     MergeResult,
     PullRequestInfo,
     PullRequestSpec,
+    ReleaseInfo,
     RepositoryCheck,
     ReviewComment,
     ReviewInfo,
@@ -41,7 +42,7 @@ _SHA_CHARS = frozenset("0123456789abcdef")
 
 
 class GitHubForge:
-    """Issues, pull requests and branches of one GitHub repository."""
+    """Issues, pull requests, branches and releases of one GitHub repository."""
 
     name = "github"
     hosted = True
@@ -170,6 +171,12 @@ class GitHubForge:
 
     async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> CommentRef:
         return await (await self._api()).reply_to_review_comment(self._repo(), number, comment_id, body)
+
+    async def create_release(self, tag: str, target_branch: str, name: str, notes: str) -> ReleaseInfo:
+        """A GitHub release (GitHub makes the tag) of the commit `target_branch` points at now."""
+        api, ref = await self._api(), self._repo()
+        sha = await api.branch_sha(ref, target_branch)
+        return await api.create_release(ref, tag, sha, name, notes)
 
     def _repo(self) -> RepoRef:
         if self.ref is None:

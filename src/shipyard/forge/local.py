@@ -1,6 +1,6 @@
 """The local forge: pull requests as rows in Shipyard's store, for repositories on disk or any git
-remote. It keeps no issues, reviews or automation: those calls say so (ForgeError), or, for
-listing reviews, answer that there are none."""
+remote; releases as annotated tags. It keeps no issues, reviews or automation: those calls say so
+(ForgeError), or, for listing reviews, answer that there are none."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from shipyard.forge.models import (
     MergeResult,
     PullRequestInfo,
     PullRequestSpec,
+    ReleaseInfo,
     RepositoryCheck,
     ReviewComment,
     ReviewInfo,
@@ -195,6 +196,12 @@ class LocalForge:
 
     async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> CommentRef:
         raise ForgeError(self._lacks("review comments"))
+
+    async def create_release(self, tag: str, target_branch: str, name: str, notes: str) -> ReleaseInfo:
+        """An annotated tag in the repository on disk; its message is the release (no page to link)."""
+        repo = local_git.on_disk(self.repository_url)
+        sha = await local_git.create_tag(repo, tag, target_branch, f"{name}\n\n{notes}")
+        return ReleaseInfo(tag=tag, name=name, sha=sha)
 
     def _store(self) -> PullRequestRows:
         if self._rows is None:

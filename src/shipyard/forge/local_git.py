@@ -1,14 +1,14 @@
-"""The local forge's git: branches and merges made in a repository on this machine, with plumbing
-only (no checkout), so nobody's working tree is touched."""
+"""The local forge's git: branches, merges and tags made in a repository on this machine, without
+a checkout, so nobody's working tree is touched."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from urllib.parse import urlparse
 
-from shipyard.domain.errors import Conflict, ForgeError, InvalidInput
+from shipyard.domain.errors import Conflict, ForgeError, InvalidInput, NotFound
 from shipyard.forge.models import MergeMethod
-from shipyard.gitutil import git, local_path, resolve_commit, run_git, worktrees
+from shipyard.gitutil import failure, git, local_path, resolve_commit, run_git, worktrees
 
 _FALLBACK_IDENTITY = ("-c", "user.name=Shipyard", "-c", "user.email=shipyard@localhost")
 
@@ -60,6 +60,29 @@ async def merge(repo: Path, head: str, base: str, message: str, method: MergeMet
     # Compare-and-swap: a base that moved meanwhile is not overwritten.
     await git("update-ref", f"refs/heads/{base}", commit.strip(), base_sha, cwd=repo)
     return commit.strip()
+
+
+async def create_tag(repo: Path, tag: str, branch: str, message: str) -> str:
+    """Annotated tag `tag` with `message` at the tip of branch `branch`; the tagged sha. A tag that
+    names that commit already is kept as it is; one on another commit is a Conflict naming both."""
+    if tag.startswith("-") or not (await run_git("check-ref-format", f"refs/tags/{tag}", cwd=repo)).ok:
+        raise InvalidInput(f"{tag!r} is not a valid tag name")
+    tip = await run_git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", cwd=repo)
+    if not tip.ok:
+        raise NotFound(f"branch {branch} does not exist in {repo}")
+    sha = tip.stdout.strip()
+    identity = () if await _has_identity(repo) else _FALLBACK_IDENTITY
+    # whitespace, not git's default strip: release notes' Markdown headings start with '#'.
+    made = await run_git(*identity, "tag", "-a", "--cleanup=whitespace", "-m", message, tag, sha, cwd=repo)
+    tagged = await run_git("rev-parse", "--verify", "--quiet", f"refs/tags/{tag}^{{commit}}", cwd=repo)
+    if not tagged.ok:
+        raise failure(made)
+    if tagged.stdout.strip() != sha:
+        raise Conflict(
+            f"tag {tag} already exists in {repo} on commit {tagged.stdout.strip()}, "
+            f"not on {branch}'s tip {sha}"
+        )
+    return sha
 
 
 async def _has_identity(repo: Path) -> bool:

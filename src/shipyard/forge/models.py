@@ -75,6 +75,15 @@ class BranchRef(BaseModel):
     sha: str
 
 
+class ReleaseInfo(BaseModel):
+    """A published release: its tag, the commit the tag names, and where people read it."""
+
+    tag: str
+    name: str
+    sha: str
+    url: str = ""  # the release's page ("" on the local forge, which has none)
+
+
 class MergeResult(BaseModel):
     """A merged pull request: the commit its base branch now points at."""
 
