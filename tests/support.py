@@ -157,7 +157,8 @@ class PgDatabases:
         try:
             await conn.execute(
                 "TRUNCATE project, work_order, step, event, pull_request, webhook_delivery,"
-                " repository_dispatch, artifact, project_secret RESTART IDENTITY CASCADE"
+                " repository_dispatch, artifact, project_secret, idea_run, issue_node, run_event"
+                " RESTART IDENTITY CASCADE"
             )
         finally:
             await conn.close()

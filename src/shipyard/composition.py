@@ -1,13 +1,17 @@
 """The composition root: what the layers above the engine add to a worker. The engine knows
 nothing of them; the front doors that start a worker (`serve`, `worker`, an embedded `run`) pass
-`worker_parts` to `open_engine`. Products add their workflows and activities here."""
+`worker_parts` to `open_engine`. Products add their workflows and activities here, and their
+routers (`product_routers`, which the API mounts)."""
 
 from __future__ import annotations
 
+from fastapi import APIRouter
 from temporalio.client import Client
 
 from shipyard.config import Settings
 from shipyard.engine.worker import WorkerParts
+from shipyard.ideas.activities import IdeaActivities
+from shipyard.ideas.workflow import IdeaRunWorkflow
 from shipyard.service.deliveries import DeliveryActivities, DeliveryWorkflow
 from shipyard.service.firings import ScheduleActivities, ScheduledWorkOrderWorkflow
 from shipyard.service.work_orders import WorkOrderService
@@ -15,10 +19,23 @@ from shipyard.store.store import Store
 
 
 def worker_parts(settings: Settings, store: Store, client: Client) -> WorkerParts:
-    """Webhook processing (service/deliveries.py) and schedules' firings (service/firings.py)."""
+    """Webhook processing (service/deliveries.py), schedules' firings (service/firings.py) and
+    idea runs (ideas/)."""
     service = WorkOrderService(settings, store, client)
     firings = ScheduleActivities(service)
+    ideas = IdeaActivities(service)
     return WorkerParts(
-        workflows=[DeliveryWorkflow, ScheduledWorkOrderWorkflow],
-        activities=[DeliveryActivities(service).process, firings.start_work_order, firings.work_order_ended],
-    )
+        workflows=[DeliveryWorkflow, ScheduledWorkOrderWorkflow, IdeaRunWorkflow],
+        activities=[
+            DeliveryActivities(service).process, firings.start_work_order, firings.work_order_ended,
+            ideas.set_state, ideas.prepare, ideas.start_work, ideas.work_ended, ideas.plant,
+            ideas.open_branch, ideas.merge, ideas.release,
+        ],
+    )  # fmt: skip
+
+
+def product_routers() -> list[APIRouter]:
+    """The products' API routes (behind the API token, like the work orders')."""
+    from shipyard.ideas.routes import router as ideas
+
+    return [ideas]

@@ -182,3 +182,21 @@ def test_description_says_it_is_a_test_double() -> None:
     description = agent.description.lower()
     assert "test double" in description and "tests and demos only" in description
     assert agent.check().available
+
+
+async def test_a_replay_block_inside_a_prompt_is_its_script(workdir: Path, tmp_path: Path) -> None:
+    """Text a workflow quotes into its prompt (an issue's body) may carry the script: the last
+    ```replay block wins over the replay file."""
+    replay_file = tmp_path / "replay.yaml"
+    replay_file.write_text("default:\n  - message: from the file\n")
+    prompt = (
+        "You are the developer. Implement this issue.\n\n"
+        "> ```replay\n> - message: quoted, not ours\n> ```\n\n"
+        '```replay\n- write: one.py\n  content: "ONE = 1\\n"\n- message: wrote one.py\n```\n'
+    )
+    result, _ = await replay(workdir, prompt, Settings(replay_file=replay_file), step_id="implement")
+    assert (result.ok, result.output) == (True, "wrote one.py")
+    assert (workdir / "one.py").read_text() == "ONE = 1\n"
+    broken, _ = await replay(workdir, "Do it.\n```replay\n- write: [\n```\n", step_id="implement")
+    assert (broken.ok, broken.error_kind) == (False, "bad_request")
+    assert "the prompt's replay block is not valid YAML" in (broken.error or "")

@@ -1,11 +1,14 @@
 """Where the replay agent's recorded actions come from, and their validation.
 
-A prompt that is a YAML document with a top-level `replay:` list is the script itself; otherwise
-`settings.replay_file` maps step ids to action lists, with an optional `default:` list.
+A prompt that is a YAML document with a top-level `replay:` list is the script itself, and so is
+a ```replay fenced block inside a prompt (a YAML list: text a workflow quotes into its prompt, an
+issue's body say, can carry its own script); otherwise `settings.replay_file` maps step ids to
+action lists, with an optional `default:` list.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ import yaml
 from shipyard.domain.errors import InvalidInput
 
 Action = dict[str, Any]
+_FENCED = re.compile(r"^[ \t]*```replay[ \t]*\r?\n(.*?)^[ \t]*```", re.DOTALL | re.MULTILINE)
 
 # Each action has exactly one of these keys; `write` and `append` also take `content`.
 ACTION_KEYS = ("write", "append", "delete", "run", "message", "sleep", "usage", "fail")
@@ -21,14 +25,20 @@ _EXTRA_KEYS = {"write": {"content"}, "append": {"content"}}
 
 
 def actions_from_prompt(prompt: str) -> list[Action] | None:
-    """The `replay:` list of a YAML prompt, or None when the prompt is not such a document."""
+    """The `replay:` list of a YAML prompt, else the list in its last ```replay block, else None."""
     try:
         doc = yaml.safe_load(prompt)
     except yaml.YAMLError:
+        doc = None
+    if isinstance(doc, dict) and "replay" in doc:
+        return validate(doc["replay"], "the prompt's replay list")
+    blocks = _FENCED.findall(prompt)
+    if not blocks:
         return None
-    if not isinstance(doc, dict) or "replay" not in doc:
-        return None
-    return validate(doc["replay"], "the prompt's replay list")
+    try:
+        return validate(yaml.safe_load(blocks[-1]), "the prompt's replay block")
+    except yaml.YAMLError as err:
+        raise InvalidInput(f"the prompt's replay block is not valid YAML: {err}") from None
 
 
 def actions_from_file(path: Path, step_id: str | None) -> list[Action]:

@@ -22,6 +22,7 @@ from shipyard.api.schemas import Health, PullRequestResponse
 from shipyard.api.throttle import Throttle
 from shipyard.api.webhooks import router as webhooks_router
 from shipyard.api.work_orders import router as work_orders_router
+from shipyard.composition import product_routers
 from shipyard.domain.jsontext import MAX_SQL_INT32
 from shipyard.domain.metrics import Metrics
 from shipyard.service.work_orders import WorkOrderService
@@ -77,7 +78,7 @@ def create_app(service: WorkOrderService, error_page: PageRenderer | None = None
     token = [Depends(require_token)]
     routers = (
         work_orders_router, control_router, events_router, github_router, projects_router,
-        schedules_router, misc,
+        schedules_router, misc, *product_routers(),
     )  # fmt: skip
     for router in routers:
         app.include_router(router, dependencies=token)

@@ -15,6 +15,7 @@ import typer
 
 from shipyard.cli.catalog import agents_app, db_app, doctor, gc, workflows_app
 from shipyard.cli.common import CliError, ServerOpt, api_for, console, err_console, fail, run_async, settings
+from shipyard.cli.ideas import ideas_app
 from shipyard.cli.projects import projects_app
 from shipyard.cli.report import report_app
 from shipyard.cli.schedules import schedules_app
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(projects_app, name="projects")
 app.add_typer(report_app, name="report")
 app.add_typer(schedules_app, name="schedules")
+app.add_typer(ideas_app, name="ideas")
 app.command()(doctor)
 app.command()(gc)
 

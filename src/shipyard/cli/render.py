@@ -41,7 +41,7 @@ def create_body(
     if (workflow is None) == (workflow_file is None):
         raise CliError("give exactly one of --workflow NAME or --workflow-file FILE", exit_code=2)
     body: dict[str, Any] = {
-        "repository_url": repository if "://" in repository else _absolute(repository),
+        "repository_url": absolute_repository(repository),
         "workflow_type": workflow,
         "agent": agent,
         "sandbox_type": sandbox,
@@ -55,6 +55,11 @@ def create_body(
             raise CliError(f"cannot read workflow file {workflow_file}: {err.strerror}", exit_code=2) from err
         body["workflow_source"] = str(workflow_file)
     return {k: v for k, v in body.items() if v is not None}
+
+
+def absolute_repository(repository: str) -> str:
+    """A URL as it is; a path made absolute (the server may run elsewhere than this directory)."""
+    return repository if "://" in repository else _absolute(repository)
 
 
 def _absolute(path: str) -> str:

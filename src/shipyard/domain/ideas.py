@@ -49,9 +49,12 @@ def new_run_id() -> str:
 
 
 def slug(title: str, limit: int = 40) -> str:
-    """Lowercase words joined by `-`, at most `limit` characters, never empty."""
+    """Lowercase words joined by `-`, at most `limit` characters (whole words where it can), never empty."""
     words = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-    return words[:limit].rstrip("-") or "issue"
+    if len(words) > limit:
+        cut = words[: limit + 1]
+        words = cut.rsplit("-", 1)[0] if "-" in cut else cut[:limit]
+    return words.strip("-") or "issue"
 
 
 def issue_branch(kind: IssueType, issue_id: int, title: str) -> str:

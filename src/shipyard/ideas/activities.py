@@ -1,0 +1,325 @@
+"""The idea run's activities: the store, the forge and the work orders, for the workflow in
+`workflow.py`. Each can run twice (a worker that died): each finds what an earlier attempt did
+(the epic, the tree, a branch, a work order by its derived id, a merged pull request).
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any
+
+import structlog
+from temporalio import activity
+
+from shipyard.domain.errors import Conflict, InvalidInput, ShipyardError
+from shipyard.domain.ideas import IssueStatus, IssueType, RunState, issue_branch, slug
+from shipyard.domain.ids import derived_work_order_id
+from shipyard.domain.models import CreateWorkOrderRequest, WorkOrderStatus
+from shipyard.domain.untrusted import quote
+from shipyard.engine.activities import to_application_error
+from shipyard.engine.types import StartWorkOrderInput
+from shipyard.forge.base import Forge
+from shipyard.forge.registry import forge_for
+from shipyard.ideas.tree import tree_from_plan
+from shipyard.ideas.types import IssueInput, Node, ReleaseInput, StateInput, WorkEnded, WorkInput, WorkKind
+from shipyard.service.creation import record_work_order
+from shipyard.service.work_orders import WorkOrderService
+from shipyard.store.records import IdeaRunRecord, IssueNodeRecord, PlannedIssue
+
+log = structlog.get_logger()
+INTEGRATION = "integration"  # seed 002: the epic's branch comes from it, its pull request goes into it
+_WORKFLOWS = {  # the bundled workflow each kind of work runs
+    "spec": "idea_spec", "implement": "idea_task", "integrate": "idea_integrate", "release": "idea_release",
+}  # fmt: skip
+
+
+def workflow_text(name: str) -> str:
+    """A bundled workflow of ideas/workflows/, as YAML."""
+    return files("shipyard.ideas").joinpath("workflows", f"{name}.yaml").read_text()
+
+
+def spec_path(run: IdeaRunRecord) -> str:
+    """Where the spec is written: named after the idea (a second run of it writes it anew)."""
+    return f"specs/{slug(run.idea_text)}.md"
+
+
+def release_tag(run: IdeaRunRecord) -> str:
+    return f"release/{run.id}"
+
+
+class IdeaActivities:
+    """Bound to the service the work orders are made through (its settings and store)."""
+
+    def __init__(self, service: WorkOrderService) -> None:
+        self.service = service
+        self.store = service.store
+        self.settings = service.settings
+
+    def forge(self, run: IdeaRunRecord) -> Forge:
+        return forge_for(run.forge, self.settings, run.repository_url, self.store)
+
+    async def log(
+        self, run: IdeaRunRecord, event_type: str, msg: str, *, level: str = "info", **data: Any
+    ) -> None:
+        """One entry of the run's timeline (and its stream)."""
+        await self.store.add_run_event(
+            run.id, event_type, phase=run.state.value, msg=msg, level=level, data=data
+        )
+
+    async def issue_changed(self, run: IdeaRunRecord, issue: IssueNodeRecord, msg: str) -> None:
+        data: dict[str, Any] = {"issue_id": issue.id, "type": issue.type.value, "status": issue.status.value}
+        data |= {"branch": issue.branch, "pr_url": issue.pr_url}
+        await self.log(run, "issue.updated", msg, **data)
+
+    @activity.defn(name="idea_set_state")
+    async def set_state(self, inp: StateInput) -> None:
+        """Move the run to a state (saying why); an ending one records its error."""
+        run = await self.store.get_run(inp.run_id)
+        if run.state == inp.state:
+            return  # an attempt that ran before
+        fields: dict[str, Any] = {"state": inp.state}
+        if inp.state.is_terminal:
+            fields |= {"error": inp.error, "current_issue_id": None}
+        run = await self.store.update_run(run.id, **fields)
+        level = "error" if inp.state == RunState.FAILED else "info"
+        await self.log(run, "run.state", inp.msg, level=level, state=inp.state.value, error=inp.error)
+
+    @activity.defn(name="idea_prepare")
+    async def prepare(self, run_id: str) -> Node:
+        """The epic (the idea's root issue) on its branch from `integration`, both made if missing."""
+        run = await self.store.get_run(run_id)
+        try:
+            forge = self.forge(run)
+            check, problem = await forge.check_repository()
+            if problem is not None:
+                raise InvalidInput(problem)
+            if await self._make_branch(forge, INTEGRATION, check.default_branch or "main"):
+                await self.log(run, "branch.created", f"made {INTEGRATION} from {check.default_branch}")
+            epic = await self._epic(run)
+            if epic.branch is None:
+                branch = issue_branch(IssueType.EPIC, epic.id, epic.title)
+                await self._make_branch(forge, branch, INTEGRATION)
+                epic = await self.store.update_issue(epic.id, branch=branch, status=IssueStatus.IN_PROGRESS)
+                await self.issue_changed(run, epic, f"epic #{epic.id} on {branch}")
+        except ShipyardError as err:
+            raise to_application_error(err) from None
+        return Node(id=epic.id, type=epic.type, title=epic.title)
+
+    async def _epic(self, run: IdeaRunRecord) -> IssueNodeRecord:
+        if run.root_issue_id is not None:
+            return await self.store.get_issue(run.root_issue_id)
+        title = run.idea_text.strip().splitlines()[0][:120] if run.idea_text.strip() else run.id
+        planned = PlannedIssue(type=IssueType.EPIC, title=title, body=run.idea_text)
+        epic = await self.store.create_issue(run.id, planned)
+        await self.store.update_run(run.id, root_issue_id=epic.id)
+        return epic
+
+    async def _make_branch(self, forge: Forge, branch: str, from_ref: str) -> bool:
+        """Make `branch` at `from_ref`'s tip; False when it is there already."""
+        try:
+            await forge.create_branch(branch, from_ref)
+        except Conflict:
+            return False
+        return True
+
+    @activity.defn(name="idea_start_work")
+    async def start_work(self, inp: WorkInput) -> StartWorkOrderInput:
+        """Record the issue's work order (the same one again after a retry) and say so."""
+        run = await self.store.get_run(inp.run_id)
+        issue = await self.store.get_issue(inp.issue_id)
+        try:
+            request, branch = await self._request(run, issue, inp.kind)
+            recorded = await record_work_order(
+                self.settings, self.store, request,
+                derived_work_order_id(run.id, inp.kind, str(issue.id)),
+                trigger={"source": "idea", "run": run.id, "issue": issue.id, "work": inp.kind},
+                branch=branch,
+            )  # fmt: skip
+        except ShipyardError as err:
+            raise to_application_error(err) from None
+        wo = recorded.work_order
+        await self.store.update_issue(issue.id, work_order_id=wo.id)
+        run = await self.store.update_run(run.id, current_issue_id=issue.id)
+        await self.log(
+            run, "workflow.step.started", f"{inp.kind} of {issue.type.value} #{issue.id}: {wo.id}",
+            issue_id=issue.id, work=inp.kind, work_order_id=wo.id, branch=wo.git_branch_name,
+        )  # fmt: skip
+        return recorded.start
+
+    async def _request(
+        self, run: IdeaRunRecord, issue: IssueNodeRecord, kind: WorkKind
+    ) -> tuple[CreateWorkOrderRequest, str]:
+        """The work order's request and the branch it works on."""
+        options = run.options or {}
+        inputs: dict[str, Any]
+        if kind == "spec":
+            inputs = {"idea": quote("the idea", run.idea_text), "spec_path": spec_path(run)}
+            inputs["size"] = options.get("size", "medium")
+            branch, base = issue.branch, INTEGRATION
+        elif kind == "release":
+            merged = [i for i in await self.store.list_issues(run.id) if i.pr_url]
+            lines = "\n".join(f"- {i.type.value} #{i.id} {i.title} ({i.pr_url})" for i in merged)
+            inputs = {"version": release_tag(run), "merged": lines or "- (none)"}
+            branch, base = INTEGRATION, INTEGRATION
+        else:
+            parent = await self._parent_branch(issue)
+            branch, base = issue.branch, parent
+            inputs = {"title": issue.title}
+            if kind == "implement":
+                inputs |= {
+                    "issue": quote(f"issue #{issue.id}", _issue_text(issue)),
+                    "spec_path": spec_path(run),
+                }
+        if branch is None:
+            raise InvalidInput(f"issue #{issue.id} has no branch yet")
+        agents = options.get("agents") or {}
+        request = CreateWorkOrderRequest(
+            repository_url=run.repository_url,
+            workflow_definition=workflow_text(_WORKFLOWS[kind]),
+            workflow_source=f"ideas/workflows/{_WORKFLOWS[kind]}.yaml",
+            inputs=inputs,
+            base_branch=base,
+            agent=agents.get(kind) or agents.get("default"),
+            project=run.project_id,
+            forge=run.forge,
+            title=f"{issue.type.value} {issue.id} {issue.title}",
+        )
+        return request, branch
+
+    async def _parent_branch(self, issue: IssueNodeRecord) -> str:
+        """The branch of the issue's nearest ancestor not yet done (seed 002 §3.2); the epic's
+        parent is `integration`."""
+        parent_id = issue.parent_id
+        while parent_id is not None:
+            parent = await self.store.get_issue(parent_id)
+            if parent.status != IssueStatus.DONE and parent.branch:
+                return parent.branch
+            parent_id = parent.parent_id
+        return INTEGRATION
+
+    @activity.defn(name="idea_work_ended")
+    async def work_ended(self, inp: WorkEnded) -> None:
+        """The work order's end on the timeline; an issue with a pull request goes to review."""
+        run = await self.store.get_run(inp.run_id)
+        issue = await self.store.get_issue(inp.issue_id)
+        wo = await self.store.get_work_order(inp.work_order_id)
+        ok = inp.status == WorkOrderStatus.COMPLETED.value
+        if not ok:
+            await self.store.update_issue(issue.id, status=IssueStatus.BLOCKED)
+        elif inp.kind in ("implement", "integrate") and wo.github_pull_request_url:
+            url = wo.github_pull_request_url
+            issue = await self.store.update_issue(
+                issue.id, status=IssueStatus.REVIEW, pr_url=url, pr_number=_pr_number(url)
+            )
+            await self.issue_changed(run, issue, f"{issue.type.value} #{issue.id}: pull request {url}")
+        what = f"{inp.kind} of {issue.type.value} #{issue.id} {inp.status}"
+        await self.log(
+            run, "workflow.step.completed" if ok else "workflow.step.failed",
+            what + (f": {inp.error}" if inp.error else ""), level="info" if ok else "error",
+            issue_id=issue.id, work=inp.kind, work_order_id=inp.work_order_id,
+        )  # fmt: skip
+
+    @activity.defn(name="idea_plant")
+    async def plant(self, inp: IssueInput) -> Node:
+        """The planner's tree, checked against the rules, as issues under the epic (once)."""
+        run = await self.store.get_run(inp.run_id)
+        epic = await self.store.get_issue(inp.issue_id)
+        assert epic.work_order_id is not None
+        steps = {s.step_id: s for s in await self.store.list_steps(epic.work_order_id)}
+        try:
+            planned = tree_from_plan(steps["plan"].output_data if "plan" in steps else None)
+        except InvalidInput as err:
+            broken = InvalidInput(f"the issue plan breaks the tree rules: {err.message}")
+            raise to_application_error(broken) from None
+        made = await self.store.plant_tree(run.id, epic.id, planned)
+        for issue in made:
+            await self.issue_changed(run, issue, f"{issue.type.value} #{issue.id}: {issue.title}")
+        by_parent: dict[int, list[IssueNodeRecord]] = {}
+        for issue in made:
+            by_parent.setdefault(issue.parent_id or 0, []).append(issue)
+
+        def node(issue: IssueNodeRecord) -> Node:
+            children = sorted(by_parent.get(issue.id, []), key=lambda i: (i.order_index, i.id))
+            return Node(id=issue.id, type=issue.type, title=issue.title, children=[node(c) for c in children])
+
+        return node(epic)
+
+    @activity.defn(name="idea_open_branch")
+    async def open_branch(self, inp: IssueInput) -> None:
+        """The issue's branch from its nearest open ancestor's; the issue in progress."""
+        run = await self.store.get_run(inp.run_id)
+        issue = await self.store.get_issue(inp.issue_id)
+        if issue.branch is not None:
+            return
+        branch = issue_branch(issue.type, issue.id, issue.title)
+        try:
+            await self._make_branch(self.forge(run), branch, await self._parent_branch(issue))
+        except ShipyardError as err:
+            raise to_application_error(err) from None
+        issue = await self.store.update_issue(issue.id, branch=branch, status=IssueStatus.IN_PROGRESS)
+        await self.issue_changed(run, issue, f"{issue.type.value} #{issue.id} on {branch}")
+
+    @activity.defn(name="idea_merge")
+    async def merge(self, inp: IssueInput) -> None:
+        """The merge gate: the issue's pull request merges into its parent's branch once every
+        descendant is done; the issue is then done."""
+        run = await self.store.get_run(inp.run_id)
+        issue = await self.store.get_issue(inp.issue_id)
+        if issue.status == IssueStatus.DONE:
+            return
+        open_below = [i for i in await self._descendants(issue) if i.status != IssueStatus.DONE]
+        if open_below:
+            names = ", ".join(f"{i.type.value} #{i.id} ({i.status.value})" for i in open_below[:5])
+            raise to_application_error(InvalidInput(f"#{issue.id} cannot merge: not done below it: {names}"))
+        if issue.pr_number is None:
+            raise to_application_error(InvalidInput(f"#{issue.id} has no pull request to merge"))
+        forge = self.forge(run)
+        try:
+            pull = await forge.get_pr(issue.pr_number)
+            if pull.state != "merged":
+                await forge.merge_pr(issue.pr_number)
+        except ShipyardError as err:
+            raise to_application_error(err) from None
+        issue = await self.store.update_issue(issue.id, status=IssueStatus.DONE)
+        await self.issue_changed(
+            run, issue, f"merged #{issue.pr_number} ({issue.branch}) into {pull.base_branch}"
+        )
+
+    async def _descendants(self, issue: IssueNodeRecord) -> list[IssueNodeRecord]:
+        found, todo = [], [issue.id]
+        while todo:
+            for child in await self.store.children_of(todo.pop()):
+                found.append(child)
+                todo.append(child.id)
+        return found
+
+    @activity.defn(name="idea_release")
+    async def release(self, inp: ReleaseInput) -> str:
+        """Tag the integration branch and publish the release with the notes the release manager
+        wrote; the tag."""
+        run = await self.store.get_run(inp.run_id)
+        steps = {s.step_id: s for s in await self.store.list_steps(inp.work_order_id)}
+        notes = (steps["notes"].output or "") if "notes" in steps else ""
+        tag = release_tag(run)
+        try:
+            made = await self.forge(run).create_release(tag, INTEGRATION, f"{tag}: {_first_line(run)}", notes)
+        except ShipyardError as err:
+            raise to_application_error(err) from None
+        await self.log(run, "release.published", f"released {tag} at {made.sha[:12]}", tag=tag, url=made.url)
+        return tag
+
+
+def _issue_text(issue: IssueNodeRecord) -> str:
+    text = f"{issue.type.value} #{issue.id}: {issue.title}\n\n{issue.body}".rstrip()
+    if issue.acceptance_criteria:
+        text += "\n\nAcceptance criteria:\n" + "\n".join(f"- {c}" for c in issue.acceptance_criteria)
+    return text
+
+
+def _pr_number(url: str) -> int | None:
+    last = url.rstrip("/").rsplit("/", 1)[-1]
+    return int(last) if last.isdigit() else None
+
+
+def _first_line(run: IdeaRunRecord) -> str:
+    return (run.idea_text.strip().splitlines() or [run.id])[0][:80]

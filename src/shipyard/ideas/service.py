@@ -1,0 +1,107 @@
+"""Ideas and their runs: submitted (checked, recorded, their workflow started), read (state,
+timeline, issue tree) and steered (pause, resume, cancel)."""
+
+from __future__ import annotations
+
+import uuid
+
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
+
+from shipyard.domain.errors import Conflict, InvalidInput, ShipyardError, Unavailable
+from shipyard.domain.ideas import RunState
+from shipyard.forge.registry import default_forge_name, forge_for
+from shipyard.ideas.models import IdeaRequest, IssueView, RunInterrupt, RunView, tree_view
+from shipyard.ideas.types import RunInput
+from shipyard.service.requests import checked_repository
+from shipyard.service.work_orders import TEMPORAL_DOWN, WorkOrderService
+from shipyard.store.records import IdeaRunCreate, IdeaRunRecord
+
+
+class IdeaService:
+    """Over the work-order service: its settings, store and Temporal client."""
+
+    def __init__(self, service: WorkOrderService) -> None:
+        self.service = service
+        self.store = service.store
+        self.settings = service.settings
+
+    async def submit(self, req: IdeaRequest) -> IdeaRunRecord:
+        """Check the repository and its forge, record the run, start its workflow."""
+        if self.service.client is None:
+            raise Conflict("this process has no engine; start `shipyard serve` to run ideas")
+        project = await self.store.get_project(req.project) if req.project else None
+        url = await checked_repository(req.repo)
+        name = req.options.forge or (project.forge if project else None)
+        name = name or default_forge_name(self.settings, url)
+        forge = forge_for(name, self.settings, url, self.store)
+        await forge.require_access()
+        _, problem = await forge.check_repository()
+        if problem is not None:
+            raise InvalidInput(f"repo: {problem}")
+        run = await self.store.create_run(
+            IdeaRunCreate(
+                idea_text=req.idea_text,
+                repository_url=url,
+                project_id=project.id if project else None,
+                forge=name,
+                options=req.options.model_dump(mode="json"),
+                correlation_id=str(uuid.uuid4()),
+            )
+        )
+        await self.store.add_run_event(run.id, "run.state", phase=run.state.value, msg="idea submitted")
+        try:
+            await self.service.client.start_workflow(
+                "IdeaRun", RunInput(run_id=run.id), id=run.id, task_queue=self.settings.task_queue
+            )
+        except RPCError as err:
+            message = f"could not start the run's workflow: {err}"
+            await self.store.update_run(run.id, state=RunState.FAILED, error=message)
+            raise Unavailable(TEMPORAL_DOWN) from err
+        return run
+
+    async def view(self, run_id: str) -> RunView:
+        run = await self.store.get_run(run_id)
+        return RunView.of(run, await self.store.list_run_events(run.id))
+
+    async def tree(self, run_id: str) -> list[IssueView]:
+        run = await self.store.get_run(run_id)
+        return tree_view(await self.store.list_issues(run.id))
+
+    async def issue(self, issue_id: int) -> IssueView:
+        """The issue and its descendants."""
+        issue = await self.store.get_issue(issue_id)
+        todo = tree_view(await self.store.list_issues(issue.run_id))
+        while todo:
+            view = todo.pop()
+            if view.id == issue_id:
+                return view
+            todo.extend(view.children)
+        raise AssertionError(f"issue {issue_id} is not in its run's tree")
+
+    async def interrupt(self, run_id: str, req: RunInterrupt) -> IdeaRunRecord:
+        """Signal the run: pause holds it before its next work order, cancel stops the running one."""
+        run = await self.store.get_run(run_id)
+        if run.state.is_terminal:
+            raise Conflict(f"run {run.id} is {run.state.value}; it cannot {req.action}")
+        if req.action == "resume" and not run.paused:
+            raise Conflict(f"run {run.id} is not paused")
+        handle: WorkflowHandle[object, object] = self.service.client.get_workflow_handle(run.id)  # type: ignore[union-attr]
+        try:
+            if req.action == "pause":
+                await handle.signal("pause", req.reason)
+            elif req.action == "resume":
+                await handle.signal("resume")
+            else:
+                await handle.signal("cancel", req.reason)
+        except RPCError as err:
+            raise ShipyardError(f"run {run.id}: Temporal refused the {req.action}: {err}") from err
+        paused = req.action == "pause"
+        run = await self.store.update_run(
+            run.id, paused=paused, interrupt_reason=req.reason if paused else None
+        )
+        await self.store.add_run_event(
+            run.id, "run.interrupt", phase=run.state.value,
+            msg=f"{req.action}" + (f": {req.reason}" if req.reason else ""), data={"action": req.action},
+        )  # fmt: skip
+        return run

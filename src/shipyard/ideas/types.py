@@ -1,0 +1,63 @@
+"""What the idea run's workflow and its activities pass each other: plain data (Temporal history
+is plain text, and the workflow's sandbox imports this module again)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from shipyard.domain.ideas import IssueType, RunState
+
+# The work an issue gets, each a work order of a bundled workflow (ideas/workflows/):
+# spec: the spec and the plan (the epic); implement: a leaf; integrate: an inner node's pull
+# request once its children are merged; release: the notes on the integration branch.
+WorkKind = Literal["spec", "implement", "integrate", "release"]
+
+
+class RunInput(BaseModel):
+    run_id: str
+
+
+class Node(BaseModel):
+    """An issue of the tree, as the workflow walks it."""
+
+    id: int
+    type: IssueType
+    title: str
+    children: list[Node] = Field(default_factory=list)
+
+
+class WorkInput(BaseModel):
+    run_id: str
+    issue_id: int
+    kind: WorkKind
+
+
+class WorkEnded(BaseModel):
+    run_id: str
+    issue_id: int
+    kind: WorkKind
+    work_order_id: str
+    status: str  # the work order's
+    error: str | None = None
+
+
+class StateInput(BaseModel):
+    run_id: str
+    state: RunState
+    msg: str
+    error: str | None = None
+
+
+class IssueInput(BaseModel):
+    run_id: str
+    issue_id: int
+
+
+class ReleaseInput(BaseModel):
+    run_id: str
+    work_order_id: str  # the release notes' work order
+
+
+Node.model_rebuild()

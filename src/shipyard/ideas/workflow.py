@@ -1,0 +1,170 @@
+"""The idea run (seed 002): a Temporal workflow that walks the run's states and starts every piece
+of work as a child `WorkOrder` workflow.
+
+    SPEC_WRITING    the epic on `epic/<id>-<slug>` from `integration`; a work order writes the
+                    spec there and plans the tree (a typed output)
+    ISSUE_TREE      the plan, checked against the tree rules, becomes features and tasks
+    EXECUTION_LOOP  depth first, siblings one after another: each issue on its branch from its
+                    nearest open ancestor's; a leaf is implemented by a work order that opens its
+                    pull request into its parent's branch; the merge gate merges it once every
+                    descendant is done; an inner node's pull request is opened once its children
+                    are merged, and merged in turn
+    MERGE           the epic's pull request into `integration`
+    RELEASE         a work order writes the release notes on `integration`; the release is tagged
+    DONE
+
+Pause holds the run before its next work order; cancel stops the running one and ends the run.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.workflow import ChildWorkflowCancellationType, ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from shipyard.domain.ideas import RunState
+    from shipyard.domain.models import WorkOrderStatus
+    from shipyard.engine.types import StartWorkOrderInput, WorkOrderOutcome
+    from shipyard.engine.workflows import WorkOrderWorkflow, failure_message, is_cancellation
+    from shipyard.ideas.types import (
+        IssueInput,
+        Node,
+        ReleaseInput,
+        RunInput,
+        StateInput,
+        WorkEnded,
+        WorkInput,
+        WorkKind,
+    )
+
+_ACTIVITY = {
+    "start_to_close_timeout": timedelta(minutes=5),
+    "retry_policy": RetryPolicy(maximum_attempts=5, initial_interval=timedelta(seconds=1)),
+}
+
+
+class RunStopped(Exception):
+    """Cancelled: the run ends as CANCELLED."""
+
+
+class RunFailed(Exception):
+    """Something the run cannot go past: it ends as FAILED, saying this."""
+
+
+@workflow.defn(name="IdeaRun")
+class IdeaRunWorkflow:
+    def __init__(self) -> None:
+        self._paused: str | None = None  # the reason, while paused
+        self._cancel: str | None = None
+        self._child: Any = None  # the running work order's handle
+
+    @workflow.signal
+    def pause(self, reason: str | None) -> None:
+        self._paused = reason or "paused"
+
+    @workflow.signal
+    def resume(self) -> None:
+        self._paused = None
+
+    @workflow.signal
+    async def cancel(self, reason: str | None) -> None:
+        self._cancel = reason or "cancelled"
+        if self._child is not None and not self._child.done():
+            await self._child.signal(WorkOrderWorkflow.cancel, f"idea run: {self._cancel}")
+
+    @workflow.query
+    def paused(self) -> str | None:
+        return self._paused
+
+    @workflow.run
+    async def run(self, inp: RunInput) -> str:
+        try:
+            await self._state(inp, RunState.SPEC_WRITING, "writing the spec")
+            epic = await self._act("idea_prepare", inp.run_id, Node)
+            await self._work(inp, epic, "spec")
+            await self._state(inp, RunState.ISSUE_TREE, "planning the issue tree")
+            tree = await self._act("idea_plant", IssueInput(run_id=inp.run_id, issue_id=epic.id), Node)
+            await self._state(inp, RunState.EXECUTION_LOOP, f"{_count(tree) - 1} issues to build")
+            for child in tree.children:
+                await self._deliver(inp, child)
+            await self._state(inp, RunState.MERGE, "merging the epic into integration")
+            await self._work(inp, tree, "integrate")
+            await self._act("idea_merge", IssueInput(run_id=inp.run_id, issue_id=tree.id))
+            await self._state(inp, RunState.RELEASE, "writing the release notes")
+            notes = await self._work(inp, tree, "release")
+            tag = await self._act("idea_release", ReleaseInput(run_id=inp.run_id, work_order_id=notes), str)
+            await self._state(inp, RunState.DONE, f"released {tag}")
+            return RunState.DONE.value
+        except RunStopped:
+            await self._state(inp, RunState.CANCELLED, f"cancelled: {self._cancel}")
+            return RunState.CANCELLED.value
+        except RunFailed as err:
+            await self._state(inp, RunState.FAILED, str(err), error=str(err))
+            return RunState.FAILED.value
+
+    async def _deliver(self, inp: RunInput, node: Node) -> None:
+        """The issue built (its children first, one after another) and merged into its parent."""
+        issue = IssueInput(run_id=inp.run_id, issue_id=node.id)
+        await self._act("idea_open_branch", issue)
+        for child in node.children:
+            await self._deliver(inp, child)
+        await self._work(inp, node, "integrate" if node.children else "implement")
+        await self._act("idea_merge", issue)
+
+    async def _work(self, inp: RunInput, node: Node, kind: WorkKind) -> str:
+        """One work order for the issue, as a child workflow; its id once it completed."""
+        await workflow.wait_condition(lambda: self._paused is None or self._cancel is not None)
+        if self._cancel is not None:
+            raise RunStopped
+        start: StartWorkOrderInput = await self._act(
+            "idea_start_work", WorkInput(run_id=inp.run_id, issue_id=node.id, kind=kind), StartWorkOrderInput
+        )
+        self._child = await workflow.start_child_workflow(
+            WorkOrderWorkflow.run,
+            start,
+            id=start.work_order_id,
+            task_queue=start.task_queue,
+            parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+            cancellation_type=ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        try:
+            outcome: WorkOrderOutcome = await self._child
+            status, error = outcome.status, outcome.error
+        except ChildWorkflowError as err:
+            cancelled = is_cancellation(err)
+            status = WorkOrderStatus.CANCELLED if cancelled else WorkOrderStatus.FAILED
+            error = failure_message(err)
+        finally:
+            self._child = None
+        ended = WorkEnded(
+            run_id=inp.run_id, issue_id=node.id, kind=kind, work_order_id=start.work_order_id,
+            status=status.value, error=error,
+        )  # fmt: skip
+        await self._act("idea_work_ended", ended)
+        if self._cancel is not None:
+            raise RunStopped
+        if status != WorkOrderStatus.COMPLETED:
+            what = f"{kind} of {node.type.value} #{node.id} ({node.title})"
+            raise RunFailed(
+                f"{what}: work order {start.work_order_id} {status.value}: {error or 'no reason given'}"
+            )
+        return start.work_order_id
+
+    async def _state(self, inp: RunInput, state: RunState, msg: str, error: str | None = None) -> None:
+        await self._act("idea_set_state", StateInput(run_id=inp.run_id, state=state, msg=msg, error=error))
+
+    async def _act(self, name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
+        """An activity of the run; a failure it cannot get past fails the run, saying why."""
+        try:
+            return await workflow.execute_activity(name, arg, result_type=result_type, **_ACTIVITY)  # type: ignore[call-overload]
+        except ActivityError as err:
+            raise RunFailed(failure_message(err)) from None
+
+
+def _count(node: Node) -> int:
+    return 1 + sum(_count(child) for child in node.children)
