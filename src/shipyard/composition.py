@@ -29,7 +29,7 @@ def worker_parts(settings: Settings, store: Store, client: Client) -> WorkerPart
         activities=[
             DeliveryActivities(service).process, firings.start_work_order, firings.work_order_ended,
             ideas.set_state, ideas.prepare, ideas.start_work, ideas.work_ended, ideas.plant,
-            ideas.open_branch, ideas.merge, ideas.release,
+            ideas.children, ideas.open_branch, ideas.merge, ideas.release,
         ],
     )  # fmt: skip
 

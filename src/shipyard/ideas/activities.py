@@ -234,15 +234,14 @@ class IdeaActivities:
         made = await self.store.plant_tree(run.id, epic.id, planned)
         for issue in made:
             await self.issue_changed(run, issue, f"{issue.type.value} #{issue.id}: {issue.title}")
-        by_parent: dict[int, list[IssueNodeRecord]] = {}
-        for issue in made:
-            by_parent.setdefault(issue.parent_id or 0, []).append(issue)
+        return _node(epic, [epic, *made])
 
-        def node(issue: IssueNodeRecord) -> Node:
-            children = sorted(by_parent.get(issue.id, []), key=lambda i: (i.order_index, i.id))
-            return Node(id=issue.id, type=issue.type, title=issue.title, children=[node(c) for c in children])
-
-        return node(epic)
+    @activity.defn(name="idea_children")
+    async def children(self, inp: IssueInput) -> list[Node]:
+        """The issue's children in their order now, each with its own subtree."""
+        issue = await self.store.get_issue(inp.issue_id)
+        tree = _node(issue, await self.store.list_issues(inp.run_id))
+        return tree.children
 
     @activity.defn(name="idea_open_branch")
     async def open_branch(self, inp: IssueInput) -> None:
@@ -307,6 +306,22 @@ class IdeaActivities:
             raise to_application_error(err) from None
         await self.log(run, "release.published", f"released {tag} at {made.sha[:12]}", tag=tag, url=made.url)
         return tag
+
+
+def _node(root: IssueNodeRecord, issues: list[IssueNodeRecord]) -> Node:
+    """`root` and its descendants among `issues`, siblings in their order."""
+    below: dict[int | None, list[IssueNodeRecord]] = {}
+    for issue in issues:
+        below.setdefault(issue.parent_id, []).append(issue)
+
+    def node(issue: IssueNodeRecord) -> Node:
+        children = sorted(below.get(issue.id, []), key=lambda i: (i.order_index, i.id))
+        done = issue.status == IssueStatus.DONE
+        return Node(
+            id=issue.id, type=issue.type, title=issue.title, done=done, children=[node(c) for c in children]
+        )
+
+    return node(root)
 
 
 def _issue_text(issue: IssueNodeRecord) -> str:

@@ -144,4 +144,10 @@ class RunInterrupt(RequestModel, _Camel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+class Reorder(RequestModel, _Camel):
+    """`POST /api/issues/:id/reorder`: the issue's children's ids in the order they are to run."""
+
+    order: list[int] = Field(min_length=1, max_length=1000)
+
+
 IssueView.model_rebuild()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path
 
 from shipyard.api.deps import ServiceDep
 from shipyard.domain.jsontext import MAX_SQL_INT32
-from shipyard.ideas.models import IdeaRequest, IssueView, RunCreated, RunInterrupt, RunView
+from shipyard.ideas.models import IdeaRequest, IssueView, Reorder, RunCreated, RunInterrupt, RunView
 from shipyard.ideas.service import IdeaService
 
 router = APIRouter(prefix="/api", tags=["ideas"])
@@ -55,3 +55,11 @@ async def interrupt_run(run_id: RunId, req: RunInterrupt, ideas: IdeasDep) -> Ru
 async def get_issue(issue_id: Annotated[int, Path(ge=1, le=MAX_SQL_INT32)], ideas: IdeasDep) -> IssueView:
     """One issue with its children."""
     return await ideas.issue(issue_id)
+
+
+@router.post("/issues/{issue_id}/reorder")
+async def reorder_issue(
+    issue_id: Annotated[int, Path(ge=1, le=MAX_SQL_INT32)], req: Reorder, ideas: IdeasDep
+) -> IssueView:
+    """Set the order of the issue's children: `order` names each of them once."""
+    return await ideas.reorder(issue_id, req.order)

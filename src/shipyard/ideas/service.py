@@ -79,6 +79,11 @@ class IdeaService:
             todo.extend(view.children)
         raise AssertionError(f"issue {issue_id} is not in its run's tree")
 
+    async def reorder(self, issue_id: int, order: list[int]) -> IssueView:
+        """Set the order the issue's children run in (those not started yet follow it)."""
+        await self.store.reorder_children(issue_id, order)
+        return await self.issue(issue_id)
+
     async def interrupt(self, run_id: str, req: RunInterrupt) -> IdeaRunRecord:
         """Signal the run: pause holds it before its next work order, cancel stops the running one."""
         run = await self.store.get_run(run_id)

@@ -25,6 +25,7 @@ class Node(BaseModel):
     id: int
     type: IssueType
     title: str
+    done: bool = False
     children: list[Node] = Field(default_factory=list)
 
 

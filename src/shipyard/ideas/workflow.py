@@ -90,8 +90,7 @@ class IdeaRunWorkflow:
             await self._state(inp, RunState.ISSUE_TREE, "planning the issue tree")
             tree = await self._act("idea_plant", IssueInput(run_id=inp.run_id, issue_id=epic.id), Node)
             await self._state(inp, RunState.EXECUTION_LOOP, f"{_count(tree) - 1} issues to build")
-            for child in tree.children:
-                await self._deliver(inp, child)
+            await self._deliver_children(inp, tree)
             await self._state(inp, RunState.MERGE, "merging the epic into integration")
             await self._work(inp, tree, "integrate")
             await self._act("idea_merge", IssueInput(run_id=inp.run_id, issue_id=tree.id))
@@ -111,16 +110,28 @@ class IdeaRunWorkflow:
         """The issue built (its children first, one after another) and merged into its parent."""
         issue = IssueInput(run_id=inp.run_id, issue_id=node.id)
         await self._act("idea_open_branch", issue)
-        for child in node.children:
-            await self._deliver(inp, child)
+        await self._deliver_children(inp, node)
         await self._work(inp, node, "integrate" if node.children else "implement")
         await self._act("idea_merge", issue)
 
+    async def _deliver_children(self, inp: RunInput, node: Node) -> None:
+        """The node's children one after another, in their order as it is when each starts (a
+        reorder meanwhile counts); those done already are passed over."""
+        delivered: set[int] = set()
+        while True:
+            await self._hold()  # the next child is picked once the run may go on
+            children = await self._act(
+                "idea_children", IssueInput(run_id=inp.run_id, issue_id=node.id), list[Node]
+            )
+            todo = [child for child in children if child.id not in delivered and not child.done]
+            if not todo:
+                return
+            await self._deliver(inp, todo[0])
+            delivered.add(todo[0].id)
+
     async def _work(self, inp: RunInput, node: Node, kind: WorkKind) -> str:
         """One work order for the issue, as a child workflow; its id once it completed."""
-        await workflow.wait_condition(lambda: self._paused is None or self._cancel is not None)
-        if self._cancel is not None:
-            raise RunStopped
+        await self._hold()
         start: StartWorkOrderInput = await self._act(
             "idea_start_work", WorkInput(run_id=inp.run_id, issue_id=node.id, kind=kind), StartWorkOrderInput
         )
@@ -154,6 +165,12 @@ class IdeaRunWorkflow:
                 f"{what}: work order {start.work_order_id} {status.value}: {error or 'no reason given'}"
             )
         return start.work_order_id
+
+    async def _hold(self) -> None:
+        """Wait while the run is paused; RunStopped once it is cancelled."""
+        await workflow.wait_condition(lambda: self._paused is None or self._cancel is not None)
+        if self._cancel is not None:
+            raise RunStopped
 
     async def _state(self, inp: RunInput, state: RunState, msg: str, error: str | None = None) -> None:
         await self._act("idea_set_state", StateInput(run_id=inp.run_id, state=state, msg=msg, error=error))
