@@ -1,9 +1,9 @@
 """Where the replay agent's recorded actions come from, and their validation.
 
-A prompt that is a YAML document with a top-level `replay:` list is the script itself, and so is
-a ```replay fenced block inside a prompt (a YAML list: text a workflow quotes into its prompt, an
-issue's body say, can carry its own script); otherwise `settings.replay_file` maps step ids to
-action lists, with an optional `default:` list.
+In this order: a prompt that is a YAML document with a top-level `replay:` list is the script
+itself; `settings.replay_file`'s list for the step's id; a ```replay fenced block inside the
+prompt (a YAML list: text a workflow quotes into its prompt, an issue's body say, can carry its
+own script); the replay file's `default:` list.
 """
 
 from __future__ import annotations
@@ -25,13 +25,18 @@ _EXTRA_KEYS = {"write": {"content"}, "append": {"content"}}
 
 
 def actions_from_prompt(prompt: str) -> list[Action] | None:
-    """The `replay:` list of a YAML prompt, else the list in its last ```replay block, else None."""
+    """The `replay:` list of a prompt that is a YAML document, else None."""
     try:
         doc = yaml.safe_load(prompt)
     except yaml.YAMLError:
-        doc = None
+        return None
     if isinstance(doc, dict) and "replay" in doc:
         return validate(doc["replay"], "the prompt's replay list")
+    return None
+
+
+def actions_from_block(prompt: str) -> list[Action] | None:
+    """The list in the prompt's last ```replay block, else None."""
     blocks = _FENCED.findall(prompt)
     if not blocks:
         return None
@@ -41,8 +46,9 @@ def actions_from_prompt(prompt: str) -> list[Action] | None:
         raise InvalidInput(f"the prompt's replay block is not valid YAML: {err}") from None
 
 
-def actions_from_file(path: Path, step_id: str | None) -> list[Action]:
-    """The actions recorded for `step_id` (or under `default:`) in a replay file."""
+def actions_from_file(path: Path, step_id: str | None, *, fallback: bool = True) -> list[Action] | None:
+    """The actions recorded for `step_id` (or, with `fallback`, under `default:`) in a replay file;
+    None without `fallback` when the step has none of its own."""
     try:
         doc = yaml.safe_load(path.read_text())
     except OSError as err:
@@ -51,6 +57,8 @@ def actions_from_file(path: Path, step_id: str | None) -> list[Action]:
         raise InvalidInput(f"replay file {path} is not valid YAML: {err}") from err
     if not isinstance(doc, dict):
         raise InvalidInput(f"replay file {path} must map step ids to lists of actions")
+    if not fallback and step_id not in doc:
+        return None
     key = step_id if step_id in doc else "default"
     if key not in doc:
         raise InvalidInput(f"replay file {path} has no actions for step {step_id!r} and no default")

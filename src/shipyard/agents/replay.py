@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.agents._classify import failure
-from shipyard.agents._replay_script import Action, actions_from_file, actions_from_prompt
+from shipyard.agents._replay_script import Action, actions_from_block, actions_from_file, actions_from_prompt
 from shipyard.agents._util import PathEscape, inside, last_lines, preview, tail
 from shipyard.config import Settings
 from shipyard.domain.errors import InvalidInput
@@ -115,12 +115,17 @@ class ReplayAgent:
 
     def actions(self, request: AgentRequest) -> list[Action]:
         """The actions to perform; InvalidInput when there are none or they are malformed."""
-        from_prompt = actions_from_prompt(request.prompt)
-        if from_prompt is not None:
-            return from_prompt
-        if self._settings.replay_file is None:
+        script = self._settings.replay_file
+        found = actions_from_prompt(request.prompt)
+        if found is None and script is not None:
+            found = actions_from_file(script, request.step_id, fallback=False)
+        if found is None:
+            found = actions_from_block(request.prompt)
+        if found is not None:
+            return found
+        if script is None:
             raise InvalidInput("the prompt has no `replay:` list and no replay file is configured")
-        return actions_from_file(self._settings.replay_file, request.step_id)
+        return actions_from_file(script, request.step_id) or []
 
     async def run(self, request: AgentRequest, workspace: Workspace, events: EventSink) -> AgentResult:
         """Perform the actions in order; the output is the last message."""

@@ -20,6 +20,7 @@ from shipyard.engine.activities import to_application_error
 from shipyard.engine.types import StartWorkOrderInput
 from shipyard.forge.base import Forge
 from shipyard.forge.registry import forge_for
+from shipyard.ideas import mirror
 from shipyard.ideas.tree import tree_from_plan
 from shipyard.ideas.types import IssueInput, Node, ReleaseInput, StateInput, WorkEnded, WorkInput, WorkKind
 from shipyard.service.creation import record_work_order
@@ -67,6 +68,8 @@ class IdeaActivities:
         )
 
     async def issue_changed(self, run: IdeaRunRecord, issue: IssueNodeRecord, msg: str) -> None:
+        """An issue was made or changed: mirrored on the forge, and said on the timeline."""
+        issue = await mirror.sync_issue(self.forge(run), self.store, run, issue)
         data: dict[str, Any] = {"issue_id": issue.id, "type": issue.type.value, "status": issue.status.value}
         data |= {"branch": issue.branch, "pr_url": issue.pr_url}
         await self.log(run, "issue.updated", msg, **data)
@@ -205,7 +208,8 @@ class IdeaActivities:
         wo = await self.store.get_work_order(inp.work_order_id)
         ok = inp.status == WorkOrderStatus.COMPLETED.value
         if not ok:
-            await self.store.update_issue(issue.id, status=IssueStatus.BLOCKED)
+            issue = await self.store.update_issue(issue.id, status=IssueStatus.BLOCKED)
+            await self.issue_changed(run, issue, f"{issue.type.value} #{issue.id} blocked: {inp.error}")
         elif inp.kind in ("implement", "integrate") and wo.github_pull_request_url:
             url = wo.github_pull_request_url
             issue = await self.store.update_issue(
