@@ -29,7 +29,7 @@ def worker_parts(settings: Settings, store: Store, client: Client) -> WorkerPart
         activities=[
             DeliveryActivities(service).process, firings.start_work_order, firings.work_order_ended,
             ideas.set_state, ideas.prepare, ideas.start_work, ideas.work_ended, ideas.plant,
-            ideas.children, ideas.open_branch, ideas.merge, ideas.release,
+            ideas.children, ideas.open_branch, ideas.file_defects, ideas.hold, ideas.merge, ideas.release,
         ],
     )  # fmt: skip
 
@@ -37,5 +37,6 @@ def worker_parts(settings: Settings, store: Store, client: Client) -> WorkerPart
 def product_routers() -> list[APIRouter]:
     """The products' API routes (behind the API token, like the work orders')."""
     from shipyard.ideas.routes import router as ideas
+    from shipyard.ideas.stream import router as run_stream
 
-    return [ideas]
+    return [ideas, run_stream]

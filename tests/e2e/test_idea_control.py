@@ -33,6 +33,7 @@ def settings(make_settings: MakeSettings, tmp_path: Path, spec_seconds: float) -
             {
                 "spec": [{"sleep": spec_seconds}, {"write": SPEC, "content": "# spec\n"}, {"message": "ok"}],
                 "plan": [{"message": json.dumps(PLAN)}],
+                "review": [{"message": json.dumps({"defects": []})}],
                 "notes": [{"message": "notes"}],
             }
         )

@@ -58,6 +58,7 @@ def settings(make_settings: MakeSettings, tmp_path: Path) -> Settings:
             {
                 "spec": [{"write": SPEC, "content": "# Greeting helpers\n"}, {"message": "spec written"}],
                 "plan": [{"message": json.dumps(PLAN)}],
+                "review": [{"message": json.dumps({"defects": []})}],
                 "notes": [
                     {"write": "RELEASE_NOTES.md", "content": "# Notes\n"},
                     {"message": "Hello and goodbye."},
@@ -96,7 +97,8 @@ async def test_an_idea_runs_to_done_building_its_tree_branch_by_branch_into_inte
 
     assert run["state"] == "DONE", run["error"]
     states = [e["data"]["state"] for e in run["timeline"] if e["type"] == "run.state" and e["data"]]
-    assert states == ["SPEC_WRITING", "ISSUE_TREE", "EXECUTION_LOOP", "MERGE", "RELEASE", "DONE"]
+    qa = ["QA", "EXECUTION_LOOP"] * 3  # each task through QA, and back
+    assert states == ["SPEC_WRITING", "ISSUE_TREE", "EXECUTION_LOOP", *qa, "MERGE", "RELEASE", "DONE"]
     [epic] = (await api.get(f"/api/runs/{run['runId']}/issues")).json()["issues"]
     issues = flatten(epic)
     assert [(i["type"], i["title"]) for i in issues] == [

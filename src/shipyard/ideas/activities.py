@@ -14,23 +14,34 @@ from temporalio import activity
 from shipyard.domain.errors import Conflict, InvalidInput, ShipyardError
 from shipyard.domain.ideas import IssueStatus, IssueType, RunState, issue_branch, slug
 from shipyard.domain.ids import derived_work_order_id
-from shipyard.domain.models import CreateWorkOrderRequest, WorkOrderStatus
+from shipyard.domain.models import CreateWorkOrderRequest, StepStatus, WorkOrderStatus
 from shipyard.domain.untrusted import quote
 from shipyard.engine.activities import to_application_error
-from shipyard.engine.types import StartWorkOrderInput
 from shipyard.forge.base import Forge
 from shipyard.forge.registry import forge_for
 from shipyard.ideas import mirror
 from shipyard.ideas.tree import tree_from_plan
-from shipyard.ideas.types import IssueInput, Node, ReleaseInput, StateInput, WorkEnded, WorkInput, WorkKind
-from shipyard.service.creation import record_work_order
+from shipyard.ideas.types import (
+    HoldInput,
+    IssueInput,
+    Node,
+    QaInput,
+    ReleaseInput,
+    StateInput,
+    WorkEnded,
+    WorkInput,
+    WorkKind,
+    WorkStart,
+)
+from shipyard.service.creation import record_work_order, retry_input, retrying
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import IdeaRunRecord, IssueNodeRecord, PlannedIssue
 
 log = structlog.get_logger()
 INTEGRATION = "integration"  # seed 002: the epic's branch comes from it, its pull request goes into it
 _WORKFLOWS = {  # the bundled workflow each kind of work runs
-    "spec": "idea_spec", "implement": "idea_task", "integrate": "idea_integrate", "release": "idea_release",
+    "spec": "idea_spec", "implement": "idea_task", "integrate": "idea_integrate", "qa": "idea_qa",
+    "release": "idea_release",
 }  # fmt: skip
 
 
@@ -126,28 +137,39 @@ class IdeaActivities:
         return True
 
     @activity.defn(name="idea_start_work")
-    async def start_work(self, inp: WorkInput) -> StartWorkOrderInput:
-        """Record the issue's work order (the same one again after a retry) and say so."""
+    async def start_work(self, inp: WorkInput) -> WorkStart:
+        """Record the issue's work order and say so. The same work again (a walk of the tree after
+        the run was retried) finds its work order: one that completed is kept, one that failed or
+        was cancelled runs again from its first step that did not complete."""
         run = await self.store.get_run(inp.run_id)
         issue = await self.store.get_issue(inp.issue_id)
+        parts = [run.id, inp.kind, str(issue.id), *([str(inp.round)] if inp.round else [])]
+        trigger = {"source": "idea", "run": run.id, "issue": issue.id, "work": inp.kind, "round": inp.round}
         try:
             request, branch = await self._request(run, issue, inp.kind)
             recorded = await record_work_order(
-                self.settings, self.store, request,
-                derived_work_order_id(run.id, inp.kind, str(issue.id)),
-                trigger={"source": "idea", "run": run.id, "issue": issue.id, "work": inp.kind},
+                self.settings,
+                self.store,
+                request,
+                derived_work_order_id(*parts),
+                trigger=trigger,
                 branch=branch,
-            )  # fmt: skip
+            )
+            wo, start = recorded.work_order, recorded.start
+            if not recorded.created and wo.status == WorkOrderStatus.COMPLETED:
+                return WorkStart(work_order_id=wo.id)
+            if not recorded.created and wo.status in (WorkOrderStatus.FAILED, WorkOrderStatus.CANCELLED):
+                start = await retry_input(self.settings, self.store, wo)
+                await self.store.update_work_order(wo.id, retrying())
         except ShipyardError as err:
             raise to_application_error(err) from None
-        wo = recorded.work_order
         await self.store.update_issue(issue.id, work_order_id=wo.id)
         run = await self.store.update_run(run.id, current_issue_id=issue.id)
         await self.log(
             run, "workflow.step.started", f"{inp.kind} of {issue.type.value} #{issue.id}: {wo.id}",
             issue_id=issue.id, work=inp.kind, work_order_id=wo.id, branch=wo.git_branch_name,
         )  # fmt: skip
-        return recorded.start
+        return WorkStart(work_order_id=wo.id, start=start)
 
     async def _request(
         self, run: IdeaRunRecord, issue: IssueNodeRecord, kind: WorkKind
@@ -164,6 +186,10 @@ class IdeaActivities:
             lines = "\n".join(f"- {i.type.value} #{i.id} {i.title} ({i.pr_url})" for i in merged)
             inputs = {"version": release_tag(run), "merged": lines or "- (none)"}
             branch, base = INTEGRATION, INTEGRATION
+        elif kind == "qa":
+            branch, base = issue.branch, await self._parent_branch(issue)
+            inputs = {"issue": quote(f"issue #{issue.id}", _issue_text(issue))}
+            inputs["test_command"] = options.get("test_command", "")
         else:
             parent = await self._parent_branch(issue)
             branch, base = issue.branch, parent
@@ -246,6 +272,54 @@ class IdeaActivities:
         issue = await self.store.get_issue(inp.issue_id)
         tree = _node(issue, await self.store.list_issues(inp.run_id))
         return tree.children
+
+    @activity.defn(name="idea_file_defects")
+    async def file_defects(self, inp: QaInput) -> list[Node]:
+        """What a QA round found, filed as defects under the issue (once per round): a failing
+        test run, and each defect the QA tester answered. The issue waits in QA while any is open."""
+        run = await self.store.get_run(inp.run_id)
+        issue = await self.store.get_issue(inp.issue_id)
+        label = f"qa-round-{inp.round}"
+        children = await self.store.children_of(issue.id)
+        made = [child for child in children if label in child.labels]
+        if not made:
+            for n, planned in enumerate(await self._found(run, inp.work_order_id, label)):
+                made.append(await self.store.create_issue(run.id, planned, issue.id, len(children) + n))
+        if not made:
+            await self.log(run, "qa.passed", f"QA round {inp.round} of task #{issue.id} found no defect")
+            return []
+        issue = await self.store.update_issue(issue.id, status=IssueStatus.QA)
+        await self.issue_changed(run, issue, f"QA round {inp.round} of task #{issue.id}: {len(made)} defects")
+        for defect in made:
+            await self.issue_changed(run, defect, f"defect #{defect.id} under #{issue.id}: {defect.title}")
+        return [Node(id=d.id, type=d.type, title=d.title, done=d.status == IssueStatus.DONE) for d in made]
+
+    async def _found(self, run: IdeaRunRecord, work_order_id: str, label: str) -> list[PlannedIssue]:
+        steps = {s.step_id: s for s in await self.store.list_steps(work_order_id)}
+        found = []
+        check = steps.get("check")
+        command = (run.options or {}).get("test_command", "")
+        if check is not None and check.status == StepStatus.FAILED:
+            said = "\n\n".join(part for part in (check.error, check.output) if part)
+            found.append(
+                PlannedIssue(
+                    type=IssueType.DEFECT,
+                    title=f"Tests fail: {command}"[:200],
+                    labels=[label],
+                    body=f"`{command}` failed on the branch:\n\n{said[-3000:]}",
+                )
+            )
+        answer = steps["review"].output_data if "review" in steps else None
+        for defect in (answer or {}).get("defects", []):
+            title, body = str(defect.get("title") or "defect")[:200], str(defect.get("body") or "")
+            found.append(PlannedIssue(type=IssueType.DEFECT, title=title, body=body, labels=[label]))
+        return found
+
+    @activity.defn(name="idea_hold")
+    async def hold(self, inp: HoldInput) -> None:
+        """The run waits for a person (as a pause does), saying why."""
+        run = await self.store.update_run(inp.run_id, paused=True, interrupt_reason=inp.reason)
+        await self.log(run, "run.held", inp.reason, level="warning")
 
     @activity.defn(name="idea_open_branch")
     async def open_branch(self, inp: IssueInput) -> None:

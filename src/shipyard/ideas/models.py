@@ -24,6 +24,9 @@ class IdeaOptions(_Camel):
     # project's, else the install's.
     agents: dict[str, str] = Field(default_factory=dict)
     forge: Literal["github", "local"] | None = None  # default: the project's, else by the repository
+    # The project's test command, run by every QA round (its failure is a defect of its own).
+    test_command: str = Field(default="", max_length=2000)
+    qa_rounds: int = Field(default=2, ge=1, le=5)  # QA rounds with fixes before the run waits for a person
 
 
 class IdeaRequest(RequestModel, _Camel):

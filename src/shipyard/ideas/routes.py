@@ -51,6 +51,14 @@ async def interrupt_run(run_id: RunId, req: RunInterrupt, ideas: IdeasDep) -> Ru
     return await ideas.view(run_id)
 
 
+@router.post("/runs/{run_id}/advance")
+async def advance_run(run_id: RunId, ideas: IdeasDep) -> RunView:
+    """Let a held run go on when nothing blocks it; 409 saying what blocks it (an open defect)
+    or that nothing holds it."""
+    await ideas.advance(run_id)
+    return await ideas.view(run_id)
+
+
 @router.get("/issues/{issue_id}")
 async def get_issue(issue_id: Annotated[int, Path(ge=1, le=MAX_SQL_INT32)], ideas: IdeasDep) -> IssueView:
     """One issue with its children."""

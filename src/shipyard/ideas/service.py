@@ -9,7 +9,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 
 from shipyard.domain.errors import Conflict, InvalidInput, ShipyardError, Unavailable
-from shipyard.domain.ideas import RunState
+from shipyard.domain.ideas import IssueStatus, IssueType, RunState
 from shipyard.forge.registry import default_forge_name, forge_for
 from shipyard.ideas.models import IdeaRequest, IssueView, RunInterrupt, RunView, tree_view
 from shipyard.ideas.types import RunInput
@@ -52,7 +52,10 @@ class IdeaService:
         await self.store.add_run_event(run.id, "run.state", phase=run.state.value, msg="idea submitted")
         try:
             await self.service.client.start_workflow(
-                "IdeaRun", RunInput(run_id=run.id), id=run.id, task_queue=self.settings.task_queue
+                "IdeaRun",
+                RunInput(run_id=run.id, qa_rounds=req.options.qa_rounds),
+                id=run.id,
+                task_queue=self.settings.task_queue,
             )
         except RPCError as err:
             message = f"could not start the run's workflow: {err}"
@@ -83,6 +86,20 @@ class IdeaService:
         """Set the order the issue's children run in (those not started yet follow it)."""
         await self.store.reorder_children(issue_id, order)
         return await self.issue(issue_id)
+
+    async def advance(self, run_id: str) -> IdeaRunRecord:
+        """Let a held run go on when nothing blocks it; Conflict saying what blocks it otherwise."""
+        run = await self.store.get_run(run_id)
+        if run.state.is_terminal:
+            raise Conflict(f"run {run.id} is {run.state.value}; nothing to advance")
+        issues = await self.store.list_issues(run.id)
+        open_defects = [i for i in issues if i.type == IssueType.DEFECT and i.status != IssueStatus.DONE]
+        if open_defects:
+            named = ", ".join(f"#{d.id} ({d.title})" for d in open_defects[:3])
+            raise Conflict(f"run {run.id} cannot advance: open defects block it: {named}")
+        if not run.paused:
+            raise Conflict(f"nothing holds run {run.id}: it is {run.state.value} and going on")
+        return await self.interrupt(run.id, RunInterrupt(action="resume", reason="advanced"))
 
     async def interrupt(self, run_id: str, req: RunInterrupt) -> IdeaRunRecord:
         """Signal the run: pause holds it before its next work order, cancel stops the running one."""

@@ -8,15 +8,19 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from shipyard.domain.ideas import IssueType, RunState
+from shipyard.engine.types import StartWorkOrderInput
 
 # The work an issue gets, each a work order of a bundled workflow (ideas/workflows/):
 # spec: the spec and the plan (the epic); implement: a leaf; integrate: an inner node's pull
 # request once its children are merged; release: the notes on the integration branch.
-WorkKind = Literal["spec", "implement", "integrate", "release"]
+# qa: a task's QA on its branch (a round at a time).
+WorkKind = Literal["spec", "implement", "integrate", "qa", "release"]
+QA_ROUNDS = 2  # QA rounds with fixes in between before the run waits for a person
 
 
 class RunInput(BaseModel):
     run_id: str
+    qa_rounds: int = QA_ROUNDS
 
 
 class Node(BaseModel):
@@ -33,6 +37,27 @@ class WorkInput(BaseModel):
     run_id: str
     issue_id: int
     kind: WorkKind
+    round: int = 0  # a QA round's number (each round is a work order of its own)
+
+
+class WorkStart(BaseModel):
+    """The issue's work order: the input to start it with, or none when an earlier walk of the
+    tree (before a retry) completed it already."""
+
+    work_order_id: str
+    start: StartWorkOrderInput | None = None
+
+
+class QaInput(BaseModel):
+    run_id: str
+    issue_id: int
+    work_order_id: str  # the QA round's work order
+    round: int
+
+
+class HoldInput(BaseModel):
+    run_id: str
+    reason: str
 
 
 class WorkEnded(BaseModel):

@@ -27,19 +27,22 @@ from temporalio.exceptions import ActivityError, ChildWorkflowError
 from temporalio.workflow import ChildWorkflowCancellationType, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from shipyard.domain.ideas import RunState
+    from shipyard.domain.ideas import IssueType, RunState
     from shipyard.domain.models import WorkOrderStatus
-    from shipyard.engine.types import StartWorkOrderInput, WorkOrderOutcome
+    from shipyard.engine.types import WorkOrderOutcome
     from shipyard.engine.workflows import WorkOrderWorkflow, failure_message, is_cancellation
     from shipyard.ideas.types import (
+        HoldInput,
         IssueInput,
         Node,
+        QaInput,
         ReleaseInput,
         RunInput,
         StateInput,
         WorkEnded,
         WorkInput,
         WorkKind,
+        WorkStart,
     )
 
 _ACTIVITY = {
@@ -107,12 +110,38 @@ class IdeaRunWorkflow:
             return RunState.FAILED.value
 
     async def _deliver(self, inp: RunInput, node: Node) -> None:
-        """The issue built (its children first, one after another) and merged into its parent."""
+        """The issue built (its children first, one after another), a task through QA, and merged
+        into its parent."""
         issue = IssueInput(run_id=inp.run_id, issue_id=node.id)
         await self._act("idea_open_branch", issue)
-        await self._deliver_children(inp, node)
-        await self._work(inp, node, "integrate" if node.children else "implement")
+        leaf = node.type in (IssueType.TASK, IssueType.DEFECT)
+        if not leaf:
+            await self._deliver_children(inp, node)
+        await self._work(inp, node, "implement" if leaf else "integrate")
+        if node.type == IssueType.TASK:
+            await self._qa(inp, node)
         await self._act("idea_merge", issue)
+
+    async def _qa(self, inp: RunInput, node: Node) -> None:
+        """QA rounds on the task's branch until one finds no defect; the defects of each round are
+        fixed (each on its own branch, merged into the task's) before the next. After `qa_rounds`
+        rounds that found defects, the run waits for a person before it fixes them."""
+        round = 0
+        while True:
+            round += 1
+            await self._state(inp, RunState.QA, f"QA of task #{node.id} ({node.title}), round {round}")
+            qa = await self._work(inp, node, "qa", round)
+            found = QaInput(run_id=inp.run_id, issue_id=node.id, work_order_id=qa, round=round)
+            defects = await self._act("idea_file_defects", found, list[Node])
+            await self._state(inp, RunState.EXECUTION_LOOP, f"back to building: {len(defects)} defects")
+            if not defects:
+                return
+            if round % inp.qa_rounds == 0:
+                reason = f"QA found defects in task #{node.id} in {round} rounds: waiting for a person"
+                self._paused = reason
+                await self._act("idea_hold", HoldInput(run_id=inp.run_id, reason=reason))
+            for defect in defects:
+                await self._deliver(inp, defect)
 
     async def _deliver_children(self, inp: RunInput, node: Node) -> None:
         """The node's children one after another, in their order as it is when each starts (a
@@ -129,12 +158,14 @@ class IdeaRunWorkflow:
             await self._deliver(inp, todo[0])
             delivered.add(todo[0].id)
 
-    async def _work(self, inp: RunInput, node: Node, kind: WorkKind) -> str:
+    async def _work(self, inp: RunInput, node: Node, kind: WorkKind, round: int = 0) -> str:
         """One work order for the issue, as a child workflow; its id once it completed."""
         await self._hold()
-        start: StartWorkOrderInput = await self._act(
-            "idea_start_work", WorkInput(run_id=inp.run_id, issue_id=node.id, kind=kind), StartWorkOrderInput
-        )
+        work = WorkInput(run_id=inp.run_id, issue_id=node.id, kind=kind, round=round)
+        made: WorkStart = await self._act("idea_start_work", work, WorkStart)
+        if made.start is None:  # completed before the run was retried
+            return made.work_order_id
+        start = made.start
         self._child = await workflow.start_child_workflow(
             WorkOrderWorkflow.run,
             start,
