@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from shipyard.api.app import create_app as create_api_app
 from shipyard.api.deps import check_token
+from shipyard.ideas import pages as idea_pages
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.web import actions, live, pages, projects
 from shipyard.web.diff import highlight_css
@@ -65,7 +66,7 @@ def create_app(service: WorkOrderService) -> FastAPI:
     app.include_router(sign_in)
     guarded = [Depends(signed_in)]
     # actions first: its /work-orders/new must not be read as the work order "new"
-    for router in (actions.router, pages.router, live.router, projects.router):
+    for router in (actions.router, pages.router, live.router, projects.router, idea_pages.router):
         app.include_router(router, dependencies=[*guarded, Depends(same_origin)])
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
