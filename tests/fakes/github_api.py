@@ -5,11 +5,12 @@ dispatches in memory, checks `Authorization: Bearer|token <token>` against the t
 (every good token authenticates as `login`), and records every request it receives. As a GitHub
 App's server (`app_id`, `app_public_key`) it answers the App's routes to a JWT signed with the
 app's key, and issues installation tokens that the other routes then accept until they expire. Issues and
-pull requests share one number sequence per repository, as on GitHub. GraphQL (`POST /graphql`)
-knows one mutation: `markPullRequestReadyForReview`. The JSON shapes live in `github_json`;
-branches, tags, merges, releases, new issues and sub-issues in `github_git`; reviews, review
-comments and a pull request's files in `github_reviews`, which checks inline comments against a
-real diff when `git_dirs` holds the repository's git data.
+pull requests share one number sequence per repository, as on GitHub, and are listed together.
+GraphQL (`POST /graphql`) knows one mutation: `markPullRequestReadyForReview`. The JSON shapes live
+in `github_json`; branches, tags, merges, releases, new issues and sub-issues in `github_git`
+(refs and merges in the repository's real git data when `git_dirs` holds it: `github_refs`);
+reviews, review comments and a pull request's files in `github_reviews`, which checks inline
+comments against a real diff when `git_dirs` holds the repository's git data.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ from fakes.github_json import (
     tag_json,
     user_json,
 )
-from fakes.github_reviews import NewComment, add_review, add_review_routes
+from fakes.github_refs import has_commits
+from fakes.github_reviews import NewComment, add_review, add_review_routes, paged
 
 __all__ = [  # the JSON builders and records are re-exported for tests that import only this module
     "API", "Comment", "Dispatch", "FakeGitHub", "FakeRepo", "GitHubError", "Issue", "Pull", "Received",
@@ -192,7 +194,7 @@ class FakeGitHub:
         user: str | None = None,
     ) -> Pull:
         """Open a pull request from `head` (`branch` or `owner:branch`) by `user` (the token's login
-        unless given); 422 if one is open already."""
+        unless given); 422 if one is open already, or if the branch has no commits for `base`."""
         repo = self.repo(full_name)
         owner, _, branch = head.rpartition(":")
         owner = owner or repo.json["owner"]["login"]
@@ -206,6 +208,11 @@ class FakeGitHub:
                 422,
                 "Validation Failed",
                 [error | {"message": f"A pull request already exists for {owner}:{branch}."}],
+            )
+        if owner.lower() == repo.json["owner"]["login"].lower() and not has_commits(self, repo, base, branch):
+            error = {"resource": "PullRequest", "code": "custom"}
+            raise GitHubError(
+                422, "Validation Failed", [error | {"message": f"No commits between {base} and {branch}"}]
             )
         id = next(self._ids)
         pull = Pull(
@@ -420,7 +427,33 @@ def _add_pull_routes(app: FastAPI, fake: FakeGitHub) -> None:
         return _json(pull_json(repo.json, pull))
 
 
+def _listed(item: Issue | Pull, state: str, since: datetime | None) -> bool:
+    """Whether "List repository issues" lists the item for `state` and `since` (updated at or after)."""
+    updated = datetime.fromisoformat(item.updated_at.replace("Z", "+00:00"))
+    return state in ("all", item.state) and (since is None or updated >= since)
+
+
 def _add_issue_routes(app: FastAPI, fake: FakeGitHub) -> None:
+    @app.get("/repos/{owner}/{name}/issues")
+    async def list_issues(
+        owner: str,
+        name: str,
+        request: Request,
+        state: str = "open",
+        since: str | None = None,
+        direction: str = "desc",
+    ) -> JSONResponse:
+        """Issues and pull requests (GitHub lists both), newest first unless asked otherwise."""
+        repo = fake.repo(f"{owner}/{name}")
+        try:
+            after = datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None
+        except ValueError:
+            raise GitHubError(422, "Validation Failed", [{"resource": "Issue", "field": "since"}]) from None
+        after = after.replace(tzinfo=UTC) if after and after.tzinfo is None else after  # GitHub: UTC
+        items = sorted([*repo.issues.values(), *repo.pulls.values()], key=lambda item: item.number)
+        found = [issue_json(repo.json, item) for item in items if _listed(item, state, after)]
+        return paged(request, found[::-1] if direction == "desc" else found)
+
     @app.get("/repos/{owner}/{name}/issues/{number:int}")
     async def get_issue(owner: str, name: str, number: int) -> JSONResponse:
         repo = fake.repo(f"{owner}/{name}")

@@ -1,7 +1,7 @@
 """The fake GitHub's branches, tags, merges, releases, new issues and sub-issues, in GitHub's REST
 shapes ("Git references", "Get a tag", "Merge a pull request", "Create a release", "Get a release by
 tag name", "Create an issue", "Add sub-issue"); the JSON of a review, whose routes are in
-`github_reviews`."""
+`github_reviews`. Refs and merges are real git when the test gave the repository's (`github_refs`)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from fakes.github_json import (
     stable_id,
     user_json,
 )
+from fakes.github_refs import is_commit, merge_in_git, read_ref, write_ref
 
 if TYPE_CHECKING:
     from fakes.github_api import FakeGitHub
@@ -76,7 +77,7 @@ def publish_release(fake: FakeGitHub, repo: FakeRepo, body: dict[str, Any]) -> R
     if any(r.tag_name == tag for r in repo.releases):
         raise _invalid("Release", "tag_name", "already_exists")
     target = str(body.get("target_commitish") or repo.json["default_branch"])
-    sha = repo.refs.get(f"refs/heads/{target}") or (target if target in repo.refs.values() else None)
+    sha = read_ref(fake, repo, f"refs/heads/{target}") or (target if is_commit(fake, repo, target) else None)
     if sha is None:
         raise _invalid("Release", "target_commitish")
     draft = body.get("draft") is True
@@ -85,7 +86,8 @@ def publish_release(fake: FakeGitHub, repo: FakeRepo, body: dict[str, Any]) -> R
         fake.next_id(), tag, target, name, notes, fake.login, draft, body.get("prerelease") is True
     )
     if not draft:
-        repo.refs.setdefault(f"refs/tags/{tag}", sha)
+        if read_ref(fake, repo, f"refs/tags/{tag}") is None:
+            write_ref(fake, repo, f"refs/tags/{tag}", sha)
         release.published_at = release.created_at
     repo.releases.append(release)
     return release
@@ -103,7 +105,7 @@ def _add_ref_routes(app: FastAPI, fake: FakeGitHub) -> None:
     @app.get("/repos/{owner}/{name}/git/ref/{ref:path}")
     async def get_ref(owner: str, name: str, ref: str) -> JSONResponse:
         repo = fake.repo(f"{owner}/{name}")
-        sha = repo.refs.get(f"refs/{ref}")
+        sha = read_ref(fake, repo, f"refs/{ref}")
         if sha is None:
             raise GitHubError(404, "Not Found")
         kind = "tag" if sha in repo.tag_objects else "commit"
@@ -124,11 +126,11 @@ def _add_ref_routes(app: FastAPI, fake: FakeGitHub) -> None:
             raise GitHubError(
                 422, "ref must be fully qualified (e.g. refs/heads/main) and have at least two slashes"
             )
-        if not isinstance(sha, str) or sha not in repo.refs.values():
+        if not isinstance(sha, str) or not is_commit(fake, repo, sha):
             raise GitHubError(422, "Object does not exist")
-        if ref in repo.refs:
+        if read_ref(fake, repo, ref) is not None:
             raise GitHubError(422, "Reference already exists")
-        repo.refs[ref] = sha
+        write_ref(fake, repo, ref, sha)
         return JSONResponse(ref_json(repo.json, ref, sha), 201)
 
 
@@ -136,13 +138,17 @@ def _add_merge_routes(app: FastAPI, fake: FakeGitHub) -> None:
     @app.put("/repos/{owner}/{name}/pulls/{number:int}/merge")
     async def merge(owner: str, name: str, number: int, request: Request) -> JSONResponse:
         repo, body = fake.repo(f"{owner}/{name}"), await request.json()
-        pull = _pull(repo, number)
-        if body.get("merge_method", "merge") not in ("merge", "squash", "rebase"):
+        pull, method = _pull(repo, number), body.get("merge_method", "merge")
+        if method not in ("merge", "squash", "rebase"):
             raise _invalid("PullRequest", "merge_method")
         if pull.state != "open" or pull.draft:
             raise GitHubError(405, "Pull Request is not mergeable")
-        sha = commit_sha(repo.json["full_name"], pull.base, pull.head, str(number))
-        repo.refs[f"refs/heads/{pull.base}"] = sha
+        git_dir = fake.git_dir(repo.json["full_name"])
+        if git_dir is not None:
+            sha = merge_in_git(git_dir, pull, method)
+        else:
+            sha = commit_sha(repo.json["full_name"], pull.base, pull.head, str(number))
+            repo.refs[f"refs/heads/{pull.base}"] = sha
         pull.state, pull.updated_at = "closed", now()
         pull.merged_at = pull.updated_at
         return JSONResponse({"sha": sha, "merged": True, "message": "Pull Request successfully merged"})

@@ -9,6 +9,7 @@ forge it holds: what differs between forges is what `hosted` says, and what the 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import SecretStr
@@ -80,7 +81,7 @@ class ForgeRepos(Protocol):
 
 
 class ForgeIssues(Protocol):
-    """Issues: read one, keep a thread of comments on it, label it, split it into sub-issues."""
+    """Issues: open or find one, keep a thread of comments on it, label it, split it into sub-issues."""
 
     async def get_issue(self, number: int) -> IssueInfo:
         """Issue `number` (pull requests are issues too: `is_pull_request` tells them apart)."""
@@ -106,8 +107,17 @@ class ForgeIssues(Protocol):
         """Take a label off an issue or pull request; a label it does not carry is fine."""
         ...
 
+    async def create_issue(self, title: str, body: str) -> IssueInfo:
+        """Open an issue of its own (the root of a tree: `create_sub_issue` opens those under it)."""
+        ...
+
     async def create_sub_issue(self, parent: int, title: str, body: str) -> IssueInfo:
         """Open an issue and attach it as a sub-issue of issue `parent`."""
+        ...
+
+    async def find_issue(self, text: str, since: datetime) -> IssueInfo | None:
+        """The newest issue (not a pull request) changed since `since` whose body holds `text`: how a
+        caller that marks what it opens finds one an earlier attempt opened but did not note."""
         ...
 
 

@@ -232,6 +232,19 @@ class GitHubClient(GitHubReleases):
         request = self._github.rest.issues.async_create(ref.owner, ref.name, title=title, body=body)
         return issue_info(await self._raw(f"a new issue in {ref.full_name}", request))
 
+    async def list_issues(self, ref: RepoRef, since: datetime) -> list[IssueInfo]:
+        """The issues (not pull requests, which GitHub lists too) updated since `since`, newest
+        first, every page."""
+        issues = await self._pages(
+            f"the issues of {ref.full_name}",
+            lambda page: self._github.rest.issues.async_list_for_repo(
+                ref.owner, ref.name, state="all", since=since, sort="created", direction="desc",
+                per_page=100, page=page,
+            ),
+        )  # fmt: skip
+        found = [issue_info(issue) for issue in issues if isinstance(issue, dict)]
+        return [issue for issue in found if not issue.is_pull_request]
+
     async def add_sub_issue(self, ref: RepoRef, parent: int, sub_issue_id: int) -> None:
         """Attach the issue with id (not number) `sub_issue_id` to issue `parent` as its sub-issue."""
         what = f"a sub-issue of #{parent} of {ref.full_name}"

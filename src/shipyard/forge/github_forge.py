@@ -10,6 +10,7 @@ on that first call too, so a process that only names forges never loads it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -120,11 +121,20 @@ class GitHubForge:
     async def remove_label(self, number: int, label: str) -> None:
         await (await self._api()).remove_label(self._repo(), number, label)
 
+    async def create_issue(self, title: str, body: str) -> IssueInfo:
+        return await (await self._api()).create_issue(self._repo(), title, body)
+
     async def create_sub_issue(self, parent: int, title: str, body: str) -> IssueInfo:
         api, ref = await self._api(), self._repo()
         issue = await api.create_issue(ref, title, body)
         await api.add_sub_issue(ref, parent, issue.id)
         return issue
+
+    async def find_issue(self, text: str, since: datetime) -> IssueInfo | None:
+        """Read from the repository's list of issues, not from GitHub's search, whose index lags
+        behind: an issue opened a moment ago is listed already."""
+        issues = await (await self._api()).list_issues(self._repo(), since)
+        return next((issue for issue in issues if text in issue.body), None)
 
     async def get_pr(self, number: int) -> PullRequestInfo:
         return _info(await (await self._api()).get_pull(self._repo(), number))

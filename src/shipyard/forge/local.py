@@ -130,7 +130,13 @@ class LocalForge:
     async def remove_label(self, number: int, label: str) -> None:
         raise ForgeError(self._lacks("labels"))
 
+    async def create_issue(self, title: str, body: str) -> IssueInfo:
+        raise ForgeError(self._lacks("issues"))
+
     async def create_sub_issue(self, parent: int, title: str, body: str) -> IssueInfo:
+        raise ForgeError(self._lacks("issues"))
+
+    async def find_issue(self, text: str, since: datetime) -> IssueInfo | None:
         raise ForgeError(self._lacks("issues"))
 
     async def get_pr(self, number: int) -> PullRequestInfo:
