@@ -64,6 +64,7 @@ def settings(make_settings: MakeSettings, github: GitHub, tmp_path: Path) -> Set
             {
                 "spec": [{"write": SPEC, "content": "# Greeting helpers\n"}, {"message": "spec written"}],
                 "plan": [{"message": json.dumps(PLAN)}],
+                "review": [{"message": json.dumps({"defects": []})}],
                 "notes": [{"write": "RELEASE_NOTES.md", "content": "# Notes\n"}, {"message": "Hi and bye."}],
             }
         )

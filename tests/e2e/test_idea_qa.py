@@ -89,15 +89,18 @@ async def test_a_failing_test_run_is_a_defect_fixed_and_merged_before_its_task(
     assert all(i["status"] == "DONE" for i in flatten(epic))
 
 
-@pytest.mark.parametrize(
-    "review", [[{"message": json.dumps({"defects": [{"title": "Too terse", "body": "Say more."}]})}]]
-)
+# Each round finds one more defect, whose text carries its fix's script (a ```replay block).
+TERSE = {"title": "Too terse", "body": "Say more.\n\n```replay\n- message: said more\n```\n"}
+
+
+@pytest.mark.parametrize("review", [[{"message": json.dumps({"defects": [TERSE]})}]])
 async def test_a_qa_tester_who_keeps_finding_defects_makes_the_run_wait_for_a_person(
     api: httpx.AsyncClient, make_repo: MakeRepo
 ) -> None:
     repo = make_repo("greet", {"check.py": "pass\n", "hello.py": "def hello():\n    return 'hello'\n"})
     run_id = (await api.post("/api/ideas", json=submit_body(repo))).json()["runId"]
-    run = await until(api, run_id, lambda run: run["interrupt"]["paused"], timeout_s=120)
+    run = await until(api, run_id, lambda run: run["interrupt"]["paused"] or run["state"] == "FAILED")
+    assert run["state"] != "FAILED", run["error"]
 
     assert "waiting for a person" in run["interrupt"]["reason"]
     assert run["timeline"][-1]["type"] == "run.held"

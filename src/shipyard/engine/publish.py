@@ -57,7 +57,9 @@ class Publisher:
             return
         try:
             await forge.push(handle)
-            if wo.github_pull_request_url is None and wo.parent_id is None:
+            # One on its base branch (an idea's release notes on `integration`) has nothing to propose.
+            proposes = handle.branch != handle.base_branch
+            if wo.github_pull_request_url is None and wo.parent_id is None and proposes:
                 body = await self.pr_body(wo.id, handle)
                 spec = PullRequestSpec(work_order_id=wo.id, title=draft_title(wo), body=body, draft=True)
                 pr = await forge.open_or_update_pr(handle, spec)

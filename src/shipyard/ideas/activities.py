@@ -326,7 +326,8 @@ class IdeaActivities:
         """The issue's branch from its nearest open ancestor's; the issue in progress."""
         run = await self.store.get_run(inp.run_id)
         issue = await self.store.get_issue(inp.issue_id)
-        if issue.branch is not None:
+        if issue.branch is not None:  # an attempt before this one: its mirror may not have followed
+            await mirror.sync_issue(self.forge(run), self.store, run, issue)
             return
         branch = issue_branch(issue.type, issue.id, issue.title)
         try:
@@ -342,7 +343,8 @@ class IdeaActivities:
         descendant is done; the issue is then done."""
         run = await self.store.get_run(inp.run_id)
         issue = await self.store.get_issue(inp.issue_id)
-        if issue.status == IssueStatus.DONE:
+        if issue.status == IssueStatus.DONE:  # as in open_branch
+            await mirror.sync_issue(self.forge(run), self.store, run, issue)
             return
         open_below = [i for i in await self._descendants(issue) if i.status != IssueStatus.DONE]
         if open_below:

@@ -114,6 +114,7 @@ class IssueView(_Camel):
     acceptance_criteria: list[str]
     dependencies: list[int]
     work_order_id: str | None
+    forge_issue_number: int | None = Field(description="Its issue on the forge (GitHub), when mirrored.")
     children: list[IssueView] = Field(default_factory=list)
 
     @classmethod
@@ -123,7 +124,8 @@ class IssueView(_Camel):
             parent_id=issue.parent_id, order_index=issue.order_index, status=issue.status,
             branch=issue.branch, pr_number=issue.pr_number, pr_url=issue.pr_url, labels=issue.labels,
             acceptance_criteria=issue.acceptance_criteria, dependencies=issue.dependencies,
-            work_order_id=issue.work_order_id, children=children or [],
+            work_order_id=issue.work_order_id, forge_issue_number=issue.forge_issue_number,
+            children=children or [],
         )  # fmt: skip
 
 

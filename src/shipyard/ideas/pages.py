@@ -110,7 +110,7 @@ def _refusal(err: ValidationError) -> str:
 
 async def _runs_context(ideas: IdeaService, page_no: int) -> dict[str, Any]:
     # IdeaService offers no list of runs yet; the store's page of them is read directly.
-    runs, total = await ideas.store.list_runs(limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
+    runs, total = await ideas.runs(PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
     return {"runs": runs, "total": total, "page_no": page_no, "pages": max(1, -(-total // PAGE_SIZE))}
 
 

@@ -51,6 +51,16 @@ async def interrupt_run(run_id: RunId, req: RunInterrupt, ideas: IdeasDep) -> Ru
     return await ideas.view(run_id)
 
 
+@router.post("/runs/{run_id}/retry/{issue_id}")
+async def retry_run(
+    run_id: RunId, issue_id: Annotated[int, Path(ge=1, le=MAX_SQL_INT32)], ideas: IdeasDep
+) -> RunView:
+    """Run a failed or cancelled run again from the issue that stopped it: what is done stays
+    done, completed work orders are kept, the issue's failed one runs again in place."""
+    await ideas.retry(run_id, issue_id)
+    return await ideas.view(run_id)
+
+
 @router.post("/runs/{run_id}/advance")
 async def advance_run(run_id: RunId, ideas: IdeasDep) -> RunView:
     """Let a held run go on when nothing blocks it; 409 saying what blocks it (an open defect)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 
 from temporalio.client import WorkflowHandle
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from shipyard.domain.errors import Conflict, InvalidInput, ShipyardError, Unavailable
+from shipyard.domain.errors import Conflict, InvalidInput, NotFound, ShipyardError, Unavailable
 from shipyard.domain.ideas import IssueStatus, IssueType, RunState
 from shipyard.forge.registry import default_forge_name, forge_for
 from shipyard.ideas.models import IdeaRequest, IssueView, RunInterrupt, RunView, tree_view
-from shipyard.ideas.types import RunInput
+from shipyard.ideas.types import QA_ROUNDS, RunInput
 from shipyard.service.requests import checked_repository
 from shipyard.service.work_orders import TEMPORAL_DOWN, WorkOrderService
 from shipyard.store.records import IdeaRunCreate, IdeaRunRecord
@@ -63,6 +64,10 @@ class IdeaService:
             raise Unavailable(TEMPORAL_DOWN) from err
         return run
 
+    async def runs(self, limit: int, offset: int = 0) -> tuple[list[IdeaRunRecord], int]:
+        """Runs, newest first, and how many there are."""
+        return await self.store.list_runs(limit=limit, offset=offset)
+
     async def view(self, run_id: str) -> RunView:
         run = await self.store.get_run(run_id)
         return RunView.of(run, await self.store.list_run_events(run.id))
@@ -87,6 +92,40 @@ class IdeaService:
         await self.store.reorder_children(issue_id, order)
         return await self.issue(issue_id)
 
+    async def retry(self, run_id: str, issue_id: int) -> IdeaRunRecord:
+        """Run a failed or cancelled run again from where it stopped: the tree is walked anew, what
+        is done stays done, each completed work order is kept, and the issue's failed one runs
+        again from its first step that did not complete."""
+        run = await self.store.get_run(run_id)
+        if self.service.client is None:
+            raise Conflict("this process has no engine; start `shipyard serve` to retry runs")
+        if run.state not in (RunState.FAILED, RunState.CANCELLED):
+            raise Conflict(f"run {run.id} is {run.state.value}; only a failed or cancelled run is retried")
+        issue = await self.store.get_issue(issue_id)
+        if issue.run_id != run.id:
+            raise NotFound(f"issue {issue.id} is not in run {run.id}")
+        if issue.status == IssueStatus.DONE:
+            raise Conflict(f"issue #{issue.id} is done; nothing of it to run again")
+        if issue.status == IssueStatus.BLOCKED:
+            await self.store.update_issue(issue.id, status=IssueStatus.IN_PROGRESS)
+        # Submitted again: the walk moves it through its states anew, quickly past what is done.
+        again = {"state": RunState.IDEA_SUBMITTED, "error": None, "paused": False, "interrupt_reason": None}
+        run = await self.store.update_run(run.id, **again)
+        what = f"retry from {issue.type.value} #{issue.id} ({issue.title})"
+        await self.store.add_run_event(
+            run.id, "run.retry", phase=run.state.value, msg=what, data={"issue_id": issue.id}
+        )
+        try:
+            await self.service.client.start_workflow(
+                "IdeaRun", RunInput(run_id=run.id, qa_rounds=(run.options or {}).get("qa_rounds", QA_ROUNDS)),
+                id=run.id, task_queue=self.settings.task_queue,
+            )  # fmt: skip
+        except WorkflowAlreadyStartedError:
+            raise Conflict(f"run {run.id} is still going") from None
+        except RPCError as err:
+            raise Unavailable(TEMPORAL_DOWN) from err
+        return run
+
     async def advance(self, run_id: str) -> IdeaRunRecord:
         """Let a held run go on when nothing blocks it; Conflict saying what blocks it otherwise."""
         run = await self.store.get_run(run_id)
@@ -104,11 +143,13 @@ class IdeaService:
     async def interrupt(self, run_id: str, req: RunInterrupt) -> IdeaRunRecord:
         """Signal the run: pause holds it before its next work order, cancel stops the running one."""
         run = await self.store.get_run(run_id)
+        if self.service.client is None:
+            raise Conflict("this process has no engine; start `shipyard serve` to steer runs")
         if run.state.is_terminal:
             raise Conflict(f"run {run.id} is {run.state.value}; it cannot {req.action}")
         if req.action == "resume" and not run.paused:
             raise Conflict(f"run {run.id} is not paused")
-        handle: WorkflowHandle[object, object] = self.service.client.get_workflow_handle(run.id)  # type: ignore[union-attr]
+        handle: WorkflowHandle[object, object] = self.service.client.get_workflow_handle(run.id)
         try:
             if req.action == "pause":
                 await handle.signal("pause", req.reason)

@@ -140,6 +140,7 @@ class IdeaRunWorkflow:
                 reason = f"QA found defects in task #{node.id} in {round} rounds: waiting for a person"
                 self._paused = reason
                 await self._act("idea_hold", HoldInput(run_id=inp.run_id, reason=reason))
+                await self._hold()
             for defect in defects:
                 await self._deliver(inp, defect)
 
