@@ -143,10 +143,10 @@ class IdeaService:
     async def interrupt(self, run_id: str, req: RunInterrupt) -> IdeaRunRecord:
         """Signal the run: pause holds it before its next work order, cancel stops the running one."""
         run = await self.store.get_run(run_id)
-        if self.service.client is None:
-            raise Conflict("this process has no engine; start `shipyard serve` to steer runs")
         if run.state.is_terminal:
             raise Conflict(f"run {run.id} is {run.state.value}; it cannot {req.action}")
+        if self.service.client is None:
+            raise Conflict("this process has no engine; start `shipyard serve` to steer runs")
         if req.action == "resume" and not run.paused:
             raise Conflict(f"run {run.id} is not paused")
         handle: WorkflowHandle[object, object] = self.service.client.get_workflow_handle(run.id)
