@@ -41,7 +41,7 @@ log = structlog.get_logger()
 INTEGRATION = "integration"  # seed 002: the epic's branch comes from it, its pull request goes into it
 _WORKFLOWS = {  # the bundled workflow each kind of work runs
     "spec": "idea_spec", "implement": "idea_task", "integrate": "idea_integrate", "qa": "idea_qa",
-    "release": "idea_release",
+    "release": "idea_release", "draft": "idea_draft",
 }  # fmt: skip
 
 
@@ -186,6 +186,10 @@ class IdeaActivities:
             lines = "\n".join(f"- {i.type.value} #{i.id} {i.title} ({i.pr_url})" for i in merged)
             inputs = {"version": release_tag(run), "merged": lines or "- (none)"}
             branch, base = INTEGRATION, INTEGRATION
+        elif kind == "draft":
+            branch, base = issue.branch, await self._parent_branch(issue)
+            inputs = {"title": issue.title, "issue": _issue_text(issue)}
+            inputs["file"] = f"{issue.id}-{slug(issue.title)}.md"
         elif kind == "qa":
             branch, base = issue.branch, await self._parent_branch(issue)
             inputs = {"issue": quote(f"issue #{issue.id}", _issue_text(issue))}
@@ -236,7 +240,7 @@ class IdeaActivities:
         if not ok:
             issue = await self.store.update_issue(issue.id, status=IssueStatus.BLOCKED)
             await self.issue_changed(run, issue, f"{issue.type.value} #{issue.id} blocked: {inp.error}")
-        elif inp.kind in ("implement", "integrate") and wo.github_pull_request_url:
+        elif inp.kind in ("implement", "integrate", "draft") and wo.github_pull_request_url:
             url = wo.github_pull_request_url
             issue = await self.store.update_issue(
                 issue.id, status=IssueStatus.REVIEW, pr_url=url, pr_number=_pr_number(url)

@@ -54,7 +54,7 @@ class IdeaService:
         try:
             await self.service.client.start_workflow(
                 "IdeaRun",
-                RunInput(run_id=run.id, qa_rounds=req.options.qa_rounds),
+                run_input(run),
                 id=run.id,
                 task_queue=self.settings.task_queue,
             )
@@ -117,9 +117,8 @@ class IdeaService:
         )
         try:
             await self.service.client.start_workflow(
-                "IdeaRun", RunInput(run_id=run.id, qa_rounds=(run.options or {}).get("qa_rounds", QA_ROUNDS)),
-                id=run.id, task_queue=self.settings.task_queue,
-            )  # fmt: skip
+                "IdeaRun", run_input(run), id=run.id, task_queue=self.settings.task_queue
+            )
         except WorkflowAlreadyStartedError:
             raise Conflict(f"run {run.id} is still going") from None
         except RPCError as err:
@@ -168,3 +167,11 @@ class IdeaService:
             msg=f"{req.action}" + (f": {req.reason}" if req.reason else ""), data={"action": req.action},
         )  # fmt: skip
         return run
+
+
+def run_input(run: IdeaRunRecord) -> RunInput:
+    """What the run's workflow starts (or starts again) with, from its options."""
+    options = run.options or {}
+    return RunInput(
+        run_id=run.id, qa_rounds=options.get("qa_rounds", QA_ROUNDS), dry_run=bool(options.get("dry_run"))
+    )

@@ -14,13 +14,15 @@ from shipyard.engine.types import StartWorkOrderInput
 # spec: the spec and the plan (the epic); implement: a leaf; integrate: an inner node's pull
 # request once its children are merged; release: the notes on the integration branch.
 # qa: a task's QA on its branch (a round at a time).
-WorkKind = Literal["spec", "implement", "integrate", "qa", "release"]
+# draft: a dry run's issue text and draft pull request on the issue's branch.
+WorkKind = Literal["spec", "implement", "integrate", "qa", "release", "draft"]
 QA_ROUNDS = 2  # QA rounds with fixes in between before the run waits for a person
 
 
 class RunInput(BaseModel):
     run_id: str
     qa_rounds: int = QA_ROUNDS
+    dry_run: bool = False  # the spec, the tree, branches and draft pull requests; nothing built or merged
 
 
 class Node(BaseModel):

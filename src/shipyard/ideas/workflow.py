@@ -92,6 +92,11 @@ class IdeaRunWorkflow:
             await self._work(inp, epic, "spec")
             await self._state(inp, RunState.ISSUE_TREE, "planning the issue tree")
             tree = await self._act("idea_plant", IssueInput(run_id=inp.run_id, issue_id=epic.id), Node)
+            if inp.dry_run:
+                await self._state(inp, RunState.EXECUTION_LOOP, "dry run: a draft per issue")
+                count = await self._draft(inp, tree)
+                await self._state(inp, RunState.DONE, f"dry run: {count} branches and draft pull requests")
+                return RunState.DONE.value
             await self._state(inp, RunState.EXECUTION_LOOP, f"{_count(tree) - 1} issues to build")
             await self._deliver_children(inp, tree)
             await self._state(inp, RunState.MERGE, "merging the epic into integration")
@@ -108,6 +113,13 @@ class IdeaRunWorkflow:
         except RunFailed as err:
             await self._state(inp, RunState.FAILED, str(err), error=str(err))
             return RunState.FAILED.value
+
+    async def _draft(self, inp: RunInput, node: Node) -> int:
+        """A dry run: each issue's branch, its text on it and a draft pull request into its
+        parent's branch, parents first; how many."""
+        await self._act("idea_open_branch", IssueInput(run_id=inp.run_id, issue_id=node.id))
+        await self._work(inp, node, "draft")
+        return 1 + sum([await self._draft(inp, child) for child in node.children])
 
     async def _deliver(self, inp: RunInput, node: Node) -> None:
         """The issue built (its children first, one after another), a task through QA, and merged
