@@ -41,7 +41,7 @@ log = structlog.get_logger()
 INTEGRATION = "integration"  # seed 002: the epic's branch comes from it, its pull request goes into it
 _WORKFLOWS = {  # the bundled workflow each kind of work runs
     "spec": "idea_spec", "implement": "idea_task", "integrate": "idea_integrate", "qa": "idea_qa",
-    "release": "idea_release", "draft": "idea_draft",
+    "release": "idea_release", "draft": "idea_draft", "resolve": "resolve_conflicts",
 }  # fmt: skip
 
 
@@ -186,6 +186,17 @@ class IdeaActivities:
             lines = "\n".join(f"- {i.type.value} #{i.id} {i.title} ({i.pr_url})" for i in merged)
             inputs = {"version": release_tag(run), "merged": lines or "- (none)"}
             branch, base = INTEGRATION, INTEGRATION
+        elif kind == "resolve":  # the bundled resolve_conflicts, on the issue's pull request
+            branch = issue.branch
+            request = CreateWorkOrderRequest(
+                repository_url=run.repository_url, workflow_type="resolve_conflicts",
+                github_pull_request_number=issue.pr_number, project=run.project_id, forge=run.forge,
+                inputs={"test_command": options.get("test_command", "")},
+                agent=(options.get("agents") or {}).get("default"),
+            )  # fmt: skip
+            if branch is None or issue.pr_number is None:
+                raise InvalidInput(f"issue #{issue.id} has no pull request to resolve")
+            return request, branch
         elif kind == "draft":
             branch, base = issue.branch, await self._parent_branch(issue)
             inputs = {"title": issue.title, "issue": _issue_text(issue)}
@@ -342,14 +353,15 @@ class IdeaActivities:
         await self.issue_changed(run, issue, f"{issue.type.value} #{issue.id} on {branch}")
 
     @activity.defn(name="idea_merge")
-    async def merge(self, inp: IssueInput) -> None:
+    async def merge(self, inp: IssueInput) -> str:
         """The merge gate: the issue's pull request merges into its parent's branch once every
-        descendant is done; the issue is then done."""
+        descendant is done; the issue is then done. A pull request that does not merge cleanly is
+        not an error: what conflicts is answered (empty when it merged), for the loop to resolve."""
         run = await self.store.get_run(inp.run_id)
         issue = await self.store.get_issue(inp.issue_id)
         if issue.status == IssueStatus.DONE:  # as in open_branch
             await mirror.sync_issue(self.forge(run), self.store, run, issue)
-            return
+            return ""
         open_below = [i for i in await self._descendants(issue) if i.status != IssueStatus.DONE]
         if open_below:
             names = ", ".join(f"{i.type.value} #{i.id} ({i.status.value})" for i in open_below[:5])
@@ -361,12 +373,19 @@ class IdeaActivities:
             pull = await forge.get_pr(issue.pr_number)
             if pull.state != "merged":
                 await forge.merge_pr(issue.pr_number)
+        except Conflict as err:
+            await self.log(
+                run, "merge.conflict", f"#{issue.pr_number} ({issue.branch}) does not merge: {err.message}",
+                level="warning", issue_id=issue.id,
+            )  # fmt: skip
+            return err.message
         except ShipyardError as err:
             raise to_application_error(err) from None
         issue = await self.store.update_issue(issue.id, status=IssueStatus.DONE)
         await self.issue_changed(
             run, issue, f"merged #{issue.pr_number} ({issue.branch}) into {pull.base_branch}"
         )
+        return ""
 
     async def _descendants(self, issue: IssueNodeRecord) -> list[IssueNodeRecord]:
         found, todo = [], [issue.id]

@@ -15,7 +15,9 @@ from shipyard.engine.types import StartWorkOrderInput
 # request once its children are merged; release: the notes on the integration branch.
 # qa: a task's QA on its branch (a round at a time).
 # draft: a dry run's issue text and draft pull request on the issue's branch.
-WorkKind = Literal["spec", "implement", "integrate", "qa", "release", "draft"]
+# resolve: the bundled resolve_conflicts on an issue's pull request that does not merge.
+WorkKind = Literal["spec", "implement", "integrate", "qa", "release", "draft", "resolve"]
+RESOLVES = 2  # conflict resolutions of one pull request before the run fails
 QA_ROUNDS = 2  # QA rounds with fixes in between before the run waits for a person
 
 

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from shipyard.engine.types import WorkOrderOutcome
     from shipyard.engine.workflows import WorkOrderWorkflow, failure_message, is_cancellation
     from shipyard.ideas.types import (
+        RESOLVES,
         HoldInput,
         IssueInput,
         Node,
@@ -101,7 +102,7 @@ class IdeaRunWorkflow:
             await self._deliver_children(inp, tree)
             await self._state(inp, RunState.MERGE, "merging the epic into integration")
             await self._work(inp, tree, "integrate")
-            await self._act("idea_merge", IssueInput(run_id=inp.run_id, issue_id=tree.id))
+            await self._merge(inp, tree)
             await self._state(inp, RunState.RELEASE, "writing the release notes")
             notes = await self._work(inp, tree, "release")
             tag = await self._act("idea_release", ReleaseInput(run_id=inp.run_id, work_order_id=notes), str)
@@ -113,6 +114,18 @@ class IdeaRunWorkflow:
         except RunFailed as err:
             await self._state(inp, RunState.FAILED, str(err), error=str(err))
             return RunState.FAILED.value
+
+    async def _merge(self, inp: RunInput, node: Node) -> None:
+        """Through the merge gate; a pull request that conflicts goes back to the loop: a work
+        order merges the base into its branch and resolves the conflicts, then it merges again."""
+        issue = IssueInput(run_id=inp.run_id, issue_id=node.id)
+        for attempt in range(1, RESOLVES + 2):
+            conflict = await self._act("idea_merge", issue, str)
+            if not conflict:
+                return
+            if attempt > RESOLVES:
+                raise RunFailed(f"#{node.id} ({node.title}) still does not merge: {conflict}")
+            await self._work(inp, node, "resolve", attempt)
 
     async def _draft(self, inp: RunInput, node: Node) -> int:
         """A dry run: each issue's branch, its text on it and a draft pull request into its
@@ -132,7 +145,7 @@ class IdeaRunWorkflow:
         await self._work(inp, node, "implement" if leaf else "integrate")
         if node.type == IssueType.TASK:
             await self._qa(inp, node)
-        await self._act("idea_merge", issue)
+        await self._merge(inp, node)
 
     async def _qa(self, inp: RunInput, node: Node) -> None:
         """QA rounds on the task's branch until one finds no defect; the defects of each round are
