@@ -5,7 +5,8 @@ dispatches in memory, checks `Authorization: Bearer|token <token>` against the t
 (every good token authenticates as `login`), and records every request it receives. As a GitHub
 App's server (`app_id`, `app_public_key`) it answers the App's routes to a JWT signed with the
 app's key, and issues installation tokens that the other routes then accept until they expire. Issues and
-pull requests share one number sequence per repository, as on GitHub, and are listed together.
+pull requests share one number sequence per repository, as on GitHub, and are listed together;
+lists (branches, pull requests, issues) come a page at a time with GitHub's `Link` header.
 GraphQL (`POST /graphql`) knows one mutation: `markPullRequestReadyForReview`. The JSON shapes live
 in `github_json`; branches, tags, merges, releases, new issues and sub-issues in `github_git`
 (refs and merges in the repository's real git data when `git_dirs` holds it: `github_refs`);
@@ -53,10 +54,11 @@ from fakes.github_json import (
     permission_json,
     pull_json,
     repository_json,
+    short_branch_json,
     tag_json,
     user_json,
 )
-from fakes.github_refs import has_commits
+from fakes.github_refs import branches, has_commits
 from fakes.github_reviews import NewComment, add_review, add_review_routes, paged
 
 __all__ = [  # the JSON builders and records are re-exported for tests that import only this module
@@ -374,6 +376,11 @@ def _add_repository_routes(app: FastAPI, fake: FakeGitHub) -> None:
             raise GitHubError(404, f"{login} is not a user")
         return _json(permission_json(login, role))
 
+    @app.get("/repos/{owner}/{name}/branches")
+    async def list_branches(owner: str, name: str, request: Request) -> JSONResponse:
+        repo = fake.repo(f"{owner}/{name}")
+        return paged(request, [short_branch_json(repo.json, b, sha) for b, sha in branches(fake, repo)])
+
     @app.post("/repos/{owner}/{name}/dispatches")
     async def dispatch(owner: str, name: str, request: Request) -> Response:
         repo, body = fake.repo(f"{owner}/{name}"), await _body(request)
@@ -390,11 +397,16 @@ def _add_repository_routes(app: FastAPI, fake: FakeGitHub) -> None:
 def _add_pull_routes(app: FastAPI, fake: FakeGitHub) -> None:
     @app.get("/repos/{owner}/{name}/pulls")
     async def list_pulls(
-        owner: str, name: str, state: str = "open", head: str | None = None, base: str | None = None
+        owner: str,
+        name: str,
+        request: Request,
+        state: str = "open",
+        head: str | None = None,
+        base: str | None = None,
     ) -> JSONResponse:
         repo = fake.repo(f"{owner}/{name}")
         found = [p for p in repo.pulls.values() if _matches(p, state, head, base)]
-        return _json([pull_json(repo.json, p, simple=True) for p in reversed(found)])  # newest first
+        return paged(request, [pull_json(repo.json, p, simple=True) for p in reversed(found)])  # newest first
 
     @app.post("/repos/{owner}/{name}/pulls")
     async def create_pull(owner: str, name: str, request: Request) -> JSONResponse:

@@ -234,6 +234,11 @@ def _sha(*parts: str) -> str:
     return hashlib.sha1(":".join(parts).encode()).hexdigest()
 
 
+def short_branch_json(repo: dict[str, Any], name: str, sha: str) -> dict[str, Any]:
+    """A branch as "List branches" gives it."""
+    return {"name": name, "commit": {"sha": sha, "url": f"{repo['url']}/commits/{sha}"}, "protected": False}
+
+
 def _branch_json(repo: dict[str, Any], owner: str, branch: str) -> dict[str, Any]:
     return {
         "label": f"{owner}:{branch}", "ref": branch, "sha": _sha(repo["full_name"], branch),

@@ -1,4 +1,4 @@
-"""The fake GitHub's branches and tags, and its merges: in memory (`FakeRepo.refs`, made-up
+"""The fake GitHub's branches (listed too) and tags, and its merges: in memory (`FakeRepo.refs`, made-up
 commits), or, when the test gave the repository's git data (`FakeGitHub.git_dirs`: the bare
 repository GitHttpServer serves), in that repository. Then a branch made, a pull request merged
 or a release tagged through the API is one that git clones and fetches see, as on GitHub."""
@@ -38,6 +38,17 @@ def read_ref(fake: FakeGitHub, repo: FakeRepo, ref: str) -> str | None:
     if git_dir is None:
         return repo.refs.get(ref)
     return _ok(git_dir, "rev-parse", "--verify", "--quiet", ref)
+
+
+def branches(fake: FakeGitHub, repo: FakeRepo) -> list[tuple[str, str]]:
+    """Each branch and the commit it points at, by name (as GitHub lists them)."""
+    git_dir = _git_dir(fake, repo)
+    if git_dir is None:
+        heads = [(ref, sha) for ref, sha in repo.refs.items() if ref.startswith("refs/heads/")]
+    else:
+        listed = _ok(git_dir, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads") or ""
+        heads = [(ref, sha) for ref, _, sha in (line.partition(" ") for line in listed.splitlines())]
+    return sorted((ref.removeprefix("refs/heads/"), sha) for ref, sha in heads)
 
 
 def write_ref(fake: FakeGitHub, repo: FakeRepo, ref: str, sha: str) -> None:

@@ -95,3 +95,27 @@ async def test_work_order_without_pull_request_and_bad_saves(store: Store, make_
     with pytest.raises(TypeError, match="unknown pull request field\\(s\\): reviewers"):
         await store.save_pull_request(wo.id, reviewers=["ann"])
     assert await store.get_pull_request_for_work_order(wo.id) is None
+
+
+async def test_one_opened_by_hand_has_no_work_order_and_is_listed_with_its_repositorys(
+    store: Store, make_work_order: Make
+) -> None:
+    wo = await make_work_order(repository_url="/repos/a", git_branch_name="wo/a", base_branch="main")
+    by_work_order = await store.save_pull_request(wo.id, title="by a work order")
+
+    by_hand = await store.open_pull_request(
+        "/repos/a", title="by hand", head_branch="fix", base_branch="main"
+    )
+    await store.open_pull_request("/repos/b", title="elsewhere", head_branch="fix", base_branch="main")
+    merged = await store.update_pull_request(by_hand.id, state="merged")
+
+    assert (by_hand.work_order_id, by_hand.number, by_hand.state) == (None, by_hand.id, "open")
+    assert (merged.state, merged.title, merged.number) == ("merged", "by hand", by_hand.number)
+    assert await store.list_pull_requests("/repos/a") == [merged, by_work_order]  # newest first
+    assert await store.list_pull_requests("/repos/a", ("open",)) == [by_work_order]
+    assert await store.list_pull_requests("/repos/a", ("closed", "merged"), "fix") == [merged]
+    assert await store.list_pull_requests("/repos/a", head_branch="other") == []
+    with pytest.raises(NotFound, match="pull request row 999 not found"):
+        await store.update_pull_request(999, state="closed")
+    with pytest.raises(TypeError, match="unknown pull request field"):
+        await store.open_pull_request("/repos/a", number=7)

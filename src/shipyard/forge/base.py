@@ -25,6 +25,7 @@ from shipyard.forge.models import (
     MergeResult,
     PullRequestInfo,
     PullRequestSpec,
+    PullState,
     ReleaseInfo,
     RepositoryCheck,
     ReviewComment,
@@ -36,8 +37,8 @@ from shipyard.forge.models import (
 __all__ = [
     "BranchRef", "CommentRef", "DiffSide", "Forge", "ForgeIssues", "ForgePulls", "ForgeReleases",
     "ForgeRepos", "InlineComment", "IssueInfo", "MergeMethod", "MergeResult", "PullRequestInfo",
-    "PullRequestSpec", "ReleaseInfo", "RepositoryCheck", "ReviewComment", "ReviewEvent", "ReviewInfo",
-    "ReviewSpec",
+    "PullRequestSpec", "PullState", "ReleaseInfo", "RepositoryCheck", "ReviewComment", "ReviewEvent",
+    "ReviewInfo", "ReviewSpec",
 ]  # fmt: skip
 
 
@@ -69,6 +70,10 @@ class ForgeRepos(Protocol):
 
     async def create_branch(self, branch: str, from_ref: str) -> BranchRef:
         """A new branch at `from_ref` (a branch name or a commit sha); Conflict if it exists."""
+        ...
+
+    async def list_branches(self) -> list[BranchRef]:
+        """Every branch of the repository and the commit it points at, by name."""
         ...
 
     def check_dispatch(self, event_type: str, client_payload: dict[str, Any]) -> None:
@@ -132,6 +137,19 @@ class ForgePulls(Protocol):
 
     async def find_pr(self, head_branch: str) -> PullRequestInfo | None:
         """The open pull request from `head_branch`, if there is one."""
+        ...
+
+    async def list_prs(self, state: PullState = "open") -> list[PullRequestInfo]:
+        """The repository's pull requests, newest first: `open`, `closed` (merged ones included,
+        as GitHub lists them) or `all`."""
+        ...
+
+    async def open_pr(
+        self, head: str, base: str, title: str, body: str, draft: bool = False
+    ) -> PullRequestInfo:
+        """Open a pull request from branch `head` into branch `base` (no sandbox: the branch is in the
+        repository already), or answer the open one between them; InvalidInput when a branch is
+        missing or `head` has no commits `base` lacks."""
         ...
 
     async def open_or_update_pr(self, handle: SandboxHandle, spec: PullRequestSpec) -> PullRequestInfo:

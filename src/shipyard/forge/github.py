@@ -32,6 +32,7 @@ from shipyard.forge.models import (
     IssueInfo,
     MergeMethod,
     MergeResult,
+    PullState,
     RepositoryCheck,
     ReviewComment,
     ReviewInfo,
@@ -133,6 +134,16 @@ class GitHubClient(GitHubReleases):
         request = self._github.rest.pulls.async_get(ref.owner, ref.name, number)
         return pull_ref(await self._raw(f"pull request #{number} of {ref.full_name}", request))
 
+    async def list_pulls(self, ref: RepoRef, state: PullState = "open") -> list[PullRef]:
+        """The repository's pull requests in `state`, newest first (GitHub's order), every page."""
+        pulls = await self._pages(
+            f"the pull requests of {ref.full_name}",
+            lambda page: self._github.rest.pulls.async_list(
+                ref.owner, ref.name, state=state, per_page=100, page=page
+            ),
+        )
+        return [pull_ref(pull) for pull in pulls if isinstance(pull, dict)]
+
     async def list_reviews(self, ref: RepoRef, number: int) -> list[ReviewInfo]:
         """The reviews of a pull request, oldest first (GitHub's order), every page."""
         reviews = await self._pages(
@@ -208,6 +219,20 @@ class GitHubClient(GitHubReleases):
         request = self._github.rest.git.async_get_ref(ref.owner, ref.name, f"heads/{branch}")
         found = await self._raw(f"branch {branch} of {ref.full_name}", request)
         return str((found.get("object") or {}).get("sha") or "")
+
+    async def list_branches(self, ref: RepoRef) -> list[BranchRef]:
+        """Every branch of the repository and its commit, by name (GitHub's order), every page."""
+        branches = await self._pages(
+            f"the branches of {ref.full_name}",
+            lambda page: self._github.rest.repos.async_list_branches(
+                ref.owner, ref.name, per_page=100, page=page
+            ),
+        )
+        return [
+            BranchRef(name=str(b["name"]), sha=str((b.get("commit") or {}).get("sha") or ""))
+            for b in branches
+            if isinstance(b, dict) and b.get("name")
+        ]
 
     async def create_branch(self, ref: RepoRef, branch: str, sha: str) -> BranchRef:
         """A new branch at commit `sha`; Conflict when the branch exists."""

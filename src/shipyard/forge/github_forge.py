@@ -28,6 +28,7 @@ from shipyard.forge.models import (
     MergeResult,
     PullRequestInfo,
     PullRequestSpec,
+    PullState,
     ReleaseInfo,
     RepositoryCheck,
     ReviewComment,
@@ -97,6 +98,9 @@ class GitHubForge:
         sha = from_ref if is_sha else await api.branch_sha(ref, from_ref)
         return await api.create_branch(ref, branch, sha)
 
+    async def list_branches(self) -> list[BranchRef]:
+        return await (await self._api()).list_branches(self._repo())
+
     def check_dispatch(self, event_type: str, client_payload: dict[str, Any]) -> None:
         check_dispatch(event_type, client_payload)
 
@@ -142,6 +146,24 @@ class GitHubForge:
     async def find_pr(self, head_branch: str) -> PullRequestInfo | None:
         pull = await (await self._api()).find_open_pull(self._repo(), head_branch)
         return None if pull is None else _info(pull)
+
+    async def list_prs(self, state: PullState = "open") -> list[PullRequestInfo]:
+        return [_info(pull) for pull in await (await self._api()).list_pulls(self._repo(), state)]
+
+    async def open_pr(
+        self, head: str, base: str, title: str, body: str, draft: bool = False
+    ) -> PullRequestInfo:
+        """GitHub's refusal to open it (422: a branch it does not know, no commits between them) is
+        bad input, in GitHub's words."""
+        from shipyard.forge.github import GitHubFailed
+
+        api = await self._api()
+        try:
+            return _info(await api.create_pull(self._repo(), head, base, title or head, body, draft=draft))
+        except GitHubFailed as err:
+            if err.status != 422:
+                raise
+            raise InvalidInput(err.message) from None
 
     async def open_or_update_pr(self, handle: SandboxHandle, spec: PullRequestSpec) -> PullRequestInfo:
         """Find the branch's open pull request or open one; bring title, body and draft state in line."""

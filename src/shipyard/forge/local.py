@@ -4,13 +4,14 @@ remote; releases as annotated tags. It keeps no issues, reviews or automation: t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import SecretStr
 
-from shipyard.domain.errors import ForgeError
+from shipyard.domain.errors import ForgeError, InvalidInput
 from shipyard.domain.models import SandboxHandle
 from shipyard.forge import local_git
 from shipyard.forge.models import (
@@ -21,6 +22,7 @@ from shipyard.forge.models import (
     MergeResult,
     PullRequestInfo,
     PullRequestSpec,
+    PullState,
     ReleaseInfo,
     RepositoryCheck,
     ReviewComment,
@@ -32,9 +34,11 @@ from shipyard.gitutil import is_git_repo, progress, push, run_git
 
 class SavedPullRequest(Protocol):
     @property
+    def id(self) -> int: ...
+    @property
     def number(self) -> int: ...
     @property
-    def work_order_id(self) -> str: ...
+    def work_order_id(self) -> str | None: ...
     @property
     def url(self) -> str | None: ...
     @property
@@ -65,6 +69,17 @@ class PullRequestRows(Protocol):
     async def save_pull_request(self, work_order_id: str, **fields: Any) -> SavedPullRequest: ...
 
     async def get_pull_request(self, number: int, repository_url: str | None = None) -> SavedPullRequest: ...
+
+    async def open_pull_request(self, repository_url: str, **fields: Any) -> SavedPullRequest: ...
+
+    async def update_pull_request(self, id: int, **fields: Any) -> SavedPullRequest: ...
+
+    async def list_pull_requests(
+        self, repository_url: str, states: Sequence[str] = (), head_branch: str | None = None
+    ) -> Sequence[SavedPullRequest]: ...
+
+
+_STATES: dict[PullState, tuple[str, ...]] = {"open": ("open",), "closed": ("closed", "merged"), "all": ()}
 
 
 def local_pr_url(number: int) -> str:
@@ -106,6 +121,10 @@ class LocalForge:
         sha = await local_git.create_branch(local_git.on_disk(self.repository_url), branch, from_ref)
         return BranchRef(name=branch, sha=sha)
 
+    async def list_branches(self) -> list[BranchRef]:
+        pairs = await local_git.branches(local_git.on_disk(self.repository_url))
+        return [BranchRef(name=name, sha=sha) for name, sha in pairs]
+
     def check_dispatch(self, event_type: str, client_payload: dict[str, Any]) -> None:
         raise ForgeError(self._lacks("automation to dispatch to"))
 
@@ -141,24 +160,33 @@ class LocalForge:
 
     async def get_pr(self, number: int) -> PullRequestInfo:
         """The stored pull request `number` of this repository (NotFound names it otherwise)."""
-        row = await self._store().get_pull_request(number, self.repository_url)
-        return PullRequestInfo(
-            number=row.number,
-            url=row.url or local_pr_url(row.number),
-            title=row.title,
-            body=row.body,
-            head_branch=row.head_branch,
-            base_branch=row.base_branch,
-            state=row.state,
-            draft=row.draft,
-            commits=row.commits,
-            files_changed=row.files_changed,
-            lines_added=row.lines_added,
-            lines_removed=row.lines_removed,
-        )
+        return _info(await self._store().get_pull_request(number, self.repository_url))
 
     async def find_pr(self, head_branch: str) -> PullRequestInfo | None:
-        raise ForgeError(self._lacks("a pull request index by branch; read the work order's"))
+        rows = await self._store().list_pull_requests(self.repository_url, ("open",), head_branch)
+        return _info(rows[0]) if rows else None
+
+    async def list_prs(self, state: PullState = "open") -> list[PullRequestInfo]:
+        rows = await self._store().list_pull_requests(self.repository_url, _STATES[state])
+        return [_info(row) for row in rows]
+
+    async def open_pr(
+        self, head: str, base: str, title: str, body: str, draft: bool = False
+    ) -> PullRequestInfo:
+        """A stored pull request of no work order, counted from where `head` parts from `base`."""
+        stats = await local_git.compare(local_git.on_disk(self.repository_url), base, head)
+        if not stats.commit_count:
+            raise InvalidInput(f"no commits between {base} and {head}: nothing to pull")
+        rows = self._store()
+        for row in await rows.list_pull_requests(self.repository_url, ("open",), head):
+            if row.base_branch == base:
+                return _info(row)
+        row = await rows.open_pull_request(
+            self.repository_url, title=title or head, body=body, head_branch=head, base_branch=base,
+            state="open", draft=draft, commits=stats.commit_count, files_changed=stats.files_changed,
+            lines_added=stats.lines_added, lines_removed=stats.lines_removed,
+        )  # fmt: skip
+        return _info(await rows.update_pull_request(row.id, url=local_pr_url(row.number)))
 
     async def open_or_update_pr(self, handle: SandboxHandle, spec: PullRequestSpec) -> PullRequestInfo:
         stats = await progress(Path(handle.path), handle.base_sha)
@@ -186,7 +214,7 @@ class LocalForge:
         message = f"Merge pull request #{number} from {row.head_branch}\n\n{row.title}"
         repo = local_git.on_disk(self.repository_url)
         sha = await local_git.merge(repo, row.head_branch, row.base_branch, message, method)
-        await self._store().save_pull_request(row.work_order_id, state="merged")
+        await self._store().update_pull_request(row.id, state="merged")
         return MergeResult(number=number, sha=sha)
 
     async def list_reviews(self, number: int) -> list[ReviewInfo]:
@@ -216,3 +244,20 @@ class LocalForge:
 
     def _lacks(self, what: str) -> str:
         return f"the local forge keeps no {what} (repository {self.repository_url})"
+
+
+def _info(row: SavedPullRequest) -> PullRequestInfo:
+    return PullRequestInfo(
+        number=row.number,
+        url=row.url or local_pr_url(row.number),
+        title=row.title,
+        body=row.body,
+        head_branch=row.head_branch,
+        base_branch=row.base_branch,
+        state=row.state,
+        draft=row.draft,
+        commits=row.commits,
+        files_changed=row.files_changed,
+        lines_added=row.lines_added,
+        lines_removed=row.lines_removed,
+    )

@@ -1,5 +1,5 @@
-"""The local forge's git: branches, merges and tags made in a repository on this machine, without
-a checkout, so nobody's working tree is touched."""
+"""The local forge's git: branches listed, compared and made, merges and tags, in a repository on
+this machine, without a checkout, so nobody's working tree is touched."""
 
 from __future__ import annotations
 
@@ -8,7 +8,16 @@ from urllib.parse import urlparse
 
 from shipyard.domain.errors import Conflict, ForgeError, InvalidInput, NotFound
 from shipyard.forge.models import MergeMethod
-from shipyard.gitutil import failure, git, local_path, resolve_commit, run_git, worktrees
+from shipyard.gitutil import (
+    GitProgress,
+    failure,
+    git,
+    local_path,
+    progress,
+    resolve_commit,
+    run_git,
+    worktrees,
+)
 
 _FALLBACK_IDENTITY = ("-c", "user.name=Shipyard", "-c", "user.email=shipyard@localhost")
 
@@ -40,6 +49,36 @@ async def create_branch(repo: Path, branch: str, from_ref: str) -> str:
     return sha
 
 
+async def branches(repo: Path) -> list[tuple[str, str]]:
+    """Each branch of `repo` and the commit it points at, by name."""
+    listed = await git(
+        "for-each-ref", "--sort=refname", "--format=%(refname)%00%(objectname)", "refs/heads", cwd=repo
+    )
+    pairs = (line.split("\0", 1) for line in listed.splitlines() if "\0" in line)
+    return [(ref.removeprefix("refs/heads/"), sha) for ref, sha in pairs]
+
+
+async def branch_tip(repo: Path, branch: str) -> str | None:
+    """The commit branch `branch` points at; None when there is no such branch."""
+    tip = await run_git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", cwd=repo)
+    return tip.stdout.strip() if tip.ok else None
+
+
+async def compare(repo: Path, base: str, head: str) -> GitProgress:
+    """What branch `head` holds that branch `base` lacks (from where they part); InvalidInput naming
+    a branch that does not exist, or two that share no history."""
+    tips = []
+    for branch in (base, head):
+        tip = await branch_tip(repo, branch)
+        if tip is None:
+            raise InvalidInput(f"branch {branch} does not exist in {repo}")
+        tips.append(tip)
+    fork = await run_git("merge-base", *tips, cwd=repo)
+    if not fork.ok:
+        raise InvalidInput(f"{head} and {base} share no history in {repo}")
+    return await progress(repo, fork.stdout.strip(), tips[1])
+
+
 async def merge(repo: Path, head: str, base: str, message: str, method: MergeMethod) -> str:
     """Merge branch `head` into branch `base` (a merge commit, or one squashed commit); the new sha."""
     if method == "rebase":
@@ -67,10 +106,9 @@ async def create_tag(repo: Path, tag: str, branch: str, message: str) -> str:
     names that commit already is kept as it is; one on another commit is a Conflict naming both."""
     if tag.startswith("-") or not (await run_git("check-ref-format", f"refs/tags/{tag}", cwd=repo)).ok:
         raise InvalidInput(f"{tag!r} is not a valid tag name")
-    tip = await run_git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", cwd=repo)
-    if not tip.ok:
+    sha = await branch_tip(repo, branch)
+    if sha is None:
         raise NotFound(f"branch {branch} does not exist in {repo}")
-    sha = tip.stdout.strip()
     identity = () if await _has_identity(repo) else _FALLBACK_IDENTITY
     # whitespace, not git's default strip: release notes' Markdown headings start with '#'.
     made = await run_git(*identity, "tag", "-a", "--cleanup=whitespace", "-m", message, tag, sha, cwd=repo)

@@ -60,10 +60,11 @@ class EventRecord(_Record):
 
 
 class PullRequestRecord(_Record):
-    """A pull request kept by the local forge (or mirrored from a remote one)."""
+    """A pull request kept by the local forge (or mirrored from a remote one); one opened by
+    hand has no work order."""
 
     id: int
-    work_order_id: str
+    work_order_id: str | None
     repository_url: str
     number: int
     url: str | None

@@ -399,6 +399,44 @@ class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows, SlotRows, IdeaRow
             row = await session.scalar(_pr_of(work_order_id))
             return None if row is None else PullRequestRecord.model_validate(row)
 
+    async def open_pull_request(self, repository_url: str, **fields: Any) -> PullRequestRecord:
+        """Insert a pull request of no work order (opened by hand), numbered by its row id."""
+        values = checked_fields(fields, _PR_FIELDS - {"number"}, "pull request")
+        now = utc_now()
+        async with self._writing() as session:
+            row = PullRequest(repository_url=repository_url, number=0, created_at=now, updated_at=now)
+            for key, value in values.items():
+                setattr(row, key, value)
+            session.add(row)
+            await session.flush()
+            row.number = row.id
+            return PullRequestRecord.model_validate(await stored(session, row))
+
+    async def update_pull_request(self, id: int, **fields: Any) -> PullRequestRecord:
+        """Set `fields` on the pull request whose row id is `id`; NotFound if there is none."""
+        values = checked_fields(fields, _PR_FIELDS, "pull request")
+        async with self._writing() as session:
+            row = await session.get(PullRequest, id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"pull request row {id} not found")
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = utc_now()
+            return PullRequestRecord.model_validate(await stored(session, row))
+
+    async def list_pull_requests(
+        self, repository_url: str, states: Sequence[str] = (), head_branch: str | None = None
+    ) -> list[PullRequestRecord]:
+        """The repository's pull requests (in `states` and from `head_branch` when given), newest first."""
+        query = select(PullRequest).where(PullRequest.repository_url == repository_url)
+        if states:
+            query = query.where(PullRequest.state.in_(states))
+        if head_branch is not None:
+            query = query.where(PullRequest.head_branch == head_branch)
+        async with self._read() as session:
+            rows = await session.scalars(query.order_by(PullRequest.number.desc(), PullRequest.id.desc()))
+            return [PullRequestRecord.model_validate(r) for r in rows]
+
 
 def _work_order(row: WorkOrderRow) -> WorkOrder:
     return WorkOrder.model_validate(row, from_attributes=True)

@@ -201,7 +201,10 @@ class PullRequest(Base):
     __tablename__ = "pull_request"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"), unique=True)
+    # None for one opened by hand (the code module's `POST /api/projects/:id/prs`), not by a work order.
+    work_order_id: Mapped[str | None] = mapped_column(
+        ForeignKey("work_order.id", ondelete="CASCADE"), unique=True
+    )
     repository_url: Mapped[str] = mapped_column(String)
     number: Mapped[int] = mapped_column(Integer, index=True)
     url: Mapped[str | None] = mapped_column(String)
