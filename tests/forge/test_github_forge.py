@@ -70,7 +70,7 @@ async def test_a_pull_request_is_merged_once(forge: Forge, github: FakeGitHub) -
     assert bodies(github, "PUT", f"/repos/acme/widgets/pulls/{pull.number}/merge") == [
         {"merge_method": "squash"}
     ]
-    with pytest.raises(ForgeError, match="405"):  # closed now: GitHub refuses a second merge
+    with pytest.raises(Conflict, match="405"):  # closed now: GitHub refuses a second merge
         await forge.merge_pr(pull.number)
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from shipyard.config import Settings
-from shipyard.domain.errors import ForgeError, InvalidInput
+from shipyard.domain.errors import Conflict, ForgeError, InvalidInput
 from shipyard.domain.models import SandboxHandle
 from shipyard.forge.github_repo import NO_TOKEN, RepoRef, check_dispatch, parse_repository
 from shipyard.forge.models import (
@@ -190,7 +190,16 @@ class GitHubForge:
         )
 
     async def merge_pr(self, number: int, method: MergeMethod = "merge") -> MergeResult:
-        return await (await self._api()).merge_pull(self._repo(), number, method)
+        """Merge; Conflict when GitHub will not (405: not mergeable; 409: its head moved), as the
+        local forge says when the branches do not merge cleanly."""
+        from shipyard.forge.github import GitHubFailed
+
+        try:
+            return await (await self._api()).merge_pull(self._repo(), number, method)
+        except GitHubFailed as err:
+            if err.status in (405, 409):
+                raise Conflict(err.message) from err
+            raise
 
     async def list_reviews(self, number: int) -> list[ReviewInfo]:
         return await (await self._api()).list_reviews(self._repo(), number)

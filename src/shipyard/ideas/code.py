@@ -210,15 +210,10 @@ class CodeService:
 
 
 def _in_api_terms(err: ForgeError) -> ShipyardError:
-    """A forge's refusal about a pull request of a repository the project reaches: GitHub's 404 is
-    a pull request that is not there, its 405 and 409 a merge it will not make (the status is read
-    off GitHubFailed without importing it, which would load githubkit)."""
-    status = getattr(err, "status", None)
-    if status == 404:
-        return NotFound(err.message)
-    if status in (405, 409):
-        return Conflict(err.message)
-    return err
+    """A forge's refusal about a pull request of a repository the project reaches: a 404 is a pull
+    request that is not there (the status is read off GitHubFailed without importing it, which
+    would load githubkit)."""
+    return NotFound(err.message) if getattr(err, "status", None) == 404 else err
 
 
 async def get_code(service: ServiceDep) -> CodeService:
