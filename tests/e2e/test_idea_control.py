@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +60,14 @@ def started(run: dict[str, Any], work: str) -> list[dict[str, Any]]:
     ]
 
 
-async def test_pause_holds_the_run_a_reorder_is_followed_and_resume_goes_on(
+async def test_pause_holds_the_run_a_reorder_and_a_defect_filed_by_hand_are_followed_and_resume_goes_on(
     api: httpx.AsyncClient, make_repo: MakeRepo
 ) -> None:
     repo = make_repo("greet", {"README.md": "# greet\n"})
-    run_id = (await api.post("/api/ideas", json={"ideaText": IDEA, "repo": str(repo)})).json()["runId"]
+    made = await api.post("/api/projects", json={"name": "greet", "repository_url": str(repo)})
+    assert made.status_code == 201, made.text
+    body = {"ideaText": IDEA, "repo": str(repo), "project": "greet"}
+    run_id = (await api.post("/api/ideas", json=body)).json()["runId"]
     await until(api, run_id, lambda run: started(run, "spec"))
 
     paused = await api.post(f"/api/runs/{run_id}/interrupt", json={"action": "pause", "reason": "lunch"})
@@ -82,12 +86,32 @@ async def test_pause_holds_the_run_a_reorder_is_followed_and_resume_goes_on(
     moved = await api.post(f"/api/issues/{feature['id']}/reorder", json={"order": [c, a, b]})
     assert moved.status_code == 200, moved.text
     assert [child["title"] for child in moved.json()["children"]] == ["C", "A", "B"]
+    fix = task("Say it louder", "loud.txt", "LOUD\n")
+    filed = await api.post(
+        f"/api/projects/greet/issues/{a}/defects", json={"title": fix["title"], "body": fix["body"]}
+    )
+    assert filed.status_code == 201, filed.text
+    defect = filed.json()
 
     resumed = await api.post(f"/api/runs/{run_id}/interrupt", json={"action": "resume"})
     assert resumed.status_code == 200 and resumed.json()["interrupt"]["paused"] is False
     run = await wait_run(api, run_id)
     assert run["state"] == "DONE", run["error"]
-    assert [work["issue_id"] for work in started(run, "implement")] == [c, a, b]
+    # A's defect, filed while the run was held, was fixed and merged into A's branch before A merged.
+    assert [work["issue_id"] for work in started(run, "implement")] == [c, a, defect["id"], b]
+    [epic] = (await api.get(f"/api/runs/{run_id}/issues")).json()["issues"]
+    [fixed] = next(i for i in epic["children"][0]["children"] if i["id"] == a)["children"]
+    assert (fixed["type"], fixed["status"]) == ("defect", "DONE")
+    assert (
+        "loud.txt"
+        in subprocess.run(
+            ["git", "ls-tree", "-r", "--name-only", "integration"],
+            cwd=repo,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     again = await api.post(f"/api/runs/{run_id}/interrupt", json={"action": "resume"})
     assert again.status_code == 409 and "is DONE" in again.json()["error"]["message"]
 

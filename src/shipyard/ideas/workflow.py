@@ -145,6 +145,7 @@ class IdeaRunWorkflow:
         await self._work(inp, node, "implement" if leaf else "integrate")
         if node.type == IssueType.TASK:
             await self._qa(inp, node)
+        await self._deliver_children(inp, node)  # defects people filed by hand meanwhile
         await self._merge(inp, node)
 
     async def _qa(self, inp: RunInput, node: Node) -> None:
