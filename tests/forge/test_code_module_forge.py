@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
-from fakes.github_api import FakeGitHub, build_app
+from conftest import REPO
+from fakes.github_api import FakeGitHub
 from fakes.github_git import commit_sha
 from fakes.github_json import now
 from shipyard.config import Settings
@@ -20,10 +20,7 @@ from shipyard.forge.base import Forge
 from shipyard.forge.registry import forge_for
 from shipyard.store import Store
 from shipyard.store.migrate import upgrade
-from support import MakeRepo, git, serving
-
-TOKEN = "ghp_codeTOKEN0123456789abcdefABCDEF01234"
-REPO = "acme/widgets"
+from support import MakeRepo, git
 
 
 @pytest.fixture
@@ -131,53 +128,38 @@ async def test_a_local_pull_request_needs_two_branches_and_commits_between_them(
     assert await forge.list_prs("all") == []
 
 
-@pytest.fixture
-async def github() -> AsyncIterator[FakeGitHub]:
-    fake = FakeGitHub(tokens={TOKEN})
-    fake.add_repo(REPO)
-    async with serving(build_app(fake)) as url:
-        fake.base_url = url
-        yield fake
-
-
-@pytest.fixture
-def hub(settings: Settings, github: FakeGitHub) -> Forge:
-    configured = settings.model_copy(
-        update={"github_api_url": github.base_url, "github_token": SecretStr(TOKEN)}
-    )
-    return forge_for("github", configured, f"https://github.com/{REPO}")
-
-
-async def test_github_branches_are_read_to_the_last_page(hub: Forge, github: FakeGitHub) -> None:
+async def test_github_branches_are_read_to_the_last_page(forge: Forge, github: FakeGitHub) -> None:
     refs = github.repo(REPO).refs
     for n in range(120):
         refs[f"refs/heads/task/{n:03d}"] = commit_sha(REPO, str(n))
-    branches = await hub.list_branches()
+    branches = await forge.list_branches()
     assert len(branches) == 121
     assert (branches[0].name, branches[0].sha) == ("main", commit_sha(REPO))
     assert (branches[-1].name, branches[-1].sha) == ("task/119", commit_sha(REPO, "119"))
     assert len([c for c in github.received if c.path == f"/repos/{REPO}/branches"]) == 2  # 100 a page
 
 
-async def test_github_pull_requests_are_listed_by_state_newest_first(hub: Forge, github: FakeGitHub) -> None:
+async def test_github_pull_requests_are_listed_by_state_newest_first(
+    forge: Forge, github: FakeGitHub
+) -> None:
     pulls = [github.add_pull(REPO, f"task/{n}", "main", f"Task {n}") for n in range(103)]
     pulls[0].state, pulls[0].merged_at = "closed", now()
     pulls[1].state = "closed"
     pulls[2].draft = True
 
-    listed = await hub.list_prs()
+    listed = await forge.list_prs()
     assert [p.number for p in listed] == [p.number for p in reversed(pulls[2:])]
     assert (listed[-1].head_branch, listed[-1].base_branch, listed[-1].draft) == ("task/2", "main", True)
     assert listed[-1].url == f"https://github.com/{REPO}/pull/{pulls[2].number}"
-    closed = await hub.list_prs("closed")
+    closed = await forge.list_prs("closed")
     assert [(p.number, p.state) for p in closed] == [(pulls[1].number, "closed"), (pulls[0].number, "merged")]
-    assert len(await hub.list_prs("all")) == 103
+    assert len(await forge.list_prs("all")) == 103
     pages = [c for c in github.received if (c.method, c.path) == ("GET", f"/repos/{REPO}/pulls")]
     assert len(pages) == 2 + 1 + 2  # open: 101 on two pages; closed: one; all: two
 
 
-async def test_a_github_pull_request_is_opened_from_a_branch_once(hub: Forge, github: FakeGitHub) -> None:
-    opened = await hub.open_pr("task/1-parse", "main", "Parse", "The parser.")
+async def test_a_github_pull_request_is_opened_from_a_branch_once(forge: Forge, github: FakeGitHub) -> None:
+    opened = await forge.open_pr("task/1-parse", "main", "Parse", "The parser.")
     [pull] = github.pulls(REPO)
     assert (opened.number, opened.title, opened.body, opened.draft) == (
         pull.number,
@@ -186,8 +168,8 @@ async def test_a_github_pull_request_is_opened_from_a_branch_once(hub: Forge, gi
         False,
     )
     assert (opened.head_branch, opened.base_branch, opened.state) == ("task/1-parse", "main", "open")
-    again = await hub.open_pr("task/1-parse", "main", "Parse again", "")
+    again = await forge.open_pr("task/1-parse", "main", "Parse again", "")
     assert again.number == opened.number and len(github.pulls(REPO)) == 1  # GitHub's "already exists"
-    assert await hub.find_pr("task/1-parse") == again
+    assert await forge.find_pr("task/1-parse") == again
     with pytest.raises(InvalidInput, match=r"422.*No commits between main and main"):
-        await hub.open_pr("main", "main", "Nothing", "")
+        await forge.open_pr("main", "main", "Nothing", "")

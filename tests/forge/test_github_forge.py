@@ -5,37 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 
 import pytest
-from pydantic import SecretStr
 
-from fakes.github_api import FakeGitHub, build_app
+from fakes.github_api import FakeGitHub
 from fakes.github_git import commit_sha, review_json
 from shipyard.config import Settings
 from shipyard.domain.errors import Conflict, ForgeError
 from shipyard.forge.base import Forge
 from shipyard.forge.registry import forge_for
-from support import serving
-
-TOKEN = "ghp_forgeTOKEN0123456789abcdefABCDEF0123"
-
-
-@pytest.fixture
-async def github() -> AsyncIterator[FakeGitHub]:
-    fake = FakeGitHub(tokens={TOKEN})
-    fake.add_repo("acme/widgets")
-    async with serving(build_app(fake)) as url:
-        fake.base_url = url
-        yield fake
-
-
-@pytest.fixture
-def forge(settings: Settings, github: FakeGitHub) -> Forge:
-    configured = settings.model_copy(
-        update={"github_api_url": github.base_url, "github_token": SecretStr(TOKEN)}
-    )
-    return forge_for("github", configured, "https://github.com/acme/widgets")
 
 
 def bodies(github: FakeGitHub, method: str, path: str) -> list[dict[str, object]]:

@@ -4,38 +4,15 @@ against the fake GitHub over HTTP (with a real git diff where comments must land
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
-from fakes.github_api import FakeGitHub, build_app
-from shipyard.config import Settings
+from conftest import REPO
+from fakes.github_api import FakeGitHub
 from shipyard.forge.base import Forge, InlineComment, ReviewSpec
 from shipyard.forge.github import GitHubFailed
-from shipyard.forge.registry import forge_for
-from support import MakeRepo, git, serving
-
-TOKEN = "ghp_reviewTOKEN0123456789abcdefABCDEF012"
-REPO = "acme/widgets"
-
-
-@pytest.fixture
-async def github() -> AsyncIterator[FakeGitHub]:
-    fake = FakeGitHub(tokens={TOKEN})
-    fake.add_repo(REPO)
-    async with serving(build_app(fake)) as url:
-        fake.base_url = url
-        yield fake
-
-
-@pytest.fixture
-def forge(settings: Settings, github: FakeGitHub) -> Forge:
-    configured = settings.model_copy(
-        update={"github_api_url": github.base_url, "github_token": SecretStr(TOKEN)}
-    )
-    return forge_for("github", configured, f"https://github.com/{REPO}")
+from support import MakeRepo, git
 
 
 @pytest.fixture

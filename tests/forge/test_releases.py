@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from githubkit import GitHub
-from pydantic import SecretStr
 
-from fakes.github_api import FakeGitHub, build_app
+from conftest import REPO, TOKEN
+from fakes.github_api import FakeGitHub
 from fakes.github_git import commit_sha
 from shipyard.config import Settings
 from shipyard.domain.errors import Conflict, InvalidInput, NotFound
@@ -20,10 +19,8 @@ from shipyard.forge.base import Forge
 from shipyard.forge.github import GitHubFailed
 from shipyard.forge.models import ReleaseInfo
 from shipyard.forge.registry import forge_for
-from support import MakeRepo, git, serving
+from support import MakeRepo, git
 
-TOKEN = "ghp_releaseTOKEN0123456789abcdefABCDEF01"
-REPO = "acme/widgets"
 NOTES = "## Changes\n\n- Widgets are parsed.\n- # signs survive.\n"
 
 
@@ -76,23 +73,6 @@ async def test_a_local_tag_on_another_commit_or_a_missing_branch_is_refused(
     with pytest.raises(InvalidInput, match="not a valid tag name"):
         await forge.create_release("-v3", "main", "Widgets 3.0", NOTES)
     assert git(repo, "tag", "--list").split() == ["v2.0.0"]
-
-
-@pytest.fixture
-async def github() -> AsyncIterator[FakeGitHub]:
-    fake = FakeGitHub(tokens={TOKEN})
-    fake.add_repo(REPO)
-    async with serving(build_app(fake)) as url:
-        fake.base_url = url
-        yield fake
-
-
-@pytest.fixture
-def forge(settings: Settings, github: FakeGitHub) -> Forge:
-    configured = settings.model_copy(
-        update={"github_api_url": github.base_url, "github_token": SecretStr(TOKEN)}
-    )
-    return forge_for("github", configured, f"https://github.com/{REPO}")
 
 
 def calls(github: FakeGitHub, method: str, path: str) -> list[dict[str, object]]:
