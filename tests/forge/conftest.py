@@ -8,13 +8,11 @@ import pytest
 from pydantic import SecretStr
 
 from fakes.github_api import FakeGitHub, build_app
+from forge_kit import REPO, TOKEN
 from shipyard.config import Settings
 from shipyard.forge.base import Forge
 from shipyard.forge.registry import forge_for
 from support import serving
-
-TOKEN = "ghp_forgeTOKEN0123456789abcdefABCDEF0123"
-REPO = "acme/widgets"
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
 from fakes.github_api import FakeGitHub
 from fakes.github_git import commit_sha
 from fakes.github_json import now
+from forge_kit import REPO
 from shipyard.config import Settings
 from shipyard.domain.errors import InvalidInput
 from shipyard.domain.work_orders import WorkOrderCreate

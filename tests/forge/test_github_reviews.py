@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
 from fakes.github_api import FakeGitHub
+from forge_kit import REPO
 from shipyard.forge.base import Forge, InlineComment, ReviewSpec
 from shipyard.forge.github import GitHubFailed
 from support import MakeRepo, git

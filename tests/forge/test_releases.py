@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from githubkit import GitHub
 
-from conftest import REPO, TOKEN
 from fakes.github_api import FakeGitHub
 from fakes.github_git import commit_sha
+from forge_kit import REPO, TOKEN
 from shipyard.config import Settings
 from shipyard.domain.errors import Conflict, InvalidInput, NotFound
 from shipyard.forge.base import Forge
