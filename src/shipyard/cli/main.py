@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from shipyard.cli.actions import actions_app
 from shipyard.cli.catalog import agents_app, db_app, doctor, gc, workflows_app
 from shipyard.cli.common import CliError, ServerOpt, api_for, console, err_console, fail, run_async, settings
 from shipyard.cli.ideas import ideas_app
@@ -32,6 +33,7 @@ app.add_typer(projects_app, name="projects")
 app.add_typer(report_app, name="report")
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(ideas_app, name="ideas")
+app.add_typer(actions_app, name="actions")
 app.command()(doctor)
 app.command()(gc)
 
