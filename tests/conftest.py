@@ -36,8 +36,11 @@ from support import (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """End-to-end tests first: they are the long ones, and xdist balances best when they start early."""
-    items.sort(key=lambda item: item.path.parent.name != "e2e")
+    """End-to-end tests and real agent CLIs first: they are the long ones, and xdist balances best
+    when they start early."""
+    items.sort(
+        key=lambda item: not (item.path.parent.name == "e2e" or item.path.name.startswith("test_real_"))
+    )
 
 
 @pytest.fixture

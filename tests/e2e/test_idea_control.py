@@ -74,7 +74,7 @@ async def test_pause_holds_the_run_a_reorder_and_a_defect_filed_by_hand_are_foll
     assert paused.status_code == 200, paused.text
     assert paused.json()["interrupt"] == {"paused": True, "reason": "lunch"}
     run = await until(api, run_id, lambda run: run["state"] == "EXECUTION_LOOP")
-    await asyncio.sleep(2)  # time enough for a task's work order to start, were the run not held
+    await asyncio.sleep(1)  # time enough for a task's work order to start, were the run not held
     run = (await api.get(f"/api/runs/{run_id}")).json()
     assert started(run, "implement") == [] and run["state"] == "EXECUTION_LOOP"
 
