@@ -47,9 +47,11 @@ async def test_a_pull_request_that_conflicts_is_resolved_in_the_loop_and_merged(
     api: httpx.AsyncClient, make_repo: MakeRepo, tmp_path: Path
 ) -> None:
     repo = make_repo("greet", {"README.md": "# greet\n"})
-    run_id = (await api.post("/api/ideas", json={"ideaText": "Greeting helpers", "repo": str(repo)})).json()[
-        "runId"
-    ]
+    run_id = (
+        await api.post(
+            "/api/ideas", json={"ideaText": "Greeting helpers", "repo": str(repo), "options": {"qaRounds": 0}}
+        )
+    ).json()["runId"]
     await until(api, run_id, lambda run: started(run, "spec"))
     assert (await api.post(f"/api/runs/{run_id}/interrupt", json={"action": "pause"})).status_code == 200
     await until(api, run_id, lambda run: run["state"] == "EXECUTION_LOOP")

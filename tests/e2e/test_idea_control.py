@@ -66,7 +66,7 @@ async def test_pause_holds_the_run_a_reorder_and_a_defect_filed_by_hand_are_foll
     repo = make_repo("greet", {"README.md": "# greet\n"})
     made = await api.post("/api/projects", json={"name": "greet", "repository_url": str(repo)})
     assert made.status_code == 201, made.text
-    body = {"ideaText": IDEA, "repo": str(repo), "project": "greet"}
+    body = {"ideaText": IDEA, "repo": str(repo), "project": "greet", "options": {"qaRounds": 0}}
     run_id = (await api.post("/api/ideas", json=body)).json()["runId"]
     await until(api, run_id, lambda run: started(run, "spec"))
 
@@ -121,7 +121,9 @@ async def test_cancel_stops_the_running_work_order_and_ends_the_run(
     api: httpx.AsyncClient, make_repo: MakeRepo
 ) -> None:
     repo = make_repo("greet", {"README.md": "# greet\n"})
-    run_id = (await api.post("/api/ideas", json={"ideaText": IDEA, "repo": str(repo)})).json()["runId"]
+    run_id = (
+        await api.post("/api/ideas", json={"ideaText": IDEA, "repo": str(repo), "options": {"qaRounds": 0}})
+    ).json()["runId"]
     run = await until(api, run_id, lambda run: started(run, "spec"))
     spec_wo = started(run, "spec")[0]["work_order_id"]
     async with asyncio.timeout(30):

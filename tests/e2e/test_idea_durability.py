@@ -57,7 +57,10 @@ def test_an_idea_run_survives_a_sigkill_of_serve_without_doing_anything_twice(
     serve = start_serve(data, port, log, workers=0)
     try:
         wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to start")
-        created = httpx.post(f"{url}/api/ideas", json={"ideaText": "Greeting helpers", "repo": str(repo)})
+        created = httpx.post(
+            f"{url}/api/ideas",
+            json={"ideaText": "Greeting helpers", "repo": str(repo), "options": {"qaRounds": 0}},
+        )
         run_id = created.json()["runId"]
         wait_for(lambda: (counts / "b").exists(), 90, "task B's work to start")
         temporal = json.loads((data / "server.json").read_text())["temporal"]
@@ -80,8 +83,8 @@ def test_an_idea_run_survives_a_sigkill_of_serve_without_doing_anything_twice(
     assert len({i["prNumber"] for i in issues}) == 5
     merges = subprocess_out(repo, "log", "--merges", "--format=%s", "integration").splitlines()
     assert len(merges) == 5  # three tasks into the feature, the feature into the epic, the epic
-    # The spec, each task built and through QA, the feature's and the epic's pull requests, the notes.
-    assert len(wos) == len({wo["agent_work_order_id"] for wo in wos}) == 10
+    # The spec, each task built (no QA asked), the feature's and the epic's pull requests, the notes.
+    assert len(wos) == len({wo["agent_work_order_id"] for wo in wos}) == 7
     assert (counts / "b").read_text().count("run") == 2  # the step cut short ran again; nothing else did
 
 

@@ -89,7 +89,8 @@ async def test_an_idea_on_github_is_mirrored_as_sub_issues_and_merged_through_th
 ) -> None:
     fake, repo = github.fake, github.fake.repo(REPO)
     created = await api.post(
-        "/api/ideas", json={"ideaText": IDEA, "repo": github.url, "options": {"forge": "github"}}
+        "/api/ideas",
+        json={"ideaText": IDEA, "repo": github.url, "options": {"forge": "github", "qaRounds": 0}},
     )
     assert created.status_code == 201, created.text
     run_view = await wait_run(api, created.json()["runId"])

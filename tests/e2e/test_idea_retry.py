@@ -48,9 +48,11 @@ async def test_a_failed_run_retried_from_its_failed_issue_reruns_that_alone(
     api: httpx.AsyncClient, make_repo: MakeRepo, marker: Path
 ) -> None:
     repo = make_repo("greet", {"README.md": "# greet\n"})
-    run_id = (await api.post("/api/ideas", json={"ideaText": "Greeting helpers", "repo": str(repo)})).json()[
-        "runId"
-    ]
+    run_id = (
+        await api.post(
+            "/api/ideas", json={"ideaText": "Greeting helpers", "repo": str(repo), "options": {"qaRounds": 0}}
+        )
+    ).json()["runId"]
     failed = await wait_run(api, run_id)
     assert failed["state"] == "FAILED"
     [epic] = (await api.get(f"/api/runs/{run_id}/issues")).json()["issues"]

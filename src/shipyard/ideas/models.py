@@ -26,7 +26,7 @@ class IdeaOptions(_Camel):
     forge: Literal["github", "local"] | None = None  # default: the project's, else by the repository
     # The project's test command, run by every QA round (its failure is a defect of its own).
     test_command: str = Field(default="", max_length=2000)
-    qa_rounds: int = Field(default=2, ge=1, le=5)
+    qa_rounds: int = Field(default=2, ge=0, le=5)  # 0: no QA
     # The spec, the tree, a branch and a draft pull request per issue; no code written, nothing merged.
     dry_run: bool = False  # QA rounds with fixes before the run waits for a person
 

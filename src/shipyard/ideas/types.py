@@ -23,7 +23,7 @@ QA_ROUNDS = 2  # QA rounds with fixes in between before the run waits for a pers
 
 class RunInput(BaseModel):
     run_id: str
-    qa_rounds: int = QA_ROUNDS
+    qa_rounds: int = QA_ROUNDS  # 0: no QA
     dry_run: bool = False  # the spec, the tree, branches and draft pull requests; nothing built or merged
 
 

@@ -143,7 +143,7 @@ class IdeaRunWorkflow:
         if not leaf:
             await self._deliver_children(inp, node)
         await self._work(inp, node, "implement" if leaf else "integrate")
-        if node.type == IssueType.TASK:
+        if node.type == IssueType.TASK and inp.qa_rounds:
             await self._qa(inp, node)
         await self._deliver_children(inp, node)  # defects people filed by hand meanwhile
         await self._merge(inp, node)
