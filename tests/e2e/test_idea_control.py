@@ -1,5 +1,7 @@
-"""Steering an idea run: pause holds it before its next work order, a reorder of the children not
-yet started is followed, resume goes on; cancel stops the running work order and ends the run."""
+"""Steering an idea run: pause holds it before its next work order; a reorder of the children not
+yet started, and a defect filed by hand, are followed; a pull request whose base moved meanwhile
+is resolved in the loop (resolve_conflicts) and merged; resume goes on; cancel stops the running
+work order and ends the run."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from shipyard.config import Settings
 from support import MakeRepo, MakeSettings
 
 IDEA = "Greeting helpers"
+RESOLVED = "LOUD, and from a person\n"
 PLAN = {"features": [{"title": "Parts", "tasks": [task(n, f"{n.lower()}.py", f"{n} = 1\n") for n in "ABC"]}]}
 
 
@@ -35,6 +38,7 @@ def settings(make_settings: MakeSettings, tmp_path: Path, spec_seconds: float) -
                 "spec": [{"sleep": spec_seconds}, {"write": SPEC, "content": "# spec\n"}, {"message": "ok"}],
                 "plan": [{"message": json.dumps(PLAN)}],
                 "review": [{"message": json.dumps({"defects": []})}],
+                "resolve": [{"write": "shared.txt", "content": RESOLVED}, {"message": "kept both"}],
                 "notes": [{"message": "notes"}],
             }
         )
@@ -60,8 +64,8 @@ def started(run: dict[str, Any], work: str) -> list[dict[str, Any]]:
     ]
 
 
-async def test_pause_holds_the_run_a_reorder_and_a_defect_filed_by_hand_are_followed_and_resume_goes_on(
-    api: httpx.AsyncClient, make_repo: MakeRepo
+async def test_a_held_run_follows_a_reorder_a_defect_filed_by_hand_and_a_moved_base_then_goes_on(
+    api: httpx.AsyncClient, make_repo: MakeRepo, tmp_path: Path
 ) -> None:
     repo = make_repo("greet", {"README.md": "# greet\n"})
     made = await api.post("/api/projects", json={"name": "greet", "repository_url": str(repo)})
@@ -86,12 +90,20 @@ async def test_pause_holds_the_run_a_reorder_and_a_defect_filed_by_hand_are_foll
     moved = await api.post(f"/api/issues/{feature['id']}/reorder", json={"order": [c, a, b]})
     assert moved.status_code == 200, moved.text
     assert [child["title"] for child in moved.json()["children"]] == ["C", "A", "B"]
-    fix = task("Say it louder", "loud.txt", "LOUD\n")
+    fix = task("Say it louder", "shared.txt", "LOUD\n")
     filed = await api.post(
         f"/api/projects/greet/issues/{a}/defects", json={"title": fix["title"], "body": fix["body"]}
     )
     assert filed.status_code == 201, filed.text
     defect = filed.json()
+    # Meanwhile a person changes `integration` where the defect's fix will write too.
+    person = tmp_path / "person"
+    git(repo, "worktree", "add", "-q", str(person), "integration")
+    (person / "shared.txt").write_text("from a person\n")
+    git(person, "add", "shared.txt")
+    git(person, "commit", "-qm", "a person's change")
+    theirs = git(person, "rev-parse", "HEAD")
+    git(repo, "worktree", "remove", str(person))
 
     resumed = await api.post(f"/api/runs/{run_id}/interrupt", json={"action": "resume"})
     assert resumed.status_code == 200 and resumed.json()["interrupt"]["paused"] is False
@@ -102,16 +114,12 @@ async def test_pause_holds_the_run_a_reorder_and_a_defect_filed_by_hand_are_foll
     [epic] = (await api.get(f"/api/runs/{run_id}/issues")).json()["issues"]
     [fixed] = next(i for i in epic["children"][0]["children"] if i["id"] == a)["children"]
     assert (fixed["type"], fixed["status"]) == ("defect", "DONE")
-    assert (
-        "loud.txt"
-        in subprocess.run(
-            ["git", "ls-tree", "-r", "--name-only", "integration"],
-            cwd=repo,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    # The epic's pull request conflicted with the person's change: resolved in the loop, then merged.
+    [conflict] = [e for e in run["timeline"] if e["type"] == "merge.conflict"]
+    assert "shared.txt" in conflict["msg"] and conflict["data"]["issue_id"] == epic["id"]
+    assert len(started(run, "resolve")) == 1
+    assert git(repo, "show", "integration:shared.txt") == RESOLVED.strip()
+    assert git(repo, "merge-base", "--is-ancestor", theirs, "integration") == ""
     again = await api.post(f"/api/runs/{run_id}/interrupt", json={"action": "resume"})
     assert again.status_code == 409 and "is DONE" in again.json()["error"]["message"]
 
@@ -143,3 +151,7 @@ async def test_cancel_stops_the_running_work_order_and_ends_the_run(
     assert wo["status"] == "cancelled"
     late = await api.post(f"/api/runs/{run_id}/interrupt", json={"action": "pause"})
     assert late.status_code == 409
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
