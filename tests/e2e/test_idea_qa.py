@@ -71,6 +71,9 @@ async def test_a_failing_test_run_is_a_defect_fixed_and_merged_before_its_task(
     run = await wait_run(api, run_id)
 
     assert run["state"] == "DONE", run["error"]
+    states = [e["data"]["state"] for e in run["timeline"] if e["type"] == "run.state" and e["data"]]
+    qa = ["QA", "EXECUTION_LOOP"] * 2  # the task's two rounds, the defect fixed in the loop between
+    assert states == ["SPEC_WRITING", "ISSUE_TREE", "EXECUTION_LOOP", *qa, "MERGE", "RELEASE", "DONE"]
     [epic] = (await api.get(f"/api/runs/{run_id}/issues")).json()["issues"]
     [feature] = epic["children"]
     [hello] = feature["children"]
