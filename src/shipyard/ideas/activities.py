@@ -20,7 +20,7 @@ from shipyard.engine.activities import to_application_error
 from shipyard.forge.base import Forge
 from shipyard.forge.registry import forge_for
 from shipyard.ideas import mirror
-from shipyard.ideas.tree import tree_from_plan
+from shipyard.ideas.tree import children_by_parent, tree_from_plan
 from shipyard.ideas.types import (
     HoldInput,
     IssueInput,
@@ -388,9 +388,11 @@ class IdeaActivities:
         return ""
 
     async def _descendants(self, issue: IssueNodeRecord) -> list[IssueNodeRecord]:
+        """Everything under the issue, from one read of the run's issues."""
+        below = children_by_parent(await self.store.list_issues(issue.run_id))
         found, todo = [], [issue.id]
         while todo:
-            for child in await self.store.children_of(todo.pop()):
+            for child in below.get(todo.pop(), []):
                 found.append(child)
                 todo.append(child.id)
         return found
@@ -413,12 +415,10 @@ class IdeaActivities:
 
 def _node(root: IssueNodeRecord, issues: list[IssueNodeRecord]) -> Node:
     """`root` and its descendants among `issues`, siblings in their order."""
-    below: dict[int | None, list[IssueNodeRecord]] = {}
-    for issue in issues:
-        below.setdefault(issue.parent_id, []).append(issue)
+    below = children_by_parent(issues)
 
     def node(issue: IssueNodeRecord) -> Node:
-        children = sorted(below.get(issue.id, []), key=lambda i: (i.order_index, i.id))
+        children = below.get(issue.id, [])
         done = issue.status == IssueStatus.DONE
         return Node(
             id=issue.id, type=issue.type, title=issue.title, done=done, children=[node(c) for c in children]

@@ -11,6 +11,7 @@ from pydantic.alias_generators import to_camel
 
 from shipyard.domain.ideas import IssueStatus, IssueType, RunState
 from shipyard.domain.models import RequestModel
+from shipyard.ideas.tree import children_by_parent
 from shipyard.store.records import IdeaRunRecord, IssueNodeRecord, RunEventRecord
 
 
@@ -133,13 +134,10 @@ class IssueView(_Camel):
 
 def tree_view(issues: list[IssueNodeRecord]) -> list[IssueView]:
     """The roots of `issues` (one: the epic), each with its descendants, siblings in order."""
-    below: dict[int | None, list[IssueNodeRecord]] = {}
-    for issue in issues:
-        below.setdefault(issue.parent_id, []).append(issue)
+    below = children_by_parent(issues)
 
     def view(issue: IssueNodeRecord) -> IssueView:
-        children = sorted(below.get(issue.id, []), key=lambda i: (i.order_index, i.id))
-        return IssueView.of(issue, [view(child) for child in children])
+        return IssueView.of(issue, [view(child) for child in below.get(issue.id, [])])
 
     return [view(root) for root in below.get(None, [])]
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shipyard.domain.errors import InvalidInput
 from shipyard.domain.ideas import IssueType
-from shipyard.store.records import PlannedIssue
+from shipyard.store.records import IssueNodeRecord, PlannedIssue
 
 _Planned = TypeVar("_Planned", bound="PlannedTask")
 MAX_ISSUES = 60  # features and tasks of one run: each is a work order, a branch and a pull request
@@ -76,6 +76,16 @@ def tree_from_plan(answer: Any) -> list[PlannedIssue]:
         )
         for index, (feature, deps) in enumerate(features)
     ]
+
+
+def children_by_parent(issues: list[IssueNodeRecord]) -> dict[int | None, list[IssueNodeRecord]]:
+    """Each issue's children among `issues` (under None: those whose parent is not among them, or
+    none), siblings in the order they run."""
+    ids = {issue.id for issue in issues}
+    below: dict[int | None, list[IssueNodeRecord]] = {}
+    for issue in sorted(issues, key=lambda i: (i.order_index, i.id)):
+        below.setdefault(issue.parent_id if issue.parent_id in ids else None, []).append(issue)
+    return below
 
 
 def _ordered(siblings: list[_Planned], where: str) -> list[tuple[_Planned, list[int]]]:
