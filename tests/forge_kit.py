@@ -1,5 +1,48 @@
 """The fake GitHub repository and token the GitHub forge's tests use (tests/forge/conftest.py
-serves the fake and makes the forge on it)."""
+serves the fake and makes the forge on it), and `hosted`: a repository on the fake GitHub with
+real git over HTTP behind it, for the end-to-end tests of work orders on the github forge."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fakes.git_http import GitHttpServer
+from fakes.github_api import FakeGitHub, build_app
+from support import serving
 
 TOKEN = "ghp_forgeTOKEN0123456789abcdefABCDEF0123"
 REPO = "acme/widgets"
+
+
+@dataclass
+class GitHub:
+    fake: FakeGitHub
+    git: GitHttpServer
+    url: str  # the repository's clone URL
+    bare: Path  # the git server's bare repository
+
+    def git_out(self, *args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=self.bare, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    def push_branch(self, source: Path, branch: str) -> None:
+        subprocess.run(["git", "push", "-q", str(self.bare), f"{branch}:{branch}"], cwd=source, check=True)
+
+
+@asynccontextmanager
+async def hosted(tmp_path: Path, source: Path, token: str, repo: str = REPO) -> AsyncIterator[GitHub]:
+    """`source` as GitHub repository `repo`: served by git over HTTP (with `token`) and the fake
+    GitHub API, whose branches and merges are that git's."""
+    with GitHttpServer(tmp_path / "git-http", tokens={token}) as server:
+        url = server.add_repo(repo, source=source)
+        bare = tmp_path / "git-http" / f"{repo}.git"
+        fake = FakeGitHub(tokens={token}, git_dirs={repo: bare})
+        fake.add_repo(repo)
+        async with serving(build_app(fake)) as api_url:
+            fake.base_url = api_url
+            yield GitHub(fake, server, url, bare)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,31 +16,14 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from fakes.git_http import GitHttpServer
-from fakes.github_api import FakeGitHub, build_app
+from forge_kit import GitHub, hosted
 from shipyard.config import Settings
-from support import MakeRepo, MakeSettings, serving, wait_done
+from support import MakeRepo, MakeSettings, wait_done
 
 TOKEN = "ghp_canaryBUNDLED0123456789abcdefABCDEF012"
 REPO = "acme/widgets"
 APP = "".join(f"def f{n}(x):\n    return x + {n}\n\n\n" for n in range(1, 6))  # 20 lines
 CHECK = "import app\nassert app.f1(1) == 2\n"
-
-
-@dataclass
-class GitHub:
-    fake: FakeGitHub
-    git: GitHttpServer
-    url: str  # the repository's clone URL
-    bare: Path  # the git server's bare repository
-
-    def git_out(self, *args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=self.bare, check=True, capture_output=True, text=True
-        ).stdout.strip()
-
-    def push_branch(self, source: Path, branch: str) -> None:
-        subprocess.run(["git", "push", "-q", str(self.bare), f"{branch}:{branch}"], cwd=source, check=True)
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -55,14 +37,8 @@ def source(make_repo: MakeRepo) -> Path:
 
 @pytest.fixture
 async def github(tmp_path: Path, source: Path) -> AsyncIterator[GitHub]:
-    with GitHttpServer(tmp_path / "git-http", tokens={TOKEN}) as server:
-        url = server.add_repo(REPO, source=source)
-        bare = tmp_path / "git-http" / f"{REPO}.git"
-        fake = FakeGitHub(tokens={TOKEN}, git_dirs={REPO: bare})
-        fake.add_repo(REPO)
-        async with serving(build_app(fake)) as api_url:
-            fake.base_url = api_url
-            yield GitHub(fake, server, url, bare)
+    async with hosted(tmp_path, source, TOKEN, REPO) as hub:
+        yield hub
 
 
 def replay_file(tmp_path: Path, actions: dict[str, list[dict[str, Any]]]) -> Path:

@@ -68,16 +68,16 @@ def test_unknown_top_level_key_lists_known_keys() -> None:
 def test_two_kinds_in_one_step() -> None:
     message = invalid("name: w\nsteps:\n  - id: a\n    run: x\n    prompt: y\n")
     assert message == (
-        "my.yaml: steps[0] (a): a step needs exactly one of run, prompt, pr, gate, call, loop, review, reply;"
-        " found run, prompt"
+        "my.yaml: steps[0] (a): a step needs exactly one of run, prompt, pr, gate, call, loop, review,"
+        " reply, actions; found run, prompt"
     )
 
 
 def test_step_without_a_kind() -> None:
     message = invalid("name: w\nsteps:\n  - id: a\n    phase: planning\n")
     assert message.endswith(
-        "steps[0] (a): a step needs exactly one of run, prompt, pr, gate, call, loop, review, reply; "
-        "found none"
+        "steps[0] (a): a step needs exactly one of run, prompt, pr, gate, call, loop, review, reply,"
+        " actions; found none"
     )
 
 

@@ -102,7 +102,7 @@ def _text(kind: str, text: dict[str, Any]) -> Text:
     lines = body.strip().splitlines() or [""]
     prefix = {
         "run": "$ ", "pr": "pull request: ", "gate": "gate: ",
-        "review": "review of #", "reply": "replies on #",
+        "review": "review of #", "reply": "replies on #", "actions": "GitHub Actions: ",
     }.get(kind, "")  # fmt: skip
     shown.append(prefix + "\n".join(lines[:PROMPT_LINES]) + "\n")
     if len(lines) > PROMPT_LINES:

@@ -19,7 +19,7 @@ from shipyard.domain.errors import BudgetExceeded, InvalidInput, NotFound, Shipy
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import SandboxHandle, SandboxSpec, StepStatus, Usage, WorkOrderStatus
 from shipyard.domain.work_orders import BranchProgress, StepChange, WorkOrder, WorkOrderChange
-from shipyard.engine import forge_steps, steps
+from shipyard.engine import actions_step, forge_steps, steps
 from shipyard.engine.guard import BudgetGuard, Limit
 from shipyard.engine.publish import Publisher, read_progress
 from shipyard.engine.recovery import completed_earlier
@@ -317,6 +317,10 @@ class WorkOrderActivities:
             return await forge_steps.post_review(inp, self.publish.forge(wo), events)
         if inp.step.kind == "reply":
             return await forge_steps.post_replies(inp, self.publish.forge(wo), events)
+        if inp.step.kind == "actions":
+            forge = self.publish.forge(wo)
+            run_id = activity.info().workflow_run_id or ""
+            return await actions_step.run_in_actions(inp, wo, forge, self.store, events, run_id)
         raise InvalidInput(f"step '{inp.step.id}': '{inp.step.kind}' steps are not supported yet")
 
     def _commit_message(self, inp: RunStepInput) -> str:

@@ -14,21 +14,26 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
+from fastapi import Path as PathParam
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.alias_generators import to_camel
 
 from shipyard.api.deps import ServiceDep
-from shipyard.domain.errors import Conflict, InvalidInput
+from shipyard.config import Settings
+from shipyard.domain.errors import Conflict, InvalidInput, NotFound
 from shipyard.domain.models import RequestModel
+from shipyard.domain.work_orders import WorkOrder
+from shipyard.engine.actions_step import run_id_of
+from shipyard.engine.sink import sink_for
 from shipyard.gitutil.run import run_git
 from shipyard.ideas.models import TimelineEntry
-from shipyard.ideas.routes import RunId
-from shipyard.store.records import RunEventRecord
+from shipyard.store.records import IdeaRunRecord, RunEventRecord
 from shipyard.store.store import Store
 
 WORKFLOWS_DIR = Path(".github/workflows")
 STATUS_EVENT = "orchestrator.status"
+ACTIONS_EVENT = "actions.status"  # a report, as the work order that dispatched the work hears it
 # A dispatch from Shipyard carries `dispatch_id` (service/dispatch.py); one sent by hand may not,
 # and then the workflow run's attempt stands in for it.
 _DISPATCH_ID = (
@@ -168,26 +173,77 @@ class OrchestratorStatus(RequestModel):
 
 
 class StatusAccepted(BaseModel):
-    """The answer to a report: its entry on the timeline, new or recorded before."""
+    """The answer to a report: its entry on the run's timeline, and the work order waiting on it."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
     duplicate: bool = Field(description="Whether this dispatchId and state had been reported before.")
-    entry: TimelineEntry = Field(description="The report on the run's timeline.")
+    entry: TimelineEntry | None = Field(
+        description="The report on the idea run's timeline, new or recorded before; null when `runId` "
+        "names a work order, not an idea run."
+    )
+    work_order_id: str | None = Field(
+        description="The work order whose `actions` step sent the dispatch (it hears the report), if one did."
+    )
 
 
 class StatusLog:
-    """The reports of a run's workflows, on its timeline."""
+    """The reports of the workflows that dispatches started: on an idea run's timeline, and to the
+    work order whose `actions` step waits on its dispatch."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
         self.store = store
 
-    async def record(self, run_id: str, status: OrchestratorStatus) -> tuple[RunEventRecord, bool]:
-        """Append the report unless its dispatchId and state are there already; (its event,
-        whether it was). InvalidInput for a report of another run, NotFound for no such run."""
+    async def record(self, run_id: str, status: OrchestratorStatus) -> StatusAccepted:
+        """Keep the report, once per dispatchId and state: on the run's timeline when `run_id` is an
+        idea run, on the dispatch when a work order sent it (which then hears it). InvalidInput for
+        a report of another run, NotFound when `run_id` names neither a run nor that work order."""
         if status.run_id != run_id:
             raise InvalidInput(f"runId '{status.run_id}' is not the run of the path, '{run_id}'")
-        await self.store.get_run(run_id)
+        wo = await self._sender(run_id, status.dispatch_id)
+        run = await self._run(run_id)
+        if run is None and wo is None:
+            raise NotFound(
+                f"no run '{run_id}', and no work order of that id sent dispatch '{status.dispatch_id}'"
+            )
+        fresh, entry = [], None
+        if wo is not None:
+            report = status.model_dump(mode="json", by_alias=True, exclude={"run_id", "dispatch_id"})
+            _, new = await self.store.add_dispatch_report(status.dispatch_id, report)
+            if new:
+                await sink_for(self.settings, self.store, wo).emit(ACTIONS_EVENT, report)
+            fresh.append(new)
+        if run is not None:
+            event, duplicate = await self._on_timeline(run_id, status)
+            entry = TimelineEntry.of(event)
+            fresh.append(not duplicate)
+        return StatusAccepted(duplicate=not any(fresh), entry=entry, work_order_id=wo.id if wo else None)
+
+    async def _sender(self, run_id: str, dispatch_id: str) -> WorkOrder | None:
+        """The work order that sent the dispatch, if one did; InvalidInput when it is not `run_id`'s."""
+        try:
+            dispatch = await self.store.get_dispatch(dispatch_id)
+        except NotFound:
+            return None
+        if dispatch.work_order_id is None:
+            return None
+        wo = await self.store.get_work_order(dispatch.work_order_id)
+        if run_id not in (wo.id, run_id_of(wo)):
+            raise InvalidInput(f"dispatch '{dispatch_id}' was sent by work order {wo.id}, not by '{run_id}'")
+        return wo
+
+    async def _run(self, run_id: str) -> IdeaRunRecord | None:
+        if not run_id.startswith("run-"):
+            return None
+        try:
+            return await self.store.get_run(run_id)
+        except NotFound:
+            return None
+
+    async def _on_timeline(self, run_id: str, status: OrchestratorStatus) -> tuple[RunEventRecord, bool]:
+        """The report on the run's timeline unless its dispatchId and state are there already; (its
+        event, whether it was)."""
         earlier = await self._earlier(run_id, status)
         if earlier is not None:
             return earlier, True
@@ -212,17 +268,25 @@ class StatusLog:
 
 
 async def get_status_log(service: ServiceDep) -> StatusLog:
-    return StatusLog(service.store)
+    return StatusLog(service.settings, service.store)
 
 
 router = APIRouter(prefix="/api", tags=["ideas"])
+ReporterId = Annotated[
+    str,
+    PathParam(
+        pattern=r"^(run-[0-9a-f]{8}|wo-[0-9a-z]{8})$",
+        description="The idea run, or the work order whose `actions` step sent the dispatch",
+    ),
+]
 
 
 @router.post("/runs/{run_id}/status", status_code=202)
 async def report_status(
-    run_id: RunId, status: OrchestratorStatus, log: Annotated[StatusLog, Depends(get_status_log)]
+    run_id: ReporterId, status: OrchestratorStatus, log: Annotated[StatusLog, Depends(get_status_log)]
 ) -> StatusAccepted:
-    """Where the run's GitHub workflows report (`orchestrator.status`): recorded on its timeline,
-    once per dispatchId and state, a FAILED one as an error."""
-    event, duplicate = await log.record(run_id, status)
-    return StatusAccepted(duplicate=duplicate, entry=TimelineEntry.of(event))
+    """Where the workflows Shipyard dispatched to GitHub Actions report (`orchestrator.status`):
+    recorded once per dispatchId and state, on the idea run's timeline (a FAILED one as an error)
+    and, when a work order's `actions` step sent the dispatch, as its `actions.status` event; the
+    step ends on SUCCEEDED, FAILED or CANCELLED."""
+    return await log.record(run_id, status)

@@ -7,9 +7,10 @@ from typing import Any
 
 from pydantic import Field
 
-from shipyard.domain.errors import ForgeError, InvalidInput
+from shipyard.domain.errors import InvalidInput
 from shipyard.domain.ids import new_dispatch_id
 from shipyard.domain.models import RequestModel
+from shipyard.engine.actions_step import send_once
 from shipyard.engine.sink import sink_for
 from shipyard.forge.registry import NO_TOKEN, hosted_forge_for
 from shipyard.service.work_orders import WorkOrderService
@@ -31,25 +32,9 @@ async def send_dispatch(service: WorkOrderService, req: DispatchRequest) -> tupl
     if forge is None:
         raise InvalidInput(f"'{req.repository}' does not name a GitHub repository (owner/name)")
     dispatch_id = req.dispatch_id or new_dispatch_id()
-    payload = {**req.client_payload, "dispatch_id": dispatch_id}
-    forge.check_dispatch(req.event_type, payload)
-    if req.work_order_id is not None:
-        await service.store.get_work_order(req.work_order_id)  # NotFound names it
+    forge.check_dispatch(req.event_type, {**req.client_payload, "dispatch_id": dispatch_id})
+    wo = None if req.work_order_id is None else await service.store.get_work_order(req.work_order_id)
     if await forge.git_token() is None:
         raise InvalidInput(NO_TOKEN)
-    record, seen = await service.store.begin_dispatch(
-        dispatch_id, forge.repository, req.event_type, payload, req.work_order_id
-    )
-    if seen and record.status == "sent":
-        return record, True
-    try:
-        await forge.dispatch(req.event_type, payload)
-    except ForgeError as err:
-        await service.store.finish_dispatch(dispatch_id, err.message)
-        raise
-    record = await service.store.finish_dispatch(dispatch_id, None)
-    if record.work_order_id is not None:
-        wo = await service.store.get_work_order(record.work_order_id)
-        data = {"dispatch_id": dispatch_id, "repository": forge.repository, "event_type": req.event_type}
-        await sink_for(service.settings, service.store, wo).emit("github.dispatched", data)
-    return record, False
+    events = None if wo is None else sink_for(service.settings, service.store, wo)
+    return await send_once(service.store, forge, req.event_type, req.client_payload, dispatch_id, wo, events)

@@ -84,6 +84,27 @@ class GitHubRows(StoreBase):
             row.sent_at = None if error else utc_now()
             return DispatchRecord.model_validate(await stored(session, row))
 
+    async def get_dispatch(self, id: str) -> DispatchRecord:
+        async with self._read() as session:
+            row = await session.get(RepositoryDispatch, id)
+        if row is None:
+            raise NotFound(f"dispatch {id} not found")
+        return DispatchRecord.model_validate(row)
+
+    async def add_dispatch_report(self, id: str, report: dict[str, Any]) -> tuple[DispatchRecord, bool]:
+        """Keep a report of the work dispatch `id` started, unless one of its state came before (or
+        the work has ended); (the dispatch, whether the report was new)."""
+        async with self._writing() as session:
+            row = await session.get(RepositoryDispatch, id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"dispatch {id} not found")
+            record = DispatchRecord.model_validate(row)
+            states = {r.get("state") for r in record.reports or []}
+            if report.get("state") in states or record.final_report is not None:
+                return record, False
+            row.reports = [*(record.reports or []), report]
+            return DispatchRecord.model_validate(await stored(session, row)), True
+
     async def claim_delivery(self, id: int) -> DeliveryRecord | None:
         """The delivery `id`, now `processing`; None when its processing has already ended. A
         delivery already `processing` is taken again: the run that had it was cut short."""

@@ -98,6 +98,9 @@ class DeliveryRecord(_Record):
     processed_at: datetime | None
 
 
+FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")  # of an `orchestrator.status` report
+
+
 class DispatchRecord(_Record):
     """A repository_dispatch as sent (or tried)."""
 
@@ -110,6 +113,12 @@ class DispatchRecord(_Record):
     error: str | None
     created_at: datetime
     sent_at: datetime | None
+    reports: list[dict[str, Any]] | None = None  # `orchestrator.status` reports, once per state
+
+    @property
+    def final_report(self) -> dict[str, Any] | None:
+        """The report that ended the work the dispatch started, if one came."""
+        return next((r for r in self.reports or [] if r.get("state") in FINAL_STATES), None)
 
 
 def checked_fields(fields: dict[str, Any], allowed: frozenset[str], what: str) -> dict[str, Any]:

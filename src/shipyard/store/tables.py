@@ -260,6 +260,8 @@ class RepositoryDispatch(Base):
     error: Mapped[str | None] = mapped_column(CleanText)
     created_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
+    # What the workflow it started reported (`orchestrator.status`), once per state, in order.
+    reports: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
 
 
 class Artifact(Base):

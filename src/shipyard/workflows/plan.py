@@ -134,6 +134,8 @@ def _text(step: StepDef, context: Mapping[str, Any], repo_path: Path | None) -> 
         return _planned(step.review.pull_request, context, repo_path)
     if step.reply is not None:
         return _planned(step.reply.pull_request, context, repo_path)
+    if step.actions is not None:  # the dispatch it sends
+        return _planned(step.actions.event_type, context, repo_path)
     if step.gate is not None and step.gate.message:  # shown as it is: not a template
         return PlannedText(template=step.gate.message, rendered=step.gate.message)
     return None

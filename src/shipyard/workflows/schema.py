@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -16,10 +16,10 @@ from pydantic_core import PydanticCustomError
 from shipyard.domain.projects import Source
 from shipyard.workflows import graph
 
-StepKind = Literal["run", "prompt", "pr", "gate", "call", "loop", "review", "reply"]
+StepKind = Literal["run", "prompt", "pr", "gate", "call", "loop", "review", "reply", "actions"]
 # A project secret, given to steps as the environment variable of that name.
 SecretName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
-STEP_KINDS: tuple[StepKind, ...] = ("run", "prompt", "pr", "gate", "call", "loop", "review", "reply")
+STEP_KINDS: tuple[StepKind, ...] = get_args(StepKind)
 LOOP_STEP_KINDS = ("run", "prompt")  # what a loop's own steps may be
 MAX_LOOP_ITERATIONS = 100
 MAX_LOOP_RUNS = 999  # iterations times steps: a loop's rows are numbered within its step's position
@@ -157,6 +157,17 @@ class ReplySpec(_Strict):
     to: str = Field(min_length=1)  # an expression giving a list of {comment_id, body}
 
 
+class ActionsSpec(_Strict):
+    """An actions step: the work runs in the repository's GitHub Actions (seed 002 §9). A
+    `repository_dispatch` of `event_type` goes out with the run, node, branch, `params` and an
+    idempotency key; the step ends when the workflow it started reports its end
+    (`orchestrator.status` SUCCEEDED, FAILED or CANCELLED with that key), or fails on its timeout."""
+
+    event_type: str = Field(default="agent.execute.request", min_length=1)  # a template
+    node_id: str = ""  # a template: the issue the work is for (`nodeId`)
+    params: dict[str, Any] = Field(default_factory=dict)  # string values are templates
+
+
 class LoopSpec(_Strict):
     """A loop: its `steps` run in order, again and again, until `until` holds after an iteration
     or `max_iterations` have run; then the loop fails (`on_max: fail`) or goes on (`continue`)."""
@@ -232,7 +243,7 @@ InputName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 class StepDef(_Strict):
     """One step: exactly one of `run`, `prompt`, `pr`, `gate`, `call`, `loop`, `review`, `reply`,
-    plus its options."""
+    `actions`, plus its options."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     phase: str | None = None
@@ -243,6 +254,7 @@ class StepDef(_Strict):
     call: CallSpec | None = None  # run a workflow as a child work order
     review: ReviewSpec | None = None  # post a review of a pull request
     reply: ReplySpec | None = None  # answer a pull request's review comments
+    actions: ActionsSpec | None = None  # run in the repository's GitHub Actions, wait for its report
     fan_out: FanOutSpec | None = None  # with `call`: one child per item of a list
     loop: LoopSpec | None = None  # with `steps`: run them until `loop.until` holds
     steps: list[StepDef] | None = None  # a loop's own steps, run in order each iteration

@@ -16,6 +16,7 @@ from pydantic_core import ErrorDetails
 from shipyard.domain.errors import WorkflowInvalid
 from shipyard.workflows import graph
 from shipyard.workflows.schema import (
+    ActionsSpec,
     CallSpec,
     FanOutSpec,
     InputSpec,
@@ -120,7 +121,7 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel]:
         return StepDef
     nested: dict[str, type[BaseModel]] = {
         "pr": PrSpec, "call": CallSpec, "fan_out": FanOutSpec, "loop": LoopSpec,
-        "review": ReviewSpec, "reply": ReplySpec,
+        "review": ReviewSpec, "reply": ReplySpec, "actions": ActionsSpec,
     }  # fmt: skip
     if len(loc) == 3 and loc[0] == "steps" and loc[2] in nested:
         return nested[loc[2]]
@@ -259,6 +260,12 @@ def _templates(step: StepDef) -> Iterator[tuple[str, str, bool]]:
     if step.reply is not None:
         yield "reply.pull_request", step.reply.pull_request, False
         yield "reply.to", step.reply.to, is_expression(step.reply.to)
+    if step.actions is not None:
+        yield "actions.event_type", step.actions.event_type, False
+        yield "actions.node_id", step.actions.node_id, False
+        for key, value in step.actions.params.items():
+            if isinstance(value, str):
+                yield f"actions.params.{key}", value, False
     if step.when is not None:
         yield "when", step.when, True
 
