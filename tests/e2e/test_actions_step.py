@@ -2,7 +2,8 @@
 engine sends one `repository_dispatch` to the fake GitHub (real HTTP, GitHub's JSON) and the step
 waits for the `orchestrator.status` reports that `POST /api/runs/:runId/status` takes, as the
 workflows of `shipyard actions init` send them: it ends on SUCCEEDED (its output the report),
-fails on FAILED, and fails on its timeout when nothing reports."""
+fails on FAILED (a report may also come as a `repository_dispatch` webhook), and fails on its
+timeout when nothing reports."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import httpx
 import pytest
 import yaml
 from pydantic import SecretStr
+from test_github import SECRET
 
 from fakes.github_api import Dispatch
 from forge_kit import REPO, TOKEN, GitHub, hosted
@@ -35,7 +37,10 @@ async def github(tmp_path: Path, source: Path) -> AsyncIterator[GitHub]:
 
 @pytest.fixture
 def settings(make_settings: MakeSettings, github: GitHub) -> Settings:
-    return make_settings(github_token=SecretStr(TOKEN), github_api_url=github.fake.base_url, agent="shell")
+    return make_settings(
+        github_token=SecretStr(TOKEN), github_api_url=github.fake.base_url, agent="shell",
+        github_webhook_secret=SecretStr(SECRET),
+    )  # fmt: skip
 
 
 IN_ACTIONS = {

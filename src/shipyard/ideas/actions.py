@@ -23,17 +23,14 @@ from shipyard.api.deps import ServiceDep
 from shipyard.config import Settings
 from shipyard.domain.errors import Conflict, InvalidInput, NotFound
 from shipyard.domain.models import RequestModel
-from shipyard.domain.work_orders import WorkOrder
-from shipyard.engine.actions_step import run_id_of
-from shipyard.engine.sink import sink_for
 from shipyard.gitutil.run import run_git
 from shipyard.ideas.models import TimelineEntry
+from shipyard.service.dispatch import hear_report
 from shipyard.store.records import IdeaRunRecord, RunEventRecord
 from shipyard.store.store import Store
 
 WORKFLOWS_DIR = Path(".github/workflows")
 STATUS_EVENT = "orchestrator.status"
-ACTIONS_EVENT = "actions.status"  # a report, as the work order that dispatched the work hears it
 # A dispatch from Shipyard carries `dispatch_id` (service/dispatch.py); one sent by hand may not,
 # and then the workflow run's attempt stands in for it.
 _DISPATCH_ID = (
@@ -201,37 +198,19 @@ class StatusLog:
         a report of another run, NotFound when `run_id` names neither a run nor that work order."""
         if status.run_id != run_id:
             raise InvalidInput(f"runId '{status.run_id}' is not the run of the path, '{run_id}'")
-        wo = await self._sender(run_id, status.dispatch_id)
+        report = status.model_dump(mode="json", by_alias=True, exclude={"run_id", "dispatch_id"})
+        wo, new = await hear_report(self.settings, self.store, status.dispatch_id, report, run_id)
         run = await self._run(run_id)
         if run is None and wo is None:
-            raise NotFound(
-                f"no run '{run_id}', and no work order of that id sent dispatch '{status.dispatch_id}'"
-            )
-        fresh, entry = [], None
-        if wo is not None:
-            report = status.model_dump(mode="json", by_alias=True, exclude={"run_id", "dispatch_id"})
-            _, new = await self.store.add_dispatch_report(status.dispatch_id, report)
-            if new:
-                await sink_for(self.settings, self.store, wo).emit(ACTIONS_EVENT, report)
-            fresh.append(new)
+            sent = f"no work order of that id sent dispatch '{status.dispatch_id}'"
+            raise NotFound(f"no run '{run_id}', and {sent}")
+        fresh = [new] if wo is not None else []
+        entry = None
         if run is not None:
             event, duplicate = await self._on_timeline(run_id, status)
             entry = TimelineEntry.of(event)
             fresh.append(not duplicate)
         return StatusAccepted(duplicate=not any(fresh), entry=entry, work_order_id=wo.id if wo else None)
-
-    async def _sender(self, run_id: str, dispatch_id: str) -> WorkOrder | None:
-        """The work order that sent the dispatch, if one did; InvalidInput when it is not `run_id`'s."""
-        try:
-            dispatch = await self.store.get_dispatch(dispatch_id)
-        except NotFound:
-            return None
-        if dispatch.work_order_id is None:
-            return None
-        wo = await self.store.get_work_order(dispatch.work_order_id)
-        if run_id not in (wo.id, run_id_of(wo)):
-            raise InvalidInput(f"dispatch '{dispatch_id}' was sent by work order {wo.id}, not by '{run_id}'")
-        return wo
 
     async def _run(self, run_id: str) -> IdeaRunRecord | None:
         if not run_id.startswith("run-"):

@@ -19,6 +19,7 @@ from shipyard.engine.sink import sink_for
 from shipyard.forge.base import CommentRef, Forge
 from shipyard.forge.registry import forge_for, hosted_forge_for
 from shipyard.gitutil import default_branch, ensure_mirror, git, run_git
+from shipyard.service.dispatch import REPORT_STATES, hear_report
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.records import DeliveryRecord, ProjectRecord
 from shipyard.store.store import Store
@@ -117,7 +118,10 @@ class Intake:
         return forge_for(project.forge, self.settings, repository, self.store)
 
     async def _ci_status(self, event: TriggerEvent) -> Outcome:
-        """A `ci.status` event on each work order whose branch (or id, for a dispatch) it names."""
+        """A `ci.status` event on each work order whose branch (or id, for a dispatch) it names; an
+        `orchestrator.status` answering an `actions` step's dispatch goes to that step instead."""
+        if event.dispatch_type == STATUS_DISPATCH and (heard := await self._actions_report(event)):
+            return heard
         wanted = event.client_payload.get("work_order_id") if event.dispatch_type else None
         if isinstance(wanted, str):
             targets = [wo for wo in [await self._work_order(wanted)] if wo is not None]
@@ -134,6 +138,20 @@ class Intake:
                 with contextlib.suppress(RPCError):  # the workflow ended meanwhile
                     await self.service.client.get_workflow_handle(wo.id).signal("ci_status", data)
         return "processed", {"ci_status_for": [wo.id for wo in targets]}
+
+    async def _actions_report(self, event: TriggerEvent) -> Outcome | None:
+        """The report to the work order whose dispatch it names by `dispatch_id` (or `dispatchId`),
+        as `POST /api/runs/:runId/status` takes it; None when no work order's dispatch has that id."""
+        payload = event.client_payload
+        dispatch_id = payload.get("dispatch_id") or payload.get("dispatchId")
+        if not isinstance(dispatch_id, str) or payload.get("state") not in REPORT_STATES:
+            return None
+        keep = ("nodeId", "phase", "state", "progress", "metrics", "artifacts")
+        report = {key: payload[key] for key in keep if key in payload}
+        wo, new = await hear_report(self.settings, self.store, dispatch_id, report)
+        if wo is None:
+            return None
+        return "processed", {"actions_report_for": wo.id, "duplicate": not new}
 
     async def _work_order(self, work_order_id: str) -> WorkOrder | None:
         try:
