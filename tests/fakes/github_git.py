@@ -196,4 +196,5 @@ def _add_new_issue_routes(app: FastAPI, fake: FakeGitHub) -> None:
                 422, "Validation Failed", [{"message": "Issue may not contain duplicate sub-issues"}]
             )
         repo.sub_issues.setdefault(number, []).append(child.number)
+        child.parent = number
         return JSONResponse(issue_json(repo.json, parent), 201)

@@ -89,6 +89,7 @@ class Issue:
     comments: int = 0
     created_at: str = field(default_factory=now)
     updated_at: str = field(default_factory=now)
+    parent: int | None = None  # the number of the issue it is a sub-issue of
 
 
 @dataclass
@@ -301,6 +302,8 @@ def issue_json(repo: dict[str, Any], item: Issue | Pull) -> dict[str, Any]:
         "closed_by": None, "author_association": "CONTRIBUTOR", "timeline_url": f"{url}/timeline",
         "performed_via_github_app": None,
     }  # fmt: skip
+    if isinstance(item, Issue):
+        body["parent_issue_url"] = None if item.parent is None else f"{repo['url']}/issues/{item.parent}"
     if isinstance(item, Pull):
         html = f"{repo['html_url']}/pull/{item.number}"
         body["html_url"], body["draft"] = html, item.draft

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -60,6 +61,13 @@ async def test_a_sub_issue_is_opened_under_its_parent(forge: Forge, github: Fake
     assert github.repo("acme/widgets").sub_issues == {epic.number: [task.number]}
     path = f"/repos/acme/widgets/issues/{epic.number}/sub_issues"
     assert bodies(github, "POST", path) == [{"sub_issue_id": task.id}]
+    since = datetime.now(UTC) - timedelta(hours=1)
+    found = await forge.find_issue("The parser.", since)  # GitHub's list names each one's parent
+    assert found is not None and (found.number, found.parent_number) == (task.number, epic.number)
+    loose = await forge.create_issue("Print widgets", "The printer.")
+    assert loose.parent_number is None
+    await forge.add_sub_issue(epic.number, loose)
+    assert github.repo("acme/widgets").sub_issues == {epic.number: [task.number, loose.number]}
     with pytest.raises(ForgeError, match="404"):
         await forge.create_sub_issue(999, "Orphan", "")
 

@@ -120,6 +120,10 @@ class ForgeIssues(Protocol):
         """Open an issue and attach it as a sub-issue of issue `parent`."""
         ...
 
+    async def add_sub_issue(self, parent: int, issue: IssueInfo) -> None:
+        """Attach an issue already open as a sub-issue of issue `parent` (the last of its sub-issues)."""
+        ...
+
     async def find_issue(self, text: str, since: datetime) -> IssueInfo | None:
         """The newest issue (not a pull request) changed since `since` whose body holds `text`: how a
         caller that marks what it opens finds one an earlier attempt opened but did not note."""

@@ -62,7 +62,14 @@ def issue_info(issue: dict[str, Any]) -> IssueInfo:
         state=str(issue.get("state") or "open"),
         is_pull_request=bool(issue.get("pull_request")),
         author=_login(issue),
+        parent_number=_last_number(issue.get("parent_issue_url")),
     )
+
+
+def _last_number(url: object) -> int | None:
+    """The number a URL ends with (`…/issues/12`), if it is one."""
+    last = url.rstrip("/").rsplit("/", 1)[-1] if isinstance(url, str) else ""
+    return int(last) if last.isdigit() else None
 
 
 def comment_ref(comment: dict[str, Any]) -> CommentRef:

@@ -132,7 +132,10 @@ class GitHubForge:
         api, ref = await self._api(), self._repo()
         issue = await api.create_issue(ref, title, body)
         await api.add_sub_issue(ref, parent, issue.id)
-        return issue
+        return issue.model_copy(update={"parent_number": parent})
+
+    async def add_sub_issue(self, parent: int, issue: IssueInfo) -> None:
+        await (await self._api()).add_sub_issue(self._repo(), parent, issue.id)
 
     async def find_issue(self, text: str, since: datetime) -> IssueInfo | None:
         """Read from the repository's list of issues, not from GitHub's search, whose index lags

@@ -155,6 +155,9 @@ class LocalForge:
     async def create_sub_issue(self, parent: int, title: str, body: str) -> IssueInfo:
         raise ForgeError(self._lacks("issues"))
 
+    async def add_sub_issue(self, parent: int, issue: IssueInfo) -> None:
+        raise ForgeError(self._lacks("issues"))
+
     async def find_issue(self, text: str, since: datetime) -> IssueInfo | None:
         raise ForgeError(self._lacks("issues"))
 

@@ -60,6 +60,7 @@ class IssueInfo(BaseModel):
     is_pull_request: bool
     author: str
     id: int = 0  # the forge's own id of the issue (GitHub's sub-issue calls take it, not the number)
+    parent_number: int | None = None  # the issue it is a sub-issue of
 
 
 class CommentRef(BaseModel):

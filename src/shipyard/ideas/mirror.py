@@ -3,8 +3,10 @@ its sub-issues, its type and status as labels. The local forge keeps the tree in
 
 Made once: each forge issue carries a hidden marker naming the run and the issue, and is looked
 for by it before one is opened, so an attempt that died between opening it and noting its number
-leaves no second one. The tree is made top down, so a parent is there before its children, and
-siblings are opened in their order (GitHub lists sub-issues in the order they were added)."""
+leaves no second one; one found that is no sub-issue yet is attached to its parent then (that
+attempt died between opening and attaching it). The tree is made top down, so a parent is there
+before its children, and siblings are opened in their order (GitHub lists sub-issues in the order
+they were added)."""
 
 from __future__ import annotations
 
@@ -64,16 +66,18 @@ async def _find_or_open(forge: Forge, store: Store, run: IdeaRunRecord, issue: I
     """The issue's forge copy: the one an earlier attempt opened, else a new one (the epic's of its
     own, any other a sub-issue of its parent's, which is made first if it is missing)."""
     found = await forge.find_issue(marker(run, issue), run.created_at - _CLOCK_SKEW)
-    if found is not None:
-        return found
-    body = issue_body(run, issue)
     if issue.parent_id is None:
-        return await forge.create_issue(issue.title, body)
+        return found or await forge.create_issue(issue.title, issue_body(run, issue))
+    if found is not None and found.parent_number is not None:
+        return found
     parent = await store.get_issue(issue.parent_id)
     if parent.forge_issue_number is None:  # its own mirroring failed earlier
         parent = await sync_issue(forge, store, run, parent)
     assert parent.forge_issue_number is not None
-    return await forge.create_sub_issue(parent.forge_issue_number, issue.title, body)
+    if found is not None:  # the attempt that opened it died before making it a sub-issue
+        await forge.add_sub_issue(parent.forge_issue_number, found)
+        return found
+    return await forge.create_sub_issue(parent.forge_issue_number, issue.title, issue_body(run, issue))
 
 
 async def _relabel(forge: Forge, number: int, carried: list[str], wanted: list[str]) -> None:
