@@ -10,7 +10,9 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-from collections.abc import AsyncIterator, Callable
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -175,24 +177,46 @@ class PgDatabases:
             await conn.close()
 
 
+def _uvicorn(app: Any) -> tuple[uvicorn.Server, str]:
+    """A uvicorn server for `app` on a free loopback port, and its base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2
+    )
+    return uvicorn.Server(config), f"http://127.0.0.1:{port}"
+
+
 @contextlib.asynccontextmanager
 async def serving(app: Any) -> AsyncIterator[str]:
     """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2
-        )
-    )
+    server, url = _uvicorn(app)
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "uvicorn did not start"
         await asyncio.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         server.should_exit = True
         await task
+
+
+@contextlib.contextmanager
+def serving_in_thread(app: Any) -> Iterator[str]:
+    """`serving` on an event loop of its own in a background thread: the app answers while the
+    test blocks (a sync test that waits on a subprocess); yields its base URL."""
+    server, url = _uvicorn(app)
+    # Off the main thread uvicorn leaves signal handling to the test.
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join()
 
 
 @contextlib.asynccontextmanager

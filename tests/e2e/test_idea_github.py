@@ -1,13 +1,16 @@
 """An idea run (seed 002) on the `github` forge end to end: the real engine, real git over HTTP
 with a token, a fake GitHub API over real HTTP whose branches and merges are that git's, the
 replay agent as in test_idea_runs. Every issue of the tree is a GitHub issue (children as
-sub-issues, in order; type and status as labels), made once."""
+sub-issues, in order; type and status as labels), made once, though the run failed on its last
+task and was retried from it."""
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -25,7 +28,7 @@ from shipyard.config import Settings
 from shipyard.forge.registry import forge_for
 from shipyard.ideas.mirror import marker, sync_issue
 from shipyard.store.records import IssueNodeRecord
-from support import MakeRepo, MakeSettings, serving
+from support import MakeRepo, MakeSettings, serving_in_thread
 
 TOKEN = "ghp_canaryIDEAS0123456789abcdefABCDEF0123"
 REPO = "acme/greet"
@@ -43,27 +46,42 @@ class GitHub:
         ).stdout.strip()
 
 
-@pytest.fixture
-async def github(tmp_path: Path, make_repo: MakeRepo) -> AsyncIterator[GitHub]:
-    source = make_repo("greet", {"README.md": "# greet\n"})
-    with GitHttpServer(tmp_path / "git-http", tokens={TOKEN}) as server:
+@contextlib.contextmanager
+def fake_github(root: Path, source: Path) -> Iterator[GitHub]:
+    """REPO, a bare clone of `source` under `root`, served by git over HTTP and the fake GitHub's
+    API, each in a thread of its own: they answer a `shipyard serve` process as well as this one."""
+    with GitHttpServer(root, tokens={TOKEN}) as server:
         url = server.add_repo(REPO, source=source)
-        bare = tmp_path / "git-http" / f"{REPO}.git"
+        bare = root / f"{REPO}.git"
         fake = FakeGitHub(tokens={TOKEN}, git_dirs={REPO: bare})
         fake.add_repo(REPO)
-        async with serving(build_app(fake)) as api_url:
+        with serving_in_thread(build_app(fake)) as api_url:
             fake.base_url = api_url
             yield GitHub(fake, url, bare)
 
 
 @pytest.fixture
-def settings(make_settings: MakeSettings, github: GitHub, tmp_path: Path) -> Settings:
+def github(tmp_path: Path, make_repo: MakeRepo) -> Iterator[GitHub]:
+    with fake_github(tmp_path / "git-http", make_repo("greet", {"README.md": "# greet\n"})) as made:
+        yield made
+
+
+@pytest.fixture
+def go_ahead(tmp_path: Path) -> Path:
+    return tmp_path / "go-ahead"
+
+
+@pytest.fixture
+def settings(make_settings: MakeSettings, github: GitHub, tmp_path: Path, go_ahead: Path) -> Settings:
+    plan = copy.deepcopy(PLAN)
+    [bye] = plan["features"][1]["tasks"]  # fails until go_ahead exists: the run is retried from it
+    bye["body"] = bye["body"].replace("```replay\n", f"```replay\n- run: test -f {go_ahead}\n")
     replay = tmp_path / "replay.yaml"
     replay.write_text(
         yaml.safe_dump(
             {
                 "spec": [{"write": SPEC, "content": "# Greeting helpers\n"}, {"message": "spec written"}],
-                "plan": [{"message": json.dumps(PLAN)}],
+                "plan": [{"message": json.dumps(plan)}],
                 "review": [{"message": json.dumps({"defects": []})}],
                 "notes": [{"write": "RELEASE_NOTES.md", "content": "# Notes\n"}, {"message": "Hi and bye."}],
             }
@@ -85,18 +103,24 @@ def removed_labels(fake: FakeGitHub, number: int) -> list[str]:
 
 
 async def test_an_idea_on_github_is_mirrored_as_sub_issues_and_merged_through_the_api(
-    api: httpx.AsyncClient, server: RunningServer, github: GitHub, settings: Settings
+    api: httpx.AsyncClient, server: RunningServer, github: GitHub, settings: Settings, go_ahead: Path
 ) -> None:
-    fake, repo = github.fake, github.fake.repo(REPO)
+    fake, repo, store = github.fake, github.fake.repo(REPO), server.service.store
     created = await api.post(
         "/api/ideas",
         json={"ideaText": IDEA, "repo": github.url, "options": {"forge": "github", "qaRounds": 0}},
     )
     assert created.status_code == 201, created.text
-    run_view = await wait_run(api, created.json()["runId"])
+    run_id = created.json()["runId"]
+    failed = await wait_run(api, run_id)
+    assert failed["state"] == "FAILED" and "(Bye module)" in failed["error"], failed["error"]
+    [bye] = [issue for issue in await store.list_issues(run_id) if issue.title == "Bye module"]
+    go_ahead.touch()
+    retried = await api.post(f"/api/runs/{run_id}/retry/{bye.id}")
+    assert retried.status_code == 200, retried.text
+    run_view = await wait_run(api, run_id)
     assert run_view["state"] == "DONE", run_view["error"]
 
-    store = server.service.store
     run = await store.get_run(run_view["runId"])
     issues = await store.list_issues(run.id)  # tree order
     epic, hello, hello_module, hello_tests, goodbye, bye_module = issues
@@ -161,3 +185,13 @@ async def test_an_idea_on_github_is_mirrored_as_sub_issues_and_merged_through_th
     assert found.forge_issue_number == by_id[bye_module.id]
     assert sorted(repo.issues) == sorted(by_id.values())
     assert not [r for r in fake.received[asked:] if r.method == "POST"]
+
+    # One that died between opening it and attaching it to its parent attaches the one it finds.
+    bye, parent = by_id[bye_module.id], by_id[goodbye.id]
+    repo.sub_issues[parent].remove(bye)
+    repo.issues[bye].parent = None
+    lost = await store.update_issue(bye_module.id, forge_issue_number=None)
+    assert (await sync_issue(forge, store, run, lost)).forge_issue_number == bye
+    assert repo.sub_issues[parent] == [bye] and sorted(repo.issues) == sorted(by_id.values())
+    posts = [r.path for r in fake.received[asked:] if r.method == "POST"]
+    assert posts == [f"/repos/{REPO}/issues/{parent}/sub_issues"]
