@@ -5,14 +5,14 @@ real git over HTTP behind it, for the end-to-end tests of work orders on the git
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from fakes.git_http import GitHttpServer
 from fakes.github_api import FakeGitHub, build_app
-from support import serving
+from support import serving_in_thread
 
 TOKEN = "ghp_forgeTOKEN0123456789abcdefABCDEF0123"
 REPO = "acme/widgets"
@@ -34,15 +34,16 @@ class GitHub:
         subprocess.run(["git", "push", "-q", str(self.bare), f"{branch}:{branch}"], cwd=source, check=True)
 
 
-@asynccontextmanager
-async def hosted(tmp_path: Path, source: Path, token: str, repo: str = REPO) -> AsyncIterator[GitHub]:
-    """`source` as GitHub repository `repo`: served by git over HTTP (with `token`) and the fake
-    GitHub API, whose branches and merges are that git's."""
-    with GitHttpServer(tmp_path / "git-http", tokens={token}) as server:
+@contextmanager
+def hosted(root: Path, source: Path, token: str, repo: str = REPO) -> Iterator[GitHub]:
+    """`source` as GitHub repository `repo`, its bare clone under `root`: served by git over HTTP
+    (with `token`) and the fake GitHub API (whose branches and merges are that git's), each in a
+    thread of its own, so they answer a `shipyard serve` process as well as the test's own."""
+    with GitHttpServer(root, tokens={token}) as server:
         url = server.add_repo(repo, source=source)
-        bare = tmp_path / "git-http" / f"{repo}.git"
+        bare = root / f"{repo}.git"
         fake = FakeGitHub(tokens={token}, git_dirs={repo: bare})
         fake.add_repo(repo)
-        async with serving(build_app(fake)) as api_url:
+        with serving_in_thread(build_app(fake)) as api_url:
             fake.base_url = api_url
             yield GitHub(fake, server, url, bare)

@@ -37,8 +37,9 @@ def worker_parts(settings: Settings, store: Store, client: Client) -> WorkerPart
 def product_routers() -> list[APIRouter]:
     """The products' API routes (behind the API token, like the work orders')."""
     from shipyard.ideas.actions import router as run_status
+    from shipyard.ideas.agents import router as agents
     from shipyard.ideas.code import router as code
     from shipyard.ideas.routes import router as ideas
     from shipyard.ideas.stream import router as run_stream
 
-    return [ideas, run_stream, code, run_status]
+    return [ideas, run_stream, code, run_status, agents]

@@ -8,7 +8,7 @@ timeout when nothing reports."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,8 @@ def source(make_repo: MakeRepo) -> Path:
 
 
 @pytest.fixture
-async def github(tmp_path: Path, source: Path) -> AsyncIterator[GitHub]:
-    async with hosted(tmp_path, source, TOKEN) as hub:
+def github(tmp_path: Path, source: Path) -> Iterator[GitHub]:
+    with hosted(tmp_path / "git-http", source, TOKEN) as hub:
         yield hub
 
 

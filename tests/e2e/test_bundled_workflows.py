@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,8 @@ def source(make_repo: MakeRepo) -> Path:
 
 
 @pytest.fixture
-async def github(tmp_path: Path, source: Path) -> AsyncIterator[GitHub]:
-    async with hosted(tmp_path, source, TOKEN, REPO) as hub:
+def github(tmp_path: Path, source: Path) -> Iterator[GitHub]:
+    with hosted(tmp_path / "git-http", source, TOKEN, REPO) as hub:
         yield hub
 
 

@@ -117,7 +117,7 @@ def test_an_idea_run_on_github_survives_a_sigkill_of_serve_without_doing_anythin
     assert sorted(repo.pulls) == sorted(pulls)
     assert sum(calls(fake, "POST", "/pulls").values()) == 4
     assert calls(fake, "PUT", r"/pulls/\d+/merge") == Counter(f"/repos/{REPO}/pulls/{n}/merge" for n in pulls)
-    files = github.git("ls-tree", "-r", "--name-only", "integration").splitlines()
+    files = github.git_out("ls-tree", "-r", "--name-only", "integration").splitlines()
     assert {"a.py", "b.py", SPEC} <= set(files)
     # The spec, each task built (no QA asked), the feature's and the epic's pull requests, the notes.
     assert len(wos) == len({wo["agent_work_order_id"] for wo in wos}) == 6

@@ -9,9 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -21,43 +19,22 @@ import yaml
 from pydantic import SecretStr
 from test_idea_runs import IDEA, PLAN, SPEC, wait_run
 
-from fakes.git_http import GitHttpServer
-from fakes.github_api import FakeGitHub, build_app
+from fakes.github_api import FakeGitHub
+from forge_kit import GitHub, hosted
 from shipyard.cli.server import RunningServer
 from shipyard.config import Settings
 from shipyard.forge.registry import forge_for
 from shipyard.ideas.mirror import marker, sync_issue
 from shipyard.store.records import IssueNodeRecord
-from support import MakeRepo, MakeSettings, serving_in_thread
+from support import MakeRepo, MakeSettings
 
 TOKEN = "ghp_canaryIDEAS0123456789abcdefABCDEF0123"
 REPO = "acme/greet"
 
 
-@dataclass
-class GitHub:
-    fake: FakeGitHub
-    url: str  # the repository's clone URL
-    bare: Path  # the git server's bare repository
-
-    def git(self, *args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=self.bare, check=True, capture_output=True, text=True
-        ).stdout.strip()
-
-
-@contextlib.contextmanager
-def fake_github(root: Path, source: Path) -> Iterator[GitHub]:
-    """REPO, a bare clone of `source` under `root`, served by git over HTTP and the fake GitHub's
-    API, each in a thread of its own: they answer a `shipyard serve` process as well as this one."""
-    with GitHttpServer(root, tokens={TOKEN}) as server:
-        url = server.add_repo(REPO, source=source)
-        bare = root / f"{REPO}.git"
-        fake = FakeGitHub(tokens={TOKEN}, git_dirs={REPO: bare})
-        fake.add_repo(REPO)
-        with serving_in_thread(build_app(fake)) as api_url:
-            fake.base_url = api_url
-            yield GitHub(fake, url, bare)
+def fake_github(root: Path, source: Path) -> contextlib.AbstractContextManager[GitHub]:
+    """REPO, a bare clone of `source` under `root`, on git over HTTP and the fake GitHub's API."""
+    return hosted(root, source, TOKEN, REPO)
 
 
 @pytest.fixture
@@ -166,11 +143,13 @@ async def test_an_idea_on_github_is_mirrored_as_sub_issues_and_merged_through_th
     assert len(fake.pulls(REPO)) == len(issues)  # the release's commits on integration open none
 
     # The merges were real: integration holds every file, and the release tags its tip.
-    files = github.git("ls-tree", "-r", "--name-only", "integration").splitlines()
+    files = github.git_out("ls-tree", "-r", "--name-only", "integration").splitlines()
     assert {"hello.py", "test_hello.py", "bye.py", SPEC, "RELEASE_NOTES.md"} <= set(files)
     [release] = fake.releases(REPO)
     assert release.tag_name == f"release/{run.id}" and release.body == "Hi and bye."
-    assert github.git("rev-parse", f"{release.tag_name}^{{commit}}") == github.git("rev-parse", "integration")
+    assert github.git_out("rev-parse", f"{release.tag_name}^{{commit}}") == github.git_out(
+        "rev-parse", "integration"
+    )
 
     # Made once: syncing every issue again makes nothing and asks GitHub nothing.
     forge = forge_for("github", settings, github.url, store)

@@ -13,13 +13,14 @@ from typing import Any, TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from shipyard.agents.roles import RoleProfile
 from shipyard.config import Settings
 from shipyard.domain.budget import Budget, stored_budget
 from shipyard.domain.errors import BudgetExceeded, InvalidInput, NotFound, ShipyardError, WorkflowInvalid
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import SandboxHandle, SandboxSpec, StepStatus, Usage, WorkOrderStatus
 from shipyard.domain.work_orders import BranchProgress, StepChange, WorkOrder, WorkOrderChange
-from shipyard.engine import actions_step, forge_steps, steps
+from shipyard.engine import actions_step, forge_steps, roles_step, steps
 from shipyard.engine.guard import BudgetGuard, Limit
 from shipyard.engine.publish import Publisher, read_progress
 from shipyard.engine.recovery import completed_earlier
@@ -211,7 +212,8 @@ class WorkOrderActivities:
     ) -> steps.StepRun | None:
         """Run the step with its secrets, under its budget, and commit what it changed; None when
         its `when` skips it. A failure is a result, not an exception."""
-        limits = await self._limits(inp, wo)
+        role = await roles_step.profile_for(self.store, inp, wo)
+        limits = await self._limits(inp, wo, role[0] if role else None)
         guard = BudgetGuard(events, limits) if limits else None
         try:
             if inp.step.when and not evaluate_condition(inp.step.when, steps.template_context(inp)):
@@ -226,7 +228,7 @@ class WorkOrderActivities:
                 )
                 events.hide(*secrets.values())
                 env = step_env(self.settings, wo, inp.row_id, token) | secrets
-                result = await self._execute(inp, wo, guard or events, env)
+                result = await self._execute(inp, wo, guard or events, env, role, events.redact)
                 if result.output.status == StepStatus.COMPLETED and inp.step.commit:
                     result.output.commit_sha = await self._commit(inp, events)
             return result
@@ -239,12 +241,15 @@ class WorkOrderActivities:
             retryable = not isinstance(err, InvalidInput)
             return steps.failed(err.message, retryable=retryable, error_type=err.code)
 
-    async def _limits(self, inp: RunStepInput, wo: WorkOrder) -> list[Limit]:
-        """The budgets the step runs under: the work order's, the step's own, and every ancestor
-        work order's (against what that ancestor has spent, its children's spend included)."""
+    async def _limits(self, inp: RunStepInput, wo: WorkOrder, role: RoleProfile | None = None) -> list[Limit]:
+        """The budgets the step runs under: the work order's, the step's own (else its role's), and
+        every ancestor work order's (against what that ancestor has spent, its children's spend
+        included)."""
         limits = [Limit(inp.budget, wo.usage)] if inp.budget else []
         if inp.step.budget is not None:
             limits.append(Limit(Budget.model_validate(inp.step.budget.model_dump()), Usage(), "the step's "))
+        elif role is not None and (budget := roles_step.role_budget(role)) is not None:
+            limits.append(Limit(budget, Usage(), f"the {role.type} role's "))
         for ancestor in await self._ancestors(wo):
             if (budget := stored_budget(ancestor)) is not None:
                 limits.append(Limit(budget, ancestor.usage, f"{ancestor.id}'s "))
@@ -295,13 +300,27 @@ class WorkOrderActivities:
             await self.store.update_work_order(wo.id, WorkOrderChange(current_phase=step.phase))
 
     async def _execute(
-        self, inp: RunStepInput, wo: WorkOrder, events: EventSink, env: dict[str, str]
+        self,
+        inp: RunStepInput,
+        wo: WorkOrder,
+        events: EventSink,
+        env: dict[str, str],
+        role: tuple[RoleProfile, str | None] | None = None,
+        known: Callable[[str], str] = str,
     ) -> steps.StepRun:
+        """Run the step (`role`: a prompt step's profile, and the onboarding document the store
+        keeps for it; `known` hides the secrets the step knows from what its role reads)."""
         sandbox = build_sandbox(inp.handle.sandbox_type, self.settings)
-        workspace = sandbox.workspace(inp.handle, network=inp.network, env=env)
+        network = inp.network and (role is None or "network" in role[0].tools)
+        workspace = sandbox.workspace(inp.handle, network=network, env=env)
         timeout_s = inp.step_timeout_s
         if inp.step.kind == "run":
             return await steps.run_command(inp, workspace, events, timeout_s)
+        if inp.step.kind == "prompt" and role is not None:
+            profile, doc = role
+            return await roles_step.run_as_role(
+                profile, doc, inp, wo, workspace, events, known, self.settings, self.store, timeout_s
+            )
         if inp.step.kind == "prompt":
             return await steps.run_prompt(inp, workspace, events, self.settings, timeout_s)
         if inp.step.kind == "pr":

@@ -104,11 +104,13 @@ async def run_prompt(
     events: EventSink,
     settings: Settings,
     timeout_s: float,
+    preamble: str = "",
 ) -> StepRun:
     """One agent run: a fresh session for a workflow step, the earlier one resumed for a follow-up.
-    With an `output_schema`, the answer's JSON is validated; an invalid one gets one correction turn."""
+    With an `output_schema`, the answer's JSON is validated; an invalid one gets one correction turn.
+    `preamble` (a role's instructions) comes before the prompt."""
     assert inp.step.prompt is not None
-    prompt = (
+    prompt = preamble + (
         inp.step.prompt
         if inp.literal
         else render(inp.step.prompt, template_context(inp), repo_path=workspace.path)

@@ -36,6 +36,7 @@ from shipyard.store.records import (
     checked_fields,
     work_order_columns,
 )
+from shipyard.store.roles import RoleRows
 from shipyard.store.search import matching as search_matching
 from shipyard.store.secrets import SecretRows
 from shipyard.store.slots import SlotRows
@@ -46,7 +47,7 @@ from shipyard.store.tables import WorkOrder as WorkOrderRow
 _PR_FIELDS = columns(PullRequest, "id", "work_order_id", "created_at", "updated_at")
 
 
-class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows, SlotRows, IdeaRows):
+class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows, SlotRows, IdeaRows, RoleRows):
     """The read model: projects and their secrets, work orders, steps, events, artifacts, local
     pull requests, webhook deliveries and dispatches (all but work orders, steps, events and pull
     requests live in their own modules)."""

@@ -309,6 +309,18 @@ class AgentSlot(Base):
     beat_at: Mapped[datetime] = mapped_column()
 
 
+class RoleOverride(Base):
+    """The store's changes to a built-in role profile (agents/roles.py): install-wide when
+    `scope` is '', else for the project `scope` names (a project's removal leaves it unread)."""
+
+    __tablename__ = "role_override"
+
+    scope: Mapped[str] = mapped_column(String, primary_key=True)
+    role: Mapped[str] = mapped_column(String, primary_key=True)
+    fields: Mapped[dict[str, Any]] = mapped_column()  # RoleOverride's fields that are set
+    updated_at: Mapped[datetime] = mapped_column()
+
+
 class IdeaRun(Base):
     """An idea on its way to a release (seed 002): where it is, and the issue tree it grew."""
 

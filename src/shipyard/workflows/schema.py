@@ -260,6 +260,8 @@ class StepDef(_Strict):
     steps: list[StepDef] | None = None  # a loop's own steps, run in order each iteration
     commit: str | None = None  # commit message template: commit what changed after the step
     agent: str | None = None
+    # A role profile (agents/roles/): its instructions, context packs and limits (a prompt step)
+    role: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]*$")
     model: str | None = None
     timeout_s: float | None = Field(default=None, validation_alias=AliasChoices("timeout", "timeout_s"))
     retries: int = Field(default=0, ge=0)

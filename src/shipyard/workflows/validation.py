@@ -157,6 +157,8 @@ def check_definition(defn: WorkflowDefinition) -> list[str]:
         problems += [f"{where}: {field}: {p}" for field, p in _template_problems(step, defn, scope)]
         if (wrong := _output_schema_problem(step)) is not None:
             problems.append(f"{where}: output_schema: {wrong}")
+        if (wrong := _role_problem(step)) is not None:
+            problems.append(f"{where}: role: {wrong}")
         if step.loop is not None:
             problems += _loop_problems(step, index, defn, scope, own[step.id])
     return problems + _clashes(defn, deps)
@@ -186,6 +188,8 @@ def _loop_problems(
         problems += [f"{where}: {field}: {p}" for field, p in _template_problems(inner, defn, scope)]
         if (wrong := _output_schema_problem(inner)) is not None:
             problems.append(f"{where}: output_schema: {wrong}")
+        if (wrong := _role_problem(inner)) is not None:
+            problems.append(f"{where}: role: {wrong}")
     return problems
 
 
@@ -195,6 +199,18 @@ def _output_schema_problem(step: StepDef) -> str | None:
     if step.kind not in TYPED_KINDS:
         return f"only prompt and run steps have one; this is a {step.kind} step"
     return schema_problem(step.output_schema)
+
+
+def _role_problem(step: StepDef) -> str | None:
+    if step.role is None:
+        return None
+    if step.kind != "prompt":
+        return f"only a prompt step (an agent's) has a role; this is a {step.kind} step"
+    from shipyard.agents.roles import builtin_profiles  # its YAML is read once, when a role is named
+
+    if step.role not in builtin_profiles():
+        return f"unknown role '{step.role}' (the roles: {', '.join(builtin_profiles())})"
+    return None
 
 
 def _clashes(defn: WorkflowDefinition, deps: dict[str, list[str]]) -> list[str]:

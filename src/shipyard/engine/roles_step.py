@@ -1,0 +1,105 @@
+"""A prompt step with a `role:` (agents/roles.py): the agent runs as that profile.
+
+Before the agent starts, the profile's context packs are written to `.shipyard/context/` in the
+working tree (and listed in an `agent.context` event); the agent is told its role and those files
+before its prompt; the files are taken away again before anything is committed. Where Shipyard
+can, it holds the agent to the profile: a role without the `network` tool runs with the network
+off (sandboxes that can forbid it), one without `edit` may change no file (what it changed is
+undone and the step fails, naming the files), and the profile's budget applies when the step has
+none of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from shipyard.agents import context
+from shipyard.agents.roles import RoleProfile, applied, builtin_profile
+from shipyard.config import Settings
+from shipyard.domain.budget import Budget
+from shipyard.domain.events import EventSink
+from shipyard.domain.work_orders import WorkOrder
+from shipyard.engine.steps import StepRun, failed, run_prompt
+from shipyard.engine.types import RunStepInput
+from shipyard.gitutil.run import run_git
+from shipyard.sandboxes.base import Workspace
+from shipyard.store.store import Store
+
+
+async def profile_for(
+    store: Store, inp: RunStepInput, wo: WorkOrder
+) -> tuple[RoleProfile, str | None] | None:
+    """The step's role with the store's overrides (install-wide, then the project's), and the
+    onboarding document the store keeps for it, if any; None for a step without a role."""
+    if inp.step.role is None:
+        return None
+    overrides = (await store.role_overrides(wo.project_id)).get(inp.step.role, [])
+    profile = applied(builtin_profile(inp.step.role), *overrides)
+    stored_doc = next((o["onboarding_doc"] for o in reversed(overrides) if o.get("onboarding_doc")), None)
+    return profile, stored_doc
+
+
+def role_budget(profile: RoleProfile) -> Budget | None:
+    """The profile's limits, as a step's budget."""
+    if profile.budget is None:
+        return None
+    return Budget(max_turns=profile.budget.max_turns, max_cost_usd=profile.budget.max_cost_usd)
+
+
+async def run_as_role(
+    profile: RoleProfile,
+    stored_doc: str | None,
+    inp: RunStepInput,
+    wo: WorkOrder,
+    workspace: Workspace,
+    events: EventSink,
+    known: Callable[[str], str],
+    settings: Settings,
+    store: Store,
+    timeout_s: float,
+) -> StepRun:
+    """Run the prompt step as `profile` (see the module's note)."""
+    if not profile.enabled:
+        return failed(f"role '{profile.type}' is disabled here (PUT /api/agents/{profile.type}/onboarding)",
+                      retryable=False)  # fmt: skip
+    repo = Path(workspace.path)
+    local = repo.is_dir()  # a remote sandbox's tree (e2b) is not on this machine
+    files = await context.gather(profile, repo, store, wo, known, stored_doc) if local else []
+    listed = [
+        {"name": str(context.CONTEXT_DIR / f.name), "pack": f.pack, "chars": len(f.text), "cut": f.cut,
+         "redacted": f.redacted}
+        for f in files
+    ]  # fmt: skip
+    note = None if local else "the sandbox's working tree is not on this machine: no context files"
+    await events.emit("agent.context", {"role": profile.type, "files": listed, "note": note})
+    agent = inp.step.agent or profile.agent or inp.agent
+    as_role = inp.model_copy(update={"agent": agent})
+    try:
+        if local:
+            await context.keep_out_of_git(repo)
+            context.write(repo, files)
+        run = await run_prompt(
+            as_role, workspace, events, settings, timeout_s, preamble=context.preamble(profile, files)
+        )
+    finally:
+        if local:
+            context.remove(repo)
+    if "edit" in profile.tools or not local or run.output.status.value != "completed":
+        return run
+    changed = await _undo_changes(repo)
+    if not changed:
+        return run
+    names = ", ".join(changed[:10]) + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
+    return failed(f"role '{profile.type}' may not change files; it changed {names} (undone)",
+                  retryable=False, output=run.output.output, usage=run.output.usage)  # fmt: skip
+
+
+async def _undo_changes(repo: Path) -> list[str]:
+    """The files changed in the working tree since its last commit, then put back as they were."""
+    status = await run_git("status", "--porcelain=v1", "-z", "--untracked-files=all", cwd=repo)
+    changed = sorted({entry[3:] for entry in status.stdout.split("\0") if len(entry) > 3})
+    if changed:
+        await run_git("checkout", "--", ".", cwd=repo)
+        await run_git("clean", "-fdq", cwd=repo)
+    return changed
