@@ -11,7 +11,8 @@ GraphQL (`POST /graphql`) knows one mutation: `markPullRequestReadyForReview`. T
 in `github_json`; branches, tags, merges, releases, new issues and sub-issues in `github_git`
 (refs and merges in the repository's real git data when `git_dirs` holds it: `github_refs`);
 reviews, review comments and a pull request's files in `github_reviews`, which checks inline
-comments against a real diff when `git_dirs` holds the repository's git data.
+comments against a real diff when `git_dirs` holds the repository's git data; a commit's check runs
+(`add_check_run`) in `github_checks`.
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ import jwt
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from fakes.github_checks import add_check_routes
 from fakes.github_git import add_git_routes, commit_sha
 from fakes.github_json import (
     API,
     BASE_PERMISSION,
+    CheckRun,
     Comment,
     Dispatch,
     FakeRepo,
@@ -62,8 +65,8 @@ from fakes.github_refs import branches, has_commits
 from fakes.github_reviews import NewComment, add_review, add_review_routes, paged
 
 __all__ = [  # the JSON builders and records are re-exported for tests that import only this module
-    "API", "Comment", "Dispatch", "FakeGitHub", "FakeRepo", "GitHubError", "Issue", "Pull", "Received",
-    "Release", "ReviewComment", "build_app", "repository_json", "user_json",
+    "API", "CheckRun", "Comment", "Dispatch", "FakeGitHub", "FakeRepo", "GitHubError", "Issue", "Pull",
+    "Received", "Release", "ReviewComment", "build_app", "repository_json", "user_json",
 ]  # fmt: skip
 
 
@@ -295,6 +298,24 @@ class FakeGitHub:
             target = commit_sha(full_name, "tag", tag, sha)
             repo.tag_objects[target] = tag_json(repo.json, tag, target, sha, message)
         repo.refs[f"refs/tags/{tag}"] = target
+
+    def add_check_run(
+        self,
+        full_name: str,
+        sha: str,
+        name: str,
+        conclusion: str | None = None,
+        summary: str | None = None,
+        title: str | None = None,
+        suite_id: int = 1,
+    ) -> CheckRun:
+        """A CI app's check run `name` on commit `sha` in check suite `suite_id`: completed with
+        `conclusion`, or (None) in progress."""
+        status = "completed" if conclusion else "in_progress"
+        run = CheckRun(next(self._ids), sha, name, status, conclusion, suite_id, title, summary)
+        run.completed_at = run.started_at if conclusion else None
+        self.repo(full_name).check_runs.append(run)
+        return run
 
     def node(self, node_id: str) -> Pull | None:
         """The pull request with this GraphQL node id, in any repository."""
@@ -579,4 +600,5 @@ def build_app(fake: FakeGitHub) -> FastAPI:
     _add_issue_routes(app, fake)
     add_git_routes(app, fake)
     add_review_routes(app, fake)
+    add_check_routes(app, fake)
     return app

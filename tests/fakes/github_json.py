@@ -145,6 +145,22 @@ class Release:
 
 
 @dataclass
+class CheckRun:
+    """A check run a CI app reported on a commit; `conclusion` stays None until it completes."""
+
+    id: int
+    head_sha: str
+    name: str
+    status: str = "completed"  # queued | in_progress | completed
+    conclusion: str | None = None  # success, failure, neutral, cancelled, skipped, timed_out, …
+    suite_id: int = 1  # its check suite's (one per workflow run: two suites may each have a `test`)
+    title: str | None = None  # its output's
+    summary: str | None = None
+    started_at: str = field(default_factory=now)
+    completed_at: str | None = None
+
+
+@dataclass
 class Dispatch:
     """One accepted `POST /repos/{owner}/{repo}/dispatches`."""
 
@@ -169,6 +185,7 @@ class FakeRepo:
     sub_issues: dict[int, list[int]] = field(default_factory=dict)  # parent number → sub-issue numbers
     releases: list[Release] = field(default_factory=list)  # oldest first
     tag_objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # annotated tag sha → its JSON
+    check_runs: list[CheckRun] = field(default_factory=list)  # oldest first
 
     def take_number(self) -> int:
         number, self.next_number = self.next_number, self.next_number + 1

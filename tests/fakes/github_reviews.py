@@ -148,13 +148,18 @@ def review_comment_json(repo: dict[str, Any], comment: ReviewComment) -> dict[st
 def paged(request: Request, items: list[Any]) -> JSONResponse:
     """One page of `items` as GitHub answers a list: `per_page` (30 unless asked, at most 100) from
     `page`, and a `Link` header naming the first, previous, next and last pages there are."""
+    chunk, link = one_page(request, items)
+    return JSONResponse(chunk, headers={"Link": link} if link else None)
+
+
+def one_page(request: Request, items: list[Any]) -> tuple[list[Any], str]:
+    """The page of `items` the request asks for, and the `Link` header's value (empty: one page)."""
     per_page = min(max(_number(request, "per_page", 30), 1), 100)
     page, last = max(_number(request, "page", 1), 1), max((len(items) + per_page - 1) // per_page, 1)
     links = {"first": 1, "prev": page - 1} if page > 1 else {}
     links |= {"next": page + 1, "last": last} if page < last else {}
     link = ", ".join(f'<{request.url.include_query_params(page=n)}>; rel="{rel}"' for rel, n in links.items())
-    chunk = items[(page - 1) * per_page : page * per_page]
-    return JSONResponse(chunk, headers={"Link": link} if link else None)
+    return items[(page - 1) * per_page : page * per_page], link
 
 
 def _number(request: Request, name: str, default: int) -> int:

@@ -1,4 +1,5 @@
-"""The `github` Forge's branches, merges, sub-issues and reviews, against the fake GitHub over HTTP."""
+"""The `github` Forge's branches, merges, sub-issues, reviews and check runs, against the fake
+GitHub over HTTP."""
 
 from __future__ import annotations
 
@@ -89,12 +90,43 @@ async def test_reviews_are_listed_and_missing_fields_are_tolerated(forge: Forge,
     assert await forge.list_reviews(github.add_pull("acme/widgets", "b", "main", "B").number) == []
 
 
+async def test_check_runs_are_read_on_a_branchs_head_commit_the_newest_of_each_name(
+    forge: Forge, github: FakeGitHub
+) -> None:
+    main, other = commit_sha("acme/widgets"), "f" * 40
+    failed = github.add_check_run("acme/widgets", main, "ci/test", "failure", "2 tests failed", "Tests")
+    github.add_check_run("acme/widgets", main, "lint")  # still running
+    github.add_check_run("acme/widgets", other, "ci/test", "success")  # another commit's
+    for n in range(100):  # a second page
+        github.add_check_run("acme/widgets", main, f"shard-{n}", "success")
+    runs = {run.name: run for run in await forge.list_check_runs("main")}
+    assert len(runs) == 102
+    assert runs["ci/test"].model_dump() == {
+        "name": "ci/test", "head_sha": main, "status": "completed", "conclusion": "failure",
+        "url": f"https://github.com/acme/widgets/runs/{failed.id}", "summary": "Tests\n\n2 tests failed",
+    }  # fmt: skip
+    assert (runs["lint"].status, runs["lint"].conclusion) == ("in_progress", None)
+    listed = [c for c in github.received if c.path == f"/repos/acme/widgets/commits/{main}/check-runs"]
+    assert len(listed) == 2  # the branch was read as its commit, then two pages
+    assert github.received[0].path == "/repos/acme/widgets/git/ref/heads/main"
+
+    # Another workflow's run of the same name, newer: the later counts. Fields GitHub may leave out
+    # (or send null) are tolerated.
+    github.add_check_run("acme/widgets", main, "ci/test", "success", suite_id=2)
+    github.left_out = {"output", "html_url", "details_url"}
+    [again] = [run for run in await forge.list_check_runs(main) if run.name == "ci/test"]
+    assert (again.conclusion, again.url, again.summary) == ("success", "", "")
+    with pytest.raises(ForgeError, match="404"):
+        await forge.list_check_runs("no-such-branch")
+
+
 async def test_the_forge_protocol_is_met_by_both_adapters(settings: Settings) -> None:
     forges: list[Forge] = [
         forge_for(name, settings, "https://github.com/acme/widgets") for name in ("github", "local")
     ]
     assert [(f.name, f.hosted) for f in forges] == [("github", True), ("local", False)]
     assert await forges[1].git_token(required=True) is None
+    assert await forges[1].list_check_runs("main") == []  # no CI reports to the local forge
 
 
 def test_naming_a_forge_loads_no_githubkit() -> None:

@@ -1,8 +1,8 @@
 """The Forge protocol: four small protocols one adapter object implements, bound to one repository.
 
-`ForgeRepos` (credentials, the repository, branches, dispatches), `ForgeIssues` (issues, their
-threads, labels, sub-issues, permissions), `ForgePulls` (pull requests and their reviews) and
-`ForgeReleases` (a tag and its release).
+`ForgeRepos` (credentials, the repository, branches and the checks on them, dispatches),
+`ForgeIssues` (issues, their threads, labels, sub-issues, permissions), `ForgePulls` (pull requests
+and their reviews) and `ForgeReleases` (a tag and its release).
 A caller gets a `Forge` for a name and a repository from `forge.registry` and never asks which
 forge it holds: what differs between forges is what `hosted` says, and what the adapter does.
 """
@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from shipyard.domain.models import SandboxHandle
 from shipyard.forge.models import (
     BranchRef,
+    CheckRun,
     CommentRef,
     DiffSide,
     InlineComment,
@@ -35,7 +36,7 @@ from shipyard.forge.models import (
 )
 
 __all__ = [
-    "BranchRef", "CommentRef", "DiffSide", "Forge", "ForgeIssues", "ForgePulls", "ForgeReleases",
+    "BranchRef", "CheckRun", "CommentRef", "DiffSide", "Forge", "ForgeIssues", "ForgePulls", "ForgeReleases",
     "ForgeRepos", "InlineComment", "IssueInfo", "MergeMethod", "MergeResult", "PullRequestInfo",
     "PullRequestSpec", "PullState", "ReleaseInfo", "RepositoryCheck", "ReviewComment", "ReviewEvent",
     "ReviewInfo", "ReviewSpec",
@@ -43,7 +44,8 @@ __all__ = [
 
 
 class ForgeRepos(Protocol):
-    """The repository: who may reach it, its branches, and events sent to it."""
+    """The repository: who may reach it, its branches and the checks on their commits, and events
+    sent to it."""
 
     name: str
     repository: str  # how the forge names the repository (GitHub: owner/name; local: its URL)
@@ -74,6 +76,11 @@ class ForgeRepos(Protocol):
 
     async def list_branches(self) -> list[BranchRef]:
         """Every branch of the repository and the commit it points at, by name."""
+        ...
+
+    async def list_check_runs(self, ref: str) -> list[CheckRun]:
+        """The latest check run of each name reported on commit `ref` (a commit sha, or a branch:
+        the commit it points at); none on a forge that runs no CI."""
         ...
 
     def check_dispatch(self, event_type: str, client_payload: dict[str, Any]) -> None:

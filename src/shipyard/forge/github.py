@@ -16,6 +16,7 @@ from githubkit.utils import UNSET
 from shipyard.domain.errors import Conflict, ForgeError
 from shipyard.forge.github_answers import (
     PullRef,
+    check_run,
     comment_ref,
     issue_info,
     pull_ref,
@@ -28,6 +29,7 @@ from shipyard.forge.github_repo import RepoRef, check_dispatch, parse_repository
 from shipyard.forge.github_reviews import DiffLines, diff_lines, misplaced, refusal
 from shipyard.forge.models import (
     BranchRef,
+    CheckRun,
     CommentRef,
     IssueInfo,
     MergeMethod,
@@ -220,6 +222,20 @@ class GitHubClient(GitHubReleases):
         found = await self._raw(f"branch {branch} of {ref.full_name}", request)
         return str((found.get("object") or {}).get("sha") or "")
 
+    async def list_check_runs(self, ref: RepoRef, sha: str) -> list[CheckRun]:
+        """The newest check run of each name on commit `sha`, every page."""
+        runs = await self._pages(
+            f"the check runs of commit {sha} of {ref.full_name}",
+            lambda page: self._github.rest.checks.async_list_for_ref(
+                ref.owner, ref.name, sha, filter_="latest", per_page=100, page=page
+            ),
+            key="check_runs",
+        )
+        newest: dict[str, dict[str, Any]] = {}  # two apps may report one name: the later run counts
+        for run in sorted((r for r in runs if isinstance(r, dict)), key=lambda r: _number(r.get("id"))):
+            newest[str(run.get("name") or "")] = run
+        return [check_run(run) for name, run in newest.items() if name]
+
     async def list_branches(self, ref: RepoRef) -> list[BranchRef]:
         """Every branch of the repository and its commit, by name (GitHub's order), every page."""
         branches = await self._pages(
@@ -330,6 +346,10 @@ class GitHubClient(GitHubReleases):
         except GitHubFailed as err:
             if err.status != 404:
                 raise
+
+
+def _number(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _patch_lines(file: dict[str, Any]) -> DiffLines | None:

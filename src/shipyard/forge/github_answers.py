@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shipyard.forge.models import CommentRef, IssueInfo, ReleaseInfo, ReviewComment, ReviewInfo
+from shipyard.forge.models import CheckRun, CommentRef, IssueInfo, ReleaseInfo, ReviewComment, ReviewInfo
 
 
 class PullRef(BaseModel):
@@ -102,6 +102,21 @@ def review_comment(comment: dict[str, Any]) -> ReviewComment:
         in_reply_to_id=reply_to if isinstance(reply_to, int) else None,
         html_url=str(comment.get("html_url") or ""),
         created_at=_time(comment.get("created_at")),
+    )
+
+
+def check_run(run: dict[str, Any]) -> CheckRun:
+    """A check run; `conclusion` is null until it completes, `output`'s fields may each be null."""
+    output = run.get("output") or {}
+    said = [str(output.get(key) or "").strip() for key in ("title", "summary")]
+    conclusion = run.get("conclusion")
+    return CheckRun(
+        name=str(run.get("name") or ""),
+        head_sha=str(run.get("head_sha") or ""),
+        status=str(run.get("status") or "completed"),
+        conclusion=conclusion if isinstance(conclusion, str) and conclusion else None,
+        url=str(run.get("html_url") or run.get("details_url") or ""),
+        summary="\n\n".join(part for part in said if part),
     )
 
 

@@ -75,15 +75,20 @@ class GitHubApi:
         with self._translated(what):
             return (await request).json()
 
-    async def _pages(self, what: str, page: Callable[[int], Awaitable[Response[Any, Any]]]) -> list[Any]:
+    async def _pages(
+        self, what: str, page: Callable[[int], Awaitable[Response[Any, Any]]], key: str | None = None
+    ) -> list[Any]:
         """Every item of a list GitHub answers a page at a time (`page(n)` asks for page n), read as
-        `_raw` reads, up to the page whose `Link` header names no next one."""
+        `_raw` reads, up to the page whose `Link` header names no next one. `key`: each page is an
+        object holding its items under that key (check runs: `check_runs`)."""
         items: list[Any] = []
         number = 1
         while True:
             with self._translated(what):
                 answer = await page(number)
                 batch = answer.json()
+            if key is not None:
+                batch = batch.get(key) if isinstance(batch, dict) else None
             items += batch if isinstance(batch, list) else []
             if 'rel="next"' not in answer.headers.get("link", ""):
                 return items

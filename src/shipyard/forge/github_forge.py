@@ -22,6 +22,7 @@ from shipyard.domain.models import SandboxHandle
 from shipyard.forge.github_repo import NO_TOKEN, RepoRef, check_dispatch, parse_repository
 from shipyard.forge.models import (
     BranchRef,
+    CheckRun,
     CommentRef,
     IssueInfo,
     MergeMethod,
@@ -94,12 +95,17 @@ class GitHubForge:
 
     async def create_branch(self, branch: str, from_ref: str) -> BranchRef:
         api, ref = await self._api(), self._repo()
-        is_sha = len(from_ref) == 40 and set(from_ref) <= _SHA_CHARS
-        sha = from_ref if is_sha else await api.branch_sha(ref, from_ref)
+        sha = from_ref if _is_sha(from_ref) else await api.branch_sha(ref, from_ref)
         return await api.create_branch(ref, branch, sha)
 
     async def list_branches(self) -> list[BranchRef]:
         return await (await self._api()).list_branches(self._repo())
+
+    async def list_check_runs(self, ref: str) -> list[CheckRun]:
+        """A branch is read as the commit it points at now: the runs are that commit's."""
+        api, repo = await self._api(), self._repo()
+        sha = ref if _is_sha(ref) else await api.branch_sha(repo, ref)
+        return await api.list_check_runs(repo, sha)
 
     def check_dispatch(self, event_type: str, client_payload: dict[str, Any]) -> None:
         check_dispatch(event_type, client_payload)
@@ -236,6 +242,10 @@ class GitHubForge:
             assert token is not None
             self._client = GitHubClient(self.settings, token)
         return self._client
+
+
+def _is_sha(ref: str) -> bool:
+    return len(ref) == 40 and set(ref) <= _SHA_CHARS
 
 
 def _info(pull: PullRef) -> PullRequestInfo:

@@ -16,6 +16,7 @@ from shipyard.domain.models import SandboxHandle
 from shipyard.forge import local_git
 from shipyard.forge.models import (
     BranchRef,
+    CheckRun,
     CommentRef,
     IssueInfo,
     MergeMethod,
@@ -124,6 +125,10 @@ class LocalForge:
     async def list_branches(self) -> list[BranchRef]:
         pairs = await local_git.branches(local_git.on_disk(self.repository_url))
         return [BranchRef(name=name, sha=sha) for name, sha in pairs]
+
+    async def list_check_runs(self, ref: str) -> list[CheckRun]:
+        """None: no CI runs here (CI reports to a work order by dispatch, naming it)."""
+        return []
 
     def check_dispatch(self, event_type: str, client_payload: dict[str, Any]) -> None:
         raise ForgeError(self._lacks("automation to dispatch to"))

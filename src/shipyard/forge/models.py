@@ -86,6 +86,17 @@ class ReleaseInfo(BaseModel):
     url: str = ""  # the release's page ("" on the local forge, which has none)
 
 
+class CheckRun(BaseModel):
+    """A CI check run on a commit, as the forge last heard of it."""
+
+    name: str
+    head_sha: str = ""
+    status: str = "completed"  # queued | in_progress | completed (GitHub's words)
+    conclusion: str | None = None  # once completed: success, failure, neutral, cancelled, …
+    url: str = ""  # where people read it
+    summary: str = ""  # what the check said of itself (GitHub: its output's title and summary)
+
+
 class MergeResult(BaseModel):
     """A merged pull request: the commit its base branch now points at."""
 
