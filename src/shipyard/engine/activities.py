@@ -386,7 +386,7 @@ class WorkOrderActivities:
         error = inp.output if inp.status == StepStatus.FAILED else None
         gate = StepChange(
             position=inp.position, kind=inp.kind, phase=inp.phase, status=inp.status, output=inp.output,
-            error=error, completed_at=None if waiting else now(),
+            error=error, completed_at=None if waiting else now(), output_data=inp.output_data,
         )  # fmt: skip
         if waiting:
             gate.started_at = now()

@@ -14,7 +14,7 @@ from shipyard.agents.registry import build_agent
 from shipyard.config import Settings
 from shipyard.domain.events import EventSink
 from shipyard.domain.models import AgentRequest, AgentResult, SandboxHandle, StepStatus
-from shipyard.engine.types import CallInput, LoopIterationInput, RunStepInput, StepOutput
+from shipyard.engine.types import CallInput, GateStart, LoopIterationInput, RunStepInput, StepOutput
 from shipyard.forge.base import Forge, PullRequestSpec
 from shipyard.gitutil import commit_all, note_command_leftovers, uncommitted
 from shipyard.sandboxes.base import Workspace
@@ -39,7 +39,7 @@ class StepRun:
     error_type: str = "step_failed"
 
 
-def template_context(inp: RunStepInput | LoopIterationInput | CallInput) -> dict[str, Any]:
+def template_context(inp: RunStepInput | LoopIterationInput | CallInput | GateStart) -> dict[str, Any]:
     """What templates see: inputs, earlier steps' outputs, the work order, inside a loop `loop`."""
     handle = inp.handle
     context: dict[str, Any] = {

@@ -200,6 +200,34 @@ class GateInput(BaseModel):
     output: str = ""
     message: str | None = None
     kind: str = "gate"
+    output_data: Any = None  # a gate with checks: how each of them ended (`steps.<id>.output`)
+
+
+class GateStart(BaseModel):
+    """A gate with CI checks as it starts: what its `checks` template sees, and where it runs."""
+
+    work_order_id: str
+    handle: SandboxHandle
+    step: StepDef
+    position: int
+    inputs: dict[str, Any]
+    steps: dict[str, StepOutput] = Field(default_factory=dict)
+
+
+class CheckReport(BaseModel):
+    """A CI check's end as a gate heard of it: a `ci_status` signal, or the forge as the gate started."""
+
+    name: str
+    conclusion: str
+    url: str = ""
+    sha: str = ""
+
+
+class GateChecks(BaseModel):
+    """The checks a gate waits for, and those the forge already reports on the branch's commit."""
+
+    names: list[str]
+    reported: list[CheckReport] = Field(default_factory=list)
 
 
 class LoopIterationInput(BaseModel):

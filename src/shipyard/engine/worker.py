@@ -24,6 +24,7 @@ from shipyard.engine import reconcile
 from shipyard.engine.activities import WorkOrderActivities
 from shipyard.engine.calls import call_activities
 from shipyard.engine.devserver import DevServer
+from shipyard.engine.gates import gate_activities
 from shipyard.engine.gc import sweep_forever
 from shipyard.engine.sink import redactor_for
 from shipyard.engine.workflows import WorkOrderWorkflow
@@ -78,6 +79,7 @@ def build_workers(client: Client, settings: Settings, store: Store, extra: Worke
         acts.set_status,
         acts.finish,
         *call_activities(acts),
+        *gate_activities(acts),
     ]
     shared = Worker(
         client,

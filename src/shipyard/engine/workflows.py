@@ -36,12 +36,15 @@ with workflow.unsafe.imports_passed_through():
         CallEndInput,
         CallInput,
         CallPlan,
+        CheckReport,
         ChildEndInput,
         ChildInput,
         ChildPlan,
         ChildResult,
         FinishInput,
+        GateChecks,
         GateInput,
+        GateStart,
         LoopIterationInput,
         PrepareResult,
         RunStepInput,
@@ -151,7 +154,7 @@ class WorkOrderWorkflow:
         self._last_agent: tuple[str, str | None] | None = None  # (agent, session) of the last agent step
         self._gate: str | None = None  # the gate step waiting now
         self._gate_answer: tuple[StepStatus, str] | None = None
-        self._checks: dict[str, str] = {}  # CI check name → its conclusion, as reported
+        self._checks: dict[str, CheckReport] = {}  # CI check name → how it ended, as last reported
 
     @workflow.query
     def state(self) -> dict[str, Any]:
@@ -197,16 +200,36 @@ class WorkOrderWorkflow:
     def ci_status(self, status: dict[str, Any]) -> None:
         name, conclusion = status.get("name"), status.get("conclusion")
         if isinstance(name, str) and isinstance(conclusion, str):
-            self._checks[name] = conclusion
+            url, sha = status.get("url"), status.get("sha")
+            self._checks[name] = CheckReport(
+                name=name,
+                conclusion=conclusion,
+                url=url if isinstance(url, str) else "",
+                sha=sha if isinstance(sha, str) else "",
+            )
 
     def _checks_verdict(self, wanted: list[str]) -> tuple[StepStatus, str] | None:
         """How the named checks ended: failed as soon as one fails, passed once all pass."""
-        for name in wanted:
-            if self._checks.get(name) in FAILING:
-                return StepStatus.FAILED, f"check '{name}' concluded {self._checks[name]}"
-        if wanted and all(self._checks.get(name) in PASSING for name in wanted):
+        failed = [
+            self._checks[n] for n in wanted if n in self._checks and self._checks[n].conclusion in FAILING
+        ]
+        if failed:
+            said = [
+                f"check '{c.name}' concluded {c.conclusion}" + (f" ({c.url})" if c.url else "")
+                for c in failed
+            ]
+            return StepStatus.FAILED, "; ".join(said)
+        if wanted and all(n in self._checks and self._checks[n].conclusion in PASSING for n in wanted):
             return StepStatus.COMPLETED, "checks passed: " + ", ".join(wanted)
         return None
+
+    def _checks_seen(self, wanted: list[str]) -> dict[str, Any]:
+        """Each named check as the gate last heard of it (`conclusion` None: not reported)."""
+        heard = [
+            self._checks[n].model_dump() if n in self._checks else {"name": n, "conclusion": None}
+            for n in wanted
+        ]
+        return {"checks": heard}
 
     @workflow.signal
     def prompt(self, text: str) -> None:
@@ -325,7 +348,7 @@ class WorkOrderWorkflow:
         try:
             if step.kind in ("gate", "loop", "call"):
                 runs: dict[str, Callable[[StartWorkOrderInput, StepDef, int], Awaitable[StepOutput]]] = {
-                    "gate": self._wait_at_gate,
+                    "gate": functools.partial(self._wait_at_gate, prep=prep),
                     "loop": functools.partial(self._run_loop, prep=prep),
                     "call": functools.partial(self._run_call, prep=prep),
                 }
@@ -530,17 +553,43 @@ class WorkOrderWorkflow:
         )
         return result
 
-    async def _wait_at_gate(self, inp: StartWorkOrderInput, step: StepDef, position: int) -> StepOutput:
-        """Wait for approve (its response becomes the output) or advance; a `timeout` fails the step."""
-        checks = step.gate.checks if step.gate else []
-        message = step.gate.message if step.gate else None
-        message = message or (f"waiting for checks: {', '.join(checks)}" if checks else None)
+    async def _wait_at_gate(
+        self, inp: StartWorkOrderInput, step: StepDef, position: int, *, prep: PrepareResult
+    ) -> StepOutput:
+        """Wait for approve (its response becomes the output) or advance; a gate with checks, for
+        them to pass (it fails when one fails), counting those the forge reported before it
+        started; a `timeout` fails the step. Checks from an expression that gives none skip it."""
+        assert step.gate is not None
+        checks = step.gate.checks if isinstance(step.gate.checks, list) else None
+        if checks is None or checks:
+            started = await self._start_gate(inp, prep, step, position)
+            checks = started.names
+            for report in started.reported:  # a signal heard meanwhile is newer
+                self._checks.setdefault(report.name, report)
         gate = GateInput(
             work_order_id=inp.work_order_id, step_id=step.id, position=position, phase=step.phase,
-            status=StepStatus.WAITING, message=message,
+            status=StepStatus.WAITING,
+            message=step.gate.message or (f"waiting for checks: {', '.join(checks)}" if checks else None),
         )  # fmt: skip
+        if not checks and not isinstance(step.gate.checks, list):
+            skipped = StepOutput(status=StepStatus.SKIPPED, output="no checks to wait for")
+            await self._record_gate(
+                inp, gate.model_copy(update={"status": skipped.status, "output": skipped.output})
+            )
+            return skipped
         self._gate = step.id
         await self._record_gate(inp, gate)
+        status, text = await self._gate_answer_for(step, checks)
+        data = self._checks_seen(checks) if checks else None
+        await self._record_gate(
+            inp, gate.model_copy(update={"status": status, "output": text, "output_data": data})
+        )
+        if status == StepStatus.FAILED:
+            return StepOutput(status=status, error=text, output_data=data)
+        return StepOutput(status=status, output=text, output_data=data)
+
+    async def _gate_answer_for(self, step: StepDef, checks: list[str]) -> tuple[StepStatus, str]:
+        """Approve, advance, the checks' verdict, a stop (cancelled) or the gate's timeout."""
 
         def answered() -> bool:
             decided = self._gate_answer is not None or self._stop is not None
@@ -550,17 +599,30 @@ class WorkOrderWorkflow:
             await workflow.wait_condition(answered, timeout=step.timeout_s)
             self._gate_answer = self._gate_answer or self._checks_verdict(checks)
         except TimeoutError:
-            self._gate_answer = (
-                StepStatus.FAILED,
-                f"timed out after {step.timeout_s:g} s waiting for approval",
-            )
+            open_ = [n for n in checks if n not in self._checks or self._checks[n].conclusion not in PASSING]
+            why = f"checks; no result from {', '.join(open_)}" if checks else "approval"
+            self._gate_answer = (StepStatus.FAILED, f"timed out after {step.timeout_s:g} s waiting for {why}")
         answer = self._gate_answer or (StepStatus.CANCELLED, "")
         self._gate, self._gate_answer = None, None
-        status, text = answer
-        await self._record_gate(inp, gate.model_copy(update={"status": status, "output": text}))
-        if status == StepStatus.FAILED:
-            return StepOutput(status=status, error=text)
-        return StepOutput(status=status, output=text)
+        return answer
+
+    async def _start_gate(
+        self, inp: StartWorkOrderInput, prep: PrepareResult, step: StepDef, position: int
+    ) -> GateChecks:
+        """The checks the gate waits for, and those the forge has already (an activity: it renders
+        templates and asks the forge)."""
+        start = GateStart(
+            work_order_id=inp.work_order_id, handle=prep.handle, step=step, position=position,
+            inputs=prep.inputs, steps=dict(self._outputs),
+        )  # fmt: skip
+        found: GateChecks = await workflow.execute_activity(
+            "start_gate",
+            start,
+            result_type=GateChecks,
+            start_to_close_timeout=FINISH_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=NON_RETRYABLE),
+        )
+        return found
 
     async def _record_gate(self, inp: StartWorkOrderInput, gate: GateInput) -> None:
         await self._bookkeeping(inp, "record_gate", gate)

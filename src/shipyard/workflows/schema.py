@@ -24,6 +24,8 @@ LOOP_STEP_KINDS = ("run", "prompt")  # what a loop's own steps may be
 MAX_LOOP_ITERATIONS = 100
 MAX_LOOP_RUNS = 999  # iterations times steps: a loop's rows are numbered within its step's position
 MAX_FAN_OUT = 100  # children of one fan-out: each is a work order, and the parent's history grows with them
+MAX_GATE_CHECKS = 50  # checks one gate waits for
+MAX_CHECK_NAME = 200  # characters of a check's name
 # Names a fan-out's item cannot take: templates see these already.
 RESERVED_NAMES = frozenset({"inputs", "steps", "work_order", "loop", "command"})
 InputType = Literal["string", "number", "boolean"]
@@ -234,8 +236,28 @@ class GateSpec(_Strict):
 
     message: str | None = None  # shown to whoever is asked to approve
     # CI checks (by name) on the work order's branch: the gate opens when all have passed and
-    # fails when one fails; approve and advance still work. Fed by `ci.status` webhooks.
-    checks: list[str] = Field(default_factory=list)
+    # fails when one fails; approve and advance still work. Fed by `ci.status` webhooks, and by
+    # the checks the forge already has on the branch's commit as the gate starts. A list, or an
+    # expression giving one (`"{{ inputs.checks }}"`: a list, or text holding a JSON list); an
+    # expression giving none skips the gate (an empty list written out is an approval gate).
+    checks: list[str] | str = Field(default_factory=list)
+
+    @field_validator("checks", mode="before")
+    @classmethod
+    def _names_or_an_expression(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip():
+            return value
+        if not isinstance(value, list):
+            raise _custom("gate_checks", "checks must be a list of check names, or an expression giving one")
+        if len(value) > MAX_GATE_CHECKS:
+            raise _custom(
+                "gate_checks", f"a gate waits for at most {MAX_GATE_CHECKS} checks, not {len(value)}"
+            )
+        for index, name in enumerate(value):
+            if not isinstance(name, str) or not name.strip() or len(name) > MAX_CHECK_NAME:
+                why = f"a check's name (1 to {MAX_CHECK_NAME} characters)"
+                raise _custom("gate_checks", f"checks[{index}] is {name!r:.60}; it must be {why}")
+        return value
 
 
 InputName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]

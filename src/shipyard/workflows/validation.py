@@ -282,6 +282,8 @@ def _templates(step: StepDef) -> Iterator[tuple[str, str, bool]]:
         for key, value in step.actions.params.items():
             if isinstance(value, str):
                 yield f"actions.params.{key}", value, False
+    if step.gate is not None and isinstance(step.gate.checks, str):
+        yield "gate.checks", step.gate.checks, is_expression(step.gate.checks)
     if step.when is not None:
         yield "when", step.when, True
 
