@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +81,9 @@ class Received:
 
 @dataclass
 class Hold:
-    """Requests to `method path` wait (after being recorded) until `released` is set; `reached`
-    says one arrived. A test uses it to stop Shipyard in the middle of a GitHub call."""
+    """Requests to `method path` (a path, or a pattern: `*` matches any part) wait (after being
+    recorded) until `released` is set; `reached` says one arrived. A test uses it to stop Shipyard
+    in the middle of a GitHub call."""
 
     method: str
     path: str
@@ -576,7 +578,7 @@ def build_app(fake: FakeGitHub) -> FastAPI:
         body = await request.body()
         fake.received.append(Received(request.method, request.url.path, dict(request.headers), body))
         for held in fake.holds:
-            if (held.method, held.path) == (request.method, request.url.path):
+            if held.method == request.method and fnmatchcase(request.url.path, held.path):
                 held.reached.set()
                 await held.released.wait()
         refusal = _refusal(fake, request)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib.resources import files
 from typing import Any
 
@@ -16,10 +17,12 @@ from shipyard.domain.ideas import IssueStatus, IssueType, RunState, issue_branch
 from shipyard.domain.ids import derived_work_order_id
 from shipyard.domain.models import CreateWorkOrderRequest, StepStatus, WorkOrderStatus
 from shipyard.domain.untrusted import quote
+from shipyard.domain.work_orders import Step
 from shipyard.engine.activities import to_application_error
-from shipyard.forge.base import Forge
+from shipyard.forge.base import CheckRun, Forge
 from shipyard.forge.registry import forge_for
 from shipyard.ideas import mirror
+from shipyard.ideas.defects import check_defects
 from shipyard.ideas.tree import children_by_parent, tree_from_plan
 from shipyard.ideas.types import (
     HoldInput,
@@ -205,6 +208,8 @@ class IdeaActivities:
             branch, base = issue.branch, await self._parent_branch(issue)
             inputs = {"issue": quote(f"issue #{issue.id}", _issue_text(issue))}
             inputs["test_command"] = options.get("test_command", "")
+            checks = options.get("required_checks") or []
+            inputs["required_checks"] = json.dumps(checks) if checks else ""
         else:
             parent = await self._parent_branch(issue)
             branch, base = issue.branch, parent
@@ -324,11 +329,30 @@ class IdeaActivities:
                     body=f"`{command}` failed on the branch:\n\n{said[-3000:]}",
                 )
             )
+        ci = steps.get("ci")
+        if ci is not None and ci.status == StepStatus.FAILED:
+            found += [
+                PlannedIssue(type=IssueType.DEFECT, title=title, body=body, labels=[label])
+                for title, body in check_defects(ci, await self._check_runs(run, ci))
+            ]
         answer = steps["review"].output_data if "review" in steps else None
         for defect in (answer or {}).get("defects", []):
             title, body = str(defect.get("title") or "defect")[:200], str(defect.get("body") or "")
             found.append(PlannedIssue(type=IssueType.DEFECT, title=title, body=body, labels=[label]))
         return found
+
+    async def _check_runs(self, run: IdeaRunRecord, ci: Step) -> dict[str, CheckRun]:
+        """The check runs on the commit the QA gate heard of, by name: what each said of itself
+        (the gate heard only how it ended). None when the forge cannot say."""
+        heard = (ci.output_data or {}).get("checks") if isinstance(ci.output_data, dict) else None
+        sha = next((c.get("sha") for c in heard or [] if isinstance(c, dict) and c.get("sha")), None)
+        if not sha:
+            return {}
+        try:
+            return {check.name: check for check in await self.forge(run).list_check_runs(sha)}
+        except ShipyardError as err:
+            await self.log(run, "ci.unread", f"the check runs of {sha[:12]}: {err.message}", level="warning")
+            return {}
 
     @activity.defn(name="idea_hold")
     async def hold(self, inp: HoldInput) -> None:

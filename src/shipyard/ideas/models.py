@@ -4,15 +4,18 @@ for, the run as read, the issue tree."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 from shipyard.domain.ideas import IssueStatus, IssueType, RunState
 from shipyard.domain.models import RequestModel
 from shipyard.ideas.tree import children_by_parent
 from shipyard.store.records import IdeaRunRecord, IssueNodeRecord, RunEventRecord
+from shipyard.workflows.schema import MAX_CHECK_NAME, MAX_GATE_CHECKS
+
+CheckName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CHECK_NAME)]
 
 
 class _Camel(BaseModel):
@@ -28,6 +31,9 @@ class IdeaOptions(_Camel):
     # The project's test command, run by every QA round (its failure is a defect of its own).
     test_command: str = Field(default="", max_length=2000)
     qa_rounds: int = Field(default=2, ge=0, le=5)  # 0: no QA
+    # CI checks (by name) that must pass on the task's branch in every QA round: one that fails, or
+    # does not report while QA waits (idea_qa's `ci` gate: 30 minutes), is a defect of its own.
+    required_checks: list[CheckName] = Field(default_factory=list, max_length=MAX_GATE_CHECKS)
     # The spec, the tree, a branch and a draft pull request per issue; no code written, nothing merged.
     dry_run: bool = False  # QA rounds with fixes before the run waits for a person
 
