@@ -296,7 +296,8 @@ class IdeaActivities:
     @activity.defn(name="idea_file_defects")
     async def file_defects(self, inp: QaInput) -> list[Node]:
         """What a QA round found, filed as defects under the issue (once per round): a failing
-        test run, and each defect the QA tester answered. The issue waits in QA while any is open."""
+        test run, each required check that failed (or never reported), and each defect the QA
+        tester answered. The issue waits in QA while any is open."""
         run = await self.store.get_run(inp.run_id)
         issue = await self.store.get_issue(inp.issue_id)
         label = f"qa-round-{inp.round}"
