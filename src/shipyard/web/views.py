@@ -206,6 +206,7 @@ def waiting_gate(wo: WorkOrder, steps: list[Step]) -> Gate | None:
     planned = next((s for s in steps_planned if s.get("id") == row.step_id), {})
     gate: dict[str, Any] = planned["gate"] if isinstance(planned.get("gate"), dict) else {}
     listed = gate.get("checks") or []  # a list, or an expression giving one (worked out as it starts)
-    checks = ", ".join(listed) if isinstance(listed, list) else "the CI checks its branch needs"
-    message = gate.get("message") or (f"Waiting for checks: {checks}." if checks else "")
+    checks = ", ".join(listed) if isinstance(listed, list) else ""
+    waiting = f"Waiting for checks: {checks}." if checks else ("Waiting for CI checks." if listed else "")
+    message = gate.get("message") or waiting
     return Gate(row.step_id, str(message))
