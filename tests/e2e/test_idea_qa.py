@@ -144,10 +144,10 @@ async def test_a_failing_test_run_and_a_failed_required_check_are_defects_fixed_
     assert [(d["type"], d["status"], "qa-round-1" in d["labels"]) for d in (tests, check)] == [
         ("defect", "DONE", True)
     ] * 2
-    assert (tests["title"], check["title"]) == (
+    assert [tests["title"], check["title"]] == [
         "Tests fail: python3 check.py",
         "Required check ci/test failed",
-    )
+    ]
     assert check["branch"] == f"defect/{check['id']}-required-check-ci-test-failed"
     assert (
         f"concluded failure on commit {sha[:12]}: https://github.com/{REPO}/runs/{failed.id}" in check["body"]
@@ -172,9 +172,8 @@ async def test_a_failing_test_run_and_a_failed_required_check_are_defects_fixed_
     ]
     passed = messages.index(f"QA round 2 of task #{hello['id']} found no defect")
     merged = next(i for i, m in enumerate(messages) if m.startswith(f"merged #{hello['prNumber']} "))
-    assert (
-        filed < min(fixes) and max(fixes) < passed < merged
-    )  # the task merged once its defects were fixed and QA passed
+    # The task's pull request merged only once both defects were fixed and a round of QA passed.
+    assert filed < min(fixes) and max(fixes) < passed < merged
     assert fake.repo(REPO).pulls[hello["prNumber"]].merged_at is not None
     assert all(i["status"] == "DONE" for i in flatten(epic))
 
