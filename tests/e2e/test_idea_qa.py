@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import pytest
 import yaml
 from pydantic import SecretStr
 from test_idea_control import started, until
-from test_idea_github import REPO, TOKEN, GitHub, hosted
+from test_idea_github import REPO, TOKEN, GitHub, fake_github
 from test_idea_runs import SPEC, flatten, task, wait_run
 
 from fakes import github_payloads
@@ -91,9 +91,9 @@ def settings(
 
 
 @pytest.fixture
-async def github(tmp_path: Path, make_repo: MakeRepo) -> AsyncIterator[GitHub]:
+def github(tmp_path: Path, make_repo: MakeRepo) -> Iterator[GitHub]:
     source = make_repo("greet", {"check.py": CHECK, "hello.py": "def hello():\n    return ''\n"})
-    async with hosted(tmp_path, source) as hub:
+    with fake_github(tmp_path / "git-http", source) as hub:
         yield hub
 
 
@@ -127,7 +127,7 @@ async def test_a_failing_test_run_and_a_failed_required_check_are_defects_fixed_
     qa = [start["work_order_id"] for start in started(run, "qa")]
     await until_logged(api, qa[1], "workflow.gate.waiting")
     branch = started(run, "qa")[1]["branch"]
-    fixed = github.git("rev-parse", branch)
+    fixed = github.git_out("rev-parse", branch)
     fake.add_check_run(REPO, fixed, "ci/test", "success")
     delivered = await deliver(api, "check_run", check_run_payload(branch, fixed, "success"), "ci-2")
     assert delivered.status_code == 202, delivered.text
@@ -153,7 +153,7 @@ async def test_a_failing_test_run_and_a_failed_required_check_are_defects_fixed_
         f"concluded failure on commit {sha[:12]}: https://github.com/{REPO}/runs/{failed.id}" in check["body"]
     )
     assert "What it said:\n\nChangelog\n\nCHANGELOG.md has no entry" in check["body"]
-    assert github.git("show", f"{hello['branch']}:CHANGELOG.md") == "- hello() answers hello"  # its fix
+    assert github.git_out("show", f"{hello['branch']}:CHANGELOG.md") == "- hello() answers hello"  # its fix
 
     # Each round's gate says how the check ended and where it heard it: GitHub's answer, a webhook.
     gates = [await step(api, wid, "ci") for wid in qa]
