@@ -22,7 +22,9 @@ REVIEWED = {
     "name": "reviewed",
     "steps": [
         {"id": "read", "role": "code-reviewer", "prompt": "Review the change on this branch."},
+        {"id": "prep", "run": "echo '# local' >> app.py"},  # uncommitted as the reviewer starts
         {"id": "meddle", "role": "code-reviewer", "prompt": "Fix it yourself.", "continue_on_error": True},
+        {"id": "after", "run": "cat app.py; ls"},
         {"id": "note", "run": "echo reviewed > NOTES.md", "commit": "notes"},
     ],
 }
@@ -40,7 +42,11 @@ def settings(make_settings: MakeSettings, tmp_path: Path, seen: Path) -> Setting
         yaml.safe_dump(
             {
                 "read": [{"run": f"cp -r .shipyard/context {seen}"}, {"message": "Looks right."}],
-                "meddle": [{"write": "app.py", "content": "print('mine')\n"}, {"message": "Fixed."}],
+                "meddle": [
+                    {"write": "app.py", "content": "print('mine')\n"},
+                    {"write": "extra.py", "content": "x = 1\n"},
+                    {"message": "Fixed."},
+                ],
             }
         )
     )
@@ -89,10 +95,17 @@ async def test_a_role_step_reads_its_packs_and_may_not_edit(
 
     steps = {s["step_id"]: s for s in (await api.get(f"/api/agent-work-orders/{wid}/steps")).json()["steps"]}
     assert steps["meddle"]["status"] == "failed"
-    assert "role 'code-reviewer' may not change files; it changed app.py (undone)" in steps["meddle"]["error"]
+    assert (
+        "role 'code-reviewer' may not change files; it changed app.py, extra.py (undone)"
+        in steps["meddle"]["error"]
+    )
+    assert steps["after"]["output"].startswith("print('hi')\n# local\n")  # as the reviewer found it
+    assert "extra.py" not in steps["after"]["output"]
     tree = git(repo, "ls-tree", "-r", "--name-only", wo["git_branch_name"]).split()
     assert sorted(tree) == ["NOTES.md", "app.py", "docs/big.md", "docs/notes.md"]  # no context
-    assert git(repo, "show", f"{wo['git_branch_name']}:app.py") == "print('hi')\n"
+    assert (
+        git(repo, "show", f"{wo['git_branch_name']}:app.py") == "print('hi')\n# local\n"
+    )  # not the reviewer's
 
 
 def git(repo: Path, *args: str) -> str:

@@ -5,7 +5,8 @@ working tree (and listed in an `agent.context` event); the agent is told its rol
 before its prompt; the files are taken away again before anything is committed. Where Shipyard
 can, it holds the agent to the profile: a role without the `network` tool runs with the network
 off (sandboxes that can forbid it), one without `edit` may change no file (what it changed is
-undone and the step fails, naming the files), and the profile's budget applies when the step has
+put back as it was before the agent ran and the step fails, naming the files; new caches and
+build output such as `__pycache__/` do not count), and the profile's budget applies when the step has
 none of its own.
 """
 
@@ -19,9 +20,11 @@ from shipyard.agents.roles import RoleProfile, applied, builtin_profile
 from shipyard.config import Settings
 from shipyard.domain.budget import Budget
 from shipyard.domain.events import EventSink
+from shipyard.domain.models import StepStatus
 from shipyard.domain.work_orders import WorkOrder
 from shipyard.engine.steps import StepRun, failed, run_prompt
 from shipyard.engine.types import RunStepInput
+from shipyard.gitutil.leftovers import Fingerprints, uncommitted
 from shipyard.gitutil.run import run_git
 from shipyard.sandboxes.base import Workspace
 from shipyard.store.store import Store
@@ -75,6 +78,8 @@ async def run_as_role(
     await events.emit("agent.context", {"role": profile.type, "files": listed, "note": note})
     agent = inp.step.agent or profile.agent or inp.agent
     as_role = inp.model_copy(update={"agent": agent})
+    guarded = local and "edit" not in profile.tools
+    before = await _Snapshot.take(repo) if guarded else None
     try:
         if local:
             await context.keep_out_of_git(repo)
@@ -85,21 +90,41 @@ async def run_as_role(
     finally:
         if local:
             context.remove(repo)
-    if "edit" in profile.tools or not local or run.output.status.value != "completed":
+    if before is None or run.output.status != StepStatus.COMPLETED:
         return run
-    changed = await _undo_changes(repo)
+    changed, kept = await before.restore(repo)
     if not changed:
         return run
     names = ", ".join(changed[:10]) + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
-    return failed(f"role '{profile.type}' may not change files; it changed {names} (undone)",
+    undone = f" (undone but {', '.join(kept)})" if kept else " (undone)"
+    return failed(f"role '{profile.type}' may not change files; it changed {names}{undone}",
                   retryable=False, output=run.output.output, usage=run.output.usage)  # fmt: skip
 
 
-async def _undo_changes(repo: Path) -> list[str]:
-    """The files changed in the working tree since its last commit, then put back as they were."""
-    status = await run_git("status", "--porcelain=v1", "-z", "--untracked-files=all", cwd=repo)
-    changed = sorted({entry[3:] for entry in status.stdout.split("\0") if len(entry) > 3})
-    if changed:
-        await run_git("checkout", "--", ".", cwd=repo)
-        await run_git("clean", "-fdq", cwd=repo)
-    return changed
+class _Snapshot:
+    """The working tree before a read-only role's agent ran: what differed from HEAD (by content)
+    and a commit of the tracked files as they were (`git stash create`), to put back what it changed."""
+
+    def __init__(self, dirty: Fingerprints, base: str) -> None:
+        self.dirty, self.base = dirty, base
+
+    @classmethod
+    async def take(cls, repo: Path) -> _Snapshot:
+        stashed = (await run_git("stash", "create", cwd=repo)).stdout.strip()
+        return cls(await uncommitted(repo), stashed or "HEAD")
+
+    async def restore(self, repo: Path) -> tuple[list[str], list[str]]:
+        """Put back each file that differs now from then (new caches aside): (those, and those that
+        could not be: untracked files it changed, which no commit holds)."""
+        now = await uncommitted(repo)
+        changed = sorted(n for n in self.dirty.keys() | now.keys() if self.dirty.get(n, "") != now.get(n, ""))
+        kept = []
+        for name in changed:
+            if (await run_git("cat-file", "-e", f"{self.base}:{name}", cwd=repo)).ok:
+                await run_git("checkout", self.base, "--", name, cwd=repo)
+                await run_git("reset", "-q", "--", name, cwd=repo)  # as it was: not staged
+            elif name not in self.dirty:
+                (repo / name).unlink(missing_ok=True)  # a file it made
+            else:
+                kept.append(name)
+        return changed, kept
