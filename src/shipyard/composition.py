@@ -11,6 +11,8 @@ from temporalio.client import Client
 from shipyard.config import Settings
 from shipyard.engine.worker import WorkerParts
 from shipyard.ideas.activities import IdeaActivities
+from shipyard.ideas.deploy import DeployActivities
+from shipyard.ideas.deploy_workflow import DeploymentWorkflow
 from shipyard.ideas.workflow import IdeaRunWorkflow
 from shipyard.service.deliveries import DeliveryActivities, DeliveryWorkflow
 from shipyard.service.firings import ScheduleActivities, ScheduledWorkOrderWorkflow
@@ -19,17 +21,19 @@ from shipyard.store.store import Store
 
 
 def worker_parts(settings: Settings, store: Store, client: Client) -> WorkerParts:
-    """Webhook processing (service/deliveries.py), schedules' firings (service/firings.py) and
-    idea runs (ideas/)."""
+    """Webhook processing (service/deliveries.py), schedules' firings (service/firings.py), idea
+    runs and deployments (ideas/)."""
     service = WorkOrderService(settings, store, client)
     firings = ScheduleActivities(service)
     ideas = IdeaActivities(service)
+    deploys = DeployActivities(service)
     return WorkerParts(
-        workflows=[DeliveryWorkflow, ScheduledWorkOrderWorkflow, IdeaRunWorkflow],
+        workflows=[DeliveryWorkflow, ScheduledWorkOrderWorkflow, IdeaRunWorkflow, DeploymentWorkflow],
         activities=[
             DeliveryActivities(service).process, firings.start_work_order, firings.work_order_ended,
             ideas.set_state, ideas.prepare, ideas.start_work, ideas.work_ended, ideas.plant,
             ideas.children, ideas.open_branch, ideas.file_defects, ideas.hold, ideas.merge, ideas.release,
+            deploys.begin, deploys.end,
         ],
     )  # fmt: skip
 
@@ -39,7 +43,8 @@ def product_routers() -> list[APIRouter]:
     from shipyard.ideas.actions import router as run_status
     from shipyard.ideas.agents import router as agents
     from shipyard.ideas.code import router as code
+    from shipyard.ideas.deploy import router as deploys
     from shipyard.ideas.routes import router as ideas
     from shipyard.ideas.stream import router as run_stream
 
-    return [ideas, run_stream, code, run_status, agents]
+    return [ideas, run_stream, code, run_status, agents, deploys]

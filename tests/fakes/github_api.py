@@ -35,6 +35,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from fakes.github_checks import add_check_routes
+from fakes.github_deployments import add_deployment_routes
 from fakes.github_git import add_git_routes, commit_sha
 from fakes.github_json import (
     API,
@@ -603,4 +604,5 @@ def build_app(fake: FakeGitHub) -> FastAPI:
     add_git_routes(app, fake)
     add_review_routes(app, fake)
     add_check_routes(app, fake)
+    add_deployment_routes(app, fake)
     return app

@@ -186,6 +186,8 @@ class FakeRepo:
     releases: list[Release] = field(default_factory=list)  # oldest first
     tag_objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # annotated tag sha → its JSON
     check_runs: list[CheckRun] = field(default_factory=list)  # oldest first
+    deployments: list[dict[str, Any]] = field(default_factory=list)  # as GitHub answers them, oldest first
+    deployment_statuses: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # id → newest first
 
     def take_number(self) -> int:
         number, self.next_number = self.next_number, self.next_number + 1

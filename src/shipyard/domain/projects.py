@@ -183,6 +183,39 @@ def _check_url(value: str) -> str:
 
 # Agent name → how many of its prompt steps may run at once.
 AgentLimits = dict[str, Annotated[int, Field(ge=1)]]
+EnvName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,39}$")]
+
+
+class DeployEnvironment(BaseModel):
+    """How a project deploys to one environment: a workflow (the repository's own or a built-in)
+    run as a work order with the inputs `version` and `env`, and these besides."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    workflow: str = Field(min_length=1, max_length=100)
+    inputs: dict[str, str] = Field(default_factory=dict, max_length=20)
+    url: str | None = Field(default=None, max_length=500)  # where the deployed service answers
+
+
+class DeploymentSettings(BaseModel):
+    """A project's environments and when an idea run's release deploys (seed 002's user settings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    environments: dict[EnvName, DeployEnvironment] = Field(min_length=1, max_length=20)
+    # manual: deploys only when asked (`POST /api/projects/:id/deploy`); auto: an idea run's
+    # RELEASE phase also deploys its release to `deployment_env`.
+    deployment_strategy: Literal["manual", "auto"] = "manual"
+    deployment_env: EnvName | None = None  # where `auto` deploys; default: the first environment
+    auto_merge_regression: bool = False  # recorded for seed 002's settings; nothing reads it yet
+    require_approval: bool = False  # an auto deploy waits until a person approves it
+
+    @model_validator(mode="after")
+    def _env_known(self) -> DeploymentSettings:
+        if self.deployment_env is not None and self.deployment_env not in self.environments:
+            known = ", ".join(self.environments)
+            raise ValueError(f"deployment_env '{self.deployment_env}' is none of the environments ({known})")
+        return self
 
 
 class ProjectCreate(RequestModel):
@@ -200,6 +233,7 @@ class ProjectCreate(RequestModel):
     # At most this many prompt steps of an agent at once across the project's work orders (the
     # install's SHIPYARD_AGENT_LIMITS apply too).
     limits: AgentLimits | None = None
+    deployment: DeploymentSettings | None = None
     sources: list[Source] = Field(default_factory=list)
 
     _name = field_validator("name")(_check_name)
@@ -220,6 +254,7 @@ class ProjectUpdate(RequestModel):
     sandbox_type: str | None = None
     budget: Budget | None = None
     limits: AgentLimits | None = None
+    deployment: DeploymentSettings | None = None
     sources: list[Source] | None = None
 
     @model_validator(mode="after")

@@ -19,6 +19,7 @@ from shipyard.forge.models import (
     BranchRef,
     CheckRun,
     CommentRef,
+    DeploymentState,
     DiffSide,
     InlineComment,
     IssueInfo,
@@ -201,5 +202,22 @@ class ForgeReleases(Protocol):
         ...
 
 
-class Forge(ForgeRepos, ForgeIssues, ForgePulls, ForgeReleases, Protocol):
+class ForgeDeployments(Protocol):
+    """Deployments as the forge shows them (GitHub Deployments; the local forge shows none)."""
+
+    async def create_deployment(
+        self, git_ref: str, environment: str, description: str, shipyard_id: str, payload: dict[str, Any]
+    ) -> int | None:
+        """The forge's deployment of `shipyard_id` to `environment` at `git_ref` (the same one when
+        asked again); None where the forge keeps none."""
+        ...
+
+    async def set_deployment_status(
+        self, deployment_id: int, state: DeploymentState, description: str, environment_url: str | None = None
+    ) -> None:
+        """Say how the deployment stands: in_progress, success, failure or inactive."""
+        ...
+
+
+class Forge(ForgeRepos, ForgeIssues, ForgePulls, ForgeReleases, ForgeDeployments, Protocol):
     """Everything Shipyard asks of a forge, for one repository."""

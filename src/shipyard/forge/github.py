@@ -24,6 +24,7 @@ from shipyard.forge.github_answers import (
     review_info,
 )
 from shipyard.forge.github_base import GitHubFailed
+from shipyard.forge.github_deployments import GitHubDeployments
 from shipyard.forge.github_releases import GitHubReleases
 from shipyard.forge.github_repo import RepoRef, check_dispatch, parse_repository, token_for
 from shipyard.forge.github_reviews import DiffLines, diff_lines, misplaced, refusal
@@ -53,7 +54,7 @@ mutation MarkReady($id: ID!) {
 """
 
 
-class GitHubClient(GitHubReleases):
+class GitHubClient(GitHubReleases, GitHubDeployments):
     """The GitHub API calls Shipyard makes, with one token (releases: `GitHubReleases`)."""
 
     async def check_repository(self, url: str, ref: RepoRef) -> tuple[RepositoryCheck, str | None]:

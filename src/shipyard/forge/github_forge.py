@@ -24,6 +24,7 @@ from shipyard.forge.models import (
     BranchRef,
     CheckRun,
     CommentRef,
+    DeploymentState,
     IssueInfo,
     MergeMethod,
     MergeResult,
@@ -227,6 +228,18 @@ class GitHubForge:
         api, ref = await self._api(), self._repo()
         sha = await api.branch_sha(ref, target_branch)
         return await api.create_release(ref, tag, sha, name, notes)
+
+    async def create_deployment(
+        self, git_ref: str, environment: str, description: str, shipyard_id: str, payload: dict[str, Any]
+    ) -> int | None:
+        api, ref = await self._api(), self._repo()
+        return await api.create_deployment(ref, git_ref, environment, description, shipyard_id, payload)
+
+    async def set_deployment_status(
+        self, deployment_id: int, state: DeploymentState, description: str, environment_url: str | None = None
+    ) -> None:
+        api, ref = await self._api(), self._repo()
+        await api.set_deployment_status(ref, deployment_id, state, description, environment_url)
 
     def _repo(self) -> RepoRef:
         if self.ref is None:

@@ -18,6 +18,7 @@ from shipyard.forge.models import (
     BranchRef,
     CheckRun,
     CommentRef,
+    DeploymentState,
     IssueInfo,
     MergeMethod,
     MergeResult,
@@ -244,6 +245,16 @@ class LocalForge:
         repo = local_git.on_disk(self.repository_url)
         sha = await local_git.create_tag(repo, tag, target_branch, f"{name}\n\n{notes}")
         return ReleaseInfo(tag=tag, name=name, sha=sha)
+
+    async def create_deployment(
+        self, git_ref: str, environment: str, description: str, shipyard_id: str, payload: dict[str, Any]
+    ) -> int | None:
+        return None  # Shipyard's own record is the only one
+
+    async def set_deployment_status(
+        self, deployment_id: int, state: DeploymentState, description: str, environment_url: str | None = None
+    ) -> None:
+        return None
 
     def _store(self) -> PullRequestRows:
         if self._rows is None:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 MergeMethod = Literal["merge", "squash", "rebase"]
 DiffSide = Literal["RIGHT", "LEFT"]  # RIGHT: the head's lines (added or unchanged); LEFT: the base's
 ReviewEvent = Literal["COMMENT", "REQUEST_CHANGES", "APPROVE"]
+DeploymentState = Literal["in_progress", "success", "failure", "inactive"]
 PullState = Literal["open", "closed", "all"]  # which pull requests a list holds
 
 

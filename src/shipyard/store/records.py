@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shipyard.domain.budget import Budget
 from shipyard.domain.errors import InvalidInput
 from shipyard.domain.ideas import IssueStatus, IssueType, RunState, new_run_id
-from shipyard.domain.projects import ForgeName, ProjectCreate, ProjectUpdate, Source
+from shipyard.domain.projects import DeploymentSettings, ForgeName, ProjectCreate, ProjectUpdate, Source
 from shipyard.domain.work_orders import WorkOrderChange
 
 
@@ -32,6 +32,7 @@ class ProjectRecord(_Record):
     sandbox_type: str | None
     budget: Budget | None
     limits: dict[str, int] | None = None
+    deployment: DeploymentSettings | None = None
     sources: list[Source]
     created_at: datetime
     updated_at: datetime
@@ -263,3 +264,20 @@ def record_changes(current: BaseModel, fields: dict[str, Any], what: str) -> dic
         where = ".".join(str(p) for p in error["loc"])
         raise InvalidInput(f"invalid {what} {where or 'fields'}: {error['msg']}") from None
     return changed.model_dump(mode="json", include=set(fields))
+
+
+class DeploymentRecord(_Record):
+    """A deployment of a project's version to one of its environments (seed 002 §7.1)."""
+
+    id: str
+    project_id: str
+    env: str
+    version: str
+    status: str  # pending | in_progress | success | failure | inactive | rolled_back
+    work_order_id: str | None
+    rollback_of: str | None  # the deployment this one rolled back
+    github_deployment_id: int | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None

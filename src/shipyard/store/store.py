@@ -23,6 +23,7 @@ from shipyard.domain.work_orders import (
 )
 from shipyard.store.artifacts import ArtifactRows
 from shipyard.store.base import columns, count, stored
+from shipyard.store.deployments import DeploymentRows
 from shipyard.store.doorbell import CHANNEL, BellSender, Doorbell, bell_address, listen, listen_for_bells
 from shipyard.store.engine import create_engine, is_sqlite
 from shipyard.store.github_rows import GitHubRows
@@ -47,7 +48,7 @@ from shipyard.store.tables import WorkOrder as WorkOrderRow
 _PR_FIELDS = columns(PullRequest, "id", "work_order_id", "created_at", "updated_at")
 
 
-class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows, SlotRows, IdeaRows, RoleRows):
+class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows, SlotRows, IdeaRows, RoleRows, DeploymentRows):
     """The read model: projects and their secrets, work orders, steps, events, artifacts, local
     pull requests, webhook deliveries and dispatches (all but work orders, steps, events and pull
     requests live in their own modules)."""

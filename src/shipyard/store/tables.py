@@ -92,6 +92,7 @@ class Project(Base):
     sandbox_type: Mapped[str | None] = mapped_column(String)
     budget: Mapped[dict[str, Any] | None] = mapped_column()
     limits: Mapped[dict[str, Any] | None] = mapped_column()  # agent → steps at once
+    deployment: Mapped[dict[str, Any] | None] = mapped_column()  # DeploymentSettings
     sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
@@ -307,6 +308,26 @@ class AgentSlot(Base):
     enqueued_at: Mapped[datetime] = mapped_column()
     granted_at: Mapped[datetime | None] = mapped_column()
     beat_at: Mapped[datetime] = mapped_column()
+
+
+class Deployment(Base):
+    """A version of a project deployed (or being deployed) to one of its environments."""
+
+    __tablename__ = "deployment"
+    __table_args__ = (Index("ix_deployment_project_id_env", "project_id", "env"),)
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)  # dep-<8 hex>
+    project_id: Mapped[str] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    env: Mapped[str] = mapped_column(String)
+    version: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String)
+    work_order_id: Mapped[str | None] = mapped_column(String)
+    rollback_of: Mapped[str | None] = mapped_column(String)
+    github_deployment_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(CleanText)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
 
 
 class RoleOverride(Base):
