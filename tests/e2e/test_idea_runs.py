@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from test_deployments import DEPLOY
 
 from shipyard.config import Settings
 from support import MakeRepo, MakeSettings
@@ -87,15 +88,36 @@ def flatten(issue: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def test_an_idea_runs_to_done_building_its_tree_branch_by_branch_into_integration(
-    api: httpx.AsyncClient, make_repo: MakeRepo
+    api: httpx.AsyncClient, make_repo: MakeRepo, tmp_path: Path
 ) -> None:
-    repo = make_repo("greet", {"README.md": "# greet\n"})
+    repo = make_repo(
+        "greet", {"README.md": "# greet\n", ".shipyard/workflows/deploy.yaml": yaml.safe_dump(DEPLOY)}
+    )
+    # The project deploys each release to staging, once a person approves.
+    staging = {"workflow": "deploy", "inputs": {"target": str(tmp_path / "staging")}}
+    deployment = {
+        "environments": {"staging": staging},
+        "deployment_strategy": "auto",
+        "require_approval": True,
+    }
+    project = await api.post(
+        "/api/projects", json={"name": "greet", "repository_url": str(repo), "deployment": deployment}
+    )
+    assert project.status_code == 201, project.text
 
     # QA (test_idea_qa.py) is asked for none here: the tree, the branches and the merges are the point.
-    body = {"ideaText": IDEA, "repo": str(repo), "options": {"qaRounds": 0}}
+    body = {"ideaText": IDEA, "repo": str(repo), "project": "greet", "options": {"qaRounds": 0}}
     created = await api.post("/api/ideas", json=body)
     assert created.status_code == 201, created.text
-    run = await wait_run(api, created.json()["runId"])
+    run_id = created.json()["runId"]
+    async with asyncio.timeout(240):
+        while not (held := (await api.get(f"/api/runs/{run_id}")).json())["interrupt"]["paused"]:
+            await asyncio.sleep(0.3)
+    assert held["state"] == "RELEASE" and "waiting for approval to deploy" in held["interrupt"]["reason"]
+    assert not (tmp_path / "staging").exists()  # nothing deployed before the approval
+    approved = await api.post(f"/api/runs/{run_id}/interrupt", json={"action": "resume", "reason": "ship it"})
+    assert approved.status_code == 200, approved.text
+    run = await wait_run(api, run_id)
 
     assert run["state"] == "DONE", run["error"]
     states = [e["data"]["state"] for e in run["timeline"] if e["type"] == "run.state" and e["data"]]
@@ -140,6 +162,11 @@ async def test_an_idea_runs_to_done_building_its_tree_branch_by_branch_into_inte
         "merged"
     ]
     assert all(i["prUrl"] in merged for i in issues)
+
+    [deployed] = (await api.get("/api/projects/greet/deployments")).json()["deployments"]
+    assert (deployed["version"], deployed["env"], deployed["status"]) == (tag, "staging", "success")
+    assert (tmp_path / "staging" / "live").read_text() == f"{tag}\n"
+    assert run["timeline"][-1]["msg"] == f"released {tag}, deployed to staging"
 
 
 async def test_bad_ideas_are_refused_and_nothing_is_made(api: httpx.AsyncClient, tmp_path: Path) -> None:

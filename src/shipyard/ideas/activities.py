@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from importlib.resources import files
 from typing import Any
@@ -25,6 +26,8 @@ from shipyard.ideas import mirror
 from shipyard.ideas.defects import check_defects
 from shipyard.ideas.tree import children_by_parent, tree_from_plan
 from shipyard.ideas.types import (
+    DeployAsk,
+    DeployPlan,
     HoldInput,
     IssueInput,
     Node,
@@ -436,6 +439,30 @@ class IdeaActivities:
             raise to_application_error(err) from None
         await self.log(run, "release.published", f"released {tag} at {made.sha[:12]}", tag=tag, url=made.url)
         return tag
+
+    @activity.defn(name="idea_deploy_plan")
+    async def deploy_plan(self, run_id: str) -> DeployPlan:
+        """Where the release deploys: its project's `deployment_env` (else its first environment)
+        when the project deploys `auto`; nowhere otherwise."""
+        run = await self.store.get_run(run_id)
+        project = await self.store.get_project(run.project_id) if run.project_id else None
+        settings = project.deployment if project else None
+        if settings is None or settings.deployment_strategy != "auto":
+            return DeployPlan()
+        env = settings.deployment_env or next(iter(settings.environments))
+        return DeployPlan(env=env, approval=settings.require_approval)
+
+    @activity.defn(name="idea_deploy")
+    async def deploy(self, inp: DeployAsk) -> str:
+        """The release's deployment, recorded once (its id comes from the run's); its id."""
+        run = await self.store.get_run(inp.run_id)
+        assert run.project_id is not None
+        key = "dep-" + hashlib.sha256(f"idea:{run.id}".encode()).hexdigest()[:8]
+        dep = await self.store.create_deployment(run.project_id, inp.env, inp.version, id=key)
+        await self.log(
+            run, "deploy.started", f"deploying {inp.version} to {inp.env}: {dep.id}", deployment=dep.id
+        )
+        return dep.id
 
 
 def _node(root: IssueNodeRecord, issues: list[IssueNodeRecord]) -> Node:

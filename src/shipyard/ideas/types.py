@@ -91,3 +91,17 @@ class ReleaseInput(BaseModel):
 
 
 Node.model_rebuild()
+
+
+class DeployPlan(BaseModel):
+    """Whether the run's release deploys (its project's settings say `auto`), where, and whether
+    a person approves it first."""
+
+    env: str | None = None
+    approval: bool = False
+
+
+class DeployAsk(BaseModel):
+    run_id: str
+    version: str
+    env: str

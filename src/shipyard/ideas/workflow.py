@@ -33,6 +33,8 @@ with workflow.unsafe.imports_passed_through():
     from shipyard.engine.workflows import WorkOrderWorkflow, failure_message, is_cancellation
     from shipyard.ideas.types import (
         RESOLVES,
+        DeployAsk,
+        DeployPlan,
         HoldInput,
         IssueInput,
         Node,
@@ -106,7 +108,10 @@ class IdeaRunWorkflow:
             await self._state(inp, RunState.RELEASE, "writing the release notes")
             notes = await self._work(inp, tree, "release")
             tag = await self._act("idea_release", ReleaseInput(run_id=inp.run_id, work_order_id=notes), str)
-            await self._state(inp, RunState.DONE, f"released {tag}")
+            deployed = await self._deploy(inp, tag)
+            await self._state(
+                inp, RunState.DONE, f"released {tag}" + (f", deployed to {deployed}" if deployed else "")
+            )
             return RunState.DONE.value
         except RunStopped:
             await self._state(inp, RunState.CANCELLED, f"cancelled: {self._cancel}")
@@ -114,6 +119,27 @@ class IdeaRunWorkflow:
         except RunFailed as err:
             await self._state(inp, RunState.FAILED, str(err), error=str(err))
             return RunState.FAILED.value
+
+    async def _deploy(self, inp: RunInput, tag: str) -> str | None:
+        """Deploy the release where the project's settings say (after a person resumes the run, when
+        they ask for approval); the environment, or None when the project does not deploy."""
+        plan: DeployPlan = await self._act("idea_deploy_plan", inp.run_id, DeployPlan)
+        if plan.env is None:
+            return None
+        if plan.approval:
+            reason = f"waiting for approval to deploy {tag} to {plan.env}: resume the run to deploy"
+            self._paused = reason
+            await self._act("idea_hold", HoldInput(run_id=inp.run_id, reason=reason))
+            await self._hold()
+        ask = DeployAsk(run_id=inp.run_id, version=tag, env=plan.env)
+        deployment: str = await self._act("idea_deploy", ask, str)
+        status = await workflow.execute_child_workflow(
+            "Deployment", deployment, id=f"deploy-{deployment}", result_type=str,
+            parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+        )  # fmt: skip
+        if status != "success":
+            raise RunFailed(f"deploying {tag} to {plan.env} failed: see deployment {deployment}")
+        return plan.env
 
     async def _merge(self, inp: RunInput, node: Node) -> None:
         """Through the merge gate; a pull request that conflicts goes back to the loop: a work

@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from shipyard.domain.errors import NotFound
 from shipyard.store.base import StoreBase, columns, stored
@@ -21,18 +22,24 @@ class DeploymentRows(StoreBase):
     """The Store's deployments."""
 
     async def create_deployment(
-        self, project_id: str, env: str, version: str, rollback_of: str | None = None
+        self, project_id: str, env: str, version: str, rollback_of: str | None = None, id: str | None = None
     ) -> DeploymentRecord:
-        """A new deployment, `pending`; NotFound for an unknown project."""
+        """A new deployment, `pending` (with `id`: the one of that id when there is one already);
+        NotFound for an unknown project."""
         now = utc_now()
         row = Deployment(
-            id="dep-" + secrets.token_hex(4), project_id=project_id, env=env, version=version,
+            id=id or "dep-" + secrets.token_hex(4), project_id=project_id, env=env, version=version,
             status="pending", rollback_of=rollback_of, created_at=now, updated_at=now,
         )  # fmt: skip
-        async with self._writing() as session:
-            await project_row(session, project_id)
-            session.add(row)
-            return DeploymentRecord.model_validate(await stored(session, row))
+        try:
+            async with self._writing() as session:
+                await project_row(session, project_id)
+                session.add(row)
+                return DeploymentRecord.model_validate(await stored(session, row))
+        except IntegrityError:
+            if id is None:
+                raise
+            return await self.get_deployment(id)
 
     async def get_deployment(self, id: str, project_id: str | None = None) -> DeploymentRecord:
         """Deployment `id` (of `project_id`, when given); NotFound otherwise."""
