@@ -34,7 +34,7 @@ def worker_parts(settings: Settings, store: Store, client: Client) -> WorkerPart
             ideas.set_state, ideas.prepare, ideas.start_work, ideas.work_ended, ideas.plant,
             ideas.children, ideas.open_branch, ideas.file_defects, ideas.hold, ideas.merge, ideas.release,
             ideas.deploy_plan, ideas.deploy,
-            deploys.begin, deploys.end,
+            deploys.begin, deploys.docker, deploys.end,
         ],
     )  # fmt: skip
 

@@ -17,6 +17,7 @@ import yaml
 from pydantic import SecretStr
 
 from forge_kit import REPO, TOKEN, GitHub, hosted
+from podman_kit import Podman
 from shipyard.config import Settings
 from support import MakeRepo, MakeSettings
 
@@ -48,7 +49,12 @@ def github(tmp_path: Path, make_repo: MakeRepo) -> Iterator[GitHub]:
 
 
 @pytest.fixture
-def settings(make_settings: MakeSettings, github: GitHub) -> Settings:
+def settings(make_settings: MakeSettings, request: pytest.FixtureRequest) -> Settings:
+    """On the fake GitHub; for a test that asks for podman, with its Docker engine instead."""
+    if "podman" in request.fixturenames:
+        podman: Podman = request.getfixturevalue("podman")
+        return make_settings(docker_host=podman.url, agent="shell")
+    github: GitHub = request.getfixturevalue("github")
     return make_settings(github_token=SecretStr(TOKEN), github_api_url=github.fake.base_url, agent="shell")
 
 
@@ -131,8 +137,46 @@ async def test_what_cannot_be_deployed_is_refused_saying_why(
     ):
         answer = await api.post("/api/projects/widgets/deploy", json=body)
         assert answer.status_code == 422 and says in answer.text, answer.text
-    bad_env = {"deployment": {"environments": {"staging": {"workflow": "deploy"}}, "deployment_env": "prod"}}
-    answer = await api.patch("/api/projects/widgets", json=bad_env)
-    assert answer.status_code == 422 and "deployment_env 'prod'" in answer.text
+    for bad, says in (
+        (
+            {"environments": {"staging": {"workflow": "deploy"}}, "deployment_env": "prod"},
+            "deployment_env 'prod'",
+        ),
+        ({"environments": {"staging": {"workflow": "deploy", "docker": {"image": "app"}}}}, "exactly one of"),
+    ):
+        answer = await api.patch("/api/projects/widgets", json={"deployment": bad})
+        assert answer.status_code == 422 and says in answer.text, answer.text
     assert (await api.get("/api/projects/widgets/deployments/dep-00000000")).status_code == 404
     assert (await api.get("/api/projects/widgets/deployments")).json() == {"deployments": []}
+
+
+async def test_a_docker_environment_runs_the_versions_container_and_keeps_the_healthy_one(
+    api: httpx.AsyncClient, make_repo: MakeRepo, podman: Podman
+) -> None:
+    for version in ("v1", "v2", "broken"):
+        podman.client.images.get(podman.image).tag("widgets", version)
+    healthy = ["sh", "-c", 'test "$SHIPYARD_VERSION" != broken']
+    docker = {"image": "widgets", "command": ["sleep", "infinity"], "health": healthy, "health_timeout_s": 1}
+    repo = make_repo("widgets", {"README.md": "# widgets\n"})
+    project = {"name": "widgets", "repository_url": str(repo)}
+    project["deployment"] = {"environments": {"staging": {"docker": docker}}}
+    assert (await api.post("/api/projects", json=project)).status_code == 201
+
+    def running() -> list[str]:
+        found = podman.client.containers.list(filters={"label": "shipyard.environment"})
+        env = [e for c in found for e in c.attrs["Config"]["Env"] if e.startswith("SHIPYARD_VERSION=")]
+        return sorted(e.removeprefix("SHIPYARD_VERSION=") for e in env)
+
+    assert (await deploy(api, "v1"))["status"] == "success" and running() == ["v1"]
+    v2 = await deploy(api, "v2")
+    assert v2["status"] == "success" and running() == ["v2"]  # v1's container is gone
+    broken = await deploy(api, "broken")
+    assert broken["status"] == "failure" and "health check failed for 1 s" in broken["error"]
+    assert running() == ["v2"]  # the unhealthy one is removed, the live one stays
+    missing = await deploy(api, "v9")
+    assert (
+        missing["status"] == "failure" and "image widgets:v9 is not on the Docker engine" in missing["error"]
+    )
+    rolled = await api.post(f"/api/projects/widgets/deployments/{v2['id']}/rollback")
+    assert rolled.status_code == 202, rolled.text
+    assert (await ended(api, rolled.json()))["version"] == "v1" and running() == ["v1"]

@@ -186,15 +186,38 @@ AgentLimits = dict[str, Annotated[int, Field(ge=1)]]
 EnvName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,39}$")]
 
 
-class DeployEnvironment(BaseModel):
-    """How a project deploys to one environment: a workflow (the repository's own or a built-in)
-    run as a work order with the inputs `version` and `env`, and these besides."""
+class DockerDeploy(BaseModel):
+    """A deploy through the Docker engine Shipyard is configured with (SHIPYARD_DOCKER_HOST): a
+    container of image `<image>:<version>` is started, `health` is run in it until it succeeds or
+    `health_timeout_s` passes, then the environment's earlier container is stopped and removed (on
+    a failed check the new one is, and the earlier one stays)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    workflow: str = Field(min_length=1, max_length=100)
+    image: str = Field(min_length=1, max_length=200, pattern=r"^[a-z0-9][a-z0-9._/:-]*$")  # without its tag
+    command: list[str] | None = Field(default=None, max_length=50)  # default: the image's own
+    env: dict[str, str] = Field(default_factory=dict, max_length=50)
+    health: list[str] | None = Field(default=None, min_length=1, max_length=50)  # exit 0: healthy
+    health_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+
+
+class DeployEnvironment(BaseModel):
+    """How a project deploys to one environment: either a workflow (the repository's own or a
+    built-in) run as a work order with the inputs `version` and `env` and `inputs` besides, or a
+    container started through the Docker engine (`docker`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    workflow: str | None = Field(default=None, min_length=1, max_length=100)
     inputs: dict[str, str] = Field(default_factory=dict, max_length=20)
+    docker: DockerDeploy | None = None
     url: str | None = Field(default=None, max_length=500)  # where the deployed service answers
+
+    @model_validator(mode="after")
+    def _one_way(self) -> DeployEnvironment:
+        if (self.workflow is None) == (self.docker is None):
+            raise ValueError("an environment deploys with exactly one of `workflow` and `docker`")
+        return self
 
 
 class DeploymentSettings(BaseModel):

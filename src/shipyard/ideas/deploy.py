@@ -29,6 +29,7 @@ from shipyard.domain.projects import EnvName
 from shipyard.engine.activities import to_application_error
 from shipyard.engine.types import StartWorkOrderInput
 from shipyard.forge.registry import forge_for
+from shipyard.ideas.deploy_docker import deploy_container
 from shipyard.ideas.deploy_workflow import DeployEnd, DeployStart
 from shipyard.service.creation import record_work_order, retry_input, retrying
 from shipyard.service.work_orders import WorkOrderService
@@ -138,25 +139,18 @@ class DeployActivities:
 
     @activity.defn(name="deploy_begin")
     async def begin(self, deployment_id: str) -> DeployStart:
-        """The forge's deployment (`in_progress`) and the deploy work order, each made once."""
+        """The forge's deployment (`in_progress`) and, for a workflow's deploy, its work order, each
+        made once."""
         dep = await self.store.get_deployment(deployment_id)
         project = await self.store.get_project(dep.project_id)
         assert project.deployment is not None
         env = project.deployment.environments[dep.env]
         try:
-            forge = forge_for(project.forge, self.settings, project.repository_url, self.store)
-            if dep.github_deployment_id is None:
-                what = f"{dep.version} to {dep.env}" + (
-                    f" (rolling back {dep.rollback_of})" if dep.rollback_of else ""
-                )
-                made = await forge.create_deployment(
-                    await self._ref(project), dep.env, what, dep.id, {"version": dep.version}
-                )
-                dep = await self.store.update_deployment(dep.id, github_deployment_id=made)
-            if dep.github_deployment_id is not None:
-                await forge.set_deployment_status(
-                    dep.github_deployment_id, "in_progress", f"deploying {dep.version}", env.url
-                )
+            await self._forge_in_progress(project, dep, env.url)
+            if env.docker is not None:
+                await self.store.update_deployment(dep.id, status="in_progress")
+                return DeployStart(docker=True)
+            assert env.workflow is not None
             request = CreateWorkOrderRequest(
                 repository_url=project.repository_url, workflow_type=env.workflow, project=project.id,
                 inputs={**env.inputs, "version": dep.version, "env": dep.env},
@@ -178,13 +172,43 @@ class DeployActivities:
         await self.store.update_deployment(dep.id, status="in_progress", work_order_id=wo.id)
         return DeployStart(work_order_id=wo.id, start=start)
 
+    async def _forge_in_progress(
+        self, project: ProjectRecord, dep: DeploymentRecord, url: str | None
+    ) -> None:
+        """The forge's deployment (made once) says `in_progress`."""
+        forge = forge_for(project.forge, self.settings, project.repository_url, self.store)
+        if dep.github_deployment_id is None:
+            what = f"{dep.version} to {dep.env}"
+            what += f" (rolling back {dep.rollback_of})" if dep.rollback_of else ""
+            made = await forge.create_deployment(
+                await self._ref(project), dep.env, what, dep.id, {"version": dep.version}
+            )
+            dep = await self.store.update_deployment(dep.id, github_deployment_id=made)
+        if dep.github_deployment_id is not None:
+            await forge.set_deployment_status(
+                dep.github_deployment_id, "in_progress", f"deploying {dep.version}", url
+            )
+
+    @activity.defn(name="deploy_docker")
+    async def docker(self, deployment_id: str) -> str:
+        """The version's container through the Docker engine; '' when it is live, else why not."""
+        dep = await self.store.get_deployment(deployment_id)
+        project = await self.store.get_project(dep.project_id)
+        assert project.deployment is not None
+        spec = project.deployment.environments[dep.env].docker
+        assert spec is not None
+        try:
+            return await deploy_container(self.settings, spec, dep) or ""
+        except ShipyardError as err:  # no engine answers
+            return err.message
+
     @activity.defn(name="deploy_end")
     async def end(self, inp: DeployEnd) -> str:
         """The deployment's outcome, from its work order's; on success what was live before in the
         environment is not any more (rolled back, when this deployment rolled it back)."""
         dep = await self.store.get_deployment(inp.deployment_id)
         wo = await self.store.get_work_order(dep.work_order_id) if dep.work_order_id else None
-        ok = wo is not None and wo.status == WorkOrderStatus.COMPLETED
+        ok = inp.error is None if inp.docker else wo is not None and wo.status == WorkOrderStatus.COMPLETED
         project = await self.store.get_project(dep.project_id)
         forge = forge_for(project.forge, self.settings, project.repository_url, self.store)
         url = (
