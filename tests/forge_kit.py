@@ -1,6 +1,7 @@
 """The fake GitHub repository and token the GitHub forge's tests use (tests/forge/conftest.py
-serves the fake and makes the forge on it), and `hosted`: a repository on the fake GitHub with
-real git over HTTP behind it, for the end-to-end tests of work orders on the github forge."""
+serves the fake and makes the forge on it), `new_app_key` for a GitHub App's, and `hosted`: a
+repository on the fake GitHub with real git over HTTP behind it, for the end-to-end tests of work
+orders on the github forge."""
 
 from __future__ import annotations
 
@@ -10,12 +11,29 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from fakes.git_http import GitHttpServer
 from fakes.github_api import FakeGitHub, build_app
 from support import serving_in_thread
 
 TOKEN = "ghp_forgeTOKEN0123456789abcdefABCDEF0123"
 REPO = "acme/widgets"
+
+
+def new_app_key() -> tuple[str, str]:
+    """A fresh RSA key for a GitHub App: its private PEM (PKCS#1, as GitHub hands them out) and public PEM."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private.decode(), public.decode()
 
 
 @dataclass

@@ -4,7 +4,8 @@ It holds repositories, pull requests, issues, comments, collaborator roles and r
 dispatches in memory, checks `Authorization: Bearer|token <token>` against the tokens it knows
 (every good token authenticates as `login`), and records every request it receives. As a GitHub
 App's server (`app_id`, `app_public_key`) it answers the App's routes to a JWT signed with the
-app's key, and issues installation tokens that the other routes then accept until they expire. Issues and
+app's key, and issues installation tokens that the other routes then accept until they expire
+(`github_app`: the app, its installations and the repositories each one reaches). Issues and
 pull requests share one number sequence per repository, as on GitHub, and are listed together;
 lists (branches, pull requests, issues) come a page at a time with GitHub's `Link` header.
 GraphQL (`POST /graphql`) knows one mutation: `markPullRequestReadyForReview`. The JSON shapes live
@@ -34,6 +35,7 @@ import jwt
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from fakes.github_app import add_app_routes
 from fakes.github_checks import add_check_routes
 from fakes.github_deployments import add_deployment_routes
 from fakes.github_git import add_git_routes, commit_sha
@@ -51,8 +53,6 @@ from fakes.github_json import (
     ReviewComment,
     comment_json,
     error_json,
-    installation_json,
-    installation_token_json,
     issue_json,
     label_json,
     now,
@@ -107,6 +107,7 @@ class FakeGitHub:
     token_ttl_s: float = 3600.0  # how long an installation token lives (GitHub: an hour)
     token_expiry: dict[str, datetime] = field(default_factory=dict)  # installation token → expiry
     token_requests: list[int] = field(default_factory=list)  # installation id of each token request
+    token_installations: dict[str, int] = field(default_factory=dict)  # installation token → its installation
     installation_lookups: list[str] = field(default_factory=list)  # "owner/name" of each lookup
     holds: list[Hold] = field(default_factory=list)
     left_out: set[str] = field(default_factory=set)  # keys dropped, at any depth, from every answer
@@ -147,6 +148,7 @@ class FakeGitHub:
         expires_at = datetime.now(UTC) + timedelta(seconds=self.token_ttl_s)
         self.tokens.add(token)
         self.token_expiry[token] = expires_at
+        self.token_installations[token] = installation_id
         return token, expires_at
 
     def accepts(self, token: str) -> bool:
@@ -371,23 +373,6 @@ def _refusal(fake: FakeGitHub, request: Request) -> str | None:
     return None if good else "Bad credentials"
 
 
-def _add_app_routes(app: FastAPI, fake: FakeGitHub) -> None:
-    @app.post("/app/installations/{installation_id:int}/access_tokens")
-    async def create_token(installation_id: int) -> JSONResponse:
-        token, expires_at = fake.issue_token(installation_id)
-        return _json(installation_token_json(token, expires_at), 201)
-
-    @app.get("/repos/{owner}/{name}/installation")
-    async def get_installation(owner: str, name: str) -> JSONResponse:
-        repo = fake.repo(f"{owner}/{name}")
-        fake.installation_lookups.append(repo.json["full_name"])
-        installation_id = fake.installations.get(repo.json["full_name"].lower())
-        if installation_id is None or fake.app_id is None:
-            raise GitHubError(404, "Not Found")
-        owner_json = repo.json["owner"]
-        return _json(installation_json(installation_id, fake.app_id, fake.app_slug, owner_json))
-
-
 def _add_repository_routes(app: FastAPI, fake: FakeGitHub) -> None:
     @app.get("/repos/{owner}/{name}")
     async def get_repo(owner: str, name: str) -> JSONResponse:
@@ -597,7 +582,7 @@ def build_app(fake: FakeGitHub) -> FastAPI:
         body = await _body(request)
         return _json(_graphql(fake, str(body.get("query", "")), body.get("variables") or {}))
 
-    _add_app_routes(app, fake)
+    add_app_routes(app, fake)
     _add_repository_routes(app, fake)
     _add_pull_routes(app, fake)
     _add_issue_routes(app, fake)

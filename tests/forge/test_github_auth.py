@@ -9,13 +9,12 @@ from pathlib import Path
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from fakes.github_api import FakeGitHub, build_app
+from forge_kit import new_app_key
 from shipyard.config import Settings
 from shipyard.domain.errors import ForgeError
 from shipyard.engine.sink import redactor_for
@@ -29,23 +28,9 @@ PAT = "ghp_personalTOKEN0123456789abcdefABCDEF01"
 WIDGETS, GADGETS, TOOLS = RepoRef("acme", "widgets"), RepoRef("acme", "gadgets"), RepoRef("other", "tools")
 
 
-def new_key() -> tuple[str, str]:
-    """A fresh RSA key: its private PEM (PKCS#1, as GitHub hands them out) and public PEM."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private.decode(), public.decode()
-
-
 @pytest.fixture(scope="module")
 def app_key() -> tuple[str, str]:
-    return new_key()
+    return new_app_key()
 
 
 @pytest.fixture
@@ -188,7 +173,7 @@ async def test_the_personal_token_is_used_without_an_app(settings: Settings, git
 async def test_a_wrong_key_fails_without_showing_the_key_or_the_jwt(
     settings: Settings, github: FakeGitHub, tmp_path: Path
 ) -> None:
-    other_pem = new_key()[0]
+    other_pem = new_app_key()[0]
     with pytest.raises(ForgeError) as caught:
         await github_token(app_settings(settings, github, other_pem))
     assert "GitHub rejected the GitHub App's JWT (401)" in caught.value.message
