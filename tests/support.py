@@ -159,7 +159,8 @@ class PgDatabases:
         try:
             await conn.execute(
                 "TRUNCATE project, work_order, step, event, pull_request, webhook_delivery,"
-                " repository_dispatch, artifact, project_secret, idea_run, issue_node, run_event"
+                " repository_dispatch, artifact, project_secret, idea_run, issue_node, run_event,"
+                " github_installation"
                 " RESTART IDENTITY CASCADE"
             )
         finally:

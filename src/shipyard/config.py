@@ -146,6 +146,8 @@ class Settings(BaseSettings):
     github_app_private_key: SecretStr | None = None  # the PEM text
     github_app_private_key_path: Path | None = None  # or the .pem file GitHub gave
     github_app_installation_id: int | None = None  # default: the app's installation on each repository
+    github_app_slug: str | None = None  # its name in github.com/apps/<slug>; default: asked of GitHub
+    github_web_url: str | None = None  # default: https://github.com, or GitHub Enterprise's from the API URL
     github_webhook_secret: SecretStr | None = None  # webhooks are refused (401) until it is set
     webhook_max_bytes: int = 25 * 1024 * 1024  # GitHub caps a payload at 25 MB
     github_labels: bool = False  # label issues shipyard:running, then shipyard:completed|failed|cancelled
@@ -189,6 +191,15 @@ class Settings(BaseSettings):
         """Whether a GitHub App (its id and a private key) is set."""
         has_key = self.github_app_private_key is not None or self.github_app_private_key_path is not None
         return bool(self.github_app_id) and has_key
+
+    @property
+    def github_web_base(self) -> str:
+        """GitHub's web address: SHIPYARD_GITHUB_WEB_URL, else GitHub Enterprise's host when
+        SHIPYARD_GITHUB_API_URL ends in /api/v3, else https://github.com."""
+        if self.github_web_url:
+            return self.github_web_url.rstrip("/")
+        api = self.github_api_url.rstrip("/")
+        return api.removesuffix("/api/v3") if api.endswith("/api/v3") else "https://github.com"
 
     def read_github_app_private_key(self) -> str | None:
         """The GitHub App's private key: the PEM text, else the key file's (OSError if unreadable)."""

@@ -1,4 +1,5 @@
-"""Webhook deliveries: stored once per hook and delivery id, then finished with an outcome."""
+"""Webhook deliveries: stored once per hook and delivery id, then finished with an outcome; dispatches;
+the GitHub App's installations."""
 
 from __future__ import annotations
 
@@ -56,3 +57,14 @@ async def test_a_dispatch_id_is_recorded_once(store: Store) -> None:
     assert sent.status == "sent" and sent.sent_at is not None
     failed = await store.finish_dispatch("id-1", "GitHub answered 404")
     assert (failed.status, failed.error, failed.sent_at) == ("failed", "GitHub answered 404", None)
+
+
+async def test_an_installation_is_recorded_once_and_listed_for_its_app(store: Store) -> None:
+    big = 2**40  # GitHub's ids outgrow 32 bits
+    first = await store.record_installation(big, "7", "acme", "Organization", "all", "https://x/1")
+    again = await store.record_installation(big, "7", "acme", "Organization", "selected", "https://x/1")
+    await store.record_installation(3, "8", "ann", "User", "all", "https://x/3")  # another app's
+    assert again.created_at == first.created_at and again.updated_at >= first.updated_at
+    [listed] = await store.list_installations("7")
+    assert (listed.id, listed.account, listed.repository_selection) == (big, "acme", "selected")
+    assert [i.account for i in await store.list_installations("8")] == ["ann"]

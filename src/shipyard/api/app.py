@@ -12,6 +12,7 @@ from shipyard.api.deps import ServiceDep, require_token
 from shipyard.api.errors import PageRenderer, install_error_handlers
 from shipyard.api.events import router as events_router
 from shipyard.api.front_door import FrontDoor
+from shipyard.api.github import repos_router
 from shipyard.api.github import router as github_router
 from shipyard.api.hub import EventHub
 from shipyard.api.limits import BodyLimit
@@ -77,7 +78,7 @@ def create_app(service: WorkOrderService, error_page: PageRenderer | None = None
     app.add_middleware(FrontDoor, trusted_hosts=service.settings.trusted_hosts)
     token = [Depends(require_token)]
     routers = (
-        work_orders_router, control_router, events_router, github_router, projects_router,
+        work_orders_router, control_router, events_router, github_router, repos_router, projects_router,
         schedules_router, misc, *product_routers(),
     )  # fmt: skip
     for router in routers:

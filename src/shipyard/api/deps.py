@@ -10,6 +10,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from shipyard.api.throttle import Throttle
 from shipyard.config import Settings
 from shipyard.domain.work_orders import WorkOrder
+from shipyard.service.github_app import GitHubAppService
 from shipyard.service.projects import ProjectService
 from shipyard.service.work_orders import WorkOrderService
 
@@ -27,6 +28,13 @@ async def get_projects(service: ServiceDep) -> ProjectService:
 
 
 ProjectsDep = Annotated[ProjectService, Depends(get_projects)]
+
+
+async def get_github_app(service: ServiceDep) -> GitHubAppService:
+    return GitHubAppService(service)
+
+
+GitHubAppDep = Annotated[GitHubAppService, Depends(get_github_app)]
 
 
 def bearer(authorization: str | None) -> str:

@@ -1,5 +1,6 @@
-"""POST /api/github/verify-repository (seed 003's request and response) and
-POST /api/github/dispatch (an outbound repository_dispatch, sent at most once per dispatch id)."""
+"""POST /api/github/verify-repository (seed 003's request and response),
+POST /api/github/dispatch (an outbound repository_dispatch, sent at most once per dispatch id) and
+GET /api/repos (seed 002: the repositories the GitHub App's recorded installations reach)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from shipyard.api.deps import ServiceDep
+from shipyard.api.deps import GitHubAppDep, ServiceDep
 from shipyard.domain.models import RequestModel
 from shipyard.forge.models import RepositoryCheck
 from shipyard.service.dispatch import DispatchRequest, send_dispatch
+from shipyard.service.github_app import ReachableRepositories
 
 router = APIRouter(prefix="/api/github", tags=["github"])
+repos_router = APIRouter(prefix="/api", tags=["github"])
 
 
 class VerifyRepositoryRequest(RequestModel):
@@ -39,3 +42,11 @@ async def dispatch(req: DispatchRequest, service: ServiceDep) -> JSONResponse:
     record, duplicate = await send_dispatch(service, req)
     body = {"dispatch": record.model_dump(mode="json"), "duplicate": duplicate}
     return JSONResponse(body, status_code=200 if duplicate else 201)
+
+
+@repos_router.get("/repos")
+async def list_repositories(github_app: GitHubAppDep) -> ReachableRepositories:
+    """Every repository the GitHub App's installations (recorded by /auth/github-app/callback) can
+    reach, and the installations; one whose repositories GitHub would not list carries `error`.
+    409 when no GitHub App is configured."""
+    return await github_app.reachable()

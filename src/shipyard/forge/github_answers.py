@@ -13,7 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shipyard.forge.models import CheckRun, CommentRef, IssueInfo, ReleaseInfo, ReviewComment, ReviewInfo
+from shipyard.forge.models import (
+    AppInstallation,
+    CheckRun,
+    CommentRef,
+    IssueInfo,
+    ReachableRepository,
+    ReleaseInfo,
+    ReviewComment,
+    ReviewInfo,
+)
 
 
 class PullRef(BaseModel):
@@ -126,6 +135,30 @@ def release_info(release: dict[str, Any], sha: str) -> ReleaseInfo:
     tag = str(release.get("tag_name") or "")
     return ReleaseInfo(
         tag=tag, name=str(release.get("name") or tag), sha=sha, url=str(release.get("html_url") or "")
+    )
+
+
+def app_installation(found: dict[str, Any]) -> AppInstallation:
+    """An installation of the GitHub App; an enterprise's account has a `slug`, not a `login`."""
+    account = found.get("account")
+    account = account if isinstance(account, dict) else {}
+    return AppInstallation(
+        installation_id=int(found["id"]),
+        account=str(account.get("login") or account.get("slug") or ""),
+        account_type=str(found.get("target_type") or account.get("type") or ""),
+        repository_selection=str(found.get("repository_selection") or ""),
+        html_url=str(found.get("html_url") or ""),
+    )
+
+
+def reachable_repository(repo: dict[str, Any], installation_id: int) -> ReachableRepository:
+    """A repository as an installation's list of repositories gives it."""
+    return ReachableRepository(
+        full_name=str(repo.get("full_name") or ""),
+        private=repo.get("private") is True,
+        installation_id=installation_id,
+        default_branch=str(repo.get("default_branch") or ""),
+        html_url=str(repo.get("html_url") or ""),
     )
 
 

@@ -5,8 +5,9 @@ minute back and lets it run ten minutes from then), trades it for an installatio
 (`POST /app/installations/{id}/access_tokens`, valid an hour) and caches that per installation
 until five minutes before it expires. The installation is `SHIPYARD_GITHUB_APP_INSTALLATION_ID`,
 else the app's installation on the repository (`GET /repos/{owner}/{repo}/installation`), cached.
-Without an App it is the personal token of `token_for`. Error messages name the cause from status
-codes and never carry the key, the JWT or a token.
+Without an App it is the personal token of `token_for`. The app's own calls the install flow makes
+(`GET /app`, `GET /app/installations/{id}`) take the JWT as well. Error messages name the cause from
+status codes and never carry the key, the JWT or a token.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -29,10 +31,10 @@ from githubkit.exception import GitHubException, RequestFailed, RequestTimeout
 from pydantic import SecretStr, ValidationError
 
 from shipyard.config import Settings
-from shipyard.domain.errors import ForgeError
+from shipyard.domain.errors import ForgeError, NotFound, ShipyardError
 from shipyard.forge.github_repo import RepoRef, token_for
 
-__all__ = ["REFRESH_BEFORE_S", "AppTokens", "github_token"]
+__all__ = ["REFRESH_BEFORE_S", "AppTokens", "app_tokens", "github_token"]
 
 REFRESH_BEFORE_S = 300  # a token this close to its expiry is replaced, so none expires mid-step
 
@@ -44,7 +46,7 @@ async def github_token(settings: Settings, repo: RepoRef | None = None) -> Secre
     """
     if not settings.github_app_configured:
         return await asyncio.to_thread(token_for, settings)
-    app = _app_for(settings)
+    app = app_tokens(settings)
     if settings.github_app_installation_id is not None:
         return await app.token(settings.github_app_installation_id)
     if repo is None:
@@ -112,6 +114,24 @@ class AppTokens:
         """Drop the cached installation of `repo`."""
         self._installations.pop(repo.full_name.lower(), None)
 
+    async def app(self) -> dict[str, Any]:
+        """The app as GitHub describes it (`GET /app`: its slug, name, owner, web page), unvalidated."""
+        with self._translated("the GitHub App", "the GitHub App was not found (404)"):
+            found: Any = (await self._github.rest.apps.async_get_authenticated()).json()
+        if not isinstance(found, dict):
+            raise ForgeError("GitHub answered no GitHub App for GET /app")
+        return found
+
+    async def installation(self, installation_id: int) -> dict[str, Any]:
+        """The app's installation `installation_id` (`GET /app/installations/{id}`), unvalidated;
+        NotFound when the app has no such installation."""
+        missing = f"GitHub App installation {installation_id} is not an installation of this app (404)"
+        with self._translated(f"GitHub App installation {installation_id}", missing, NotFound):
+            found: Any = (await self._github.rest.apps.async_get_installation(installation_id)).json()
+        if not isinstance(found, dict) or found.get("id") != installation_id:
+            raise ForgeError(f"GitHub answered no installation {installation_id}")
+        return found
+
     async def _create_token(self, installation_id: int) -> _Token:
         missing = (
             f"GitHub App installation {installation_id} was not found (404): "
@@ -139,11 +159,16 @@ class AppTokens:
         return locks.setdefault(key, asyncio.Lock())
 
     @contextmanager
-    def _translated(self, what: str, missing: str) -> Iterator[None]:
-        """Turn githubkit's exceptions inside the block into ForgeError; `missing` describes a 404."""
+    def _translated(
+        self, what: str, missing: str, not_found: type[ShipyardError] = ForgeError
+    ) -> Iterator[None]:
+        """Turn githubkit's exceptions inside the block into ForgeError; `missing` describes a 404
+        (raised as `not_found`)."""
         try:
             yield
         except RequestFailed as err:
+            if err.response.status_code == 404:
+                raise not_found(missing) from None
             raise ForgeError(_explain_status(err, what, missing)) from None
         except RequestTimeout:
             raise ForgeError(f"GitHub API at {self.api_url} did not answer in time for {what}") from None
@@ -211,8 +236,8 @@ def _apps() -> dict[tuple[str, str, str], AppTokens]:
     return {}
 
 
-def _app_for(settings: Settings) -> AppTokens:
-    """The cache of the configured App (one per API URL, app id and key)."""
+def app_tokens(settings: Settings) -> AppTokens:
+    """The configured App's tokens and calls, cached (one per API URL, app id and key)."""
     pem, app_id = _private_key(settings), settings.github_app_id or ""
     key = (settings.github_api_url.rstrip("/"), app_id, hashlib.sha256(pem.encode()).hexdigest())
     apps = _apps()

@@ -1,4 +1,5 @@
-"""GitHub without githubkit: which repository a URL names, the personal token, GitHub's dispatch limits.
+"""GitHub without githubkit: which repository a URL names, the personal token, GitHub's dispatch
+limits, whether a GitHub App is configured.
 
 Kept apart from the API client so that naming a repository or checking a dispatch loads no SDK.
 """
@@ -15,9 +16,13 @@ from typing import Any
 from pydantic import SecretStr
 
 from shipyard.config import Settings
-from shipyard.domain.errors import InvalidInput
+from shipyard.domain.errors import Conflict, InvalidInput
 
 NO_TOKEN = "no GitHub token: set GITHUB_TOKEN, or install gh and run `gh auth login`"
+NO_APP = (
+    "no GitHub App is configured: set SHIPYARD_GITHUB_APP_ID and the app's private key "
+    "(SHIPYARD_GITHUB_APP_PRIVATE_KEY, or SHIPYARD_GITHUB_APP_PRIVATE_KEY_PATH)"
+)
 MAX_PAYLOAD_KEYS = 10  # GitHub's limit on `client_payload`'s top-level keys
 MAX_PAYLOAD_BYTES = 65_536
 MAX_EVENT_TYPE_CHARS = 100
@@ -72,3 +77,9 @@ def check_dispatch(event_type: str, client_payload: dict[str, Any]) -> None:
         raise InvalidInput(f"client_payload is not JSON: {err}") from None
     if size >= MAX_PAYLOAD_BYTES:
         raise InvalidInput(f"client_payload is {size} bytes of JSON; GitHub takes less than 64 KB")
+
+
+def require_app(settings: Settings) -> None:
+    """Conflict naming the settings when no GitHub App is configured."""
+    if not settings.github_app_configured:
+        raise Conflict(NO_APP)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 MergeMethod = Literal["merge", "squash", "rebase"]
 DiffSide = Literal["RIGHT", "LEFT"]  # RIGHT: the head's lines (added or unchanged); LEFT: the base's
@@ -23,6 +24,30 @@ class RepositoryCheck(BaseModel):
     default_branch: str | None = None
     is_accessible: bool = False
     access_verified_at: datetime | None = None
+
+
+class AppInstallation(BaseModel):
+    """An installation of the GitHub App, as GitHub describes it (seed 002's shape: camelCase)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    installation_id: int
+    account: str  # the login of the user or organization it is installed on
+    account_type: str  # User | Organization
+    repository_selection: str  # all | selected
+    html_url: str  # its settings page on GitHub
+
+
+class ReachableRepository(BaseModel):
+    """A repository an installation of the GitHub App can reach (seed 002's shape: camelCase)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    full_name: str
+    private: bool
+    installation_id: int
+    default_branch: str
+    html_url: str
 
 
 class PullRequestSpec(BaseModel):

@@ -1,4 +1,5 @@
-"""What arrives from GitHub and what Shipyard sends there: webhook deliveries and dispatches."""
+"""What arrives from GitHub and what Shipyard sends there: webhook deliveries and dispatches, and
+the GitHub App's installations the install flow recorded."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from sqlalchemy.exc import IntegrityError
 
 from shipyard.domain.errors import NotFound
 from shipyard.store.base import StoreBase, stored
-from shipyard.store.records import DeliveryRecord, DispatchRecord
-from shipyard.store.tables import RepositoryDispatch, WebhookDelivery, utc_now
+from shipyard.store.records import DeliveryRecord, DispatchRecord, InstallationRecord
+from shipyard.store.tables import GitHubInstallation, RepositoryDispatch, WebhookDelivery, utc_now
 
 
 class GitHubRows(StoreBase):
-    """The Store's webhook deliveries (stored once, claimed once) and outbound dispatches."""
+    """The Store's webhook deliveries (stored once, claimed once), outbound dispatches and the
+    GitHub App's installations."""
 
     async def record_delivery(
         self,
@@ -135,3 +137,29 @@ class GitHubRows(StoreBase):
             query = query.where(WebhookDelivery.status == status)
         async with self._read() as session:
             return [DeliveryRecord.model_validate(r) for r in await session.scalars(query)]
+
+    # -- the GitHub App's installations ----------------------------------------------------------
+
+    async def record_installation(
+        self, id: int, app_id: str, account: str, account_type: str, repository_selection: str, html_url: str
+    ) -> InstallationRecord:
+        """Keep installation `id` of app `app_id` as GitHub described it (again: replaced)."""
+        fields = {
+            "app_id": app_id, "account": account, "account_type": account_type,
+            "repository_selection": repository_selection, "html_url": html_url, "updated_at": utc_now(),
+        }  # fmt: skip
+        async with self._writing() as session:
+            row = await session.get(GitHubInstallation, id, with_for_update=True)
+            if row is None:
+                row = GitHubInstallation(id=id, created_at=fields["updated_at"])
+                session.add(row)
+            for key, value in fields.items():
+                setattr(row, key, value)
+            return InstallationRecord.model_validate(await stored(session, row))
+
+    async def list_installations(self, app_id: str) -> list[InstallationRecord]:
+        """The recorded installations of app `app_id`, oldest first."""
+        query = select(GitHubInstallation).where(GitHubInstallation.app_id == app_id)
+        async with self._read() as session:
+            rows = await session.scalars(query.order_by(GitHubInstallation.created_at, GitHubInstallation.id))
+            return [InstallationRecord.model_validate(row) for row in rows]

@@ -122,6 +122,19 @@ class DispatchRecord(_Record):
         return next((r for r in self.reports or [] if r.get("state") in FINAL_STATES), None)
 
 
+class InstallationRecord(_Record):
+    """An installation of the GitHub App, as recorded."""
+
+    id: int
+    app_id: str
+    account: str
+    account_type: str
+    repository_selection: str
+    html_url: str
+    created_at: datetime
+    updated_at: datetime
+
+
 def checked_fields(fields: dict[str, Any], allowed: frozenset[str], what: str) -> dict[str, Any]:
     """`fields` as a dict; TypeError naming any that are not in `allowed`."""
     unknown = sorted(set(fields) - allowed)

@@ -1,6 +1,6 @@
 """ORM models of the read model: projects, work orders, their steps, events and artifacts, local
-pull requests, received webhook deliveries and sent dispatches, idea runs with their issue trees
-and events."""
+pull requests, received webhook deliveries and sent dispatches, GitHub App installations, idea
+runs with their issue trees and events."""
 
 from __future__ import annotations
 
@@ -263,6 +263,21 @@ class RepositoryDispatch(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     # What the workflow it started reported (`orchestrator.status`), once per state, in order.
     reports: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+
+
+class GitHubInstallation(Base):
+    """An installation of the GitHub App that the install flow recorded, as GitHub described it."""
+
+    __tablename__ = "github_installation"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # GitHub's id
+    app_id: Mapped[str] = mapped_column(String, index=True)  # the app it is an installation of
+    account: Mapped[str] = mapped_column(String)  # the login of the user or organization
+    account_type: Mapped[str] = mapped_column(String)  # User | Organization
+    repository_selection: Mapped[str] = mapped_column(String)  # all | selected
+    html_url: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
 
 
 class Artifact(Base):

@@ -1,5 +1,5 @@
 """The whole app `shipyard serve` runs: the API plus the dashboard, its templates, static files,
-sign-in (when an API token is set) and error pages."""
+sign-in (when an API token is set), the GitHub App's installation flow and error pages."""
 
 from __future__ import annotations
 
@@ -13,14 +13,17 @@ from fastapi.staticfiles import StaticFiles
 
 from shipyard.api.app import create_app as create_api_app
 from shipyard.api.deps import check_token
+from shipyard.api.errors import error_response
 from shipyard.ideas import pages as idea_pages
 from shipyard.service.work_orders import WorkOrderService
-from shipyard.web import actions, live, pages, projects
+from shipyard.web import actions, github_app, live, pages, projects
 from shipyard.web.diff import highlight_css
-from shipyard.web.render import HERE, TOKEN_COOKIE, page, same_origin, signed_in
+from shipyard.web.render import HERE, TOKEN_COOKIE, page, same_origin, signed_in, wants_json
 
 
 def error_page(request: Request, status: int, code: str, message: str) -> Response:
+    if wants_json(request):  # an API client on a page's route (the GitHub App's callback)
+        return error_response(status, code, message)
     if status == 401 and request.method == "GET":
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     return page(request, "error.html", status_code=status, status=status, code=code, message=message)
@@ -68,5 +71,6 @@ def create_app(service: WorkOrderService) -> FastAPI:
     # actions first: its /work-orders/new must not be read as the work order "new"
     for router in (actions.router, pages.router, live.router, projects.router, idea_pages.router):
         app.include_router(router, dependencies=[*guarded, Depends(same_origin)])
+    app.include_router(github_app.router)  # its callback arrives from GitHub: the state guards it
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -1,4 +1,5 @@
-"""Dashboard pages for projects: list, create, change (sources included, as YAML) and delete."""
+"""Dashboard pages for projects: list, create, change (sources included, as YAML) and delete. The
+new-project form offers the repositories the GitHub App reaches, and a link to install it."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from shipyard.agents.registry import AGENT_NAMES
+from shipyard.api.deps import GitHubAppDep
 from shipyard.api.errors import status_of
 from shipyard.domain.errors import InvalidInput, ShipyardError
 from shipyard.domain.projects import ProjectCreate, ProjectUpdate, parse_sources
 from shipyard.sandboxes.registry import SANDBOX_NAMES
+from shipyard.service.github_app import GitHubAppService, ReachableRepositories
 from shipyard.store.records import ProjectRecord
 from shipyard.web.render import Projects, page
 
@@ -92,20 +95,35 @@ async def project_list(request: Request, projects: Projects) -> HTMLResponse:
     return page(request, "projects.html", projects=await projects.list_all())
 
 
+async def _offer(github_app: GitHubAppService) -> ReachableRepositories | None:
+    """The repositories the GitHub App's installations reach; None without an app."""
+    return await github_app.reachable() if github_app.configured else None
+
+
 @router.get("/new")
-async def new_project(request: Request) -> HTMLResponse:
-    return _form(request, {}, None, error=None)
+async def new_project(
+    request: Request, github_app: GitHubAppDep, installed: str = "", install_requested: str = ""
+) -> HTMLResponse:
+    """The form; `installed` (an installation's id) and `install_requested` are where the GitHub
+    App's installation flow comes back to."""
+    offer = await _offer(github_app)
+    views = offer.installations if offer else []
+    done = next((view for view in views if str(view.installation_id) == installed), None)
+    return _form(
+        request, {}, None, error=None, offer=offer, installed=done, requested=bool(install_requested)
+    )
 
 
 @router.post("")
 async def create_project(
-    request: Request, projects: Projects, form: Annotated[ProjectForm, Depends()]
+    request: Request, projects: Projects, github_app: GitHubAppDep, form: Annotated[ProjectForm, Depends()]
 ) -> Response:
     try:
         data = _validated(ProjectCreate, form.fields())
         project = await projects.create(data)
     except ShipyardError as err:
-        return _form(request, form.values, None, error=err.message, status_code=status_of(err))
+        offer = await _offer(github_app)
+        return _form(request, form.values, None, error=err.message, status_code=status_of(err), offer=offer)
     return RedirectResponse(f"/projects/{project.name}", status_code=303)
 
 

@@ -49,6 +49,12 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+def wants_json(request: Request) -> bool:
+    """Whether the client asked for JSON rather than a page (an API client, not a browser)."""
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
 Service = ServiceDep
 Projects = ProjectsDep
 
