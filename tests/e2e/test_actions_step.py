@@ -16,8 +16,9 @@ import httpx
 import pytest
 import yaml
 from pydantic import SecretStr
-from test_github import SECRET
+from test_github import SECRET, deliver, processed
 
+from fakes import github_payloads
 from fakes.github_api import Dispatch
 from forge_kit import REPO, TOKEN, GitHub, hosted
 from shipyard.config import Settings
@@ -140,11 +141,19 @@ async def test_a_reported_failure_fails_the_step_and_silence_times_it_out(
     wid = await create(api, github, {"name": "two", "steps": [quiet, failing]})
 
     _, sent = await dispatched(github, 2)  # the quiet one's wait timed out; then the second went out
-    answer = await api.post(
-        f"/api/runs/{wid}/status", json=report(wid, sent, "FAILED", metrics={"failed": 3})
-    )
-    assert answer.status_code == 202, answer.text
+    # This time the workflow reports with a repository_dispatch of its own, which reaches Shipyard
+    # as a webhook (seed 002 §9.2's other way back); another repository's naming it counts for nothing.
+    failed = report(wid, sent, "FAILED", metrics={"failed": 3})
+    callback = {
+        "action": "orchestrator.status", "branch": "main", "client_payload": failed,
+        "repository": github_payloads.repository(REPO), "sender": github_payloads.user(),
+    }  # fmt: skip
+    other = {**callback, "repository": github_payloads.repository("evil/elsewhere")}
+    assert (await deliver(api, "repository_dispatch", other, "d-other")).status_code == 202
+    assert (await processed(api, "d-other"))["status"] == "ignored"
+    assert (await deliver(api, "repository_dispatch", callback, "d-report")).status_code == 202
     wo = await wait_done(api, wid)
+    assert (await processed(api, "d-report"))["result"] == {"actions_report_for": wid, "duplicate": False}
 
     assert wo["status"] == "failed"
     assert "GitHub Actions reported qa.run.request: QA FAILED" in wo["error_message"]

@@ -43,7 +43,7 @@ def test_comment_on_a_pull_request_from_a_bot() -> None:
 
 
 def test_repository_dispatch_and_check_run() -> None:
-    dispatch = {"action": "deploy", "event_type": "deploy", "branch": "main",
+    dispatch = {"action": "deploy", "branch": "main",
                 "client_payload": {"env": "prod"}, "repository": repository(), "sender": user()}  # fmt: skip
     event = normalise("repository_dispatch", "d", dispatch)
     assert (event.dispatch_type, event.client_payload, event.branch) == ("deploy", {"env": "prod"}, "main")

@@ -48,17 +48,24 @@ ACTIONS_EVENT = "actions.status"  # a report, as the work order whose dispatch i
 
 
 async def hear_report(
-    settings: Settings, store: Store, dispatch_id: str, report: dict[str, Any], run_id: str | None = None
+    settings: Settings,
+    store: Store,
+    dispatch_id: str,
+    report: dict[str, Any],
+    run_id: str | None = None,
+    repository: str | None = None,
 ) -> tuple[WorkOrder | None, bool]:
     """The work order whose `actions` step sent dispatch `dispatch_id` hears `report` (kept on the
     dispatch once per state, an `actions.status` event; the step reads it there); (that work order,
-    whether the report was new), (None, False) when no work order sent the dispatch. InvalidInput
-    when `run_id` is neither that work order nor the idea run it belongs to."""
+    whether the report was new), (None, False) when no work order sent the dispatch (to
+    `repository`, when given: a webhook's). InvalidInput when `run_id` is neither that work order
+    nor the idea run it belongs to."""
     try:
         dispatch = await store.get_dispatch(dispatch_id)
     except NotFound:
         return None, False
-    if dispatch.work_order_id is None:
+    elsewhere = repository is not None and repository.lower() != dispatch.repository.lower()
+    if dispatch.work_order_id is None or elsewhere:
         return None, False
     wo = await store.get_work_order(dispatch.work_order_id)
     if run_id is not None and run_id not in (wo.id, run_id_of(wo)):

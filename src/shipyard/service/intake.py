@@ -141,14 +141,17 @@ class Intake:
 
     async def _actions_report(self, event: TriggerEvent) -> Outcome | None:
         """The report to the work order whose dispatch it names by `dispatch_id` (or `dispatchId`),
-        as `POST /api/runs/:runId/status` takes it; None when no work order's dispatch has that id."""
+        as `POST /api/runs/:runId/status` takes it; None when no work order's dispatch to the webhook's
+        repository has that id."""
         payload = event.client_payload
         dispatch_id = payload.get("dispatch_id") or payload.get("dispatchId")
         if not isinstance(dispatch_id, str) or payload.get("state") not in REPORT_STATES:
             return None
         keep = ("nodeId", "phase", "state", "progress", "metrics", "artifacts")
         report = {key: payload[key] for key in keep if key in payload}
-        wo, new = await hear_report(self.settings, self.store, dispatch_id, report)
+        wo, new = await hear_report(
+            self.settings, self.store, dispatch_id, report, repository=event.repository
+        )
         if wo is None:
             return None
         return "processed", {"actions_report_for": wo.id, "duplicate": not new}

@@ -148,7 +148,8 @@ def _pull_request(out: TriggerEvent, payload: dict[str, Any]) -> None:
 
 
 def _dispatch(out: TriggerEvent, payload: dict[str, Any]) -> None:
-    out.dispatch_type = _str(payload.get("event_type"))
+    # GitHub's webhook carries the dispatch's event_type as `action`; some relays copy it as `event_type`.
+    out.dispatch_type = _str(payload.get("action")) or _str(payload.get("event_type"))
     out.client_payload = _obj(payload.get("client_payload"))
     out.branch = _str(payload.get("branch"))
 
