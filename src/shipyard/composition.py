@@ -43,9 +43,10 @@ def product_routers() -> list[APIRouter]:
     """The products' API routes (behind the API token, like the work orders')."""
     from shipyard.ideas.actions import router as run_status
     from shipyard.ideas.agents import router as agents
+    from shipyard.ideas.chat import router as chat
     from shipyard.ideas.code import router as code
     from shipyard.ideas.deploy import router as deploys
     from shipyard.ideas.routes import router as ideas
     from shipyard.ideas.stream import router as run_stream
 
-    return [ideas, run_stream, code, run_status, agents, deploys]
+    return [ideas, run_stream, code, run_status, agents, deploys, chat]

@@ -149,7 +149,6 @@ class IdeaActivities:
         was cancelled runs again from its first step that did not complete."""
         run = await self.store.get_run(inp.run_id)
         issue = await self.store.get_issue(inp.issue_id)
-        parts = [run.id, inp.kind, str(issue.id), *([str(inp.round)] if inp.round else [])]
         trigger = {"source": "idea", "run": run.id, "issue": issue.id, "work": inp.kind, "round": inp.round}
         try:
             request, branch = await self._request(run, issue, inp.kind)
@@ -157,7 +156,7 @@ class IdeaActivities:
                 self.settings,
                 self.store,
                 request,
-                derived_work_order_id(*parts),
+                work_order_id(run.id, inp.kind, issue.id, inp.round),
                 trigger=trigger,
                 branch=branch,
             )
@@ -277,8 +276,9 @@ class IdeaActivities:
         """The planner's tree, checked against the rules, as issues under the epic (once)."""
         run = await self.store.get_run(inp.run_id)
         epic = await self.store.get_issue(inp.issue_id)
-        assert epic.work_order_id is not None
-        steps = {s.step_id: s for s in await self.store.list_steps(epic.work_order_id)}
+        # The spec's work order by its id: the epic's own field names its latest work (a dry run's
+        # draft, say), which a retried run walks past on its way here.
+        steps = {s.step_id: s for s in await self.store.list_steps(work_order_id(run.id, "spec", epic.id))}
         try:
             planned = tree_from_plan(steps["plan"].output_data if "plan" in steps else None)
         except InvalidInput as err:
@@ -463,6 +463,11 @@ class IdeaActivities:
             run, "deploy.started", f"deploying {inp.version} to {inp.env}: {dep.id}", deployment=dep.id
         )
         return dep.id
+
+
+def work_order_id(run_id: str, kind: WorkKind, issue_id: int, round: int = 0) -> str:
+    """The id of the issue's work of `kind` (in QA round `round`): the same work is one work order."""
+    return derived_work_order_id(run_id, kind, str(issue_id), *([str(round)] if round else []))
 
 
 def _node(root: IssueNodeRecord, issues: list[IssueNodeRecord]) -> Node:
