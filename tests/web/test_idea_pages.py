@@ -188,22 +188,22 @@ async def test_the_run_page_shows_chips_timeline_and_controls_and_stays_live(das
     )
     html = (await dashboard.client.get(f"/ideas/{run.id}")).text
     assert chips_of(html) == [
-        ("Spec", "passed"), ("Plan", "passed"), ("Build", "current"), ("QA", "ahead"),
+        ("Spec", "passed"), ("Plan", "passed"), ("Branch", "current"), ("Dev", "ahead"), ("QA", "ahead"),
         ("Merge", "ahead"), ("Release", "ahead"), ("Done", "ahead"),
     ]  # fmt: skip
-    assert re.search(r'chip-current" data-state="EXECUTION_LOOP" aria-current="step"', html)
-    messages = re.findall(r'class="line lvl-(\w+)".*?step-tag">(\w+)<.*?class="text">(.*?)</span>', html)
+    assert re.search(r'chip-current" data-stage="branch" aria-current="step"', html)
+    messages = re.findall(r'class="step step-(\w+) lvl-(\w+)".*?class="entry-text">(.*?)</span>', html, re.S)
     assert messages == [
-        ("info", "IDEA_SUBMITTED", "idea submitted"), ("info", "SPEC_WRITING", "now spec_writing"),
-        ("info", "ISSUE_TREE", "now issue_tree"), ("info", "EXECUTION_LOOP", "now execution_loop"),
-        ("info", "EXECUTION_LOOP", "built &lt;script&gt;alert(1)&lt;/script&gt;"),
-        ("warning", "EXECUTION_LOOP", "checks failing"),
+        ("running", "info", "idea submitted"), ("running", "info", "now spec_writing"),
+        ("running", "info", "now issue_tree"), ("running", "info", "now execution_loop"),
+        ("idle", "info", "built &lt;script&gt;alert(1)&lt;/script&gt;"),
+        ("waiting", "warning", "checks failing"),
     ]  # fmt: skip
     assert "The tree appears once the spec is written" in html
     for action in ("pause", "cancel"):
         assert f'action="/ideas/{run.id}/{action}"' in html
-    assert "/resume" not in html
-    live = re.search(rf'hx-get="/ideas/{run.id}/live\?seen=(\w+)"\s+hx-trigger="every 2s"', html)
+    assert f"/ideas/{run.id}/resume" not in html
+    live = re.search(rf'hx-get="/ideas/{run.id}/live\?seen=(\w+)"\s+hx-trigger="every 2s, run-changed', html)
     assert live is not None  # polled while it goes on
 
     seen = {"seen": live.group(1)}
@@ -212,16 +212,16 @@ async def test_the_run_page_shows_chips_timeline_and_controls_and_stays_live(das
     part = await dashboard.client.get(f"/ideas/{run.id}/live", params=seen)
     assert part.status_code == 200 and "<html" not in part.text and 'id="run"' in part.text
     assert "badge-paused" in part.text and "lunch" in part.text and f"/ideas/{run.id}/resume" in part.text
+    assert f'action="/ideas/{run.id}/advance"' in part.text  # a held run can be advanced
 
     await move(dashboard.store, run, RunState.MERGE, RunState.RELEASE, RunState.DONE)
     done = await dashboard.client.get(f"/ideas/{run.id}/live", params=seen)
-    assert 'data-live="no"' in done.text and "hx-trigger" not in done.text  # the polling stops
-    assert chips_of(done.text)[3:] == [
-        ("QA", "skipped"),
-        ("Merge", "passed"),
-        ("Release", "passed"),
-        ("Done", "current"),
-    ]
+    assert 'data-live="no"' in done.text and "every 2s" not in done.text  # the polling stops
+    assert 'hx-trigger="run-changed from:body"' in done.text  # a retry from the chat wakes it
+    assert chips_of(done.text)[2:] == [
+        ("Branch", "passed"), ("Dev", "skipped"), ("QA", "skipped"), ("Merge", "passed"),
+        ("Release", "passed"), ("Done", "current"),
+    ]  # fmt: skip
     assert 'action="/ideas/' not in done.text  # no controls for an ended run
 
 
@@ -230,10 +230,10 @@ async def test_a_failed_run_shows_where_it_stopped_and_why(dashboard: Dashboard)
     await move(dashboard.store, run, RunState.SPEC_WRITING, RunState.ISSUE_TREE)
     await move(dashboard.store, run, RunState.FAILED, error=f"the plan broke a rule: {XSS}")
     html = (await dashboard.client.get(f"/ideas/{run.id}")).text
-    assert chips_of(html)[:3] == [("Spec", "passed"), ("Plan", "failed"), ("Build", "ahead")]
+    assert chips_of(html)[:3] == [("Spec", "passed"), ("Plan", "failed"), ("Branch", "ahead")]
     assert 'badge-failed">FAILED<' in html
     assert 'role="alert">the plan broke a rule: &lt;script&gt;alert(1)&lt;/script&gt;</p>' in html
-    assert "hx-trigger" not in html and "Cancel…" not in html
+    assert "every 2s" not in html and "Cancel…" not in html
 
 
 async def test_unknown_and_malformed_runs_are_refused_as_pages(dashboard: Dashboard) -> None:
@@ -284,7 +284,7 @@ async def test_controls_say_why_they_were_refused_in_the_page(dashboard: Dashboa
     unknown = await client.post(f"/ideas/{run.id}/explode")
     assert (
         unknown.status_code == 404
-        and "no action &#39;explode&#39;; actions: pause, resume, cancel" in unknown.text
+        and "no action &#39;explode&#39;; actions: pause, resume, cancel, advance" in unknown.text
     )
     elsewhere = await client.post(f"/ideas/{run.id}/cancel", headers={"Origin": "https://evil.example"})
     assert elsewhere.status_code == 403 and "another site" in elsewhere.text

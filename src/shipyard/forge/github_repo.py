@@ -48,6 +48,18 @@ def parse_repository(url: str) -> RepoRef | None:
     return RepoRef(match["owner"], match["name"]) if match else None
 
 
+_HOST = re.compile(r"^(?:https?://(?:[^@/]+@)?|ssh://git@|git@)(?P<host>[^/:]+)")
+
+
+def issue_web_url(url: str, number: int) -> str | None:
+    """Where people read issue `number` of the repository `url` names (github.com for `owner/name`)."""
+    ref = parse_repository(url)
+    if ref is None:
+        return None
+    found = _HOST.match(url.strip())
+    return f"https://{found['host'] if found else 'github.com'}/{ref.full_name}/issues/{number}"
+
+
 def token_for(settings: Settings) -> SecretStr | None:
     """The configured token, else the GitHub CLI's, else None."""
     if settings.github_token is not None:

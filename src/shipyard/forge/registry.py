@@ -13,10 +13,10 @@ from shipyard.domain.errors import ForgeError
 from shipyard.domain.projects import ForgeName
 from shipyard.forge.base import Forge
 from shipyard.forge.github_forge import GitHubForge
-from shipyard.forge.github_repo import NO_TOKEN, parse_repository
+from shipyard.forge.github_repo import NO_TOKEN, issue_web_url, parse_repository
 from shipyard.forge.local import LocalForge, PullRequestRows
 
-__all__ = ["FORGE_NAMES", "NO_TOKEN", "default_forge_name", "forge_for", "hosted_forge_for"]
+__all__ = ["FORGE_NAMES", "NO_TOKEN", "default_forge_name", "forge_for", "hosted_forge_for", "issue_url"]
 
 FORGE_NAMES = ("local", "github")
 
@@ -49,3 +49,9 @@ def repository_name(repository_url: str) -> str | None:
     """The name (owner/name) a hosted forge gives the repository of a remote URL, if it names one."""
     ref = parse_repository(repository_url)
     return ref.full_name if ref else None
+
+
+def issue_url(name: str, repository_url: str, number: int) -> str | None:
+    """Where people read issue `number` of the repository on forge `name`; None on a forge that
+    keeps no issues (`local`)."""
+    return issue_web_url(repository_url, number) if name == "github" else None

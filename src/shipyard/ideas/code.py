@@ -4,7 +4,7 @@ idea run on the project's repository). Every route is under `/api/projects/:id`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import Field
@@ -15,7 +15,15 @@ from shipyard.domain.errors import Conflict, ForgeError, InvalidInput, NotFound,
 from shipyard.domain.ideas import IssueStatus, IssueType
 from shipyard.domain.jsontext import MAX_SQL_INT32
 from shipyard.domain.models import RequestModel
-from shipyard.forge.base import BranchRef, Forge, MergeMethod, MergeResult, PullRequestInfo, PullState
+from shipyard.forge.base import (
+    BranchRef,
+    CheckRun,
+    Forge,
+    MergeMethod,
+    MergeResult,
+    PullRequestInfo,
+    PullState,
+)
 from shipyard.forge.registry import forge_for
 from shipyard.gitutil import is_branch_name
 from shipyard.ideas import mirror
@@ -98,6 +106,27 @@ class CodeRequest(RequestModel, _Camel):
     size: Literal["small", "medium", "large"] = "medium"
 
 
+class Hosted(Protocol):
+    """A repository on a forge: a project's, or an idea run's."""
+
+    @property
+    def forge(self) -> str: ...
+
+    @property
+    def repository_url(self) -> str: ...
+
+
+def ci_summary(checks: list[CheckRun]) -> str | None:
+    """`pending` while a check runs, `passing` when all passed (or were neutral or skipped),
+    `failing` otherwise; None without checks."""
+    if not checks:
+        return None
+    if any(check.status != "completed" for check in checks):
+        return "pending"
+    fine = all(check.conclusion in ("success", "neutral", "skipped") for check in checks)
+    return "passing" if fine else "failing"
+
+
 class CodeService:
     """The code module over the work-order service: its settings, store and Temporal client."""
 
@@ -106,11 +135,11 @@ class CodeService:
         self.store = service.store
         self.settings = service.settings
 
-    def forge(self, project: ProjectRecord) -> Forge:
-        return forge_for(project.forge, self.settings, project.repository_url, self.store)
+    def forge(self, where: Hosted) -> Forge:
+        return forge_for(where.forge, self.settings, where.repository_url, self.store)
 
-    async def branches(self, project: ProjectRecord) -> list[BranchRef]:
-        return await self.forge(project).list_branches()
+    async def branches(self, where: Hosted) -> list[BranchRef]:
+        return await self.forge(where).list_branches()
 
     async def create_branch(self, project: ProjectRecord, req: BranchCreate) -> BranchRef:
         """A new branch at `baseBranch`'s tip; InvalidInput for a bad name or an unknown base,
@@ -125,8 +154,13 @@ class CodeService:
             raise Conflict(f"branch {req.branch_name} already exists in {project.repository_url}")
         return await forge.create_branch(req.branch_name, req.base_branch)
 
-    async def prs(self, project: ProjectRecord, state: PullState) -> list[PullRequestInfo]:
-        return await self.forge(project).list_prs(state)
+    async def prs(self, where: Hosted, state: PullState) -> list[PullRequestInfo]:
+        return await self.forge(where).list_prs(state)
+
+    async def checks(self, where: Hosted, ref: str) -> list[CheckRun]:
+        """The CI check runs on the commit `ref` (a branch: its tip) points at; none on a forge
+        without CI."""
+        return await self.forge(where).list_check_runs(ref)
 
     async def open_pr(self, project: ProjectRecord, req: PullCreate) -> PullRequestInfo:
         """A pull request from `branch` into `base`; Conflict naming the one open between them."""
@@ -138,21 +172,21 @@ class CodeService:
             )
         return await forge.open_pr(req.branch, req.base, req.title, req.body)
 
-    async def pr(self, project: ProjectRecord, number: int) -> PullRequestInfo:
+    async def pr(self, where: Hosted, number: int) -> PullRequestInfo:
         try:
-            return await self.forge(project).get_pr(number)
+            return await self.forge(where).get_pr(number)
         except ForgeError as err:
             raise _in_api_terms(err) from None
 
-    async def merge(self, project: ProjectRecord, number: int, method: MergeMethod) -> MergeResult:
+    async def merge(self, where: Hosted, number: int, method: MergeMethod) -> MergeResult:
         """Merge the open pull request into its base; Conflict saying why it cannot be."""
-        pull = await self.pr(project, number)
+        pull = await self.pr(where, number)
         if pull.state != "open":
             raise Conflict(f"pull request #{number} is {pull.state}: nothing to merge")
         if pull.draft:
             raise Conflict(f"pull request #{number} is a draft: it is merged once it is ready for review")
         try:
-            return await self.forge(project).merge_pr(number, method)
+            return await self.forge(where).merge_pr(number, method)
         except ForgeError as err:
             raise _in_api_terms(err) from None
 

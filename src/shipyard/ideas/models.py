@@ -22,11 +22,23 @@ class _Camel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
+# The roles an idea's options may give an agent of their own (by the kind of work they do), and
+# what each does; `default` serves those not given one.
+AGENT_ROLES = {
+    "default": "every role not set below",
+    "spec": "spec writer and issue planner",
+    "implement": "developer",
+    "qa": "QA tester",
+    "release": "release manager",
+}
+RoleName = Literal["default", "spec", "implement", "qa", "release"]
+
+
 class IdeaOptions(_Camel):
     size: Literal["small", "medium", "large"] = "medium"  # how far the planner decomposes
-    # The agent for each kind of work (`spec`, `implement`, `release`) or `default`; else the
-    # project's, else the install's.
-    agents: dict[str, str] = Field(default_factory=dict)
+    # The agent (by its registry name) for each role, or `default`; else the project's, else the
+    # install's.
+    agents: dict[RoleName, str] = Field(default_factory=dict)
     forge: Literal["github", "local"] | None = None  # default: the project's, else by the repository
     # The project's test command, run by every QA round (its failure is a defect of its own).
     test_command: str = Field(default="", max_length=2000)

@@ -9,6 +9,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from shipyard.agents.registry import AGENT_NAMES
 from shipyard.domain.errors import Conflict, InvalidInput, NotFound, ShipyardError, Unavailable
 from shipyard.domain.ideas import IssueStatus, IssueType, RunState
 from shipyard.forge.registry import default_forge_name, forge_for
@@ -29,6 +30,10 @@ class IdeaService:
 
     async def submit(self, req: IdeaRequest) -> IdeaRunRecord:
         """Check the repository and its forge, record the run, start its workflow."""
+        unknown = next(((r, n) for r, n in req.options.agents.items() if n not in AGENT_NAMES), None)
+        if unknown is not None:
+            known = ", ".join(AGENT_NAMES)
+            raise InvalidInput(f"options.agents.{unknown[0]}: unknown agent {unknown[1]!r}; known: {known}")
         if self.service.client is None:
             raise Conflict("this process has no engine; start `shipyard serve` to run ideas")
         project = await self.store.get_project(req.project) if req.project else None
@@ -67,6 +72,10 @@ class IdeaService:
     async def runs(self, limit: int, offset: int = 0) -> tuple[list[IdeaRunRecord], int]:
         """Runs, newest first, and how many there are."""
         return await self.store.list_runs(limit=limit, offset=offset)
+
+    async def get(self, run_id: str) -> IdeaRunRecord:
+        """The run as stored; NotFound if there is none."""
+        return await self.store.get_run(run_id)
 
     async def view(self, run_id: str) -> RunView:
         run = await self.store.get_run(run_id)

@@ -76,8 +76,37 @@
   });
   document.addEventListener("htmx:sseOpen", function () { trouble(""); });
 
+  // Details (an issue's node, a timeline entry) a reader opened or closed stay so when htmx
+  // redraws the part of the page they are in; their ids name them across redraws.
+  var toggled = {};
+  document.addEventListener("click", function (event) {
+    var summary = event.target.closest && event.target.closest("summary");
+    if (!summary || event.target.closest("a, button, input")) return;
+    var details = summary.parentElement;
+    if (details && details.id) toggled[details.id] = !details.open;
+  });
+
+  // The chat shows its newest messages, unless its reader scrolled up to earlier ones.
+  var chatAtBottom = true;
+  function chatToBottom() {
+    var log = document.getElementById("chat-log");
+    if (log && chatAtBottom) log.scrollTop = log.scrollHeight;
+  }
+  document.addEventListener("htmx:beforeSwap", function () {
+    var log = document.getElementById("chat-log");
+    if (log) chatAtBottom = atBottom(log);
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    Object.keys(toggled).forEach(function (id) {
+      var details = document.getElementById(id);
+      if (details && details.tagName === "DETAILS" && details.open !== toggled[id]) details.open = toggled[id];
+    });
+    chatToBottom();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-autoscroll]").forEach(setUp);
+    chatToBottom();
   });
 
   // New lines arrive over SSE; earlier ones are swapped in at the top (keep the reader's place).
