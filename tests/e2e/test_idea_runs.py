@@ -179,27 +179,3 @@ async def test_bad_ideas_are_refused_and_nothing_is_made(api: httpx.AsyncClient,
         assert resp.status_code == 422, resp.text
         assert says in resp.text
     assert (await api.get("/api/runs/run-00000000")).status_code == 404
-
-
-async def test_a_dry_run_leaves_the_spec_the_tree_branches_and_draft_pull_requests_and_no_code(
-    api: httpx.AsyncClient, make_repo: MakeRepo
-) -> None:
-    repo = make_repo("greet", {"README.md": "# greet\n"})
-    main = git(repo, "rev-parse", "main")
-    body = {"ideaText": IDEA, "repo": str(repo), "options": {"dryRun": True}}
-    run = await wait_run(api, (await api.post("/api/ideas", json=body)).json()["runId"])
-
-    assert run["state"] == "DONE", run["error"]
-    assert run["timeline"][-1]["msg"] == "dry run: 6 branches and draft pull requests"
-    [epic] = (await api.get(f"/api/runs/{run['runId']}/issues")).json()["issues"]
-    for issue in flatten(epic):
-        pull = (await api.get(f"/api/pull-requests/{issue['prNumber']}")).json()["pull_request"]
-        assert (pull["head_branch"], pull["draft"], pull["state"]) == (issue["branch"], True, "open")
-        assert issue["status"] == "REVIEW"
-        files = git(repo, "ls-tree", "-r", "--name-only", issue["branch"]).splitlines()
-        assert f"specs/issues/{issue['id']}-" in "\n".join(files)
-        assert not {"hello.py", "test_hello.py", "bye.py"} & set(files)  # no code written
-    assert SPEC in git(repo, "ls-tree", "-r", "--name-only", epic["branch"])
-    assert git(repo, "rev-parse", "integration") == main  # nothing merged
-    works = {e["data"]["work"] for e in run["timeline"] if e["type"] == "workflow.step.started"}
-    assert works == {"spec", "draft"}

@@ -177,10 +177,8 @@ class ChatService:
         """Do what the command says; what the system answers."""
         name = command.name
         if name in _INTERRUPTS:
-            reason = command.arg or ("from the chat" if name != "resume" else None)
-            await self.ideas.interrupt(
-                run.id, RunInterrupt.model_validate({"action": name, "reason": reason})
-            )
+            interrupt = RunInterrupt.model_validate({"action": name, "reason": command.arg or None})
+            await self.ideas.interrupt(run.id, interrupt)
             return _INTERRUPTS[name]
         if name == "retry":
             issue = await self.store.get_issue(int(command.arg))
