@@ -171,6 +171,7 @@ async def test_a_failing_test_run_and_a_failed_required_check_are_defects_fixed_
         for d in (tests, check)
     ]
     passed = messages.index(f"QA round 2 of task #{hello['id']} found no defect")
+    assert run["timeline"][passed]["data"] == {"issue_id": hello["id"], "round": 2}  # the tree's QA badge
     merged = next(i for i, m in enumerate(messages) if m.startswith(f"merged #{hello['prNumber']} "))
     # The task's pull request merged only once both defects were fixed and a round of QA passed.
     assert filed < min(fixes) and max(fixes) < passed < merged

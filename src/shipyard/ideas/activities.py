@@ -310,7 +310,8 @@ class IdeaActivities:
             for n, planned in enumerate(await self._found(run, inp.work_order_id, label)):
                 made.append(await self.store.create_issue(run.id, planned, issue.id, len(children) + n))
         if not made:
-            await self.log(run, "qa.passed", f"QA round {inp.round} of task #{issue.id} found no defect")
+            said = f"QA round {inp.round} of task #{issue.id} found no defect"
+            await self.log(run, "qa.passed", said, issue_id=issue.id, round=inp.round)
             return []
         issue = await self.store.update_issue(issue.id, status=IssueStatus.QA)
         await self.issue_changed(run, issue, f"QA round {inp.round} of task #{issue.id}: {len(made)} defects")
