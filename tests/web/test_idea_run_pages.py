@@ -152,6 +152,12 @@ async def test_the_chat_answers_in_the_page_with_and_without_javascript(dashboar
     refused = await client.post(f"/ideas/{run.id}/chat", data={"text": "/retry x"}, headers=HTMX)
     assert refused.status_code == 200 and 'role="alert">/retry needs the issue' in refused.text
     assert 'value="/retry x"' in refused.text
+    for text, says in [
+        ("x" * 20_001, "message: String should have at most 20000 characters"),
+        ("a\x00b", "NUL"),
+    ]:
+        long = await client.post(f"/ideas/{run.id}/chat", data={"text": text})
+        assert long.status_code == 422 and says in long.text
     assert (await client.post("/ideas/run-00000000/chat", data={"text": "/status"})).status_code == 404
     elsewhere = await client.post(
         f"/ideas/{run.id}/chat", data={"text": "/cancel"}, headers={"Origin": "https://evil.example"}

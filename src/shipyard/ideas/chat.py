@@ -141,11 +141,11 @@ class ChatService:
             )
         return answers
 
-    async def send(self, run_id: str, text: str) -> list[ChatMessage]:
+    async def send(self, run_id: str, req: ChatSend) -> list[ChatMessage]:
         """The person's message and the system's answer, both on the run's timeline. A command the
         run refuses is answered with the reason; InvalidInput (before anything is recorded) for
         text that is no command at all."""
-        text = text.strip()
+        text = req.text.strip()
         if not text:
             raise InvalidInput("text: write a message or a /command")
         command = parse(text)
@@ -265,4 +265,4 @@ async def send_chat(run_id: RunId, req: ChatSend, chat: ChatDep) -> ChatMessages
     `/advance`, `/status`, `/help`; other text goes to the running agent as a follow-up prompt.
     Answers with the message and the system's reply (a command the run refuses is replied to
     with the reason); 422 for an unknown command or a missing argument."""
-    return ChatMessages(messages=await chat.send(run_id, req.text))
+    return ChatMessages(messages=await chat.send(run_id, req))

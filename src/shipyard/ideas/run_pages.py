@@ -10,15 +10,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from shipyard.api.errors import status_of
-from shipyard.domain.errors import ShipyardError
+from shipyard.domain.errors import InvalidInput, ShipyardError
 from shipyard.domain.jsontext import MAX_SQL_INT32
 from shipyard.forge.base import PullRequestInfo
-from shipyard.ideas.chat import ChatService
+from shipyard.ideas.chat import ChatSend, ChatService
 from shipyard.ideas.code import CodeService, ci_summary
 from shipyard.ideas.models import IssueView
-from shipyard.ideas.page_kit import chat_context, render, run_context
+from shipyard.ideas.page_kit import chat_context, refusal, render, run_context
 from shipyard.ideas.routes import IdeasDep, RunId
 from shipyard.ideas.service import IdeaService
 from shipyard.web.render import is_htmx
@@ -47,7 +48,11 @@ async def send_chat(
     keeping the text, when it was refused). With htmx: the chat redrawn."""
     error, status = None, 200
     try:
-        await ChatService(ideas).send(run_id, text)
+        try:
+            req = ChatSend.model_validate({"text": text})
+        except ValidationError as err:
+            raise InvalidInput(refusal(err)) from None
+        await ChatService(ideas).send(run_id, req)
     except ShipyardError as err:
         error, status = err.message, status_of(err)
         if status == 404:
