@@ -159,3 +159,20 @@ def test_check_reports_the_version_and_wants_a_provider(kilo: str, tmp_path: Pat
     assert (after.state, configured.check().state) == ("ready", "ready")
     assert missing.check().state == "not installed"
     assert missing.check().reason == "kilocode not installed (shipyard agents install kilocode)"
+
+
+async def test_kilo_runs_headless_unless_the_operator_says_otherwise(tmp_path: Path) -> None:
+    """No self-update, session upload, presence, telemetry, web UI or embeddings index in a run;
+    a KILO_* variable of the worker's own wins. (A stand-in binary records what it was given.)"""
+    seen = tmp_path / "env.txt"
+    stand_in = tmp_path / "kilo"
+    stand_in.write_text(
+        f'#!/bin/sh\n[ "$1" = --version ] && {{ echo 7.7.7; exit 0; }}\nenv > {seen}\nexit 1\n'
+    )
+    stand_in.chmod(0o755)
+    agent = KilocodeAgent(Settings(kilocode_binary=str(stand_in)), environ={"KILO_TELEMETRY_LEVEL": "error"})
+    await agent.run(AgentRequest(prompt="hi", timeout_s=30), LocalWorkspace(tmp_path), ListSink())
+    env = dict(line.split("=", 1) for line in seen.read_text().splitlines() if "=" in line)
+    assert env["KILO_DISABLE_AUTOUPDATE"] == env["KILO_DISABLE_SESSION_INGEST"] == "1"
+    assert env["KILO_DISABLE_CODEBASE_INDEXING"] == env["KILO_DISABLE_EMBEDDED_WEB_UI"] == "1"
+    assert env["KILO_TELEMETRY_LEVEL"] == "error"  # the operator's

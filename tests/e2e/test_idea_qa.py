@@ -134,6 +134,8 @@ async def test_a_failing_test_run_and_a_failed_required_check_are_defects_fixed_
     run = await wait_run(api, run_id)
 
     assert run["state"] == "DONE", run["error"]
+    page = (await api.get(f"/ideas/{run_id}")).text  # the task's node says how its required checks went
+    assert 'ci-badge">CI passing</span>' in page
     states = [e["data"]["state"] for e in run["timeline"] if e["type"] == "run.state" and e["data"]]
     qa_states = ["QA", "EXECUTION_LOOP"] * 2  # the task's two rounds, the defects fixed in the loop between
     assert states == ["SPEC_WRITING", "ISSUE_TREE", "EXECUTION_LOOP", *qa_states, "MERGE", "RELEASE", "DONE"]

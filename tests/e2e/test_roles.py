@@ -63,6 +63,7 @@ async def test_a_role_step_reads_its_packs_and_may_not_edit(
     project = await api.post("/api/projects", json={"name": "widgets", "repository_url": str(repo)})
     assert project.status_code == 201, project.text
     change = {"contextPacks": ["onboarding.reviewer", "docs/*.md"], "onboardingDoc": "# Team rubric\n"}
+    change["model"] = "reviewer-large"  # the role's model, where the step names none
     put = await api.put("/api/agents/code-reviewer/onboarding", params={"project": "widgets"}, json=change)
     assert put.status_code == 200, put.text
     assert put.json()["source"] == "store" and put.json()["contextPacks"] == change["contextPacks"]
@@ -89,6 +90,7 @@ async def test_a_role_step_reads_its_packs_and_may_not_edit(
     logs = (await api.get(f"/api/agent-work-orders/{wid}/logs", params={"limit": 1000})).json()["log_entries"]
     [told] = [e for e in logs if e["event"] == "agent.started" and e["step_id"] == "read"]
     assert told["prompt"].startswith("You are the Code Reviewer of this project")
+    assert told["model"] == "reviewer-large"
     assert ".shipyard/context/repo/docs/notes.md" in told["prompt"]
     [listed] = [e for e in logs if e["event"] == "agent.context" and e["step_id"] == "read"]
     assert {f["name"] for f in listed["files"]} >= {".shipyard/context/repo/docs/big.md"}

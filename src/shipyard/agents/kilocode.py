@@ -36,6 +36,13 @@ _NOT_FOUND = "kilocode not installed (shipyard agents install kilocode)"
 # The CLI's own variables, read from the worker's environment and handed over whole: 7.x's
 # KILO_CONFIG_CONTENT and switches, 0.x's provider fields (KILO_*) and Kilo gateway ones (KILOCODE_*).
 _OWN_PREFIXES = ("KILO_", "KILOCODE_")
+# 7.x run headless in a sandbox: no self-update mid-run, no upload of the session to Kilo's cloud,
+# no presence, telemetry or web UI, no embeddings index of the repository (~2.5 s of a run's start
+# here). The worker's own KILO_* variables override each.
+_HEADLESS = {
+    "KILO_DISABLE_AUTOUPDATE": "1", "KILO_DISABLE_SESSION_INGEST": "1", "KILO_DISABLE_PRESENCE": "1",
+    "KILO_DISABLE_EMBEDDED_WEB_UI": "1", "KILO_DISABLE_CODEBASE_INDEXING": "1", "KILO_TELEMETRY_LEVEL": "off",
+}  # fmt: skip
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
 _MAJOR = re.compile(r"(\d+)\.\d+")
 LEGACY_MAJOR = 0  # the Ink CLI; later majors are the opencode fork
@@ -118,6 +125,8 @@ class KilocodeAgent(CliAgent):
             return failure(_NOT_FOUND, kind="unavailable", retryable=False)
         major = await self.major(binary)
         env = self.env()
+        if major != LEGACY_MAJOR:
+            env = _HEADLESS | env
         parser = _legacy_parser(request.prompt) if major == LEGACY_MAJOR else _opencode_parser
         return await run_json_cli(
             workspace,

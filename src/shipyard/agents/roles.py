@@ -75,6 +75,7 @@ class RoleProfile(_Camel):
     context_packs: list[str] = Field(default_factory=list)
     budget: RoleBudget | None = None
     agent: str | None = Field(default=None, description="The agent that serves it; null: the work order's.")
+    model: str | None = Field(default=None, description="The model it asks for; null: the agent's default.")
 
     @field_validator("context_packs")
     @classmethod
@@ -103,6 +104,7 @@ class RoleOverride(_Camel, RequestModel):
     )
     enabled: bool | None = None
     agent: str | None = Field(default=None, min_length=1, max_length=100)
+    model: str | None = Field(default=None, min_length=1, max_length=200)
 
     @field_validator("onboarding_doc_ref")
     @classmethod

@@ -6,8 +6,9 @@ before its prompt; the files are taken away again before anything is committed. 
 can, it holds the agent to the profile: a role without the `network` tool runs with the network
 off (sandboxes that can forbid it), one without `edit` may change no file (what it changed is
 put back as it was before the agent ran and the step fails, naming the files; new caches and
-build output such as `__pycache__/` do not count), and the profile's budget applies when the step has
-none of its own.
+build output such as `__pycache__/` do not count), and the profile's budget applies when the step
+has none of its own. The profile's `agent` and `model`, when set, serve the step unless it names its
+own (seed 002's "Nemotron" roles on an OpenAI-compatible model, its "Cursor" roles on a CLI).
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ async def run_as_role(
     note = None if local else "the sandbox's working tree is not on this machine: no context files"
     await events.emit("agent.context", {"role": profile.type, "files": listed, "note": note})
     agent = inp.step.agent or profile.agent or inp.agent
-    as_role = inp.model_copy(update={"agent": agent})
+    step = inp.step.model_copy(update={"model": inp.step.model or profile.model})
+    as_role = inp.model_copy(update={"agent": agent, "step": step})
     guarded = local and "edit" not in profile.tools
     before = await _Snapshot.take(repo) if guarded else None
     try:

@@ -154,7 +154,8 @@ async def _run_agent(
 ) -> AgentResult:
     if request.timeout_s is not None and request.timeout_s <= 0:
         return AgentResult(ok=False, error="no time left in the step", error_kind="timeout")
-    started = {"agent": agent.name, "prompt": tail(request.prompt, 4000), "resume": request.session_id}
+    started = {"agent": agent.name, "model": request.model, "prompt": tail(request.prompt, 4000)}
+    started["resume"] = request.session_id
     await events.emit("agent.started", started)
     return await agent.run(request, workspace, events)
 

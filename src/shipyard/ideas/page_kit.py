@@ -10,11 +10,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from shipyard.domain.models import StepStatus
+from shipyard.engine.workflows import FAILING, PASSING
 from shipyard.forge.registry import issue_url
 from shipyard.ideas import run_view
 from shipyard.ideas.chat import ChatMessage, ChatService, command_usage
 from shipyard.ideas.models import IssueView, RunView
 from shipyard.ideas.service import IdeaService
+from shipyard.store.store import Store
 from shipyard.web.render import page
 
 LIVE_EVERY_S = 2  # how often an open run page asks whether its run (or its chat) moved on
@@ -69,11 +72,37 @@ async def run_context(ideas: IdeaService, run_id: str) -> dict[str, Any]:
     tree = await ideas.tree(run_id)
     entries = run_view.timeline(run)
     nodes = run_view.nodes(run, tree, entries, lambda number: issue_url(run.forge, run.repo, number))
+    ci = await ci_badges(ideas.store, entries)
     return {
         "run": run, "tree": tree, "chips": run_view.state_chips(run), "entries": entries, "nodes": nodes,
-        "live": not run.state.is_terminal, "version": version(run, tree), "every_s": LIVE_EVERY_S,
-        "error": None, "done": None, "tab": "run",
+        "ci": ci, "live": not run.state.is_terminal, "version": version(run, tree) + digest(repr(ci)),
+        "every_s": LIVE_EVERY_S, "error": None, "done": None, "tab": "run",
     }  # fmt: skip
+
+
+async def ci_badges(store: Store, entries: list[run_view.Entry]) -> dict[int, tuple[str, str]]:
+    """Each task's required CI checks as its last QA round's `ci` gate saw them: (the badge's
+    text, its colour); tasks whose QA waited for no check have none."""
+    last_qa = {
+        e.issue_id: e.work_order_id for e in entries
+        if e.issue_id is not None and e.work_order_id and e.event.data.get("work") == "qa"
+    }  # fmt: skip
+    found = {}
+    for issue_id, work_order_id in last_qa.items():
+        gate = next((s for s in await store.list_steps(work_order_id) if s.step_id == "ci"), None)
+        checks = (
+            (gate.output_data or {}).get("checks") if gate and isinstance(gate.output_data, dict) else None
+        )
+        if gate is None or gate.status == StepStatus.SKIPPED or not checks:
+            continue
+        conclusions = [c.get("conclusion") for c in checks if isinstance(c, dict)]
+        if any(c in FAILING for c in conclusions):
+            found[issue_id] = ("CI failing", "failed")
+        elif conclusions and all(c in PASSING for c in conclusions):
+            found[issue_id] = ("CI passing", "completed")
+        else:
+            found[issue_id] = ("CI pending", "running")
+    return found
 
 
 async def chat_context(
