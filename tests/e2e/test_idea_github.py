@@ -122,6 +122,10 @@ async def test_an_idea_on_github_is_mirrored_as_sub_issues_and_merged_through_th
         assert sorted(on_github.labels) == ["status:DONE", f"type:{issue.type.value}"]
         assert sorted(issue.labels) == sorted(on_github.labels)  # the store's column in step
     assert "- [ ] hello.py exists" in (repo.issues[by_id[hello_module.id]].body or "")
+    # The run page's node of an issue shows its conversation on GitHub as it opens.
+    github.fake.add_comment(REPO, by_id[hello.id], "Looks good to me.", user="octocat")
+    talk = (await api.get(f"/ideas/{run.id}/issues/{hello.id}/conversation")).text
+    assert "Looks good to me." in talk and "octocat" in talk and f"issue #{by_id[hello.id]}" in talk
     # Each status label replaced the one before it as the issue moved on.
     assert removed_labels(fake, by_id[hello_module.id]) == [
         "status:NEW",

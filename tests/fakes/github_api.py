@@ -64,7 +64,7 @@ from fakes.github_json import (
     user_json,
 )
 from fakes.github_refs import branches, has_commits
-from fakes.github_reviews import NewComment, add_review, add_review_routes, paged
+from fakes.github_reviews import NewComment, add_review, add_review_routes, one_page, paged
 
 __all__ = [  # the JSON builders and records are re-exported for tests that import only this module
     "API", "CheckRun", "Comment", "Dispatch", "FakeGitHub", "FakeRepo", "GitHubError", "Issue", "Pull",
@@ -486,6 +486,14 @@ def _add_issue_routes(app: FastAPI, fake: FakeGitHub) -> None:
         comment = fake.add_comment(repo.json["full_name"], number, _text(body, "IssueComment", "body"))
         location = f"{repo.json['url']}/issues/comments/{comment.id}"
         return _json(comment_json(repo.json, comment, number in repo.pulls), 201, location)
+
+    @app.get("/repos/{owner}/{name}/issues/{number:int}/comments")
+    async def list_comments(owner: str, name: str, number: int, request: Request) -> JSONResponse:
+        repo = fake.repo(f"{owner}/{name}")
+        on_pull = number in repo.pulls
+        found = [comment_json(repo.json, c, on_pull) for c in fake.comments(repo.json["full_name"], number)]
+        page, link = one_page(request, found)
+        return JSONResponse(page, headers={"Link": link} if link else None)
 
     @app.patch("/repos/{owner}/{name}/issues/comments/{comment_id:int}")
     async def update_comment(owner: str, name: str, comment_id: int, request: Request) -> JSONResponse:

@@ -10,6 +10,7 @@ from dashboard_kit import Dashboard
 from test_idea_pages import XSS, make_run, move, plant
 
 from shipyard.domain.ideas import IssueStatus, RunState
+from shipyard.domain.work_orders import WorkOrderCreate
 from shipyard.forge.registry import forge_for
 from support import MakeRepo, git
 
@@ -241,3 +242,28 @@ async def test_the_code_tab_lists_branches_and_pull_requests_and_merges_one(
         again.status_code == 409 and f"pull request #{pull.number} is merged: nothing to merge" in again.text
     )
     assert (await client.post(f"/ideas/{run.id}/code/merge/999")).status_code == 404
+
+
+async def test_a_node_opens_to_its_comments_and_an_entry_to_its_work_orders_artifacts(
+    dashboard: Dashboard,
+) -> None:
+    store = dashboard.store
+    run, other = await make_run(store), await make_run(store)
+    epic, *_ = await plant(store, run)
+    await store.update_issue(epic.id, pr_number=3)
+    made = WorkOrderCreate(
+        id="wo-bbbb2222", repository_url="/src/greet", workflow_type="idea_task", sandbox_type="git_worktree",
+        agent="replay", trigger={"source": "idea", "run": run.id, "issue": epic.id, "work": "implement"},
+    )  # fmt: skip
+    await store.create_work_order(made)
+    await store.save_artifact("wo-bbbb2222", f"report{XSS}.json", "application/json", b'{"passed": 3}')
+
+    talk = await dashboard.client.get(f"/ideas/{run.id}/issues/{epic.id}/conversation")
+    assert talk.status_code == 200 and "The local forge keeps no comments." in talk.text
+    assert (await dashboard.client.get(f"/ideas/{other.id}/issues/{epic.id}/conversation")).status_code == 404
+    listed = await dashboard.client.get(f"/ideas/{run.id}/work/wo-bbbb2222/artifacts")
+    assert listed.status_code == 200 and "application/json, 13 bytes" in listed.text
+    assert XSS not in listed.text  # escaped
+    assert (await dashboard.client.get(f"/ideas/{other.id}/work/wo-bbbb2222/artifacts")).status_code == 404
+    page = (await dashboard.client.get(f"/ideas/{run.id}")).text
+    assert f'hx-get="/ideas/{run.id}/issues/{epic.id}/conversation"' in page

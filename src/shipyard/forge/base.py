@@ -22,6 +22,7 @@ from shipyard.forge.models import (
     DeploymentState,
     DiffSide,
     InlineComment,
+    IssueComment,
     IssueInfo,
     MergeMethod,
     MergeResult,
@@ -98,6 +99,10 @@ class ForgeIssues(Protocol):
 
     async def get_issue(self, number: int) -> IssueInfo:
         """Issue `number` (pull requests are issues too: `is_pull_request` tells them apart)."""
+        ...
+
+    async def list_comments(self, number: int) -> list[IssueComment]:
+        """The conversation of issue (or pull request) `number`, oldest first (local: none)."""
         ...
 
     async def comment(self, number: int, body: str) -> CommentRef:

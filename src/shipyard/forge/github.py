@@ -18,6 +18,7 @@ from shipyard.forge.github_answers import (
     PullRef,
     check_run,
     comment_ref,
+    issue_comment,
     issue_info,
     pull_ref,
     review_comment,
@@ -32,6 +33,7 @@ from shipyard.forge.models import (
     BranchRef,
     CheckRun,
     CommentRef,
+    IssueComment,
     IssueInfo,
     MergeMethod,
     MergeResult,
@@ -268,6 +270,17 @@ class GitHubClient(GitHubReleases, GitHubDeployments):
         """Issue `number` (pull requests are issues too: `is_pull_request` tells them apart)."""
         request = self._github.rest.issues.async_get(ref.owner, ref.name, number)
         return issue_info(await self._raw(f"issue #{number} of {ref.full_name}", request))
+
+    async def list_comments(self, ref: RepoRef, number: int) -> list[IssueComment]:
+        """Issue `number`'s conversation, every page, oldest first."""
+
+        def page(n: int) -> Any:
+            return self._github.rest.issues.async_list_comments(
+                ref.owner, ref.name, number, per_page=100, page=n
+            )
+
+        found = await self._pages(f"the comments of #{number} of {ref.full_name}", page)
+        return [issue_comment(c) for c in found if isinstance(c, dict)]
 
     async def create_issue(self, ref: RepoRef, title: str, body: str) -> IssueInfo:
         """Open an issue."""

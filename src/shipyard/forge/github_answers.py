@@ -17,6 +17,7 @@ from shipyard.forge.models import (
     AppInstallation,
     CheckRun,
     CommentRef,
+    IssueComment,
     IssueInfo,
     ReachableRepository,
     ReleaseInfo,
@@ -84,6 +85,14 @@ def _last_number(url: object) -> int | None:
 def comment_ref(comment: dict[str, Any]) -> CommentRef:
     """An issue comment or a review comment, as a reference to it."""
     return CommentRef(id=int(comment["id"]), html_url=str(comment.get("html_url") or ""))
+
+
+def issue_comment(comment: dict[str, Any]) -> IssueComment:
+    """A comment of an issue's conversation (a deleted author reads as `ghost`, as GitHub shows it)."""
+    return IssueComment(
+        id=int(comment["id"]), author=_login(comment), body=str(comment.get("body") or ""),
+        html_url=str(comment.get("html_url") or ""), created_at=str(comment.get("created_at") or ""),
+    )  # fmt: skip
 
 
 def review_info(review: dict[str, Any]) -> ReviewInfo:

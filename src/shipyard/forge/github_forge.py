@@ -25,6 +25,7 @@ from shipyard.forge.models import (
     CheckRun,
     CommentRef,
     DeploymentState,
+    IssueComment,
     IssueInfo,
     MergeMethod,
     MergeResult,
@@ -116,6 +117,9 @@ class GitHubForge:
 
     async def get_issue(self, number: int) -> IssueInfo:
         return await (await self._api()).get_issue(self._repo(), number)
+
+    async def list_comments(self, number: int) -> list[IssueComment]:
+        return await (await self._api()).list_comments(self._repo(), number)
 
     async def comment(self, number: int, body: str) -> CommentRef:
         return await (await self._api()).create_comment(self._repo(), number, body)

@@ -19,6 +19,7 @@ from shipyard.forge.models import (
     CheckRun,
     CommentRef,
     DeploymentState,
+    IssueComment,
     IssueInfo,
     MergeMethod,
     MergeResult,
@@ -139,6 +140,9 @@ class LocalForge:
 
     async def get_issue(self, number: int) -> IssueInfo:
         raise ForgeError(self._lacks("issues"))
+
+    async def list_comments(self, number: int) -> list[IssueComment]:
+        return []  # the local forge keeps no issue threads
 
     async def comment(self, number: int, body: str) -> CommentRef:
         raise ForgeError(self._lacks("issue threads"))

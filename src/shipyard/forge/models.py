@@ -96,6 +96,16 @@ class CommentRef(BaseModel):
     html_url: str
 
 
+class IssueComment(BaseModel):
+    """A comment in an issue's (or pull request's) conversation, as people read it."""
+
+    id: int
+    author: str
+    body: str
+    html_url: str
+    created_at: str
+
+
 class BranchRef(BaseModel):
     """A branch and the commit it points at."""
 

@@ -13,9 +13,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from shipyard.api.errors import status_of
-from shipyard.domain.errors import InvalidInput, ShipyardError
+from shipyard.domain.errors import InvalidInput, NotFound, ShipyardError
 from shipyard.domain.jsontext import MAX_SQL_INT32
 from shipyard.forge.base import PullRequestInfo
+from shipyard.forge.models import IssueComment
+from shipyard.forge.registry import forge_for
 from shipyard.ideas.chat import ChatSend, ChatService
 from shipyard.ideas.code import CodeService, ci_summary
 from shipyard.ideas.models import IssueView
@@ -67,6 +69,43 @@ async def send_chat(
         return RedirectResponse(f"/ideas/{run_id}#chat", status_code=303)
     context = await run_context(ideas, run_id) | await chat_context(ideas, run_id, text, error)
     return render(request, "idea_run.html", status_code=status, **context)
+
+
+IssueId = Annotated[int, Path(ge=1, le=MAX_SQL_INT32)]
+WorkOrderId = Annotated[str, Path(pattern=r"^wo-[0-9a-z]{8}$")]
+
+
+@router.get("/ideas/{run_id}/issues/{issue_id}/conversation")
+async def conversation(request: Request, run_id: RunId, issue_id: IssueId, ideas: IdeasDep) -> HTMLResponse:
+    """The comments on an issue's forge issue and on its pull request, for its node in the tree
+    (asked for as the node opens: each is a call to the forge)."""
+    run = await ideas.get(run_id)
+    issue = await ideas.store.get_issue(issue_id)
+    if issue.run_id != run.id:
+        raise NotFound(f"issue {issue_id} is not an issue of run {run_id}")
+    forge = forge_for(run.forge, ideas.settings, run.repository_url, ideas.store)
+    found: list[tuple[str, IssueComment]] = []
+    problem = None
+    try:
+        for what, number in (("issue", issue.forge_issue_number), ("pull request", issue.pr_number)):
+            if number:
+                found += [(f"{what} #{number}", c) for c in await forge.list_comments(number)]
+    except ShipyardError as err:
+        problem = err.message
+    return render(request, "_conversation.html", comments=found, problem=problem, forge=run.forge)
+
+
+@router.get("/ideas/{run_id}/work/{work_order_id}/artifacts")
+async def artifacts(
+    request: Request, run_id: RunId, work_order_id: WorkOrderId, ideas: IdeasDep
+) -> HTMLResponse:
+    """What a work order of the run uploaded (`shipyard report artifact`), for its timeline entry."""
+    run = await ideas.get(run_id)
+    wo = await ideas.store.get_work_order(work_order_id)
+    if (wo.trigger or {}).get("run") != run.id:
+        raise NotFound(f"work order {work_order_id} is not one of run {run_id}")
+    found = await ideas.store.list_artifacts(work_order_id)
+    return render(request, "_artifacts.html", artifacts=found, work_order_id=work_order_id)
 
 
 @dataclass(frozen=True)
