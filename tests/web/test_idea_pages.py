@@ -167,11 +167,16 @@ async def test_the_run_page_draws_the_issue_tree_nested_in_tree_order(dashboard:
     )
     assert tree[hello.id].text == f"feature #{hello.id} Hello IN_PROGRESS feature/{hello.id}-hello"
     assert tree[module.id].text == (
-        f"task #{module.id} Hello module DONE task/{module.id}-hello-module PR #7 wo-aaaa1111"
+        f"task #{module.id} Hello module DONE task/{module.id}-hello-module PR #7 wo-aaaa1111 Its comments"
     )
-    assert tree[module.id].links == ["https://github.com/acme/greet/pull/7", "/work-orders/wo-aaaa1111"]
+    assert tree[module.id].links == [
+        "https://github.com/acme/greet/pull/7", "/work-orders/wo-aaaa1111",
+        f"/ideas/{run.id}/issues/{module.id}/conversation",  # what its pull request's thread says
+    ]  # fmt: skip
     assert tree[script.id].text.startswith(f"task #{script.id} {XSS} REVIEW now task/")  # the one running
-    assert tree[script.id].links == ["/api/pull-requests/8", "/work-orders/wo-bbbb2222"]
+    assert tree[script.id].links == [
+        "/api/pull-requests/8", "/work-orders/wo-bbbb2222", f"/ideas/{run.id}/issues/{script.id}/conversation"
+    ]  # fmt: skip
     assert tree[bye.id].text == f"task #{bye.id} Bye module NEW" and tree[bye.id].links == []
     await dashboard.store.update_issue(bye.id, pr_url="javascript:alert(1)")
     again = tree_of((await dashboard.client.get(f"/ideas/{run.id}")).text)
