@@ -208,8 +208,10 @@ async def test_the_run_page_shows_chips_timeline_and_controls_and_stays_live(das
     for action in ("pause", "cancel"):
         assert f'action="/ideas/{run.id}/{action}"' in html
     assert f"/ideas/{run.id}/resume" not in html
-    live = re.search(rf'hx-get="/ideas/{run.id}/live\?seen=(\w+)"\s+hx-trigger="every 2s, run-changed', html)
-    assert live is not None  # polled while it goes on
+    assert re.search(rf'sse-connect="/ideas/{run.id}/events\?after=\d+" sse-close="end"', html)
+    trigger = r'hx-trigger="sse:changed delay:300ms, sse:end, run-changed'
+    live = re.search(rf'hx-get="/ideas/{run.id}/live\?seen=(\w+)"\s+{trigger}', html)
+    assert live is not None  # asked for again as the run's stream says it changed
 
     seen = {"seen": live.group(1)}
     assert (await dashboard.client.get(f"/ideas/{run.id}/live", params=seen)).status_code == 204
@@ -221,7 +223,9 @@ async def test_the_run_page_shows_chips_timeline_and_controls_and_stays_live(das
 
     await move(dashboard.store, run, RunState.MERGE, RunState.RELEASE, RunState.DONE)
     done = await dashboard.client.get(f"/ideas/{run.id}/live", params=seen)
-    assert 'data-live="no"' in done.text and "every 2s" not in done.text  # the polling stops
+    assert 'data-live="no"' in done.text and "sse:changed" not in done.text  # it listens no more
+    stream = (await dashboard.client.get(f"/ideas/{run.id}/events")).text  # ended: the stream ends too
+    assert stream.startswith("event: changed\n") and stream.endswith("event: end\ndata: {}\n\n")
     assert 'hx-trigger="run-changed from:body"' in done.text  # a retry from the chat wakes it
     assert chips_of(done.text)[2:] == [
         ("Branch", "passed"), ("Dev", "skipped"), ("QA", "skipped"), ("Merge", "passed"),

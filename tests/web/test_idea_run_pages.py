@@ -265,5 +265,10 @@ async def test_a_node_opens_to_its_comments_and_an_entry_to_its_work_orders_arti
     assert listed.status_code == 200 and "application/json, 13 bytes" in listed.text
     assert XSS not in listed.text  # escaped
     assert (await dashboard.client.get(f"/ideas/{other.id}/work/wo-bbbb2222/artifacts")).status_code == 404
+    [href] = re.findall(r'href="(/ideas/[^"]+/artifacts/[^"]+)"', listed.text)
+    got = await dashboard.client.get(href.replace("&amp;", "&"))
+    assert got.status_code == 200 and got.content == b'{"passed": 3}'
+    assert got.headers["content-security-policy"] == "default-src 'none'; sandbox"
+    assert got.headers["content-type"].startswith("text/plain")  # never the uploader's claimed type
     page = (await dashboard.client.get(f"/ideas/{run.id}")).text
     assert f'hx-get="/ideas/{run.id}/issues/{epic.id}/conversation"' in page

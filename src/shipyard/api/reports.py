@@ -106,7 +106,11 @@ async def list_artifacts(wo: WorkOrderDep, service: ServiceDep) -> dict[str, lis
 
 @router.get("/{work_order_id}/artifacts/{name}", dependencies=[Depends(require_token)])
 async def download_artifact(name: str, wo: WorkOrderDep, service: ServiceDep) -> Response:
-    record, content = await service.read_artifact(wo.id, name)
+    return artifact_response(*await service.read_artifact(wo.id, name))
+
+
+def artifact_response(record: ArtifactRecord, content: bytes) -> Response:
+    """The artifact as a download that a browser will not run (the API's and the dashboard's)."""
     headers = {
         "Content-Disposition": f'attachment; filename="{record.name}"',
         "Content-Security-Policy": "default-src 'none'; sandbox",

@@ -5,16 +5,19 @@ status (where the forge has CI), and a merge button for each one open and ready.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from shipyard.api.errors import status_of
+from shipyard.api.events import HubDep, sse_response
+from shipyard.api.reports import artifact_response
 from shipyard.domain.errors import InvalidInput, NotFound, ShipyardError
-from shipyard.domain.jsontext import MAX_SQL_INT32
+from shipyard.domain.jsontext import MAX_SQL_INT, MAX_SQL_INT32
 from shipyard.forge.base import PullRequestInfo
 from shipyard.forge.models import IssueComment
 from shipyard.forge.registry import forge_for
@@ -24,11 +27,33 @@ from shipyard.ideas.models import IssueView
 from shipyard.ideas.page_kit import chat_context, refusal, render, run_context
 from shipyard.ideas.routes import IdeasDep, RunId
 from shipyard.ideas.service import IdeaService
+from shipyard.ideas.stream import FeedDep, run_stream
 from shipyard.web.render import is_htmx
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 PrNumber = Annotated[int, Path(ge=1, le=MAX_SQL_INT32)]
 RUN_CHANGED = "run-changed"  # the event a chat answer triggers: the run's part refreshes at once
+
+
+@router.get("/ideas/{run_id}/events")
+async def run_events(
+    run_id: RunId,
+    ideas: IdeasDep,
+    feed: FeedDep,
+    hub: HubDep,
+    after: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
+) -> StreamingResponse:
+    """What the run page listens to (htmx's SSE extension): `changed` whenever the run's timeline
+    grows, `end` after its last event; the page asks for its changing part again on each."""
+    await feed.require(run_id)
+    frames = run_stream(feed, hub, run_id, after, ideas.settings.sse_heartbeat_s)
+    return sse_response(_page_frames(frames))
+
+
+async def _page_frames(frames: AsyncIterator[str]) -> AsyncIterator[str]:
+    async for frame in frames:
+        yield frame if frame.startswith(":") else "event: changed\ndata: {}\n\n"
+    yield "event: end\ndata: {}\n\n"
 
 
 @router.get("/ideas/{run_id}/chat")
@@ -100,12 +125,24 @@ async def artifacts(
     request: Request, run_id: RunId, work_order_id: WorkOrderId, ideas: IdeasDep
 ) -> HTMLResponse:
     """What a work order of the run uploaded (`shipyard report artifact`), for its timeline entry."""
+    await _run_work_order(ideas, run_id, work_order_id)
+    found = await ideas.store.list_artifacts(work_order_id)
+    return render(request, "_artifacts.html", artifacts=found, work_order_id=work_order_id, run_id=run_id)
+
+
+@router.get("/ideas/{run_id}/work/{work_order_id}/artifacts/{name:path}")
+async def artifact(run_id: RunId, work_order_id: WorkOrderId, name: str, ideas: IdeasDep) -> Response:
+    """One of them, as a download (the dashboard's sign-in guards it, not the API token)."""
+    await _run_work_order(ideas, run_id, work_order_id)
+    return artifact_response(*await ideas.service.read_artifact(work_order_id, name))
+
+
+async def _run_work_order(ideas: IdeaService, run_id: str, work_order_id: str) -> None:
+    """NotFound unless the work order is one of the run's."""
     run = await ideas.get(run_id)
     wo = await ideas.store.get_work_order(work_order_id)
     if (wo.trigger or {}).get("run") != run.id:
         raise NotFound(f"work order {work_order_id} is not one of run {run_id}")
-    found = await ideas.store.list_artifacts(work_order_id)
-    return render(request, "_artifacts.html", artifacts=found, work_order_id=work_order_id)
 
 
 @dataclass(frozen=True)
