@@ -20,7 +20,8 @@ from shipyard.ideas.service import IdeaService
 from shipyard.store.store import Store
 from shipyard.web.render import page
 
-LIVE_EVERY_S = 2  # how often an open run page's chat asks whether it moved on (an agent's answer is no run event)
+# How often an open run page's chat asks whether it moved on (an agent's answer is no run event).
+LIVE_EVERY_S = 2
 # The colour of a state or status: the work orders' badge it looks like.
 _TONES = {
     "DONE": "completed", "FAILED": "failed", "CANCELLED": "cancelled", "BLOCKED": "paused",
