@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from test_idea_control import started, until
+from test_idea_control import spec_running, started, until
 from test_idea_runs import SPEC, task, wait_run
 
 from shipyard.config import Settings
@@ -52,13 +52,7 @@ async def test_the_chat_prompts_the_running_agent_and_steers_the_run_with_slash_
     repo = make_repo("greet", {"README.md": "# greet\n"})
     body = {"ideaText": "Greeting helpers", "repo": str(repo), "options": {"dryRun": True}}
     run_id = (await api.post("/api/ideas", json=body)).json()["runId"]
-    run = await until(api, run_id, lambda run: started(run, "spec"))
-    spec_wo = started(run, "spec")[0]["work_order_id"]
-    async with asyncio.timeout(30):
-        while (await api.get(f"/api/agent-work-orders/{spec_wo}")).json()["agent_work_order"][
-            "status"
-        ] != "running":
-            await asyncio.sleep(0.1)
+    spec_wo = await spec_running(api, run_id)
 
     sent = await say(api, run_id, "  Make it louder ")
     assert (

@@ -56,6 +56,18 @@ async def until(api: httpx.AsyncClient, run_id: str, seen: Any, timeout_s: float
             await asyncio.sleep(0.2)
 
 
+async def spec_running(api: httpx.AsyncClient, run_id: str) -> str:
+    """The run's spec work order, once it runs."""
+    run = await until(api, run_id, lambda run: started(run, "spec"))
+    spec_wo: str = started(run, "spec")[0]["work_order_id"]
+    async with asyncio.timeout(30):
+        while (await api.get(f"/api/agent-work-orders/{spec_wo}")).json()["agent_work_order"][
+            "status"
+        ] != "running":
+            await asyncio.sleep(0.1)
+    return spec_wo
+
+
 def started(run: dict[str, Any], work: str) -> list[dict[str, Any]]:
     return [
         e["data"]
@@ -132,13 +144,7 @@ async def test_cancel_stops_the_running_work_order_and_ends_the_run(
     run_id = (
         await api.post("/api/ideas", json={"ideaText": IDEA, "repo": str(repo), "options": {"qaRounds": 0}})
     ).json()["runId"]
-    run = await until(api, run_id, lambda run: started(run, "spec"))
-    spec_wo = started(run, "spec")[0]["work_order_id"]
-    async with asyncio.timeout(30):
-        while (await api.get(f"/api/agent-work-orders/{spec_wo}")).json()["agent_work_order"][
-            "status"
-        ] != "running":
-            await asyncio.sleep(0.2)
+    spec_wo = await spec_running(api, run_id)
 
     cancelled = await api.post(
         f"/api/runs/{run_id}/interrupt", json={"action": "cancel", "reason": "wrong idea"}

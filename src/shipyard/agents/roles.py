@@ -150,6 +150,11 @@ def applied(profile: RoleProfile, *overrides: dict[str, Any] | None) -> RoleProf
     return profile.model_copy(update=fields) if fields else profile
 
 
+def stored_doc(overrides: list[dict[str, Any]]) -> str | None:
+    """The onboarding document's text the store keeps among `overrides` (the project's wins)."""
+    return next((o["onboarding_doc"] for o in reversed(overrides) if o.get("onboarding_doc")), None)
+
+
 def builtin_doc(ref: str) -> str | None:
     """The shipped onboarding document `ref` (onboarding/<name>.md), None if there is none."""
     if not DOC_REF.match(ref):

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shipyard.agents import context
-from shipyard.agents.roles import RoleProfile, applied, builtin_profile
+from shipyard.agents.roles import RoleProfile, applied, builtin_profile, stored_doc
 from shipyard.config import Settings
 from shipyard.domain.budget import Budget
 from shipyard.domain.events import EventSink
@@ -39,9 +39,7 @@ async def profile_for(
     if inp.step.role is None:
         return None
     overrides = (await store.role_overrides(wo.project_id)).get(inp.step.role, [])
-    profile = applied(builtin_profile(inp.step.role), *overrides)
-    stored_doc = next((o["onboarding_doc"] for o in reversed(overrides) if o.get("onboarding_doc")), None)
-    return profile, stored_doc
+    return applied(builtin_profile(inp.step.role), *overrides), stored_doc(overrides)
 
 
 def role_budget(profile: RoleProfile) -> Budget | None:

@@ -211,10 +211,10 @@ class ForgeDeployments(Protocol):
     """Deployments as the forge shows them (GitHub Deployments; the local forge shows none)."""
 
     async def create_deployment(
-        self, git_ref: str, environment: str, description: str, shipyard_id: str, payload: dict[str, Any]
+        self, environment: str, description: str, shipyard_id: str, payload: dict[str, Any]
     ) -> int | None:
-        """The forge's deployment of `shipyard_id` to `environment` at `git_ref` (the same one when
-        asked again); None where the forge keeps none."""
+        """The forge's deployment of `shipyard_id` to `environment`, of the repository's default
+        branch (the same one when asked again); None where the forge keeps none."""
         ...
 
     async def set_deployment_status(

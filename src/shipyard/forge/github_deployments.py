@@ -17,15 +17,10 @@ class GitHubDeployments(GitHubApi):
     """The deployment calls of the GitHub client."""
 
     async def create_deployment(
-        self,
-        ref: RepoRef,
-        git_ref: str,
-        environment: str,
-        description: str,
-        shipyard_id: str,
-        payload: dict[str, Any],
+        self, ref: RepoRef, environment: str, description: str, shipyard_id: str, payload: dict[str, Any]
     ) -> int:
-        """The id of the GitHub deployment of `shipyard_id` to `environment` (made when missing)."""
+        """The id of the GitHub deployment of `shipyard_id` to `environment` (made when missing, of
+        the repository's default branch)."""
         what = f"the deployments of {ref.full_name} to {environment}"
 
         def page(n: int) -> Any:
@@ -36,8 +31,10 @@ class GitHubDeployments(GitHubApi):
         for found in await self._pages(what, page):
             if isinstance(found, dict) and (found.get("payload") or {}).get(_MARK) == shipyard_id:
                 return int(found["id"])
+        repo = await self._raw(ref.full_name, self._github.rest.repos.async_get(ref.owner, ref.name))
+        branch = str(repo.get("default_branch") or "main")
         request = self._github.rest.repos.async_create_deployment(
-            ref.owner, ref.name, ref=git_ref, environment=environment, description=description,
+            ref.owner, ref.name, ref=branch, environment=environment, description=description,
             auto_merge=False, required_contexts=[], payload={**payload, _MARK: shipyard_id},
         )  # fmt: skip
         made = await self._raw(f"a deployment of {ref.full_name} to {environment}", request)

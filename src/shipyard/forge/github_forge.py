@@ -234,10 +234,10 @@ class GitHubForge:
         return await api.create_release(ref, tag, sha, name, notes)
 
     async def create_deployment(
-        self, git_ref: str, environment: str, description: str, shipyard_id: str, payload: dict[str, Any]
+        self, environment: str, description: str, shipyard_id: str, payload: dict[str, Any]
     ) -> int | None:
         api, ref = await self._api(), self._repo()
-        return await api.create_deployment(ref, git_ref, environment, description, shipyard_id, payload)
+        return await api.create_deployment(ref, environment, description, shipyard_id, payload)
 
     async def set_deployment_status(
         self, deployment_id: int, state: DeploymentState, description: str, environment_url: str | None = None

@@ -251,7 +251,7 @@ class LocalForge:
         return ReleaseInfo(tag=tag, name=name, sha=sha)
 
     async def create_deployment(
-        self, git_ref: str, environment: str, description: str, shipyard_id: str, payload: dict[str, Any]
+        self, environment: str, description: str, shipyard_id: str, payload: dict[str, Any]
     ) -> int | None:
         return None  # Shipyard's own record is the only one
 

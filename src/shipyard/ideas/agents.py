@@ -4,7 +4,7 @@ agents keep their own listing (`shipyard agents ls`, the dashboard's Agents page
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
@@ -18,6 +18,7 @@ from shipyard.agents.roles import (
     builtin_doc,
     builtin_profile,
     builtin_profiles,
+    stored_doc,
 )
 from shipyard.api.deps import ServiceDep
 from shipyard.store.store import Store
@@ -71,14 +72,11 @@ class Catalog:
         return [self._view(p, overrides.get(p.type, []), project_id) for p in builtin_profiles().values()]
 
     async def get(self, role: str, project: str | None) -> AgentView:
-        profile = builtin_profile(role)
-        project_id = await self._project_id(project)
-        return self._view(profile, (await self.store.role_overrides(project_id)).get(role, []), project_id)
+        return (await self._role(role, project))[0]
 
     async def onboarding(self, role: str, project: str | None) -> Onboarding:
-        view = await self.get(role, project)
-        overrides = (await self.store.role_overrides(await self._project_id(project))).get(role, [])
-        stored = next((o["onboarding_doc"] for o in reversed(overrides) if o.get("onboarding_doc")), None)
+        view, overrides = await self._role(role, project)
+        stored = stored_doc(overrides)
         builtin = builtin_doc(view.onboarding_doc_ref) if view.onboarding_doc_ref else None
         content, source = (
             (stored, "store") if stored is not None else (builtin, "builtin" if builtin else "none")
@@ -94,11 +92,18 @@ class Catalog:
         await self.store.put_role_override(role, await self._project_id(project), fields)
         return await self.onboarding(role, project)
 
+    async def _role(self, role: str, project: str | None) -> tuple[AgentView, list[dict[str, Any]]]:
+        """The role as the store has it for `project`, and the overrides that made it so."""
+        profile = builtin_profile(role)
+        project_id = await self._project_id(project)
+        overrides = (await self.store.role_overrides(project_id)).get(role, [])
+        return self._view(profile, overrides, project_id), overrides
+
     async def _project_id(self, project: str | None) -> str | None:
         return None if project is None else (await self.store.get_project(project)).id
 
     @staticmethod
-    def _view(profile: RoleProfile, overrides: list[dict[str, object]], project_id: str | None) -> AgentView:
+    def _view(profile: RoleProfile, overrides: list[dict[str, Any]], project_id: str | None) -> AgentView:
         changed = applied(profile, *overrides)
         return AgentView(
             **changed.model_dump(), id=profile.type, project_id=project_id, overridden=bool(overrides)

@@ -180,9 +180,7 @@ class DeployActivities:
         if dep.github_deployment_id is None:
             what = f"{dep.version} to {dep.env}"
             what += f" (rolling back {dep.rollback_of})" if dep.rollback_of else ""
-            made = await forge.create_deployment(
-                await self._ref(project), dep.env, what, dep.id, {"version": dep.version}
-            )
+            made = await forge.create_deployment(dep.env, what, dep.id, {"version": dep.version})
             dep = await self.store.update_deployment(dep.id, github_deployment_id=made)
         if dep.github_deployment_id is not None:
             await forge.set_deployment_status(
@@ -237,19 +235,6 @@ class DeployActivities:
                 dep.github_deployment_id, "success" if ok else "failure", said, url
             )
         return dep.status
-
-    async def _ref(self, project: ProjectRecord) -> str:
-        """The git ref a forge deployment names: the repository's default branch."""
-        from shipyard.gitutil import default_branch, ensure_mirror
-
-        forge = forge_for(project.forge, self.settings, project.repository_url, self.store)
-        token = await forge.git_token()
-        mirror = await ensure_mirror(
-            project.repository_url,
-            self.settings.mirrors_dir,
-            token=token.get_secret_value() if token else None,
-        )
-        return await default_branch(mirror)
 
 
 async def get_deployer(service: ServiceDep) -> Deployer:
