@@ -14,6 +14,8 @@ from shipyard.ideas.activities import IdeaActivities
 from shipyard.ideas.deploy import DeployActivities
 from shipyard.ideas.deploy_workflow import DeploymentWorkflow
 from shipyard.ideas.workflow import IdeaRunWorkflow
+from shipyard.plans.activities import PlanActivities
+from shipyard.plans.workflow import ClusterWorkWorkflow
 from shipyard.service.deliveries import DeliveryActivities, DeliveryWorkflow
 from shipyard.service.firings import ScheduleActivities, ScheduledWorkOrderWorkflow
 from shipyard.service.work_orders import WorkOrderService
@@ -22,19 +24,24 @@ from shipyard.store.store import Store
 
 def worker_parts(settings: Settings, store: Store, client: Client) -> WorkerParts:
     """Webhook processing (service/deliveries.py), schedules' firings (service/firings.py), idea
-    runs and deployments (ideas/)."""
+    runs and deployments (ideas/), clusters' plans and fixes (plans/)."""
     service = WorkOrderService(settings, store, client)
     firings = ScheduleActivities(service)
     ideas = IdeaActivities(service)
     deploys = DeployActivities(service)
+    plans = PlanActivities(service)
     return WorkerParts(
-        workflows=[DeliveryWorkflow, ScheduledWorkOrderWorkflow, IdeaRunWorkflow, DeploymentWorkflow],
+        workflows=[
+            DeliveryWorkflow, ScheduledWorkOrderWorkflow, IdeaRunWorkflow, DeploymentWorkflow,
+            ClusterWorkWorkflow,
+        ],
         activities=[
             DeliveryActivities(service).process, firings.start_work_order, firings.work_order_ended,
             ideas.set_state, ideas.prepare, ideas.start_work, ideas.work_ended, ideas.plant,
             ideas.children, ideas.open_branch, ideas.file_defects, ideas.hold, ideas.merge, ideas.release,
             ideas.deploy_plan, ideas.deploy,
             deploys.begin, deploys.docker, deploys.end,
+            plans.start_plan, plans.plan_ended, plans.start_fix, plans.fix_ended,
         ],
     )  # fmt: skip
 
@@ -48,5 +55,13 @@ def product_routers() -> list[APIRouter]:
     from shipyard.ideas.deploy import router as deploys
     from shipyard.ideas.routes import router as ideas
     from shipyard.ideas.stream import router as run_stream
+    from shipyard.plans.routes import router as plans
 
-    return [ideas, run_stream, code, run_status, agents, deploys, chat]
+    return [ideas, run_stream, code, run_status, agents, deploys, chat, plans]
+
+
+def product_open_routers() -> list[APIRouter]:
+    """The products' routes that check a token of their own (a remote runner's job token)."""
+    from shipyard.plans.routes import callbacks
+
+    return [callbacks]

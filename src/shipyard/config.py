@@ -9,10 +9,10 @@ import contextlib
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -36,6 +36,29 @@ class AgentProvider(BaseModel):
     # Read from the worker's environment (which sandboxes otherwise never pass on); a project
     # secret of this name given to the step reaches the CLI the same way.
     key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class RunnerConfig(BaseModel):
+    """A coding-agent runner of seed 004's fixes (`[runners.<name>]` in shipyard.toml): a job's
+    work order runs with this agent in this sandbox, or (`kind = "remote"`) the job is handed to an
+    outside executor with one signed HTTP call and ends on its callback."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["work_order", "remote"] = "work_order"
+    agent: str | None = None  # default: SHIPYARD_AGENT
+    sandbox: str | None = None  # default: e2b when its key is set, else SHIPYARD_SANDBOX
+    # A fix workflow of the repository's (.shipyard/workflows) instead of the bundled `fix`.
+    workflow: str | None = None
+    url: str | None = None  # remote: where the job is POSTed
+    secret: SecretStr | None = None  # remote: signs the call (HMAC-SHA256 of the body)
+    timeout_s: float = Field(default=3600.0, gt=0)  # remote: the job fails without a final callback by then
+
+    @model_validator(mode="after")
+    def _remote_has_url(self) -> RunnerConfig:
+        if self.kind == "remote" and not (self.url and self.url.startswith(("http://", "https://"))):
+            raise ValueError("a remote runner needs `url`, an http(s) URL to send its jobs to")
+        return self
 
 
 def _default_data_dir() -> Path:
@@ -136,6 +159,16 @@ class Settings(BaseSettings):
     # Per agent name, e.g. SHIPYARD_AGENT_PROVIDERS='{"codex": {"base_url": "…", "key_env": "MY_KEY"}}'
     # or `[agent_providers.codex]` in shipyard.toml.
     agent_providers: dict[str, AgentProvider] = Field(default_factory=dict)
+
+    # Seed 004's fixes: the runner a job uses unless its request names one (`sandbox_kilo`: kilocode
+    # in the default sandbox, e2b when configured), and more runners by name.
+    coding_agent_runner: str = Field(
+        default="sandbox_kilo",
+        validation_alias=AliasChoices(
+            "coding_agent_runner", "SHIPYARD_CODING_AGENT_RUNNER", "CODING_AGENT_RUNNER"
+        ),
+    )
+    runners: dict[str, RunnerConfig] = Field(default_factory=dict)
 
     github_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SHIPYARD_GITHUB_TOKEN", "GITHUB_TOKEN")

@@ -23,7 +23,7 @@ from shipyard.api.schemas import Health, PullRequestResponse
 from shipyard.api.throttle import Throttle
 from shipyard.api.webhooks import router as webhooks_router
 from shipyard.api.work_orders import router as work_orders_router
-from shipyard.composition import product_routers
+from shipyard.composition import product_open_routers, product_routers
 from shipyard.domain.jsontext import MAX_SQL_INT32
 from shipyard.domain.metrics import Metrics
 from shipyard.service.work_orders import WorkOrderService
@@ -85,5 +85,7 @@ def create_app(service: WorkOrderService, error_page: PageRenderer | None = None
         app.include_router(router, dependencies=token)
     app.include_router(webhooks_router)  # signed by GitHub with its own secret instead
     app.include_router(reports_router)  # a sandbox's own token will do (each route checks)
+    for router in product_open_routers():  # a token of their own will do (each route checks)
+        app.include_router(router)
     app.include_router(open_misc)  # status and version only, nothing secret
     return app

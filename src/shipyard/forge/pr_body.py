@@ -28,8 +28,10 @@ class PrContext:
 
 
 def draft_title(wo: WorkOrder) -> str:
-    """The draft's title until the `pr` step names it: the task, else the workflow."""
-    task = str(wo.inputs.get("prompt") or "") or f"{wo.workflow_type} on {wo.git_branch_name}"
+    """The draft's title until the `pr` step names it: the task (its title, else its prompt), else
+    the workflow."""
+    task = str(wo.inputs.get("title") or wo.inputs.get("prompt") or "")
+    task = task or f"{wo.workflow_type} on {wo.git_branch_name}"
     return _one_line(task, 70)
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shipyard.domain.budget import Budget
 from shipyard.domain.errors import InvalidInput
 from shipyard.domain.ideas import IssueStatus, IssueType, RunState, new_run_id
+from shipyard.domain.plans import ClusterStatus, CodingPlan, JobStatus
 from shipyard.domain.projects import DeploymentSettings, ForgeName, ProjectCreate, ProjectUpdate, Source
 from shipyard.domain.work_orders import WorkOrderChange
 
@@ -291,6 +292,62 @@ class DeploymentRecord(_Record):
     rollback_of: str | None  # the deployment this one rolled back
     github_deployment_id: int | None
     error: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+class ClusterCreate(BaseModel):
+    """What a new cluster is made of (its id chosen by the caller)."""
+
+    id: str
+    title: str
+    summary: str
+    repository_url: str
+    project_id: str | None
+    items: list[dict[str, Any]]
+
+
+class ClusterRecord(_Record):
+    """A cluster of feedback (seed 004) as stored."""
+
+    id: str
+    title: str
+    summary: str
+    repository_url: str
+    project_id: str | None
+    items: list[dict[str, Any]]
+    status: ClusterStatus
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PlanRecord(_Record):
+    """One version of a cluster's coding plan."""
+
+    cluster_id: str
+    version: int
+    plan: CodingPlan
+    source: str  # generated | edited
+    work_order_id: str | None
+    agent: str | None
+    created_at: datetime
+
+
+class JobRecord(_Record):
+    """A fix job (seed 004's AgentJob) as stored."""
+
+    id: str
+    cluster_id: str
+    runner: str
+    status: JobStatus
+    plan_version: int | None
+    plan_work_order_id: str | None
+    work_order_id: str | None
+    pr_url: str | None
+    error: str | None
+    log: list[str]
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None

@@ -29,6 +29,7 @@ from shipyard.store.engine import create_engine, is_sqlite
 from shipyard.store.github_rows import GitHubRows
 from shipyard.store.ideas import IdeaRows
 from shipyard.store.migrate import upgrade
+from shipyard.store.plans import PlanRows
 from shipyard.store.projects import ProjectRows, project_row
 from shipyard.store.records import (
     EventRecord,
@@ -48,7 +49,9 @@ from shipyard.store.tables import WorkOrder as WorkOrderRow
 _PR_FIELDS = columns(PullRequest, "id", "work_order_id", "created_at", "updated_at")
 
 
-class Store(ProjectRows, SecretRows, GitHubRows, ArtifactRows, SlotRows, IdeaRows, RoleRows, DeploymentRows):
+class Store(
+    ProjectRows, SecretRows, GitHubRows, ArtifactRows, SlotRows, IdeaRows, RoleRows, DeploymentRows, PlanRows
+):
     """The read model: projects and their secrets, work orders, steps, events, artifacts, local
     pull requests, webhook deliveries and dispatches (all but work orders, steps, events and pull
     requests live in their own modules)."""

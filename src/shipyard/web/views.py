@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from shipyard.domain.events import event_text
 from shipyard.domain.work_orders import Step, WorkOrder
 from shipyard.store.records import EventRecord
 from shipyard.web.pictures import Span, tick_label
@@ -90,32 +90,6 @@ def repository_name(url: str) -> str:
     return trimmed.rsplit("/", 1)[-1] or url
 
 
-def _brief(value: Any, limit: int = 160) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def event_text(event: EventRecord) -> str:
-    """One readable line for an event in the log tail."""
-    data = event.data
-    if event.type == "log":
-        return str(data.get("line", ""))
-    if event.type == "agent.message":
-        return str(data.get("text", ""))
-    if event.type == "agent.tool_call":
-        return f"{data.get('name', 'tool')} {_brief(data.get('input', ''))}"
-    if event.type == "workflow.step.command":
-        return f"$ {data.get('command', '')}"
-    if event.type == "git.commit":
-        return f"{str(data.get('sha', ''))[:10]} {data.get('message', '')}"
-    if event.type in ("pr.opened", "pr.updated"):
-        draft = " (draft)" if data.get("draft") else ""
-        title = _brief(data.get("title", ""), 80)
-        return f"#{data.get('number', '')}{draft} {data.get('url', '')} {title}".strip()
-    shown = {k: v for k, v in data.items() if v not in (None, "", [], {})}
-    return " ".join(f"{k}={_brief(v, 80)}" for k, v in shown.items())
-
-
 @dataclass
 class LogLine:
     id: int
@@ -134,7 +108,7 @@ def log_line(event: EventRecord) -> LogLine:
         level=event.level,
         step=event.step_id or "",
         kind=event.type,
-        text=event_text(event),
+        text=event_text(event.type, event.data),
         stream=str(event.data.get("stream", "")) if event.type == "log" else "",
     )
 
