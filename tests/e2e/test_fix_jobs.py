@@ -27,7 +27,8 @@ PLAN = {
     "summary": "The greeting is rude.",
     "hypotheses": ["greet.py says 'go away'"],
     "candidate_files": ["greet.py"],
-    "validation_steps": ["grep -q hello greet.py"],
+    # The second fails on a cluster called "Doomed …" (its commits say so): a fix whose validation fails.
+    "validation_steps": ["grep -q hello greet.py", "! git log --format=%s | grep -q Doomed"],
 }
 EDITED = {
     **PLAN,
@@ -101,12 +102,12 @@ async def until(
     return body
 
 
-async def new_cluster(api: httpx.AsyncClient, github: GitHub) -> dict[str, Any]:
+async def new_cluster(api: httpx.AsyncClient, github: GitHub, title: str = "Rude greeting") -> dict[str, Any]:
     project = await api.post(
         "/api/projects", json={"name": "widgets", "repository_url": github.url, "forge": "github"}
     )
     assert project.status_code == 201, project.text
-    made = await api.post("/api/clusters", json=cluster_body(github, project="widgets"))
+    made = await api.post("/api/clusters", json=cluster_body(github, project="widgets", title=title))
     assert made.status_code == 201, made.text
     cluster: dict[str, Any] = made.json()
     return cluster
@@ -237,3 +238,21 @@ async def test_bad_input_gets_a_clear_4xx_and_changes_nothing(api: httpx.AsyncCl
     assert (await api.get("/api/jobs/job-00000000")).status_code == 404
     assert (await api.get("/api/jobs/nonsense")).status_code == 422
     assert (await api.patch("/api/jobs/job-00000000", json={"status": "running"})).status_code == 422
+
+
+async def test_a_fix_whose_validation_fails_leaves_its_draft_saying_so(
+    api: httpx.AsyncClient, github: GitHub
+) -> None:
+    cluster = await new_cluster(api, github, title="Doomed greeting")
+    started = await api.post(f"/api/clusters/{cluster['id']}/start_fix", json={"generate_plan": True})
+    assert started.status_code == 202 and started.json()["status"] == "planning", started.text
+    job = await until(api, f"/api/jobs/{started.json()['job_id']}", "status", ENDED)
+    assert job["status"] == "failed" and "validate" in job["error"], job
+    plan = (await api.get(f"/api/clusters/{cluster['id']}/plan")).json()
+    assert plan["version"] == job["plan_version"] == 1
+    assert plan["metadata"]["work_order_id"] == job["plan_work_order_id"]
+    [pull] = github.fake.pulls(REPO)
+    assert pull.draft and "✗ failed (exit 1)" in (pull.body or "")
+    assert "1 of 2 validation steps failed" in (pull.body or "")
+    cluster = (await api.get(f"/api/clusters/{cluster['id']}")).json()
+    assert cluster["status"] == "failed" and "validate" in cluster["error"]

@@ -129,8 +129,6 @@ class PlanService:
             raise InvalidInput(f"runner {runner.name} is remote: make the plan first (POST …/plan)")
         status = JobStatus.QUEUED if has_plan else JobStatus.PLANNING
         job = await self.store.create_job(new_job_id(), cluster.id, runner.name, status)
-        if not has_plan:
-            await self.store.start_planning(cluster.id)
         work = ClusterWorkInput(
             cluster_id=cluster.id, runner=runner.name, job_id=job.id, plan_first=not has_plan
         )

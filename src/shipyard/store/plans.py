@@ -114,10 +114,11 @@ class PlanRows(StoreBase):
     # -- jobs ----------------------------------------------------------------------------------
 
     async def create_job(self, job_id: str, cluster_id: str, runner: str, status: JobStatus) -> JobRecord:
-        """A new job; Conflict while another job of the cluster has not ended."""
+        """A new job; Conflict while another job of the cluster has not ended. A job that starts by
+        making its plan (`planning`) puts its cluster in `planning` with it."""
         now = utc_now()
         async with self._writing() as session:
-            await _cluster_row(session, cluster_id, lock=True)
+            cluster = await _cluster_row(session, cluster_id, lock=True)
             if (running := await _active_job(session, cluster_id)) is not None:
                 raise Conflict(f"cluster {cluster_id} has a fix running already: job {running.id}")
             row = FixJob(
@@ -125,6 +126,8 @@ class PlanRows(StoreBase):
                 created_at=now, updated_at=now,
             )  # fmt: skip
             session.add(row)
+            if status == JobStatus.PLANNING:
+                cluster.status, cluster.error, cluster.updated_at = ClusterStatus.PLANNING.value, None, now
             return JobRecord.model_validate(await stored(session, row))
 
     async def get_job(self, job_id: str) -> JobRecord:
