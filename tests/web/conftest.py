@@ -40,13 +40,15 @@ def seed(dashboard: Dashboard) -> Seed:
         workflow: str = "agent_workflow_build",
         status: str = "completed",
         steps: list[dict[str, Any]] | None = None,
+        trigger: dict[str, Any] | None = None,
         **fields: Any,
     ) -> WorkOrder:
         store = dashboard.store
         wid = new_work_order_id()
         await store.create_work_order(
             WorkOrderCreate(id=wid, repository_url=repository_url, workflow_type=workflow,
-                            sandbox_type="git_worktree", agent="shell", git_branch_name=f"wo/{wid}-demo")
+                            sandbox_type="git_worktree", agent="shell", git_branch_name=f"wo/{wid}-demo",
+                            trigger=trigger)
         )  # fmt: skip
         for position, step in enumerate(steps or []):
             step_id = step.pop("step_id")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Path
+from fastapi import APIRouter, Depends, FastAPI, Path, Query
 
 import shipyard
 from shipyard.api.control import router as control_router
@@ -51,10 +51,14 @@ async def health(service: ServiceDep) -> Health:
 
 
 @misc.get("/metrics")
-async def get_metrics(service: ServiceDep) -> Metrics:
-    """Success rate, runtimes and failure causes of finished work orders, overall, per workflow
-    and per agent (the newest 10,000)."""
-    return await service.metrics()
+async def get_metrics(
+    service: ServiceDep,
+    bucket: Annotated[str, Query(description="the series' buckets: `day` or `week`")] = "day",
+) -> Metrics:
+    """Success rate, runtimes, spend and failure causes of finished work orders, overall, per
+    workflow, agent and runner, and a series per day or week (UTC, by completion; the newest
+    10,000 work orders)."""
+    return await service.metrics(bucket)
 
 
 @misc.get("/pull-requests/{number}")

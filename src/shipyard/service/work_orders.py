@@ -14,7 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from shipyard.config import Settings
 from shipyard.domain.errors import Conflict, InvalidInput, NotFound, ShipyardError, Unavailable
 from shipyard.domain.ids import new_work_order_id
-from shipyard.domain.metrics import Finished, Metrics, compute_metrics
+from shipyard.domain.metrics import Finished, Metrics, bucket_of, compute_metrics
 from shipyard.domain.models import (
     CreateWorkOrderRequest,
     InterruptAction,
@@ -252,17 +252,12 @@ class WorkOrderService(WorkOrderReads):
         if wo.sandbox is not None:
             await build_sandbox(wo.sandbox.sandbox_type, self.settings).cleanup(wo.sandbox)
 
-    async def metrics(self) -> Metrics:
-        """Figures over the newest finished work orders (seed 004's dashboard stats)."""
+    async def metrics(self, bucket: str = "day") -> Metrics:
+        """Figures over the newest finished work orders (seed 004's dashboard stats), over time
+        per `bucket` (day or week; InvalidInput else)."""
+        size = bucket_of(bucket)
         rows = await self.store.finished_work_orders()
-        return compute_metrics(
-            Finished(
-                workflow=wo.workflow_type, agent=wo.agent, status=wo.status.value,
-                started_at=wo.execution_started_at, completed_at=wo.execution_completed_at,
-                error=wo.error_message,
-            )
-            for wo in rows
-        )  # fmt: skip
+        return compute_metrics((Finished.of(wo) for wo in rows), size)
 
     async def git_progress(self, wo: WorkOrder) -> GitProgress:
         repo, base_sha, ref = self._git_location(wo)

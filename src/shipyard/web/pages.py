@@ -20,6 +20,7 @@ from shipyard.web import views
 from shipyard.web.diff import parse_diff
 from shipyard.web.pictures import time_chart
 from shipyard.web.render import Service, is_htmx, page
+from shipyard.web.trends import trend_charts
 from shipyard.web.workflows import library, workflow_entry
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -150,5 +151,7 @@ async def agents(request: Request, service: Service) -> HTMLResponse:
 
 
 @router.get("/metrics")
-async def metrics(request: Request, service: Service) -> HTMLResponse:
-    return page(request, "metrics.html", metrics=await service.metrics())
+async def metrics(request: Request, service: Service, bucket: str = "day") -> HTMLResponse:
+    """The figures, and charts of them over time per day or week."""
+    figures = await service.metrics(bucket)
+    return page(request, "metrics.html", metrics=figures, charts=trend_charts(figures.series, figures.bucket))

@@ -35,6 +35,7 @@ templates.env.globals.update(
     duration=views.duration,
     when=views.when,
     repository_name=views.repository_name,
+    usd=views.usd,
     work_order_duration=views.work_order_duration,
 )
 

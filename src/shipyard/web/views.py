@@ -51,6 +51,11 @@ def duration(seconds: float | None) -> str:
     return tick_label(seconds)
 
 
+def usd(value: float) -> str:
+    """`$12.50`; a small amount keeps its first digits (`$0.0042`)."""
+    return f"${value:.2f}" if value == 0 or value >= 0.1 else f"${value:.2g}"
+
+
 def work_order_duration(wo: WorkOrder) -> str:
     return duration(seconds_between(wo.execution_started_at, wo.execution_completed_at))
 
