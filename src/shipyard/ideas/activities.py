@@ -361,9 +361,11 @@ class IdeaActivities:
 
     @activity.defn(name="idea_hold")
     async def hold(self, inp: HoldInput) -> None:
-        """The run waits for a person (as a pause does), saying why."""
-        run = await self.store.update_run(inp.run_id, paused=True, interrupt_reason=inp.reason)
+        """The run waits for a person (as a pause does), saying why: said on its timeline first, so
+        whoever sees it paused finds why there."""
+        run = await self.store.get_run(inp.run_id)
         await self.log(run, "run.held", inp.reason, level="warning")
+        await self.store.update_run(run.id, paused=True, interrupt_reason=inp.reason)
 
     @activity.defn(name="idea_open_branch")
     async def open_branch(self, inp: IssueInput) -> None:
