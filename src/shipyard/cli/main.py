@@ -15,6 +15,7 @@ import typer
 
 from shipyard.cli.actions import actions_app
 from shipyard.cli.catalog import agents_app, db_app, doctor, gc, workflows_app
+from shipyard.cli.clusters import clusters_app, jobs_app
 from shipyard.cli.common import CliError, ServerOpt, api_for, console, err_console, fail, run_async, settings
 from shipyard.cli.ideas import ideas_app
 from shipyard.cli.projects import projects_app
@@ -33,6 +34,8 @@ app.add_typer(projects_app, name="projects")
 app.add_typer(report_app, name="report")
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(ideas_app, name="ideas")
+app.add_typer(clusters_app, name="clusters")
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(actions_app, name="actions")
 app.command()(doctor)
 app.command()(gc)
