@@ -13,12 +13,12 @@ from pydantic import SecretStr
 import shipyard.sandboxes.e2b as e2b_sandbox
 from fakes.e2b_sdk import FakeE2B
 from fakes.git_http import GitHttpServer
+from remote_kit import work_flows_both_ways
 from shipyard.config import Settings
 from shipyard.domain.errors import SandboxError
 from shipyard.domain.models import REMOTE_ID, SandboxHandle, SandboxSpec
 from shipyard.domain.work_orders import WorkOrderChange, WorkOrderCreate
 from shipyard.engine.gc import collect
-from shipyard.gitutil import commit_all
 from shipyard.sandboxes.e2b import MADE_BY, REPO, E2BSandbox
 from shipyard.sandboxes.git_worktree import sandbox_dir
 from shipyard.store.store import Store
@@ -68,47 +68,13 @@ async def test_the_repository_is_cloned_inside_with_the_token_and_the_id_kept(
 
 
 async def test_commands_stream_and_work_flows_both_ways(
-    origin: Path, service: FakeE2B, e2b_settings: Settings, sh: Callable[..., str]
+    origin: Path, service: FakeE2B, e2b_settings: Settings
 ) -> None:
     sandbox = E2BSandbox(e2b_settings)
     handle = await sandbox.setup(spec(str(origin)))
-    local, inside = Path(handle.path), remote(service, handle)
-    lines: list[tuple[str, str]] = []
-
-    async def seen(stream: str, line: str) -> None:
-        lines.append((stream, line))
-
     work = sandbox.workspace(handle, env={"SHIPYARD_WORK_ORDER_ID": handle.work_order_id})
-    script = (
-        'echo new > new.txt; rm README.md; echo "as $SHIPYARD_WORK_ORDER_ID in $PWD"; '
-        "echo oops >&2; printf tail; exit 3"
-    )
-    result = await work.exec(script, on_line=seen)
-    assert result.exit_code == 3 and result.stderr == "oops\n"
-    assert result.stdout == f"as wo-e2b00001 in {inside}\ntail"  # ran inside the sandbox
-    assert [line for line in lines if line[0] == "stdout"] == [
-        ("stdout", f"as wo-e2b00001 in {inside}"),
-        ("stdout", "tail"),
-    ]
-    assert ("stderr", "oops") in lines
-    # What the command changed inside is the local clone's working tree now, uncommitted.
-    assert (local / "new.txt").read_text() == "new\n" and not (local / "README.md").exists()
-    assert sh(local, "status", "--porcelain").split("\n")[:2] == [" D README.md", "?? new.txt"]
-
-    # Shipyard commits here; the next command finds that commit inside, its tree clean.
-    assert await commit_all(local, "feat: new", "implementing") is not None
-    echoed = await work.exec("git log -1 --format=%s; git status --porcelain", stdin=None)
-    assert echoed.stdout == "feat: new\n"
-    # A commit the agent makes inside comes back as a commit.
-    made = await work.exec(
-        "echo more >> new.txt && git -c user.name=A -c user.email=a@b.c commit -qam 'docs: more'"
-    )
-    assert made.ok
-    assert sh(local, "log", "--format=%s", "-2").split("\n")[:2] == ["docs: more", "feat: new"]
-    assert sh(local, "status", "--porcelain") == ""
-    # stdin reaches the command; argv lists are quoted.
-    piped = await work.exec(["sh", "-c", 'read x; echo "got $x"'], stdin="it\n")
-    assert piped.stdout == "got it\n"
+    inside = await work_flows_both_ways(work, Path(handle.path), handle.work_order_id)
+    assert inside == str(remote(service, handle))  # ran inside the sandbox
 
 
 async def test_a_command_past_its_timeout_is_killed(
