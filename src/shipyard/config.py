@@ -104,6 +104,7 @@ class Settings(BaseSettings):
     )
     e2b_template: str = "base"  # the E2B template sandboxes start from; it needs git and bash
     e2b_timeout_s: int = 6 * 3600  # E2B ends a sandbox after this even if nobody kills it
+    dagger_image: str = "python:3.12-bookworm"  # each command's container starts from it; it needs bash
     worker_slots: int = 8
     # Worker processes `serve` (or a `shipyard worker`) runs; 0 runs the worker inside serve's own
     # process, on the API's event loop. Default: one per core where there are more than two.

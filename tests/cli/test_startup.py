@@ -9,7 +9,7 @@ import sys
 from shipyard.engine.devserver import free_port
 
 # Loaded by the commands that use them (serve, run, worker, gc, doctor …), never to start.
-SDKS = {"docker", "e2b", "githubkit", "alembic", "uvicorn", "fastapi", "starlette", "temporalio"}
+SDKS = {"docker", "e2b", "dagger", "githubkit", "alembic", "uvicorn", "fastapi", "starlette", "temporalio"}
 SERVER_SIDE = {"sqlalchemy", "jinja2", "structlog", "pydantic_settings"}
 
 
@@ -71,7 +71,7 @@ def test_a_report_loads_no_http_library_and_no_sdk() -> None:
 def test_listing_sandbox_names_loads_no_sandbox_sdk() -> None:
     script = (
         "import sys; from shipyard.sandboxes.registry import SANDBOX_NAMES; "
-        "print(len(SANDBOX_NAMES), sorted(m for m in ('docker', 'e2b') if m in sys.modules))"
+        "print(len(SANDBOX_NAMES), sorted(m for m in ('docker', 'e2b', 'dagger') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["5", "[]"]
+    assert done.stdout.split() == ["6", "[]"]

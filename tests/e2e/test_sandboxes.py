@@ -1,7 +1,7 @@
 """Sandboxes through the real engine: a workflow that writes, commits and tests completes alike
-under git_worktree, bwrap, docker (against podman's Docker Engine API) and e2b (against the fake
-E2B SDK); an e2b work order keeps its sandbox's id and cancelling it kills the sandbox; under bwrap,
-each way out of the sandbox fails."""
+under git_worktree, bwrap, docker (against podman's Docker Engine API), e2b (against the fake
+E2B SDK) and dagger (against the fake Dagger SDK); an e2b work order keeps its sandbox's id and
+cancelling it kills the sandbox; under bwrap, each way out of the sandbox fails."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
+import shipyard.sandboxes.dagger as dagger_sandbox
 import shipyard.sandboxes.e2b as e2b_sandbox
+from fakes.dagger_sdk import FakeDagger
 from fakes.e2b_sdk import FakeE2B
 from podman_kit import Podman
 from shipyard.cli.server import RunningServer
@@ -61,17 +63,31 @@ def e2b(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeE2B:
     return fake
 
 
+@pytest.fixture
+def dagger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDagger:
+    fake = FakeDagger(tmp_path / "dagger")
+    monkeypatch.setattr(dagger_sandbox, "Connection", fake.sdk)
+    return fake
+
+
 async def test_the_same_work_completes_alike_under_each_sandbox(
-    api: httpx.AsyncClient, make_repo: MakeRepo, podman: Podman, e2b: FakeE2B
+    api: httpx.AsyncClient, make_repo: MakeRepo, podman: Podman, e2b: FakeE2B, dagger: FakeDagger
 ) -> None:
     results: dict[str, tuple[int, list[str], str]] = {}
     ids: dict[str, str] = {}
-    for sandbox in ("git_worktree", "bwrap", "docker", "e2b"):
+    for sandbox in ("git_worktree", "bwrap", "docker", "e2b", "dagger"):
         ids[sandbox], results[sandbox] = await _outcome(api, make_repo, sandbox)
     mine = {"label": f"{CONTAINER_LABEL}={ids['docker']}"}
     assert podman.client.containers.list(all=True, filters=mine) == []  # removed at the end
     assert e2b.vms and e2b.alive == []  # killed at the end
-    assert results["bwrap"] == results["git_worktree"] == results["docker"] == results["e2b"]
+    assert dagger.runs  # its commands ran in the (fake) engine
+    assert (
+        results["bwrap"]
+        == results["git_worktree"]
+        == results["docker"]
+        == results["e2b"]
+        == results["dagger"]
+    )
     commits, files, subjects = results["bwrap"]
     assert commits == 2 and "src/calc.py" in files  # feat and docs; not what the test left
     assert not any("__pycache__" in name for name in files)

@@ -93,13 +93,16 @@ async def test_work_order_id_must_be_a_plain_name(origin: Path, settings: Settin
 
 
 def test_registry_builds_by_name(settings: Settings) -> None:
-    assert SANDBOX_NAMES == ("bwrap", "docker", "e2b", "git_branch", "git_worktree")
+    assert SANDBOX_NAMES == ("bwrap", "dagger", "docker", "e2b", "git_branch", "git_worktree")
     assert isinstance(build_sandbox("git_worktree", settings), GitWorktreeSandbox)
     assert isinstance(build_sandbox("git_branch", settings), GitBranchSandbox)
     assert isinstance(build_sandbox("bwrap", settings), BwrapSandbox)
     with pytest.raises(InvalidInput) as caught:
         build_sandbox("x", settings)
-    assert caught.value.message == "unknown sandbox 'x'; known: bwrap, docker, e2b, git_branch, git_worktree"
+    assert (
+        caught.value.message
+        == "unknown sandbox 'x'; known: bwrap, dagger, docker, e2b, git_branch, git_worktree"
+    )
 
 
 def test_registry_names_are_the_adapters_own(settings: Settings) -> None:

@@ -130,7 +130,7 @@ def run(
     workflow_file: Annotated[Path | None, typer.Option(help="A workflow definition YAML file.")] = None,
     agent: Annotated[str | None, typer.Option(help="Agent adapter (see `shipyard agents ls`).")] = None,
     sandbox: Annotated[
-        str | None, typer.Option(help="git_worktree (default), git_branch, bwrap, docker or e2b.")
+        str | None, typer.Option(help="git_worktree (default), git_branch, bwrap, docker, e2b or dagger.")
     ] = None,
     inputs: Annotated[list[str] | None, typer.Option("--input", "-i", help="key=value, repeatable.")] = None,
     base_branch: Annotated[

@@ -1,7 +1,7 @@
 """Sandbox adapters by name: config and a work order's `sandbox_type` pick one here.
 
 Adapters are named as `module:Class` and imported when one is built or checked, so that listing
-the names loads no SDK (docker, e2b): the CLI and the API only need the names.
+the names loads no SDK (docker, e2b, dagger): the CLI and the API only need the names.
 """
 
 from __future__ import annotations
@@ -17,19 +17,21 @@ from shipyard.sandboxes.base import Sandbox
 
 _ADAPTERS: dict[str, str] = {
     "bwrap": "shipyard.sandboxes.bwrap:BwrapSandbox",
+    "dagger": "shipyard.sandboxes.dagger:DaggerSandbox",
     "docker": "shipyard.sandboxes.docker:DockerSandbox",
     "e2b": "shipyard.sandboxes.e2b:E2BSandbox",
     "git_branch": "shipyard.sandboxes.git_branch:GitBranchSandbox",
     "git_worktree": "shipyard.sandboxes.git_worktree:GitWorktreeSandbox",
 }
 SANDBOX_NAMES: tuple[str, ...] = tuple(sorted(_ADAPTERS))
-_CHECKED = ("bwrap", "docker", "e2b")  # the adapters that say whether they can run here
+_CHECKED = ("bwrap", "dagger", "docker", "e2b")  # the adapters that say whether they can run here
 _DESCRIPTIONS = {
     "git_worktree": "a git worktree beside a cached mirror: isolated, parallel-safe, fast (default)",
     "git_branch": "a fresh clone on its own branch: simple, nothing shared",
     "bwrap": "a fresh clone, every command in bubblewrap: the rest of the system read-only, no network",
     "docker": "a fresh clone mounted in a container per work order: limits, no network unless asked",
     "e2b": "an E2B cloud sandbox per work order, the repository cloned inside, kept level with a clone here",
+    "dagger": "a fresh clone, each command in a new Dagger container holding it, the tree taken back after",
 }
 
 
