@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import yaml
-from test_fix_jobs import EDITED, cluster_body, github, settings  # noqa: F401 (the fake GitHub, a replay runner)
+from test_fix_jobs import EDITED, cluster_body, github_fixture, settings  # noqa: F401 (the fake GitHub, a replay runner)
 
 from cli_kit import shipyard
 from forge_kit import GitHub
@@ -21,7 +21,7 @@ async def test_a_cluster_planned_edited_and_fixed_from_the_cli(
     server: RunningServer,
     api: httpx.AsyncClient,
     github: GitHub,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     data = tmp_path / "cli"
 

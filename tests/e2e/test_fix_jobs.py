@@ -59,8 +59,8 @@ SLOW_FIX = {
 }
 
 
-@pytest.fixture
-def github(tmp_path: Path, make_repo: MakeRepo) -> Iterator[GitHub]:
+@pytest.fixture(name="github")
+def github_fixture(tmp_path: Path, make_repo: MakeRepo) -> Iterator[GitHub]:
     files = {"greet.py": "print('go away')\n", ".shipyard/workflows/slow_fix.yaml": yaml.safe_dump(SLOW_FIX)}
     source = make_repo("widgets", files)
     with hosted(tmp_path / "git-http", source, TOKEN) as hub:

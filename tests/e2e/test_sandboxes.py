@@ -67,6 +67,8 @@ def e2b(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeE2B:
 def dagger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDagger:
     fake = FakeDagger(tmp_path / "dagger")
     monkeypatch.setattr(dagger_sandbox, "Connection", fake.sdk)
+    monkeypatch.setenv("DAGGER_SESSION_PORT", "8080")  # as inside `dagger run`
+    monkeypatch.setenv("DAGGER_SESSION_TOKEN", "session-token")
     return fake
 
 

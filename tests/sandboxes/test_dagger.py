@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,6 +34,8 @@ def spec(origin: Path, n: int = 1) -> SandboxSpec:
 def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDagger:
     fake = FakeDagger(tmp_path / "dagger")
     monkeypatch.setattr(dagger_sandbox, "Connection", fake.sdk)
+    monkeypatch.setenv("DAGGER_SESSION_PORT", "8080")  # as inside `dagger run`
+    monkeypatch.setenv("DAGGER_SESSION_TOKEN", "session-token")
     return fake
 
 
@@ -154,3 +157,6 @@ def test_doctor_says_whether_a_dagger_engine_answers(tmp_path: Path, engine: Fak
     assert line().endswith(f"Dagger engine {dagger_sdk.VERSION}")
     engine.answers = False
     assert "no Dagger engine answers: Failed to establish client connection" in line()
+    # Outside a `dagger run` session nothing is tried (the SDK would download its CLI).
+    os.environ.pop("DAGGER_SESSION_PORT")
+    assert line().endswith(dagger_sandbox.NO_SESSION)

@@ -17,6 +17,7 @@ Tested against a fake of the SDK (tests/fakes/dagger_sdk.py), not a real engine.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -41,6 +42,12 @@ from shipyard.sandboxes.base import LineCallback, argv_of
 from shipyard.sandboxes.git_branch import GitBranchSandbox
 from shipyard.sandboxes.lines import Lines
 
+# Where the SDK finds an engine without downloading its CLI: a `dagger run` session, or a CLI.
+_ENGINE_VARIABLES = ("DAGGER_SESSION_PORT", "_EXPERIMENTAL_DAGGER_CLI_BIN")
+NO_SESSION = (
+    "no Dagger engine here: run the worker inside `dagger run` (e.g. `dagger run shipyard serve`),"
+    " or set _EXPERIMENTAL_DAGGER_CLI_BIN to a Dagger CLI"
+)
 WORKDIR = "/workspace"
 # Set to a new value for every command: the engine answers an exec it has seen from its cache.
 RUN_VARIABLE = "SHIPYARD_RUN_ID"
@@ -150,7 +157,11 @@ class DaggerSandbox:
 
     @staticmethod
     def check(settings: Settings) -> Availability:
-        """Whether a Dagger engine answers (blocking: it connects as the SDK does, and asks its version)."""
+        """Whether a Dagger engine answers (blocking: it connects as the SDK does, and asks its
+        version). Only a session (`dagger run`) or a CLI named by the SDK's variable is tried: left
+        to itself the SDK would download the Dagger CLI, and this runs on every new-work-order form."""
+        if not any(os.environ.get(name) for name in _ENGINE_VARIABLES):
+            return Availability(available=False, reason=NO_SESSION)
         try:
             version = asyncio.run(_engine_version())
         except SandboxError as err:
