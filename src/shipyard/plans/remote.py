@@ -56,10 +56,11 @@ async def hand_out(
     headers = {"Content-Type": "application/json", "User-Agent": "Shipyard"}
     if runner.config.secret is not None:
         headers[SIGNATURE_HEADER] = signature(runner.config.secret.get_secret_value(), body)
+    refused = f"runner {runner.name}: the executor at {runner.config.url} did not take the job"
     try:
         async with httpx.AsyncClient(timeout=_SEND_TIMEOUT_S) as client:
             answer = await client.post(runner.config.url, content=body, headers=headers)
     except httpx.HTTPError as err:
-        raise ShipyardError(f"runner {runner.name}: could not reach {runner.config.url}: {err}") from None
+        raise ShipyardError(f"{refused}: could not reach it ({str(err) or type(err).__name__})") from None
     if not answer.is_success:
-        raise ShipyardError(f"runner {runner.name}: {runner.config.url} answered {answer.status_code}")
+        raise ShipyardError(f"{refused}: it answered {answer.status_code}")

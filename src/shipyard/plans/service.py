@@ -120,13 +120,17 @@ class PlanService:
         has_plan = bool(await self.store.list_plans(cluster.id))
         if cluster.status == ClusterStatus.PLANNING:
             raise Conflict(f"cluster {cluster.id}: its plan is being made; start the fix once it is ready")
+        if not has_plan and runner.remote:  # generate_plan cannot help: a remote runner makes no plan
+            raise Conflict(
+                f"cluster {cluster.id} has no plan yet and runner {runner.name} is remote (it carries a"
+                f" plan out, it does not make one): make one with a work order runner (POST"
+                f" /api/clusters/{cluster.id}/plan?runner=…) or PUT one, then start the fix"
+            )
         if not has_plan and not req.generate_plan:
             raise Conflict(
                 f"cluster {cluster.id} has no plan yet: make one (POST /api/clusters/{cluster.id}/plan) and"
                 " read it first, or start the fix with generate_plan: true"
             )
-        if not has_plan and runner.remote:
-            raise InvalidInput(f"runner {runner.name} is remote: make the plan first (POST …/plan)")
         status = JobStatus.QUEUED if has_plan else JobStatus.PLANNING
         job = await self.store.create_job(new_job_id(), cluster.id, runner.name, status)
         work = ClusterWorkInput(

@@ -108,7 +108,7 @@ class ClusterWorkWorkflow:
                 timeout=timedelta(seconds=fix.timeout_s),
             )
         except TimeoutError:
-            silent = f"the remote runner did not report an end within {fix.timeout_s:g} s"
+            silent = f"runner {inp.runner}: the executor did not report an end within {fix.timeout_s:g} s"
             return ended.model_copy(update={"error": silent})
         if self._cancel is not None:
             return ended.model_copy(update={"status": "cancelled", "error": self._cancel})
