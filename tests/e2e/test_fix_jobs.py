@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from fakes.github_api import Hold
 from forge_kit import REPO, TOKEN, GitHub, hosted
 from shipyard.config import RunnerConfig, Settings
+from shipyard.plans.remote import job_token
 from support import MakeRepo, MakeSettings, nap, napping
 
 PLAN = {
@@ -182,7 +183,7 @@ async def test_a_cluster_is_planned_edited_and_fixed_in_a_pull_request_opened_as
 
 
 async def test_a_cancelled_job_stops_its_agent_and_leaves_the_plan_ready(
-    api: httpx.AsyncClient, github: GitHub
+    api: httpx.AsyncClient, github: GitHub, settings: Settings
 ) -> None:
     cluster = await new_cluster(api, github)
     cid = cluster["id"]
@@ -194,6 +195,10 @@ async def test_a_cancelled_job_stops_its_agent_and_leaves_the_plan_ready(
         while not napping(NAP):
             await asyncio.sleep(0.2)
     assert (await api.get(f"/api/clusters/{cid}")).json()["status"] == "fixing"
+    token = job_token(settings, job_id, 60)
+    headers = {"Authorization": f"Bearer {token}"}
+    callback = await api.post(f"/api/jobs/{job_id}/callback", json={"status": "succeeded"}, headers=headers)
+    assert callback.status_code == 409 and "not on a remote runner" in callback.text  # for remote jobs only
 
     cancelled = await api.patch(f"/api/jobs/{job_id}", json={"status": "cancelled"})
     assert cancelled.status_code == 200, cancelled.text
@@ -234,6 +239,10 @@ async def test_bad_input_gets_a_clear_4xx_and_changes_nothing(api: httpx.AsyncCl
     assert "nonesuch" in message and "replayed" in message and "sandbox_kilo" in message
     assert (await api.get("/api/jobs")).json() == {"jobs": [], "total": 0}
     assert (await api.get(f"/api/clusters/{cid}")).json()["status"] == "plan_ready"
+    runners = (await api.get("/api/runners")).json()["runners"]
+    assert [(r["name"], r["agent"], r["default"]) for r in runners][:2] == [
+        ("replayed", "replay", True), ("sandbox_kilo", "kilocode", False),
+    ]  # fmt: skip
     assert (await api.get("/api/clusters/cl-00000000")).status_code == 404
     assert (await api.get("/api/jobs/job-00000000")).status_code == 404
     assert (await api.get("/api/jobs/nonsense")).status_code == 422

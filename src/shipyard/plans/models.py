@@ -167,6 +167,15 @@ class JobLogs(BaseModel):
     lines: list[str]
 
 
+class RunnerView(BaseModel):
+    name: str
+    kind: str  # work_order | remote
+    agent: str | None  # a work order runner's
+    sandbox: str | None
+    description: str
+    default: bool  # the one jobs get unless they name another
+
+
 class JobStarted(BaseModel):
     job_id: str
     status: JobStatus

@@ -25,6 +25,7 @@ from shipyard.plans.models import (
     PlanVersions,
     PlanView,
     RemoteReportIn,
+    RunnerView,
     StartFix,
 )
 from shipyard.plans.service import PlanService
@@ -96,6 +97,12 @@ async def start_fix(cluster_id: ClusterId, plans: PlansDep, req: StartFix | None
     change, the plan's validation steps, the pull request marked ready. Answers at once."""
     job = await plans.start_fix(cluster_id, req or StartFix())
     return JobStarted(job_id=job.id, status=job.status, runner=job.runner)
+
+
+@router.get("/runners")
+async def list_runners(plans: PlansDep) -> dict[str, list[RunnerView]]:
+    """The runners a job may name, the default first (SHIPYARD_CODING_AGENT_RUNNER)."""
+    return {"runners": plans.runners()}
 
 
 @router.get("/jobs")

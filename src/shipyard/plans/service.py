@@ -18,6 +18,7 @@ from shipyard.plans.models import (
     JobView,
     PlanView,
     RemoteReportIn,
+    RunnerView,
     StartFix,
 )
 from shipyard.plans.runners import Runner, all_runners, runner_for
@@ -182,6 +183,8 @@ class PlanService:
         job = await self.store.get_job(job_id)
         if job.status.is_terminal:
             raise Conflict(f"job {job.id} is {job.status.value}; it takes no more reports")
+        if job.work_order_id is not None or job.plan_work_order_id is not None:
+            raise Conflict(f"job {job.id} runs as a work order, not on a remote runner: it takes no reports")
         noted = {"pr_url": report.pr_url} if report.pr_url else {}
         job = await self.store.update_job(job.id, log=report.log, **noted)
         if report.status != "running":
@@ -196,9 +199,16 @@ class PlanService:
 
     # -- runners -------------------------------------------------------------------------------
 
-    def runners(self) -> list[Runner]:
+    def runners(self) -> list[RunnerView]:
         """Every runner, the one jobs get by default first."""
-        return all_runners(self.settings)
+        return [
+            RunnerView(
+                name=r.name, kind=r.config.kind, agent=None if r.remote else r.agent,
+                sandbox=None if r.remote else r.sandbox, description=r.describe(),
+                default=r.name == self.settings.coding_agent_runner,
+            )
+            for r in all_runners(self.settings)
+        ]  # fmt: skip
 
     def _runner(self, name: str | None) -> Runner:
         return runner_for(self.settings, name)
