@@ -261,6 +261,11 @@ def test_workflows_and_agents_commands(tmp_path: Path) -> None:
     assert " not installed " in rows["codex"] and "(shipyard agents install codex)" in rows["codex"]
     doctor = shipyard(data, "doctor")
     assert "git" in doctor.stdout and "temporal" in doctor.stdout and "database" in doctor.stdout
+    # The fix runner jobs get by default: kilocode, which is not installed in this test's PATH.
+    runner = next(line for line in doctor.stdout.splitlines() if "fix runner" in line)
+    assert "sandbox_kilo: kilocode in a git_worktree sandbox (kilocode: not installed)" in runner
+    wrong = shipyard(data, "doctor", SHIPYARD_CODING_AGENT_RUNNER="nonesuch")
+    assert "SHIPYARD_CODING_AGENT_RUNNER: unknown runner 'nonesuch'; known: sandbox_kilo" in wrong.stdout
 
 
 def test_ctrl_c_on_an_embedded_run_cancels_the_work_order(make_repo: MakeRepo, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from rich.text import Text
 from shipyard.cli.common import CliError, console, fail, run_async, settings
 
 if TYPE_CHECKING:
+    from shipyard.config import Settings
     from shipyard.engine.gc import Collected
 
 workflows_app = typer.Typer(help="List, show and validate workflow definitions.", no_args_is_help=True)
@@ -214,10 +215,28 @@ def doctor() -> None:
     for name, _, avail in describe_sandboxes(s):
         detail = " ".join(x for x in (avail.version or "", avail.reason) if x)
         check(f"sandbox {name}", avail.available, detail, required=False)  # git_worktree is enough
-    for name, _, avail in describe_agents(s):
+    agents = describe_agents(s)
+    for name, _, avail in agents:
         detail = ", ".join(x for x in (avail.state, avail.version or "", avail.reason, avail.binary) if x)
         check(f"agent {name}", avail.state == "ready", detail, required=False)  # agents are optional
+    ok, detail = _fix_runner(s, {name: avail.state for name, _, avail in agents})
+    check("fix runner", ok, detail, required=False)
     raise typer.Exit(0 if problems == 0 else 1)
+
+
+def _fix_runner(s: Settings, agent_states: dict[str, str]) -> tuple[bool, str]:
+    """The runner fix jobs get by default (seed 004), and whether its agent is ready here."""
+    from shipyard.domain.errors import InvalidInput
+    from shipyard.plans.runners import runner_for
+
+    try:
+        runner = runner_for(s)
+    except InvalidInput as err:
+        return False, f"SHIPYARD_CODING_AGENT_RUNNER: {err.message}"
+    if runner.remote:
+        return True, f"{runner.name}: {runner.describe()}"
+    state = agent_states.get(runner.agent, "unknown agent")
+    return state == "ready", f"{runner.name}: {runner.describe()} ({runner.agent}: {state})"
 
 
 def _version(argv: list[str]) -> str:
