@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -74,10 +73,8 @@ async def test_every_endpoint_reads_a_stored_bad_row(served: tuple[httpx.AsyncCl
         f"/api/agent-work-orders/{WO}/steps",
         "/api/webhooks/deliveries",
     ]:
-        started = time.monotonic()
-        resp = await client.get(path)
+        resp = await client.get(path)  # how long it takes is bench/'s (bad_input), not a test's
         assert resp.status_code == 200, (path, resp.text[:300])
-        assert time.monotonic() - started < 2, path
     got = (await client.get(f"/api/agent-work-orders/{WO}")).json()["agent_work_order"]["inputs"]
     assert got["prompt"] == "fix \ufffd this"
     assert "nested too deep" in json.dumps(got["deep"])

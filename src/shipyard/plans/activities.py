@@ -160,10 +160,11 @@ class PlanActivities:
     async def fix_ended(self, inp: WorkEnded) -> None:
         """The job and its cluster as the fix ended: a pull request opened, failed or cancelled."""
         assert inp.job_id is not None
+        # The cluster first, then the job: whoever sees the job end finds its cluster as it ended.
         job = await self.store.get_job(inp.job_id)
         if inp.status == WorkOrderStatus.CANCELLED.value:
-            await self.store.update_job(job.id, status=JobStatus.CANCELLED, error=inp.error)
             await self.store.update_cluster(inp.cluster_id, status=ClusterStatus.PLAN_READY, error=None)
+            await self.store.update_job(job.id, status=JobStatus.CANCELLED, error=inp.error)
             return
         if inp.status != WorkOrderStatus.COMPLETED.value:
             await self._failed(inp.cluster_id, job.id, inp.error or f"the fix {inp.status}")
@@ -171,8 +172,8 @@ class PlanActivities:
         pr_url = job.pr_url
         if inp.work_order_id is not None:
             pr_url = (await self.store.get_work_order(inp.work_order_id)).github_pull_request_url
-        await self.store.update_job(job.id, status=JobStatus.SUCCEEDED, pr_url=pr_url, error=None)
         await self.store.update_cluster(inp.cluster_id, status=ClusterStatus.PR_OPENED, error=None)
+        await self.store.update_job(job.id, status=JobStatus.SUCCEEDED, pr_url=pr_url, error=None)
 
     async def _record(
         self, inp: ClusterWorkInput, runner: Runner, work: str, request: CreateWorkOrderRequest
@@ -195,11 +196,11 @@ class PlanActivities:
         """The cluster (and the job) failed, saying why; a cancelled plan leaves the cluster as it was."""
         log.info("cluster_work_failed", cluster=cluster_id, job=job_id, error=error)
         cancelled = status == WorkOrderStatus.CANCELLED.value
-        if job_id is not None:
-            status_now = JobStatus.CANCELLED if cancelled else JobStatus.FAILED
-            await self.store.update_job(job_id, status=status_now, error=error)
         has_plan = bool(await self.store.list_plans(cluster_id))
         back = ClusterStatus.PLAN_READY if has_plan else ClusterStatus.NEW
         await self.store.update_cluster(
             cluster_id, status=back if cancelled else ClusterStatus.FAILED, error=None if cancelled else error
         )
+        if job_id is not None:  # after the cluster, as in fix_ended
+            status_now = JobStatus.CANCELLED if cancelled else JobStatus.FAILED
+            await self.store.update_job(job_id, status=status_now, error=error)
