@@ -15,6 +15,7 @@ from shipyard.api.app import create_app as create_api_app
 from shipyard.api.deps import check_token
 from shipyard.api.errors import error_response
 from shipyard.ideas import pages as idea_pages
+from shipyard.plans import pages as plan_pages
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.web import actions, github_app, live, pages, projects
 from shipyard.web.diff import highlight_css
@@ -69,7 +70,8 @@ def create_app(service: WorkOrderService) -> FastAPI:
     app.include_router(sign_in)
     guarded = [Depends(signed_in)]
     # actions first: its /work-orders/new must not be read as the work order "new"
-    for router in (actions.router, pages.router, live.router, projects.router, idea_pages.router):
+    dashboard = (actions.router, pages.router, live.router, projects.router)
+    for router in (*dashboard, idea_pages.router, plan_pages.router):
         app.include_router(router, dependencies=[*guarded, Depends(same_origin)])
     app.include_router(github_app.router)  # its callback arrives from GitHub: the state guards it
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
