@@ -10,9 +10,10 @@ from pathlib import Path
 
 import httpx
 import yaml
-from test_fix_jobs import EDITED, cluster_body, github_fixture, settings  # noqa: F401 (the fake GitHub, a replay runner)
+from test_fix_jobs import github_fixture, settings  # noqa: F401 (the fake GitHub, a replay runner)
 
 from cli_kit import shipyard
+from fix_kit import EDITED, cluster_body
 from forge_kit import GitHub
 from shipyard.cli.server import RunningServer
 

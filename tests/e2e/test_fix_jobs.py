@@ -11,7 +11,6 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -19,37 +18,11 @@ import yaml
 from pydantic import SecretStr
 
 from fakes.github_api import Hold
+from fix_kit import EDITED, ENDED, PLAN, commits, new_cluster, until
 from forge_kit import REPO, TOKEN, GitHub, hosted
 from shipyard.config import RunnerConfig, Settings
 from shipyard.plans.remote import job_token
 from support import MakeRepo, MakeSettings, nap, napping
-
-PLAN = {
-    "summary": "The greeting is rude.",
-    "hypotheses": ["greet.py says 'go away'"],
-    "candidate_files": ["greet.py"],
-    # The second fails on a cluster called "Doomed …" (its commits say so): a fix whose validation fails.
-    "validation_steps": ["grep -q hello greet.py", "! git log --format=%s | grep -q Doomed"],
-}
-EDITED = {
-    **PLAN,
-    "summary": "Make the greeting say hello.",
-    "validation_steps": ["grep -q hello greet.py", "true"],
-}
-
-
-def cluster_body(github: GitHub, **extra: Any) -> dict[str, Any]:
-    items = [
-        {
-            "source": "github",
-            "text": "The app told me to go away",
-            "url": f"https://github.com/{REPO}/issues/7",
-        },
-        {"source": "email", "text": "Rude greeting on start", "repo": f"https://github.com/{REPO}"},
-        {"source": "slack", "text": "why is it so rude?"},
-    ]
-    return {"title": "Rude greeting", "summary": "Users find the greeting rude.", "items": items, **extra}
-
 
 NAP = nap(3007)
 # A runner's own fix workflow, from the repository: its agent works for a long time.
@@ -89,33 +62,6 @@ def settings(make_settings: MakeSettings, github: GitHub, tmp_path: Path) -> Set
         },
         coding_agent_runner="replayed",
     )  # fmt: skip
-
-
-ENDED = {"succeeded", "failed", "cancelled"}
-
-
-async def until(
-    api: httpx.AsyncClient, url: str, field: str, values: set[str], timeout_s: float = 120
-) -> Any:
-    async with asyncio.timeout(timeout_s):
-        while (body := (await api.get(url)).json())[field] not in values:
-            await asyncio.sleep(0.2)
-    return body
-
-
-async def new_cluster(api: httpx.AsyncClient, github: GitHub, title: str = "Rude greeting") -> dict[str, Any]:
-    project = await api.post(
-        "/api/projects", json={"name": "widgets", "repository_url": github.url, "forge": "github"}
-    )
-    assert project.status_code == 201, project.text
-    made = await api.post("/api/clusters", json=cluster_body(github, project="widgets", title=title))
-    assert made.status_code == 201, made.text
-    cluster: dict[str, Any] = made.json()
-    return cluster
-
-
-def commits(github: GitHub, branch: str) -> list[str]:
-    return github.git_out("log", "--format=%s", f"main..{branch}").splitlines()
 
 
 async def test_a_cluster_is_planned_edited_and_fixed_in_a_pull_request_opened_as_a_draft_first(

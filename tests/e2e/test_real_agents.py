@@ -18,7 +18,7 @@ from scripted_model import CODEX_MODEL, ScriptedModel, ToolCall, Turn, codex_hom
 from shipyard.agents.claude import bundled_claude
 from shipyard.cli.server import RunningServer, running_server
 from shipyard.config import Settings
-from support import MakeRepo, MakeSettings, git, installed_cli, serving, wait_done
+from support import MakeRepo, MakeSettings, git, installed_cli, wait_done
 
 KEY = "sk-ant-scripted-e2e-0123456789"
 OPENAI_KEY = "sk-scripted-codex-e2e-0123456789"
@@ -34,13 +34,6 @@ AIDER_METADATA = {
         "mode": "chat",
     }
 }
-
-
-@pytest.fixture
-async def model() -> AsyncIterator[tuple[ScriptedModel, str]]:
-    scripted = ScriptedModel([])
-    async with serving(scripted.app) as url:
-        yield scripted, url
 
 
 @pytest.fixture
@@ -87,20 +80,6 @@ def opencode_settings(
     monkeypatch.setenv("OPENCODE_CONFIG_CONTENT", opencode_config(model[1], "scripted-model", prices))
     return make_settings(
         agent="opencode", opencode_binary=installed_cli("opencode"), openai_api_key=OPENAI_KEY
-    )
-
-
-@pytest.fixture
-def kilocode_settings(
-    make_settings: MakeSettings, model: tuple[ScriptedModel, str], monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    # What an operator sets in the worker's environment for Kilo Code 7.x: its config, in opencode's
-    # schema, whose provider is the endpoint (its key read from OPENAI_API_KEY).
-    model[0].model = "scripted-model"
-    prices = {"input": 3.0, "output": 15.0}
-    monkeypatch.setenv("KILO_CONFIG_CONTENT", opencode_config(model[1], "scripted-model", prices))
-    return make_settings(
-        agent="kilocode", kilocode_binary=installed_cli("kilocode"), openai_api_key=OPENAI_KEY
     )
 
 
