@@ -67,5 +67,5 @@ def runner_context(plans: PlanService) -> dict[str, Any]:
     None when SHIPYARD_CODING_AGENT_RUNNER names no runner."""
     runners = plans.runners()
     default = plans.settings.coding_agent_runner
-    active = next((r for r in runners if r.name == default), None)
+    active = next((r for r in runners if r.default), None)
     return {"runners": runners, "active_runner": active, "default_runner": default}
