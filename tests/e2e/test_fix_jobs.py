@@ -207,6 +207,7 @@ async def test_a_fix_whose_validation_fails_leaves_its_draft_saying_so(
     assert plan["version"] == job["plan_version"] == 1
     assert plan["metadata"]["work_order_id"] == job["plan_work_order_id"]
     [pull] = github.fake.pulls(REPO)
+    assert job["pr_url"] == f"https://github.com/{REPO}/pull/{pull.number}"  # the draft it left
     assert pull.draft and "✗ failed (exit 1)" in (pull.body or "")
     assert "1 of 2 validation steps failed" in (pull.body or "")
     cluster = (await api.get(f"/api/clusters/{cluster['id']}")).json()

@@ -162,18 +162,17 @@ class PlanActivities:
         assert inp.job_id is not None
         # The cluster first, then the job: whoever sees the job end finds its cluster as it ended.
         job = await self.store.get_job(inp.job_id)
+        if inp.work_order_id is not None:  # its pull request, the draft of a failed fix too
+            wo = await self.store.get_work_order(inp.work_order_id)
+            job = await self.store.update_job(job.id, pr_url=wo.github_pull_request_url)
         if inp.status == WorkOrderStatus.CANCELLED.value:
             await self.store.update_cluster(inp.cluster_id, status=ClusterStatus.PLAN_READY, error=None)
             await self.store.update_job(job.id, status=JobStatus.CANCELLED, error=inp.error)
-            return
-        if inp.status != WorkOrderStatus.COMPLETED.value:
+        elif inp.status != WorkOrderStatus.COMPLETED.value:
             await self._failed(inp.cluster_id, job.id, inp.error or f"the fix {inp.status}")
-            return
-        pr_url = job.pr_url
-        if inp.work_order_id is not None:
-            pr_url = (await self.store.get_work_order(inp.work_order_id)).github_pull_request_url
-        await self.store.update_cluster(inp.cluster_id, status=ClusterStatus.PR_OPENED, error=None)
-        await self.store.update_job(job.id, status=JobStatus.SUCCEEDED, pr_url=pr_url, error=None)
+        else:
+            await self.store.update_cluster(inp.cluster_id, status=ClusterStatus.PR_OPENED, error=None)
+            await self.store.update_job(job.id, status=JobStatus.SUCCEEDED, error=None)
 
     async def _record(
         self, inp: ClusterWorkInput, runner: Runner, work: str, request: CreateWorkOrderRequest

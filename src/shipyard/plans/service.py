@@ -141,7 +141,12 @@ class PlanService:
         return job
 
     async def job(self, job_id: str) -> JobView:
+        """The job, with the last lines of its log; while its fix runs, the draft pull request it
+        opened first is its `pr_url` already."""
         job = await self.store.get_job(job_id)
+        if job.pr_url is None and job.work_order_id is not None:
+            wo = await self.store.get_work_order(job.work_order_id)
+            job = job.model_copy(update={"pr_url": wo.github_pull_request_url})
         return JobView.of(job, (await self.log_lines(job))[-EXCERPT_LINES:])
 
     async def jobs(self, cluster_id: str | None, limit: int, offset: int) -> tuple[list[JobView], int]:
