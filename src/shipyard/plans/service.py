@@ -68,12 +68,12 @@ class PlanService:
         self, status: ClusterStatus | None, limit: int, offset: int
     ) -> tuple[list[ClusterView], int]:
         found, total = await self.store.list_clusters(status, limit, offset)
-        return [await self._view(c) for c in found], total
+        versions, jobs = await self.store.cluster_progress([c.id for c in found])
+        return [ClusterView.of(c, versions.get(c.id), jobs.get(c.id)) for c in found], total
 
     async def _view(self, cluster: ClusterRecord) -> ClusterView:
-        plans = await self.store.list_plans(cluster.id)
-        jobs, _ = await self.store.list_jobs(cluster.id, limit=1)
-        return ClusterView.of(cluster, plans[0].version if plans else None, jobs[0] if jobs else None)
+        versions, jobs = await self.store.cluster_progress([cluster.id])
+        return ClusterView.of(cluster, versions.get(cluster.id), jobs.get(cluster.id))
 
     # -- plans ---------------------------------------------------------------------------------
 

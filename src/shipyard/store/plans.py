@@ -60,6 +60,22 @@ class PlanRows(StoreBase):
             row.updated_at = utc_now()
             return ClusterRecord.model_validate(await stored(session, row))
 
+    async def cluster_progress(self, cluster_ids: list[str]) -> tuple[dict[str, int], dict[str, JobRecord]]:
+        """For each of the clusters: its plan's latest version, and its latest job (those that have
+        one), in two queries whatever their number."""
+        versions = (
+            select(CodingPlanVersion.cluster_id, func.max(CodingPlanVersion.version))
+            .where(CodingPlanVersion.cluster_id.in_(cluster_ids))
+            .group_by(CodingPlanVersion.cluster_id)
+        )
+        jobs = select(FixJob).where(FixJob.cluster_id.in_(cluster_ids))
+        async with self._read() as session:
+            latest = {cluster_id: version for cluster_id, version in await session.execute(versions)}
+            newest: dict[str, JobRecord] = {}
+            for row in await session.scalars(jobs.order_by(FixJob.created_at.desc(), FixJob.id.desc())):
+                newest.setdefault(row.cluster_id, JobRecord.model_validate(row))
+        return latest, newest
+
     async def start_planning(self, cluster_id: str) -> ClusterRecord:
         """The cluster `planning`; Conflict while a plan is being made or a job runs for it."""
         async with self._writing() as session:
