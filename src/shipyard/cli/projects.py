@@ -68,7 +68,8 @@ def projects_create(
     ] = None,
     agent: Annotated[str | None, typer.Option(help="Default agent (see `shipyard agents ls`).")] = None,
     sandbox: Annotated[
-        str | None, typer.Option(help="Default sandbox: git_worktree, git_branch, bwrap or docker.")
+        str | None,
+        typer.Option(help="Default sandbox: git_worktree, git_branch, bwrap, docker, e2b, dagger."),
     ] = None,
     github_repository: Annotated[
         str | None, typer.Option(help="owner/name, when REPOSITORY is a local clone of a GitHub repository.")
