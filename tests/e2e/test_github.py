@@ -389,7 +389,10 @@ async def test_killing_the_server_mid_run_still_leaves_one_pull_request(
             await until(lambda: healthy(client), "serve to restart")
             wo = await wait_done(client, wid, timeout_s=120)
         assert wo["status"] == "completed", (wo["error_message"], log.read_text()[-3000:])
-        assert started.read_text().count("run") == 2  # the interrupted step ran again
+        # The interrupted step ran again (once more, or more when a loaded machine delays a
+        # heartbeat past its 3 s: activities run at least once, and the work order still completes
+        # on one pull request).
+        assert started.read_text().count("run") >= 2
         pulls = world.api.pulls(REPO)
         assert len(pulls) == 1 and not pulls[0].draft and pulls[0].title == "One and two"
         assert world.git.branches(REPO)[wo["git_branch_name"]] == wo["latest_commit_sha"]
