@@ -25,7 +25,7 @@ from shipyard.plans.runners import Runner, all_runners, runner_for
 from shipyard.plans.types import ClusterWorkInput, RemoteReport
 from shipyard.service.requests import checked_repository
 from shipyard.service.work_orders import TEMPORAL_DOWN, WorkOrderService
-from shipyard.store.records import ClusterCreate, ClusterRecord, JobRecord
+from shipyard.store.records import ClusterCreate, ClusterRecord, EventRecord, JobRecord
 
 EXCERPT_LINES = 20
 LOG_LINES = 1000  # of each of a job's work orders
@@ -166,7 +166,7 @@ class PlanService:
         for work_order_id in (job.plan_work_order_id, job.work_order_id):
             if work_order_id is not None:
                 events = await self.store.last_events(work_order_id, limit=LOG_LINES)
-                lines += [f"{e.ts:%H:%M:%S} {e.step_id or '-'} {event_text(e.type, e.data)}" for e in events]
+                lines += [_log_line(e) for e in events]
         return lines
 
     async def cancel(self, job_id: str) -> JobView:
@@ -238,3 +238,10 @@ class PlanService:
                 await self.store.update_job(job_id, status=JobStatus.FAILED, error=message)
             await self.store.update_cluster(cluster_id, status=ClusterStatus.FAILED, error=message)
             raise Unavailable(TEMPORAL_DOWN) from err
+
+
+def _log_line(event: EventRecord) -> str:
+    """`12:00:01 step what`: a command's output as it printed it, anything else named by its kind."""
+    text = event_text(event.type, event.data)
+    said = text if event.type == "log" else f"{event.type} {text}".rstrip()
+    return f"{event.ts:%H:%M:%S} {event.step_id or '-'} {said}"
