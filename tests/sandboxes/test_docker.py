@@ -100,11 +100,14 @@ async def test_a_command_over_its_time_is_stopped_and_the_container_goes_on(
     handle = await sandbox.setup(spec(origin, 3))
     work = sandbox.workspace(handle)
     marker = nap(30)
-    result = await work.exec(f"echo started; {marker}", timeout_s=2)
-    assert result.timed_out and not result.ok and result.stdout == "started\n"
+    # Files, not output, say what ran: Debian's podman 4.3 now and then hands an exec's output over
+    # empty under load (its compat API's exec attach; podman-py #506 shows the same), which the
+    # other tests here meet too rarely to matter but this one, timing a command out, met twice.
+    result = await work.exec(f"touch started; {marker}", timeout_s=2)
+    assert result.timed_out and not result.ok and (Path(handle.path) / "started").exists()
     assert not napping(marker)  # the container's processes are this machine's too
-    after = await work.exec("echo still here")
-    assert after.ok and after.stdout == "still here\n"
+    after = await work.exec("echo still here > after.txt")
+    assert after.ok and (Path(handle.path) / "after.txt").read_text() == "still here\n"
     await sandbox.cleanup(handle)
 
 
