@@ -18,6 +18,11 @@ ShipyardError
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import TypeVar
+
+_Status = TypeVar("_Status", bound=StrEnum)
+
 
 class ShipyardError(Exception):
     """Base of every error Shipyard raises on purpose."""
@@ -84,3 +89,14 @@ class Cancelled(ShipyardError):
 
 class BudgetExceeded(ShipyardError):
     code = "budget_exceeded"
+
+
+def status_named(kind: type[_Status], value: str | None) -> _Status | None:
+    """The status `value` names (None for none); InvalidInput listing the known ones otherwise."""
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        known = ", ".join(s.value for s in kind)
+        raise InvalidInput(f"unknown status '{value}'; one of: {known}") from None

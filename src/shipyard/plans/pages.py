@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from shipyard.api.errors import status_of
-from shipyard.domain.errors import InvalidInput, NotFound, ShipyardError
+from shipyard.domain.errors import InvalidInput, NotFound, ShipyardError, status_named
 from shipyard.domain.jsontext import MAX_SQL_INT, MAX_SQL_INT32
 from shipyard.domain.plans import ClusterStatus
 from shipyard.plans import job_pages
@@ -37,13 +37,7 @@ Version = Annotated[int | None, Query(ge=1, le=MAX_SQL_INT32)]
 
 
 def _status(value: str) -> ClusterStatus | None:
-    if not value:
-        return None
-    try:
-        return ClusterStatus(value)
-    except ValueError:
-        known = ", ".join(s.value for s in ClusterStatus)
-        raise InvalidInput(f"unknown status '{value}'; one of: {known}") from None
+    return status_named(ClusterStatus, value)
 
 
 @router.get("/clusters")

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from shipyard.agents.registry import describe_agents
-from shipyard.domain.errors import InvalidInput, NotFound
+from shipyard.domain.errors import NotFound, status_named
 from shipyard.domain.jsontext import MAX_SQL_INT
 from shipyard.domain.models import WorkOrderStatus
 from shipyard.domain.work_orders import WorkOrder
@@ -29,13 +29,7 @@ DETAIL_PARTS = ("head", "chart", "steps", "progress", "diff")
 
 
 def _status(value: str | None) -> WorkOrderStatus | None:
-    if not value:
-        return None
-    try:
-        return WorkOrderStatus(value)
-    except ValueError:
-        known = ", ".join(s.value for s in WorkOrderStatus)
-        raise InvalidInput(f"unknown status '{value}'; one of: {known}") from None
+    return status_named(WorkOrderStatus, value)
 
 
 @router.get("/")
