@@ -84,6 +84,19 @@ def _replaced(value: str) -> str:
     return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
+def nested_deeper(value: Any, limit: int) -> bool:
+    """Whether a parsed JSON value has arrays or objects nested more than `limit` deep."""
+    todo = [(value, 1)] if isinstance(value, dict | list) else []
+    while todo:
+        item, depth = todo.pop()
+        if depth > limit:
+            return True
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, dict | list):
+                todo.append((child, depth + 1))
+    return False
+
+
 # A JSON string (escapes and all), or one bracket.
 _TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 

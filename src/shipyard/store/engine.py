@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shipyard.domain.errors import InvalidInput
-from shipyard.domain.jsontext import READ_DEPTH, cut_deep, readable
+from shipyard.domain.jsontext import READ_DEPTH, cut_deep, nested_deeper, readable
 
 # A connection carrying this execution option opens its transactions with BEGIN IMMEDIATE on
 # SQLite, so a read-then-write transaction holds the write lock from its first statement.
@@ -98,10 +98,17 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 def read_json(text: str) -> Any:
     """A JSON column's value; one that could break a reader (a lone surrogate, deep nesting) is
-    read as `domain.jsontext` makes it. Most values skip both passes."""
-    if text.count("[") + text.count("{") > READ_DEPTH:
-        text = cut_deep(text)
-    value = json.loads(text)
+    read as `domain.jsontext` makes it. Most values skip both passes: the text-level cut costs
+    five times the parse, so it runs only on a value that is really nested too deep (a webhook
+    payload has hundreds of brackets, a few levels deep)."""
+    try:
+        value = json.loads(text)
+        # Counted first: most values have fewer brackets in all than the depth that matters.
+        too_deep = text.count("[") + text.count("{") > READ_DEPTH and nested_deeper(value, READ_DEPTH)
+    except RecursionError:  # deeper than the parser goes
+        too_deep = True
+    if too_deep:
+        value = json.loads(cut_deep(text))
     return readable(value) if _SURROGATE_ESCAPE.search(text) else value
 
 
