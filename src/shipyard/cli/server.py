@@ -75,7 +75,7 @@ async def running_server(
         service = WorkOrderService(settings, engine.store, engine.client, watch)
         app = create_app(service)
         config = uvicorn.Config(
-            app, host=settings.host, port=chosen, log_level="warning", lifespan="off",
+            app, host=settings.host, port=chosen, log_level="warning", lifespan="off", http="httptools",
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )  # fmt: skip
         server = _Server(config)
