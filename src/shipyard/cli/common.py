@@ -7,8 +7,9 @@ that needs them, never at the top.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
@@ -80,11 +81,44 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
         return await factory()
 
     try:
-        return asyncio.run(main())
+        with children_watched_on_the_loop():
+            return asyncio.run(main())
     except CliError as err:
         fail(err)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+@contextlib.contextmanager
+def children_watched_on_the_loop() -> Iterator[None]:
+    """While it lasts, asyncio waits for its subprocesses on the event loop, through a pidfd (Linux
+    5.3 on), as Python 3.12 does by itself: 3.11 starts a thread per subprocess to wait for it, and
+    a work order runs about a dozen git processes. Only from the main thread, where asyncio.run
+    attaches the watcher to its loop; the one before is put back after."""
+    import asyncio
+    import os
+    import sys
+    import threading
+
+    usable = (
+        sys.version_info < (3, 12)
+        and hasattr(os, "pidfd_open")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if usable:
+        try:
+            os.close(os.pidfd_open(os.getpid()))
+        except OSError:  # a kernel, or a seccomp filter, without pidfds: keep the threads
+            usable = False
+    if not usable:
+        yield
+        return
+    previous = asyncio.get_child_watcher()
+    asyncio.set_child_watcher(asyncio.PidfdChildWatcher())
+    try:
+        yield
+    finally:
+        asyncio.set_child_watcher(previous)
 
 
 def fail(err: CliError) -> NoReturn:
