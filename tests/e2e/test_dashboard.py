@@ -94,6 +94,10 @@ async def test_a_new_user_starts_a_work_order_and_watches_it_to_the_end(
         "completed", timeout=15_000
     )
 
+    # The metrics page's bars (span.bar) clip their insides; the time chart's (SVG links of class
+    # `bar`) must not: a label scrolled half out of a narrow screen read as cut off.
+    style = "getComputedStyle(document.querySelector('.time-chart .bar')).overflow"
+    assert await page.evaluate(style) == "visible"
     await check_layout(page, "work-order-detail")
     await check_layout(watcher, "work-orders-list")
     async with page.expect_navigation():
