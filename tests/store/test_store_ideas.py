@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, inspect, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import StatementError
 
 from shipyard.domain.errors import Conflict, InvalidInput, NotFound
 from shipyard.domain.ideas import IssueStatus, IssueType, RunState
 from shipyard.domain.projects import ProjectCreate
 from shipyard.store import Store, current_revision, upgrade
 from shipyard.store.engine import create_engine
+from shipyard.store.ideas import RunEventNote
 from shipyard.store.migrate import downgrade
 from shipyard.store.records import IdeaRunCreate, IdeaRunRecord, IssueNodeRecord, PlannedIssue
 from shipyard.store.tables import IdeaRun, IssueNode, RunEvent
@@ -111,6 +113,24 @@ async def test_runs_list_newest_first_with_the_total(store: Store) -> None:
 
     assert [r.id for r in first + rest] == [r.id for r in reversed(runs)]
     assert (total, again) == (3, 3)
+
+
+async def test_a_change_and_the_event_that_says_why_are_stored_together(store: Store) -> None:
+    run = await make_run(store)
+    note = RunEventNote("run.state", "cancelled: wrong idea", "info", {"state": "CANCELLED"})
+
+    changed = await store.update_run_saying(run.id, note, state=RunState.CANCELLED)
+
+    [event] = await store.list_run_events(run.id)
+    assert changed.state == RunState.CANCELLED
+    assert (event.type, event.msg, event.phase, event.data) == (
+        "run.state", "cancelled: wrong idea", "CANCELLED", {"state": "CANCELLED"},
+    )  # fmt: skip
+    unstorable = RunEventNote("run.state", "failed", "error", {"why": object()})
+    with pytest.raises(StatementError, match="not JSON serializable"):
+        await store.update_run_saying(run.id, unstorable, state=RunState.FAILED)
+    assert (await store.get_run(run.id)).state == RunState.CANCELLED  # neither was stored
+    assert await store.list_run_events(run.id) == [event]
 
 
 # -- events -------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from shipyard.ideas.types import (
 )
 from shipyard.service.creation import record_work_order, retry_input, retrying
 from shipyard.service.work_orders import WorkOrderService
+from shipyard.store.ideas import RunEventNote
 from shipyard.store.records import IdeaRunRecord, IssueNodeRecord, PlannedIssue
 
 log = structlog.get_logger()
@@ -100,9 +101,9 @@ class IdeaActivities:
         fields: dict[str, Any] = {"state": inp.state}
         if inp.state.is_terminal:
             fields |= {"error": inp.error, "current_issue_id": None}
-        run = await self.store.update_run(run.id, **fields)
         level = "error" if inp.state == RunState.FAILED else "info"
-        await self.log(run, "run.state", inp.msg, level=level, state=inp.state.value, error=inp.error)
+        data = {"state": inp.state.value, "error": inp.error}
+        await self.store.update_run_saying(run.id, RunEventNote("run.state", inp.msg, level, data), **fields)
 
     @activity.defn(name="idea_prepare")
     async def prepare(self, run_id: str) -> Node:

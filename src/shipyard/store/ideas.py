@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +27,24 @@ from shipyard.store.records import (
 from shipyard.store.tables import IdeaRun, IssueNode, RunEvent, utc_now
 
 _RUN_FIELDS = columns(IdeaRun, "id", "created_at", "updated_at")
+
+
+class RunEventNote(NamedTuple):
+    """An event of a run's stream, before it is stored."""
+
+    type: str
+    msg: str
+    level: str = "info"
+    data: dict[str, Any] | None = None
+
+
+def _event_row(run_id: str, note: RunEventNote, *, phase: str) -> RunEvent:
+    return RunEvent(
+        run_id=run_id, type=note.type, phase=phase, level=note.level, msg=note.msg,
+        data=dict(note.data or {}), ts=utc_now(),
+    )  # fmt: skip
+
+
 # The tree's shape is planted (plant_tree) and reordered (reorder_children), not set field by field.
 _ISSUE_FIELDS = columns(IssueNode, "id", "run_id", "parent_id", "created_at", "updated_at")
 
@@ -71,12 +89,24 @@ class IdeaRows(StoreBase):
 
     async def update_run(self, run_id: str, **fields: Any) -> IdeaRunRecord:
         """Set `fields` (columns of the run, validated as its record's) on the run."""
+        return await self._change_run(run_id, fields, None)
+
+    async def update_run_saying(self, run_id: str, note: RunEventNote, **fields: Any) -> IdeaRunRecord:
+        """update_run, and the event that says why appended in the same transaction: no reader sees
+        the run changed without it (a run was read CANCELLED before its last entry said so)."""
+        return await self._change_run(run_id, fields, note)
+
+    async def _change_run(
+        self, run_id: str, fields: dict[str, Any], note: RunEventNote | None
+    ) -> IdeaRunRecord:
         checked = checked_fields(fields, _RUN_FIELDS, "run")
         async with self._writing() as session:
             row = await _run_row(session, run_id, lock=True)
             for key, value in record_changes(IdeaRunRecord.model_validate(row), checked, "run").items():
                 setattr(row, key, value)
             row.updated_at = utc_now()
+            if note is not None:
+                session.add(_event_row(run_id, note, phase=str(row.state)))
             return IdeaRunRecord.model_validate(await stored(session, row))
 
     # -- events -------------------------------------------------------------------------------
@@ -96,10 +126,7 @@ class IdeaRows(StoreBase):
             # The row lock orders a run's appends, so ids commit in increasing order and a reader
             # resuming after an id never misses a later-committed smaller one.
             await _run_row(session, run_id, lock=True)
-            row = RunEvent(
-                run_id=run_id, type=type, phase=str(phase), level=level, msg=msg,
-                data=dict(data or {}), ts=utc_now(),
-            )  # fmt: skip
+            row = _event_row(run_id, RunEventNote(type, msg, level, data), phase=str(phase))
             session.add(row)
             return RunEventRecord.model_validate(await stored(session, row))
 
