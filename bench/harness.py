@@ -117,10 +117,11 @@ async def _workers_ready(data_dir: Path, workers: int) -> None:
 def tree(pids: list[int]) -> list[int]:
     """`pids` and all their descendants."""
     children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    # Not Path.glob: it stats each entry, and a process that ends meanwhile fails the whole walk.
+    for name in filter(str.isdigit, os.listdir("/proc")):
         with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+            fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(name))
     found, todo = [], list(pids)
     while todo:
         pid = todo.pop()
