@@ -36,10 +36,6 @@ PageNo = Annotated[int, Query(alias="page", ge=1, le=MAX_SQL_INT // PAGE_SIZE)]
 Version = Annotated[int | None, Query(ge=1, le=MAX_SQL_INT32)]
 
 
-def _status(value: str) -> ClusterStatus | None:
-    return status_named(ClusterStatus, value)
-
-
 @router.get("/clusters")
 async def clusters(
     request: Request,
@@ -48,7 +44,8 @@ async def clusters(
     page_no: PageNo = 1,
 ) -> HTMLResponse:
     """Every cluster, newest first, paged; `status` keeps those in it."""
-    found, total = await plans.clusters(_status(status), PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
+    wanted = status_named(ClusterStatus, status)
+    found, total = await plans.clusters(wanted, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
     kept = {"status": status} if status else {}
     context: dict[str, Any] = {
         "clusters": found, "total": total, "page_no": page_no, "pages": max(1, -(-total // PAGE_SIZE)),

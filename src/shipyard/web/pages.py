@@ -28,10 +28,6 @@ PAGE_SIZE = 25
 DETAIL_PARTS = ("head", "chart", "steps", "progress", "diff")
 
 
-def _status(value: str | None) -> WorkOrderStatus | None:
-    return status_named(WorkOrderStatus, value)
-
-
 @router.get("/")
 async def work_orders(
     request: Request,
@@ -45,7 +41,7 @@ async def work_orders(
     """Every work order, newest first, filtered and paged; `part=rows` is the table alone."""
     filters = {"status": status or "", "repository": repository or "", "q": q or ""}
     rows, total = await service.search(
-        status=_status(status), repository=repository or None, search=q,
+        status=status_named(WorkOrderStatus, status), repository=repository or None, search=q,
         limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
     )  # fmt: skip
     pages = max(1, -(-total // PAGE_SIZE))
