@@ -19,7 +19,7 @@ from shipyard.config import Settings
 from shipyard.domain.errors import ForgeError
 from shipyard.engine.sink import redactor_for
 from shipyard.forge.github import GitHubClient, RepoRef
-from shipyard.forge.github_auth import github_token
+from shipyard.forge.github_auth import _apps, github_token
 from support import serving
 
 APP_ID = 424242
@@ -45,6 +45,8 @@ async def github(app_key: tuple[str, str]) -> AsyncIterator[FakeGitHub]:
     async with serving(build_app(fake)) as url:
         fake.base_url = url
         yield fake
+    # The process caches App tokens by API URL, and a later test's fake may get this one's port.
+    _apps().clear()
 
 
 def app_settings(settings: Settings, github: FakeGitHub, private_pem: str, **update: object) -> Settings:
