@@ -81,7 +81,8 @@ async def test_every_endpoint_reads_a_stored_bad_row(served: tuple[httpx.AsyncCl
     line = (await client.get(f"/api/agent-work-orders/{WO}/logs")).json()["log_entries"][0]["line"]
     assert line == "half \ufffd a pair"
     delivery = (await client.get("/api/webhooks/deliveries")).json()["deliveries"][0]
-    assert delivery["payload"]["note"] == "\ufffd"
+    one = await client.get(f"/api/webhooks/deliveries/{delivery['id']}")
+    assert one.status_code == 200 and one.json()["delivery"]["payload"]["note"] == "\ufffd"
 
 
 async def test_every_page_reads_a_stored_bad_row(served: tuple[httpx.AsyncClient, Settings]) -> None:

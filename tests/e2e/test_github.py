@@ -577,8 +577,7 @@ async def test_processing_a_delivery_again_finds_the_work_order_it_started(
     assert (await deliver(client, "issues", labelled(issue.number, "Tidy"), "d-twice")).status_code == 202
     first = await processed(client, "d-twice")
     [wid] = first["result"]["work_orders"]
-    [delivery] = [d for d in await srv.service.store.list_deliveries() if d.delivery_id == "d-twice"]
-    status, result = await Intake(srv.service).handle(delivery)
+    status, result = await Intake(srv.service).handle(await srv.service.store.get_delivery(first["id"]))
     assert (status, result["work_orders"], result["errors"]) == ("processed", [wid], [])
     await wait_done(client, wid)
     listed = (await client.get("/api/agent-work-orders")).json()["agent_work_orders"]

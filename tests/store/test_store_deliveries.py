@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from shipyard.domain.errors import NotFound
 from shipyard.store import Store
 
 
@@ -34,6 +37,16 @@ async def test_finish_records_the_outcome_and_lists_newest_first(store: Store) -
     )
     assert [d.delivery_id for d in await store.list_deliveries()] == ["b", "a"]
     assert [d.delivery_id for d in await store.list_deliveries(status="received")] == ["b"]
+
+
+async def test_a_list_leaves_payloads_out_and_one_delivery_has_its_own(store: Store) -> None:
+    big = {"commits": [{"message": "x" * 1000}] * 50}
+    stored, _ = await store.record_delivery("github", "1", "big", "push", None, big)
+    [listed] = await store.list_deliveries()
+    assert not hasattr(listed, "payload") and listed.id == stored.id
+    assert (await store.get_delivery(stored.id)).payload == big
+    with pytest.raises(NotFound, match=f"webhook delivery {stored.id + 1} not found"):
+        await store.get_delivery(stored.id + 1)
 
 
 async def test_a_delivery_is_claimed_until_its_processing_ends(store: Store) -> None:

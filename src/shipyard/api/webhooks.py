@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 
 from shipyard.api.deps import ServiceDep, read_limited, require_token
 from shipyard.domain.errors import InvalidInput
+from shipyard.domain.jsontext import MAX_SQL_INT32
 from shipyard.service import intake
 from shipyard.service.deliveries import start_processing
-from shipyard.store.records import DeliveryRecord
+from shipyard.store.records import DeliveryRecord, DeliverySummary
 from shipyard.triggers.github import parse_delivery, signature_ok
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
@@ -47,6 +48,16 @@ async def github_webhook(request: Request, service: ServiceDep) -> JSONResponse:
 @router.get("/deliveries", dependencies=[Depends(require_token)])
 async def list_deliveries(
     service: ServiceDep, status: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50
-) -> dict[str, list[DeliveryRecord]]:
-    """Received deliveries, newest first, with what processing made of each."""
+) -> dict[str, list[DeliverySummary]]:
+    """Received deliveries, newest first, with what processing made of each; without their
+    payloads (`GET /api/webhooks/deliveries/{id}` has one's)."""
     return {"deliveries": await intake.list_deliveries(service, status=status, limit=limit)}
+
+
+@router.get("/deliveries/{id}", dependencies=[Depends(require_token)])
+async def get_delivery(
+    id: Annotated[int, Path(ge=1, le=MAX_SQL_INT32)], service: ServiceDep
+) -> dict[str, DeliveryRecord]:
+    """One received delivery with its payload (the `id` the list gives, not GitHub's delivery GUID,
+    which all hooks of an event share)."""
+    return {"delivery": await intake.get_delivery(service, id)}

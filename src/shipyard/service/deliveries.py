@@ -21,7 +21,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from shipyard.domain.errors import ShipyardError
-from shipyard.store.records import DeliveryRecord
+from shipyard.store.records import DeliverySummary
 
 with workflow.unsafe.imports_passed_through():
     from shipyard.service.intake import Intake
@@ -39,7 +39,7 @@ class ProcessDeliveryInput(BaseModel):
     heartbeat_timeout_s: float
 
 
-def workflow_id(delivery: DeliveryRecord) -> str:
+def workflow_id(delivery: DeliverySummary) -> str:
     """One per stored delivery, and unlike its row id unique beyond this database (Shipyards and
     test runs may share a Temporal namespace): the row id, then a digest of where it came from,
     its own id and when it was stored."""
@@ -49,7 +49,7 @@ def workflow_id(delivery: DeliveryRecord) -> str:
     return f"delivery-{delivery.id}-{hashlib.sha256(origin.encode()).hexdigest()[:12]}"
 
 
-async def start_processing(service: WorkOrderService, delivery: DeliveryRecord) -> bool:
+async def start_processing(service: WorkOrderService, delivery: DeliverySummary) -> bool:
     """Start processing a stored delivery; False when it cannot start now (no engine here, or
     Temporal unreachable): it stays `received` and is taken up when a server starts."""
     if service.client is None:

@@ -21,7 +21,7 @@ from shipyard.forge.registry import forge_for, hosted_forge_for
 from shipyard.gitutil import default_branch, ensure_mirror, git, run_git
 from shipyard.service.dispatch import REPORT_STATES, hear_report
 from shipyard.service.work_orders import WorkOrderService
-from shipyard.store.records import DeliveryRecord, ProjectRecord
+from shipyard.store.records import DeliveryRecord, DeliverySummary, ProjectRecord
 from shipyard.store.store import Store
 from shipyard.triggers.chatops import USAGE, WRITE_PERMISSIONS, is_command, parse_command
 from shipyard.triggers.events import CI_EVENTS, TriggerEvent, normalise
@@ -230,9 +230,15 @@ async def record_delivery(service: WorkOrderService, delivery: Delivery) -> tupl
 
 async def list_deliveries(
     service: WorkOrderService, *, status: str | None = None, limit: int = 50
-) -> list[DeliveryRecord]:
-    """Stored deliveries (with `status`, if given), newest first, with what processing made of each."""
+) -> list[DeliverySummary]:
+    """Stored deliveries (with `status`, if given), newest first, with what processing made of
+    each; their payloads are `get_delivery`'s."""
     return await service.store.list_deliveries(status=status, limit=limit)
+
+
+async def get_delivery(service: WorkOrderService, id: int) -> DeliveryRecord:
+    """One stored delivery with its payload."""
+    return await service.store.get_delivery(id)
 
 
 class ChatOps:

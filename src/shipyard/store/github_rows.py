@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from shipyard.domain.errors import NotFound
 from shipyard.store.base import StoreBase, stored
-from shipyard.store.records import DeliveryRecord, DispatchRecord, InstallationRecord
+from shipyard.store.records import DeliveryRecord, DeliverySummary, DispatchRecord, InstallationRecord
 from shipyard.store.tables import GitHubInstallation, RepositoryDispatch, WebhookDelivery, utc_now
 
 
@@ -130,13 +131,26 @@ class GitHubRows(StoreBase):
             row.status, row.result, row.processed_at = status, result, utc_now()
             return DeliveryRecord.model_validate(await stored(session, row))
 
-    async def list_deliveries(self, *, status: str | None = None, limit: int = 50) -> list[DeliveryRecord]:
-        """Deliveries, newest first."""
-        query = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
+    async def list_deliveries(self, *, status: str | None = None, limit: int = 50) -> list[DeliverySummary]:
+        """Deliveries, newest first, without their payloads."""
+        query = (
+            select(WebhookDelivery)
+            .options(defer(WebhookDelivery.payload, raiseload=True))
+            .order_by(WebhookDelivery.id.desc())
+            .limit(limit)
+        )
         if status is not None:
             query = query.where(WebhookDelivery.status == status)
         async with self._read() as session:
-            return [DeliveryRecord.model_validate(r) for r in await session.scalars(query)]
+            return [DeliverySummary.model_validate(r) for r in await session.scalars(query)]
+
+    async def get_delivery(self, id: int) -> DeliveryRecord:
+        """The delivery `id` with its payload."""
+        async with self._read() as session:
+            row = await session.get(WebhookDelivery, id)
+            if row is None:
+                raise NotFound(f"webhook delivery {id} not found")
+            return DeliveryRecord.model_validate(row)
 
     # -- the GitHub App's installations ----------------------------------------------------------
 

@@ -84,8 +84,9 @@ class PullRequestRecord(_Record):
     updated_at: datetime
 
 
-class DeliveryRecord(_Record):
-    """A received webhook delivery and what processing made of it."""
+class DeliverySummary(_Record):
+    """A received webhook delivery and what processing made of it, without its payload (up to
+    25 MB each: lists leave it out)."""
 
     id: int
     source: str
@@ -93,11 +94,16 @@ class DeliveryRecord(_Record):
     delivery_id: str
     event: str
     action: str | None
-    payload: dict[str, Any]
     status: str
     result: dict[str, Any] | None
     received_at: datetime
     processed_at: datetime | None
+
+
+class DeliveryRecord(DeliverySummary):
+    """A received webhook delivery with its payload."""
+
+    payload: dict[str, Any]
 
 
 FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")  # of an `orchestrator.status` report
