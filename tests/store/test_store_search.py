@@ -186,11 +186,11 @@ def statements(store: Store) -> Iterator[list[tuple[str, Any]]]:
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         seen.append((statement, parameters))
 
-    event.listen(store.engine.sync_engine, "before_cursor_execute", record)
+    event.listen(store.read_engine.sync_engine, "before_cursor_execute", record)  # a search is a read
     try:
         yield seen
     finally:
-        event.remove(store.engine.sync_engine, "before_cursor_execute", record)
+        event.remove(store.read_engine.sync_engine, "before_cursor_execute", record)
 
 
 async def plans(store: Store, search: str, backend: str) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shipyard.store.engine import WRITE_OPTION, is_sqlite
+from shipyard.store.engine import WRITE_OPTION, create_read_engine, is_sqlite
 from shipyard.store.tables import Base
 
 _Row = TypeVar("_Row", bound=Base)
@@ -22,7 +22,9 @@ class StoreBase:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._read = async_sessionmaker(engine, expire_on_commit=False)
+        # On SQLite, reads run on the loop's own thread (a thread hop per call cost more than the read).
+        self.read_engine = create_read_engine(engine) or engine
+        self._read = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._write = async_sessionmaker(
             engine, expire_on_commit=False, execution_options={WRITE_OPTION: True}
         )

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shipyard.domain.errors import InvalidInput
 from shipyard.domain.jsontext import READ_DEPTH, cut_deep, nested_deeper, readable
+from shipyard.store.inline_sqlite import connect_reader
 
 # A connection carrying this execution option opens its transactions with BEGIN IMMEDIATE on
 # SQLite, so a read-then-write transaction holds the write lock from its first statement.
@@ -32,6 +33,9 @@ _ASYNC_DRIVERS = {
 }
 
 _BUSY_TIMEOUT_MS = 10_000
+# A read waits for a lock only in rare moments (WAL recovery after a crash), and waits on the
+# loop's thread: briefly, then it fails.
+_READ_BUSY_TIMEOUT_MS = 1_000
 _POOL_SIZE = 10  # SQLite connections per process: a worker's 8 activity slots and the API's readers
 _SQLITE_PRAGMAS = (
     f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}",
@@ -90,6 +94,19 @@ def create_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     event.listen(engine.sync_engine, "connect", partial(_on_sqlite_connect, pragmas))
     event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
     return engine
+
+
+def create_read_engine(engine: AsyncEngine) -> AsyncEngine | None:
+    """For a SQLite file, an engine for reads whose connections run on the caller's thread
+    (store/inline_sqlite.py); None for other databases, whose reads take `engine`."""
+    path = sqlite_path(engine.url) if is_sqlite(engine.url) else None
+    if path is None:
+        return None
+    creator = partial(connect_reader, path, _READ_BUSY_TIMEOUT_MS)
+    return create_async_engine(
+        engine.url, async_creator=creator, json_deserializer=read_json,
+        pool_size=_POOL_SIZE, max_overflow=0, pool_reset_on_return=None,
+    )  # fmt: skip
 
 
 # An escaped surrogate (a pair, or a lone one only a row stored before the checks can hold).

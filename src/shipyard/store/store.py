@@ -75,6 +75,8 @@ class Store(
         if self._bell_sender is not None:
             self._bell_sender.close()
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
     async def ping(self) -> None:
         """Raise unless the database answers."""

@@ -1,0 +1,128 @@
+"""SQLite reads on the event loop's own thread.
+
+aiosqlite runs each connection in a thread of its own and hands every call over to it and back:
+a one-row read is five such round trips, each waking a thread and the loop, and cost a request
+~0.8 ms of CPU where SQLite itself takes tens of microseconds on a file in the page cache
+(bench/results/README.md). This is a connection with aiosqlite's async interface, as SQLAlchemy's
+`sqlite+aiosqlite` dialect drives it, whose calls run `sqlite3` right away on the caller's thread.
+
+For reads only (`PRAGMA query_only`): in WAL mode a reader never waits for a writer, so a read
+holds the loop only for the query itself. Writes stay on aiosqlite's threads, where waiting for
+another process's write lock (busy_timeout) does not stop the loop.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+
+class InlineCursor:
+    """An aiosqlite-shaped cursor over a `sqlite3.Cursor`."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    async def __aenter__(self) -> InlineCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._cursor.close()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+    async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
+        self._cursor.execute(sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
+        self._cursor.executemany(sql, parameters)
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> Sequence[Any]:
+        return self._cursor.fetchmany(self._cursor.arraysize if size is None else size)
+
+    async def fetchall(self) -> Sequence[Any]:
+        return self._cursor.fetchall()
+
+    async def setinputsizes(self, *sizes: Any) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+
+class InlineConnection:
+    """An aiosqlite-shaped connection over a `sqlite3.Connection` used on the caller's thread."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection: sqlite3.Connection | None = connection  # aiosqlite's name: SQLAlchemy reads it
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise ValueError("no active connection")
+        return self._connection
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._conn.isolation_level
+
+    def cursor(self) -> InlineCursor:
+        return InlineCursor(self._conn.cursor())
+
+    async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
+        return await self.cursor().execute(sql, parameters)
+
+    async def commit(self) -> None:
+        self._conn.commit()
+
+    async def rollback(self) -> None:
+        self._conn.rollback()
+
+    async def create_function(self, name: str, num_params: int, func: Callable[..., Any], **kw: Any) -> None:
+        self._conn.create_function(name, num_params, func, **kw)
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def stop(self) -> None:
+        """Close at once (SQLAlchemy's terminate)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+async def connect_reader(path: Path, busy_timeout_ms: int) -> InlineConnection:
+    """A read-only connection to the SQLite file at `path` (already in WAL mode: the writers'
+    connections switch it). Pooled connections move between the threads of test loops and
+    `asyncio.run`s; SQLite's own locking (serialized mode) keeps that safe."""
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+    connection.execute("PRAGMA query_only=ON")
+    return InlineConnection(connection)

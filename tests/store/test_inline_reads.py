@@ -1,0 +1,78 @@
+"""On SQLite the store reads on the loop's own thread (store/inline_sqlite.py), through connections
+that cannot write, and a write in progress in another process does not hold a read up."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
+
+from shipyard.domain.work_orders import WorkOrder
+from shipyard.store import Store
+
+Make = Callable[..., Any]
+
+
+@pytest.fixture
+def backend() -> str:
+    """SQLite only: PostgreSQL's driver is async already, and its reads and writes share one engine."""
+    return "sqlite"
+
+
+@pytest.fixture
+def sqlite_store(store: Store) -> Store:
+    assert store.read_engine is not store.engine
+    return store
+
+
+@contextlib.contextmanager
+def threads_running_statements(store: Store) -> Iterator[set[int]]:
+    seen: set[int] = set()
+
+    def record(*_: Any) -> None:
+        seen.add(threading.get_ident())
+
+    event.listen(store.read_engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(store.read_engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_reads_run_on_the_callers_thread_and_see_what_was_just_written(
+    sqlite_store: Store, make_work_order: Make
+) -> None:
+    made: WorkOrder = await make_work_order()
+    with threads_running_statements(sqlite_store) as threads:
+        got = await sqlite_store.get_work_order(made.id)
+        listed, total = await sqlite_store.list_work_orders()
+    assert got.id == made.id and [w.id for w in listed] == [made.id] and total == 1
+    assert threads == {threading.get_ident()}
+
+
+async def test_a_read_connection_cannot_write(sqlite_store: Store) -> None:
+    async with sqlite_store.read_engine.connect() as conn:
+        with pytest.raises(OperationalError, match="readonly database"):
+            await conn.execute(text("DELETE FROM work_order"))
+
+
+async def test_a_write_held_open_by_another_process_does_not_hold_a_read_up(
+    sqlite_store: Store, make_work_order: Make, tmp_path: Path
+) -> None:
+    made: WorkOrder = await make_work_order()
+    other = sqlite3.connect(tmp_path / "shipyard.db", isolation_level=None, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # the write lock, held (as a busy worker process would)
+        other.execute("DELETE FROM work_order")  # not committed: readers still see the row
+        got = await sqlite_store.get_work_order(made.id)  # a blocked read would fail after 1 s: locked
+        assert got.id == made.id
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
