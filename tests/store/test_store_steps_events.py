@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy.exc import StatementError
 
-from shipyard.domain.errors import NotFound
-from shipyard.domain.models import StepStatus, Usage
-from shipyard.domain.work_orders import StepChange, WorkOrder
+from shipyard.domain.errors import Conflict, NotFound
+from shipyard.domain.models import StepStatus, Usage, WorkOrderStatus
+from shipyard.domain.work_orders import StepChange, WorkOrder, WorkOrderChange
 from shipyard.store import Store
+from shipyard.store.records import NewEvent
 
 Make = Callable[..., Awaitable[WorkOrder]]
 
@@ -137,6 +139,31 @@ async def test_event_fields_and_json_data_round_trip(store: Store, make_work_ord
     )
     assert events[0].data == data
     assert (events[1].data, events[1].level, events[1].step_id) == ({}, "info", None)
+
+
+async def test_a_status_and_the_event_saying_so_are_stored_together_or_not_at_all(
+    store: Store, make_work_order: Make
+) -> None:
+    wo = await make_work_order()
+    await store.update_work_order(wo.id, WorkOrderChange(status=WorkOrderStatus.RUNNING))
+    await store.append_event(wo.id, "log", {"line": "before"})
+
+    said = await store.update_work_order_saying(
+        wo.id, WorkOrderChange(status=WorkOrderStatus.CANCELLED, error_message="cancelled: test"),
+        NewEvent("workflow.cancelled", {"error": "cancelled: test"}, "error"),
+    )  # fmt: skip
+
+    assert (await store.get_work_order(wo.id)).status == WorkOrderStatus.CANCELLED
+    events, _ = await store.list_events(wo.id)
+    assert [e.type for e in events] == ["log", "workflow.cancelled"] and events[-1] == said
+    again = WorkOrderChange(status=WorkOrderStatus.RUNNING)  # not a legal move from cancelled
+    with pytest.raises(Conflict):
+        await store.update_work_order_saying(wo.id, again, NewEvent("workflow.resumed", {}))
+    unstorable = NewEvent("workflow.failed", {"why": object()}, "error")
+    with pytest.raises(StatementError, match="not JSON serializable"):
+        await store.update_work_order_saying(wo.id, WorkOrderChange(error_message="changed"), unstorable)
+    assert (await store.get_work_order(wo.id)).error_message == "cancelled: test"  # neither was stored
+    assert (await store.list_events(wo.id))[0] == events
 
 
 async def test_event_for_a_missing_work_order_is_not_found(store: Store) -> None:

@@ -419,9 +419,9 @@ class WorkOrderActivities:
     @beating
     async def set_status(self, inp: SetStatusInput) -> None:
         """Pause and resume as they take effect (between steps)."""
-        wo = await self.store.update_work_order(inp.work_order_id, WorkOrderChange(status=inp.status))
+        wo = await self.store.get_work_order(inp.work_order_id)
         event = "workflow.paused" if inp.status == WorkOrderStatus.PAUSED else "workflow.resumed"
-        await self.sink(wo).emit(event, {"step_id": None})
+        await self.sink(wo).emit_with(WorkOrderChange(status=inp.status), event, {"step_id": None})
 
     @activity.defn(name="finish_work_order")
     @beating
@@ -442,9 +442,8 @@ class WorkOrderActivities:
         ending.execution_completed_at = now()
         latest = await self.store.get_work_order(wo.id)  # the pull request may have opened meanwhile
         await self.publish.update_thread(latest.changed(ending), events)
-        await self.store.update_work_order(wo.id, ending)
         level = "info" if inp.status == WorkOrderStatus.COMPLETED else "error"
-        await events.emit(f"workflow.{inp.status.value}", {"error": inp.error}, level=level)
+        await events.emit_with(ending, f"workflow.{inp.status.value}", {"error": inp.error}, level)
 
     async def _wrap_up_sandbox(
         self, handle: SandboxHandle, wo: WorkOrder, ending: WorkOrderChange, events: StoreSink, open_pr: bool

@@ -19,6 +19,7 @@ from shipyard.domain.models import WorkOrderStatus
 from shipyard.domain.work_orders import WorkOrder, WorkOrderChange
 from shipyard.engine.types import WorkOrderOutcome
 from shipyard.engine.workflows import UNRECORDED_END
+from shipyard.store.records import NewEvent
 from shipyard.store.store import Store
 
 log = structlog.get_logger()
@@ -91,11 +92,10 @@ async def _record(store: Store, wo: WorkOrder, ending: Ending) -> None:
     )
     if (await store.get_work_order(wo.id)).status.is_terminal:
         return  # its finish got through meanwhile
+    level = "error" if ending.status == WorkOrderStatus.FAILED else "warning"
+    said = NewEvent(f"workflow.{ending.status.value}", {"error": ending.error, "recorded_by": "gc"}, level)
     with contextlib.suppress(Conflict):  # it finished meanwhile
-        await store.update_work_order(wo.id, change)
-        level = "error" if ending.status == WorkOrderStatus.FAILED else "warning"
-        data = {"error": ending.error, "recorded_by": "gc"}
-        await store.append_event(wo.id, f"workflow.{ending.status.value}", data, level=level)
+        await store.update_work_order_saying(wo.id, change, said)
         log.warning("work_order_reconciled", work_order_id=wo.id, status=ending.status.value)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 
 from shipyard.config import Settings
-from shipyard.domain.work_orders import WorkOrder
+from shipyard.domain.work_orders import WorkOrder, WorkOrderChange
 from shipyard.logging import Redactor, append_jsonl, work_order_log_path
 from shipyard.store.records import EventRecord, NewEvent
 from shipyard.store.store import Store
@@ -89,8 +89,25 @@ class StoreSink:
             self._wait("log", *self._tail.popleft())
         await self._write()
 
+    async def emit_with(
+        self, change: WorkOrderChange, type: str, data: dict[str, Any], level: str = "info"
+    ) -> None:
+        """Emit an event that says the work order changed (its end, a pause), writing `change` in
+        the same transaction, after every event before it: whoever reads the new status finds
+        the event too."""
+        await self.flush()
+        async with self._one_writer:
+            record = await self._store.update_work_order_saying(
+                self._work_order_id, change, self._event(type, data, level), self._step_id
+            )
+            append_jsonl(self._jsonl_path, self._line(record))
+            self._to_console([record])
+
     def _wait(self, type: str, data: dict[str, Any] | None, level: str) -> None:
-        self._waiting.append(NewEvent(type, self._redactor.data(dict(data or {})), level, datetime.now(UTC)))
+        self._waiting.append(self._event(type, data, level))
+
+    def _event(self, type: str, data: dict[str, Any] | None, level: str) -> NewEvent:
+        return NewEvent(type, self._redactor.data(dict(data or {})), level, datetime.now(UTC))
 
     async def _write_all(self) -> None:
         """Batch after batch until nothing waits. A failure is logged here and raised by the next

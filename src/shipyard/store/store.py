@@ -215,16 +215,20 @@ class Store(
 
     async def update_work_order(self, id: str, change: WorkOrderChange) -> WorkOrder:
         """Write `change` to the work order; a status change must be a legal transition."""
-        values = work_order_columns(change)
-        new = change.status
         async with self._writing() as session:
-            row = await _lock_work_order(session, id)
-            if new is not None and not can_transition(WorkOrderStatus(row.status), new):
-                raise Conflict(f"work order {id} is {row.status}; cannot move to {new.value}")
-            for key, value in values.items():
-                setattr(row, key, value)
-            row.updated_at = utc_now()
-            return _work_order(await stored(session, row))
+            return _work_order(await stored(session, await _changed(session, id, change)))
+
+    async def update_work_order_saying(
+        self, id: str, change: WorkOrderChange, event: NewEvent, step_id: str | None = None
+    ) -> EventRecord:
+        """Write `change` to the work order and append the event that says so, in one transaction:
+        whoever reads the new status finds the event too (a work order's end and its
+        `workflow.*` event)."""
+        async with self._writing() as session:
+            await _changed(session, id, change)
+            [record] = await self._added_events(session, id, step_id, [event])
+        self._ring(id)
+        return record
 
     async def add_usage(self, ids: list[str], usage: Usage) -> None:
         """Add `usage` to each of these work orders' (a step's own, and its ancestors'), each row
@@ -279,6 +283,19 @@ class Store(
     ) -> list[EventRecord]:
         """Append a work order's (step's) events in one transaction, ids increasing in their order
         and above those of every event before them."""
+        async with self._writing() as session:
+            # The row lock orders a work order's appends, so ids commit in increasing order
+            # and a reader resuming after an id never misses a later-committed smaller one.
+            await _lock_id(session, work_order_id)
+            records = await self._added_events(session, work_order_id, step_id, events)
+        self._ring(work_order_id)
+        return records
+
+    async def _added_events(
+        self, session: AsyncSession, work_order_id: str, step_id: str | None, events: Sequence[NewEvent]
+    ) -> list[EventRecord]:
+        """Insert the events in their order, in the caller's transaction (which holds the work
+        order's row lock); listeners on PostgreSQL hear of them when it commits."""
         rows = [
             Event(
                 work_order_id=work_order_id,
@@ -290,19 +307,18 @@ class Store(
             )
             for e in events
         ]
-        async with self._writing() as session:
-            # The row lock orders a work order's appends, so ids commit in increasing order
-            # and a reader resuming after an id never misses a later-committed smaller one.
-            await _lock_id(session, work_order_id)
-            session.add_all(rows)  # inserted in this order (the unit of work keeps it for one table)
-            await session.flush()
-            if self._notify:  # delivered to listeners when the transaction commits
-                await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": work_order_id})
-            records = [EventRecord.model_validate(row) for row in rows]
-        self.doorbell.ring(work_order_id)  # after the commit, so woken readers can see it
+        session.add_all(rows)  # inserted in this order (the unit of work keeps it for one table)
+        await session.flush()
+        if self._notify:  # delivered to listeners when the transaction commits
+            await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": work_order_id})
+        return [EventRecord.model_validate(row) for row in rows]
+
+    def _ring(self, work_order_id: str) -> None:
+        """Wake this process's readers of the work order's events, after the commit (so they see
+        them), and the serving process's, when it is another."""
+        self.doorbell.ring(work_order_id)
         if self._bell_sender is not None:
-            self._bell_sender.ring(work_order_id)  # and the serving process's, when it is another
-        return records
+            self._bell_sender.ring(work_order_id)
 
     async def listen(self) -> None:
         """Ring the doorbell for events other processes append; runs until cancelled (returns at
@@ -467,6 +483,19 @@ async def _lock_work_order(session: AsyncSession, id: str) -> WorkOrderRow:
     row = await session.scalar(query)
     if row is None:
         raise NotFound(f"work order '{id}' not found")
+    return row
+
+
+async def _changed(session: AsyncSession, id: str, change: WorkOrderChange) -> WorkOrderRow:
+    """The work order, locked, with `change` written to it; a status change must be a legal
+    transition (Conflict otherwise)."""
+    row = await _lock_work_order(session, id)
+    new = change.status
+    if new is not None and not can_transition(WorkOrderStatus(row.status), new):
+        raise Conflict(f"work order {id} is {row.status}; cannot move to {new.value}")
+    for key, value in work_order_columns(change).items():
+        setattr(row, key, value)
+    row.updated_at = utc_now()
     return row
 
 
