@@ -14,7 +14,7 @@ another process's write lock (busy_timeout) does not stop the loop.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +55,6 @@ class InlineCursor:
         self._cursor.execute(sql, parameters)
         return self
 
-    async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
-        self._cursor.executemany(sql, parameters)
-        return self
-
     async def fetchone(self) -> Any:
         return self._cursor.fetchone()
 
@@ -67,9 +63,6 @@ class InlineCursor:
 
     async def fetchall(self) -> Sequence[Any]:
         return self._cursor.fetchall()
-
-    async def setinputsizes(self, *sizes: Any) -> None:
-        return None
 
     async def close(self) -> None:
         self._cursor.close()
@@ -84,7 +77,7 @@ class InlineConnection:
     @property
     def _conn(self) -> sqlite3.Connection:
         if self._connection is None:
-            raise ValueError("no active connection")
+            raise ValueError("no active connection")  # aiosqlite's words, which SQLAlchemy knows
         return self._connection
 
     @property
@@ -93,9 +86,6 @@ class InlineConnection:
 
     def cursor(self) -> InlineCursor:
         return InlineCursor(self._conn.cursor())
-
-    async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
-        return await self.cursor().execute(sql, parameters)
 
     async def commit(self) -> None:
         self._conn.commit()
@@ -107,9 +97,7 @@ class InlineConnection:
         self._conn.create_function(name, num_params, func, **kw)
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self.stop()
 
     def stop(self) -> None:
         """Close at once (SQLAlchemy's terminate)."""
