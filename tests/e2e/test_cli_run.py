@@ -292,5 +292,6 @@ def test_ctrl_c_on_an_embedded_run_cancels_the_work_order(make_repo: MakeRepo, t
     wid = work_order_id(out)
     wo = json.loads(shipyard(data, "show", wid, "--json").stdout)
     assert wo["status"] == "cancelled" and wo["error_message"] == "interrupted (Ctrl-C)"
+    assert " workflow.cancelled" in shipyard(data, "logs", wid).stdout  # the log says so too
     assert not (data / "sandboxes" / wid).exists()
     assert not napping(sleep)

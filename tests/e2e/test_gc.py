@@ -71,6 +71,9 @@ async def test_after_twenty_work_orders_gc_leaves_nothing_behind(
     assert list(sandboxes.iterdir()) == []
     record = (await api.get(f"/api/agent-work-orders/{lost}")).json()["agent_work_order"]
     assert record["status"] == "failed" and record["error_message"] == LOST
+    logs = await api.get(f"/api/agent-work-orders/{lost}/logs", params={"limit": 500})
+    last = logs.json()["log_entries"][-1]  # the log says so too
+    assert (last["event"], last["recorded_by"], last["error"]) == ("workflow.failed", "gc", LOST)
     (mirror,) = [p for p in settings.mirrors_dir.iterdir() if p.is_dir()]
     assert git(mirror, "worktree", "list", "--porcelain").count("worktree ") == 1  # the mirror alone
 

@@ -23,6 +23,7 @@ from shipyard.domain.work_orders import WorkOrder, WorkOrderChange
 from shipyard.engine.reconcile import reconcile
 from shipyard.gitutil import run_git
 from shipyard.sandboxes.registry import build_sandbox
+from shipyard.store.records import NewEvent
 from shipyard.store.store import Store
 
 log = structlog.get_logger()
@@ -125,7 +126,8 @@ async def _verdict(
     if not dry_run:
         with contextlib.suppress(Conflict):  # it finished meanwhile
             lost = WorkOrderChange(status=WorkOrderStatus.FAILED, error_message=LOST)
-            await store.update_work_order(wo.id, lost)
+            said = NewEvent("workflow.failed", {"error": LOST, "recorded_by": "gc"}, "error")
+            await store.update_work_order_saying(wo.id, lost, said)
     return None
 
 

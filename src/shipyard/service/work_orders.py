@@ -35,6 +35,7 @@ from shipyard.sandboxes.registry import build_sandbox
 from shipyard.service.creation import check_retryable, record_work_order, retry_input, retrying
 from shipyard.service.reads import WorkOrderReads
 from shipyard.service.requests import CheckedRequest, check_request, local_repository
+from shipyard.store.records import NewEvent
 from shipyard.store.store import Store
 from shipyard.workflows.plan import WorkflowPlan, plan_workflow
 
@@ -248,7 +249,9 @@ class WorkOrderService(WorkOrderReads):
     async def abandon(self, work_order_id: str, reason: str) -> None:
         """Mark a work order no engine will finish as cancelled, and remove its working tree."""
         abandoned = WorkOrderChange(status=WorkOrderStatus.CANCELLED, error_message=reason)
-        wo = await self.store.update_work_order(work_order_id, abandoned)
+        said = NewEvent("workflow.cancelled", {"error": reason}, "warning")
+        await self.store.update_work_order_saying(work_order_id, abandoned, said)
+        wo = await self.store.get_work_order(work_order_id)
         if wo.sandbox is not None:
             await build_sandbox(wo.sandbox.sandbox_type, self.settings).cleanup(wo.sandbox)
 
