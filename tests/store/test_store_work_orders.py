@@ -86,6 +86,23 @@ async def test_list_is_newest_first_with_status_filter_pages_and_totals(
     assert (failed, failed_total) == ([], 0)
 
 
+async def test_lists_and_children_read_all_but_the_definition(store: Store, make_work_order: Make) -> None:
+    definition = {"name": "checks", "steps": [{"id": "test", "run": "make test"}]}
+    parent = await make_work_order(definition=definition)
+    child = await make_work_order(parent_id=parent.id, definition=definition, inputs={"who": "ann"})
+    await store.update_work_order(child.id, WorkOrderChange(status=WorkOrderStatus.RUNNING))
+    await store.add_usage([child.id], Usage(turns=3, cost_usd=0.25))
+    full = await store.get_work_order(child.id)
+
+    [listed], _ = await store.list_work_orders(parent_id=parent.id)
+    [searched], _ = await store.list_work_orders(search=child.id[3:])
+    [kid] = await store.children(parent.id)
+
+    assert full.definition == definition
+    for one in (listed, searched, kid):
+        assert one.definition is None and one == full.model_copy(update={"definition": None})
+
+
 async def test_update_sets_fields_and_moves_updated_at(store: Store, make_work_order: Make) -> None:
     created = await make_work_order()
     started = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
