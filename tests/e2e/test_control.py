@@ -7,11 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from agents.agent_testkit import make_fake_cli
-from shipyard.cli.server import running_server
+from shipyard.cli.server import RunningServer, running_server
 from shipyard.config import Settings
+from shipyard.domain.models import WorkOrderStatus
+from shipyard.domain.work_orders import WorkOrderChange
+from shipyard.service import work_orders
 from support import MakeRepo, MakeSettings, git, nap, napping, wait_done
 
 
@@ -145,6 +149,39 @@ async def test_retry_runs_only_from_the_failed_step(
     assert done["git_commit_count"] == 4  # the first run's commits are still on the branch
     again = await api.post(f"/api/agent-work-orders/{wid}/retry")
     assert again.status_code == 409 and "completed" in again.json()["error"]["message"]
+
+
+async def test_a_retry_waits_for_the_previous_run_to_close(
+    api: httpx.AsyncClient,
+    server: RunningServer,
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A work order's end is stored just before its workflow closes: a retry in between waits for
+    the close (here it never comes: 409, nothing changed) instead of being lost."""
+    started, sleep = tmp_path / "started", nap(600)
+    wid = await start(api, make_repo(), [{"id": "nap", "run": f"touch {started} && {sleep}"}])
+
+    async def step_running() -> bool:
+        return started.exists()
+
+    await until(step_running)
+    ended = WorkOrderChange(status=WorkOrderStatus.FAILED, error_message="step 'nap' failed: exit code 1")
+    await server.service.store.update_work_order(wid, ended)  # as a finish does, its run still open
+    monkeypatch.setattr(work_orders, "RETRY_WAIT_S", 0.5)
+
+    resp = await api.post(f"/api/agent-work-orders/{wid}/retry")
+
+    assert resp.status_code == 409 and "has not closed" in resp.json()["error"]["message"], resp.text
+    wo = (await api.get(f"/api/agent-work-orders/{wid}")).json()["agent_work_order"]
+    assert (wo["status"], wo["error_message"]) == ("failed", "step 'nap' failed: exit code 1")
+    await server.engine.client.get_workflow_handle(wid).terminate("the test is over")
+    await until(lambda: _not_napping(sleep))
+
+
+async def _not_napping(marker: str) -> bool:
+    return not napping(marker)
 
 
 async def test_retry_with_git_branch_sandbox_keeps_earlier_commits(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -41,6 +43,7 @@ from shipyard.workflows.plan import WorkflowPlan, plan_workflow
 
 TEMPORAL_DOWN = "Temporal is not answering (restarting, or down); nothing was changed: try again shortly"
 _UNREACHABLE = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
+RETRY_WAIT_S = 10.0  # how long a retry waits for the previous run's workflow to close
 
 
 @contextlib.contextmanager
@@ -177,6 +180,7 @@ class WorkOrderService(WorkOrderReads):
         check_retryable(wo)
         start = await retry_input(self.settings, self.store, wo, req.step_id)
         self._engine_answers()
+        await self._previous_run_closed(wo.id)
         await self.store.update_work_order(wo.id, retrying())
         try:
             await self._start_workflow(wo.id, start)
@@ -185,6 +189,32 @@ class WorkOrderService(WorkOrderReads):
             await self.store.update_work_order(wo.id, as_was)
             raise
         return await self.store.get_work_order(wo.id)
+
+    async def _previous_run_closed(self, work_order_id: str) -> None:
+        """Wait for the work order's last workflow run to close. Its end is stored just before the
+        run closes, so a retry sent at once could find the run still open, and Temporal would
+        refuse the new run's id (a retry lost: the work order stayed pending until gc failed it
+        again). Conflict if it stays open past RETRY_WAIT_S."""
+        assert self.client is not None
+        handle = self.client.get_workflow_handle(work_order_id)
+        deadline = time.monotonic() + RETRY_WAIT_S
+        while True:
+            try:
+                described = await handle.describe()
+            except RPCError as err:
+                if err.status == RPCStatusCode.NOT_FOUND:
+                    return  # no run left (the history's retention passed)
+                if err.status in _UNREACHABLE:
+                    raise Unavailable(TEMPORAL_DOWN) from err
+                raise
+            if described.status != WorkflowExecutionStatus.RUNNING:
+                return
+            if time.monotonic() >= deadline:
+                raise Conflict(
+                    f"work order {work_order_id} has ended but its workflow has not closed after "
+                    f"{RETRY_WAIT_S:g} s; try the retry again shortly"
+                )
+            await asyncio.sleep(0.05)
 
     async def interrupt(self, wo: WorkOrder, req: InterruptRequest) -> str:
         """Signal pause, resume or cancel; raise Conflict when the work order's state forbids it."""
