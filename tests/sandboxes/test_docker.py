@@ -54,6 +54,10 @@ async def test_commands_run_in_a_container_on_the_clone_with_output_streamed(
         'echo made > made.txt; echo "in $PWD as $SHIPYARD_WORK_ORDER_ID"; echo oops >&2; printf tail; exit 3'
     )
     result = await work.exec(script, on_line=seen)
+    if result.exit_code == 3 and not (result.stdout or result.stderr or lines):
+        # Debian's podman 4.3 now and then hands an exec's output over empty under load (the
+        # timeout test below says more): once more, and the output must come through then.
+        result = await work.exec(script, on_line=seen)
     assert result.exit_code == 3 and not result.ok
     assert result.stdout == f"in /workspace as {handle.work_order_id}\ntail" and result.stderr == "oops\n"
     assert ("stdout", "tail") in lines and ("stderr", "oops") in lines
