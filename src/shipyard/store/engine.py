@@ -7,6 +7,7 @@ import json
 import re
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -80,16 +81,7 @@ def create_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
         engine = create_async_engine(parsed, json_deserializer=read_json)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
-        creator = partial(_connect_sqlite_file, path)
-        # A fixed pool: under a burst, an overflow connection (a thread, a file opened, pragmas
-        # set) was made and thrown away per request, which made 20 concurrent reads 3 times
-        # slower than one after another; waiting for one of ten costs less. No rollback when a
-        # connection goes back: closing its session ended any transaction, and each rollback is a
-        # round trip to aiosqlite's thread.
-        engine = create_async_engine(
-            parsed, async_creator=creator, json_deserializer=read_json,
-            pool_size=_POOL_SIZE, max_overflow=0, pool_reset_on_return=None,
-        )  # fmt: skip
+        engine = _sqlite_file_engine(parsed, partial(_connect_sqlite_file, path))
     pragmas = _SQLITE_PRAGMAS if foreign_keys else _SQLITE_PRAGMAS[:-1]
     event.listen(engine.sync_engine, "connect", partial(_on_sqlite_connect, pragmas))
     event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
@@ -102,9 +94,17 @@ def create_read_engine(engine: AsyncEngine) -> AsyncEngine | None:
     path = sqlite_path(engine.url) if is_sqlite(engine.url) else None
     if path is None:
         return None
-    creator = partial(connect_reader, path, _READ_BUSY_TIMEOUT_MS)
+    return _sqlite_file_engine(engine.url, partial(connect_reader, path, _READ_BUSY_TIMEOUT_MS))
+
+
+def _sqlite_file_engine(url: URL, creator: Callable[[], Awaitable[Any]]) -> AsyncEngine:
+    # A fixed pool: under a burst, an overflow connection (a thread, a file opened, pragmas set)
+    # was made and thrown away per request, which made 20 concurrent reads 3 times slower than
+    # one after another; waiting for one of ten costs less. No rollback when a connection goes
+    # back: closing its session ended any transaction, and each rollback is a round trip to
+    # aiosqlite's thread.
     return create_async_engine(
-        engine.url, async_creator=creator, json_deserializer=read_json,
+        url, async_creator=creator, json_deserializer=read_json,
         pool_size=_POOL_SIZE, max_overflow=0, pool_reset_on_return=None,
     )  # fmt: skip
 
