@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from test_durability import finished_work_order, start_serve, stop, wait_for
+from test_durability import finished_work_order, start_serve, stop, wait_for, wait_healthy
 
 from shipyard.engine.devserver import free_port
 from support import MakeRepo, wait_done
@@ -42,7 +42,7 @@ def test_one_slot_runs_one_step_at_a_time_across_workers_and_the_rest_wait_in_li
     serve = start_serve(data, port, log, workers=2)
     seen: set[str] = set()
     try:
-        wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to start")
+        wait_healthy(url, log)
         ids = []
         for i in range(3):
             body = {"repository_url": str(make_repo(f"repo{i}")), "workflow_definition": definition}

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import yaml
 
+from shipyard.cli.server import RunningServer
 from support import MakeRepo, git, nap, napping, wait_done
 
 WRITE_AND_LIST = yaml.safe_dump(
@@ -210,7 +211,9 @@ async def test_health(api: httpx.AsyncClient) -> None:
     assert health["status"] == "ok" and health["database"] == "ok" and health["temporal"] == "ok"
 
 
-async def test_unreachable_repository_fails_the_work_order_with_gits_message(api: httpx.AsyncClient) -> None:
+async def test_unreachable_repository_fails_the_work_order_with_gits_message(
+    api: httpx.AsyncClient, server: RunningServer
+) -> None:
     # A remote URL cannot be checked up front: the order is created, then fails in its sandbox set-up.
     wo = await create(
         api,
@@ -223,6 +226,11 @@ async def test_unreachable_repository_fails_the_work_order_with_gits_message(api
     assert done["status"] == "failed"
     assert "http://127.0.0.1:9/nowhere.git" in done["error_message"]
     assert "cannot clone" in done["error_message"]
+    # The workflow itself finished it (not the reconciler, after the workflow failed).
+    outcome = await server.engine.client.get_workflow_handle(str(wo["agent_work_order_id"])).result()
+    assert outcome["status"] == "failed" and "cannot clone" in outcome["error"]
+    logs = (await api.get(f"/api/agent-work-orders/{wo['agent_work_order_id']}/logs")).json()["log_entries"]
+    assert [e["event"] for e in logs][-1] == "workflow.failed"
 
 
 async def test_git_branch_sandbox_runs_in_a_fresh_clone(api: httpx.AsyncClient, make_repo: MakeRepo) -> None:

@@ -66,6 +66,23 @@ def wait_for(predicate: object, timeout_s: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def wait_healthy(url: str, log: Path, what: str = "serve to start", timeout_s: float = 60) -> None:
+    """Until the server at `url` answers its health check 200; else fail with its last answer and
+    the end of its log."""
+    answer: list[httpx.Response] = []
+
+    def healthy() -> bool:
+        answer[:] = [httpx.get(f"{url}/api/health")]
+        return answer[0].status_code == 200
+
+    try:
+        wait_for(healthy, timeout_s, what)
+    except AssertionError as err:
+        said = f"{answer[0].status_code} {answer[0].text}" if answer else "no answer"
+        tail = log.read_text()[-3000:]
+        raise AssertionError(f"{err}: its health said {said}; its log ends:\n{tail}") from None
+
+
 def finished_work_order(url: str, work_order_id: str, timeout_s: float) -> dict[str, Any]:
     """The work order once it has completed or failed (polled over the API)."""
 
@@ -101,7 +118,7 @@ def test_sigkill_serve_mid_step_then_restart_completes(make_repo: MakeRepo, tmp_
     url = f"http://127.0.0.1:{port}"
     serve = start_serve(data, port, log)
     try:
-        wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to start")
+        wait_healthy(url, log)
         body = {
             "repository_url": str(repo),
             "workflow_definition": yaml.safe_dump(flow),
@@ -118,7 +135,7 @@ def test_sigkill_serve_mid_step_then_restart_completes(make_repo: MakeRepo, tmp_
         wait_for(lambda: not answers(temporal), 30, "the dev server to exit")
 
         serve = start_serve(data, port, log)
-        wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to restart")
+        wait_healthy(url, log, "serve to restart")
 
         wo = finished_work_order(url, wid, 90)
         assert wo["status"] == "completed", (wo["error_message"], log.read_text()[-3000:])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import yaml
-from test_durability import answers, finished_work_order, start_serve, stop, wait_for
+from test_durability import answers, finished_work_order, start_serve, stop, wait_for, wait_healthy
 
 from shipyard.cli.server import RunningServer
 from shipyard.config import Settings
@@ -68,7 +68,7 @@ def test_step_completed_before_a_kill_is_not_run_again(make_repo: MakeRepo, tmp_
     # activity, and a worker process of its own makes them too close together to catch.
     serve = start_serve(data, port, log, workers=0)
     try:
-        wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to start")
+        wait_healthy(url, log)
         body = {
             "repository_url": str(repo),
             "workflow_definition": yaml.safe_dump(three_steps(counts)),
@@ -87,7 +87,7 @@ def test_step_completed_before_a_kill_is_not_run_again(make_repo: MakeRepo, tmp_
             lock.close()
 
         serve = start_serve(data, port, log)  # restarted with worker processes
-        wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to restart")
+        wait_healthy(url, log, "serve to restart")
 
         wo = finished_work_order(url, wid, 120)
         assert wo["status"] == "completed", (wo["error_message"], log.read_text()[-3000:])
@@ -141,7 +141,7 @@ def test_dev_server_killed_mid_step_is_restarted_and_the_work_order_completes(
     url = f"http://127.0.0.1:{port}"
     serve = start_serve(data, port, log)
     try:
-        wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to start")
+        wait_healthy(url, log)
         body = {"repository_url": str(repo), "workflow_definition": yaml.safe_dump(flow), "agent": "shell"}
         created = httpx.post(f"{url}/api/agent-work-orders", json=body).json()
         wid = created["agent_work_order"]["agent_work_order_id"]
@@ -241,7 +241,7 @@ def test_while_temporal_is_down_creates_and_controls_answer_503_and_store_nothin
     body = {"repository_url": str(repo), "workflow_definition": yaml.safe_dump(waiting)}
     serve = start_serve(data, port, log)
     try:
-        wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to start")
+        wait_healthy(url, log)
         created = httpx.post(f"{url}/api/agent-work-orders", json=body).json()
         wid = created["agent_work_order"]["agent_work_order_id"]
         status = lambda: httpx.get(f"{url}/api/agent-work-orders/{wid}").json()["agent_work_order"]["status"]  # noqa: E731

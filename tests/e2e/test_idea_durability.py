@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from test_durability import answers, start_serve, stop, wait_for
+from test_durability import answers, start_serve, stop, wait_for, wait_healthy
 from test_idea_github import REPO, TOKEN, fake_github
 from test_idea_runs import SPEC, task
 
@@ -75,7 +75,7 @@ def test_an_idea_run_on_github_survives_a_sigkill_of_serve_without_doing_anythin
         monkeypatch.setenv("SHIPYARD_GITHUB_API_URL", github.fake.base_url)
         serve = start_serve(data, port, log, workers=0)
         try:
-            wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to start")
+            wait_healthy(url, log)
             idea = {
                 "ideaText": "Greeting helpers",
                 "repo": github.url,
@@ -91,7 +91,7 @@ def test_an_idea_run_on_github_survives_a_sigkill_of_serve_without_doing_anythin
             wait_for(lambda: not answers(temporal), 30, "the dev server to exit")
 
             serve = start_serve(data, port, log, workers=0)
-            wait_for(lambda: httpx.get(f"{url}/api/health").status_code == 200, 60, "serve to restart")
+            wait_healthy(url, log, "serve to restart")
             wait_for(lambda: run_of(url, run_id)["state"] in ("DONE", "FAILED"), 120, "the run to end")
             run = run_of(url, run_id)
             assert run["state"] == "DONE", (run["error"], log.read_text()[-3000:])

@@ -28,6 +28,7 @@ from shipyard.engine.sandbox_env import sandbox_token, step_env
 from shipyard.engine.sink import StoreSink, sink_for
 from shipyard.engine.slots import agent_slot
 from shipyard.engine.types import (
+    FinishHereInput,
     FinishInput,
     GateInput,
     LoopIterationInput,
@@ -444,6 +445,15 @@ class WorkOrderActivities:
         await self.publish.update_thread(latest.changed(ending), events)
         level = "info" if inp.status == WorkOrderStatus.COMPLETED else "error"
         await events.emit_with(ending, f"workflow.{inp.status.value}", {"error": inp.error}, level)
+
+    @activity.defn(name="finish_work_order_here")
+    async def finish_here(self, inp: FinishHereInput) -> bool:
+        """`finish` where this worker serves `inp.task_queue` (the sandbox's host, or the shared
+        queue for a work order that never got one); False, having done nothing, elsewhere."""
+        if inp.task_queue not in (self.worker_queue, self.settings.task_queue):
+            return False
+        await self.finish(inp.finish)
+        return True
 
     async def _wrap_up_sandbox(
         self, handle: SandboxHandle, wo: WorkOrder, ending: WorkOrderChange, events: StoreSink, open_pr: bool

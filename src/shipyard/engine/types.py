@@ -111,6 +111,13 @@ class FinishInput(BaseModel):
     open_pr: bool = False  # open the branch's pull request (a child called with `merge: pr`)
 
 
+class FinishHereInput(BaseModel):
+    """A finish offered to whichever worker runs the workflow task; done only on `task_queue`'s host."""
+
+    finish: FinishInput
+    task_queue: str
+
+
 class CallInput(BaseModel):
     """A call step as it starts: what its templates see, and where the parent's sandbox is."""
 

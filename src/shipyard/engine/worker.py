@@ -78,6 +78,7 @@ def build_workers(client: Client, settings: Settings, store: Store, extra: Worke
         acts.end_loop_iteration,
         acts.set_status,
         acts.finish,
+        acts.finish_here,
         *call_activities(acts),
         *gate_activities(acts),
     ]

@@ -19,6 +19,7 @@ from temporalio.exceptions import (
     ApplicationError,
     CancelledError,
     ChildWorkflowError,
+    FailureError,
     WorkflowAlreadyStartedError,
 )
 from temporalio.workflow import (
@@ -41,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         ChildInput,
         ChildPlan,
         ChildResult,
+        FinishHereInput,
         FinishInput,
         GateChecks,
         GateInput,
@@ -57,6 +59,8 @@ with workflow.unsafe.imports_passed_through():
     from shipyard.workflows.schema import StepDef
 
 PREPARE_TIMEOUT = timedelta(minutes=30)
+# The patch under which the prepare and, on the sandbox's host, the finish became local activities.
+LOCAL_BOOKKEEPING = "local-bookkeeping"
 FINISH_TIMEOUT = timedelta(minutes=10)
 # Errors that no retry can fix: bad definitions, unknown names, missing repositories.
 NON_RETRYABLE = ["invalid_input", "workflow_invalid", "not_found"]
@@ -124,6 +128,26 @@ def step_retry_policy(step: StepDef) -> RetryPolicy:
         backoff_coefficient=2.0,
         non_retryable_error_types=NON_RETRYABLE,
     )
+
+
+async def activity_result(handle: ActivityHandle[T], activity: str) -> T:
+    """An activity's result. A local activity's failure reaches the workflow bare (the activity's
+    ApplicationError, a TimeoutError or a CancelledError) where a scheduled activity's comes as an
+    ActivityError around it: wrapped alike here, so that both are handled the same way."""
+    try:
+        return await handle
+    except ActivityError:
+        raise
+    except FailureError as err:
+        raise ActivityError(
+            f"local activity {activity} failed",
+            scheduled_event_id=0,
+            started_event_id=0,
+            identity="",
+            activity_type=activity,
+            activity_id="",
+            retry_state=None,
+        ) from err
 
 
 def is_cancellation(err: BaseException) -> bool:
@@ -283,17 +307,25 @@ class WorkOrderWorkflow:
             timer.cancel()
 
     async def _prepare(self, inp: StartWorkOrderInput) -> PrepareResult | None:
-        handle = self._running["prepare"] = workflow.start_activity(
-            "prepare_work_order",
-            inp,
-            result_type=PrepareResult,
-            start_to_close_timeout=PREPARE_TIMEOUT,
-            heartbeat_timeout=timedelta(seconds=inp.heartbeat_timeout_s),
-            retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=NON_RETRYABLE),
-            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        )
+        """The sandbox set up, on whichever worker runs this workflow task: it becomes the work
+        order's host (`prep.task_queue`). A local activity, run inside the workflow task: four
+        Temporal requests fewer than a scheduled one (bench/hops.py). A worker lost in it is
+        noticed when the workflow task times out, and the next worker runs it again (setup reuses
+        a tree already made). Work orders started before it was local replay as they ran."""
+        common: dict[str, Any] = {
+            "result_type": PrepareResult,
+            "start_to_close_timeout": PREPARE_TIMEOUT,
+            "retry_policy": RetryPolicy(maximum_attempts=3, non_retryable_error_types=NON_RETRYABLE),
+            "cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        }
+        if workflow.patched(LOCAL_BOOKKEEPING):
+            handle = workflow.start_local_activity("prepare_work_order", inp, **common)
+        else:
+            heartbeat = timedelta(seconds=inp.heartbeat_timeout_s)
+            handle = workflow.start_activity("prepare_work_order", inp, heartbeat_timeout=heartbeat, **common)
+        self._running["prepare"] = handle
         try:
-            prep: PrepareResult = await handle
+            prep: PrepareResult = await activity_result(handle, "prepare_work_order")
             return prep
         except ActivityError as err:
             if is_cancellation(err):
@@ -737,20 +769,32 @@ class WorkOrderWorkflow:
         status: WorkOrderStatus,
         error: str | None,
     ) -> WorkOrderOutcome:
+        end = FinishInput(
+            work_order_id=inp.work_order_id,
+            status=status,
+            handle=prep.handle if prep else None,
+            error=error,
+            dropped_prompts=self._prompts,  # queued, but the work order stopped first
+            open_pr=inp.open_pr and status == WorkOrderStatus.COMPLETED,
+        )
+        host = prep.task_queue if prep else inp.task_queue
         try:
-            await self._bookkeeping(
-                inp,
-                "finish_work_order",
-                FinishInput(
-                    work_order_id=inp.work_order_id,
-                    status=status,
-                    handle=prep.handle if prep else None,
-                    error=error,
-                    dropped_prompts=self._prompts,  # queued, but the work order stopped first
-                    open_pr=inp.open_pr and status == WorkOrderStatus.COMPLETED,
-                ),
-                task_queue=prep.task_queue if prep else inp.task_queue,
-            )
+            if not (workflow.patched(LOCAL_BOOKKEEPING) and await self._finished_here(end, host)):
+                await self._bookkeeping(inp, "finish_work_order", end, task_queue=host)
         except ActivityError as err:
             raise unrecorded_end(status, error, err) from err
         return WorkOrderOutcome(status=status, error=error)
+
+    async def _finished_here(self, end: FinishInput, host: str) -> bool:
+        """The finish run inside this workflow task (a local activity: four Temporal requests fewer)
+        when the worker running it is the sandbox's host, as on the embedded defaults; False, having
+        done nothing, when it is another host's, whose own queue then runs it."""
+        handle = workflow.start_local_activity(
+            "finish_work_order_here",
+            FinishHereInput(finish=end, task_queue=host),
+            result_type=bool,
+            start_to_close_timeout=FINISH_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=5),
+        )
+        here: bool = await activity_result(handle, "finish_work_order_here")
+        return here
