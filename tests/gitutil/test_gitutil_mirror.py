@@ -17,6 +17,7 @@ from shipyard.gitutil import (
     commit_all,
     default_branch,
     ensure_mirror,
+    head_branch,
     mirror_path,
     push,
     remove_worktree,
@@ -98,6 +99,21 @@ async def test_default_branch_follows_origin_head(
     sh(trunk, "symbolic-ref", "HEAD", "refs/heads/gone")
     fresh = await ensure_mirror(str(trunk), tmp_path / "m2")
     assert await default_branch(fresh) == "main"
+
+
+async def test_head_branch_as_git_says_from_the_file_or_from_git(
+    origin: Path, tmp_path: Path, sh: Sh
+) -> None:
+    mirror = await ensure_mirror(str(origin), tmp_path / "mirrors")
+    assert await head_branch(mirror) == "main"  # a bare clone's HEAD file
+    assert await head_branch(origin) == sh(origin, "symbolic-ref", "--short", "HEAD").strip()  # .git/HEAD
+    worktree = tmp_path / "sandboxes" / "wo-1"
+    await add_worktree(mirror, worktree, "wo/one", "refs/remotes/origin/main")
+    assert await head_branch(worktree) == "wo/one"  # `.git` is a file here: git is asked
+    sh(worktree, "checkout", "--quiet", "--detach")
+    assert await head_branch(worktree) is None
+    sh(origin, "checkout", "--quiet", "--detach")
+    assert await head_branch(origin) is None
 
 
 async def test_worktree_add_retry_and_remove(origin: Path, tmp_path: Path, sh: Sh) -> None:

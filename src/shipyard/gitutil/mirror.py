@@ -86,16 +86,36 @@ async def default_branch(repo: Path, known: tuple[list[str], str | None] | None 
     branches, origin_head = known or await origin_branches(repo)
     if origin_head in branches:
         return str(origin_head)
-    result = await run_git("symbolic-ref", "--quiet", "HEAD", cwd=repo)
-    name = _short_branch(result.stdout.strip())
-    if result.ok and name in branches:
-        return name
+    if (name := await head_branch(repo)) in branches:
+        return str(name)
     for name in ("main", "master"):
         if name in branches:
             return name
     if branches:
         return branches[0]
     raise GitError(f"repository {repo} has no branches")
+
+
+async def head_branch(repo: Path) -> str | None:
+    """The branch `repo`'s HEAD names (None when detached or unborn). Read from the HEAD file where
+    git keeps a plain one (a bare clone's, as the mirrors are: a process fewer per work order), else
+    asked of git."""
+    text = _head_file(repo)
+    if text.startswith("ref: refs/heads/") and text != "ref: refs/heads/.invalid":  # .invalid: reftable's
+        return text.removeprefix("ref: refs/heads/")
+    result = await run_git("symbolic-ref", "--quiet", "HEAD", cwd=repo)
+    return (_short_branch(result.stdout.strip()) or None) if result.ok else None
+
+
+def _head_file(repo: Path) -> str:
+    """What the HEAD file of `repo` (bare, or a working tree with a `.git` directory) says; ""
+    where there is no such file."""
+    for head in (repo / "HEAD", repo / ".git" / "HEAD"):
+        try:
+            return head.read_text().strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+    return ""
 
 
 async def origin_branches(repo: Path) -> tuple[list[str], str | None]:
