@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -244,14 +245,15 @@ class Store(
         """Create the step or write `change` to it."""
         values = change.fields()
         async with self._writing() as session:
-            await _lock_id(session, work_order_id)
+            await self._hold(session, work_order_id)
             row = await session.get(StepRow, (work_order_id, step_id))
             if row is None:
                 row = StepRow(work_order_id=work_order_id, step_id=step_id)
                 session.add(row)
             for key, value in values.items():
                 setattr(row, key, value)
-            return _step(await stored(session, row))
+            with _of_known_work_order(work_order_id):
+                return _step(await stored(session, row))
 
     async def list_steps(self, work_order_id: str) -> list[Step]:
         """The work order's steps in workflow order."""
@@ -281,9 +283,9 @@ class Store(
         """Append a work order's (step's) events in one transaction, ids increasing in their order
         and above those of every event before them."""
         async with self._writing() as session:
-            # The row lock orders a work order's appends, so ids commit in increasing order
-            # and a reader resuming after an id never misses a later-committed smaller one.
-            await _lock_id(session, work_order_id)
+            # Held, a work order's appends are ordered, so ids commit in increasing order and a
+            # reader resuming after an id never misses a later-committed smaller one.
+            await self._hold(session, work_order_id)
             records = await self._added_events(session, work_order_id, step_id, events)
         self._ring(work_order_id)
         return records
@@ -305,10 +307,19 @@ class Store(
             for e in events
         ]
         session.add_all(rows)  # inserted in this order (the unit of work keeps it for one table)
-        await session.flush()
+        with _of_known_work_order(work_order_id):
+            await session.flush()
         if self._notify:  # delivered to listeners when the transaction commits
             await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": work_order_id})
         return [EventRecord.model_validate(row) for row in rows]
+
+    async def _hold(self, session: AsyncSession, work_order_id: str) -> None:
+        """Order this write transaction after earlier ones of the work order. On PostgreSQL its row
+        is locked (NotFound when there is none); on SQLite the transaction (BEGIN IMMEDIATE) holds
+        the database's one write lock already, and the foreign keys refuse rows of an unknown work
+        order (`_of_known_work_order`): a statement fewer per write, most of them events."""
+        if not self._sqlite:
+            await _lock_id(session, work_order_id)
 
     def _ring(self, work_order_id: str) -> None:
         """Wake this process's readers of the work order's events, after the commit (so they see
@@ -504,6 +515,17 @@ async def _lock_id(session: AsyncSession, id: str) -> None:
     query = select(WorkOrderRow.id).where(WorkOrderRow.id == id).with_for_update(key_share=True)
     if await session.scalar(query) is None:
         raise NotFound(f"work order '{id}' not found")
+
+
+@contextlib.contextmanager
+def _of_known_work_order(id: str) -> Iterator[None]:
+    """NotFound for rows a foreign key refused (SQLite, where `Store._hold` checks nothing)."""
+    try:
+        yield
+    except IntegrityError as err:
+        if "FOREIGN KEY constraint failed" in str(err.orig):
+            raise NotFound(f"work order '{id}' not found") from None
+        raise
 
 
 def _pr_of(work_order_id: str) -> Select[PullRequest]:
