@@ -1,8 +1,10 @@
-"""On SQLite the store reads on the loop's own thread (store/inline_sqlite.py), through connections
-that cannot write, and a write in progress in another process does not hold a read up."""
+"""On SQLite the store reads and writes on the loop's own thread (store/inline_sqlite.py): reads
+through connections that cannot write, which a write in progress in another process does not hold
+up; a write that finds another process holding the lock waits for it on a thread, the loop going on."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import threading
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shipyard.domain.work_orders import WorkOrder
 from shipyard.store import Store
@@ -33,17 +36,18 @@ def sqlite_store(store: Store) -> Store:
 
 
 @contextlib.contextmanager
-def threads_running_statements(store: Store) -> Iterator[set[int]]:
+def threads_running_statements(store: Store, engine: AsyncEngine | None = None) -> Iterator[set[int]]:
     seen: set[int] = set()
 
     def record(*_: Any) -> None:
         seen.add(threading.get_ident())
 
-    event.listen(store.read_engine.sync_engine, "before_cursor_execute", record)
+    watched = (engine or store.read_engine).sync_engine
+    event.listen(watched, "before_cursor_execute", record)
     try:
         yield seen
     finally:
-        event.remove(store.read_engine.sync_engine, "before_cursor_execute", record)
+        event.remove(watched, "before_cursor_execute", record)
 
 
 async def test_reads_run_on_the_callers_thread_and_see_what_was_just_written(
@@ -76,3 +80,32 @@ async def test_a_write_held_open_by_another_process_does_not_hold_a_read_up(
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+async def test_writes_run_on_the_callers_thread(sqlite_store: Store, make_work_order: Make) -> None:
+    made: WorkOrder = await make_work_order()
+    with threads_running_statements(sqlite_store, sqlite_store.engine) as seen:
+        await sqlite_store.append_event(made.id, "log", {"line": "x"})
+    assert seen == {threading.get_ident()}
+
+
+async def test_a_write_waits_for_another_processs_lock_off_the_loop(
+    sqlite_store: Store, make_work_order: Make, tmp_path: Path
+) -> None:
+    made: WorkOrder = await make_work_order()
+    other = sqlite3.connect(tmp_path / "shipyard.db", isolation_level=None, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # the write lock, held (as a busy worker process would)
+        append = asyncio.create_task(sqlite_store.append_event(made.id, "log", {"line": "waited"}))
+        ticks = 0
+        for _ in range(20):  # the loop goes on meanwhile: a busy handler on it would stop these
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 20 and not append.done()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    appended = await asyncio.wait_for(append, 10)
+    events, _ = await sqlite_store.list_events(made.id)
+    assert [e.data for e in events] == [{"line": "waited"}]
+    assert appended.data == {"line": "waited"}

@@ -116,10 +116,11 @@ async def test_sqlite_connections_are_set_up_for_several_processes(tmp_path: Pat
     await store.close()
 
     assert (tmp_path / "nested" / "dir" / "shipyard.db").is_file()
-    # synchronous: 1 is NORMAL
+    # synchronous: 1 is NORMAL. busy_timeout 0: a writer waits for another process's lock on a
+    # thread, not in SQLite's busy handler on the loop (test_inline_reads.py).
     assert pragmas == {
         "journal_mode": "wal",
-        "busy_timeout": 10000,
+        "busy_timeout": 0,
         "foreign_keys": 1,
         "synchronous": 1,
     }

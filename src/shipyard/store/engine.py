@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import sqlite3
-import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shipyard.domain.errors import InvalidInput
 from shipyard.domain.jsontext import READ_DEPTH, cut_deep, nested_deeper, readable
-from shipyard.store.inline_sqlite import connect_reader
+from shipyard.store.inline_sqlite import connect_reader, connect_writer
 
 # A connection carrying this execution option opens its transactions with BEGIN IMMEDIATE on
 # SQLite, so a read-then-write transaction holds the write lock from its first statement.
@@ -77,12 +73,14 @@ def create_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     if not is_sqlite(parsed):
         return create_async_engine(parsed, pool_pre_ping=True, json_deserializer=read_json)
     path = sqlite_path(parsed)
+    pragmas: tuple[str, ...] = _SQLITE_PRAGMAS if foreign_keys else _SQLITE_PRAGMAS[:-1]
     if path is None:
         engine = create_async_engine(parsed, json_deserializer=read_json)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
-        engine = _sqlite_file_engine(parsed, partial(_connect_sqlite_file, path))
-    pragmas = _SQLITE_PRAGMAS if foreign_keys else _SQLITE_PRAGMAS[:-1]
+        engine = _sqlite_file_engine(parsed, partial(connect_writer, path, _BUSY_TIMEOUT_MS))
+        # Its writer waits for another process's write lock itself, off the loop.
+        pragmas = tuple(p for p in pragmas if not p.startswith("PRAGMA busy_timeout"))
     event.listen(engine.sync_engine, "connect", partial(_on_sqlite_connect, pragmas))
     event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
     return engine
@@ -129,40 +127,11 @@ def read_json(text: str) -> Any:
     return readable(value) if _SURROGATE_ESCAPE.search(text) else value
 
 
-async def _connect_sqlite_file(path: Path) -> aiosqlite.Connection:
-    """A connection to a SQLite file in WAL mode, so readers and a writer never block each other."""
-    connection = await aiosqlite.connect(path, isolation_level=None)
-    try:
-        await _pragma(connection, f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-        await _switch_to_wal(connection)
-    except BaseException:
-        await connection.close()
-        raise
-    return connection
-
-
-async def _switch_to_wal(connection: aiosqlite.Connection) -> None:
-    # Switching a new file to WAL fails at once, without waiting for busy_timeout, while another
-    # connection (maybe in another process) is switching it too; it is persistent once done.
-    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            await _pragma(connection, "PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(0.02)
-
-
-async def _pragma(connection: aiosqlite.Connection, statement: str) -> None:
-    async with connection.execute(statement) as cursor:
-        await cursor.fetchall()
-
-
 def _on_sqlite_connect(pragmas: tuple[str, ...], dbapi_connection: Any, _record: Any) -> None:
-    # The driver's own implicit BEGIN is switched off; _on_sqlite_begin emits ours instead.
-    dbapi_connection.isolation_level = None
+    # The driver's own implicit BEGIN is switched off; _on_sqlite_begin emits ours instead. (A
+    # file's connections are made so: SQLAlchemy's setter would hand the change to aiosqlite's thread.)
+    if dbapi_connection.isolation_level is not None:
+        dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         for pragma in pragmas:

@@ -1,18 +1,22 @@
-"""SQLite reads on the event loop's own thread.
+"""SQLite on the event loop's own thread.
 
 aiosqlite runs each connection in a thread of its own and hands every call over to it and back:
 a one-row read is five such round trips, each waking a thread and the loop, and cost a request
 ~0.8 ms of CPU where SQLite itself takes tens of microseconds on a file in the page cache
-(bench/results/README.md). This is a connection with aiosqlite's async interface, as SQLAlchemy's
+(bench/results/README.md). These are connections with aiosqlite's async interface, as SQLAlchemy's
 `sqlite+aiosqlite` dialect drives it, whose calls run `sqlite3` right away on the caller's thread.
 
-For reads only (`PRAGMA query_only`): in WAL mode a reader never waits for a writer, so a read
-holds the loop only for the query itself. Writes stay on aiosqlite's threads, where waiting for
-another process's write lock (busy_timeout) does not stop the loop.
+Reads (`connect_reader`, `PRAGMA query_only`): in WAL mode a reader never waits for a writer, so a
+read holds the loop only for the query itself. Writes (`connect_writer`): a writer waits only for
+another writer, and this process's writers take turns before they begin (`StoreBase._writing`),
+so a statement meets a held lock only when another process (a worker, `shipyard gc`) holds it.
+Each statement runs at once without waiting (`busy_timeout` 0); one that finds the lock held runs
+again on a thread, waiting for it there, so the loop never sleeps in SQLite's busy handler.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -104,6 +108,77 @@ class InlineConnection:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+class WriterCursor(InlineCursor):
+    """A cursor whose statement, when another process holds the write lock, waits for it on a thread."""
+
+    def __init__(self, cursor: sqlite3.Cursor, wait_ms: int) -> None:
+        super().__init__(cursor)
+        self._wait_ms = wait_ms
+
+    async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
+        await self._run(self._cursor.execute, sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Any) -> InlineCursor:
+        await self._run(self._cursor.executemany, sql, parameters)
+        return self
+
+    async def _run(self, statement: Callable[[str, Any], object], sql: str, parameters: Any) -> None:
+        try:
+            statement(sql, parameters)
+        except sqlite3.OperationalError as err:
+            if err.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            await asyncio.to_thread(self._waiting, statement, sql, parameters)
+
+    def _waiting(self, statement: Callable[[str, Any], object], sql: str, parameters: Any) -> None:
+        connection = self._cursor.connection
+        connection.execute(f"PRAGMA busy_timeout={self._wait_ms}")
+        try:
+            statement(sql, parameters)
+        finally:
+            connection.execute("PRAGMA busy_timeout=0")
+
+
+class WriterConnection(InlineConnection):
+    """An inline connection whose statements wait for another process's write lock on a thread."""
+
+    def __init__(self, connection: sqlite3.Connection, wait_ms: int) -> None:
+        super().__init__(connection)
+        self._wait_ms = wait_ms
+
+    def cursor(self) -> WriterCursor:
+        return WriterCursor(self._conn.cursor(), self._wait_ms)
+
+
+async def connect_writer(path: Path, wait_ms: int) -> WriterConnection:
+    """A connection to the SQLite file at `path` for writes, switched to WAL mode (persistent once
+    done). A statement waits up to `wait_ms` for another process's write lock, off the loop."""
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        connection.execute("PRAGMA busy_timeout=0")
+        writer = WriterConnection(connection, wait_ms)
+        await _switch_to_wal(writer, wait_ms)
+    except BaseException:
+        connection.close()
+        raise
+    return writer
+
+
+async def _switch_to_wal(writer: WriterConnection, wait_ms: int) -> None:
+    # Switching a new file to WAL fails at once ("locked"), without waiting for a busy timeout,
+    # while another connection (maybe in another process) is switching it too.
+    deadline = asyncio.get_running_loop().time() + wait_ms / 1000
+    while True:
+        try:
+            await writer.cursor().execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(0.02)
 
 
 async def connect_reader(path: Path, busy_timeout_ms: int) -> InlineConnection:
