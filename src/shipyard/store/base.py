@@ -30,7 +30,8 @@ class StoreBase:
         )
         # SQLite has one writer at a time, and a writer that finds the lock taken sleeps and polls
         # (busy_timeout), so under a burst some wait seconds. Writers of this process queue here
-        # instead, first come first served; other processes still meet at busy_timeout.
+        # instead, first come first served; another process's lock is waited for on a thread
+        # (store/inline_sqlite.py).
         self._write_turn = asyncio.Lock() if is_sqlite(engine.url) else contextlib.nullcontext()
 
     @asynccontextmanager

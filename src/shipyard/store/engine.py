@@ -99,8 +99,7 @@ def _sqlite_file_engine(url: URL, creator: Callable[[], Awaitable[Any]]) -> Asyn
     # A fixed pool: under a burst, an overflow connection (a thread, a file opened, pragmas set)
     # was made and thrown away per request, which made 20 concurrent reads 3 times slower than
     # one after another; waiting for one of ten costs less. No rollback when a connection goes
-    # back: closing its session ended any transaction, and each rollback is a round trip to
-    # aiosqlite's thread.
+    # back: closing its session ended any transaction.
     return create_async_engine(
         url, async_creator=creator, json_deserializer=read_json,
         pool_size=_POOL_SIZE, max_overflow=0, pool_reset_on_return=None,
@@ -142,6 +141,6 @@ def _on_sqlite_connect(pragmas: tuple[str, ...], dbapi_connection: Any, _record:
 
 def _on_sqlite_begin(connection: Connection) -> None:
     # A write takes the write lock at once. A read runs each statement in SQLite's own implicit
-    # transaction: an explicit BEGIN costs three round trips to aiosqlite's thread per read.
+    # transaction: no BEGIN and COMMIT to send.
     if connection.get_execution_options().get(WRITE_OPTION, False):
         connection.exec_driver_sql("BEGIN IMMEDIATE")

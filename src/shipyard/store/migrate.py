@@ -2,7 +2,7 @@
 
 The migration runs on an async connection through `run_sync`, so Alembic's env never calls
 `asyncio.run`. Two processes may start at once: on SQLite the upgrade holds the write lock
-(BEGIN IMMEDIATE, waited for through busy_timeout), on PostgreSQL an advisory lock; either way
+(BEGIN IMMEDIATE, waited for on a thread), on PostgreSQL an advisory lock; either way
 the second one finds the database at head and does nothing.
 """
 
