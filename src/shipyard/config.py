@@ -269,7 +269,7 @@ class Settings(BaseSettings):
     def worker_processes(self) -> int:
         """How many worker processes to run: SHIPYARD_WORKERS, else one per core on a machine with
         more than two, else none besides serve's own. Measured on two cores (bench/results): two
-        worker processes finished 300 work orders 7-18 % sooner than serve's one loop, for the same
+        worker processes finished 300 work orders 7-30 % sooner than serve's one loop, for the same
         CPU per work order or less and 37-72 % more memory; processes pay where there are cores to
         spare."""
         if self.workers is not None:
