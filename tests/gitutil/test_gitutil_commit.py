@@ -58,10 +58,13 @@ async def test_shipyard_identity_only_when_none_configured(origin: Path, sh: Sh)
     assert sh(origin, "log", "-1", "--format=%an <%ae>|%cn <%ce>").strip() == (
         "Shipyard <shipyard@localhost>|Shipyard <shipyard@localhost>"
     )
-    sh(origin, "config", "user.name", "Ada")
-    sh(origin, "config", "user.email", "ada@example.test")
+    sh(origin, "config", "user.name", "Ada")  # a name alone: the email is still Shipyard's
     (origin / "y.txt").write_text("y\n")
     await commit_all(origin, "ada's")
+    assert sh(origin, "log", "-1", "--format=%an <%ae>").strip() == "Ada <shipyard@localhost>"
+    sh(origin, "config", "user.email", "ada@example.test")
+    (origin / "z.txt").write_text("z\n")
+    await commit_all(origin, "ada's own")
     assert sh(origin, "log", "-1", "--format=%an <%ae>").strip() == "Ada <ada@example.test>"
 
 

@@ -101,12 +101,21 @@ def _message(message: str, phase: str | None) -> str:
 
 
 async def identity_options(path: Path) -> list[str]:
-    """`-c user.x=…` for each part of the identity that neither git config nor env provides."""
+    """`-c user.x=…` for each part of the identity that neither git config nor env provides (one
+    git call for both parts)."""
+    missing = [
+        (key, fallback)
+        for key, fallback, env_names in _FALLBACK_IDENTITY
+        if not all(os.environ.get(name) for name in env_names)
+    ]
+    if not missing:
+        return []
+    listed = await run_git("config", "--get-regexp", r"^user\.(name|email)$", cwd=path)
+    configured = {
+        key for key, _, value in (line.partition(" ") for line in listed.stdout.splitlines()) if value.strip()
+    }
     options: list[str] = []
-    for key, fallback, env_names in _FALLBACK_IDENTITY:
-        if all(os.environ.get(name) for name in env_names):
-            continue
-        configured = await run_git("config", "--get", key, cwd=path)
-        if not configured.stdout.strip():
+    for key, fallback in missing:
+        if key not in configured:
             options += ["-c", f"{key}={fallback}"]
     return options
