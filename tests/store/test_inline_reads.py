@@ -61,6 +61,19 @@ async def test_reads_run_on_the_callers_thread_and_see_what_was_just_written(
     assert threads == {threading.get_ident()}
 
 
+@contextlib.contextmanager
+def write_lock_held_elsewhere(db: Path) -> Iterator[sqlite3.Connection]:
+    """The file's write lock, held by a connection of its own (as a busy worker process would hold
+    it) until the block ends, then rolled back."""
+    other = sqlite3.connect(db, isolation_level=None, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        yield other
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
 async def test_a_read_connection_cannot_write(sqlite_store: Store) -> None:
     async with sqlite_store.read_engine.connect() as conn:
         with pytest.raises(OperationalError, match="readonly database"):
@@ -71,15 +84,10 @@ async def test_a_write_held_open_by_another_process_does_not_hold_a_read_up(
     sqlite_store: Store, make_work_order: Make, tmp_path: Path
 ) -> None:
     made: WorkOrder = await make_work_order()
-    other = sqlite3.connect(tmp_path / "shipyard.db", isolation_level=None, timeout=0)
-    try:
-        other.execute("BEGIN IMMEDIATE")  # the write lock, held (as a busy worker process would)
+    with write_lock_held_elsewhere(tmp_path / "shipyard.db") as other:
         other.execute("DELETE FROM work_order")  # not committed: readers still see the row
         got = await sqlite_store.get_work_order(made.id)  # a blocked read would fail after 1 s: locked
         assert got.id == made.id
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
 
 
 async def test_writes_run_on_the_callers_thread(sqlite_store: Store, make_work_order: Make) -> None:
@@ -93,18 +101,11 @@ async def test_a_write_waits_for_another_processs_lock_off_the_loop(
     sqlite_store: Store, make_work_order: Make, tmp_path: Path
 ) -> None:
     made: WorkOrder = await make_work_order()
-    other = sqlite3.connect(tmp_path / "shipyard.db", isolation_level=None, timeout=0)
-    try:
-        other.execute("BEGIN IMMEDIATE")  # the write lock, held (as a busy worker process would)
+    with write_lock_held_elsewhere(tmp_path / "shipyard.db"):
         append = asyncio.create_task(sqlite_store.append_event(made.id, "log", {"line": "waited"}))
-        ticks = 0
-        for _ in range(20):  # the loop goes on meanwhile: a busy handler on it would stop these
+        for _ in range(20):  # the loop goes on meanwhile, the append waiting for the lock
             await asyncio.sleep(0.01)
-            ticks += 1
-        assert ticks == 20 and not append.done()
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
+        assert not append.done()
     appended = await asyncio.wait_for(append, 10)
     events, _ = await sqlite_store.list_events(made.id)
     assert [e.data for e in events] == [{"line": "waited"}]

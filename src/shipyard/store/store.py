@@ -293,8 +293,8 @@ class Store(
     async def _added_events(
         self, session: AsyncSession, work_order_id: str, step_id: str | None, events: Sequence[NewEvent]
     ) -> list[EventRecord]:
-        """Insert the events in their order, in the caller's transaction (which holds the work
-        order's row lock); listeners on PostgreSQL hear of them when it commits."""
+        """Insert the events in their order, in the caller's transaction (which `_hold` or
+        `_changed` ordered); listeners on PostgreSQL hear of them when it commits."""
         rows = [
             Event(
                 work_order_id=work_order_id,
