@@ -182,8 +182,9 @@ def _uvicorn(app: Any) -> tuple[uvicorn.Server, str]:
     """A uvicorn server for `app` on a free loopback port, and its base URL."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2
-    )
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2,
+        timeout_keep_alive=75,  # as the services these stand for keep a connection: longer than httpx's 5 s
+    )  # fmt: skip
     return uvicorn.Server(config), f"http://127.0.0.1:{port}"
 
 

@@ -39,6 +39,10 @@ class RunningServer:
 
 # Event streams (dashboard tabs, `logs -f`) never end by themselves: on stop they get this long.
 SHUTDOWN_GRACE_S = 2
+# How long an idle kept-alive connection stays open. It must outlast the clients' own expiry (httpx
+# reuses a connection for 5 s, proxies for 60 s or more): with uvicorn's 5 s, a request sent as
+# the server closed the connection was lost (the client read nothing: httpx.ReadError).
+KEEP_ALIVE_S = 75
 
 
 @contextlib.asynccontextmanager
@@ -76,7 +80,7 @@ async def running_server(
         app = create_app(service)
         config = uvicorn.Config(
             app, host=settings.host, port=chosen, log_level="warning", lifespan="off", http="httptools",
-            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S, timeout_keep_alive=KEEP_ALIVE_S,
         )  # fmt: skip
         server = _Server(config)
         task = asyncio.create_task(server.serve(sockets=[listener]))
