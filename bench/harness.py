@@ -114,14 +114,22 @@ async def _workers_ready(data_dir: Path, workers: int) -> None:
     )
 
 
-def tree(pids: list[int]) -> list[int]:
-    """`pids` and all their descendants."""
-    children: dict[int, list[int]] = {}
+def _parents() -> dict[int, int]:
+    """Every process's parent, by pid."""
+    parents = {}
     # Not Path.glob: it stats each entry, and a process that ends meanwhile fails the whole walk.
     for name in filter(str.isdigit, os.listdir("/proc")):
         with contextlib.suppress(OSError, ValueError, IndexError):
             fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(name))
+            parents[int(name)] = int(fields[1])
+    return parents
+
+
+def tree(pids: list[int], parents: dict[int, int] | None = None) -> list[int]:
+    """`pids` and all their descendants."""
+    children: dict[int, list[int]] = {}
+    for pid, parent in (parents or _parents()).items():
+        children.setdefault(parent, []).append(pid)
     found, todo = [], list(pids)
     while todo:
         pid = todo.pop()
@@ -140,21 +148,31 @@ def tree_cpu_s(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def tree_rss_mb(pids: list[int]) -> dict[str, float]:
-    """Resident memory of `pids` and all their descendants (the embedded Temporal, git, commands),
-    in MB, by command name."""
+def tree_memory_mb(pids: list[int]) -> dict[str, float]:
+    """Memory of `pids` and all their descendants (the embedded Temporal, git, commands), in MB, by
+    command name: each process's proportional set size (a page that n processes share counts 1/n
+    to each, so libraries and copy-on-write pages count once in the sum, where resident sizes
+    counted them in every process). A child forked but not yet running a program of its own (its
+    command line still its parent's) is left out: made by vfork, it shares its parent's memory
+    outright, and a sample that caught one counted the server twice."""
     by_name: dict[str, float] = {}
-    for pid in tree(pids):
-        with contextlib.suppress(OSError):
-            status = dict(
-                line.split(":", 1)
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                if ":" in line
-            )
-            if "VmRSS" in status:
-                name = status["Name"].strip()
-                by_name[name] = by_name.get(name, 0.0) + int(status["VmRSS"].split()[0]) / 1024
+    parents = _parents()
+    for pid in tree(pids, parents):
+        with contextlib.suppress(OSError, ValueError):
+            proc = Path(f"/proc/{pid}")
+            if pid not in pids and (proc / "cmdline").read_bytes() == _cmdline(parents.get(pid)):
+                continue
+            rollup = (proc / "smaps_rollup").read_text().splitlines()
+            pss_kb = next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
+            name = (proc / "comm").read_text().strip()
+            by_name[name] = by_name.get(name, 0.0) + pss_kb / 1024
     return by_name
+
+
+def _cmdline(pid: int | None) -> bytes | None:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes() if pid else None
+    return None
 
 
 PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"  # trust auth, as on the CI machine
@@ -178,7 +196,7 @@ async def fresh_postgres(name: str) -> AsyncIterator[str]:
 async def peak_memory(
     pids: list[int], commands: frozenset[str] = frozenset(), every_s: float = 0.25
 ) -> AsyncIterator[dict[str, Any]]:
-    """Samples tree_rss_mb(pids) while the block runs. The dict: `peak_mb`, the highest total seen
+    """Samples tree_memory_mb(pids) while the block runs. The dict: `peak_mb`, the highest total seen
     of Shipyard's own processes (all but the `commands` the steps ran), `peak_with_commands_mb`,
     and `at_peak_mb`, that peak by process name."""
     seen: dict[str, Any] = {"peak_mb": 0.0, "peak_with_commands_mb": 0.0, "at_peak_mb": {}}
@@ -194,10 +212,10 @@ async def peak_memory(
 
     async def sample() -> None:
         while True:
-            look(await asyncio.to_thread(tree_rss_mb, pids))
+            look(await asyncio.to_thread(tree_memory_mb, pids))
             await asyncio.sleep(every_s)
 
-    look(tree_rss_mb(pids))
+    look(tree_memory_mb(pids))
     task = asyncio.create_task(sample())
     try:
         yield seen
