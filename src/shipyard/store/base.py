@@ -22,8 +22,9 @@ class StoreBase:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        # On SQLite, reads run on the loop's own thread (a thread hop per call cost more than the read).
-        self.read_engine = create_read_engine(engine) or engine
+        # On SQLite, reads run on the loop's own thread (a thread hop per call cost more than the
+        # read); on PostgreSQL, without BEGIN.
+        self.read_engine = create_read_engine(engine)
         self._read = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._write = async_sessionmaker(
             engine, expire_on_commit=False, execution_options={WRITE_OPTION: True}

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -34,6 +35,11 @@ _BUSY_TIMEOUT_MS = 10_000
 # loop's thread: briefly, then it fails.
 _READ_BUSY_TIMEOUT_MS = 1_000
 _POOL_SIZE = 10  # SQLite connections per process: a worker's 8 activity slots and the API's readers
+# A pooled PostgreSQL connection idle this long is pinged before it is used again (the database
+# may have restarted meanwhile); one in use more recently is trusted, and the rare one that died
+# since fails its statement and has the pool replace every connection. SQLAlchemy's pool_pre_ping
+# pinged at every checkout, three round trips (BEGIN, a ping, ROLLBACK) before each transaction.
+_PING_AFTER_IDLE_S = 5.0
 _SQLITE_PRAGMAS = (
     f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}",
     "PRAGMA synchronous=NORMAL",
@@ -71,7 +77,10 @@ def create_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     old one, and that drop must not cascade to the rows that refer to it."""
     parsed = async_url(url)
     if not is_sqlite(parsed):
-        return create_async_engine(parsed, pool_pre_ping=True, json_deserializer=read_json)
+        engine = create_async_engine(parsed, json_deserializer=read_json)
+        event.listen(engine.sync_engine, "checkin", _note_idle)
+        event.listen(engine.sync_engine, "checkout", _ping_if_idle)
+        return engine
     path = sqlite_path(parsed)
     pragmas: tuple[str, ...] = _SQLITE_PRAGMAS if foreign_keys else _SQLITE_PRAGMAS[:-1]
     if path is None:
@@ -86,13 +95,33 @@ def create_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     return engine
 
 
-def create_read_engine(engine: AsyncEngine) -> AsyncEngine | None:
-    """For a SQLite file, an engine for reads whose connections run on the caller's thread
-    (store/inline_sqlite.py); None for other databases, whose reads take `engine`."""
-    path = sqlite_path(engine.url) if is_sqlite(engine.url) else None
+def create_read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The engine reads take. For a SQLite file, its own, whose connections run on the caller's
+    thread (store/inline_sqlite.py). For PostgreSQL, `engine`'s pool with each statement in a
+    transaction of its own (autocommit): a read is one round trip instead of three (BEGIN, the
+    query, ROLLBACK), and sees what it would have under READ COMMITTED, a snapshot per statement."""
+    if not is_sqlite(engine.url):
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    path = sqlite_path(engine.url)
     if path is None:
-        return None
+        return engine
     return _sqlite_file_engine(engine.url, partial(connect_reader, path, _READ_BUSY_TIMEOUT_MS))
+
+
+def _note_idle(dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Ping a connection that sat idle past _PING_AFTER_IDLE_S; one that does not answer is
+    replaced (the pool checks out another on DisconnectionError)."""
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < _PING_AFTER_IDLE_S:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as err:
+        raise exc.DisconnectionError(f"an idle connection did not answer: {type(err).__name__}") from err
 
 
 def _sqlite_file_engine(url: URL, creator: Callable[[], Awaitable[Any]]) -> AsyncEngine:

@@ -75,7 +75,7 @@ class Store(
         if self._bell_sender is not None:
             self._bell_sender.close()
         await self.engine.dispose()
-        if self.read_engine is not self.engine:
+        if self.read_engine.pool is not self.engine.pool:
             await self.read_engine.dispose()
 
     async def ping(self) -> None:
