@@ -16,13 +16,14 @@ from sqlalchemy import ColumnElement, Text, and_, literal_column, or_, text
 
 from shipyard.store.tables import WorkOrder
 
+_COLUMN = WorkOrder.__table__.c  # the table's, not the ORM class's: a list is a plain-row read
 SEARCHED = (
-    WorkOrder.id,
-    WorkOrder.workflow_type,
-    WorkOrder.repository_url,
-    WorkOrder.git_branch_name,
-    WorkOrder.error_message,
-    WorkOrder.latest_commit_message,
+    _COLUMN.id,
+    _COLUMN.workflow_type,
+    _COLUMN.repository_url,
+    _COLUMN.git_branch_name,
+    _COLUMN.error_message,
+    _COLUMN.latest_commit_message,
 )
 
 # Migration 0011's index expression, said the same way (literals, not parameters) so that the

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, or_, select, text
+from sqlalchemy import Row, Select, bindparam, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -115,11 +115,11 @@ class Store(
 
     async def get_work_order(self, id: str) -> WorkOrder:
         """The work order `id`; NotFound if there is none."""
-        async with self._read() as session:
-            row = await session.get(WorkOrderRow, id)
-            if row is None:
-                raise NotFound(f"work order '{id}' not found")
-            return _work_order(row)
+        async with self.read_engine.connect() as conn:
+            row = (await conn.execute(_ONE, {"id": id})).first()
+        if row is None:
+            raise NotFound(f"work order '{id}' not found")
+        return WorkOrder.model_validate(dict(zip(_FIELDS, row, strict=True)))
 
     async def list_work_orders(
         self,
@@ -136,45 +136,40 @@ class Store(
         `definition` is not read (None): a page has no use for it, and it is most of a row."""
         matching = []
         if status is not None:
-            matching.append(WorkOrderRow.status == WorkOrderStatus(status).value)
+            matching.append(_COLUMN.status == WorkOrderStatus(status).value)
         if repository:
-            matching.append(WorkOrderRow.repository_url == repository)
+            matching.append(_COLUMN.repository_url == repository)
         if parent_id:
-            matching.append(WorkOrderRow.parent_id == parent_id)
+            matching.append(_COLUMN.parent_id == parent_id)
         search = (search or "").strip()
         if search:
             matching.append(search_matching(search, sqlite=self._sqlite))
         page = (
             select(*_LISTED_COLUMNS)
             .where(*matching)
-            .order_by(WorkOrderRow.created_at.desc(), WorkOrderRow.id.desc())
+            .order_by(_COLUMN.created_at.desc(), _COLUMN.id.desc())
             .limit(limit)
             .offset(offset)
         )
         # Counted straight from the table (an index, when one covers the filters), not over a
         # subquery of whole rows, which read every row's definition.
-        counted = select(func.count()).select_from(WorkOrderRow).where(*matching)
-        async with self._read() as session:
+        counted = select(func.count()).select_from(WorkOrderRow.__table__).where(*matching)
+        async with self.read_engine.connect() as conn:  # plain rows: no ORM session needed
             if search:
                 # One query gives the page and, over the same matches, their count: a second
                 # would search all over again. (An offset past the end finds no row to carry
                 # the count: then it is counted apart.)
-                found = (await session.execute(page.add_columns(func.count().over()))).all()
+                found = (await conn.execute(page.add_columns(func.count().over()))).all()
                 if found or not offset:
                     return [_listed_work_order(row) for row in found], int(found[0][-1]) if found else 0
-            total = int(await session.scalar(counted) or 0)
-            rows = await session.execute(page)
+            total = int(await conn.scalar(counted) or 0)
+            rows = await conn.execute(page)
             return [_listed_work_order(r) for r in rows], total
 
     async def children(self, parent_id: str) -> list[WorkOrder]:
         """The work orders whose parent is `parent_id`, oldest first (their definitions not read)."""
-        query = (
-            select(*_LISTED_COLUMNS)
-            .where(WorkOrderRow.parent_id == parent_id)
-            .order_by(WorkOrderRow.created_at, WorkOrderRow.id)
-        )
-        async with self._read() as session:
-            return [_listed_work_order(row) for row in await session.execute(query)]
+        async with self.read_engine.connect() as conn:
+            return [_listed_work_order(row) for row in await conn.execute(_CHILDREN, {"parent": parent_id})]
 
     async def repositories(self) -> list[str]:
         """Every repository some work order was for, in order."""
@@ -345,14 +340,14 @@ class Store(
         limit: int = 500,
     ) -> list[EventRecord]:
         """Events with ids above `after_id` (and at most `upto`), of one work order or all, oldest first."""
-        query = select(Event).where(Event.id > after_id)
+        query = select(_EVENT_TABLE).where(_EVENT.id > after_id)
         if upto is not None:
-            query = query.where(Event.id <= upto)
+            query = query.where(_EVENT.id <= upto)
         if work_order_id is not None:
-            query = query.where(Event.work_order_id == work_order_id)
-        async with self._read() as session:
-            rows = await session.scalars(query.order_by(Event.id).limit(limit))
-            return [EventRecord.model_validate(r) for r in rows]
+            query = query.where(_EVENT.work_order_id == work_order_id)
+        async with self.read_engine.connect() as conn:  # plain rows: every event stream reads here
+            rows = await conn.execute(query.order_by(_EVENT.id).limit(limit))
+            return [EventRecord.model_validate(dict(row._mapping)) for row in rows]
 
     async def latest_event_id(self, work_order_id: str | None = None) -> int:
         """The highest event id so far, of one work order or of all (0 when there is none)."""
@@ -473,15 +468,32 @@ def _work_order(row: WorkOrderRow) -> WorkOrder:
     return WorkOrder.model_validate(row, from_attributes=True)
 
 
-# A page's columns: all but the 2-4 KB `definition`, read as plain rows (building ORM objects was
-# most of a list's CPU).
+# The tables and their columns, for statements read as plain rows: naming the ORM classes'
+# attributes (even in a WHERE) makes a statement an ORM one, which costs its compile step even
+# on a connection.
+_COLUMN = WorkOrderRow.__table__.c
+_EVENT_TABLE = Event.__table__
+_EVENT = _EVENT_TABLE.c
+# A page's columns: all but the 2-4 KB `definition` (building ORM objects was most of a list's CPU).
 _LISTED = tuple(name for name in WorkOrder.model_fields if name != "definition")
-_LISTED_COLUMNS = tuple(WorkOrderRow.__table__.c[name] for name in _LISTED)
+_LISTED_COLUMNS = tuple(_COLUMN[name] for name in _LISTED)
 
 
 def _listed_work_order(row: Row[Any]) -> WorkOrder:
     """A work order of a page (definition None) from a row that starts with _LISTED_COLUMNS."""
     return WorkOrder.model_validate(dict(zip(_LISTED, row, strict=False)))
+
+
+# The reads every API request for a work order makes, as plain rows on a connection, built once:
+# SQLAlchemy keeps a statement's cache key on the statement, and an ORM session's get() cost
+# twice the query (its compile step, identity map and instance) for nothing a reader uses.
+_FIELDS = tuple(WorkOrder.model_fields)
+_ONE = select(*(_COLUMN[name] for name in _FIELDS)).where(_COLUMN.id == bindparam("id"))
+_CHILDREN = (
+    select(*_LISTED_COLUMNS)
+    .where(_COLUMN.parent_id == bindparam("parent"))
+    .order_by(_COLUMN.created_at, _COLUMN.id)
+)
 
 
 def _step(row: StepRow) -> Step:
