@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,22 @@ async def test_unread_stdin_is_not_an_error(tmp_path: Path) -> None:
 async def test_missing_directory_is_a_sandbox_error(tmp_path: Path) -> None:
     with pytest.raises(SandboxError, match="does not exist"):
         await LocalWorkspace(tmp_path / "gone").exec("true")
+
+
+async def test_a_command_dies_with_the_process_that_ran_it(tmp_path: Path) -> None:
+    """A worker killed outright (SIGKILL: no clean-up runs) leaves no command behind it."""
+    runner = (
+        "import asyncio, sys\n"
+        "from shipyard.sandboxes.workspace import LocalWorkspace\n"
+        "asyncio.run(LocalWorkspace(sys.argv[1]).exec('echo $$ > cmd.pid; sleep 300'))\n"
+    )
+    worker = await asyncio.create_subprocess_exec(sys.executable, "-c", runner, str(tmp_path))
+    try:
+        async with asyncio.timeout(30):
+            while (pid := pid_in(tmp_path / "cmd.pid")) is None:
+                await asyncio.sleep(0.05)
+        assert alive(pid)
+    finally:
+        worker.kill()
+        await worker.wait()
+    assert await wait_dead(pid) == []

@@ -14,7 +14,7 @@ from pathlib import Path
 import structlog
 from temporalio.client import Client
 
-from shipyard.sandboxes.workspace import die_with_parent
+from shipyard.sandboxes.workspace import dying_with_parent
 
 _READY_TIMEOUT_S = 60.0
 _START_ATTEMPTS = 3
@@ -122,11 +122,10 @@ class DevServer:
                 else asyncio.subprocess.DEVNULL
             )
             self._proc = await asyncio.create_subprocess_exec(
-                *self._argv(),
+                *dying_with_parent(self._argv()),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
-                preexec_fn=die_with_parent,
             )
 
     async def _wait_ready(self) -> None:

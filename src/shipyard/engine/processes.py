@@ -15,7 +15,7 @@ import sys
 import structlog
 
 from shipyard.config import Settings
-from shipyard.sandboxes.workspace import die_with_parent
+from shipyard.sandboxes.workspace import dying_with_parent
 
 log = structlog.get_logger()
 
@@ -70,11 +70,10 @@ class WorkerProcesses:
 
     async def _spawn(self, slot: int) -> None:
         self._procs[slot] = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "shipyard.cli.main", "worker",
+            *dying_with_parent([sys.executable, "-m", "shipyard.cli.main", "worker"]),
             env=self._env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,  # its banner; its log lines go to stderr, shared
-            preexec_fn=die_with_parent,
         )  # fmt: skip
 
     async def _keep(self, slot: int) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
+import shutil
 import signal
 import time
 from collections.abc import Mapping, Sequence
@@ -32,7 +32,6 @@ ENV_ALLOWLIST = (
 _KILL_GRACE_S = 2.0
 _EXIT_POLL_S = 0.25
 _DRAIN_GRACE_S = 1.0  # how long background children may keep writing after the command exits
-_PR_SET_PDEATHSIG = 1
 _LINE_LIMIT_BYTES = 16 * 1024 * 1024  # agents print single JSON lines of several MB
 
 
@@ -44,10 +43,17 @@ def sandbox_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def die_with_parent() -> None:
-    # Runs in the child before exec: if the worker dies (even by SIGKILL) the child is killed too.
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+# util-linux's setpriv sets the parent-death signal, then runs the program: killed when the thread
+# that started it dies, even by SIGKILL. (It was a preexec_fn, Python run between fork and exec:
+# that makes subprocess fork instead of vfork, and in a process with threads, Temporal's and
+# SQLite's, a child could deadlock before its exec, and the event loop, which waits for that exec,
+# with it: the whole server stopped answering.)
+_SETPRIV = shutil.which("setpriv")
+
+
+def dying_with_parent(argv: Sequence[str]) -> list[str]:
+    """`argv` set to be killed when this process dies (as it is where setpriv is missing)."""
+    return [_SETPRIV, "--pdeathsig", "KILL", "--", *argv] if _SETPRIV else list(argv)
 
 
 def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
@@ -82,7 +88,7 @@ class LocalWorkspace:
             raise SandboxError(f"workspace directory {self._path} does not exist")
         try:
             proc = await asyncio.create_subprocess_exec(
-                *argv,
+                *dying_with_parent(argv),
                 cwd=self._path,
                 env=sandbox_env({**self._env, **(env or {})}),
                 stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
@@ -90,7 +96,6 @@ class LocalWorkspace:
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
                 limit=_LINE_LIMIT_BYTES,
-                preexec_fn=die_with_parent,
             )
         except OSError as exc:  # the program is missing or not executable: a failed command
             code = 127 if isinstance(exc, FileNotFoundError) else 126
