@@ -6,8 +6,9 @@ figure is read before and after from the thing itself:
 - git processes: every `git` the server runs goes through a counting wrapper first on its PATH;
 - Temporal requests: the embedded dev server's own metrics (`service_requests` of its frontend,
   namespace `default`): starts, polls, completions, heartbeats, by operation;
-- transactions: PostgreSQL's `pg_stat_database.xact_commit` for the database (reads included:
-  each read is a transaction there); the bench watches for the end on Temporal's metrics, so it
+- transactions: PostgreSQL's `pg_stat_database` for the database, committed and rolled back
+  (reads included: a read in a transaction of its own rolled back, now one committed by itself);
+  the bench watches for the end on Temporal's metrics, so it
   adds none.
 The server's background work during the run (reconciler, health) is counted too; it is small
 beside N work orders.
@@ -126,12 +127,15 @@ async def _temporal(metrics: str) -> tuple[Counter[str], int]:
 
 
 async def _commits(database: str) -> int:
-    """Transactions committed in `database` so far (asked from another database: not one of them)."""
+    """Transactions ended in `database` so far, committed or rolled back (asked from another
+    database: not one of them)."""
     conn = await asyncpg.connect(PG_SERVER.replace("+asyncpg", "") + "/postgres")
     try:
         await conn.execute("SELECT pg_stat_clear_snapshot()")
         return int(
-            await conn.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = $1", database)
+            await conn.fetchval(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1", database
+            )
         )
     finally:
         await conn.close()
