@@ -22,7 +22,7 @@ from shipyard.domain.work_orders import (
     usage_fields,
 )
 from shipyard.store.artifacts import ArtifactRows
-from shipyard.store.base import columns, count, stored
+from shipyard.store.base import columns, stored
 from shipyard.store.deployments import DeploymentRows
 from shipyard.store.doorbell import CHANNEL, BellSender, Doorbell, bell_address, listen, listen_for_bells
 from shipyard.store.engine import create_engine, is_sqlite
@@ -252,10 +252,9 @@ class Store(
 
     async def list_steps(self, work_order_id: str) -> list[Step]:
         """The work order's steps in workflow order."""
-        query = select(StepRow).where(StepRow.work_order_id == work_order_id)
-        query = query.order_by(StepRow.position, StepRow.step_id)
-        async with self._read() as session:
-            return [_step(r) for r in await session.scalars(query)]
+        async with self.read_engine.connect() as conn:
+            rows = await conn.execute(_STEPS, {"work_order": work_order_id})
+            return [Step.model_validate(dict(row._mapping)) for row in rows]
 
     # -- events -------------------------------------------------------------------------------
 
@@ -361,13 +360,15 @@ class Store(
         self, work_order_id: str, *, after_id: int | None = None, limit: int = 100, offset: int = 0
     ) -> tuple[list[EventRecord], int]:
         """A page of the work order's events in order, and how many match in all."""
-        query = select(Event).where(Event.work_order_id == work_order_id)
+        matching = [_EVENT.work_order_id == work_order_id]
         if after_id is not None:
-            query = query.where(Event.id > after_id)
-        async with self._read() as session:
-            total = await count(session, query)
-            rows = await session.scalars(query.order_by(Event.id).limit(limit).offset(offset))
-            return [EventRecord.model_validate(r) for r in rows], total
+            matching.append(_EVENT.id > after_id)
+        page = select(_EVENT_TABLE).where(*matching).order_by(_EVENT.id).limit(limit).offset(offset)
+        counted = select(func.count()).select_from(_EVENT_TABLE).where(*matching)
+        async with self.read_engine.connect() as conn:
+            total = int(await conn.scalar(counted) or 0)
+            rows = await conn.execute(page)
+            return [EventRecord.model_validate(dict(row._mapping)) for row in rows], total
 
     async def count_events(self, work_order_id: str, *, before_id: int | None = None) -> int:
         """How many events the work order has (before `before_id`, if given)."""
@@ -474,6 +475,7 @@ def _work_order(row: WorkOrderRow) -> WorkOrder:
 _COLUMN = WorkOrderRow.__table__.c
 _EVENT_TABLE = Event.__table__
 _EVENT = _EVENT_TABLE.c
+_STEP = StepRow.__table__.c
 # A page's columns: all but the 2-4 KB `definition` (building ORM objects was most of a list's CPU).
 _LISTED = tuple(name for name in WorkOrder.model_fields if name != "definition")
 _LISTED_COLUMNS = tuple(_COLUMN[name] for name in _LISTED)
@@ -493,6 +495,11 @@ _CHILDREN = (
     select(*_LISTED_COLUMNS)
     .where(_COLUMN.parent_id == bindparam("parent"))
     .order_by(_COLUMN.created_at, _COLUMN.id)
+)
+_STEPS = (
+    select(StepRow.__table__)
+    .where(_STEP.work_order_id == bindparam("work_order"))
+    .order_by(_STEP.position, _STEP.step_id)
 )
 
 
