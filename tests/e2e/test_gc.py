@@ -72,8 +72,10 @@ async def test_after_twenty_work_orders_gc_leaves_nothing_behind(
     record = (await api.get(f"/api/agent-work-orders/{lost}")).json()["agent_work_order"]
     assert record["status"] == "failed" and record["error_message"] == LOST
     logs = await api.get(f"/api/agent-work-orders/{lost}/logs", params={"limit": 500})
-    last = logs.json()["log_entries"][-1]  # the log says so too
-    assert (last["event"], last["recorded_by"], last["error"]) == ("workflow.failed", "gc", LOST)
+    # The log says so too. (The lost work order's step may still report its own cancellation after
+    # it: its activity learns that the workflow is gone at its next heartbeat.)
+    ended = [e for e in logs.json()["log_entries"] if e["event"] == "workflow.failed"]
+    assert [(e.get("recorded_by"), e.get("error")) for e in ended] == [("gc", LOST)]
     (mirror,) = [p for p in settings.mirrors_dir.iterdir() if p.is_dir()]
     assert git(mirror, "worktree", "list", "--porcelain").count("worktree ") == 1  # the mirror alone
 

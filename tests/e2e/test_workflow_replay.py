@@ -66,7 +66,9 @@ async def test_a_work_order_replays_its_own_history_with_prepare_and_finish_in_w
     wo = await create(api, make_repo(), workflow_definition=TWO_STEPS)
     done = await wait_done(api, str(wo["agent_work_order_id"]))
     assert done["status"] == "completed", done["error_message"]
-    history = await server.engine.client.get_workflow_handle(done["agent_work_order_id"]).fetch_history()
+    handle = server.engine.client.get_workflow_handle(done["agent_work_order_id"])
+    await handle.result()  # the store says completed from inside the last workflow task, before it ends
+    history = await handle.fetch_history()
     # The sandbox is prepared inside the first workflow task and the work order finished inside
     # the last (local activities, recorded as markers): no activity task handed out for either.
     assert scheduled_activities(history) == ["run_step", "run_step"]
