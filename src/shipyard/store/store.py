@@ -119,7 +119,7 @@ class Store(
             row = (await conn.execute(_ONE, {"id": id})).first()
         if row is None:
             raise NotFound(f"work order '{id}' not found")
-        return WorkOrder.model_validate(dict(zip(_FIELDS, row, strict=True)))
+        return WorkOrder.model_validate(dict(row._mapping))
 
     async def list_work_orders(
         self,
@@ -489,8 +489,7 @@ def _listed_work_order(row: Row[Any]) -> WorkOrder:
 # The reads every API request for a work order makes, as plain rows on a connection, built once:
 # SQLAlchemy keeps a statement's cache key on the statement, and an ORM session's get() cost
 # twice the query (its compile step, identity map and instance) for nothing a reader uses.
-_FIELDS = tuple(WorkOrder.model_fields)
-_ONE = select(*(_COLUMN[name] for name in _FIELDS)).where(_COLUMN.id == bindparam("id"))
+_ONE = select(WorkOrderRow.__table__).where(_COLUMN.id == bindparam("id"))
 _CHILDREN = (
     select(*_LISTED_COLUMNS)
     .where(_COLUMN.parent_id == bindparam("parent"))
