@@ -112,6 +112,9 @@ async def test_deploy_v1_then_v2_roll_back_and_a_failed_health_check_stays_on_wh
     ]  # fmt: skip
     assert [d["payload"]["shipyard_deployment"] for d in on_github] == [d["id"] for d in reversed(listed)]
     statuses = github.fake.repo(REPO).deployment_statuses
+    async with asyncio.timeout(30):  # the record is written first, GitHub told after it
+        while len(statuses.get(4, [])) < 2:
+            await asyncio.sleep(0.05)
     said = {n: [s["state"] for s in reversed(statuses[n])] for n in statuses}
     assert said == {
         1: ["in_progress", "success", "inactive"], 2: ["in_progress", "success", "inactive"],
