@@ -16,15 +16,15 @@ from shipyard.ideas.deploy_workflow import DeploymentWorkflow
 from shipyard.ideas.workflow import IdeaRunWorkflow
 from shipyard.plans.activities import PlanActivities
 from shipyard.plans.workflow import ClusterWorkWorkflow
-from shipyard.service.deliveries import DeliveryActivities, DeliveryWorkflow
+from shipyard.service.deliveries import DeliveryProcessor
 from shipyard.service.firings import ScheduleActivities, ScheduledWorkOrderWorkflow
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.store.store import Store
 
 
 def worker_parts(settings: Settings, store: Store, client: Client) -> WorkerParts:
-    """Webhook processing (service/deliveries.py), schedules' firings (service/firings.py), idea
-    runs and deployments (ideas/), clusters' plans and fixes (plans/)."""
+    """Webhook deliveries' processor (service/deliveries.py), schedules' firings
+    (service/firings.py), idea runs and deployments (ideas/), clusters' plans and fixes (plans/)."""
     service = WorkOrderService(settings, store, client)
     firings = ScheduleActivities(service)
     ideas = IdeaActivities(service)
@@ -32,17 +32,17 @@ def worker_parts(settings: Settings, store: Store, client: Client) -> WorkerPart
     plans = PlanActivities(service)
     return WorkerParts(
         workflows=[
-            DeliveryWorkflow, ScheduledWorkOrderWorkflow, IdeaRunWorkflow, DeploymentWorkflow,
-            ClusterWorkWorkflow,
+            ScheduledWorkOrderWorkflow, IdeaRunWorkflow, DeploymentWorkflow, ClusterWorkWorkflow,
         ],
         activities=[
-            DeliveryActivities(service).process, firings.start_work_order, firings.work_order_ended,
+            firings.start_work_order, firings.work_order_ended,
             ideas.set_state, ideas.prepare, ideas.start_work, ideas.work_ended, ideas.plant,
             ideas.children, ideas.open_branch, ideas.file_defects, ideas.hold, ideas.merge, ideas.release,
             ideas.deploy_plan, ideas.deploy,
             deploys.begin, deploys.docker, deploys.end,
             plans.start_plan, plans.plan_ended, plans.start_fix, plans.fix_ended,
         ],
+        jobs=[DeliveryProcessor(service).run],
     )  # fmt: skip
 
 

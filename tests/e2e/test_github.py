@@ -25,8 +25,8 @@ from fakes.github_api import FakeGitHub, build_app
 from shipyard.cli.server import RunningServer, running_server
 from shipyard.config import Settings
 from shipyard.engine.devserver import free_port
-from shipyard.service.deliveries import resume_received
 from shipyard.service.intake import Intake
+from shipyard.store import Store
 from shipyard.triggers.github import sign
 from support import MakeRepo, MakeSettings, git, serving, wait_done
 
@@ -489,25 +489,37 @@ async def test_a_work_order_on_an_issue_keeps_one_comment_there(
     ]
 
 
-async def test_deliveries_left_unprocessed_are_taken_up_once_on_start(
+async def test_deliveries_another_process_stored_or_left_half_done_are_taken_up_once(
     world: GitHubWorld, shipyard: tuple[RunningServer, httpx.AsyncClient]
 ) -> None:
+    """A delivery stored by a process with no worker (nothing woke this one's processor), and one
+    whose processor died mid-way (claimed, its lease run out): the server's processor finds both
+    by its poll and processes each once."""
     srv, client = shipyard
     source = {"on": "push", "workflow": "review_push", "inputs": {"commit_range": "{{ event.after }}"}}
     await add_project(client, world, sources=[source])
     payload = github_payloads.push("main", REPO)
     payload["after"] = world.git.branches(REPO)["main"]
-    store = srv.service.store
-    await store.record_delivery("github", "77", "d-stored", "push", None, payload)  # as if we had died
-
-    assert await resume_received(srv.service) == 1
-    assert await resume_received(srv.service) in (0, 1)  # a second server starting: it claims nothing
-    row = await processed(client, "d-stored")
-    assert row["status"] == "processed" and len(row["result"]["work_orders"]) == 1
+    other = await Store.open(srv.service.settings.resolved_database_url)  # another process's store
+    try:
+        await other.record_delivery("github", "77", "d-left", "push", None, payload)
+        assert await other.claim_next_delivery(0.5, 5) is not None  # ... and that process dies
+        await other.record_delivery("github", "77", "d-stored", "push", None, payload)
+    finally:
+        await other.close()
+    stored, left = await processed(client, "d-stored"), await processed(client, "d-left")
+    assert (stored["status"], stored["attempts"], left["status"], left["attempts"]) == (
+        "processed",
+        1,
+        "processed",
+        2,
+    )
+    started = [*stored["result"]["work_orders"], *left["result"]["work_orders"]]
     await asyncio.sleep(0.5)
     orders = (await client.get("/api/agent-work-orders")).json()["agent_work_orders"]
-    assert len(orders) == 1
-    await wait_done(client, orders[0]["agent_work_order_id"])
+    assert sorted(o["agent_work_order_id"] for o in orders) == sorted(started) and len(set(started)) == 2
+    for wid in started:
+        await wait_done(client, wid)
 
 
 def labelled(number: int, title: str) -> dict[str, Any]:

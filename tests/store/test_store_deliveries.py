@@ -1,5 +1,5 @@
-"""Webhook deliveries: stored once per hook and delivery id, then finished with an outcome; dispatches;
-the GitHub App's installations."""
+"""Webhook deliveries: stored once per hook and delivery id, claimed by one processor at a time under
+a lease, then finished with an outcome; dispatches; the GitHub App's installations."""
 
 from __future__ import annotations
 
@@ -49,16 +49,49 @@ async def test_a_list_leaves_payloads_out_and_one_delivery_has_its_own(store: St
         await store.get_delivery(stored.id + 1)
 
 
-async def test_a_delivery_is_claimed_until_its_processing_ends(store: Store) -> None:
-    """Claiming marks it `processing`; a run cut short takes it again; a finished one is left alone."""
-    delivery, _ = await store.record_delivery("github", "1", "c", "push", None, {})
-    claimed = await store.claim_delivery(delivery.id)
-    assert claimed is not None and claimed.status == "processing" and claimed.delivery_id == "c"
-    again = await store.claim_delivery(delivery.id)
-    assert again is not None and again.id == delivery.id
-    await store.finish_delivery(delivery.id, "processed", {})
-    assert await store.claim_delivery(delivery.id) is None
-    assert [d.status for d in await store.list_deliveries()] == ["processed"]
+async def test_deliveries_are_claimed_oldest_first_each_by_one_processor(store: Store) -> None:
+    """A claim holds a delivery for its lease: claimers at once get different ones, then none."""
+    for name in ("a", "b", "c"):
+        await store.record_delivery("github", "1", name, "push", None, {})
+    claims = await asyncio.gather(*(store.claim_next_delivery(60, 5) for _ in range(5)))
+    claimed = sorted(c.delivery_id for c in claims if c is not None)
+    assert claimed == ["a", "b", "c"]  # each once, the other two claimers found none free
+    assert {c.status for c in claims if c is not None} == {"processing"}
+    await store.finish_delivery(next(c for c in claims if c is not None).id, "processed", {})
+    assert await store.claim_next_delivery(60, 5) is None  # finished or leased: nothing free
+    assert sorted(d.attempts for d in await store.list_deliveries()) == [1, 1, 1]
+
+
+async def test_a_lapsed_lease_frees_a_delivery_a_renewed_one_does_not(store: Store) -> None:
+    """The process holding a claim died (its lease ran out): the delivery is claimed again; one
+    whose processor renews its lease is not; one given back is free at once, not counted."""
+    await store.record_delivery("github", "1", "d", "push", None, {})
+    first = await store.claim_next_delivery(0.05, 5)
+    assert first is not None and first.attempts == 1
+    await asyncio.sleep(0.1)
+    again = await store.claim_next_delivery(0.2, 5)
+    assert again is not None and again.id == first.id and again.attempts == 2
+    await store.renew_delivery(first.id, 60)
+    await asyncio.sleep(0.3)
+    assert await store.claim_next_delivery(60, 5) is None  # renewed past the sleep
+    await store.release_delivery(first.id)  # a processor stopping gives it back
+    [listed] = await store.list_deliveries()
+    assert (listed.status, listed.attempts) == ("received", 1)
+    taken = await store.claim_next_delivery(60, 5)
+    assert taken is not None and taken.attempts == 2
+
+
+async def test_a_delivery_cut_short_too_often_is_failed_and_the_next_one_claimed(store: Store) -> None:
+    poison, _ = await store.record_delivery("github", "1", "poison", "push", None, {})
+    for attempt in (1, 2, 3):
+        claimed = await store.claim_next_delivery(0, 3)  # a lease that has run out at once
+        assert claimed is not None and (claimed.id, claimed.attempts) == (poison.id, attempt)
+    later, _ = await store.record_delivery("github", "1", "later", "push", None, {})
+    claimed = await store.claim_next_delivery(60, 3)
+    assert claimed is not None and claimed.id == later.id
+    failed = await store.get_delivery(poison.id)
+    assert failed.status == "failed" and failed.result == {"error": "processing was cut short 3 times"}
+    assert failed.processed_at is not None
 
 
 async def test_a_dispatch_id_is_recorded_once(store: Store) -> None:

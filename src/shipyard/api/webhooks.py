@@ -1,5 +1,5 @@
-"""POST /api/webhooks/github: verified, stored before the answer, processed after it by a worker
-(service/deliveries.py)."""
+"""POST /api/webhooks/github: verified, stored before the answer, processed after it where a
+worker runs (service/deliveries.py)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
-from starlette.background import BackgroundTask
 
 from shipyard.api.deps import ServiceDep, read_limited, require_token
 from shipyard.domain.errors import InvalidInput
 from shipyard.domain.jsontext import MAX_SQL_INT32
 from shipyard.service import intake
-from shipyard.service.deliveries import start_processing
 from shipyard.store.records import DeliveryRecord, DeliverySummary
 from shipyard.triggers.github import parse_delivery, signature_ok
 
@@ -22,8 +20,8 @@ router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
 @router.post("/github", status_code=202)
 async def github_webhook(request: Request, service: ServiceDep) -> JSONResponse:
-    """Verify the signature, store the delivery (a redelivery is answered and ignored), answer
-    (GitHub waits at most 10 s), then hand the delivery to a worker."""
+    """Verify the signature, store the delivery (a redelivery is answered and ignored) and
+    answer (GitHub waits at most 10 s); a worker's delivery processor takes it from the store."""
     secret = service.settings.github_webhook_secret
     if secret is None:
         raise HTTPException(401, "webhooks are off: set SHIPYARD_GITHUB_WEBHOOK_SECRET")
@@ -39,10 +37,7 @@ async def github_webhook(request: Request, service: ServiceDep) -> JSONResponse:
     answer: dict[str, Any] = {"delivery_id": record.delivery_id, "event": record.event}
     if duplicate:
         return JSONResponse({**answer, "duplicate": True}, status_code=200)
-    # Started once the answer is sent: the ack does not wait on Temporal, and a delivery whose
-    # start a crash cut off is still `received`, which the next server's start takes up.
-    started = BackgroundTask(start_processing, service, record)
-    return JSONResponse({**answer, "accepted": True}, status_code=202, background=started)
+    return JSONResponse({**answer, "accepted": True}, status_code=202)
 
 
 @router.get("/deliveries", dependencies=[Depends(require_token)])

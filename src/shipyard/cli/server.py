@@ -20,7 +20,6 @@ from shipyard.config import Settings
 from shipyard.domain.errors import ShipyardError
 from shipyard.engine.processes import WorkerProcesses
 from shipyard.engine.worker import Engine, open_engine
-from shipyard.service.deliveries import resume_received
 from shipyard.service.schedules import ScheduleService
 from shipyard.service.work_orders import WorkOrderService
 from shipyard.web.app import create_app
@@ -86,7 +85,6 @@ async def running_server(
         task = asyncio.create_task(server.serve(sockets=[listener]))
         try:
             await _wait_started(server, task)
-            await resume_received(service)
             await _reconcile_schedules(service)
             url = f"http://{settings.host}:{chosen}"
             if announce:

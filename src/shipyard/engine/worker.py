@@ -7,7 +7,7 @@ import contextlib
 import functools
 import hashlib
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -63,6 +63,8 @@ class WorkerParts:
 
     workflows: list[type] = field(default_factory=list)
     activities: list[Callable[..., Any]] = field(default_factory=list)
+    # Jobs that run beside the worker, as long as it does (cancelled when it stops).
+    jobs: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
 
 PartsFactory = Callable[[Settings, Store, Client], WorkerParts]
@@ -141,6 +143,13 @@ def _keep_tidy(settings: Settings, store: Store, client: Client, stack: contextl
         stack.callback(asyncio.create_task(job).cancel)
 
 
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel a job and wait for it to have tidied up."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 @contextlib.asynccontextmanager
 async def open_engine(
     settings: Settings,
@@ -171,6 +180,8 @@ async def open_engine(
             extra = parts(settings, store, client) if parts else WorkerParts()
             for worker in build_workers(client, settings, store, extra):
                 await stack.enter_async_context(worker)
+            for job in extra.jobs:
+                stack.push_async_callback(_stop, asyncio.create_task(job()))
         if (run_worker if tidy is None else tidy) and settings.gc_interval_s > 0:
             _keep_tidy(settings, store, client, stack)
         log.info("engine_started", temporal=address, worker=run_worker)

@@ -4,7 +4,7 @@
 - `events`: the event log as live streams follow it (`EventFeed`);
 - `intake`: webhook deliveries (stored, listed, processed) → work orders, ChatOps replies;
 - `projects`: projects, their trigger sources and secrets (`ProjectService`);
-- `deliveries`: their processing on a worker, durably (`WebhookDelivery` workflow);
+- `deliveries`: their processing where workers run, durably (claimed from the store under a lease);
 - `dispatch`: outbound `repository_dispatch`;
 - `schedules`, `schedule_sync`, `firings`: `on: schedule` sources on Temporal Schedules (listed,
   paused, fired now; kept in step with the sources; each firing → a work order).

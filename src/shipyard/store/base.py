@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shipyard.store.doorbell import Doorbell
 from shipyard.store.engine import WRITE_OPTION, create_read_engine, is_sqlite
 from shipyard.store.tables import Base
 
@@ -34,6 +35,7 @@ class StoreBase:
         # instead, first come first served; another process's lock is waited for on a thread
         # (store/inline_sqlite.py).
         self._write_turn = asyncio.Lock() if is_sqlite(engine.url) else contextlib.nullcontext()
+        self.doorbell = Doorbell()  # rung after each append (store.py), woken for each delivery stored
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncSession]:

@@ -43,10 +43,15 @@ class Doorbell:
         self._tickets.pop(key, None)
 
     def ring(self, work_order_id: str) -> None:
+        """A work order's event was appended: wake its readers and those of everyone's."""
         for key in (work_order_id, None):
-            ticket = self._tickets.pop(key, None)
-            if ticket is not None:
-                ticket.set()
+            self.wake(key)
+
+    def wake(self, key: str | None) -> None:
+        """Wake whoever waits on `key` alone."""
+        ticket = self._tickets.pop(key, None)
+        if ticket is not None:
+            ticket.set()
 
 
 async def wait(ticket: asyncio.Event, timeout_s: float) -> None:

@@ -3,9 +3,10 @@ the GitHub App's installations the install flow recorded."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -14,9 +15,20 @@ from shipyard.store.base import StoreBase, stored
 from shipyard.store.records import DeliveryRecord, DeliverySummary, DispatchRecord, InstallationRecord
 from shipyard.store.tables import GitHubInstallation, RepositoryDispatch, WebhookDelivery, utc_now
 
+DELIVERY_BELL = "webhook-delivery"  # the doorbell's key for a delivery just stored
+
+
+_DELIVERY = WebhookDelivery.__table__.c
+
+
+def _free(now: datetime) -> ColumnElement[bool]:
+    """A delivery no process is working on: `received`, or claimed under a lease that ran out."""
+    lapsed = or_(_DELIVERY.lease_until.is_(None), _DELIVERY.lease_until < now)
+    return or_(_DELIVERY.status == "received", and_(_DELIVERY.status == "processing", lapsed))
+
 
 class GitHubRows(StoreBase):
-    """The Store's webhook deliveries (stored once, claimed once), outbound dispatches and the
+    """The Store's webhook deliveries (stored once, claimed under a lease), outbound dispatches and the
     GitHub App's installations."""
 
     async def record_delivery(
@@ -43,12 +55,14 @@ class GitHubRows(StoreBase):
             async with self._writing() as session:
                 session.add(row)
                 await session.flush()
-                return DeliveryRecord.model_validate(row), False
+                stored_row = DeliveryRecord.model_validate(row)
         except IntegrityError:
             key = (WebhookDelivery.source == source, WebhookDelivery.hook_id == hook_id)
             query = select(WebhookDelivery).where(*key, WebhookDelivery.delivery_id == delivery_id)
             async with self._read() as session:
                 return DeliveryRecord.model_validate(await session.scalar(query)), True
+        self.doorbell.wake(DELIVERY_BELL)  # committed: this process's delivery processor takes it up
+        return stored_row, False
 
     # -- outbound repository dispatches ---------------------------------------------------------
 
@@ -108,19 +122,49 @@ class GitHubRows(StoreBase):
             row.reports = [*(record.reports or []), report]
             return DispatchRecord.model_validate(await stored(session, row)), True
 
-    async def claim_delivery(self, id: int) -> DeliveryRecord | None:
-        """The delivery `id`, now `processing`; None when its processing has already ended. A
-        delivery already `processing` is taken again: the run that had it was cut short."""
+    async def claim_next_delivery(self, lease_s: float, most_attempts: int) -> DeliveryRecord | None:
+        """The oldest delivery free to process, now `processing` under a lease of `lease_s` that its
+        processor renews (`renew_delivery`); None when none is free. Free: `received`, or
+        `processing` under a lease that ran out (the process that had it died). One claimed more
+        than `most_attempts` times (each cut short) is recorded `failed` instead, and the next
+        free one is claimed."""
+        while True:
+            now = utc_now()
+            async with self.read_engine.connect() as conn:  # a poll that finds none writes nothing
+                if await conn.scalar(select(_DELIVERY.id).where(_free(now)).limit(1)) is None:
+                    return None
+            async with self._writing() as session:
+                # SKIP LOCKED: on PostgreSQL, processors claiming at once take different rows.
+                oldest = select(WebhookDelivery).where(_free(now)).order_by(WebhookDelivery.id).limit(1)
+                row = await session.scalar(oldest.with_for_update(skip_locked=True))
+                if row is None:
+                    return None
+                row.status, row.attempts = "processing", row.attempts + 1
+                row.lease_until = now + timedelta(seconds=lease_s)
+                if row.attempts <= most_attempts:
+                    return DeliveryRecord.model_validate(await stored(session, row))
+                row.status, row.lease_until, row.processed_at = "failed", None, now
+                row.result = {"error": f"processing was cut short {most_attempts} times"}
+
+    async def renew_delivery(self, id: int, lease_s: float) -> None:
+        """Extend the lease on a delivery this process is processing."""
+        lease = utc_now() + timedelta(seconds=lease_s)
         async with self._writing() as session:
-            claimed = await session.execute(
+            await session.execute(
                 update(WebhookDelivery)
-                .where(WebhookDelivery.id == id, WebhookDelivery.status.in_(("received", "processing")))
-                .values(status="processing")
+                .where(WebhookDelivery.id == id, WebhookDelivery.status == "processing")
+                .values(lease_until=lease)
             )
-            if not claimed.rowcount:  # type: ignore[attr-defined]
-                return None
-            row = await session.get(WebhookDelivery, id)
-            return DeliveryRecord.model_validate(row)
+
+    async def release_delivery(self, id: int) -> None:
+        """Give a delivery back, unprocessed (this process is stopping): `received` again, free to
+        claim at once, and this claim not counted as one cut short."""
+        async with self._writing() as session:
+            await session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == id, WebhookDelivery.status == "processing")
+                .values(status="received", lease_until=None, attempts=WebhookDelivery.attempts - 1)
+            )
 
     async def finish_delivery(self, id: int, status: str, result: dict[str, Any]) -> DeliveryRecord:
         """Record what processing the delivery did (`processed`, `ignored` or `failed`)."""
@@ -128,7 +172,7 @@ class GitHubRows(StoreBase):
             row = await session.get(WebhookDelivery, id)
             if row is None:
                 raise NotFound(f"webhook delivery {id} not found")
-            row.status, row.result, row.processed_at = status, result, utc_now()
+            row.status, row.result, row.processed_at, row.lease_until = status, result, utc_now(), None
             return DeliveryRecord.model_validate(await stored(session, row))
 
     async def list_deliveries(self, *, status: str | None = None, limit: int = 50) -> list[DeliverySummary]:

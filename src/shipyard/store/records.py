@@ -98,6 +98,7 @@ class DeliverySummary(_Record):
     result: dict[str, Any] | None
     received_at: datetime
     processed_at: datetime | None
+    attempts: int = 0  # times a processor took it up (more than one: one before was cut short)
 
 
 class DeliveryRecord(DeliverySummary):

@@ -24,7 +24,7 @@ from shipyard.domain.work_orders import (
 from shipyard.store.artifacts import ArtifactRows
 from shipyard.store.base import columns, stored
 from shipyard.store.deployments import DeploymentRows
-from shipyard.store.doorbell import CHANNEL, BellSender, Doorbell, bell_address, listen, listen_for_bells
+from shipyard.store.doorbell import CHANNEL, BellSender, bell_address, listen, listen_for_bells
 from shipyard.store.engine import create_engine, is_sqlite
 from shipyard.store.github_rows import GitHubRows
 from shipyard.store.ideas import IdeaRows
@@ -58,7 +58,6 @@ class Store(
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine)
-        self.doorbell = Doorbell()  # rung after each append; see listen()
         self._sqlite = is_sqlite(engine.url)
         self._notify = not self._sqlite
         self._bell = None if self._notify else bell_address(engine.url)

@@ -238,11 +238,13 @@ class WebhookDelivery(Base):
     action: Mapped[str | None] = mapped_column(String)
     payload: Mapped[dict[str, Any]] = mapped_column()
     status: Mapped[str] = mapped_column(
-        String
+        String, index=True
     )  # received | processing | processed | ignored | refused | failed
     result: Mapped[dict[str, Any] | None] = mapped_column()  # what processing did, or why not
     received_at: Mapped[datetime] = mapped_column(index=True)
     processed_at: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0", default=0)  # claims so far
+    lease_until: Mapped[datetime | None] = mapped_column()  # a claim's, while `processing`
 
 
 class RepositoryDispatch(Base):
