@@ -578,6 +578,32 @@ async def test_a_delivery_cut_short_by_sigkill_starts_its_work_order_once_after_
         await serve.wait()
 
 
+async def test_a_server_stopping_mid_delivery_gives_it_back_unprocessed(
+    world: GitHubWorld, settings: Settings
+) -> None:
+    """Stopped (not killed) while processing waits on GitHub, a server leaves the delivery
+    `received`, free to take at once, its interrupted claim not counted against it."""
+    issue = world.api.add_issue(REPO, "Tidy the README", labels=("agent",))
+    held = world.api.hold("GET", f"/repos/{REPO}/issues/{issue.number}")
+    async with (
+        running_server(settings, persistent=False, port=0, announce=False) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=30) as client,
+    ):
+        await add_project(client, world)
+        resp = await deliver(client, "issues", labelled(issue.number, "Tidy the README"), "d-stop")
+        assert resp.status_code == 202, resp.text
+        async with asyncio.timeout(30):
+            while not held.reached.is_set():
+                await asyncio.sleep(0.05)
+    held.released.set()
+    store = await Store.open(settings.resolved_database_url)
+    try:
+        [left] = await store.list_deliveries()
+        assert (left.delivery_id, left.status, left.attempts) == ("d-stop", "received", 0)
+    finally:
+        await store.close()
+
+
 async def test_processing_a_delivery_again_finds_the_work_order_it_started(
     world: GitHubWorld, shipyard: tuple[RunningServer, httpx.AsyncClient]
 ) -> None:
