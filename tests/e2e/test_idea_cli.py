@@ -31,9 +31,21 @@ async def test_submit_show_and_cancel_a_run_from_the_cli(
     def cli(*args: str) -> Awaitable[subprocess.CompletedProcess[str]]:
         return asyncio.to_thread(shipyard, data, "ideas", *args, "--server", server.url)
 
-    submitted = await cli("submit", "Greeting helpers", str(repo), "--size", "small", "--detach")
+    checks = ("--required-check", "ci", "--required-check", "lint")
+    submitted = await cli(
+        "submit", "Greeting helpers", str(repo), "--size", "small", "--test-command", "pytest -q", *checks,
+        "--qa-rounds", "1", "--detach",
+    )  # fmt: skip
     assert submitted.returncode == 0, submitted.stderr
     run_id = submitted.stdout.split("run ")[1].split()[0]
+    options = (await api.get(f"/api/runs/{run_id}")).json()["options"]
+    assert (options["test_command"], options["required_checks"], options["qa_rounds"]) == (
+        "pytest -q",
+        ["ci", "lint"],
+        1,
+    )
+    refused = await cli("submit", "Too much QA", str(repo), "--qa-rounds", "9", "--detach")
+    assert refused.returncode != 0 and "qaRounds" in refused.stderr and "Traceback" not in refused.stderr
     await until(api, run_id, lambda run: started(run, "spec"))  # the epic exists by then
     shown = await cli("show", run_id)
     assert shown.returncode == 0 and run_id in shown.stdout and str(repo) in shown.stdout

@@ -27,8 +27,26 @@ def submit(
         str, typer.Option(help="small, medium or large: how far the planner splits it.")
     ] = "medium",
     agent: Annotated[
-        str | None, typer.Option(help="The agent for all its work (default: the install's).")
+        str | None,
+        typer.Option(help="The agent for all its work (default: the project's, else the install's)."),
     ] = None,
+    project: Annotated[
+        str | None, typer.Option(help="A project's id or name: its agent, sandbox and forge apply.")
+    ] = None,
+    test_command: Annotated[
+        str | None, typer.Option(help="The project's test command, run by every QA round.")
+    ] = None,
+    required_check: Annotated[
+        list[str] | None,
+        typer.Option(help="A CI check that must pass on each task's branch in every QA round (repeatable)."),
+    ] = None,
+    qa_rounds: Annotated[
+        int | None, typer.Option(help="QA rounds per task, 0 to 5 (default 2; 0: no QA).")
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(help="The spec, the tree, branches and draft pull requests; no code, nothing merged."),
+    ] = False,
     detach: Annotated[bool, typer.Option(help="Print the run's id and return at once.")] = False,
     server: ServerOpt = None,
 ) -> None:
@@ -36,7 +54,17 @@ def submit(
     from shipyard.cli.render import absolute_repository
 
     options: dict[str, Any] = {"size": size} | ({"agents": {"default": agent}} if agent else {})
-    body = {"ideaText": idea, "repo": absolute_repository(repository), "options": options}
+    if test_command is not None:
+        options["testCommand"] = test_command
+    if required_check:
+        options["requiredChecks"] = required_check
+    if qa_rounds is not None:
+        options["qaRounds"] = qa_rounds
+    if dry_run:
+        options["dryRun"] = True
+    body: dict[str, Any] = {"ideaText": idea, "repo": absolute_repository(repository), "options": options}
+    if project:
+        body["project"] = project
 
     async def main() -> int:
         async with await api_for(server) as api:
