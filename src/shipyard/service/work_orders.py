@@ -166,10 +166,12 @@ class WorkOrderService(WorkOrderReads):
             await self._start_failed(work_order_id, err)
 
     async def _start_failed(self, work_order_id: str, err: Exception) -> None:
-        """Temporal answered, and refused: the work order fails, saying why."""
+        """Temporal answered, and refused: the work order fails, saying why, in its log too (where
+        a follower of its events learns that it ended)."""
         message = f"could not start the workflow: {err}"
         failed = WorkOrderChange(status=WorkOrderStatus.FAILED, error_message=message)
-        await self.store.update_work_order(work_order_id, failed)
+        said = NewEvent("workflow.failed", {"error": message}, "error")
+        await self.store.update_work_order_saying(work_order_id, failed, said)
         raise ShipyardError(message) from err
 
     async def retry(self, wo: WorkOrder, req: RetryRequest) -> WorkOrder:
