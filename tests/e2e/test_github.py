@@ -646,10 +646,10 @@ async def test_a_workflow_in_the_repository_starts_on_its_own_trigger(
     assert steps[0]["output"] == "Tidy the README"
 
 
-def check_run(branch: str, name: str, conclusion: str) -> dict[str, Any]:
+def check_run(branch: str, name: str, conclusion: str, sha: str = "0" * 40) -> dict[str, Any]:
     return {
         "action": "completed",
-        "check_run": {"name": name, "status": "completed", "conclusion": conclusion, "head_sha": "0" * 40,
+        "check_run": {"name": name, "status": "completed", "conclusion": conclusion, "head_sha": sha,
                       "html_url": "https://github.com/acme/widgets/runs/1",
                       "check_suite": {"head_branch": branch}},
         "repository": github_payloads.repository(REPO),
@@ -669,15 +669,20 @@ async def test_a_gate_waits_for_the_checks_on_its_pull_request(
     passing, failing = await create(client, world, definition), await create(client, world, definition)
     for wid in (passing, failing):
         await until(lambda wid=wid: waiting_at_gate(client, wid), f"{wid} to wait at its gate")
-    branch = {
-        wid: (await client.get(f"/api/agent-work-orders/{wid}")).json()["agent_work_order"]["git_branch_name"]
+    read = {
+        wid: (await client.get(f"/api/agent-work-orders/{wid}")).json()["agent_work_order"]
         for wid in (passing, failing)
     }
+    branch = {wid: wo["git_branch_name"] for wid, wo in read.items()}
+    head = {wid: wo["latest_commit_sha"] for wid, wo in read.items()}
+    # A check of an earlier commit on the branch (a run of an older push ending late) decides nothing.
+    stale = check_run(branch[passing], "tests", "failure", sha="f" * 40)
+    assert (await deliver(client, "check_run", stale, "c-stale")).is_success
+    assert (await processed(client, "c-stale"))["status"] == "processed"
     outcomes = [(passing, "tests", "success"), (failing, "tests", "failure"), (passing, "lint", "neutral")]
     for n, (wid, name, conclusion) in enumerate(outcomes):
-        assert (
-            await deliver(client, "check_run", check_run(branch[wid], name, conclusion), f"c{n}")
-        ).is_success
+        said = check_run(branch[wid], name, conclusion, sha=head[wid])
+        assert (await deliver(client, "check_run", said, f"c{n}")).is_success
     done, failed = await wait_done(client, passing), await wait_done(client, failing)
     assert done["status"] == "completed", done["error_message"]
     assert failed["status"] == "failed" and "check 'tests' concluded failure" in failed["error_message"]

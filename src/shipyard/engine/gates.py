@@ -49,7 +49,7 @@ class GateActivities:
             await events.emit("workflow.step.failed", {"error": message}, level="error")
             raise ApplicationError(message, type=err.code, non_retryable=True) from None
         reported = await self._reported(wo, names, events) if names else []
-        return GateChecks(names=names, reported=reported)
+        return GateChecks(names=names, reported=reported, head_sha=wo.latest_commit_sha or "")
 
     async def _reported(self, wo: WorkOrder, names: list[str], events: StoreSink) -> list[CheckReport]:
         """The named checks that have ended on the head commit of the work order's branch, each

@@ -235,6 +235,7 @@ class GateChecks(BaseModel):
 
     names: list[str]
     reported: list[CheckReport] = Field(default_factory=list)
+    head_sha: str = ""  # the commit of the branch whose checks count ("": unknown, any)
 
 
 class LoopIterationInput(BaseModel):

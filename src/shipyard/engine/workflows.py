@@ -61,6 +61,8 @@ with workflow.unsafe.imports_passed_through():
 PREPARE_TIMEOUT = timedelta(minutes=30)
 # The patch under which the prepare and, on the sandbox's host, the finish became local activities.
 LOCAL_BOOKKEEPING = "local-bookkeeping"
+# The patch under which a gate counts only checks of its branch's head commit.
+CHECKS_ON_HEAD = "checks-on-head"
 FINISH_TIMEOUT = timedelta(minutes=10)
 # Errors that no retry can fix: bad definitions, unknown names, missing repositories.
 NON_RETRYABLE = ["invalid_input", "workflow_invalid", "not_found"]
@@ -179,6 +181,7 @@ class WorkOrderWorkflow:
         self._gate: str | None = None  # the gate step waiting now
         self._gate_answer: tuple[StepStatus, str] | None = None
         self._checks: dict[str, CheckReport] = {}  # CI check name → how it ended, as last reported
+        self._gate_sha = ""  # the commit whose checks the waiting gate counts ("": any)
 
     @workflow.query
     def state(self) -> dict[str, Any]:
@@ -225,12 +228,18 @@ class WorkOrderWorkflow:
         name, conclusion = status.get("name"), status.get("conclusion")
         if isinstance(name, str) and isinstance(conclusion, str):
             url, sha = status.get("url"), status.get("sha")
-            self._checks[name] = CheckReport(
+            report = CheckReport(
                 name=name,
                 conclusion=conclusion,
                 url=url if isinstance(url, str) else "",
                 sha=sha if isinstance(sha, str) else "",
             )
+            if not self._stale(report):
+                self._checks[name] = report
+
+    def _stale(self, report: CheckReport) -> bool:
+        """A report on another commit than the one the gate waits on (an earlier push's run)."""
+        return bool(self._gate_sha and report.sha and report.sha != self._gate_sha)
 
     def _checks_verdict(self, wanted: list[str]) -> tuple[StepStatus, str] | None:
         """How the named checks ended: failed as soon as one fails, passed once all pass."""
@@ -596,8 +605,13 @@ class WorkOrderWorkflow:
         if checks is None or checks:
             started = await self._start_gate(inp, prep, step, position)
             checks = started.names
+            # Only the branch head's checks count; work orders that reached a gate before this
+            # change replay as they ran.
+            self._gate_sha = started.head_sha if workflow.patched(CHECKS_ON_HEAD) else ""
+            self._checks = {name: c for name, c in self._checks.items() if not self._stale(c)}
             for report in started.reported:  # a signal heard meanwhile is newer
-                self._checks.setdefault(report.name, report)
+                if not self._stale(report):
+                    self._checks.setdefault(report.name, report)
         gate = GateInput(
             work_order_id=inp.work_order_id, step_id=step.id, position=position, phase=step.phase,
             status=StepStatus.WAITING,
