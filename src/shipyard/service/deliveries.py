@@ -1,14 +1,15 @@
 """Webhook deliveries processed durably where workers run. The receiver stores a delivery
 (`received`), wakes this process's processor and answers; every worker process runs a
-`DeliveryProcessor`, which claims stored deliveries one at a time from the store, each under a
-lease it renews while it works, and acts on them through `Intake` (matching sources, fetching,
-starting work orders, replying).
+`DeliveryProcessor`, which claims stored deliveries from the store, oldest first, each under a
+lease it renews while it works, and acts on up to `AT_ONCE` of them at a time through `Intake`
+(matching sources, fetching, starting work orders, replying).
 
 A delivery stored by a process without a worker (`serve --no-worker`), or left by a process that
 stopped, is found by the processors' poll. One whose processor died (a SIGKILL, a lost machine)
 is claimed again when its lease (`SHIPYARD_HEARTBEAT_TIMEOUT_S`) runs out; the work orders it
 starts have ids derived from the delivery, so none starts twice. No Temporal workflow per
-delivery: one cost ~40 ms of CPU across the processes, ten times the processing itself.
+delivery: one cost ~25 ms of CPU across the processes, six times all the rest of a delivery
+(bench/results/README.md).
 """
 
 from __future__ import annotations
