@@ -70,3 +70,22 @@ async def test_a_connection_dropped_while_idle_is_replaced_unseen(
     assert dropped >= 1
     assert (await store.get_work_order(made.id)).id == made.id
     assert (await store.list_work_orders())[1] == 1
+
+
+async def test_bursts_of_reads_reuse_the_pools_connections(store: Store, make_work_order: Make) -> None:
+    """More readers at once than the pool holds wait for a pooled connection, rather than opening
+    one each that is closed again as it comes back (each new connection is a login and codec
+    set-up: under 50 clients that churn doubled the CPU of a read and its tail)."""
+    made = await make_work_order()
+    opened: list[object] = []
+
+    def count(dbapi_connection: Any, _record: Any) -> None:
+        opened.append(dbapi_connection)
+
+    event.listen(store.engine.sync_engine, "connect", count)
+    try:
+        for _ in range(3):
+            await asyncio.gather(*(store.get_work_order(made.id) for _ in range(40)))
+    finally:
+        event.remove(store.engine.sync_engine, "connect", count)
+    assert len(opened) <= engine._POOL_SIZE
