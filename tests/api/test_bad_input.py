@@ -139,6 +139,18 @@ async def test_a_project_under_an_unknown_users_home_is_refused_with_the_name(ap
     assert (await api.client.get("/api/projects")).json()["projects"] == []
 
 
+async def test_a_repository_path_no_file_system_holds_is_not_found_not_a_500(api: Api) -> None:
+    # A name over 255 bytes: `Path.exists` raised ENAMETOOLONG (the OpenAPI fuzz found it).
+    long = "/tmp/" + "x" * 300
+    for path, body in (
+        ("/api/github/verify-repository", {"repository_url": long}),
+        ("/api/projects", {"name": "p", "repository_url": long}),
+    ):
+        resp = await api.client.post(path, json=body)
+        assert resp.status_code == 422, (path, resp.text)
+        assert long in resp.json()["error"]["message"]
+
+
 async def test_a_nul_in_a_list_filter_is_refused(api: Api) -> None:
     # PostgreSQL cannot take a NUL in a query's text: the list answered 500 there (the dashboard's
     # list too: tests/web/test_pages.py).

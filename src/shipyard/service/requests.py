@@ -33,6 +33,15 @@ def local_repository(url: str) -> Path | None:
     return repository_path(url)
 
 
+def exists(path: Path) -> bool:
+    """Whether something is at `path`; False for a path no file system holds (a name over 255
+    bytes, say), for which `Path.exists` raises instead."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 @dataclass
 class CheckedRequest:
     """What the work order will be. `definition` is None only for a workflow the remote
@@ -135,7 +144,7 @@ async def checked_repository(url: str) -> str:
     if path is None:
         return url
     path = path.resolve()
-    if not path.exists():
+    if not exists(path):
         named = None if url.startswith((".", "/", "~")) else repository_name(url)
         hint = f"; for a GitHub repository give its URL: https://github.com/{named}" if named else ""
         raise InvalidInput(f"repository '{url}' not found: no such directory{hint}")

@@ -36,7 +36,7 @@ from shipyard.gitutil.progress import GitProgress
 from shipyard.sandboxes.registry import build_sandbox
 from shipyard.service.creation import check_retryable, record_work_order, retry_input, retrying
 from shipyard.service.reads import WorkOrderReads
-from shipyard.service.requests import CheckedRequest, check_request, local_repository
+from shipyard.service.requests import CheckedRequest, check_request, exists, local_repository
 from shipyard.store.records import NewEvent
 from shipyard.store.store import Store
 from shipyard.workflows.plan import WorkflowPlan, plan_workflow
@@ -137,7 +137,7 @@ class WorkOrderService(WorkOrderReads):
         """Whether Shipyard can work on the repository (a local path or a hosted forge's URL), and if
         not, why; InvalidInput when `url` names neither."""
         path = local_repository(url)
-        if path is not None and path.exists():
+        if path is not None and exists(path):
             return await forge_for("local", self.settings, url, self.store).check_repository()
         forge = hosted_forge_for(self.settings, url)
         if forge is None:
