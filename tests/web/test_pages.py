@@ -230,6 +230,13 @@ async def test_the_new_form_verifies_a_local_repository_with_and_without_javascr
     assert "verified bad" in refused.text and "not a git repository" in refused.text
     blank = await client.get("/work-orders/verify", params={"repository_url": " "})
     assert "Enter a repository" in blank.text
+    long = "/tmp/" + "x" * 300  # a name no file system holds: the pages raised ENAMETOOLONG
+    for path in ("/work-orders/verify", "/work-orders/new"):
+        answer = await client.get(path, params={"repository_url": long, "verify": "1"})
+        assert answer.status_code == 200 and "neither a local directory" in answer.text, (
+            path,
+            answer.text[-500:],
+        )
 
 
 HELLO = """name: hello

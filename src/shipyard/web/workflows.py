@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from shipyard.domain.errors import NotFound
-from shipyard.service.requests import local_repository
+from shipyard.service.requests import exists, local_repository
 from shipyard.web.pictures import GraphPicture, step_graph
 from shipyard.workflows.loader import builtin_names, load_builtin, scan_repository
 from shipyard.workflows.schema import InputSpec, WorkflowDefinition
@@ -54,7 +54,7 @@ def repository_workflows(repository_url: str) -> tuple[list[WorkflowEntry], list
     """A local repository's own workflows, and the problems of the files that failed to load;
     nothing for a remote repository (its workflows are read once it is cloned)."""
     path = local_repository(repository_url.strip()) if repository_url.strip() else None
-    if path is None or not path.is_dir():
+    if path is None or not (exists(path) and path.is_dir()):
         return [], []
     scan = scan_repository(path)
     entries = [
