@@ -273,3 +273,28 @@ async def test_workflows_agents_and_metrics_pages(dashboard: Dashboard, seed: Se
     assert "timeout" in metrics and "agent_workflow_build" in metrics
     api = (await client.get("/api/metrics")).json()
     assert api["overall"]["completed"] == 2 and api["overall"]["failure_causes"] == {"timeout": 1}
+
+
+async def test_the_webhooks_page_shows_deliveries_and_what_each_did(dashboard: Dashboard, seed: Seed) -> None:
+    store, client = dashboard.store, dashboard.client
+    empty = (await client.get("/webhooks")).text
+    assert "No deliveries yet" in empty and 'href="/webhooks" aria-current="page"' in empty
+    wo = await seed()
+    started, _ = await store.record_delivery("github", "1", "d-push", "push", None, {})
+    await store.finish_delivery(started.id, "processed", {"work_orders": [wo.id], "errors": []})
+    quiet, _ = await store.record_delivery("github", "1", "d-star", "star", "created", {})
+    await store.finish_delivery(quiet.id, "ignored", {"reason": "no project watches acme/widgets"})
+    broken, _ = await store.record_delivery("github", "1", "d-cut", "issues", "labeled", {})
+    for _ in range(2):  # claimed, cut short (its lease ran out at once), claimed again
+        assert await store.claim_next_delivery(0, 5) is not None
+    await store.finish_delivery(broken.id, "failed", {"error": "GitHub answered 502"})
+    waiting, _ = await store.record_delivery("github", "1", "d-new", "push", None, {})
+
+    html = (await client.get("/webhooks")).text
+    shown = re.findall(r'id="delivery-(\d+)"', html)
+    assert shown == [str(d.id) for d in (waiting, broken, quiet, started)]  # newest first
+    assert f'href="/work-orders/{wo.id}"' in html and "no project watches acme/widgets" in html
+    assert "GitHub answered 502" in html and "taken up 2 times" in html and "issues · labeled" in html
+    failed = (await client.get("/webhooks", params={"status": "failed"})).text
+    assert re.findall(r'id="delivery-(\d+)"', failed) == [str(broken.id)]
+    assert (await client.get("/webhooks", params={"status": "bogus"})).status_code == 422

@@ -4,7 +4,7 @@ workflow library, the agent catalog and metrics."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal, get_args
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -24,6 +24,8 @@ from shipyard.web.trends import trend_charts
 from shipyard.web.workflows import library, workflow_entry
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
+WEBHOOKS_SHOWN = 100
+DeliveryStatus = Literal["received", "processing", "processed", "ignored", "refused", "failed"]
 PAGE_SIZE = 25
 DETAIL_PARTS = ("head", "chart", "steps", "progress", "diff")
 
@@ -133,6 +135,15 @@ async def workflows(request: Request) -> HTMLResponse:
 @router.get("/workflows/{name}")
 async def workflow(request: Request, name: str) -> HTMLResponse:
     return page(request, "workflow.html", workflow=workflow_entry(name))
+
+
+@router.get("/webhooks")
+async def webhooks(request: Request, service: Service, status: DeliveryStatus | None = None) -> HTMLResponse:
+    """The newest webhook deliveries and what processing made of each (the API's list, shown)."""
+    found = await service.store.list_deliveries(status=status, limit=WEBHOOKS_SHOWN)
+    return page(
+        request, "webhooks.html", deliveries=found, status=status or "", statuses=get_args(DeliveryStatus)
+    )
 
 
 @router.get("/agents")
