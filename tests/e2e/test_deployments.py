@@ -105,6 +105,12 @@ async def test_deploy_v1_then_v2_roll_back_and_a_failed_health_check_stays_on_wh
         ("broken", "failure", False), ("v1", "success", True), ("v2", "rolled_back", False),
         ("v1", "inactive", False),
     ]  # fmt: skip
+    newest = await api.get("/api/projects/widgets/deployments", params={"env": "staging", "limit": 2})
+    assert [d["id"] for d in newest.json()["deployments"]] == [d["id"] for d in listed[:2]]
+    elsewhere = await api.get("/api/projects/widgets/deployments", params={"env": "prod"})
+    assert elsewhere.json()["deployments"] == []
+    for bad in ({"limit": 0}, {"env": "Not An Env"}):
+        assert (await api.get("/api/projects/widgets/deployments", params=bad)).status_code == 422
 
     on_github = github.fake.repo(REPO).deployments
     assert [(d["environment"], d["payload"]["version"]) for d in on_github] == [

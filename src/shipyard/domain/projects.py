@@ -183,7 +183,8 @@ def _check_url(value: str) -> str:
 
 # Agent name → how many of its prompt steps may run at once.
 AgentLimits = dict[str, Annotated[int, Field(ge=1)]]
-EnvName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,39}$")]
+ENV_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,39}$"
+EnvName = Annotated[str, Field(pattern=ENV_PATTERN)]
 
 
 class DockerDeploy(BaseModel):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -25,7 +25,7 @@ from shipyard.api.projects import ProjectDep
 from shipyard.domain.errors import Conflict, InvalidInput, ShipyardError, Unavailable
 from shipyard.domain.ids import derived_work_order_id
 from shipyard.domain.models import CreateWorkOrderRequest, RequestModel, WorkOrderStatus
-from shipyard.domain.projects import EnvName
+from shipyard.domain.projects import ENV_PATTERN, EnvName
 from shipyard.engine.activities import to_application_error
 from shipyard.engine.types import StartWorkOrderInput
 from shipyard.forge.registry import forge_for
@@ -252,9 +252,17 @@ async def deploy(req: DeployRequest, project: ProjectDep, deployer: DeployerDep)
 
 
 @router.get("/deployments")
-async def list_deployments(project: ProjectDep, deployer: DeployerDep) -> DeploymentList:
-    """The project's deployments, newest first; `live` marks what each environment runs now."""
-    found = await deployer.store.list_deployments(project.id)
+async def list_deployments(
+    project: ProjectDep,
+    deployer: DeployerDep,
+    env: Annotated[
+        str | None, Query(pattern=ENV_PATTERN, description="Only those to this environment.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> DeploymentList:
+    """The project's deployments, the `limit` newest first; `live` marks what each environment
+    runs now."""
+    found = await deployer.store.list_deployments(project.id, env, limit)
     return DeploymentList(deployments=[DeploymentView.of(d) for d in found])
 
 

@@ -49,14 +49,16 @@ class DeploymentRows(StoreBase):
             raise NotFound(f"deployment '{id}' not found")
         return DeploymentRecord.model_validate(row)
 
-    async def list_deployments(self, project_id: str, env: str | None = None) -> list[DeploymentRecord]:
-        """The project's deployments (to `env`, when given), newest first."""
+    async def list_deployments(
+        self, project_id: str, env: str | None = None, limit: int | None = None
+    ) -> list[DeploymentRecord]:
+        """The project's deployments (to `env`, when given), newest first (the `limit` newest)."""
         query = select(Deployment).where(Deployment.project_id == project_id)
         if env is not None:
             query = query.where(Deployment.env == env)
+        query = query.order_by(Deployment.created_at.desc(), Deployment.id.desc()).limit(limit)
         async with self._read() as session:
-            rows = await session.scalars(query.order_by(Deployment.created_at.desc(), Deployment.id.desc()))
-            return [DeploymentRecord.model_validate(r) for r in rows]
+            return [DeploymentRecord.model_validate(r) for r in await session.scalars(query)]
 
     async def update_deployment(self, id: str, **fields: Any) -> DeploymentRecord:
         values = checked_fields(fields, _FIELDS, "deployment")
