@@ -139,6 +139,8 @@ def test_a_path_outside_any_repository_is_refused(tmp_path: Path) -> None:
     missing = init(tmp_path, str(tmp_path / "nowhere"))
     assert missing.returncode == 2
     assert "is not a directory" in missing.stderr
+    too_long = init(tmp_path, str(tmp_path / ("x" * 300)))  # no file system holds the name
+    assert too_long.returncode == 2 and "is not a directory" in too_long.stderr, too_long.stderr
 
 
 def test_help_says_what_the_files_do_and_the_settings_the_repository_needs(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from shipyard.domain.models import RequestModel
 from shipyard.gitutil.run import run_git
 from shipyard.ideas.models import TimelineEntry
 from shipyard.service.dispatch import hear_report
+from shipyard.service.requests import exists
 from shipyard.store.records import IdeaRunRecord, RunEventRecord
 from shipyard.store.store import Store
 
@@ -136,7 +137,7 @@ async def install_workflows(path: Path, *, force: bool = False) -> list[Path]:
 
 
 async def _work_tree_top(path: Path) -> Path:
-    if not path.is_dir():
+    if not (exists(path) and path.is_dir()):
         raise InvalidInput(f"{path} is not a directory")
     probe = await run_git("rev-parse", "--show-toplevel", cwd=path)
     top = probe.stdout.strip()
