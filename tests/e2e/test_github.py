@@ -25,6 +25,7 @@ from fakes.github_api import FakeGitHub, build_app
 from shipyard.cli.server import RunningServer, running_server
 from shipyard.config import Settings
 from shipyard.engine.devserver import free_port
+from shipyard.service import deliveries
 from shipyard.service.intake import Intake
 from shipyard.store import Store
 from shipyard.triggers.github import sign
@@ -602,6 +603,26 @@ async def test_a_server_stopping_mid_delivery_gives_it_back_unprocessed(
         assert (left.delivery_id, left.status, left.attempts) == ("d-stop", "received", 0)
     finally:
         await store.close()
+
+
+async def test_a_delivery_whose_processing_hangs_is_failed_after_the_time_limit(
+    world: GitHubWorld, shipyard: tuple[RunningServer, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call that never answers (GitHub holding the issue's GET) does not hold a processing slot
+    and the delivery's lease for ever: past the limit the delivery is failed, saying so."""
+    _, client = shipyard
+    monkeypatch.setattr(deliveries, "PROCESS_TIMEOUT_S", 1.0)
+    issue = world.api.add_issue(REPO, "Tidy the README", labels=("agent",))
+    held = world.api.hold("GET", f"/repos/{REPO}/issues/{issue.number}")
+    await add_project(client, world)
+    try:
+        resp = await deliver(client, "issues", labelled(issue.number, "Tidy the README"), "d-hung")
+        assert resp.status_code == 202, resp.text
+        row = await processed(client, "d-hung")
+        assert (row["status"], row["result"]) == ("failed", {"error": "processing took over 1 s"})
+        assert held.reached.is_set()
+    finally:
+        held.released.set()
 
 
 async def test_processing_a_delivery_again_finds_the_work_order_it_started(

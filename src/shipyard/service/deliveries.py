@@ -30,6 +30,7 @@ log = structlog.get_logger()
 AT_ONCE = 8  # deliveries one process works on at a time
 POLL_S = 1.0  # how often a processor looks for deliveries no one woke it for
 MOST_ATTEMPTS = 5  # claims of one delivery, each cut short, before it is recorded failed
+PROCESS_TIMEOUT_S = 15 * 60.0  # one delivery's processing at most (a call that never answers)
 
 
 class DeliveryProcessor:
@@ -85,7 +86,10 @@ class DeliveryProcessor:
         store = self.service.store
         renewing = asyncio.create_task(self._renew(delivery.id))
         try:
-            status, result = await Intake(self.service).handle(delivery)
+            async with asyncio.timeout(PROCESS_TIMEOUT_S):
+                status, result = await Intake(self.service).handle(delivery)
+        except TimeoutError:  # its slot and its lease are not held for ever
+            status, result = "failed", {"error": f"processing took over {PROCESS_TIMEOUT_S:g} s"}
         except ShipyardError as err:  # GitHub refused a call, say: the message says why
             status, result = "failed", {"error": err.message}
         except asyncio.CancelledError:
