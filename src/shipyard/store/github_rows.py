@@ -16,8 +16,6 @@ from shipyard.store.records import DeliveryRecord, DeliverySummary, DispatchReco
 from shipyard.store.tables import GitHubInstallation, RepositoryDispatch, WebhookDelivery, utc_now
 
 DELIVERY_BELL = "webhook-delivery"  # the doorbell's key for a delivery just stored
-
-
 _DELIVERY = WebhookDelivery.__table__.c
 
 
